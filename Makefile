@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SCENARIO ?= scenarios/quickstart.yaml
+
+.PHONY: demo test lint bench lab clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/twin run $(SCENARIO) --out runs/quickstart
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check twin tests
+	$(VENV)/bin/mypy twin
+
+test: lint
+	$(VENV)/bin/pytest -n 2 --nbmake tests notebooks
+
+bench: $(STAMP)
+	$(PY) -m tests.benchmarks.run
+
+lab: $(STAMP)
+	$(PY) -m pip install -q -e '.[lab]'
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

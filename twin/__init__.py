@@ -1,0 +1,16 @@
+"""OSS/BSS Twin: a simulation and digital-twin testbed for telecom operations.
+
+>>> import twin
+>>> run = twin.simulate("scenarios/quickstart.yaml", seed=1)   # doctest: +SKIP
+>>> run.summary["oss"]["mttr_s"], run.table("invoices").head()  # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from twin.api import simulate  # noqa: E402
+from twin.scenario import Scenario, ScenarioError, load  # noqa: E402
+from twin.store import Run  # noqa: E402
+
+load_scenario = load
+
+__all__ = ["Run", "Scenario", "ScenarioError", "__version__", "load_scenario", "simulate"]

@@ -1,0 +1,6 @@
+"""Analysis: the run summary, revenue lost, reconciliation and scoring against truth."""
+
+from twin.analysis.reconcile import ReconciliationError
+from twin.analysis.summary import summarize
+
+__all__ = ["ReconciliationError", "summarize"]

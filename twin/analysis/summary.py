@@ -1,0 +1,121 @@
+"""The run summary: the numbers QA scripts assert on, scored against ground truth.
+
+Definitions (also in the README):
+
+* MTTD — incident creation (the OSS has a diagnosed, ticketed problem) minus the true start
+  of the fault it names, over detected service-affecting faults.
+* MTTR (restore) — last affected cell back in service minus true fault start, over
+  service-affecting faults that were restored within the run.
+* RCA accuracy — share of incidents whose root cause names a target that truly had a fault
+  active when the incident was created.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.analysis.reconcile import reconcile
+from twin.analysis.revenue import lost_revenue
+from twin.wiring import Assembly
+
+
+def _mean(x: pd.Series | np.ndarray) -> float | None:
+    x = pd.Series(x).dropna()
+    return None if x.empty else round(float(x.mean()), 3)
+
+
+def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict[str, Any]:
+    faults = pd.read_parquet(tables / "faults.parquet")
+    ends = pd.read_parquet(tables / "fault_ends.parquet")
+    outages = pd.read_parquet(tables / "cell_outages.parquet")
+    incidents = pd.read_parquet(tables / "incidents.parquet")
+    f = faults.merge(ends[["fault_id", "end"]], on="fault_id", how="left")
+    f["end"] = f["end"].fillna(horizon)
+    f = f[f["fault_id"].isin(service_affecting)]
+    m = f.merge(incidents[["root", "created"]], left_on="target", right_on="root", how="left")
+    m = m[(m["created"] >= m["start"]) & (m["created"] <= m["end"] + 3600)]
+    first = m.groupby("fault_id")["created"].min()
+    mttd = first - f.set_index("fault_id").loc[first.index, "start"]
+    restored = outages[outages["end"] < horizon].groupby("root_fault_id")["end"].max()
+    restored = restored[restored.index.isin(f["fault_id"])]
+    mttr = restored - f.set_index("fault_id").loc[restored.index, "start"]
+    every = faults.merge(ends[["fault_id", "end"]], on="fault_id", how="left")
+    every["end"] = every["end"].fillna(horizon)
+    pairs = incidents.merge(every, left_on="root", right_on="target")
+    pairs = pairs[(pairs["start"] <= pairs["created"]) & (pairs["end"] >= pairs["first_alarm"] - 1)]
+    correct = pairs["incident_id"].nunique()
+    return {
+        "faults_detected": int(first.size),
+        "faults_undetected": int(len(f) - first.size),
+        "mttd_s": _mean(mttd),
+        "mttr_s": _mean(mttr),
+        "rca_accuracy": None if incidents.empty else round(correct / len(incidents), 4),
+    }
+
+
+def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
+    sc, net, oss, bss = asm.scenario, asm.network, asm.oss, asm.bss
+    traffic = net.traffic.counts
+    tickets = oss.workforce.tickets
+    raw = oss.alarms.raises
+    dedup = len(oss.alarms.all)
+    incidents = len(oss.correlator.incidents)
+    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.prices)
+    billing = bss.billing.totals
+    recon = reconcile(tables, bss, lost)
+    crews = sc.oss.crews.count
+    return {
+        "scenario": sc.name,
+        "seed": sc.seed,
+        "sim_days": round(sc.duration / 86_400, 4),
+        "network": {
+            "elements": len(asm.topology.elements),
+            "links": len(asm.topology.links),
+            "cells": len(asm.topology.cells),
+            "subscribers": asm.subscribers.count,
+        },
+        "traffic": {
+            "calls_offered": traffic["calls_offered"],
+            "calls_blocked": traffic["calls_blocked"],
+            "calls_lost_outage": traffic["calls_lost_outage"],
+            "calls_dropped": traffic["calls_dropped"],
+            "blocking_ratio": round(traffic["calls_blocked"] / max(1, traffic["calls_offered"]), 6),
+            "sessions_offered": traffic["sessions_offered"],
+            "data_mb": round(traffic["data_bytes"] / 1e6, 3),
+        },
+        "faults": {
+            "injected": len(net.schedule),
+            "service_affecting": len(net.service_affecting),
+        },
+        "oss": {
+            "alarms_raw": raw,
+            "alarms_after_dedup": dedup,
+            "incidents": incidents,
+            "compression_ratio": round(raw / incidents, 3) if incidents else None,
+            "tickets": len(tickets),
+            "tickets_closed": sum(t.closed is not None for t in tickets),
+            "crew_utilisation": round(oss.workforce.busy_s / (crews * sc.duration), 4),
+            **score_oss(tables, net.service_affecting, sc.duration),
+        },
+        "bss": {
+            "currency": sc.bss.catalog.currency,
+            "cdrs_received": bss.mediation.received,
+            "cdrs_rejected": bss.mediation.rejected,
+            "cdrs_duplicate": bss.mediation.duplicates,
+            "cdrs_rated": bss.rated_records,
+            "invoices": billing["invoices"],
+            "billed_minor": billing["billed_minor"],
+            "recurring_minor": billing["recurring_minor"],
+            "usage_minor": billing["usage_minor"],
+            "sla_credits_minor": billing["sla_credits_minor"],
+            "late_usage_minor": bss.billing.late_minor,
+            "potential_usage_minor": lost["potential_usage_minor"],
+            "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
+            "lost_blocking_minor": lost["lost_blocking_minor"],
+        },
+        "reconciliation": recon,
+    }

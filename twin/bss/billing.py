@@ -1,0 +1,223 @@
+"""Bill runs: recurring charges, rated usage and SLA credits into invoices.
+
+Bill cycles run from the account's bill-cycle day to the same day next month. A bill run
+for a cycle happens ``cutoff`` after the cycle ends, so the usage of the cycle's last
+interval is in; usage rated after its cycle was billed is *late* and goes on the next open
+bill. At the end of the run every cycle not yet billed is billed for the part the run covers
+(recurring fees are prorated to that part). All amounts are integer minor units; prorating
+and percentages round half up.
+
+An SLA credit is due on a subscription whose offer has an SLA when its availability over the
+billed part of the cycle — from the outages the OSS measured on its cell — falls below the
+target: the credit table gives the percentage for the cumulative outage, capped, applied to
+the subscription's recurring charge for that cycle.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from twin.bss.catalog import PriceTable
+from twin.kernel import Calendar, Sim
+from twin.messages import ServiceOutageReport, SubscriberBase
+from twin.scenario.schema import BssSpec, SlaSpec
+
+I64 = npt.NDArray[np.int64]
+
+INVOICE_SCHEMA = pa.schema([
+    ("invoice_id", pa.int64()), ("account", pa.int64()), ("account_type", pa.string()),
+    ("cycle_start", pa.timestamp("s", tz="UTC")), ("cycle_end", pa.timestamp("s", tz="UTC")),
+    ("billed_from", pa.float64()), ("billed_to", pa.float64()), ("bill_run", pa.float64()),
+    ("recurring_minor", pa.int64()), ("usage_minor", pa.int64()),
+    ("sla_credit_minor", pa.int64()), ("total_minor", pa.int64()), ("currency", pa.string()),
+])
+LINE_SCHEMA = pa.schema([
+    ("invoice_id", pa.int64()), ("account", pa.int64()), ("sub", pa.int64()),
+    ("offer", pa.string()), ("line_type", pa.string()), ("amount_minor", pa.int64()),
+])
+SLA_SCHEMA = pa.schema([
+    ("sub", pa.int64()), ("account", pa.int64()), ("cell", pa.string()),
+    ("cycle_start", pa.timestamp("s", tz="UTC")), ("billed_s", pa.float64()),
+    ("outage_s", pa.float64()), ("availability_pct", pa.float64()),
+    ("target_pct", pa.float64()), ("credit_pct", pa.float64()), ("base_minor", pa.int64()),
+    ("credit_minor", pa.int64()),
+])
+LINE_TYPES = ("recurring", "usage_voice", "usage_data", "sla_credit")
+
+
+def cycle_boundaries(cal: Calendar, day: int, horizon: float) -> list[float]:
+    """Bill-cycle boundaries from the last one at or before the start to the first at or
+    after the horizon."""
+    s = cal.start
+    y, m = s.year, s.month
+    if datetime(y, m, day, tzinfo=s.tzinfo) > s:
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    out: list[float] = []
+    while True:
+        b = cal.seconds(datetime(y, m, day, tzinfo=s.tzinfo))
+        out.append(b)
+        if b >= horizon:
+            return out
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+def round_div(num: I64 | int, den: int) -> I64:
+    """Integer division rounding half up (for non-negative values)."""
+    return (np.asarray(num, dtype=np.int64) * 2 + den) // (2 * den)
+
+
+def prorate(amount: I64, part_s: float, whole_s: float) -> I64:
+    return round_div(amount * int(round(part_s)), int(round(whole_s)))
+
+
+def percent_of(amount: I64, pct: npt.NDArray[np.float64]) -> I64:
+    basis_points = np.rint(np.asarray(pct) * 100).astype(np.int64)
+    return round_div(amount * basis_points, 10_000)
+
+
+def credit_pct(sla: SlaSpec, outage_s: float, billed_s: float) -> tuple[float, float]:
+    """(availability %, credit %) for one subscription-cycle."""
+    availability = 100.0 * (1.0 - outage_s / billed_s) if billed_s > 0 else 100.0
+    if availability >= sla.availability_target:
+        return availability, 0.0
+    pct = max((step.credit_pct for step in sla.credit_table if outage_s > step.over), default=0.0)
+    return availability, min(pct, sla.cap_pct)
+
+
+def merged_seconds(intervals: list[tuple[float, float]], lo: float, hi: float) -> float:
+    """Length of the union of intervals, clipped to [lo, hi)."""
+    total, cur_s, cur_e = 0.0, None, None
+    for s, e in sorted(intervals):
+        s, e = max(s, lo), min(e, hi)
+        if e <= s:
+            continue
+        if cur_e is None or s > cur_e:
+            if cur_e is not None and cur_s is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None and cur_s is not None:
+        total += cur_e - cur_s
+    return total
+
+
+class Billing:
+    def __init__(self, sim: Sim, spec: BssSpec, subs: SubscriberBase, prices: PriceTable,
+                 account_type: npt.NDArray[np.object_], cutoff_s: float = 3600.0) -> None:
+        self.sim, self.spec, self.subs, self.prices = sim, spec, subs, prices
+        self.account_type = account_type
+        self.b = cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon)
+        self.n_cycles = len(self.b) - 1
+        self.usage = np.zeros((self.n_cycles, subs.count, 2), dtype=np.int64)
+        self.first_unbilled = 0
+        self.late_records = 0
+        self.late_minor = 0
+        self.outages: dict[str, list[tuple[float, float]]] = {}
+        self._invoice_ids = itertools.count(1)
+        self.invoices = sim.records.buffer("invoices", INVOICE_SCHEMA)
+        self.lines = sim.records.buffer("invoice_lines", LINE_SCHEMA)
+        self.sla = sim.records.buffer("sla_credits", SLA_SCHEMA)
+        self.totals = dict(invoices=0, billed_minor=0, recurring_minor=0, usage_minor=0,
+                           sla_credits_minor=0)
+        for k in range(self.n_cycles):
+            if self.b[k + 1] + cutoff_s < sim.horizon:
+                sim.env.process(self._bill_at(k, self.b[k + 1] + cutoff_s))
+
+    def add_usage(self, sub: I64, kind: npt.NDArray[np.int8], start: npt.NDArray[np.float64],
+                  charge: I64) -> None:
+        k = np.searchsorted(self.b, start, side="right") - 1
+        k = np.clip(k, 0, self.n_cycles - 1)
+        late = k < self.first_unbilled
+        if late.any():
+            self.late_records += int(late.sum())
+            self.late_minor += int(charge[late].sum())
+            k = np.maximum(k, self.first_unbilled)
+        flat = (k * self.subs.count + sub) * 2 + kind
+        sums = np.bincount(flat, weights=charge, minlength=self.usage.size)
+        self.usage += np.rint(sums).astype(np.int64).reshape(self.usage.shape)
+
+    def on_outage(self, report: ServiceOutageReport) -> None:
+        self.outages.setdefault(report.cell, []).append((report.start, report.end))
+
+    def _bill_at(self, k: int, at: float) -> object:
+        yield self.sim.env.timeout(at - self.sim.now)
+        self.bill(k)
+
+    def final_bill_run(self) -> None:
+        for k in range(self.first_unbilled, self.n_cycles):
+            self.bill(k)
+
+    def bill(self, k: int) -> None:
+        subs, prices, cal = self.subs, self.prices, self.sim.calendar
+        lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
+        billed_s, cycle_s = hi - lo, self.b[k + 1] - self.b[k]
+        offer = subs.offer.astype(np.int64)
+        recurring = prorate(prices.recurring[offer], billed_s, cycle_s)
+        credit = self._sla_credits(k, lo, hi, recurring)
+        amounts = np.stack([recurring, self.usage[k, :, 0], self.usage[k, :, 1], -credit])
+        n_acc = int(subs.account.max()) + 1
+        accounts = np.unique(subs.account)
+        inv_ids = np.zeros(n_acc, dtype=np.int64)
+        inv_ids[accounts] = [next(self._invoice_ids) for _ in accounts]
+        acc = subs.account.astype(np.int64)
+        offer_names = np.array(prices.offers, dtype=object)[offer]
+        for row, line_type in enumerate(LINE_TYPES):
+            nz = np.flatnonzero(amounts[row] != 0)
+            self.lines.extend({"invoice_id": inv_ids[acc[nz]], "account": acc[nz],
+                               "sub": nz.astype(np.int64), "offer": offer_names[nz],
+                               "line_type": np.full(nz.size, line_type),
+                               "amount_minor": amounts[row][nz]})
+
+        def per_account(x: I64) -> I64:
+            return np.bincount(acc, weights=x, minlength=n_acc).round().astype(np.int64)[accounts]
+
+        rec_a, use_a = per_account(recurring), per_account(amounts[1] + amounts[2])
+        cred_a = per_account(credit)
+        first_sub = np.full(n_acc, -1)
+        first_sub[acc[::-1]] = np.arange(acc.size)[::-1]
+        self.invoices.extend({
+            "invoice_id": inv_ids[accounts], "account": accounts.astype(np.int64),
+            "account_type": self.account_type[offer[first_sub[accounts]]],
+            "cycle_start": np.full(accounts.size, cal.at(self.b[k])),
+            "cycle_end": np.full(accounts.size, cal.at(self.b[k + 1])),
+            "billed_from": np.full(accounts.size, lo), "billed_to": np.full(accounts.size, hi),
+            "bill_run": np.full(accounts.size, self.sim.now),
+            "recurring_minor": rec_a, "usage_minor": use_a, "sla_credit_minor": cred_a,
+            "total_minor": rec_a + use_a - cred_a,
+            "currency": np.full(accounts.size, self.spec.catalog.currency),
+        })
+        self.totals["invoices"] += int(accounts.size)
+        self.totals["recurring_minor"] += int(rec_a.sum())
+        self.totals["usage_minor"] += int(use_a.sum())
+        self.totals["sla_credits_minor"] += int(cred_a.sum())
+        self.totals["billed_minor"] += int((rec_a + use_a - cred_a).sum())
+        self.first_unbilled = k + 1
+
+    def _sla_credits(self, k: int, lo: float, hi: float, recurring: I64) -> I64:
+        credit = np.zeros(self.subs.count, dtype=np.int64)
+        outage_of: dict[str, float] = {}
+        for o, spec in enumerate(self.prices.specs):
+            if spec.sla is None:
+                continue
+            for s in np.flatnonzero(self.subs.offer == o):
+                cell = self.subs.cells[self.subs.cell[s]]
+                if cell not in outage_of:
+                    outage_of[cell] = merged_seconds(self.outages.get(cell, []), lo, hi)
+                outage = outage_of[cell]
+                avail, pct = credit_pct(spec.sla, outage, hi - lo)
+                amount = int(percent_of(recurring[s:s + 1], np.array([pct]))[0])
+                credit[s] = amount
+                if outage > 0:
+                    self.sla.append(sub=int(s), account=int(self.subs.account[s]), cell=cell,
+                                    cycle_start=self.sim.calendar.at(self.b[k]),
+                                    billed_s=hi - lo, outage_s=outage,
+                                    availability_pct=avail, target_pct=spec.sla.availability_target,
+                                    credit_pct=pct, base_minor=int(recurring[s]),
+                                    credit_minor=amount)
+        return credit

@@ -1,0 +1,130 @@
+"""The ``twin`` command: run, validate, report and list scenarios.
+
+Exit codes: 0 success, 2 invalid scenario or arguments (nothing written), 1 a failed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from twin.scenario import ScenarioError, load
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _summary_table(summary: dict[str, object]) -> Table:
+    from twin.report.html import flatten
+
+    table = Table(title=f"{summary['scenario']} (seed {summary['seed']})", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in flatten(summary).items():  # type: ignore[arg-type]
+        if k in ("scenario", "seed"):
+            continue
+        table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
+    return table
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from twin.api import simulate
+
+    scenario = load(args.scenario, args.set)  # validate before any output exists
+    out = Path(args.out) if args.out else Path("runs") / scenario.name
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=err, transient=True, disable=args.quiet) as progress:
+        task = progress.add_task(f"simulating {scenario.name}", total=1.0)
+        run = simulate(scenario, seed=args.seed, out=out,
+                       progress=lambda f: progress.update(task, completed=f))
+    if not args.quiet:
+        console.print(_summary_table(run.summary))
+    console.print(f"run directory: {run.path}")
+    console.print(f"report: {run.path / 'report.html'}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenario = load(args.scenario, args.set)
+    console.print(f"{args.scenario}: valid — {scenario.name}: {scenario.description}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from twin.report import build_report
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "summary.json").exists():
+        err.print(f"[red]error:[/] {run_dir} is not a run directory (no summary.json)")
+        return 2
+    console.print(f"report: {build_report(run_dir)}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    table = Table(show_header=True)
+    table.add_column("scenario")
+    table.add_column("description")
+    for path in sorted(Path(args.dir).glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text())
+            desc = str(data.get("description", "")).strip().split(". ")[0]
+        except (yaml.YAMLError, AttributeError):
+            desc = "(unreadable)"
+        table.add_row(str(path), desc)
+    console.print(table)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="twin", description="OSS/BSS Twin: telecom operations "
+                                "simulation from network faults to revenue.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="simulate a scenario and write a run directory")
+    r.add_argument("scenario")
+    r.add_argument("--out", help="run directory (default runs/<scenario name>)")
+    r.add_argument("--seed", type=int, help="replace the scenario's seed")
+    r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario field, e.g. --set oss.crews.count=3")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check a scenario without running it")
+    v.add_argument("scenario")
+    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    v.set_defaults(func=cmd_validate)
+    rep = sub.add_parser("report", help="(re)build figures and report.html of a run")
+    rep.add_argument("run_dir")
+    rep.set_defaults(func=cmd_report)
+    ls = sub.add_parser("list", help="the scenarios with their descriptions")
+    ls.add_argument("--dir", default="scenarios")
+    ls.set_defaults(func=cmd_list)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except ScenarioError as exc:
+        err.print(f"[red]error:[/] {exc.source}: invalid scenario", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        return 2
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

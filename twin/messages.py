@@ -1,0 +1,132 @@
+"""Every message and shared record that crosses a layer boundary.
+
+Network, OSS and BSS never import each other; they exchange these frozen dataclasses over
+the kernel's message bus (see the handler table in :mod:`twin.wiring`). The OSS learns the
+topology only from :class:`InventorySnapshot` and the network's state only from
+:class:`AlarmNotification`; the BSS learns usage only from :class:`UsageBatch` and outages
+only from :class:`ServiceOutageReport`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+# --- shared records -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ElementInfo:
+    id: str
+    type: str  # core_router | agg_router | site_router | cell
+    site: str
+    vendor: str
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    id: str
+    a: str
+    b: str
+
+
+@dataclass(frozen=True, eq=False)
+class SubscriberBase:
+    """Who the subscribers are and where they live; built once from the scenario.
+
+    Index ``i`` is subscriber ``i``. ``cell`` is an index into ``cells``; ``offer`` an index
+    into ``offers``; ``account`` groups subscriptions billed together (enterprise accounts
+    hold many lines).
+    """
+
+    cells: tuple[str, ...]
+    offers: tuple[str, ...]
+    cell: npt.NDArray[np.int32]
+    offer: npt.NDArray[np.int16]
+    account: npt.NDArray[np.int32]
+
+    @property
+    def count(self) -> int:
+        return int(self.cell.size)
+
+    def msisdn(self, sub: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return 491_700_000_000 + np.asarray(sub, dtype=np.int64)
+
+
+# --- network → OSS (southbound) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InventorySnapshot:
+    """What discovery through the element managers tells the OSS about the topology."""
+
+    elements: tuple[ElementInfo, ...]
+    links: tuple[LinkInfo, ...]
+
+
+@dataclass(frozen=True)
+class AlarmNotification:
+    """One raw alarm (or clear) as an element manager forwards it, X.733 fields."""
+
+    ems: str
+    notification_id: int
+    event_time: float
+    alarmed_object: str
+    resource: str  # the port (link id) the alarm is about, "" for the whole element
+    alarm_type: str
+    probable_cause: str
+    specific_problem: str
+    perceived_severity: str  # critical | major | minor | warning | indeterminate | cleared
+
+    @property
+    def reduction_key(self) -> str:
+        return f"{self.alarmed_object}:{self.resource}:{self.probable_cause}"
+
+    @property
+    def is_clear(self) -> bool:
+        return self.perceived_severity == "cleared"
+
+
+# --- OSS → network -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepairCommand:
+    """A field repair on ``target`` (an element or link id), done by a crew on site."""
+
+    ticket_id: int
+    target: str
+    action: str = "replace"
+
+
+# --- network → BSS (usage) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class UsageBatch:
+    """A batch of usage records (CDRs) as the network's recording entities wrote them.
+
+    Columns (equal-length arrays): record_id, node_id, sub, kind (0 voice, 1 data), start,
+    duration_s, volume_bytes, cause (0 normal release, 1 abnormal release).
+    """
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return int(self.columns["record_id"].size) if self.columns else 0
+
+
+# --- OSS → BSS (integration bus) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceOutageReport:
+    """A cell's service outage as the OSS measured it (raise to clear of its alarms)."""
+
+    incident_id: int
+    cell: str
+    start: float
+    end: float

@@ -1,0 +1,151 @@
+"""Element managers: turn network state into the alarms an OSS receives.
+
+Management runs over a separate data communication network, so every element that is alive
+reports for itself, however cut off from the core it is. That gives the alarm picture of a
+real NOC after a failure:
+
+* a dead element stops answering — its element manager raises *heartbeat failure*;
+* the live ends of a cut link, or of a link to a dead element, raise *loss of signal* on
+  that port;
+* live elements cut off from the core raise symptom alarms: cells go *out of service*,
+  routers lose their *routing adjacency to the core*.
+
+Alarms reach the OSS after a detection delay; some are sent twice (noise). Each raise is
+recorded in the truth table ``alarm_causes`` with the fault that caused it, for scoring.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from twin.kernel import Sim
+from twin.messages import AlarmNotification
+from twin.network.state import NetworkState
+from twin.scenario.schema import TelemetrySpec
+
+
+@dataclass(frozen=True)
+class AlarmDef:
+    obj: str
+    resource: str
+    alarm_type: str
+    probable_cause: str
+    specific_problem: str
+    severity: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.obj, self.resource, self.probable_cause)
+
+
+def heartbeat(obj: str) -> AlarmDef:
+    return AlarmDef(obj, "", "communicationsAlarm", "heartbeatFailure",
+                    "NE not responding to element manager", "critical")
+
+
+def loss_of_signal(obj: str, port: str) -> AlarmDef:
+    return AlarmDef(obj, port, "communicationsAlarm", "lossOfSignal",
+                    f"loss of signal on port {port}", "major")
+
+
+def cell_out_of_service(obj: str) -> AlarmDef:
+    return AlarmDef(obj, "", "qualityOfServiceAlarm", "backhaulFailure",
+                    "cell out of service: transport to core lost", "critical")
+
+
+def core_unreachable(obj: str) -> AlarmDef:
+    return AlarmDef(obj, "", "communicationsAlarm", "routingAdjacencyLost",
+                    "routing adjacency to core lost", "major")
+
+
+ALARM_CAUSES = pa.schema([
+    ("ems", pa.string()), ("notification_id", pa.int64()), ("fault_id", pa.int64()),
+    ("alarmed_object", pa.string()), ("probable_cause", pa.string()),
+])
+
+
+class ElementManagers:
+    """One element manager per vendor, watching the network state."""
+
+    def __init__(self, sim: Sim, spec: TelemetrySpec, state: NetworkState,
+                 publish: Callable[[Any], None]) -> None:
+        self.sim = sim
+        self.spec = spec
+        self.state = state
+        self.publish = publish
+        self.rng = sim.rng.stream("network.telemetry")
+        self.active: dict[tuple[str, str, str], AlarmDef] = {}
+        self._last_sent: dict[tuple[str, str, str], float] = {}
+        self._ids: dict[str, itertools.count[int]] = {}
+        self.causes = sim.records.buffer("alarm_causes", ALARM_CAUSES)
+
+    def ems_of(self, obj: str) -> str:
+        return f"ems-{self.state.topo.elements[obj].vendor}"
+
+    def conditions(self) -> dict[tuple[str, str, str], AlarmDef]:
+        topo, state = self.state.topo, self.state
+        down = state.down_targets()
+        out: list[AlarmDef] = [heartbeat(e) for e in topo.elements if e in down]
+        for lid, link in topo.links.items():
+            if lid in down or link.a in down or link.b in down:
+                out += [loss_of_signal(x, lid) for x in (link.a, link.b) if x not in down]
+        reach = state.connected()
+        for eid, el in topo.elements.items():
+            if eid not in down and eid not in reach:
+                out.append(cell_out_of_service(eid) if el.type == "cell"
+                           else core_unreachable(eid))
+        return {a.key: a for a in out}
+
+    def update(self, cause_fault: int | None) -> None:
+        """Diff the alarm conditions against the last picture and notify the changes."""
+        now = self.sim.now
+        new = self.conditions()
+        for key, alarm in new.items():
+            if key not in self.active:
+                self._raise(alarm, now, cause_fault)
+        for key, alarm in self.active.items():
+            if key not in new:
+                self._clear(alarm, now)
+        self.active = new
+
+    def _delay(self) -> float:
+        d = self.spec.detection_delay
+        return d.mean_s if d.dist == "deterministic" else float(self.rng.exponential(d.mean_s))
+
+    def _next_id(self, ems: str) -> int:
+        return next(self._ids.setdefault(ems, itertools.count(1)))
+
+    def _raise(self, alarm: AlarmDef, t: float, cause_fault: int | None) -> None:
+        ems = self.ems_of(alarm.obj)
+        send_at = max(t + self._delay(), self._last_sent.get(alarm.key, -1.0) + 1.0)
+        self._last_sent[alarm.key] = send_at
+        event_time = send_at if alarm.probable_cause == "heartbeatFailure" else t
+        copies = 2 if self.rng.random() < self.spec.duplicate_rate else 1
+        for c in range(copies):
+            nid = self._next_id(ems)
+            msg = AlarmNotification(ems, nid, event_time, alarm.obj, alarm.resource,
+                                    alarm.alarm_type, alarm.probable_cause,
+                                    alarm.specific_problem, alarm.severity)
+            self.causes.append(ems=ems, notification_id=nid, fault_id=cause_fault or 0,
+                               alarmed_object=alarm.obj, probable_cause=alarm.probable_cause)
+            self._send(msg, send_at + c * float(self.rng.uniform(1.0, 10.0)))
+
+    def _clear(self, alarm: AlarmDef, t: float) -> None:
+        ems = self.ems_of(alarm.obj)
+        send_at = max(t + self._delay(), self._last_sent.get(alarm.key, t) + 10.0)
+        self._last_sent[alarm.key] = send_at
+        msg = AlarmNotification(ems, self._next_id(ems), t, alarm.obj, alarm.resource,
+                                alarm.alarm_type, alarm.probable_cause,
+                                alarm.specific_problem, "cleared")
+        self._send(msg, send_at)
+
+    def _send(self, msg: AlarmNotification, at: float) -> None:
+        def deliver() -> Any:
+            yield self.sim.env.timeout(max(0.0, at - self.sim.now))
+            self.publish(msg)
+        self.sim.env.process(deliver())

@@ -1,0 +1,336 @@
+"""Subscriber traffic, generated vectorised per cell per interval.
+
+Each interval (the 15-minute PM granularity period by default) the engine draws, for every
+cell at once, the offered voice calls and data sessions: Poisson counts from the diurnal rate,
+uniform arrival instants, holding times and volumes. Offered traffic is drawn whether or not
+a cell is in service, so demand is identical across designs (common random numbers); the
+network state then decides each attempt's outcome.
+
+Voice is a loss system: a call is blocked when all of its cell's channels are busy. Most
+cell-intervals cannot block — an upper bound on occupancy (every offered call admitted, as in
+an infinite-server system) stays below the channel count — and are admitted wholesale. Only
+cells that might block, or whose service state changes inside the interval, are replayed
+call by call, exactly. Calls in progress when their cell loses service are dropped there
+(abnormal release); attempts while it is out of service are lost.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from twin.kernel import Sim
+from twin.messages import SubscriberBase, UsageBatch
+from twin.network.state import CellChange, NetworkState
+from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
+
+ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED = 0, 1, 2, 3, 4
+OUTCOMES = np.array(["active", "completed", "blocked", "lost_outage", "dropped"])
+VOICE, DATA = 0, 1
+KINDS = np.array(["voice", "data"])
+NODE_IDS = {VOICE: 1, DATA: 2}  # recording entities: msc1, pgw1
+MB = 1_000_000
+_KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
+_MARGIN = 0.01  # seconds; makes the no-blocking filter conservative against float rounding
+
+Arr = npt.NDArray[Any]
+
+USAGE_SCHEMA = pa.schema([
+    ("id", pa.int64()), ("kind", pa.string()), ("sub", pa.int64()), ("cell", pa.string()),
+    ("start", pa.float64()), ("intended_s", pa.float64()), ("actual_s", pa.float64()),
+    ("intended_bytes", pa.int64()), ("actual_bytes", pa.int64()), ("outcome", pa.string()),
+])
+PM_SCHEMA = pa.schema([
+    ("period_start", pa.float64()), ("cell", pa.string()), ("calls_offered", pa.int64()),
+    ("calls_blocked", pa.int64()), ("calls_lost_outage", pa.int64()),
+    ("calls_dropped", pa.int64()), ("sessions_offered", pa.int64()),
+    ("sessions_lost_outage", pa.int64()), ("carried_erlang", pa.float64()),
+    ("data_mb", pa.float64()),
+])
+FIELDS = ("id", "cell", "sub", "start", "end", "volume")
+
+
+def draw_holding(rng: np.random.Generator, spec: HoldingSpec, n: int) -> Arr:
+    if spec.dist == "exponential":
+        return rng.exponential(spec.mean_s, n)
+    if spec.dist == "deterministic":
+        return np.full(n, spec.mean_s)
+    mu = np.log(spec.mean_s) - spec.sigma**2 / 2
+    return rng.lognormal(mu, spec.sigma, n)
+
+
+def draw_volume(rng: np.random.Generator, spec: VolumeSpec, n: int) -> Arr:
+    if spec.dist == "exponential":
+        mb = rng.exponential(spec.mean, n)
+    else:
+        mb = rng.lognormal(np.log(spec.mean) - spec.sigma**2 / 2, spec.sigma, n)
+    return np.floor(mb * MB)
+
+
+@dataclass
+class Batch:
+    """Struct-of-arrays for calls or sessions, sorted by (cell, start)."""
+
+    id: Arr
+    cell: Arr
+    sub: Arr
+    start: Arr
+    end: Arr
+    volume: Arr
+
+    @classmethod
+    def empty(cls) -> Batch:
+        return cls(*(np.empty(0, dtype=d) for d in
+                     (np.int64, np.int32, np.int64, np.float64, np.float64, np.float64)))
+
+    def take(self, idx: Arr) -> Batch:
+        return Batch(*(getattr(self, f)[idx] for f in FIELDS))
+
+    @staticmethod
+    def concat(a: Batch, b: Batch) -> Batch:
+        return Batch(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in FIELDS))
+
+    def __len__(self) -> int:
+        return int(self.id.size)
+
+
+class TrafficEngine:
+    def __init__(self, sim: Sim, spec: TrafficSpec, state: NetworkState,
+                 subs: SubscriberBase, cdr_duplicate_rate: float,
+                 publish: Callable[[Any], None]) -> None:
+        self.sim, self.spec, self.state, self.publish = sim, spec, state, publish
+        self.cell_ids = state.cell_ids
+        n_cells = len(self.cell_ids)
+        self.channels = np.array([state.topo.channels[c] for c in self.cell_ids], dtype=np.int64)
+        sub_cell = np.asarray(subs.cell, dtype=np.int64)
+        self.subs_on = np.bincount(sub_cell, minlength=n_cells)
+        self.sub_by_cell = np.argsort(sub_cell, kind="stable")
+        self.sub_offset = np.concatenate([[0], np.cumsum(self.subs_on)[:-1]])
+        self.cdr_dup = cdr_duplicate_rate
+        self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data")}
+        self.cdr_rng = sim.rng.stream("network.cdr")
+        self.carried = {VOICE: Batch.empty(), DATA: Batch.empty()}
+        self.ids = itertools.count(1)
+        self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
+        self.pm = sim.records.buffer("traffic", PM_SCHEMA)
+        self.cell_names = np.array(self.cell_ids, dtype=object)
+        self.t = 0.0
+        self.counts = dict(calls_offered=0, calls_blocked=0, calls_lost_outage=0,
+                           calls_dropped=0, sessions_offered=0, data_bytes=0)
+
+    # --- the discrete-event side ------------------------------------------------------------
+
+    def process(self) -> Any:
+        while self.t + self.spec.interval <= self.sim.horizon:
+            yield self.sim.env.timeout(self.t + self.spec.interval - self.sim.now)
+            self.step(self.t, self.t + self.spec.interval)
+
+    def finish(self) -> None:
+        """At the horizon: the last partial interval, then calls still up end as planned."""
+        if self.t < self.sim.horizon:
+            self.step(self.t, self.sim.horizon)
+        parts = []
+        for kind, car in self.carried.items():
+            out = np.full(len(car), COMPLETED, dtype=np.int8)
+            parts.append(self._emit(kind, car, car.end.copy(), out, car.end.copy()))
+            self.carried[kind] = Batch.empty()
+        self._publish_cdrs(parts)
+
+    # --- one interval -----------------------------------------------------------------------
+
+    def step(self, t0: float, t1: float) -> None:
+        up0 = self.state.in_service.copy()
+        for ch in reversed(self.state.changes):  # roll the current state back to t0
+            up0[ch.cell] = not ch.in_service
+        changes = self.state.take_changes(t1)
+        by_cell: dict[int, list[CellChange]] = {}
+        for ch in changes:
+            by_cell.setdefault(ch.cell, []).append(ch)
+        share = self._share(0.5 * (t0 + t1))
+        pm: dict[str, Arr] = {}
+        cdrs: list[dict[str, Arr]] = []
+        for kind, per_day, cap in ((VOICE, self.spec.voice.calls_per_sub_day, self.channels),
+                                   (DATA, self.spec.data.sessions_per_sub_day, None)):
+            rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
+            new = self._generate(kind, rate, t0, t1)
+            cdrs.append(self._resolve(kind, new, t0, t1, up0, by_cell, cap, pm))
+        self._write_pm(t0, pm)
+        self._publish_cdrs(cdrs)
+        self.t = t1
+
+    def _share(self, t: float) -> float:
+        if self.spec.profile == "flat":
+            return 1.0 / 24.0
+        shares = self.spec.hourly_shares
+        return shares[int(self.sim.calendar.hour_of_day(t))] / sum(shares)
+
+    def _generate(self, kind: int, rate: Arr, t0: float, t1: float) -> Batch:
+        rng = self.rng[kind]
+        counts = rng.poisson(rate)
+        n = int(counts.sum())
+        cell = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
+        start = t0 + rng.random(n) * (t1 - t0)
+        pick = np.floor(rng.random(n) * self.subs_on[cell]).astype(np.int64)
+        sub = self.sub_by_cell[self.sub_offset[cell] + pick]
+        if kind == VOICE:
+            hold = draw_holding(rng, self.spec.voice.holding, n)
+            volume = np.zeros(n)
+        else:
+            hold = draw_holding(rng, self.spec.data.duration, n)
+            volume = draw_volume(rng, self.spec.data.mb_per_session, n)
+        order = np.lexsort((start, cell))
+        ids = np.fromiter(itertools.islice(self.ids, n), dtype=np.int64, count=n)
+        b = Batch(ids, cell[order], sub[order], start[order], start[order] + hold[order],
+                  volume[order])
+        return b
+
+    def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
+                 by_cell: dict[int, list[CellChange]], cap: Arr | None,
+                 pm: dict[str, Arr]) -> dict[str, Arr]:
+        car = self.carried[kind]
+        allb = Batch.concat(car, new)
+        n_car = len(car)
+        outcome = np.zeros(len(allb), dtype=np.int8)
+        actual_end = allb.end.copy()
+        slow = set(by_cell) | set(np.flatnonzero(~up0).tolist())
+        if cap is not None and len(new):
+            slow |= self._may_block(car, new, cap)
+        for c in sorted(slow):
+            self._replay(c, allb, n_car, outcome, actual_end, up0[c], by_cell.get(c, []),
+                         None if cap is None else int(cap[c]))
+        finished = (outcome == DROPPED) | ((outcome == ACTIVE) & (actual_end <= t1))
+        outcome[(outcome == ACTIVE) & (actual_end <= t1)] = COMPLETED
+        resolved = finished | (outcome == BLOCKED) | (outcome == LOST)
+        keep = np.flatnonzero(outcome == ACTIVE)
+        self.carried[kind] = allb.take(keep)
+        idx = np.flatnonzero(resolved)
+        cdr = self._emit(kind, allb.take(idx), actual_end[idx], outcome[idx], allb.end[idx])
+        self._count_pm(kind, allb, n_car, outcome, actual_end, t0, t1, pm)
+        if kind == DATA:
+            o = outcome[idx]
+            served_cells = allb.cell[idx][(o == COMPLETED) | (o == DROPPED)]
+            pm["data_mb"] = np.bincount(served_cells, cdr["volume_bytes"],
+                                        minlength=len(self.cell_ids)) / MB
+            self.counts["data_bytes"] += int(cdr["volume_bytes"].sum())
+        return cdr
+
+    def _may_block(self, car: Batch, new: Batch, cap: Arr) -> set[int]:
+        """Cells where the infinite-server occupancy bound reaches the channel count."""
+        counts = np.bincount(new.cell, minlength=cap.size)
+        first = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        key_start = new.cell * _KEY + new.start - _MARGIN
+        rank = np.arange(len(new)) - first
+        ends_before = np.searchsorted(np.sort(new.cell * _KEY + new.end), key_start,
+                                      side="right") - first
+        occ = rank - ends_before
+        if len(car):
+            car_keys = np.sort(car.cell * _KEY + car.end)
+            car_first = np.searchsorted(car_keys, new.cell * _KEY)
+            car_last = np.searchsorted(car_keys, (new.cell + 1) * _KEY)
+            occ = occ + (car_last - car_first) - (
+                np.searchsorted(car_keys, key_start, side="right") - car_first)
+        return set(np.unique(new.cell[occ >= cap[new.cell]]).tolist())
+
+    @staticmethod
+    def _replay(c: int, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr, up: bool,
+                changes: list[CellChange], cap: int | None) -> None:
+        """Exact call-by-call loss system for one cell over one interval."""
+        rows = np.flatnonzero(allb.cell == c)
+        heap = [(float(allb.end[i]), int(i)) for i in rows[rows < n_car]]
+        heapq.heapify(heap)
+        events = [(ch.t, ch.in_service) for ch in changes]
+        ei = 0
+
+        def apply(t: float, in_service: bool) -> None:
+            nonlocal heap, up
+            if not in_service and up:
+                for end, j in heap:
+                    if end > t:
+                        outcome[j] = DROPPED
+                        actual_end[j] = t
+                heap = []
+            up = in_service
+
+        for i in rows[rows >= n_car]:
+            a = allb.start[i]
+            while ei < len(events) and events[ei][0] <= a:
+                apply(*events[ei])
+                ei += 1
+            while heap and heap[0][0] <= a:
+                heapq.heappop(heap)
+            if not up:
+                outcome[i] = LOST
+            elif cap is not None and len(heap) >= cap:
+                outcome[i] = BLOCKED
+            else:
+                heapq.heappush(heap, (float(allb.end[i]), int(i)))
+        for t, in_service in events[ei:]:
+            apply(t, in_service)
+
+    # --- records ----------------------------------------------------------------------------
+
+    def _emit(self, kind: int, b: Batch, actual_end: Arr, outcome: Arr,
+              intended_end: Arr) -> dict[str, Arr]:
+        intended = intended_end - b.start
+        served = (outcome == COMPLETED) | (outcome == DROPPED)
+        actual = np.where(served, actual_end - b.start, 0.0)
+        frac = np.divide(actual, intended, out=np.zeros_like(actual), where=intended > 0)
+        actual_bytes = np.floor(b.volume * frac).astype(np.int64)
+        self.usage.extend({
+            "id": b.id, "kind": np.full(len(b), KINDS[kind]), "sub": b.sub,
+            "cell": self.cell_names[b.cell], "start": b.start, "intended_s": intended,
+            "actual_s": actual, "intended_bytes": b.volume.astype(np.int64),
+            "actual_bytes": actual_bytes, "outcome": OUTCOMES[outcome],
+        })
+        s = np.flatnonzero(served)
+        return {
+            "record_id": b.id[s], "node_id": np.full(s.size, NODE_IDS[kind], dtype=np.int64),
+            "sub": b.sub[s], "kind": np.full(s.size, kind, dtype=np.int8),
+            "start": b.start[s], "duration_s": np.ceil(actual[s]).astype(np.int64),
+            "volume_bytes": actual_bytes[s],
+            "cause": (outcome[s] == DROPPED).astype(np.int8),
+        }
+
+    def _publish_cdrs(self, parts: list[dict[str, Arr]]) -> None:
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        n = cols["record_id"].size
+        if n == 0:
+            return
+        dup = np.flatnonzero(self.cdr_rng.random(n) < self.cdr_dup)
+        if dup.size:
+            cols = {k: np.concatenate([v, v[dup]]) for k, v in cols.items()}
+        self.publish(UsageBatch(cols))
+
+    def _count_pm(self, kind: int, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr,
+                  t0: float, t1: float, pm: dict[str, Arr]) -> None:
+        n = len(self.cell_ids)
+        is_new = np.arange(len(allb)) >= n_car
+
+        def count(mask: Arr) -> Arr:
+            return np.bincount(allb.cell[mask], minlength=n).astype(np.int64)
+
+        if kind == VOICE:
+            pm["calls_offered"] = count(is_new)
+            pm["calls_blocked"] = count(outcome == BLOCKED)
+            pm["calls_lost_outage"] = count(outcome == LOST)
+            pm["calls_dropped"] = count(outcome == DROPPED)
+            busy = np.clip(np.minimum(actual_end, t1) - np.maximum(allb.start, t0), 0, None)
+            busy[(outcome == BLOCKED) | (outcome == LOST)] = 0
+            pm["carried_erlang"] = np.bincount(allb.cell, busy, minlength=n) / (t1 - t0)
+            for k in ("calls_offered", "calls_blocked", "calls_lost_outage", "calls_dropped"):
+                self.counts[k] += int(pm[k].sum())
+        else:
+            pm["sessions_offered"] = count(is_new)
+            pm["sessions_lost_outage"] = count(outcome == LOST)
+            self.counts["sessions_offered"] += int(pm["sessions_offered"].sum())
+
+    def _write_pm(self, t0: float, pm: dict[str, Arr]) -> None:
+        n = len(self.cell_ids)
+        self.pm.extend({"period_start": np.full(n, t0), "cell": self.cell_names, **pm})

@@ -1,0 +1,88 @@
+"""The operations centre: the OSS's handlers, wired to its alarm list, correlator and crews.
+
+It receives the inventory and raw alarms from the network, and publishes repair commands to
+the network and measured service outages to the BSS. It never reads ground truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+from twin.kernel import Sim
+from twin.messages import AlarmNotification, InventorySnapshot, ServiceOutageReport
+from twin.oss.alarms import AlarmList
+from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
+from twin.oss.inventory import Inventory
+from twin.oss.tickets import Workforce
+from twin.scenario.schema import OssSpec
+
+INCIDENTS_SCHEMA = pa.schema([
+    ("incident_id", pa.int64()), ("root", pa.string()), ("root_kind", pa.string()),
+    ("first_alarm", pa.float64()), ("created", pa.float64()), ("cleared", pa.float64()),
+    ("alarms", pa.int64()), ("cells_affected", pa.int64()), ("ticket_id", pa.int64()),
+])
+OUTAGES_SCHEMA = pa.schema([
+    ("incident_id", pa.int64()), ("cell", pa.string()), ("start", pa.float64()),
+    ("end", pa.float64()),
+])
+
+
+class OperationsCenter:
+    def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None]) -> None:
+        self.sim = sim
+        self.publish = publish
+        self.alarms = AlarmList(sim)
+        self.workforce = Workforce(sim, spec.crews, spec.repair_policy, publish)
+        self.correlator = Correlator(sim, spec.correlation_window_s,
+                                     on_incident=self._incident_opened,
+                                     on_cleared=self.workforce.incident_cleared)
+        self.inventory: Inventory | None = None
+        self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
+
+    # --- handlers ---------------------------------------------------------------------------
+
+    def on_inventory(self, snap: InventorySnapshot) -> None:
+        self.inventory = Inventory(snap)
+        self.correlator.inventory = self.inventory
+
+    def on_alarm(self, note: AlarmNotification) -> None:
+        alarm, is_new = self.alarms.receive(note)
+        if alarm is None:
+            return
+        if is_new:
+            self.correlator.add(alarm)
+        elif note.is_clear:
+            self._report_outage(alarm.obj, alarm.cause, alarm.note.event_time,
+                                note.event_time, alarm.incident_id)
+            self.correlator.alarm_cleared(alarm)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _incident_opened(self, inc: Incident) -> None:
+        self.workforce.open_ticket(inc)
+
+    def _report_outage(self, obj: str, cause: str, start: float, end: float,
+                       incident_id: int) -> None:
+        """A cell alarm that means lost service, once cleared, is a measured outage."""
+        inv = self.inventory
+        if inv is None or cause not in SERVICE_CAUSES or not inv.is_cell(obj):
+            return
+        self._outages.append(incident_id=incident_id, cell=obj, start=start, end=end)
+        self.publish(ServiceOutageReport(incident_id, obj, start, end))
+
+    def finish(self) -> None:
+        """Outages still open at the horizon are reported as lasting until it."""
+        for alarm in list(self.alarms.active.values()):
+            self._report_outage(alarm.obj, alarm.cause, alarm.note.event_time,
+                                self.sim.horizon, alarm.incident_id)
+        self.alarms.write()
+        self.workforce.write()
+        buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
+        for inc in self.correlator.incidents:
+            buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,
+                       first_alarm=inc.first_alarm, created=inc.created, cleared=inc.cleared,
+                       alarms=len(inc.alarms), cells_affected=len(inc.cells),
+                       ticket_id=inc.ticket_id)

@@ -1,0 +1,164 @@
+"""Correlation and root-cause analysis over the OSS inventory.
+
+New alarms wait a short correlation window (like Alertmanager's ``group_wait``) so the burst
+a failure causes can be read as one picture. Then, using only the inventory:
+
+* a *heartbeat failure* means the element itself is dead — a root cause;
+* *loss of signal* on a port is a symptom of a dead neighbour if there is one, otherwise
+  the link itself is cut — a root cause;
+* every other alarm (cell out of service, core adjacency lost) is a symptom of the root
+  whose failure cuts its object off from the core (its *shadow* in the inventory graph).
+
+One incident per root cause, holding its root and symptom alarms. A symptom that arrives
+after its incident opened joins it. An alarm nothing explains waits a few windows for its
+root to show up, then becomes its own incident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from twin.kernel import Sim
+from twin.oss.alarms import Alarm
+from twin.oss.inventory import Inventory
+
+SERVICE_CAUSES = ("heartbeatFailure", "backhaulFailure")
+
+
+@dataclass
+class Incident:
+    id: int
+    root: str
+    root_kind: str  # element | link | unknown
+    created: float
+    alarms: list[Alarm] = field(default_factory=list)
+    cells: frozenset[str] = frozenset()
+    ticket_id: int = 0
+    cleared: float | None = None
+
+    @property
+    def first_alarm(self) -> float:
+        return min(a.raised for a in self.alarms)
+
+    def attach(self, alarm: Alarm, role: str) -> None:
+        alarm.incident_id = self.id
+        alarm.role = role
+        self.alarms.append(alarm)
+
+
+class Correlator:
+    def __init__(self, sim: Sim, window_s: float,
+                 on_incident: Callable[[Incident], None],
+                 on_cleared: Callable[[Incident], None]) -> None:
+        self.sim = sim
+        self.window = window_s
+        self.on_incident = on_incident
+        self.on_cleared = on_cleared
+        self.inventory: Inventory | None = None
+        self.pending: list[Alarm] = []
+        self.open: dict[int, Incident] = {}
+        self.incidents: list[Incident] = []
+        self._scheduled = False
+
+    def add(self, alarm: Alarm) -> None:
+        self.pending.append(alarm)
+        if not self._scheduled:
+            self._scheduled = True
+            self.sim.env.process(self._after_window())
+
+    def _after_window(self) -> Any:
+        yield self.sim.env.timeout(self.window)
+        self._scheduled = False
+        self.correlate()
+        if self.pending and not self._scheduled:
+            self._scheduled = True
+            self.sim.env.process(self._after_window())
+
+    def alarm_cleared(self, alarm: Alarm) -> None:
+        inc = self.open.get(alarm.incident_id)
+        if inc is not None and all(a.cleared is not None for a in inc.alarms):
+            inc.cleared = self.sim.now
+            del self.open[inc.id]
+            self.on_cleared(inc)
+        if alarm.incident_id == 0 and alarm in self.pending:
+            self.pending.remove(alarm)
+
+    # --- root-cause analysis -------------------------------------------------------------
+
+    def correlate(self) -> None:
+        inv = self.inventory
+        if inv is None:
+            raise RuntimeError("alarms arrived before the OSS inventory was discovered")
+        alarms = [a for a in self.pending if a.cleared is None]
+        dead_open = {i.root: i for i in self.open.values() if i.root_kind == "element"}
+        hb = {a.obj: a for a in alarms if a.cause == "heartbeatFailure"}
+        new_roots: dict[str, tuple[str, list[Alarm]]] = {
+            obj: ("element", [a]) for obj, a in hb.items() if obj not in dead_open}
+        later: list[tuple[Alarm, str]] = []  # (alarm, root it belongs to)
+        for obj, a in hb.items():
+            if obj in dead_open:
+                later.append((a, obj))
+        rest: list[Alarm] = []
+        for a in alarms:
+            if a.cause == "heartbeatFailure":
+                continue
+            if a.cause == "lossOfSignal" and a.note.resource in inv.links:
+                link = inv.links[a.note.resource]
+                other = link.b if link.a == a.obj else link.a
+                if other in hb or other in dead_open:
+                    later.append((a, other))
+                elif link.id in new_roots:
+                    new_roots[link.id][1].append(a)
+                else:
+                    open_link = [i for i in self.open.values() if i.root == link.id]
+                    if open_link:
+                        later.append((a, link.id))
+                    else:
+                        new_roots[link.id] = ("link", [a])
+                continue
+            rest.append(a)
+        candidates = list(new_roots) + [i.root for i in self.open.values()]
+        unexplained: list[Alarm] = []
+        for a in rest:
+            root = self._explain(inv, a.obj, candidates)
+            if root is None:
+                unexplained.append(a)
+            else:
+                later.append((a, root))
+        by_root = {i.root: i for i in self.open.values()}
+        for root, (kind, root_alarms) in new_roots.items():
+            inc = self._open_incident(inv, root, kind)
+            for a in root_alarms:
+                inc.attach(a, "root")
+            by_root[root] = inc
+        for a, root in later:
+            by_root[root].attach(a, "symptom")
+        self.pending = []
+        for a in unexplained:
+            if self.sim.now - a.raised >= 3 * self.window:
+                inc = self._open_incident(inv, a.obj, "unknown")
+                inc.attach(a, "root")
+            else:
+                self.pending.append(a)
+        for root in new_roots:
+            self.on_incident(by_root[root])
+
+    def _open_incident(self, inv: Inventory, root: str, kind: str) -> Incident:
+        shadow = inv.shadow(root) | ({root} if root in inv.elements else set())
+        cells = frozenset(c for c in shadow if inv.is_cell(c))
+        inc = Incident(len(self.incidents) + 1, root, kind, self.sim.now, cells=cells)
+        self.incidents.append(inc)
+        self.open[inc.id] = inc
+        return inc
+
+    @staticmethod
+    def _explain(inv: Inventory, obj: str, candidates: list[str]) -> str | None:
+        hits = [r for r in candidates if obj in inv.shadow(r)]
+        if hits:  # the most upstream single failure that explains it
+            return max(hits, key=lambda r: (len(inv.shadow(r)), r))
+        if len(candidates) > 1 and inv.cut_off(obj, frozenset(candidates)):
+            # only several failures together cut it off (e.g. a ring cut twice)
+            return min(candidates, key=lambda r: (inv.distance(obj, r), r))
+        return None

@@ -1,0 +1,57 @@
+"""The OSS's own view of the topology, built from discovery, never from the network itself."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import networkx as nx
+
+from twin.messages import InventorySnapshot
+
+
+class Inventory:
+    def __init__(self, snapshot: InventorySnapshot) -> None:
+        self.elements = {e.id: e for e in snapshot.elements}
+        self.links = {link.id: link for link in snapshot.links}
+        self.graph = nx.MultiGraph()
+        self.graph.add_nodes_from(self.elements)
+        for link in snapshot.links:
+            self.graph.add_edge(link.a, link.b, key=link.id)
+        self.core = [e.id for e in snapshot.elements if e.type == "core_router"]
+        self.shadow = lru_cache(maxsize=4096)(self._shadow)
+
+    def is_cell(self, obj: str) -> bool:
+        el = self.elements.get(obj)
+        return el is not None and el.type == "cell"
+
+    def _reachable(self, failed: frozenset[str]) -> set[str]:
+        view = nx.subgraph_view(self.graph, filter_node=lambda n: n not in failed,
+                                filter_edge=lambda a, b, k: k not in failed)
+        reach: set[str] = set()
+        for c in self.core:
+            if c not in failed and c not in reach:
+                reach |= nx.node_connected_component(view, c)
+        return reach
+
+    def _shadow(self, root: str) -> frozenset[str]:
+        """Elements cut off from every core router if ``root`` (element or link) fails."""
+        if root not in self.elements and root not in self.links:
+            return frozenset()
+        return frozenset(set(self.elements) - self._reachable(frozenset([root])) - {root})
+
+    def cut_off(self, obj: str, failed: frozenset[str]) -> bool:
+        """Whether ``obj`` is cut off from the core when all of ``failed`` fail together."""
+        return obj in self.elements and obj not in failed and obj not in self._reachable(failed)
+
+    def distance(self, a: str, b: str) -> float:
+        """Hops between two objects (elements or links), for tie-breaking."""
+        def ends(x: str) -> list[str]:
+            return [self.links[x].a, self.links[x].b] if x in self.links else [x]
+        best = float("inf")
+        for u in ends(a):
+            for v in ends(b):
+                try:
+                    best = min(best, nx.shortest_path_length(self.graph, u, v))
+                except (nx.NetworkXNoPath, nx.NodeNotFound):
+                    continue
+        return best

@@ -1,0 +1,100 @@
+"""Figures of a run: incident timeline, traffic and blocking, revenue breakdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+HOUR = 3600.0
+
+
+def _read(run_dir: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(run_dir / "tables" / f"{name}.parquet")
+
+
+def incident_timeline(run_dir: Path, out: Path, horizon: float) -> None:
+    """One lane per target: true fault (red), OSS incident (orange), ticket work (blue)."""
+    faults = _read(run_dir, "faults").merge(_read(run_dir, "fault_ends"), on="fault_id",
+                                            how="left")
+    faults["end"] = faults["end"].fillna(horizon)
+    incidents = _read(run_dir, "incidents")
+    tickets = _read(run_dir, "tickets")
+    targets = sorted(set(faults["target"]) | set(incidents["root"]))
+    lane = {t: i for i, t in enumerate(targets)}
+    fig, ax = plt.subplots(figsize=(11, max(2.5, 0.35 * len(targets) + 1.2)))
+    for f in faults.itertuples():
+        ax.barh(lane[f.target] + 0.25, (f.end - f.start) / HOUR, left=f.start / HOUR,
+                height=0.22, color="#d62728", label="fault (truth)")
+    for i in incidents.itertuples():
+        end = i.cleared if pd.notna(i.cleared) else horizon
+        ax.barh(lane[i.root], (end - i.created) / HOUR, left=i.created / HOUR, height=0.22,
+                color="#ff7f0e", label="incident (OSS)")
+    for t in tickets.itertuples():
+        if pd.notna(t.in_progress):
+            end = t.closed if pd.notna(t.closed) else horizon
+            ax.barh(lane[t.root] - 0.25, (end - t.in_progress) / HOUR,
+                    left=t.in_progress / HOUR, height=0.22, color="#1f77b4",
+                    label="crew dispatched")
+    ax.set_yticks(range(len(targets)), targets, fontsize=8)
+    ax.set_xlim(0, horizon / HOUR)
+    ax.set_xlabel("hours since start")
+    ax.set_title("Faults, incidents and repairs")
+    handles, labels = ax.get_legend_handles_labels()
+    uniq = dict(zip(labels, handles, strict=False))
+    ax.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def traffic_and_blocking(run_dir: Path, out: Path) -> None:
+    pm = _read(run_dir, "traffic")
+    g = pm.groupby("period_start").sum(numeric_only=True)
+    hours = g.index / HOUR
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True)
+    ax1.plot(hours, g["carried_erlang"], color="#1f77b4", lw=1)
+    ax1.set_ylabel("carried voice (Erlang)")
+    ax1.set_title("Voice traffic and lost calls per 15-minute period")
+    ax2.plot(hours, g["calls_blocked"], label="blocked (congestion)", color="#9467bd", lw=1)
+    ax2.plot(hours, g["calls_lost_outage"], label="lost (cell out of service)",
+             color="#d62728", lw=1)
+    ax2.plot(hours, g["calls_dropped"], label="dropped by a failure", color="#ff7f0e", lw=1)
+    ax2.set_ylabel("calls")
+    ax2.set_xlabel("hours since start")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def revenue_breakdown(summary: dict[str, Any], out: Path) -> None:
+    b = summary["bss"]
+    scale = 10 ** 2
+    items = [
+        ("recurring", b["recurring_minor"], "#2ca02c"),
+        ("usage billed", b["usage_minor"], "#1f77b4"),
+        ("SLA credits", -b["sla_credits_minor"], "#8c564b"),
+        ("lost to outages", -b["lost_outage_minor"], "#d62728"),
+        ("lost to blocking", -b["lost_blocking_minor"], "#9467bd"),
+    ]
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    names = [i[0] for i in items]
+    vals = [i[1] / scale for i in items]
+    ax.barh(names, vals, color=[i[2] for i in items])
+    for y, v in enumerate(vals):
+        ax.annotate(f"{v:,.2f}", (v, y), xytext=(4 if v >= 0 else -4, 0),
+                    textcoords="offset points", va="center", ha="left" if v >= 0 else "right",
+                    fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{b['currency']} (billed net {b['billed_minor'] / scale:,.2f})")
+    ax.set_title("Revenue: billed, credited and lost")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

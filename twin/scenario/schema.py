@@ -1,0 +1,275 @@
+"""The scenario schema: what a scenario file may say, with defaults and checks.
+
+Every model forbids unknown fields, so a typo is an error that names the field rather than a
+silently ignored setting. Durations accept ``"7d"``, ``"1d10h"``, ``"90m"``, ``"30s"`` or a
+number of seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+_UNIT = {"w": 604_800.0, "d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}
+_DUR = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([wdhms])\s*)+$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``"1d10h"``-style text or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '7d', '1d10h', '90m' or seconds")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str) and _DUR.match(value):
+        return sum(float(n) * _UNIT[u] for n, u in _PART.findall(value))
+    raise ValueError("expected a duration like '7d', '1d10h', '90m' or seconds")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Share = Annotated[float, Field(ge=0, le=1)]
+ElementType = Literal["core_router", "agg_router", "site_router", "cell"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- network -----------------------------------------------------------------------------
+
+
+class CellSpec(Strict):
+    voice_channels: int = Field(30, ge=1, description="traffic channels per cell (loss system)")
+
+
+class ElementSpec(Strict):
+    id: str = Field(min_length=1)
+    type: ElementType
+    site: str | None = Field(None, description="site name; defaults to the element id")
+    vendor: str = "alpha"
+    voice_channels: int | None = Field(None, ge=1, description="cells only")
+
+
+class LinkSpec(Strict):
+    a: str
+    b: str
+    id: str | None = Field(None, description="defaults to 'a-b'")
+
+
+class DelaySpec(Strict):
+    dist: Literal["exponential", "deterministic"] = "exponential"
+    mean_s: float = Field(30.0, ge=0)
+
+
+class TelemetrySpec(Strict):
+    detection_delay: DelaySpec = DelaySpec()
+    duplicate_rate: Share = Field(0.05, description="chance an EMS sends an alarm twice")
+    cdr_duplicate_rate: Share = Field(0.001, description="chance a CDR is written twice")
+
+
+class NetworkSpec(Strict):
+    preset: Literal["small"] | None = Field(
+        None, description="generate core–aggregation–access sites instead of listing them")
+    sites: int = Field(12, ge=1, description="access sites (generated networks)")
+    sites_per_chain: int = Field(4, ge=1, description="access sites behind one aggregation router")
+    cells_per_site: int = Field(3, ge=1)
+    transport: Literal["tree", "ring"] = Field(
+        "tree", description="tree: each chain hangs off its aggregation router; ring: it closes back")
+    vendors: list[str] = Field(default_factory=lambda: ["alpha", "beta", "gamma"], min_length=1)
+    cell: CellSpec = CellSpec()
+    elements: list[ElementSpec] = Field(default_factory=list)
+    links: list[LinkSpec] = Field(default_factory=list)
+    telemetry: TelemetrySpec = TelemetrySpec()
+
+    @model_validator(mode="after")
+    def _check_topology(self) -> NetworkSpec:
+        if self.preset is None and not self.elements:
+            raise ValueError("give either a preset or a list of elements")
+        if self.preset is not None and self.elements:
+            raise ValueError("give either a preset or a list of elements, not both")
+        if self.elements:
+            seen: set[str] = set()
+            for i, e in enumerate(self.elements):
+                if e.id in seen:
+                    raise ValueError(f"elements[{i}].id: duplicate element id {e.id!r}")
+                seen.add(e.id)
+                if e.voice_channels is not None and e.type != "cell":
+                    raise ValueError(f"elements[{i}].voice_channels: only cells have channels")
+            if not any(e.type == "core_router" for e in self.elements):
+                raise ValueError("elements: at least one core_router is needed")
+            if not any(e.type == "cell" for e in self.elements):
+                raise ValueError("elements: at least one cell is needed")
+            for i, link in enumerate(self.links):
+                for end in ("a", "b"):
+                    ref = getattr(link, end)
+                    if ref not in seen:
+                        raise ValueError(f"links[{i}].{end}: unknown element {ref!r}")
+        return self
+
+
+# --- subscribers and traffic ---------------------------------------------------------------
+
+
+class SubscriberSpec(Strict):
+    count: int = Field(ge=1)
+    mix: dict[str, Share] = Field(
+        default_factory=lambda: {"consumer_postpaid": 0.6, "consumer_prepaid": 0.3,
+                                 "enterprise": 0.1},
+        description="share of subscribers per catalog offer")
+    lines_per_enterprise_account: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _check_mix(self) -> SubscriberSpec:
+        total = sum(self.mix.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"mix: shares must add up to 1 (they add up to {total:g})")
+        return self
+
+
+class HoldingSpec(Strict):
+    dist: Literal["exponential", "lognormal", "deterministic"] = "lognormal"
+    mean_s: float = Field(110.0, gt=0)
+    sigma: float = Field(1.0, gt=0, description="lognormal shape (std of the log)")
+
+
+class VolumeSpec(Strict):
+    dist: Literal["exponential", "lognormal"] = "lognormal"
+    mean: float = Field(20.0, gt=0, description="mean MB per session")
+    sigma: float = Field(1.5, gt=0)
+
+
+class VoiceSpec(Strict):
+    calls_per_sub_day: float = Field(3.0, ge=0)
+    holding: HoldingSpec = HoldingSpec()
+
+
+class DataSpec(Strict):
+    sessions_per_sub_day: float = Field(8.0, ge=0)
+    mb_per_session: VolumeSpec = VolumeSpec()
+    duration: HoldingSpec = HoldingSpec(dist="exponential", mean_s=300.0)
+
+
+DEFAULT_PROFILE = [  # share of daily traffic per hour, weekday (shape after Milan, Barlacchi 2015)
+    0.012, 0.007, 0.005, 0.004, 0.004, 0.007, 0.016, 0.033, 0.052, 0.062, 0.066, 0.067,
+    0.066, 0.063, 0.061, 0.061, 0.064, 0.068, 0.069, 0.064, 0.054, 0.042, 0.030, 0.020,
+]
+
+
+class TrafficSpec(Strict):
+    interval: Duration = Field(900.0, gt=0, description="traffic generation step (PM period)")
+    profile: Literal["diurnal", "flat"] = "diurnal"
+    hourly_shares: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_PROFILE), min_length=24, max_length=24)
+    voice: VoiceSpec = VoiceSpec()
+    data: DataSpec = DataSpec()
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+class RandomFaultSpec(Strict):
+    mtbf_h: dict[ElementType, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict, description="mean time between failures per element type")
+    link_mtbf_h: float | None = Field(None, gt=0)
+
+
+class ScriptedFault(Strict):
+    at: Duration
+    target: str
+    mode: Literal["element_failure", "link_failure", "fibre_cut"]
+    duration: Duration | None = Field(None, description="clears by itself after this long")
+
+
+class FaultSpec(Strict):
+    random: RandomFaultSpec = RandomFaultSpec()
+    scripted: list[ScriptedFault] = Field(default_factory=list)
+
+
+# --- OSS -----------------------------------------------------------------------------------
+
+
+class CrewSpec(Strict):
+    count: int = Field(2, ge=1)
+    travel_mean_min: float = Field(45.0, ge=0)
+    repair_mean_min: float = Field(90.0, ge=0)
+    repair_dist: Literal["exponential", "deterministic"] = "exponential"
+
+
+class OssSpec(Strict):
+    correlation_window_s: float = Field(60.0, ge=0)
+    crews: CrewSpec = CrewSpec()
+    repair_policy: Literal["fifo", "impact"] = Field(
+        "fifo", description="fifo: first ticket first; impact: most cells affected first")
+
+
+# --- BSS -----------------------------------------------------------------------------------
+
+
+class CreditStep(Strict):
+    over: Duration = Field(description="credit applies when the cycle's outage exceeds this")
+    credit_pct: float = Field(ge=0, le=100)
+
+
+class SlaSpec(Strict):
+    availability_target: float = Field(gt=0, le=100, description="percent per bill cycle")
+    credit_table: list[CreditStep] = Field(min_length=1)
+    cap_pct: float = Field(100.0, ge=0, le=100)
+
+
+class UsagePrice(Strict):
+    increment: int = Field(gt=0, description="charging increment: seconds (voice), KB of "
+                                             "1,000 bytes (data)")
+    price: int = Field(ge=0, description="minor units per started increment")
+
+
+class OfferSpec(Strict):
+    name: str
+    segment: Literal["consumer", "enterprise"]
+    account_type: Literal["postpaid", "prepaid"]
+    recurring_fee: int = Field(ge=0, description="minor units per month")
+    voice: UsagePrice
+    data: UsagePrice
+    sla: SlaSpec | None = None
+
+
+class CatalogSpec(Strict):
+    currency: str = Field("EUR", min_length=3, max_length=3)
+    minor_per_major: int = Field(100, ge=1)
+    offers: dict[str, OfferSpec] = Field(min_length=1)
+
+
+class BssSpec(Strict):
+    catalog: CatalogSpec
+    bill_cycle_day: int = Field(1, ge=1, le=28)
+    integration_latency_s: float = Field(0.0, ge=0, description="OSS → BSS message delay")
+
+
+# --- the scenario --------------------------------------------------------------------------
+
+
+class Scenario(Strict):
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    seed: int = 0
+    start: datetime
+    duration: Duration = Field(gt=0)
+    network: NetworkSpec
+    subscribers: SubscriberSpec
+    traffic: TrafficSpec = TrafficSpec()
+    faults: FaultSpec = FaultSpec()
+    oss: OssSpec = OssSpec()
+    bss: BssSpec
+
+    @model_validator(mode="after")
+    def _check_mix_offers(self) -> Scenario:
+        for offer in self.subscribers.mix:
+            if offer not in self.bss.catalog.offers:
+                raise ValueError(
+                    f"subscribers.mix.{offer}: no such offer in the catalog "
+                    f"(offers: {', '.join(sorted(self.bss.catalog.offers))})")
+        return self

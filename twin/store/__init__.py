@@ -1,0 +1,6 @@
+"""The run store: atomic run directories and reading runs back."""
+
+from twin.store.run import Run
+from twin.store.rundir import RunDirectory
+
+__all__ = ["Run", "RunDirectory"]

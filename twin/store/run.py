@@ -1,0 +1,64 @@
+"""A finished run, read back: summary, tables as DataFrames, and SQL over them."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import yaml
+
+
+class Run:
+    """A run directory. ``run.table("alarms")``; ``run.sql("select … from tickets")``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not (self.path / "summary.json").exists():
+            raise FileNotFoundError(f"{self.path} is not a run directory (no summary.json)")
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.path / "summary.json").read_text())
+        return data
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.path / "manifest.json").read_text())
+        return data
+
+    @cached_property
+    def scenario(self) -> dict[str, Any]:
+        data: dict[str, Any] = yaml.safe_load((self.path / "scenario.yaml").read_text())
+        return data
+
+    @property
+    def tables(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "tables").glob("*.parquet"))
+
+    def table(self, name: str) -> pd.DataFrame:
+        path = self.path / "tables" / f"{name}.parquet"
+        if not path.exists():
+            raise KeyError(f"no table {name!r}; tables: {', '.join(self.tables)}")
+        return pd.read_parquet(path)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table."""
+        con = duckdb.connect()
+        for name in self.tables:
+            path = (self.path / "tables" / f"{name}.parquet").as_posix().replace("'", "''")
+            con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+        return con
+
+    def sql(self, query: str) -> pd.DataFrame:
+        con = self.connect()
+        try:
+            return con.execute(query).df()
+        finally:
+            con.close()

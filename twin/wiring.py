@@ -1,0 +1,87 @@
+"""The composition root: builds the layers for a scenario and wires the message bus.
+
+The handler table below is the only place that knows which layer receives which message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from twin.bss import BusinessSupport
+from twin.kernel import Sim
+from twin.messages import (
+    AlarmNotification,
+    InventorySnapshot,
+    RepairCommand,
+    ServiceOutageReport,
+    SubscriberBase,
+    UsageBatch,
+)
+from twin.network import NetworkTwin, Topology, build_topology
+from twin.oss import OperationsCenter
+from twin.scenario.schema import Scenario
+from twin.scenario.subscribers import build_subscribers
+
+MESSAGES_SCHEMA = pa.schema([
+    ("t", pa.float64()), ("type", pa.string()), ("detail", pa.string()),
+])
+
+
+@dataclass
+class Assembly:
+    scenario: Scenario
+    sim: Sim
+    topology: Topology
+    subscribers: SubscriberBase
+    network: NetworkTwin
+    oss: OperationsCenter
+    bss: BusinessSupport
+
+
+def _detail(msg: object) -> str:
+    if isinstance(msg, AlarmNotification):
+        return (f"{msg.ems} #{msg.notification_id} {msg.perceived_severity} "
+                f"{msg.probable_cause} on {msg.alarmed_object}"
+                + (f" port {msg.resource}" if msg.resource else ""))
+    if isinstance(msg, RepairCommand):
+        return f"ticket {msg.ticket_id}: {msg.action} {msg.target}"
+    if isinstance(msg, ServiceOutageReport):
+        return (f"incident {msg.incident_id}: {msg.cell} out of service "
+                f"{msg.end - msg.start:.0f} s")
+    if isinstance(msg, UsageBatch):
+        return f"{msg.rows} usage records"
+    if isinstance(msg, InventorySnapshot):
+        return f"{len(msg.elements)} elements, {len(msg.links)} links"
+    return type(msg).__name__
+
+
+def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
+    sim = Sim.create(scenario.start, scenario.duration, scenario.seed, tables_dir)
+    topo = build_topology(scenario.network)
+    subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"))
+    publish = sim.bus.publish
+    network = NetworkTwin(sim, topo, scenario.network, scenario.traffic, scenario.faults,
+                          subs, publish)
+    oss = OperationsCenter(sim, scenario.oss, publish)
+    bss = BusinessSupport(sim, scenario.bss, subs)
+
+    bus = sim.bus  # the handler table
+    bus.subscribe(InventorySnapshot, oss.on_inventory)
+    bus.subscribe(AlarmNotification, oss.on_alarm)
+    bus.subscribe(RepairCommand, network.on_repair)
+    bus.subscribe(UsageBatch, bss.on_usage)
+    bus.subscribe(ServiceOutageReport, bss.on_outage,
+                  latency_s=scenario.bss.integration_latency_s)
+
+    log = sim.records.buffer("messages", MESSAGES_SCHEMA)
+    bus.tap(lambda t, m: log.append(t=t, type=type(m).__name__, detail=_detail(m)))
+
+    # end of run: traffic in flight completes, then the OSS reports, then the last bill run
+    sim.at_end(network.finish)
+    sim.at_end(oss.finish)
+    sim.at_end(bss.finish)
+    network.start()
+    return Assembly(scenario, sim, topo, subs, network, oss, bss)
