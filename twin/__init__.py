@@ -7,9 +7,9 @@
 
 __version__ = "0.1.0"
 
-from twin.api import simulate  # noqa: E402
-from twin.scenario import Scenario, ScenarioError, load  # noqa: E402
-from twin.store import Run  # noqa: E402
+from twin.api import simulate
+from twin.scenario import Scenario, ScenarioError, load
+from twin.store import Run
 
 load_scenario = load
 

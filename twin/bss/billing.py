@@ -16,11 +16,13 @@ the subscription's recurring charge for that cycle.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Generator
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import simpy
 
 from twin.bss.catalog import PriceTable
 from twin.kernel import Calendar, Sim
@@ -72,7 +74,7 @@ def round_div(num: I64 | int, den: int) -> I64:
 
 
 def prorate(amount: I64, part_s: float, whole_s: float) -> I64:
-    return round_div(amount * int(round(part_s)), int(round(whole_s)))
+    return round_div(amount * round(part_s), round(whole_s))
 
 
 def percent_of(amount: I64, pct: npt.NDArray[np.float64]) -> I64:
@@ -145,7 +147,7 @@ class Billing:
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.outages.setdefault(report.cell, []).append((report.start, report.end))
 
-    def _bill_at(self, k: int, at: float) -> object:
+    def _bill_at(self, k: int, at: float) -> Generator[simpy.Event, None, None]:
         yield self.sim.env.timeout(at - self.sim.now)
         self.bill(k)
 

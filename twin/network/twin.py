@@ -78,7 +78,7 @@ class NetworkTwin:
             self.sim.env.process(self._self_clear(f))
 
     def _self_clear(self, f: Fault) -> Any:
-        yield self.sim.env.timeout(f.duration)
+        yield self.sim.env.timeout(f.duration or 0.0)
         if self.state.remove_fault(f.target, f.id):
             self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by="self", ticket_id=0)
             self._changed(cause=None)

@@ -96,8 +96,9 @@ class AlarmList:
         buf = self.sim.records.buffer("alarms", ALARMS_SCHEMA)
         for a in self.all:
             n = a.note
-            buf.append(alarm_id=a.id, reduction_key=n.reduction_key, alarmed_object=n.alarmed_object,
-                       resource=n.resource, alarm_type=n.alarm_type,
+            buf.append(alarm_id=a.id, reduction_key=n.reduction_key,
+                       alarmed_object=n.alarmed_object, resource=n.resource,
+                       alarm_type=n.alarm_type,
                        probable_cause=n.probable_cause, specific_problem=n.specific_problem,
                        perceived_severity=n.perceived_severity, raised=a.raised,
                        cleared=a.cleared, repeat_count=a.repeat_count,

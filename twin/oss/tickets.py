@@ -24,7 +24,7 @@ from twin.scenario.schema import CrewSpec
 
 TICKETS_SCHEMA = pa.schema([
     ("ticket_id", pa.int64()), ("incident_id", pa.int64()), ("root", pa.string()),
-    ("priority", pa.float64()), ("status", pa.string()), ("created", pa.float64()),
+    ("priority", pa.int64()), ("status", pa.string()), ("created", pa.float64()),
     ("in_progress", pa.float64()), ("repaired", pa.float64()), ("resolved", pa.float64()),
     ("closed", pa.float64()), ("crew", pa.int64()), ("travel_s", pa.float64()),
     ("repair_s", pa.float64()), ("resolution", pa.string()),
@@ -35,7 +35,7 @@ TICKETS_SCHEMA = pa.schema([
 class Ticket:
     id: int
     incident: Incident
-    priority: float
+    priority: int
     created: float
     status: str = "acknowledged"
     in_progress: float | None = None
@@ -61,7 +61,7 @@ class Workforce:
 
     def open_ticket(self, inc: Incident) -> Ticket:
         tid = next(self._ids)
-        prio = float(tid) if self.policy == "fifo" else -len(inc.cells) * 1e6 + tid
+        prio = tid if self.policy == "fifo" else -len(inc.cells) * 1_000_000 + tid
         t = Ticket(tid, inc, prio, self.sim.now)
         inc.ticket_id = tid
         self.tickets.append(t)

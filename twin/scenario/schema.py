@@ -79,7 +79,8 @@ class NetworkSpec(Strict):
     sites_per_chain: int = Field(4, ge=1, description="access sites behind one aggregation router")
     cells_per_site: int = Field(3, ge=1)
     transport: Literal["tree", "ring"] = Field(
-        "tree", description="tree: each chain hangs off its aggregation router; ring: it closes back")
+        "tree",
+        description="tree: each chain hangs off its aggregation router; ring: it closes back")
     vendors: list[str] = Field(default_factory=lambda: ["alpha", "beta", "gamma"], min_length=1)
     cell: CellSpec = CellSpec()
     elements: list[ElementSpec] = Field(default_factory=list)
