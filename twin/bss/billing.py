@@ -25,7 +25,7 @@ import pyarrow as pa
 import simpy
 
 from twin.bss.catalog import PriceTable
-from twin.kernel import Calendar, Sim
+from twin.kernel import Calendar, Sim, labels
 from twin.messages import ServiceOutageReport, SubscriberBase
 from twin.scenario.schema import BssSpec, SlaSpec
 
@@ -168,12 +168,12 @@ class Billing:
         inv_ids = np.zeros(n_acc, dtype=np.int64)
         inv_ids[accounts] = [next(self._invoice_ids) for _ in accounts]
         acc = subs.account.astype(np.int64)
-        offer_names = np.array(prices.offers, dtype=object)[offer]
-        for row, line_type in enumerate(LINE_TYPES):
+        for row in range(len(LINE_TYPES)):
             nz = np.flatnonzero(amounts[row] != 0)
             self.lines.extend({"invoice_id": inv_ids[acc[nz]], "account": acc[nz],
-                               "sub": nz.astype(np.int64), "offer": offer_names[nz],
-                               "line_type": np.full(nz.size, line_type),
+                               "sub": nz.astype(np.int64),
+                               "offer": labels(offer[nz], prices.offers),
+                               "line_type": labels(np.full(nz.size, row), LINE_TYPES),
                                "amount_minor": amounts[row][nz]})
 
         def per_account(x: I64) -> I64:

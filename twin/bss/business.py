@@ -12,7 +12,7 @@ import pyarrow as pa
 from twin.bss.billing import Billing
 from twin.bss.catalog import PriceTable, rate
 from twin.bss.mediation import Mediation
-from twin.kernel import Sim
+from twin.kernel import Sim, labels
 from twin.messages import ServiceOutageReport, SubscriberBase, UsageBatch
 from twin.scenario.schema import BssSpec
 
@@ -59,7 +59,7 @@ class BusinessSupport:
         units, charge = rate(self.prices, offer, c["kind"], c["duration_s"], c["volume_bytes"])
         cols = {k: v for k, v in c.items() if k != "cause"}
         self.rated.extend({**cols, "account": self.subs.account[c["sub"]].astype(np.int64),
-                           "offer": self.offer_names[offer], "units": units,
+                           "offer": labels(offer, self.subs.offers), "units": units,
                            "charge_minor": charge,
                            "rated_at": np.full(units.size, self.sim.now)})
         self.rated_records += int(units.size)

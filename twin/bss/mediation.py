@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from twin.kernel import Sim
+from twin.kernel import Sim, labels
 from twin.messages import UsageBatch
 
 CDR_SCHEMA = pa.schema([
@@ -23,6 +23,9 @@ CDR_SCHEMA = pa.schema([
     ("volume_bytes", pa.int64()), ("cause", pa.int8()), ("received", pa.float64()),
     ("state", pa.string()), ("reason", pa.string()),
 ])
+OK, UNKNOWN_SUB, NEGATIVE, UNKNOWN_TYPE, DUPLICATE = range(5)
+REASONS = ("", "unknown subscriber", "negative quantity", "unknown record type", "duplicate")
+STATES = ("guided", "rejected")
 
 
 class Mediation:
@@ -39,25 +42,26 @@ class Mediation:
         """The accepted (guided) records of ``batch``."""
         c = batch.columns
         n = batch.rows
-        reason = np.full(n, "", dtype=object)
-        bad_sub = (c["sub"] < 0) | (c["sub"] >= self.n_subs)
-        reason[bad_sub] = "unknown subscriber"
-        reason[(reason == "") & ((c["duration_s"] < 0) | (c["volume_bytes"] < 0))] = (
-            "negative quantity")
-        reason[(reason == "") & ~np.isin(c["kind"], (0, 1))] = "unknown record type"
+        reason = np.zeros(n, dtype=np.int8)
+        reason[(c["sub"] < 0) | (c["sub"] >= self.n_subs)] = UNKNOWN_SUB
+        reason[(reason == OK) & ((c["duration_s"] < 0) | (c["volume_bytes"] < 0))] = NEGATIVE
+        reason[(reason == OK) & (c["kind"] != 0) & (c["kind"] != 1)] = UNKNOWN_TYPE
         key = c["node_id"].astype(np.int64) * (1 << 40) + c["record_id"]
         _, first = np.unique(key, return_index=True)
         seen = np.ones(n, dtype=bool)
         seen[first] = False
         if self.recent:
-            seen |= np.isin(key, np.concatenate(list(self.recent)))
-        reason[(reason == "") & seen] = "duplicate"
-        ok = reason == ""
+            window = np.sort(np.concatenate(list(self.recent)))
+            pos = np.minimum(np.searchsorted(window, key), window.size - 1)
+            seen |= window[pos] == key
+        reason[(reason == OK) & seen] = DUPLICATE
+        ok = reason == OK
         self.recent.append(key[ok])
-        state = np.where(ok, "guided", "rejected")
-        self.cdrs.extend({**c, "received": np.full(n, self.sim.now), "state": state,
-                          "reason": reason})
+        self.cdrs.extend({**c, "received": np.full(n, self.sim.now),
+                          "state": labels((~ok).astype(np.int8), STATES),
+                          "reason": labels(reason, REASONS)})
+        dups = int((reason == DUPLICATE).sum())
         self.received += n
-        self.duplicates += int((reason == "duplicate").sum())
-        self.rejected += int((~ok).sum()) - int((reason == "duplicate").sum())
+        self.duplicates += dups
+        self.rejected += int((~ok).sum()) - dups
         return {k: v[ok] for k, v in c.items()}

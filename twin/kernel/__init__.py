@@ -6,8 +6,10 @@ explicitly — there is no global state, so two runs in one process never touch 
 
 from twin.kernel.bus import MessageBus
 from twin.kernel.calendar import Calendar
-from twin.kernel.records import RecordBuffer, RecordStore
+from twin.kernel.records import RecordBuffer, RecordStore, labels
 from twin.kernel.rng import RandomStreams
 from twin.kernel.sim import Sim
 
-__all__ = ["Calendar", "MessageBus", "RandomStreams", "RecordBuffer", "RecordStore", "Sim"]
+__all__ = [
+    "Calendar", "MessageBus", "RandomStreams", "RecordBuffer", "RecordStore", "Sim", "labels",
+]

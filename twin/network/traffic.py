@@ -26,15 +26,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from twin.kernel import Sim
+from twin.kernel import Sim, labels
 from twin.messages import SubscriberBase, UsageBatch
 from twin.network.state import CellChange, NetworkState
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
 
 ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED = 0, 1, 2, 3, 4
-OUTCOMES = np.array(["active", "completed", "blocked", "lost_outage", "dropped"])
+OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped")
 VOICE, DATA = 0, 1
-KINDS = np.array(["voice", "data"])
+KINDS = ("voice", "data")
 NODE_IDS = {VOICE: 1, DATA: 2}  # recording entities: msc1, pgw1
 MB = 1_000_000
 _KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
@@ -120,7 +120,7 @@ class TrafficEngine:
         self.ids = itertools.count(1)
         self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
         self.pm = sim.records.buffer("traffic", PM_SCHEMA)
-        self.cell_names = np.array(self.cell_ids, dtype=object)
+        self._cell_column = labels(np.arange(n_cells), self.cell_ids)
         self.t = 0.0
         self.counts = dict(calls_offered=0, calls_blocked=0, calls_lost_outage=0,
                            calls_dropped=0, sessions_offered=0, data_bytes=0)
@@ -284,10 +284,10 @@ class TrafficEngine:
         frac = np.divide(actual, intended, out=np.zeros_like(actual), where=intended > 0)
         actual_bytes = np.floor(b.volume * frac).astype(np.int64)
         self.usage.extend({
-            "id": b.id, "kind": np.full(len(b), KINDS[kind]), "sub": b.sub,
-            "cell": self.cell_names[b.cell], "start": b.start, "intended_s": intended,
+            "id": b.id, "kind": labels(np.full(len(b), kind), KINDS), "sub": b.sub,
+            "cell": labels(b.cell, self.cell_ids), "start": b.start, "intended_s": intended,
             "actual_s": actual, "intended_bytes": b.volume.astype(np.int64),
-            "actual_bytes": actual_bytes, "outcome": OUTCOMES[outcome],
+            "actual_bytes": actual_bytes, "outcome": labels(outcome, OUTCOMES),
         })
         s = np.flatnonzero(served)
         return {
@@ -333,4 +333,4 @@ class TrafficEngine:
 
     def _write_pm(self, t0: float, pm: dict[str, Arr]) -> None:
         n = len(self.cell_ids)
-        self.pm.extend({"period_start": np.full(n, t0), "cell": self.cell_names, **pm})
+        self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column, **pm})
