@@ -1,0 +1,39 @@
+"""The benchmark machinery works end to end on a six-hour toy run (timings are not checked)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from . import run as bench
+
+
+def test_smoke_benchmark_writes_table_and_json(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    assert bench.main(["--smoke", "--repeat", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "usage rec/s" in printed and "smoke" in printed
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["scenario"] == "smoke" and row["subscribers"] == 300 and row["sim_days"] == 0.25
+    assert row["usage_rows"] > 0 and row["cdr_rows"] > 0
+    assert row["wall_s"] > 0 and row["report_s"] > 0 and row["peak_rss_mb"] > 0
+    assert len(row["runs"]) == 1
+
+
+def test_large_case_is_a_valid_scenario() -> None:
+    from twin.scenario import load
+
+    sc = load(bench.QUICKSTART, bench.LARGE)
+    assert sc.subscribers.count == 100_000 and sc.duration == 30 * 86_400
+    assert sc.network.sites * sc.network.cells_per_site == 300
+
+
+def test_table_formats_missing_values() -> None:
+    row = {"scenario": "x", "subscribers": 1, "sim_days": 1.0, "usage_rows": 10, "cdr_rows": 9,
+           "repeat": 1, "wall_s": 0.5, "cpu_s": 0.4, "report_s": None, "peak_rss_mb": 100.0,
+           "usage_rows_per_s": 20}
+    lines = bench.table([row]).splitlines()
+    assert len(lines) == 3 and lines[2].split()[8] == "-"
