@@ -33,6 +33,7 @@ def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict
     ends = pd.read_parquet(tables / "fault_ends.parquet")
     outages = pd.read_parquet(tables / "cell_outages.parquet")
     incidents = pd.read_parquet(tables / "incidents.parquet")
+    incidents = incidents[incidents["merged_into"] == 0]
     f = faults.merge(ends[["fault_id", "end"]], on="fault_id", how="left")
     f["end"] = f["end"].fillna(horizon)
     f = f[f["fault_id"].isin(service_affecting)]
@@ -63,7 +64,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     tickets = oss.workforce.tickets
     raw = oss.alarms.raises
     dedup = len(oss.alarms.all)
-    incidents = len(oss.correlator.incidents)
+    incidents = sum(i.merged_into == 0 for i in oss.correlator.incidents)
     lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.prices)
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
@@ -95,9 +96,11 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "alarms_raw": raw,
             "alarms_after_dedup": dedup,
             "incidents": incidents,
+            "incidents_merged": len(oss.correlator.incidents) - incidents,
             "compression_ratio": round(raw / incidents, 3) if incidents else None,
             "tickets": len(tickets),
-            "tickets_closed": sum(t.closed is not None for t in tickets),
+            "tickets_closed": sum(t.status == "closed" for t in tickets),
+            "tickets_cancelled": sum(t.status == "cancelled" for t in tickets),
             "crew_utilisation": round(oss.workforce.busy_s / (crews * sc.duration), 4),
             **score_oss(tables, net.service_affecting, sc.duration),
         },

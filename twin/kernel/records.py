@@ -8,6 +8,7 @@ bounded however long the run. Each table has a fixed pyarrow schema declared up 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,42 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def labels(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
-    """A string column built from integer codes into ``names`` — far faster than
-    converting an array of Python strings."""
-    dictionary = pa.DictionaryArray.from_arrays(
-        pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names), pa.string()))
-    return dictionary.dictionary_decode()
+@dataclass(frozen=True, eq=False)
+class Labels:
+    """A string column given as integer codes into ``names``; decoded once per flush,
+    which is far faster than building arrays of Python strings."""
+
+    codes: np.ndarray
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+
+def labels(codes: np.ndarray, names: Sequence[str]) -> Labels:
+    return Labels(np.asarray(codes, dtype=np.int32), tuple(names))
+
+
+Column = Sequence[Any] | np.ndarray | Labels
+
+
+def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array:
+    if all(isinstance(p, Labels) for p in parts):
+        names = parts[0].names  # type: ignore[union-attr]
+        if all(p.names == names for p in parts):  # type: ignore[union-attr]
+            codes = np.concatenate([p.codes for p in parts])  # type: ignore[union-attr]
+            return pa.DictionaryArray.from_arrays(
+                pa.array(codes), pa.array(list(names), pa.string())).dictionary_decode()
+    arrays: list[Any] = []
+    for p in parts:
+        if isinstance(p, Labels):
+            arrays.append(np.array(p.names, dtype=object)[p.codes])
+        else:
+            arrays.append(p)
+    if all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays):
+        return pa.array(np.concatenate(arrays), type=type_)
+    return pa.chunked_array([pa.array(a, type=type_) for a in arrays],
+                            type=type_).combine_chunks()
 
 
 class RecordBuffer:
@@ -32,9 +63,11 @@ class RecordBuffer:
         self.path = path
         self.chunk_rows = chunk_rows
         self.rows = 0
-        self._cols: dict[str, list[Any]] = {f.name: [] for f in schema}
-        self._pending = 0
-        self._batches: list[pa.RecordBatch] = []
+        self._names: list[str] = list(schema.names)  # iterating a Schema is slow
+        self._cols: dict[str, list[Any]] = {n: [] for n in self._names}
+        self._pending = 0  # rows appended one by one, not yet staged as a chunk
+        self._chunks: list[dict[str, Column]] = []
+        self._staged = 0  # rows in _chunks
         self._writer: pq.ParquetWriter | None = None
         self._closed = False
 
@@ -52,41 +85,55 @@ class RecordBuffer:
             self._stage_rows()
             self._flush()
 
-    def extend(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> None:
+    def extend(self, columns: Mapping[str, Column]) -> None:
         """Append a column batch (for plentiful, vectorised records)."""
-        batch = pa.RecordBatch.from_pydict(
-            {f.name: columns[f.name] for f in self.schema}, schema=self.schema
-        )
-        if batch.num_rows == 0:
+        chunk = {n: columns[n] for n in self._names}
+        sizes = {len(c) for c in chunk.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"table {self.name}: columns of unequal length {sorted(sizes)}")
+        n = sizes.pop()
+        if n == 0:
             return
         self._stage_rows()
-        self._batches.append(batch)
-        self.rows += batch.num_rows
-        if sum(b.num_rows for b in self._batches) >= self.chunk_rows:
+        self._chunks.append(chunk)
+        self._staged += n
+        self.rows += n
+        if self._staged >= self.chunk_rows:
             self._flush()
 
     def _stage_rows(self) -> None:
         if self._pending:
-            self._batches.append(pa.RecordBatch.from_pydict(self._cols, schema=self.schema))
+            self._chunks.append(dict(self._cols))
+            self._staged += self._pending
             self._cols = {k: [] for k in self._cols}
             self._pending = 0
 
-    def _flush(self) -> None:
-        if not self._batches:
-            return
+    def _open_writer(self) -> pq.ParquetWriter:
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression="snappy")
-        self._writer.write_table(pa.Table.from_batches(self._batches, schema=self.schema))
-        self._batches = []
+            # dictionary pages pay off for labels, not for measurements
+            strings = [f.name for f in self.schema if pa.types.is_string(f.type)]
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="snappy",
+                                            use_dictionary=strings)
+        return self._writer
+
+    def _flush(self) -> None:
+        if not self._chunks:
+            return
+        table = pa.Table.from_arrays(
+            [_to_arrow([c[f.name] for c in self._chunks], f.type) for f in self.schema],
+            schema=self.schema)
+        self._open_writer().write_table(table)
+        self._chunks = []
+        self._staged = 0
 
     def close(self) -> None:
         if self._closed:
             return
         self._stage_rows()
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression="snappy")
+        self._open_writer()
         self._flush()
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
         self._writer = None
         self._closed = True
 

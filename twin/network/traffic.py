@@ -199,9 +199,13 @@ class TrafficEngine:
         n_car = len(car)
         outcome = np.zeros(len(allb), dtype=np.int8)
         actual_end = allb.end.copy()
-        slow = set(by_cell) | set(np.flatnonzero(~up0).tolist())
+        # out of service all interval long: every attempt is lost (nothing is carried there)
+        dark = ~up0
+        dark[list(by_cell)] = False
+        outcome[n_car:][dark[new.cell]] = LOST
+        slow = set(by_cell)
         if cap is not None and len(new):
-            slow |= self._may_block(car, new, cap)
+            slow |= self._may_block(car, new, cap) - set(np.flatnonzero(dark).tolist())
         for c in sorted(slow):
             self._replay(c, allb, n_car, outcome, actual_end, up0[c], by_cell.get(c, []),
                          None if cap is None else int(cap[c]))

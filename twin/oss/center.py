@@ -23,6 +23,7 @@ INCIDENTS_SCHEMA = pa.schema([
     ("incident_id", pa.int64()), ("root", pa.string()), ("root_kind", pa.string()),
     ("first_alarm", pa.float64()), ("created", pa.float64()), ("cleared", pa.float64()),
     ("alarms", pa.int64()), ("cells_affected", pa.int64()), ("ticket_id", pa.int64()),
+    ("merged_into", pa.int64()),
 ])
 OUTAGES_SCHEMA = pa.schema([
     ("incident_id", pa.int64()), ("cell", pa.string()), ("start", pa.float64()),
@@ -38,7 +39,8 @@ class OperationsCenter:
         self.workforce = Workforce(sim, spec.crews, spec.repair_policy, publish)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
-                                     on_cleared=self.workforce.incident_cleared)
+                                     on_cleared=self.workforce.incident_cleared,
+                                     on_merged=self.workforce.incident_merged)
         self.inventory: Inventory | None = None
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
 
@@ -85,4 +87,4 @@ class OperationsCenter:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,
                        first_alarm=inc.first_alarm, created=inc.created, cleared=inc.cleared,
                        alarms=len(inc.alarms), cells_affected=len(inc.cells),
-                       ticket_id=inc.ticket_id)
+                       ticket_id=inc.ticket_id, merged_into=inc.merged_into)

@@ -11,7 +11,10 @@ a failure causes can be read as one picture. Then, using only the inventory:
 
 One incident per root cause, holding its root and symptom alarms. A symptom that arrives
 after its incident opened joins it. An alarm nothing explains waits a few windows for its
-root to show up, then becomes its own incident.
+root to show up, then becomes its own incident. When a dead element is recognised late (its
+heartbeat failure can take longer to detect than the loss of signal its neighbours see),
+the link incidents opened for those neighbours' ports are merged into the element's
+incident and their tickets cancelled.
 """
 
 from __future__ import annotations
@@ -37,12 +40,11 @@ class Incident:
     cells: frozenset[str] = frozenset()
     ticket_id: int = 0
     cleared: float | None = None
-
-    @property
-    def first_alarm(self) -> float:
-        return min(a.raised for a in self.alarms)
+    merged_into: int = 0
+    first_alarm: float = float("inf")
 
     def attach(self, alarm: Alarm, role: str) -> None:
+        self.first_alarm = min(self.first_alarm, alarm.raised)
         alarm.incident_id = self.id
         alarm.role = role
         self.alarms.append(alarm)
@@ -51,11 +53,13 @@ class Incident:
 class Correlator:
     def __init__(self, sim: Sim, window_s: float,
                  on_incident: Callable[[Incident], None],
-                 on_cleared: Callable[[Incident], None]) -> None:
+                 on_cleared: Callable[[Incident], None],
+                 on_merged: Callable[[Incident], None]) -> None:
         self.sim = sim
         self.window = window_s
         self.on_incident = on_incident
         self.on_cleared = on_cleared
+        self.on_merged = on_merged
         self.inventory: Inventory | None = None
         self.pending: list[Alarm] = []
         self.open: dict[int, Incident] = {}
@@ -135,6 +139,9 @@ class Correlator:
             by_root[root] = inc
         for a, root in later:
             by_root[root].attach(a, "symptom")
+        for root, (kind, _) in new_roots.items():
+            if kind == "element":
+                self._absorb_port_incidents(inv, by_root[root])
         self.pending = []
         for a in unexplained:
             if self.sim.now - a.raised >= 3 * self.window:
@@ -144,6 +151,25 @@ class Correlator:
                 self.pending.append(a)
         for root in new_roots:
             self.on_incident(by_root[root])
+
+    def _absorb_port_incidents(self, inv: Inventory, dead: Incident) -> None:
+        """Merge open link incidents whose only evidence is loss of signal facing ``dead``."""
+        for inc in list(self.open.values()):
+            if inc is dead or inc.root_kind != "link":
+                continue
+            link = inv.links[inc.root]
+            if dead.root not in (link.a, link.b):
+                continue
+            roots = [a for a in inc.alarms if a.role == "root"]
+            if any(a.obj == dead.root for a in roots):
+                continue
+            for a in inc.alarms:
+                dead.attach(a, "symptom")
+            inc.alarms = []
+            inc.merged_into = dead.id
+            inc.cleared = self.sim.now
+            del self.open[inc.id]
+            self.on_merged(inc)
 
     def _open_incident(self, inv: Inventory, root: str, kind: str) -> Incident:
         shadow = inv.shadow(root) | ({root} if root in inv.elements else set())

@@ -70,10 +70,19 @@ class Workforce:
 
     def incident_cleared(self, inc: Incident) -> None:
         t = self.tickets[inc.ticket_id - 1]
+        if t.status == "cancelled":
+            return
         t.resolved = self.sim.now
         t.status = "resolved"
         if t.crew == 0 and t.closed is None and t.in_progress is not None:
             self._close(t, t.resolution or "restored")
+
+    def incident_merged(self, inc: Incident) -> None:
+        """The incident was folded into another: its ticket is cancelled, its crew recalled."""
+        t = self.tickets[inc.ticket_id - 1]
+        t.status = "cancelled"
+        t.resolution = f"merged into incident {inc.merged_into}"
+        t.closed = self.sim.now
 
     def _draw(self, mean_min: float, dist: str) -> float:
         mean = mean_min * 60.0
@@ -82,6 +91,8 @@ class Workforce:
     def _dispatch(self, t: Ticket) -> Any:
         with self.crews.request(priority=t.priority) as req:
             yield req
+            if t.status == "cancelled":
+                return
             crew = self.free.pop()
             t.crew, t.in_progress, t.status = crew, self.sim.now, "inProgress"
             began = self.sim.now
@@ -91,6 +102,8 @@ class Workforce:
                     return
                 t.travel_s = self._draw(self.spec.travel_mean_min, "exponential")
                 yield self.sim.env.timeout(t.travel_s)
+                if t.status == "cancelled":
+                    return
                 if t.resolved is not None:
                     t.resolution = "no fault found on site"
                     return
@@ -103,7 +116,7 @@ class Workforce:
                 self.busy_s += self.sim.now - began
                 self.free.append(crew)
                 t.crew = 0
-                if t.resolved is not None:
+                if t.resolved is not None and t.status != "cancelled":
                     self._close(t, t.resolution)
 
     def _close(self, t: Ticket, resolution: str) -> None:

@@ -1,9 +1,9 @@
 """Scenario loading: YAML → extends/overrides → validation → a :class:`Scenario`.
 
 A scenario may ``extend`` another file (a path relative to itself) and override any field;
-mappings merge key by key, lists and scalars replace. ``overrides`` (the CLI's ``--set``)
-apply last. A catalog given as a path is read and inlined, so the resolved scenario saved in
-a run directory stands on its own. Every problem becomes a :class:`ScenarioError` whose lines
+mappings merge key by key, lists and scalars replace, and an empty mapping (``{}``) clears.
+``overrides`` (the CLI's ``--set``) apply last. A catalog given as a path is read and
+inlined, so the resolved scenario saved in a run directory stands on its own. Every problem becomes a :class:`ScenarioError` whose lines
 each name the field path and what is wrong.
 """
 
@@ -47,7 +47,7 @@ def _read_yaml(path: Path, source: str) -> dict[str, Any]:
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(dict(base))
     for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+        if isinstance(v, Mapping) and v and isinstance(out.get(k), Mapping):
             out[k] = deep_merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
