@@ -3,8 +3,8 @@
 A scenario may ``extend`` another file (a path relative to itself) and override any field;
 mappings merge key by key, lists and scalars replace, and an empty mapping (``{}``) clears.
 ``overrides`` (the CLI's ``--set``) apply last. A catalog given as a path is read and
-inlined, so the resolved scenario saved in a run directory stands on its own. Every problem becomes a :class:`ScenarioError` whose lines
-each name the field path and what is wrong.
+inlined, so the resolved scenario saved in a run directory stands on its own. Every problem
+becomes a :class:`ScenarioError` whose lines each name the field path and what is wrong.
 """
 
 from __future__ import annotations
