@@ -77,23 +77,21 @@ def revenue_breakdown(summary: dict[str, Any], out: Path) -> None:
     b = summary["bss"]
     scale = 10 ** 2
     items = [
-        ("recurring", b["recurring_minor"], "#2ca02c"),
-        ("usage billed", b["usage_minor"], "#1f77b4"),
-        ("SLA credits", -b["sla_credits_minor"], "#8c564b"),
-        ("lost to outages", -b["lost_outage_minor"], "#d62728"),
-        ("lost to blocking", -b["lost_blocking_minor"], "#9467bd"),
+        ("recurring fees", b["recurring_minor"], "#2ca02c", ""),
+        ("usage billed", b["usage_minor"], "#1f77b4", ""),
+        ("SLA credits", b["sla_credits_minor"], "#8c564b", "−"),
+        ("lost to outages", b["lost_outage_minor"], "#d62728", "not earned "),
+        ("lost to blocking", b["lost_blocking_minor"], "#9467bd", "not earned "),
     ]
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    names = [i[0] for i in items]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
     vals = [i[1] / scale for i in items]
-    ax.barh(names, vals, color=[i[2] for i in items])
-    for y, v in enumerate(vals):
-        ax.annotate(f"{v:,.2f}", (v, y), xytext=(4 if v >= 0 else -4, 0),
-                    textcoords="offset points", va="center", ha="left" if v >= 0 else "right",
-                    fontsize=8)
-    ax.axvline(0, color="black", lw=0.8)
+    ax.barh([i[0] for i in items], vals, color=[i[2] for i in items])
+    for y, (v, item) in enumerate(zip(vals, items, strict=True)):
+        ax.annotate(f"{item[3]}{v:,.2f}", (v, y), xytext=(4, 0), textcoords="offset points",
+                    va="center", ha="left", fontsize=8)
+    ax.set_xlim(0, max([*vals, 1.0]) * 1.25)
     ax.invert_yaxis()
-    ax.set_xlabel(f"{b['currency']} (billed net {b['billed_minor'] / scale:,.2f})")
+    ax.set_xlabel(f"{b['currency']} — invoiced net of credits: {b['billed_minor'] / scale:,.2f}")
     ax.set_title("Revenue: billed, credited and lost")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
