@@ -1,0 +1,100 @@
+"""Where a run's time goes, by layer: a small sampling profiler.
+
+    python -m tests.benchmarks.phases                 # quickstart, report=False
+    python -m tests.benchmarks.phases --report        # ... with the report
+    python -m tests.benchmarks.phases --large         # the 100k-subscriber, 30-day network
+
+A thread samples the main thread's stack every few milliseconds and charges each sample to
+the innermost ``twin`` frame: the network (traffic and faults), OSS, BSS, record buffers
+(Arrow columns), Parquet writing, analysis, report, scenario loading. Unlike cProfile it
+adds almost no overhead, so the shares hold for the real run. The largest resident memory
+seen in each phase shows where the peak is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .run import LARGE, QUICKSTART
+
+TWIN = str(Path(__file__).resolve().parents[2] / "twin")
+
+
+def phase(frame: Any) -> str:
+    """The phase of a stack: decided by its innermost frame inside twin/."""
+    parquet = False  # passed through pyarrow's Parquet code on the way out
+    while frame is not None:
+        path: str = frame.f_code.co_filename
+        parquet = parquet or "pyarrow/parquet" in path
+        if path.startswith(TWIN):
+            rel = path[len(TWIN) + 1:]
+            if rel == "kernel/records.py":
+                return "parquet i/o" if parquet else "record buffers"
+            return rel.split("/")[0].removesuffix(".py")
+        frame = frame.f_back
+    return "outside twin"
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux), in MB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def sample(fn: Any, interval: float = 0.002) -> tuple[dict[str, list[float]], float]:
+    """Run ``fn()`` while sampling; ({phase: [samples, max RSS MB]}, wall seconds)."""
+    stats: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+    main, done = threading.main_thread().ident, threading.Event()
+
+    def sampler() -> None:
+        while not done.wait(interval):
+            frame = sys._current_frames().get(main)  # type: ignore[arg-type]
+            st = stats[phase(frame)]
+            st[0] += 1
+            st[1] = max(st[1], rss_mb())
+
+    t = threading.Thread(target=sampler, daemon=True)
+    t0 = time.perf_counter()
+    t.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        t.join()
+    return stats, time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tests.benchmarks.phases", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--large", action="store_true", help="the large network, not the quickstart")
+    p.add_argument("--report", action="store_true", help="include report generation")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="extra scenario overrides")
+    args = p.parse_args(argv)
+    import tempfile
+
+    import twin
+
+    overrides = [*(LARGE if args.large else ()), *args.set]
+    with tempfile.TemporaryDirectory(prefix="twin-phases-") as tmp:
+        stats, wall = sample(lambda: twin.simulate(
+            QUICKSTART, out=Path(tmp) / "run", overrides=overrides, report=args.report))
+    total = sum(n for n, _ in stats.values()) or 1
+    print(f"wall {wall:.2f} s, {total:.0f} samples")
+    print(f"  {'phase':<16} {'share':>7}  {'time':>8}  {'max RSS':>9}")
+    for name, (n, rss) in sorted(stats.items(), key=lambda kv: -kv[1][0]):
+        print(f"  {name:<16} {100 * n / total:5.1f} %  {wall * n / total:6.2f} s  "
+              f"{rss:6.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
