@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/twin run $(SCENARIO) --out runs/quickstart
+	$(VENV)/bin/twin run $(SCENARIO) --out runs/$(notdir $(basename $(SCENARIO)))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check twin tests

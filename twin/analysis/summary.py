@@ -41,7 +41,8 @@ def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict
     m = m[(m["created"] >= m["start"]) & (m["created"] <= m["end"] + 3600)]
     first = m.groupby("fault_id")["created"].min()
     mttd = first - f.set_index("fault_id").loc[first.index, "start"]
-    restored = outages[outages["end"] < horizon].groupby("root_fault_id")["end"].max()
+    last_back = outages.groupby("root_fault_id")["end"].max()
+    restored = last_back[last_back < horizon]  # every affected cell back in service
     restored = restored[restored.index.isin(f["fault_id"])]
     mttr = restored - f.set_index("fault_id").loc[restored.index, "start"]
     every = faults.merge(ends[["fault_id", "end"]], on="fault_id", how="left")
@@ -106,6 +107,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
         },
         "bss": {
             "currency": sc.bss.catalog.currency,
+            "minor_per_major": sc.bss.catalog.minor_per_major,
             "cdrs_received": bss.mediation.received,
             "cdrs_rejected": bss.mediation.rejected,
             "cdrs_duplicate": bss.mediation.duplicates,

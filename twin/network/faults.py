@@ -1,10 +1,11 @@
 """The fault schedule: random failures from MTBF plus the scenario's scripted faults.
 
-The whole schedule is drawn before the run starts from the ``faults`` stream, independent of
-anything the OSS does — so a change of repair policy or crew count leaves it identical
-(common random numbers). Failures form a Poisson process per element (rate 1/MTBF); one that
-strikes an element already down is absorbed by the repair already due, which keeps up-times
-exponential and availability at MTBF/(MTBF+MTTR).
+The whole schedule is drawn before the run starts, independent of anything the OSS does —
+so a change of repair policy or crew count leaves it identical (common random numbers).
+Each target draws from its own stream (``faults.<target>``), so adding a link or an element
+to the design does not reshuffle the failures of the others. Failures form a Poisson process
+per element (rate 1/MTBF); one that strikes an element already down is absorbed by the
+repair already due, which keeps up-times exponential and availability at MTBF/(MTBF+MTTR).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.kernel import RandomStreams
 from twin.network.topology import Topology
 from twin.scenario.schema import FaultSpec
 
@@ -29,16 +31,17 @@ class Fault:
 
 
 def fault_schedule(spec: FaultSpec, topo: Topology, horizon: float,
-                   rng: np.random.Generator) -> list[Fault]:
+                   streams: RandomStreams) -> list[Fault]:
     drawn: list[tuple[float, str, str, str, str, float | None]] = []
     for eid, el in topo.elements.items():
         mtbf = spec.random.mtbf_h.get(el.type)  # type: ignore[call-overload]
         if mtbf is None:
             continue
-        for t in _poisson_times(rng, horizon, mtbf * 3600.0):
+        for t in _poisson_times(streams.fresh(f"faults.{eid}"), horizon, mtbf * 3600.0):
             drawn.append((t, eid, "element", "element_failure", "random", None))
     if spec.random.link_mtbf_h is not None:
         for lid in topo.links:
+            rng = streams.fresh(f"faults.{lid}")
             for t in _poisson_times(rng, horizon, spec.random.link_mtbf_h * 3600.0):
                 drawn.append((t, lid, "link", "link_failure", "random", None))
     for sf in spec.scripted:

@@ -141,6 +141,7 @@ class TrafficEngine:
             out = np.full(len(car), COMPLETED, dtype=np.int8)
             parts.append(self._emit(kind, car, car.end.copy(), out, car.end.copy()))
             self.carried[kind] = Batch.empty()
+        self.counts["data_bytes"] += int(parts[DATA]["volume_bytes"].sum())
         self._publish_cdrs(parts)
 
     # --- one interval -----------------------------------------------------------------------

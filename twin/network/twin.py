@@ -48,7 +48,7 @@ class NetworkTwin:
         self.ems = ElementManagers(sim, spec.telemetry, self.state, publish)
         self.traffic = TrafficEngine(sim, traffic, self.state, subs,
                                      spec.telemetry.cdr_duplicate_rate, publish)
-        self.schedule = fault_schedule(faults, topo, sim.horizon, sim.rng.stream("faults"))
+        self.schedule = fault_schedule(faults, topo, sim.horizon, sim.rng)
         self.fault_by_id = {f.id: f for f in self.schedule}
         self._faults = sim.records.buffer("faults", FAULTS_SCHEMA)
         self._ends = sim.records.buffer("fault_ends", FAULT_ENDS_SCHEMA)

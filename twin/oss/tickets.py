@@ -43,6 +43,7 @@ class Ticket:
     resolved: float | None = None
     closed: float | None = None
     crew: int = 0
+    on_site: bool = False
     travel_s: float = 0.0
     repair_s: float = 0.0
     resolution: str = ""
@@ -74,7 +75,7 @@ class Workforce:
             return
         t.resolved = self.sim.now
         t.status = "resolved"
-        if t.crew == 0 and t.closed is None and t.in_progress is not None:
+        if not t.on_site and t.closed is None and t.in_progress is not None:
             self._close(t, t.resolution or "restored")
 
     def incident_merged(self, inc: Incident) -> None:
@@ -94,7 +95,7 @@ class Workforce:
             if t.status == "cancelled":
                 return
             crew = self.free.pop()
-            t.crew, t.in_progress, t.status = crew, self.sim.now, "inProgress"
+            t.crew, t.in_progress, t.status, t.on_site = crew, self.sim.now, "inProgress", True
             began = self.sim.now
             try:
                 if t.resolved is not None:
@@ -115,7 +116,7 @@ class Workforce:
             finally:
                 self.busy_s += self.sim.now - began
                 self.free.append(crew)
-                t.crew = 0
+                t.on_site = False
                 if t.resolved is not None and t.status != "cancelled":
                     self._close(t, t.resolution)
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 HOUR = 3600.0
 
@@ -27,7 +24,8 @@ def incident_timeline(run_dir: Path, out: Path, horizon: float) -> None:
     tickets = _read(run_dir, "tickets")
     targets = sorted(set(faults["target"]) | set(incidents["root"]))
     lane = {t: i for i, t in enumerate(targets)}
-    fig, ax = plt.subplots(figsize=(11, max(2.5, 0.35 * len(targets) + 1.2)))
+    fig = Figure(figsize=(11, max(2.5, 0.35 * len(targets) + 1.2)))
+    ax = fig.subplots()
     for f in faults.itertuples():
         ax.barh(lane[f.target] + 0.25, (f.end - f.start) / HOUR, left=f.start / HOUR,
                 height=0.22, color="#d62728", label="fault (truth)")
@@ -50,14 +48,14 @@ def incident_timeline(run_dir: Path, out: Path, horizon: float) -> None:
     ax.legend(uniq.values(), uniq.keys(), loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
 
 
 def traffic_and_blocking(run_dir: Path, out: Path) -> None:
     pm = _read(run_dir, "traffic")
     g = pm.groupby("period_start").sum(numeric_only=True)
     hours = g.index / HOUR
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True)
+    fig = Figure(figsize=(11, 5.5))
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
     ax1.plot(hours, g["carried_erlang"], color="#1f77b4", lw=1)
     ax1.set_ylabel("carried voice (Erlang)")
     ax1.set_title("Voice traffic and lost calls per 15-minute period")
@@ -70,12 +68,11 @@ def traffic_and_blocking(run_dir: Path, out: Path) -> None:
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
 
 
 def revenue_breakdown(summary: dict[str, Any], out: Path) -> None:
     b = summary["bss"]
-    scale = 10 ** 2
+    scale = b["minor_per_major"]
     items = [
         ("recurring fees", b["recurring_minor"], "#2ca02c", ""),
         ("usage billed", b["usage_minor"], "#1f77b4", ""),
@@ -83,7 +80,8 @@ def revenue_breakdown(summary: dict[str, Any], out: Path) -> None:
         ("lost to outages", b["lost_outage_minor"], "#d62728", "not earned "),
         ("lost to blocking", b["lost_blocking_minor"], "#9467bd", "not earned "),
     ]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
     vals = [i[1] / scale for i in items]
     ax.barh([i[0] for i in items], vals, color=[i[2] for i in items])
     for y, (v, item) in enumerate(zip(vals, items, strict=True)):
@@ -95,4 +93,3 @@ def revenue_breakdown(summary: dict[str, Any], out: Path) -> None:
     ax.set_title("Revenue: billed, credited and lost")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)

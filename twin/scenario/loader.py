@@ -164,8 +164,11 @@ def validate(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
 
 
 def load(source: str | Path | Mapping[str, Any] | Scenario,
-         overrides: Iterable[str] = ()) -> Scenario:
-    """A validated scenario from a path, a mapping or a scenario, with overrides applied."""
+         overrides: Iterable[str] = (), base_dir: str | Path = ".") -> Scenario:
+    """A validated scenario from a path, a mapping or a scenario, with overrides applied.
+
+    In a mapping, ``extends`` and a catalog path are relative to ``base_dir``.
+    """
     if isinstance(source, Scenario):
         if not overrides:
             return source
@@ -173,8 +176,14 @@ def load(source: str | Path | Mapping[str, Any] | Scenario,
         label = source.name
     elif isinstance(source, Mapping):
         data = copy.deepcopy(dict(source))
-        data.pop("extends", None)
         label = str(data.get("name", "scenario"))
+        base = Path(base_dir)
+        _resolve_catalog(data, base, label)
+        parent = data.pop("extends", None)
+        if parent is not None:
+            if not isinstance(parent, str) or not (base / parent).exists():
+                raise ScenarioError(label, [f"extends: no such file {parent!r}"])
+            data = deep_merge(_resolve_extends(base / parent), data)
     else:
         path = Path(source)
         if not path.exists():
