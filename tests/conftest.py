@@ -1,0 +1,76 @@
+"""Shared fixtures for the unit and end-to-end tests: tiny scenarios built as dicts."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+CATALOG_PATH = SCENARIOS / "catalogs" / "default.yaml"
+START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def default_catalog() -> dict[str, Any]:
+    """The default product catalog as a mapping (for inlining into dict scenarios)."""
+    data: dict[str, Any] = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def explicit_scenario(default_catalog: dict[str, Any]) -> dict[str, Any]:
+    """A one-core, two-cell network listed explicitly; one day, a handful of subscribers."""
+    return {
+        "name": "tiny",
+        "description": "Two cells on one core router, for tests.",
+        "seed": 7,
+        "start": "2026-01-05T00:00:00Z",
+        "duration": "1d",
+        "network": {
+            "elements": [
+                {"id": "core1", "type": "core_router"},
+                {"id": "cell1", "type": "cell", "voice_channels": 5},
+                {"id": "cell2", "type": "cell"},
+            ],
+            "links": [{"a": "cell1", "b": "core1"}, {"a": "cell2", "b": "core1"}],
+        },
+        "subscribers": {"count": 20},
+        "bss": {"catalog": copy.deepcopy(default_catalog)},
+    }
+
+
+@pytest.fixture
+def generated_scenario(default_catalog: dict[str, Any]) -> dict[str, Any]:
+    """A small generated tree network (6 sites on 2 chains) with one scripted fibre cut."""
+    return {
+        "name": "tiny-generated",
+        "description": "Six sites on two chains; a fibre cut at 02:00.",
+        "seed": 11,
+        "start": "2026-01-05T00:00:00Z",
+        "duration": "1d",
+        "network": {"preset": "small", "sites": 6, "sites_per_chain": 3,
+                    "cells_per_site": 2, "transport": "tree"},
+        "subscribers": {"count": 60},
+        "faults": {"scripted": [{"at": "2h", "target": "site1-site2", "mode": "fibre_cut"}]},
+        "bss": {"catalog": copy.deepcopy(default_catalog)},
+    }
+
+
+@pytest.fixture
+def make_sim(tmp_path: Path) -> Callable[..., Any]:
+    """Build a bare :class:`twin.kernel.Sim` writing its tables under ``tmp_path``."""
+    from twin.kernel import Sim
+
+    def make(horizon: float = 86_400.0, seed: int = 1, chunk_rows: int = 250_000) -> Sim:
+        tables = tmp_path / "tables"
+        tables.mkdir(exist_ok=True)
+        return Sim.create(START, horizon, seed, tables, chunk_rows=chunk_rows)
+
+    return make

@@ -1,0 +1,212 @@
+"""Billing: cycle boundaries, half-up rounding, SLA credits from the credit table."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from twin.bss import BusinessSupport
+from twin.bss.billing import (
+    credit_pct,
+    cycle_boundaries,
+    merged_seconds,
+    percent_of,
+    prorate,
+    round_div,
+)
+from twin.kernel import Calendar, Sim
+from twin.messages import ServiceOutageReport, SubscriberBase
+from twin.scenario.schema import BssSpec, SlaSpec
+
+DAY, HOUR, MIN = 86_400.0, 3_600.0, 60.0
+JAN5 = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def arr(*v: int) -> np.ndarray:
+    return np.array(v, dtype=np.int64)
+
+
+# --- cycle boundaries ----------------------------------------------------------------------
+
+
+def test_cycle_boundaries_cover_the_run() -> None:
+    cal = Calendar(JAN5)
+    # the cycle containing the start began on 1 Jan, four days before it
+    assert cycle_boundaries(cal, 1, 7 * DAY) == [-4 * DAY, 27 * DAY]
+    assert cycle_boundaries(cal, 1, 60 * DAY) == [-4 * DAY, 27 * DAY, 55 * DAY, 86 * DAY]
+
+
+def test_cycle_boundaries_when_the_run_starts_on_the_cycle_day() -> None:
+    cal = Calendar(datetime(2026, 1, 1, tzinfo=UTC))
+    assert cycle_boundaries(cal, 1, 31 * DAY) == [0.0, 31 * DAY]
+
+
+def test_cycle_boundaries_mid_month_cycle_day_and_year_end() -> None:
+    cal = Calendar(JAN5)
+    assert cycle_boundaries(cal, 15, 7 * DAY) == [-21 * DAY, 10 * DAY]
+    cal = Calendar(datetime(2025, 12, 20, tzinfo=UTC))
+    assert cycle_boundaries(cal, 28, 40 * DAY) == [-22 * DAY, 8 * DAY, 39 * DAY, 70 * DAY]
+
+
+# --- rounding -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("num", "den", "expected"), [
+    (5, 2, 3), (7, 2, 4), (1, 2, 1), (3, 4, 1), (1, 4, 0), (10, 5, 2), (0, 7, 0), (14, 4, 4),
+])
+def test_round_div_rounds_half_up(num: int, den: int, expected: int) -> None:
+    assert int(round_div(num, den)) == expected
+
+
+def test_prorate_rounds_half_up() -> None:
+    # 20.00 EUR for 1 of 31 days = 64.516… cents → 65
+    assert prorate(arr(2000), DAY, 31 * DAY).tolist() == [65]
+    # exactly half a cent rounds up (banker's rounding would give 2 and 4)
+    assert prorate(arr(5, 3, 7), 1.0, 2.0).tolist() == [3, 2, 4]
+    assert prorate(arr(4500, 0), 7 * DAY, 31 * DAY).tolist() == [1016, 0]
+    assert prorate(arr(4500), 31 * DAY, 31 * DAY).tolist() == [4500]
+
+
+def test_percent_of_rounds_half_up() -> None:
+    assert percent_of(arr(4500), np.array([10.0])).tolist() == [450]
+    assert percent_of(arr(4515), np.array([5.0])).tolist() == [226]  # 225.75
+    assert percent_of(arr(10), np.array([25.0])).tolist() == [3]  # 2.5
+    assert percent_of(arr(10, 10, 1016), np.array([0.0, 100.0, 20.0])).tolist() == [0, 10, 203]
+
+
+# --- SLA credits, against the default catalog's credit table -----------------------------------
+#
+# enterprise: availability target 99.9 %; credit when the cycle's outage exceeds
+# 10 m → 5 %, 45 m → 10 %, 4 h → 20 %, 8 h → 30 %, 12 h → 40 %, 16 h → 50 %, 24 h → 100 %.
+# Over a 30-day cycle (2,592,000 s) the target allows 2,592 s (43.2 min) of outage.
+
+CYCLE = 30 * DAY
+
+
+@pytest.fixture
+def sla(default_catalog: dict[str, Any]) -> SlaSpec:
+    return SlaSpec.model_validate(default_catalog["offers"]["enterprise"]["sla"])
+
+
+@pytest.mark.parametrize(("outage_s", "billed_s", "pct"), [
+    (0, CYCLE, 0),
+    (30 * MIN, CYCLE, 0),  # over 10 m, but 99.958 % meets the 99.9 % target
+    (43 * MIN, CYCLE, 0),  # 99.9005 %: still meets it
+    (44 * MIN, CYCLE, 5),  # 99.898 %: target missed; over 10 m, not over 45 m
+    (45 * MIN, CYCLE, 5),  # exactly 45 m is not *over* 45 m
+    (50 * MIN, CYCLE, 10),
+    (4 * HOUR, CYCLE, 10),
+    (5 * HOUR, CYCLE, 20),
+    (8 * HOUR + 1, CYCLE, 30),
+    (12 * HOUR, CYCLE, 30),
+    (13 * HOUR, CYCLE, 40),
+    (20 * HOUR, CYCLE, 50),
+    (25 * HOUR, CYCLE, 100),
+    (5 * MIN, DAY, 0),  # one billed day: 99.65 % misses the target, but not over 10 m
+    (11 * MIN, DAY, 5),
+])
+def test_credit_pct_against_the_credit_table(sla: SlaSpec, outage_s: float, billed_s: float,
+                                             pct: float) -> None:
+    availability, got = credit_pct(sla, outage_s, billed_s)
+    assert got == pct
+    assert availability == pytest.approx(100.0 * (1 - outage_s / billed_s))
+
+
+def test_credit_pct_is_capped(sla: SlaSpec) -> None:
+    capped = sla.model_copy(update={"cap_pct": 25.0})
+    assert credit_pct(capped, 25 * HOUR, CYCLE)[1] == 25.0
+    assert credit_pct(capped, 5 * HOUR, CYCLE)[1] == 20.0
+
+
+def test_credit_pct_with_nothing_billed(sla: SlaSpec) -> None:
+    assert credit_pct(sla, 0.0, 0.0) == (100.0, 0.0)
+
+
+# --- merged outage seconds ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("intervals", "lo", "hi", "expected"), [
+    ([], 0, 100, 0),
+    ([(0, 10), (5, 20), (30, 40)], 0, 100, 30),  # overlap counted once
+    ([(30, 40), (0, 10), (5, 20)], 0, 100, 30),  # order does not matter
+    ([(0, 10), (10, 20)], 0, 100, 20),  # touching
+    ([(0, 100), (10, 20), (50, 60)], 0, 100, 100),  # contained
+    ([(-10, 10)], 0, 100, 10),  # clipped at lo
+    ([(90, 120)], 0, 100, 10),  # clipped at hi
+    ([(-50, -10), (120, 130)], 0, 100, 0),  # outside
+    ([(10, 20), (10, 20)], 0, 100, 10),  # the same outage reported twice
+])
+def test_merged_seconds(intervals: list[tuple[float, float]], lo: float, hi: float,
+                        expected: float) -> None:
+    assert merged_seconds(intervals, lo, hi) == expected
+
+
+# --- a bill run with an SLA credit, by hand -------------------------------------------------
+
+
+def test_bill_run_with_sla_credit(make_sim: Callable[..., Sim],
+                                  default_catalog: dict[str, Any]) -> None:
+    """Three subscriptions for 7 days from 5 Jan (cycle 1 Jan – 1 Feb, 31 days):
+
+    * sub 0 consumer_postpaid on cell A: 2000 × 7/31 = 451.6 → 452 recurring, usage 18
+    * sub 1 enterprise on cell B (5 h outage): 4500 × 7/31 = 1016.1 → 1016 recurring;
+      availability 97.0 % misses 99.9 %, outage over 4 h → 20 % credit = 203.2 → 203
+    * sub 2 enterprise on cell A (no outage): 1016 recurring, no credit
+    Subs 1 and 2 share one enterprise account.
+    """
+    # fixed fees, so the hand computation below holds whatever today's tariff is
+    catalog = copy.deepcopy(default_catalog)
+    catalog["offers"]["consumer_postpaid"]["recurring_fee"] = 2000
+    catalog["offers"]["enterprise"]["recurring_fee"] = 4500
+    catalog["offers"]["enterprise"]["sla"] = {
+        "availability_target": 99.9, "cap_pct": 100,
+        "credit_table": [{"over": "10m", "credit_pct": 5}, {"over": "45m", "credit_pct": 10},
+                         {"over": "4h", "credit_pct": 20}, {"over": "8h", "credit_pct": 30}]}
+    sim = make_sim(horizon=7 * DAY)
+    subs = SubscriberBase(
+        cells=("A", "B"), offers=("consumer_postpaid", "enterprise"),
+        cell=np.array([0, 1, 0], dtype=np.int32), offer=np.array([0, 1, 1], dtype=np.int16),
+        account=np.array([0, 1, 1], dtype=np.int32))
+    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": catalog}), subs)
+    bss.on_outage(ServiceOutageReport(1, "B", 2 * DAY, 2 * DAY + 3 * HOUR))
+    bss.on_outage(ServiceOutageReport(2, "B", 2 * DAY + 2 * HOUR, 2 * DAY + 5 * HOUR))  # overlaps
+    bss.billing.add_usage(np.array([0], dtype=np.int64), np.array([0], dtype=np.int8),
+                          np.array([DAY]), np.array([18], dtype=np.int64))
+    sim.at_end(bss.finish)
+    sim.run()
+
+    totals = bss.billing.totals
+    assert totals["invoices"] == 2
+    assert totals["recurring_minor"] == 452 + 1016 + 1016
+    assert totals["usage_minor"] == 18
+    assert totals["sla_credits_minor"] == 203
+    assert totals["billed_minor"] == 452 + 18 + 1016 + 1016 - 203
+
+    tables = sim.records.directory
+    invoices = {r["account"]: r for r in pq.read_table(tables / "invoices.parquet").to_pylist()}
+    assert invoices[0]["total_minor"] == 470
+    assert invoices[1]["recurring_minor"] == 2032
+    assert invoices[1]["sla_credit_minor"] == 203
+    assert invoices[1]["total_minor"] == 2032 - 203
+    assert invoices[1]["account_type"] == "postpaid"
+    assert invoices[0]["cycle_start"] == datetime(2026, 1, 1, tzinfo=UTC)
+    assert (invoices[0]["billed_from"], invoices[0]["billed_to"]) == (0.0, 7 * DAY)
+
+    credits = pq.read_table(tables / "sla_credits.parquet").to_pylist()
+    assert len(credits) == 1
+    c = credits[0]
+    assert (c["sub"], c["cell"], c["outage_s"]) == (1, "B", 5 * HOUR)  # overlap merged
+    assert (c["credit_pct"], c["base_minor"], c["credit_minor"]) == (20.0, 1016, 203)
+
+    lines = pq.read_table(tables / "invoice_lines.parquet").to_pylist()
+    by_type: dict[str, int] = {}
+    for line in lines:
+        by_type[line["line_type"]] = by_type.get(line["line_type"], 0) + line["amount_minor"]
+    assert by_type == {"recurring": 2484, "usage_voice": 18, "sla_credit": -203}
+    assert sum(i["total_minor"] for i in invoices.values()) == sum(by_type.values())

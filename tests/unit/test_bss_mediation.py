@@ -1,0 +1,136 @@
+"""Mediation: validation with reasons, and dedup within a batch and across recent batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from twin.bss.mediation import Mediation
+from twin.kernel import Sim
+from twin.messages import UsageBatch
+
+N_SUBS = 10
+
+
+def batch(ids: Sequence[int], subs: Sequence[int] | None = None,
+          nodes: Sequence[int] | None = None, kinds: Sequence[int] | None = None,
+          durations: Sequence[int] | None = None,
+          volumes: Sequence[int] | None = None) -> UsageBatch:
+    n = len(ids)
+    return UsageBatch({
+        "record_id": np.array(ids, dtype=np.int64),
+        "node_id": np.array(nodes if nodes is not None else [1] * n, dtype=np.int64),
+        "sub": np.array(subs if subs is not None else [i % N_SUBS for i in range(n)],
+                        dtype=np.int64),
+        "kind": np.array(kinds if kinds is not None else [0] * n, dtype=np.int8),
+        "start": np.arange(n, dtype=np.float64),
+        "duration_s": np.array(durations if durations is not None else [60] * n,
+                               dtype=np.int64),
+        "volume_bytes": np.array(volumes if volumes is not None else [0] * n, dtype=np.int64),
+        "cause": np.zeros(n, dtype=np.int8),
+    })
+
+
+@pytest.fixture
+def mediation(make_sim: Callable[..., Sim]) -> Mediation:
+    return Mediation(make_sim(horizon=1000.0), N_SUBS, dedup_window_batches=2)
+
+
+def cdrs(m: Mediation) -> list[dict[str, Any]]:
+    m.sim.records.close()
+    rows: list[dict[str, Any]] = pq.read_table(m.cdrs.path).to_pylist()
+    return rows
+
+
+def test_clean_batch_passes_through(mediation: Mediation) -> None:
+    out = mediation.process(batch([1, 2, 3]))
+    assert out["record_id"].tolist() == [1, 2, 3]
+    assert set(out) == {"record_id", "node_id", "sub", "kind", "start", "duration_s",
+                        "volume_bytes", "cause"}
+    assert (mediation.received, mediation.rejected, mediation.duplicates) == (3, 0, 0)
+
+
+def test_duplicates_within_a_batch_are_dropped(mediation: Mediation) -> None:
+    out = mediation.process(batch([1, 2, 1, 3, 2, 1]))
+    assert out["record_id"].tolist() == [1, 2, 3]  # first copies kept, in order
+    assert mediation.duplicates == 3
+    assert mediation.rejected == 0
+    rows = cdrs(mediation)
+    assert [r["state"] for r in rows] == ["guided", "guided", "rejected", "guided", "rejected",
+                                          "rejected"]
+    assert [r["reason"] for r in rows][2::2] == ["duplicate"] * 2
+
+
+def test_same_record_id_from_another_node_is_not_a_duplicate(mediation: Mediation) -> None:
+    out = mediation.process(batch([7, 7], nodes=[1, 2]))
+    assert out["node_id"].tolist() == [1, 2]
+    assert mediation.duplicates == 0
+
+
+def test_duplicates_across_recent_batches_are_dropped(mediation: Mediation) -> None:
+    mediation.process(batch([1, 2]))
+    out = mediation.process(batch([2, 3]))
+    assert out["record_id"].tolist() == [3]
+    out = mediation.process(batch([1, 4]))  # 1 was two batches ago: still in the window
+    assert out["record_id"].tolist() == [4]
+    assert mediation.duplicates == 2
+
+
+def test_dedup_window_is_bounded(mediation: Mediation) -> None:
+    mediation.process(batch([1]))
+    mediation.process(batch([2]))
+    mediation.process(batch([3]))
+    out = mediation.process(batch([1]))  # three batches ago, outside a window of two
+    assert out["record_id"].tolist() == [1]
+
+
+def test_invalid_records_are_rejected_with_a_reason(mediation: Mediation) -> None:
+    out = mediation.process(batch(
+        [1, 2, 3, 4, 5, 6],
+        subs=[0, N_SUBS, -1, 3, 4, 5],
+        kinds=[0, 0, 0, 1, 7, 1],
+        durations=[10, 10, 10, -1, 10, 10],
+        volumes=[0, 0, 0, 100, 0, 200]))
+    assert out["record_id"].tolist() == [1, 6]
+    assert mediation.rejected == 4
+    assert mediation.duplicates == 0
+    rows = {r["record_id"]: r for r in cdrs(mediation)}
+    assert len(rows) == 6  # every received record is kept, with its state
+    assert rows[2]["reason"] == rows[3]["reason"] == "unknown subscriber"
+    assert rows[4]["reason"] == "negative quantity"
+    assert rows[5]["reason"] == "unknown record type"
+    assert {rows[i]["state"] for i in (2, 3, 4, 5)} == {"rejected"}
+    assert (rows[1]["state"], rows[1]["reason"]) == ("guided", "")
+
+
+def test_a_rejected_record_does_not_count_as_seen(mediation: Mediation) -> None:
+    mediation.process(batch([1, 2], subs=[99, 1]))  # record 1 is invalid
+    out = mediation.process(batch([1], subs=[2]))  # resent, now valid
+    assert out["record_id"].tolist() == [1]
+
+
+def test_cdrs_table_records_when_each_batch_arrived(mediation: Mediation) -> None:
+    sim = mediation.sim
+
+    def feed() -> Any:
+        mediation.process(batch([1, 2]))
+        yield sim.env.timeout(300)
+        mediation.process(batch([3]))
+
+    sim.env.process(feed())
+    sim.env.run()
+    assert [(r["record_id"], r["received"]) for r in cdrs(mediation)] == [
+        (1, 0.0), (2, 0.0), (3, 300.0)]
+
+
+@pytest.mark.xfail(strict=True, raises=IndexError,
+                   reason="dedup indexes an empty window (IndexError) when the recent "
+                   "batches accepted no records")
+def test_batch_after_a_fully_rejected_batch(mediation: Mediation) -> None:
+    mediation.process(batch([1], subs=[99]))  # nothing accepted
+    out = mediation.process(batch([2], subs=[1]))
+    assert out["record_id"].tolist() == [2]

@@ -1,0 +1,120 @@
+"""The fault schedule: MTBF draws from the faults stream plus scripted faults."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from twin.kernel import RandomStreams
+from twin.network import build_topology
+from twin.network.faults import fault_schedule
+from twin.network.topology import Topology
+from twin.scenario.schema import FaultSpec, NetworkSpec
+
+HORIZON = 30 * 86_400.0
+
+
+def topo() -> Topology:
+    return build_topology(NetworkSpec.model_validate({
+        "preset": "small", "sites": 6, "sites_per_chain": 3, "cells_per_site": 2}))
+
+
+def spec(**kw: object) -> FaultSpec:
+    data: dict[str, object] = {
+        "random": {"mtbf_h": {"cell": 500, "site_router": 800}, "link_mtbf_h": 2000},
+        "scripted": [
+            {"at": "1d10h", "target": "site1-site2", "mode": "fibre_cut"},
+            {"at": "3d", "target": "agg2", "mode": "element_failure", "duration": "2h"},
+        ],
+    }
+    data.update(kw)
+    return FaultSpec.model_validate(data)
+
+
+def rng(seed: int) -> RandomStreams:
+    return RandomStreams(seed)
+
+
+def test_same_seed_same_schedule() -> None:
+    a = fault_schedule(spec(), topo(), HORIZON, rng(1))
+    b = fault_schedule(spec(), topo(), HORIZON, rng(1))
+    assert a == b
+    assert len(a) > 5  # the random part is not empty at these MTBFs
+
+
+def test_different_seed_different_schedule() -> None:
+    a = fault_schedule(spec(), topo(), HORIZON, rng(1))
+    b = fault_schedule(spec(), topo(), HORIZON, rng(2))
+    assert [(f.at, f.target) for f in a] != [(f.at, f.target) for f in b]
+
+
+def test_scripted_faults_are_included() -> None:
+    sched = fault_schedule(spec(), topo(), HORIZON, rng(1))
+    script = [f for f in sched if f.source == "scripted"]
+    assert [(f.at, f.target, f.target_kind, f.mode, f.duration) for f in script] == [
+        (122_400.0, "site1-site2", "link", "fibre_cut", None),
+        (259_200.0, "agg2", "element", "element_failure", 7_200.0),
+    ]
+
+
+def test_scripted_only_schedule_has_no_random_faults() -> None:
+    sched = fault_schedule(spec(random={}), topo(), HORIZON, rng(1))
+    assert [f.source for f in sched] == ["scripted", "scripted"]
+    assert [f.id for f in sched] == [1, 2]
+
+
+def test_schedule_is_sorted_with_sequential_ids_inside_the_horizon() -> None:
+    sched = fault_schedule(spec(), topo(), HORIZON, rng(3))
+    assert [f.id for f in sched] == list(range(1, len(sched) + 1))
+    times = [f.at for f in sched]
+    assert times == sorted(times)
+    assert all(0 <= t < HORIZON for t in times)
+
+
+def test_random_faults_strike_only_the_types_given_an_mtbf() -> None:
+    t = topo()
+    sched = fault_schedule(spec(scripted=[]), t, HORIZON, rng(4))
+    kinds = Counter(
+        t.elements[f.target].type if f.target_kind == "element" else "link" for f in sched)
+    assert set(kinds) <= {"cell", "site_router", "link"}
+    assert kinds["cell"] > 0
+    for f in sched:
+        assert f.source == "random"
+        assert f.mode == ("element_failure" if f.target_kind == "element" else "link_failure")
+        assert f.duration is None
+
+
+def test_failure_count_follows_the_mtbf() -> None:
+    """12 cells × 720 h / 500 h MTBF ≈ 17.3 expected; the mean over seeds is close."""
+    t = topo()
+    only_cells = spec(random={"mtbf_h": {"cell": 500}}, scripted=[])
+    counts = [len(fault_schedule(only_cells, t, HORIZON, rng(s))) for s in range(200)]
+    assert abs(np.mean(counts) - 12 * 720 / 500) < 1.0
+
+
+def test_schedule_does_not_depend_on_other_streams() -> None:
+    """Common random numbers: other components' draws do not move the fault schedule."""
+    rs = RandomStreams(8)
+    rs.stream("oss.workforce").random(1000)
+    rs.stream("traffic").random(1000)
+    a = fault_schedule(spec(), topo(), HORIZON, rs)
+    b = fault_schedule(spec(), topo(), HORIZON, RandomStreams(8))
+    assert a == b
+
+
+def test_adding_sites_does_not_reshuffle_the_other_targets_failures() -> None:
+    small = topo()
+    big = build_topology(NetworkSpec.model_validate({
+        "preset": "small", "sites": 9, "sites_per_chain": 3, "cells_per_site": 2}))
+    only_random = spec(scripted=[])
+    a = fault_schedule(only_random, small, HORIZON, RandomStreams(6))
+    b = fault_schedule(only_random, big, HORIZON, RandomStreams(6))
+
+    def times(sched: list[Any], targets: set[str]) -> list[tuple[str, float]]:
+        return sorted((f.target, f.at) for f in sched if f.target in targets)
+
+    common = set(small.elements) | set(small.links)
+    assert times(a, common) == times(b, common)
+    assert len(b) > len(a)  # the new sites fail too
