@@ -32,7 +32,7 @@ SUMMARY_KEYS = [
 ]
 TABLES = ["alarms", "tickets", "faults", "usage", "cdrs", "rated", "invoices"]
 OVERRIDES = ["--set", "duration=1d", "--set", "subscribers.count=300",
-             "--set", "faults.scripted[0].at=6h", "--set", "faults.random.mtbf_h={}"]
+             "--set", "faults.scripted[0].at=10h", "--set", "faults.random.mtbf_h={}"]
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_tables_agree_with_the_summary(run_dir: Path) -> None:
     assert len(run.table("alarms")) == s["oss"]["alarms_after_dedup"]
     faults = run.table("faults")
     assert faults[["target", "mode", "source", "start"]].values.tolist() == [
-        ["site1-site2", "fibre_cut", "scripted", 21_600.0]]
+        ["site1-site2", "fibre_cut", "scripted", 36_000.0]]
     # rated revenue equals the usage lines on invoices, to the minor unit
     rated = run.sql("SELECT sum(charge_minor) AS m FROM rated")["m"].iloc[0]
     lines = run.sql("SELECT sum(amount_minor) AS m FROM invoice_lines "
@@ -113,7 +113,7 @@ def test_resolved_scenario_is_saved(run_dir: Path) -> None:
     assert saved.seed == 5  # --seed is part of the resolved scenario
     assert saved.duration == 86_400
     assert saved.subscribers.count == 300
-    assert saved.faults.scripted[0].at == 21_600
+    assert saved.faults.scripted[0].at == 36_000
     assert "enterprise" in saved.bss.catalog.offers  # the catalog is inlined
     original = load(QUICKSTART, [a for a in OVERRIDES if a != "--set"])
     assert saved == original.model_copy(update={"seed": 5})
