@@ -1,0 +1,66 @@
+"""Helpers for the integration tests: scenario paths, small overrides, topology questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+import twin
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = REPO / "scenarios"
+SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
+QUICKSTART = SCENARIOS / "quickstart.yaml"
+
+# Shrink a scenario for tests that compare several runs: fewer days and subscribers, same
+# network and same scripted faults (the quickstart's cut is at 1d10h).
+SMALL = ("duration=3d", "subscribers.count=1500")
+
+RunScenario = Callable[..., twin.Run]
+
+
+def fresh_run(scenario: str | Path, out: Path, *, seed: int | None = None,
+              overrides: Iterable[str] = ()) -> twin.Run:
+    """An uncached run (for tests that need two runs of the very same inputs)."""
+    return twin.simulate(scenario, seed=seed, overrides=tuple(overrides), out=out,
+                         report=False)
+
+
+def downstream_cells(scenario: str | Path, overrides: Iterable[str], link: str) -> set[str]:
+    """Cells cut off from every core router when ``link`` is cut (from the built topology)."""
+    from twin.network.topology import build_topology
+
+    sc = twin.load_scenario(scenario, tuple(overrides))
+    topo = build_topology(sc.network)
+    g = topo.graph.copy()
+    a, b = topo.links[link].a, topo.links[link].b
+    g.remove_edge(a, b, key=link)
+    reach: set[str] = set()
+    for core in topo.core:
+        reach |= nx.node_connected_component(g, core)
+    return {c for c in topo.cells if c not in reach}
+
+
+def live_incidents(run: twin.Run) -> pd.DataFrame:
+    """Incidents that stand on their own (not merged into another one)."""
+    inc = run.table("incidents")
+    if "merged_into" in inc.columns:
+        inc = inc[inc["merged_into"] == 0]
+    return inc
+
+
+def scripted_fault(run: twin.Run, target: str) -> pd.Series:
+    faults = run.table("faults")
+    rows = faults[(faults["source"] == "scripted") & (faults["target"] == target)]
+    assert len(rows) == 1, f"expected one scripted fault on {target}, got {len(rows)}"
+    return rows.iloc[0]
+
+
+def link_ends(scenario: str | Path, overrides: Iterable[str], link: str) -> set[str]:
+    from twin.network.topology import build_topology
+
+    info = build_topology(twin.load_scenario(scenario, tuple(overrides)).network).links[link]
+    return {info.a, info.b}
