@@ -17,8 +17,8 @@ from rich.table import Table
 
 from twin.scenario import ScenarioError, load
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _summary_table(summary: dict[str, object]) -> Table:

@@ -79,9 +79,11 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)
     bus.tap(lambda t, m: log.append(t=t, type=type(m).__name__, detail=_detail(m)))
 
-    # end of run: traffic in flight completes, then the OSS reports, then the last bill run
+    # end of run: traffic in flight completes, the OSS reports, messages in flight arrive,
+    # then the last bill run
     sim.at_end(network.finish)
     sim.at_end(oss.finish)
+    sim.at_end(bus.drain)
     sim.at_end(bss.finish)
     network.start()
     return Assembly(scenario, sim, topo, subs, network, oss, bss)

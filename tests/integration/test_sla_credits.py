@@ -183,10 +183,6 @@ def test_credit_tiers_by_hand(run_scenario: RunScenario, outage: str, days: int,
 # billed; a report is sent when the outage clears. Both tests below lose a measured outage.
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an outage that straddles a bill-cycle boundary and clears after that cycle's bill "
-    "run is never credited for its part in the earlier cycle (the report arrives after the "
-    "bill run, and the next cycle clips the outage to its own span)"))
 def test_outage_straddling_a_bill_run_is_credited_in_both_cycles(
         run_scenario: RunScenario) -> None:
     # Jan 28 – Feb 4; agg2 down from Jan 31 19:00 to Feb 1 05:00: 5 h in each cycle, so 20 %
@@ -201,10 +197,6 @@ def test_outage_straddling_a_bill_run_is_credited_in_both_cycles(
     check_against_hand_calculation(run)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: with bss.integration_latency_s > 0 the outage reports the OSS sends at the end of "
-    "the run (outages still open at the horizon) are scheduled for delivery after the "
-    "horizon and silently dropped, so the final bill run credits nothing"))
 def test_outage_open_at_the_horizon_is_credited_despite_integration_latency(
         run_scenario: RunScenario) -> None:
     run = run_scenario(SLA_BREACH, overrides=(

@@ -127,9 +127,6 @@ def test_cdrs_table_records_when_each_batch_arrived(mediation: Mediation) -> Non
         (1, 0.0), (2, 0.0), (3, 300.0)]
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="dedup indexes an empty window (IndexError) when the recent "
-                   "batches accepted no records")
 def test_batch_after_a_fully_rejected_batch(mediation: Mediation) -> None:
     mediation.process(batch([1], subs=[99]))  # nothing accepted
     out = mediation.process(batch([2], subs=[1]))

@@ -144,9 +144,6 @@ def test_late_heartbeat_merges_port_incidents_and_cancels_their_tickets(
     assert [t.status for t in tickets] == ["cancelled", "cancelled", "inProgress"]
 
 
-@pytest.mark.xfail(strict=True, reason="a ticket cancelled by an incident merge while its crew "
-                   "is already repairing still sends a RepairCommand and its resolution is "
-                   "overwritten with 'repaired' (the crew is not recalled)")
 def test_merge_during_repair_recalls_the_crew(make_sim: Callable[..., Sim]) -> None:
     h = harness_factory(make_sim)(crews={"count": 3, "travel_mean_min": 0,
                                          "repair_mean_min": 30, "repair_dist": "deterministic"})

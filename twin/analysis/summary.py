@@ -118,6 +118,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "usage_minor": billing["usage_minor"],
             "sla_credits_minor": billing["sla_credits_minor"],
             "late_usage_minor": bss.billing.late_minor,
+            "late_sla_credits_minor": bss.billing.late_credit_minor,
             "potential_usage_minor": lost["potential_usage_minor"],
             "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
             "lost_blocking_minor": lost["lost_blocking_minor"],

@@ -10,7 +10,10 @@ and percentages round half up.
 An SLA credit is due on a subscription whose offer has an SLA when its availability over the
 billed part of the cycle — from the outages the OSS measured on its cell — falls below the
 target: the credit table gives the percentage for the cumulative outage, capped, applied to
-the subscription's recurring charge for that cycle.
+the subscription's recurring charge for that cycle. The OSS reports an outage when it
+clears; one reported after its cycle was billed raises that cycle's credit, and the
+difference goes on the next open bill as an adjustment. ``sla_credits`` holds the final
+credit per subscription and cycle.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Generator
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -124,7 +128,14 @@ class Billing:
         self._invoice_ids = itertools.count(1)
         self.invoices = sim.records.buffer("invoices", INVOICE_SCHEMA)
         self.lines = sim.records.buffer("invoice_lines", LINE_SCHEMA)
-        self.sla = sim.records.buffer("sla_credits", SLA_SCHEMA)
+        self.sla_rows: dict[tuple[int, int], dict[str, Any]] = {}
+        self._recurring: dict[int, I64] = {}
+        self._pending_credit = np.zeros(subs.count, dtype=np.int64)
+        self.late_credit_minor = 0
+        with_sla = np.array([s.sla is not None for s in prices.specs])[subs.offer]
+        self._sla_subs: dict[str, list[int]] = {}
+        for s in np.flatnonzero(with_sla):
+            self._sla_subs.setdefault(subs.cells[subs.cell[s]], []).append(int(s))
         self.totals = dict(invoices=0, billed_minor=0, recurring_minor=0, usage_minor=0,
                            sla_credits_minor=0)
         for k in range(self.n_cycles):
@@ -146,6 +157,8 @@ class Billing:
 
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.outages.setdefault(report.cell, []).append((report.start, report.end))
+        if report.start < self.b[self.first_unbilled]:
+            self._late_outage(report)
 
     def _bill_at(self, k: int, at: float) -> Generator[simpy.Event, None, None]:
         yield self.sim.env.timeout(at - self.sim.now)
@@ -154,6 +167,7 @@ class Billing:
     def final_bill_run(self) -> None:
         for k in range(self.first_unbilled, self.n_cycles):
             self.bill(k)
+        self.write_sla()
 
     def bill(self, k: int) -> None:
         subs, prices, cal = self.subs, self.prices, self.sim.calendar
@@ -161,7 +175,8 @@ class Billing:
         billed_s, cycle_s = hi - lo, self.b[k + 1] - self.b[k]
         offer = subs.offer.astype(np.int64)
         recurring = prorate(prices.recurring[offer], billed_s, cycle_s)
-        credit = self._sla_credits(k, lo, hi, recurring)
+        self._recurring[k] = recurring
+        credit = self._sla_credits(k)
         amounts = np.stack([recurring, self.usage[k, :, 0], self.usage[k, :, 1], -credit])
         n_acc = int(subs.account.max()) + 1
         accounts = np.unique(subs.account)
@@ -201,25 +216,51 @@ class Billing:
         self.totals["billed_minor"] += int((rec_a + use_a - cred_a).sum())
         self.first_unbilled = k + 1
 
-    def _sla_credits(self, k: int, lo: float, hi: float, recurring: I64) -> I64:
-        credit = np.zeros(self.subs.count, dtype=np.int64)
-        outage_of: dict[str, float] = {}
-        for o, spec in enumerate(self.prices.specs):
-            if spec.sla is None:
-                continue
-            for s in np.flatnonzero(self.subs.offer == o):
-                cell = self.subs.cells[self.subs.cell[s]]
-                if cell not in outage_of:
-                    outage_of[cell] = merged_seconds(self.outages.get(cell, []), lo, hi)
-                outage = outage_of[cell]
-                avail, pct = credit_pct(spec.sla, outage, hi - lo)
-                amount = int(percent_of(recurring[s:s + 1], np.array([pct]))[0])
-                credit[s] = amount
-                if outage > 0:
-                    self.sla.append(sub=int(s), account=int(self.subs.account[s]), cell=cell,
-                                    cycle_start=self.sim.calendar.at(self.b[k]),
-                                    billed_s=hi - lo, outage_s=outage,
-                                    availability_pct=avail, target_pct=spec.sla.availability_target,
-                                    credit_pct=pct, base_minor=int(recurring[s]),
-                                    credit_minor=amount)
+    def _assess(self, k: int, sub: int) -> dict[str, Any] | None:
+        """The SLA credit due to ``sub`` for cycle ``k`` from the outages known now."""
+        sla = self.prices.specs[int(self.subs.offer[sub])].sla
+        cell = self.subs.cells[self.subs.cell[sub]]
+        lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
+        outage = merged_seconds(self.outages.get(cell, []), lo, hi)
+        if sla is None or outage <= 0:
+            return None
+        avail, pct = credit_pct(sla, outage, hi - lo)
+        base = self._recurring[k][sub]
+        return dict(sub=sub, account=int(self.subs.account[sub]), cell=cell,
+                    cycle_start=self.sim.calendar.at(self.b[k]), billed_s=hi - lo,
+                    outage_s=outage, availability_pct=avail, target_pct=sla.availability_target,
+                    credit_pct=pct, base_minor=int(base),
+                    credit_minor=int(percent_of(np.array([base]), np.array([pct]))[0]))
+
+    def _sla_credits(self, k: int) -> I64:
+        """Credits for cycle ``k``, plus late adjustments for cycles already billed."""
+        credit = self._pending_credit
+        self._pending_credit = np.zeros(self.subs.count, dtype=np.int64)
+        for cell in self.outages:
+            for s in self._sla_subs.get(cell, ()):
+                row = self._assess(k, int(s))
+                if row is not None:
+                    self.sla_rows[(k, int(s))] = row
+                    credit[s] += row["credit_minor"]
         return credit
+
+    def _late_outage(self, report: ServiceOutageReport) -> None:
+        """An outage reported after a cycle it touches was billed: the extra credit goes on
+        the next open bill as an adjustment (like late usage)."""
+        for k in range(self.first_unbilled):
+            if report.end <= self.b[k] or report.start >= self.b[k + 1]:
+                continue
+            for s in self._sla_subs.get(report.cell, ()):
+                row = self._assess(k, int(s))
+                if row is None:
+                    continue
+                old = self.sla_rows.get((k, int(s)), {}).get("credit_minor", 0)
+                self.sla_rows[(k, int(s))] = row
+                delta = row["credit_minor"] - old
+                self._pending_credit[s] += delta
+                self.late_credit_minor += delta
+
+    def write_sla(self) -> None:
+        buf = self.sim.records.buffer("sla_credits", SLA_SCHEMA)
+        for key in sorted(self.sla_rows):
+            buf.append(**self.sla_rows[key])

@@ -56,7 +56,8 @@ class Mediation:
             seen |= window[pos] == key
         reason[(reason == OK) & seen] = DUPLICATE
         ok = reason == OK
-        self.recent.append(key[ok])
+        if ok.any():
+            self.recent.append(key[ok])
         self.cdrs.extend({**c, "received": np.full(n, self.sim.now),
                           "state": labels((~ok).astype(np.int8), STATES),
                           "reason": labels(reason, REASONS)})

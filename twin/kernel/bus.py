@@ -24,6 +24,8 @@ class MessageBus:
         self._env = env
         self._routes: dict[type, list[tuple[Handler, float]]] = {}
         self._taps: list[Callable[[float, object], None]] = []
+        self._in_flight: dict[int, tuple[float, Handler, object]] = {}
+        self._seq = 0
         self.published: Counter[str] = Counter()
 
     def subscribe(self, message_type: type[M], handler: Callable[[M], None],
@@ -54,9 +56,21 @@ class MessageBus:
         for handler, latency in handlers:
             if latency == 0:
                 handler(message)
-            else:
-                self._env.process(self._deliver_later(handler, message, latency))
+            else:  # registered now: a process body only starts when the clock moves on
+                self._seq += 1
+                self._in_flight[self._seq] = (self._env.now + latency, handler, message)
+                self._env.process(self._deliver_later(self._seq, latency))
 
-    def _deliver_later(self, handler: Handler, message: object, latency: float) -> Any:
+    def _deliver_later(self, seq: int, latency: float) -> Any:
         yield self._env.timeout(latency)
-        handler(message)
+        entry = self._in_flight.pop(seq, None)
+        if entry is not None:
+            entry[1](entry[2])
+
+    def drain(self) -> None:
+        """Deliver every message still in flight, in due order (for the end of a run, so
+        nothing published before the horizon is silently lost)."""
+        while self._in_flight:
+            seq = min(self._in_flight, key=lambda s: (self._in_flight[s][0], s))
+            _, handler, message = self._in_flight.pop(seq)
+            handler(message)

@@ -110,6 +110,8 @@ class Workforce:
                     return
                 t.repair_s = self._draw(self.spec.repair_mean_min, self.spec.repair_dist)
                 yield self.sim.env.timeout(t.repair_s)
+                if t.status == "cancelled":
+                    return
                 t.repaired = self.sim.now
                 t.resolution = "repaired"
                 self.publish(RepairCommand(t.id, t.incident.root))

@@ -132,7 +132,7 @@ def _format(err: ValidationError) -> list[str]:
         for part in e["loc"]:
             if isinstance(part, int):
                 loc += f"[{part}]"
-            elif part.startswith("function-") or part.startswith("tagged-union"):
+            elif part.startswith(("function-", "tagged-union")) or part == "[key]":
                 continue
             else:
                 loc += f".{part}" if loc else str(part)
