@@ -5,10 +5,11 @@
     python -m tests.benchmarks.phases --large         # the 100k-subscriber, 30-day network
 
 A thread samples the main thread's stack every few milliseconds and charges each sample to
-the innermost ``twin`` frame: the network (traffic and faults), OSS, BSS, record buffers
-(Arrow columns), Parquet writing, analysis, report, scenario loading. Unlike cProfile it
-adds almost no overhead, so the shares hold for the real run. The largest resident memory
-seen in each phase shows where the peak is.
+a phase: analysis, report or scenario loading when the stack is inside them, else the layer
+of the innermost ``twin`` frame — network (traffic and faults), OSS, BSS, the record
+buffers (Arrow columns) or Parquet writing. Unlike cProfile it adds almost no overhead,
+so the shares hold for the real run. The largest resident memory seen in each phase shows
+where the peak is.
 """
 
 from __future__ import annotations
@@ -27,19 +28,28 @@ from .run import LARGE, QUICKSTART
 TWIN = str(Path(__file__).resolve().parents[2] / "twin")
 
 
+OUTER = ("analysis", "report", "scenario")  # these phases own everything they call
+
+
 def phase(frame: Any) -> str:
-    """The phase of a stack: decided by its innermost frame inside twin/."""
+    """The phase of a stack: analysis, report or scenario loading if any frame is in
+    them, else the innermost frame inside twin/ (records.py split into Parquet i/o and
+    the buffers that build Arrow columns)."""
     parquet = False  # passed through pyarrow's Parquet code on the way out
+    found = None
     while frame is not None:
         path: str = frame.f_code.co_filename
         parquet = parquet or "pyarrow/parquet" in path
         if path.startswith(TWIN):
             rel = path[len(TWIN) + 1:]
-            if rel == "kernel/records.py":
-                return "parquet i/o" if parquet else "record buffers"
-            return rel.split("/")[0].removesuffix(".py")
+            layer = rel.split("/")[0].removesuffix(".py")
+            if layer in OUTER:
+                return layer
+            if found is None:
+                found = (("parquet i/o" if parquet else "record buffers")
+                         if rel == "kernel/records.py" else layer)
         frame = frame.f_back
-    return "outside twin"
+    return found or "outside twin"
 
 
 def rss_mb() -> float:
