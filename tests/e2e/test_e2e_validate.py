@@ -158,9 +158,6 @@ def test_failing_handler_fails_the_run_loudly(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the rich console folds long paths at the terminal "
-                   "width even when stdout is not a terminal, so printed paths (run "
-                   "directory, report) cannot be copied or parsed")
 def test_printed_paths_are_not_folded(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     deep = tmp_path / ("d" * 200) / ("e" * 200)
