@@ -27,10 +27,20 @@ def _summary_table(summary: dict[str, object]) -> Table:
     table = Table(title=f"{summary['scenario']} (seed {summary['seed']})", show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
+    bss: dict[str, object] = summary["bss"]  # type: ignore[assignment]
+    per_major = int(bss["minor_per_major"])  # type: ignore[call-overload]
     for k, v in flatten(summary).items():  # type: ignore[arg-type]
         if k in ("scenario", "seed"):
             continue
-        table.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
+        if k.endswith("_minor") and isinstance(v, int):
+            text = f"{v / per_major:,.2f} {bss['currency']}"
+        elif isinstance(v, bool) or v is None:
+            text = str(v)
+        elif isinstance(v, int | float):
+            text = f"{v:,}"
+        else:
+            text = str(v)
+        table.add_row(k, text)
     return table
 
 
