@@ -89,6 +89,39 @@ class AlarmNotification:
         return self.perceived_severity == "cleared"
 
 
+@dataclass(frozen=True)
+class EmsEvent:
+    """One message exactly as a vendor's element manager emits it, before normalisation.
+
+    ``dialect`` names the format of ``payload``: ``snmp`` (trap varbinds as text lines of
+    numeric OIDs), ``syslog`` (one RFC 5424-style text line) or ``ves`` (a JSON event record).
+    The OSS's collection adapters parse it; a payload they cannot parse is a reject.
+    """
+
+    ems: str
+    dialect: str
+    payload: str
+
+
+@dataclass(frozen=True, eq=False)
+class PmReport:
+    """Performance counters of one granularity period (15 min by default) for a set of
+    objects, as the element managers upload them at the end of the period.
+
+    ``object_kind`` is ``cell`` or ``link``; ``objects`` names the objects; each array in
+    ``counters`` has one value per object. Cell counters: ``calls_attempted``,
+    ``calls_blocked``, ``calls_dropped``, ``traffic_erlang``, ``sessions_attempted``,
+    ``data_mb``, ``available_s`` (seconds in service), ``drop_rate``. Link counters:
+    ``utilisation`` (0–1), ``available_s``.
+    """
+
+    period_start: float
+    period_s: float
+    object_kind: str
+    objects: tuple[str, ...]
+    counters: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 # --- OSS → network -------------------------------------------------------------------------
 
 
