@@ -15,6 +15,7 @@ from twin.kernel import Sim
 from twin.messages import (
     AlarmNotification,
     InventorySnapshot,
+    PmReport,
     RepairCommand,
     ServiceOutageReport,
     SubscriberBase,
@@ -53,6 +54,8 @@ def _detail(msg: object) -> str:
                 f"{msg.end - msg.start:.0f} s")
     if isinstance(msg, UsageBatch):
         return f"{msg.rows} usage records"
+    if isinstance(msg, PmReport):
+        return f"{msg.object_kind} counters for {len(msg.objects)} objects"
     if isinstance(msg, InventorySnapshot):
         return f"{len(msg.elements)} elements, {len(msg.links)} links"
     return type(msg).__name__
@@ -71,6 +74,7 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus = sim.bus  # the handler table
     bus.subscribe(InventorySnapshot, oss.on_inventory)
     bus.subscribe(AlarmNotification, oss.on_alarm)
+    bus.subscribe(PmReport, oss.on_pm)
     bus.subscribe(RepairCommand, network.on_repair)
     bus.subscribe(UsageBatch, bss.on_usage)
     bus.subscribe(ServiceOutageReport, bss.on_outage,

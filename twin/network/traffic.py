@@ -27,7 +27,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Sim, labels
-from twin.messages import SubscriberBase, UsageBatch
+from twin.messages import PmReport, SubscriberBase, UsageBatch
 from twin.network.state import CellChange, NetworkState
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
 
@@ -52,7 +52,7 @@ PM_SCHEMA = pa.schema([
     ("calls_blocked", pa.int64()), ("calls_lost_outage", pa.int64()),
     ("calls_dropped", pa.int64()), ("sessions_offered", pa.int64()),
     ("sessions_lost_outage", pa.int64()), ("carried_erlang", pa.float64()),
-    ("data_mb", pa.float64()),
+    ("data_mb", pa.float64()), ("available_s", pa.float64()),
 ])
 FIELDS = ("id", "cell", "sub", "start", "end", "volume")
 
@@ -121,6 +121,7 @@ class TrafficEngine:
         self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
         self.pm = sim.records.buffer("traffic", PM_SCHEMA)
         self._cell_column = labels(np.arange(n_cells), self.cell_ids)
+        self.cell_tuple = tuple(self.cell_ids)
         self.t = 0.0
         self.counts = dict(calls_offered=0, calls_blocked=0, calls_lost_outage=0,
                            calls_dropped=0, sessions_offered=0, data_bytes=0)
@@ -162,7 +163,7 @@ class TrafficEngine:
             rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
             new = self._generate(kind, rate, t0, t1)
             cdrs.append(self._resolve(kind, new, t0, t1, up0, by_cell, cap, pm))
-        self._write_pm(t0, pm)
+        self._write_pm(t0, t1, pm, self._available_s(t0, t1, up0, by_cell))
         self._publish_cdrs(cdrs)
         self.t = t1
 
@@ -336,6 +337,30 @@ class TrafficEngine:
             pm["sessions_lost_outage"] = count(outcome == LOST)
             self.counts["sessions_offered"] += int(pm["sessions_offered"].sum())
 
-    def _write_pm(self, t0: float, pm: dict[str, Arr]) -> None:
+    @staticmethod
+    def _available_s(t0: float, t1: float, up0: Arr, by_cell: dict[int, list[CellChange]]) -> Arr:
+        avail = np.where(up0, t1 - t0, 0.0)
+        for c, changes in by_cell.items():
+            up, since, total = bool(up0[c]), t0, 0.0
+            for ch in changes:
+                if up:
+                    total += ch.t - since
+                up, since = ch.in_service, ch.t
+            avail[c] = total + (t1 - since if up else 0.0)
+        return avail
+
+    def _write_pm(self, t0: float, t1: float, pm: dict[str, Arr], available: Arr) -> None:
+        """The period's counters: into the ``traffic`` table (truth, for reports) and, as
+        the element managers upload them, to the OSS."""
         n = len(self.cell_ids)
-        self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column, **pm})
+        self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column,
+                        **pm, "available_s": available})
+        answered = pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
+        counters = {
+            "calls_attempted": pm["calls_offered"], "calls_blocked": pm["calls_blocked"],
+            "calls_dropped": pm["calls_dropped"], "traffic_erlang": pm["carried_erlang"],
+            "sessions_attempted": pm["sessions_offered"], "data_mb": pm["data_mb"],
+            "available_s": available,
+            "drop_rate": pm["calls_dropped"] / np.maximum(answered, 1),
+        }
+        self.publish(PmReport(t0, t1 - t0, "cell", self.cell_tuple, counters))

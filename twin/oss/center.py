@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from twin.kernel import Sim
-from twin.messages import AlarmNotification, InventorySnapshot, ServiceOutageReport
+from twin.messages import AlarmNotification, InventorySnapshot, PmReport, ServiceOutageReport
 from twin.oss.alarms import AlarmList
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.inventory import Inventory
@@ -42,6 +42,7 @@ class OperationsCenter:
                                      on_cleared=self.workforce.incident_cleared,
                                      on_merged=self.workforce.incident_merged)
         self.inventory: Inventory | None = None
+        self.pm_periods = 0
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
 
     # --- handlers ---------------------------------------------------------------------------
@@ -60,6 +61,10 @@ class OperationsCenter:
             self._report_outage(alarm.obj, alarm.cause, alarm.note.event_time,
                                 note.event_time, alarm.incident_id)
             self.correlator.alarm_cleared(alarm)
+
+    def on_pm(self, report: PmReport) -> None:
+        """Performance counters of one granularity period."""
+        self.pm_periods += 1
 
     # --- internals --------------------------------------------------------------------------
 
