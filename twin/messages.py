@@ -23,6 +23,8 @@ class ElementInfo:
     type: str  # core_router | agg_router | site_router | cell
     site: str
     vendor: str
+    region: str = "region1"
+    power_domain: str = ""  # "" means the site
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class LinkInfo:
     id: str
     a: str
     b: str
+    cable: str = ""  # "" means a cable of its own
 
 
 @dataclass(frozen=True, eq=False)

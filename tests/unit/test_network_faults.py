@@ -82,8 +82,11 @@ def test_random_faults_strike_only_the_types_given_an_mtbf() -> None:
     assert kinds["cell"] > 0
     for f in sched:
         assert f.source == "random"
-        assert f.mode == ("element_failure" if f.target_kind == "element" else "link_failure")
+        assert f.mode in (("element_failure", "software_crash") if f.target_kind == "element"
+                          else ("link_failure",))
         assert f.duration is None
+    modes = Counter(f.mode for f in sched if f.target_kind == "element")
+    assert modes["software_crash"] > 0 and modes["element_failure"] > modes["software_crash"]
 
 
 def test_failure_count_follows_the_mtbf() -> None:

@@ -114,7 +114,7 @@ def test_bad_input_names_the_field(explicit_scenario: dict[str, Any], mutate: Mu
 def test_unknown_generated_link_target(generated_scenario: dict[str, Any]) -> None:
     problems = problems_of(generated_scenario,
                            set_in(("faults", "scripted", 0, "target"), "site2-site1"))
-    assert problems == ["faults.scripted[0].target: no link 'site2-site1'"]
+    assert problems == ["faults.scripted[0].target: no link or cable 'site2-site1'"]
 
 
 def test_every_problem_is_reported_not_only_the_first(explicit_scenario: dict[str, Any]) -> None:

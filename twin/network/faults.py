@@ -1,22 +1,32 @@
-"""The fault schedule: random failures from MTBF plus the scenario's scripted faults.
+"""The fault schedule: random failures from MTBF, storms and the scenario's scripted faults.
 
 The whole schedule is drawn before the run starts, independent of anything the OSS does —
 so a change of repair policy or crew count leaves it identical (common random numbers).
 Each target draws from its own stream (``faults.<target>``), so adding a link or an element
-to the design does not reshuffle the failures of the others. Failures form a Poisson process
-per element (rate 1/MTBF); one that strikes an element already down is absorbed by the
-repair already due, which keeps up-times exponential and availability at MTBF/(MTBF+MTTR).
+to the design does not reshuffle the failures of the others.
+
+Failures of a target form a renewal process in calendar time: exponential gaps (a Poisson
+process, rate 1/MTBF) or Weibull gaps with the same mean. A failure that strikes an element
+already down is absorbed by the repair already due; with exponential gaps that keeps
+up-times exponential and availability at MTBF/(MTBF+MTTR). (For Weibull the gaps run in
+calendar, not operating, time — the price of a schedule the OSS cannot perturb.) A storm
+adds failures at ``factor - 1`` times the normal rate to the elements of its region while
+it lasts. Random element failures are software crashes (share ``crash_share``, fixed by a
+remote restart) or hardware failures (need a truck roll).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from twin.kernel import RandomStreams
 from twin.network.topology import Topology
-from twin.scenario.schema import FaultSpec
+from twin.scenario.schema import FaultSpec, ScriptedFault
+
+LINK_MODES = ("link_failure", "fibre_cut")
 
 
 @dataclass(frozen=True)
@@ -24,33 +34,87 @@ class Fault:
     id: int
     at: float
     target: str
-    target_kind: str  # element | link
+    target_kind: str  # element | link | cable | power_domain
     mode: str
-    source: str  # random | scripted
+    source: str  # random | storm | scripted
     duration: float | None  # self-clears after this long; None: until repaired
+    silent: bool = False
+    capacity_factor: float = 1.0
+    drop_rate: float = 0.0
+    flap_down: float = 120.0
+    flap_up: float = 600.0
+
+
+def target_kind(topo: Topology, sf: ScriptedFault) -> str | None:
+    """What a scripted fault's target names, or None if it names nothing fit for its mode."""
+    if sf.mode == "power_outage":
+        return "power_domain" if sf.target in topo.power_domains else None
+    if sf.mode in LINK_MODES:
+        if sf.target in topo.links:
+            return "link"
+        if sf.mode == "fibre_cut" and sf.target in topo.cables:
+            return "cable"
+        return None
+    return "element" if sf.target in topo.elements else None
+
+
+def _gaps(rng: np.random.Generator, horizon: float, mean_s: float, spec: FaultSpec,
+          start: float = 0.0) -> list[float]:
+    """Failure instants in [start, horizon) of a renewal process with mean gap ``mean_s``."""
+    if spec.random.distribution == "exponential":
+        n = rng.poisson((horizon - start) / mean_s)
+        return sorted(float(t) for t in rng.uniform(start, horizon, size=n))
+    k = spec.random.weibull_shape
+    scale = mean_s / math.gamma(1.0 + 1.0 / k)
+    out: list[float] = []
+    t = start + scale * float(rng.weibull(k))
+    while t < horizon:
+        out.append(t)
+        t += scale * float(rng.weibull(k))
+    return out
 
 
 def fault_schedule(spec: FaultSpec, topo: Topology, horizon: float,
                    streams: RandomStreams) -> list[Fault]:
-    drawn: list[tuple[float, str, str, str, str, float | None]] = []
+    drawn: list[dict[str, object]] = []
+    rep = spec.random.repair
+
+    def add_random(t: float, target: str, kind: str, mode: str, source: str,
+                   rng: np.random.Generator) -> None:
+        if kind == "element" and mode == "element_failure" and rng.random() < (
+                spec.random.crash_share):
+            mode = "software_crash"
+        duration = None
+        if rep.by == "fixed":
+            mean = rep.mttr_h * 3600.0
+            duration = mean if rep.dist == "deterministic" else float(rng.exponential(mean))
+        drawn.append(dict(at=t, target=target, target_kind=kind, mode=mode, source=source,
+                          duration=duration))
+
     for eid, el in topo.elements.items():
         mtbf = spec.random.mtbf_h.get(el.type)  # type: ignore[call-overload]
         if mtbf is None:
             continue
-        for t in _poisson_times(streams.fresh(f"faults.{eid}"), horizon, mtbf * 3600.0):
-            drawn.append((t, eid, "element", "element_failure", "random", None))
+        rng = streams.fresh(f"faults.{eid}")
+        for t in _gaps(rng, horizon, mtbf * 3600.0, spec):
+            add_random(t, eid, "element", "element_failure", "random", rng)
+        for i, storm in enumerate(spec.storms):
+            if el.region != storm.region:
+                continue
+            srng = streams.fresh(f"faults.storm{i}.{eid}")
+            end = min(horizon, storm.at + storm.duration)
+            n = srng.poisson((end - storm.at) * (storm.factor - 1.0) / (mtbf * 3600.0))
+            for t in sorted(srng.uniform(storm.at, end, size=n)):
+                add_random(float(t), eid, "element", "element_failure", "storm", srng)
     if spec.random.link_mtbf_h is not None:
         for lid in topo.links:
             rng = streams.fresh(f"faults.{lid}")
-            for t in _poisson_times(rng, horizon, spec.random.link_mtbf_h * 3600.0):
-                drawn.append((t, lid, "link", "link_failure", "random", None))
+            for t in _gaps(rng, horizon, spec.random.link_mtbf_h * 3600.0, spec):
+                add_random(t, lid, "link", "link_failure", "random", rng)
     for sf in spec.scripted:
-        kind = "element" if sf.mode == "element_failure" else "link"
-        drawn.append((sf.at, sf.target, kind, sf.mode, "scripted", sf.duration))
-    drawn.sort(key=lambda d: (d[0], d[1]))
-    return [Fault(i + 1, *d) for i, d in enumerate(drawn)]
-
-
-def _poisson_times(rng: np.random.Generator, horizon: float, mean_s: float) -> list[float]:
-    n = rng.poisson(horizon / mean_s)
-    return sorted(float(t) for t in rng.uniform(0.0, horizon, size=n))
+        drawn.append(dict(at=sf.at, target=sf.target, target_kind=target_kind(topo, sf),
+                          mode=sf.mode, source="scripted", duration=sf.duration,
+                          silent=sf.silent, capacity_factor=sf.capacity_factor,
+                          drop_rate=sf.drop_rate, flap_down=sf.flap_down, flap_up=sf.flap_up))
+    drawn.sort(key=lambda d: (d["at"], d["target"]))  # type: ignore[arg-type, return-value]
+    return [Fault(i + 1, **d) for i, d in enumerate(drawn)]  # type: ignore[arg-type]

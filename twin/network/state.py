@@ -1,8 +1,11 @@
-"""Network state: which elements and links are down, and which cells are in service.
+"""Network state: what is down, degraded or on battery, and which cells are in service.
 
-An element or link is down while it has at least one active fault. A cell is in service while
-it is up and a path of up elements and links joins it to a core router. Every change of cell
-service state is logged with its instant, so the traffic engine can split its intervals there.
+Faults act through *effects* on targets: ``down`` (an element or link out of action),
+``degraded`` (a cell with fewer channels or more dropped calls) and ``mains`` (an element
+whose power feed failed, running on battery). A target is down while any fault holds it
+down. A cell is in service while it is up and a path of up elements and links joins it to
+a core router. Every change of cell service state is logged with its instant, so the
+traffic engine can split its intervals there.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from twin.network.faults import Fault
 from twin.network.topology import Topology
 
 
@@ -25,7 +29,10 @@ class CellChange:
 @dataclass
 class NetworkState:
     topo: Topology
-    faults_on: dict[str, set[int]] = field(default_factory=dict)
+    active: dict[int, Fault] = field(default_factory=dict)
+    down_by: dict[str, set[int]] = field(default_factory=dict)
+    degraded_by: dict[str, set[int]] = field(default_factory=dict)
+    mains_by: dict[str, set[int]] = field(default_factory=dict)
     changes: list[CellChange] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -34,28 +41,77 @@ class NetworkState:
         self.in_service = np.ones(len(self.cell_ids), dtype=bool)
         self._connected: set[str] = set(self.topo.elements)
 
+    # --- effects --------------------------------------------------------------------------
+
+    @staticmethod
+    def _add(effects: dict[str, set[int]], target: str, fault_id: int) -> None:
+        effects.setdefault(target, set()).add(fault_id)
+
+    @staticmethod
+    def _drop(effects: dict[str, set[int]], target: str, fault_id: int) -> None:
+        held = effects.get(target)
+        if held is not None:
+            held.discard(fault_id)
+            if not held:
+                del effects[target]
+
+    def set_down(self, target: str, fault_id: int, down: bool = True) -> None:
+        (self._add if down else self._drop)(self.down_by, target, fault_id)
+
+    def set_degraded(self, cell: str, fault_id: int) -> None:
+        self._add(self.degraded_by, cell, fault_id)
+
+    def set_mains_lost(self, element: str, fault_id: int) -> None:
+        self._add(self.mains_by, element, fault_id)
+
+    def release(self, fault: Fault) -> None:
+        """Remove every effect of ``fault``."""
+        self.active.pop(fault.id, None)
+        for effects in (self.down_by, self.degraded_by, self.mains_by):
+            for target in [t for t, held in effects.items() if fault.id in held]:
+                self._drop(effects, target, fault.id)
+
+    def add_fault(self, target: str, fault_id: int) -> None:
+        """Hold ``target`` down for ``fault_id`` (a bare effect, without a Fault record)."""
+        self.set_down(target, fault_id)
+
+    def remove_fault(self, target: str, fault_id: int) -> bool:
+        held = fault_id in self.down_by.get(target, set())
+        self.set_down(target, fault_id, down=False)
+        return held
+
+    def remove_faults(self, target: str) -> set[int]:
+        return self.down_by.pop(target, set())
+
     def is_down(self, target: str) -> bool:
-        return bool(self.faults_on.get(target))
+        return target in self.down_by
 
     def down_targets(self) -> set[str]:
-        return {t for t, fs in self.faults_on.items() if fs}
+        return set(self.down_by)
+
+    def faults_on(self, target: str) -> list[Fault]:
+        """Active faults whose target is ``target`` (as scheduled, not derived effects)."""
+        return [f for f in self.active.values() if f.target == target]
+
+    def cell_quality(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell: share of channels left, and the chance an answered call drops."""
+        cap = np.ones(len(self.cell_ids))
+        drop = np.zeros(len(self.cell_ids))
+        for cell, held in self.degraded_by.items():
+            i = self.cell_index.get(cell)
+            if i is None:
+                continue
+            for fid in held:
+                f = self.active[fid]
+                cap[i] = min(cap[i], f.capacity_factor)
+                drop[i] = max(drop[i], f.drop_rate)
+        return cap, drop
+
+    # --- reachability ---------------------------------------------------------------------
 
     def connected(self) -> set[str]:
         """Elements that are up and reach a core router over up links."""
         return self._connected
-
-    def add_fault(self, target: str, fault_id: int) -> None:
-        self.faults_on.setdefault(target, set()).add(fault_id)
-
-    def remove_faults(self, target: str) -> set[int]:
-        return self.faults_on.pop(target, set())
-
-    def remove_fault(self, target: str, fault_id: int) -> bool:
-        active = self.faults_on.get(target)
-        if not active or fault_id not in active:
-            return False
-        active.discard(fault_id)
-        return True
 
     def recompute(self, t: float) -> tuple[list[int], list[int]]:
         """Refresh reachability; returns the cell indices that went down and came back."""

@@ -58,6 +58,21 @@ def cell_out_of_service(obj: str) -> AlarmDef:
                     "cell out of service: transport to core lost", "critical")
 
 
+def software_error(obj: str) -> AlarmDef:
+    return AlarmDef(obj, "", "processingErrorAlarm", "softwareError",
+                    "application crashed: watchdog restart loop", "major")
+
+
+def mains_failure(obj: str) -> AlarmDef:
+    return AlarmDef(obj, "", "environmentalAlarm", "powerProblem",
+                    "mains power failure: running on battery", "major")
+
+
+def performance_degraded(obj: str) -> AlarmDef:
+    return AlarmDef(obj, "", "qualityOfServiceAlarm", "performanceDegraded",
+                    "cell performance degraded", "minor")
+
+
 def core_unreachable(obj: str) -> AlarmDef:
     return AlarmDef(obj, "", "communicationsAlarm", "routingAdjacencyLost",
                     "routing adjacency to core lost", "major")
@@ -91,6 +106,13 @@ class ElementManagers:
         topo, state = self.state.topo, self.state
         down = state.down_targets()
         out: list[AlarmDef] = [heartbeat(e) for e in topo.elements if e in down]
+        for f in state.active.values():
+            if f.mode == "software_crash" and f.target in down:
+                out.append(software_error(f.target))
+        out += [mains_failure(e) for e in state.mains_by]
+        for cell, held in state.degraded_by.items():
+            if not all(state.active[fid].silent for fid in held):
+                out.append(performance_degraded(cell))
         for lid, link in topo.links.items():
             if lid in down or link.a in down or link.b in down:
                 out += [loss_of_signal(x, lid) for x in (link.a, link.b) if x not in down]

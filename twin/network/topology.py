@@ -34,6 +34,20 @@ class Topology:
     def core(self) -> list[str]:
         return [e.id for e in self.elements.values() if e.type in CORE_TYPES]
 
+    @property
+    def power_domains(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for e in self.elements.values():
+            out.setdefault(e.power_domain or e.site, []).append(e.id)
+        return out
+
+    @property
+    def cables(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for link in self.links.values():
+            out.setdefault(link.cable or link.id, []).append(link.id)
+        return out
+
     def inventory(self) -> InventorySnapshot:
         return InventorySnapshot(tuple(self.elements.values()), tuple(self.links.values()))
 
@@ -50,7 +64,8 @@ def build_topology(spec: NetworkSpec) -> Topology:
     if spec.preset is not None:
         return _generate(spec)
     elements = {
-        e.id: ElementInfo(e.id, e.type, e.site or e.id, e.vendor) for e in spec.elements
+        e.id: ElementInfo(e.id, e.type, e.site or e.id, e.vendor, e.region,
+                          e.power_domain or e.site or e.id) for e in spec.elements
     }
     channels = {
         e.id: e.voice_channels or spec.cell.voice_channels
@@ -61,7 +76,7 @@ def build_topology(spec: NetworkSpec) -> Topology:
         lid = ls.id or f"{ls.a}-{ls.b}"
         if lid in links:
             raise ValueError(f"links[{i}].id: duplicate link id {lid!r}")
-        links[lid] = LinkInfo(lid, ls.a, ls.b)
+        links[lid] = LinkInfo(lid, ls.a, ls.b, ls.cable or lid)
     return Topology(elements, links, channels, _graph(elements, links))
 
 
@@ -70,12 +85,14 @@ def _generate(spec: NetworkSpec) -> Topology:
     links: dict[str, LinkInfo] = {}
     channels: dict[str, int] = {}
 
+    region = "core"
+
     def add(eid: str, etype: str, site: str, vendor: str) -> None:
-        elements[eid] = ElementInfo(eid, etype, site, vendor)
+        elements[eid] = ElementInfo(eid, etype, site, vendor, region, site)
 
     def link(a: str, b: str, lid: str | None = None) -> None:
         lid = lid or f"{a}-{b}"
-        links[lid] = LinkInfo(lid, a, b)
+        links[lid] = LinkInfo(lid, a, b, lid)
 
     vendors = spec.vendors
     add("core1", "core_router", "core", vendors[0])
@@ -83,6 +100,7 @@ def _generate(spec: NetworkSpec) -> Topology:
     site_no = 0
     for c in range(1, n_chains + 1):
         agg = f"agg{c}"
+        region = f"region{c}"
         add(agg, "agg_router", agg, vendors[0])
         link("core1", agg)
         prev = agg

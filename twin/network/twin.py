@@ -23,10 +23,14 @@ from twin.network.topology import Topology
 from twin.network.traffic import TrafficEngine
 from twin.scenario.schema import FaultSpec, NetworkSpec, TrafficSpec
 
+RESTART_FIXES = frozenset({"software_crash"})
+REPLACE_FIXES = frozenset({"element_failure", "software_crash", "flapping", "degradation",
+                           "link_failure", "fibre_cut"})
+
 FAULTS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("start", pa.float64()), ("time", pa.timestamp("s", tz="UTC")),
     ("target", pa.string()), ("target_kind", pa.string()), ("mode", pa.string()),
-    ("source", pa.string()), ("planned_duration", pa.float64()),
+    ("source", pa.string()), ("planned_duration", pa.float64()), ("silent", pa.bool_()),
 ])
 FAULT_ENDS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("end", pa.float64()), ("cleared_by", pa.string()),
@@ -45,6 +49,7 @@ class NetworkTwin:
         self.topo = topo
         self.publish = publish
         self.state = NetworkState(topo)
+        self.battery_h: dict[str, float] = {str(k): v for k, v in spec.power.battery_h.items()}
         self.ems = ElementManagers(sim, spec.telemetry, self.state, publish)
         self.traffic = TrafficEngine(sim, traffic, self.state, subs,
                                      spec.telemetry.cdr_duplicate_rate, publish)
@@ -58,7 +63,7 @@ class NetworkTwin:
         for f in self.schedule:
             self._faults.append(fault_id=f.id, start=f.at, time=sim.calendar.at(f.at),
                                 target=f.target, target_kind=f.target_kind, mode=f.mode,
-                                source=f.source, planned_duration=f.duration)
+                                source=f.source, planned_duration=f.duration, silent=f.silent)
 
     def start(self) -> None:
         """Announce the inventory and start the fault and traffic processes."""
@@ -71,26 +76,75 @@ class NetworkTwin:
             yield self.sim.env.timeout(f.at - self.sim.now)
             self._strike(f)
 
+    def _links_of(self, f: Fault) -> list[str]:
+        return self.topo.cables[f.target] if f.target_kind == "cable" else [f.target]
+
     def _strike(self, f: Fault) -> None:
-        self.state.add_fault(f.target, f.id)
+        st = self.state
+        st.active[f.id] = f
+        if f.mode == "degradation":
+            cells = [f.target] if f.target in st.cell_index else [
+                c for c in st.cell_ids if self.topo.elements[c].site == self.topo.elements[
+                    f.target].site]
+            for c in cells:
+                st.set_degraded(c, f.id)
+        elif f.mode == "power_outage":
+            for eid in self.topo.power_domains[f.target]:
+                st.set_mains_lost(eid, f.id)
+                battery = self.battery_h.get(self.topo.elements[eid].type, 0.0) * 3600.0
+                self.sim.env.process(self._on_battery(f, eid, battery))
+        elif f.target_kind in ("link", "cable"):
+            for lid in self._links_of(f):
+                st.set_down(lid, f.id)
+        else:
+            st.set_down(f.target, f.id)
+            if f.mode == "flapping":
+                self.sim.env.process(self._flap(f))
         self._changed(cause=f.id)
         if f.duration is not None:
             self.sim.env.process(self._self_clear(f))
 
+    def _on_battery(self, f: Fault, eid: str, battery_s: float) -> Any:
+        yield self.sim.env.timeout(battery_s)
+        if f.id in self.state.active:
+            self.state.set_down(eid, f.id)
+            self._changed(cause=f.id)
+
+    def _flap(self, f: Fault) -> Any:
+        while True:
+            yield self.sim.env.timeout(f.flap_down)
+            if f.id not in self.state.active:
+                return
+            self.state.set_down(f.target, f.id, down=False)
+            self._changed(cause=None)
+            yield self.sim.env.timeout(f.flap_up)
+            if f.id not in self.state.active:
+                return
+            self.state.set_down(f.target, f.id)
+            self._changed(cause=f.id)
+
     def _self_clear(self, f: Fault) -> Any:
         yield self.sim.env.timeout(f.duration or 0.0)
-        if self.state.remove_fault(f.target, f.id):
-            self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by="self", ticket_id=0)
-            self._changed(cause=None)
+        if f.id in self.state.active:
+            self._end(f, "self", 0)
+
+    def _end(self, f: Fault, cleared_by: str, ticket_id: int) -> None:
+        self.state.release(f)
+        self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by=cleared_by,
+                          ticket_id=ticket_id)
+        self._changed(cause=None)
 
     def on_repair(self, cmd: RepairCommand) -> None:
-        """A crew's repair clears every fault active on the target."""
-        cleared = self.state.remove_faults(cmd.target)
-        for fid in sorted(cleared):
-            self._ends.append(fault_id=fid, end=self.sim.now, cleared_by="repair",
-                              ticket_id=cmd.ticket_id)
-        if cleared:
-            self._changed(cause=None)
+        """The network decides whether the command fixes what is wrong with the target: a
+        restart fixes a software crash only; a replacement (truck roll) fixes hardware,
+        crashes, flapping, degradation and cut links; power and maintenance end on their own.
+        """
+        fixes = RESTART_FIXES if cmd.action == "restart" else REPLACE_FIXES
+        for f in sorted(self.state.active.values(), key=lambda f: f.id):
+            hit = f.target == cmd.target or (
+                f.target_kind == "cable" and cmd.target in self.topo.cables[f.target])
+            if hit and f.mode in fixes:
+                self._end(f, "restart" if cmd.action == "restart" else "repair", cmd.ticket_id)
 
     def _changed(self, cause: int | None) -> None:
         now = self.sim.now

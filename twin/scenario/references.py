@@ -12,13 +12,20 @@ def check_references(scenario: Scenario) -> list[str]:
         topo = build_topology(scenario.network)
     except ValueError as exc:
         return [f"network.{exc}"]
+    from twin.network.faults import target_kind
+
     problems = []
+    wanted = {"power_outage": "power domain (site)", "fibre_cut": "link or cable",
+              "link_failure": "link"}
     for i, f in enumerate(scenario.faults.scripted):
         where = f"faults.scripted[{i}]"
-        if f.mode == "element_failure" and f.target not in topo.elements:
-            problems.append(f"{where}.target: no element {f.target!r}")
-        elif f.mode in ("link_failure", "fibre_cut") and f.target not in topo.links:
-            problems.append(f"{where}.target: no link {f.target!r}")
+        if target_kind(topo, f) is None:
+            problems.append(f"{where}.target: no {wanted.get(f.mode, 'element')} {f.target!r}")
         if f.at >= scenario.duration:
             problems.append(f"{where}.at: after the end of the scenario")
+    regions = {e.region for e in topo.elements.values()}
+    for i, storm in enumerate(scenario.faults.storms):
+        if storm.region not in regions:
+            problems.append(f"faults.storms[{i}].region: no region {storm.region!r} "
+                            f"(regions: {', '.join(sorted(regions))})")
     return problems

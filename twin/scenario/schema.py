@@ -55,6 +55,9 @@ class ElementSpec(Strict):
     type: ElementType
     site: str | None = Field(None, description="site name; defaults to the element id")
     vendor: str = "alpha"
+    region: str = "region1"
+    power_domain: str | None = Field(None, description="sites sharing a power feed; "
+                                                       "defaults to the site")
     voice_channels: int | None = Field(None, ge=1, description="cells only")
 
 
@@ -62,6 +65,8 @@ class LinkSpec(Strict):
     a: str
     b: str
     id: str | None = Field(None, description="defaults to 'a-b'")
+    cable: str | None = Field(None, description="fibre cable carrying the link; a fibre cut "
+                                                "takes every link in the cable")
 
 
 class DelaySpec(Strict):
@@ -73,6 +78,16 @@ class TelemetrySpec(Strict):
     detection_delay: DelaySpec = DelaySpec()
     duplicate_rate: Share = Field(0.05, description="chance an EMS sends an alarm twice")
     cdr_duplicate_rate: Share = Field(0.001, description="chance a CDR is written twice")
+
+
+def _default_battery() -> dict[ElementType, float]:
+    return {"core_router": 8.0, "agg_router": 4.0, "site_router": 2.0, "cell": 2.0}
+
+
+class PowerSpec(Strict):
+    battery_h: dict[ElementType, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=_default_battery,
+        description="battery backup per element type when mains power fails")
 
 
 class NetworkSpec(Strict):
@@ -89,6 +104,7 @@ class NetworkSpec(Strict):
     elements: list[ElementSpec] = Field(default_factory=list)
     links: list[LinkSpec] = Field(default_factory=list)
     telemetry: TelemetrySpec = TelemetrySpec()
+    power: PowerSpec = PowerSpec()
 
     @model_validator(mode="after")
     def _check_topology(self) -> NetworkSpec:
@@ -176,22 +192,71 @@ class TrafficSpec(Strict):
 # --- faults --------------------------------------------------------------------------------
 
 
+FaultMode = Literal[
+    "element_failure",  # hard failure of the hardware: needs a truck roll (replace)
+    "software_crash",  # the element is down; a remote restart fixes it
+    "degradation",  # up, but with capacity loss and/or an elevated call-drop rate
+    "flapping",  # repeatedly down and up until replaced
+    "power_outage",  # mains lost at a power domain: on battery, then down
+    "planned_maintenance",  # announced window: down for its duration
+    "link_failure",  # one link down (a port or a microwave hop)
+    "fibre_cut",  # every link in the cable down until spliced
+]
+ELEMENT_MODES = ("element_failure", "software_crash", "degradation", "flapping",
+                 "planned_maintenance")
+
+
+class RepairSpec(Strict):
+    """How random faults end: by the OSS (tickets and crews), or after a time the scenario
+    fixes — a controlled experiment with no crew limit and no detection delay."""
+
+    by: Literal["oss", "fixed"] = "oss"
+    mttr_h: float = Field(4.0, gt=0, description="with by: fixed")
+    dist: Literal["deterministic", "exponential"] = "deterministic"
+
+
+class StormSpec(Strict):
+    at: Duration
+    duration: Duration = Field(gt=0)
+    region: str
+    factor: float = Field(gt=1, description="failure rates multiplied by this in the region")
+
+
 class RandomFaultSpec(Strict):
     mtbf_h: dict[ElementType, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="mean time between failures per element type")
     link_mtbf_h: float | None = Field(None, gt=0)
+    distribution: Literal["exponential", "weibull"] = "exponential"
+    weibull_shape: float = Field(1.5, gt=0, description="k; < 1 infant mortality, > 1 wear-out")
+    crash_share: Share = Field(0.3, description="share of element failures that are "
+                                                "software crashes (the rest are hardware)")
+    repair: RepairSpec = RepairSpec()
 
 
 class ScriptedFault(Strict):
     at: Duration
-    target: str
-    mode: Literal["element_failure", "link_failure", "fibre_cut"]
+    target: str = Field(description="element, link, cable, or power domain (power_outage)")
+    mode: FaultMode
     duration: Duration | None = Field(None, description="clears by itself after this long")
+    silent: bool = Field(False, description="raises no alarm; shows only in PM counters")
+    capacity_factor: Share = Field(1.0, description="degradation: share of channels left")
+    drop_rate: Share = Field(0.0, description="degradation: chance an answered call drops")
+    flap_down: Duration = Field(120.0, gt=0, description="flapping: down time per flap")
+    flap_up: Duration = Field(600.0, gt=0, description="flapping: up time between flaps")
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> ScriptedFault:
+        if self.mode in ("power_outage", "planned_maintenance") and self.duration is None:
+            raise ValueError(f"duration: a {self.mode} needs a duration")
+        if self.silent and self.mode != "degradation":
+            raise ValueError("silent: only a degradation can be silent")
+        return self
 
 
 class FaultSpec(Strict):
     random: RandomFaultSpec = RandomFaultSpec()
     scripted: list[ScriptedFault] = Field(default_factory=list)
+    storms: list[StormSpec] = Field(default_factory=list)
 
 
 # --- OSS -----------------------------------------------------------------------------------
