@@ -43,6 +43,7 @@ class Fault:
     drop_rate: float = 0.0
     flap_down: float = 120.0
     flap_up: float = 600.0
+    repairable: bool = True  # False: ends only after its fixed repair time
 
 
 def target_kind(topo: Topology, sf: ScriptedFault) -> str | None:
@@ -89,7 +90,7 @@ def fault_schedule(spec: FaultSpec, topo: Topology, horizon: float,
             mean = rep.mttr_h * 3600.0
             duration = mean if rep.dist == "deterministic" else float(rng.exponential(mean))
         drawn.append(dict(at=t, target=target, target_kind=kind, mode=mode, source=source,
-                          duration=duration))
+                          duration=duration, repairable=rep.by == "oss"))
 
     for eid, el in topo.elements.items():
         mtbf = spec.random.mtbf_h.get(el.type)  # type: ignore[call-overload]

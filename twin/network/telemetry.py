@@ -167,7 +167,15 @@ class ElementManagers:
         self._send(msg, send_at)
 
     def _send(self, msg: AlarmNotification, at: float) -> None:
+        """Deliver ``msg`` at ``at`` as its vendor's EMS puts it on the wire (an EmsEvent
+        in the vendor's dialect, see :mod:`twin.network.dialects`)."""
+        from twin.network.dialects import EmsEncoders
+
+        if not hasattr(self, "encoders"):
+            self.encoders = EmsEncoders(self.sim, self.spec, self.state.topo)
+        event = self.encoders.encode(msg, at)
+
         def deliver() -> Any:
             yield self.sim.env.timeout(max(0.0, at - self.sim.now))
-            self.publish(msg)
+            self.publish(event)
         self.sim.env.process(deliver())

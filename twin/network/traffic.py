@@ -116,6 +116,8 @@ class TrafficEngine:
         self.cdr_dup = cdr_duplicate_rate
         self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data")}
         self.cdr_rng = sim.rng.stream("network.cdr")
+        self.drop_rng = sim.rng.stream("traffic.drops")
+        self.quality = state.cell_quality()
         self.carried = {VOICE: Batch.empty(), DATA: Batch.empty()}
         self.ids = itertools.count(1)
         self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
@@ -130,6 +132,7 @@ class TrafficEngine:
 
     def process(self) -> Any:
         while self.t + self.spec.interval <= self.sim.horizon:
+            self.quality = self.state.cell_quality()  # degradations in force as it starts
             yield self.sim.env.timeout(self.t + self.spec.interval - self.sim.now)
             self.step(self.t, self.t + self.spec.interval)
 
@@ -156,13 +159,17 @@ class TrafficEngine:
         for ch in changes:
             by_cell.setdefault(ch.cell, []).append(ch)
         share = self._share(0.5 * (t0 + t1))
+        factor, drop = self.quality
+        channels = np.floor(self.channels * factor + 1e-9).astype(np.int64)
+        sleeping = channels == 0  # up as far as anyone can tell, but serving nobody
         pm: dict[str, Arr] = {}
         cdrs: list[dict[str, Arr]] = []
-        for kind, per_day, cap in ((VOICE, self.spec.voice.calls_per_sub_day, self.channels),
+        for kind, per_day, cap in ((VOICE, self.spec.voice.calls_per_sub_day, channels),
                                    (DATA, self.spec.data.sessions_per_sub_day, None)):
             rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
             new = self._generate(kind, rate, t0, t1)
-            cdrs.append(self._resolve(kind, new, t0, t1, up0, by_cell, cap, pm))
+            cdrs.append(self._resolve(kind, new, t0, t1, up0, by_cell, cap, pm, sleeping,
+                                      drop if kind == VOICE else None))
         self._write_pm(t0, t1, pm, self._available_s(t0, t1, up0, by_cell))
         self._publish_cdrs(cdrs)
         self.t = t1
@@ -195,22 +202,24 @@ class TrafficEngine:
 
     def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
                  by_cell: dict[int, list[CellChange]], cap: Arr | None,
-                 pm: dict[str, Arr]) -> dict[str, Arr]:
+                 pm: dict[str, Arr], sleeping: Arr, drop: Arr | None) -> dict[str, Arr]:
         car = self.carried[kind]
         allb = Batch.concat(car, new)
         n_car = len(car)
         outcome = np.zeros(len(allb), dtype=np.int8)
         actual_end = allb.end.copy()
-        # out of service all interval long: every attempt is lost (nothing is carried there)
-        dark = ~up0
+        # out of service (or asleep) all interval long: every attempt is lost
+        dark = ~up0 | sleeping
         dark[list(by_cell)] = False
         outcome[n_car:][dark[new.cell]] = LOST
         slow = set(by_cell)
         if cap is not None and len(new):
             slow |= self._may_block(car, new, cap) - set(np.flatnonzero(dark).tolist())
         for c in sorted(slow):
-            self._replay(c, allb, n_car, outcome, actual_end, up0[c], by_cell.get(c, []),
-                         None if cap is None else int(cap[c]))
+            self._replay(c, allb, n_car, outcome, actual_end, up0[c] and not sleeping[c],
+                         by_cell.get(c, []), None if cap is None else int(cap[c]))
+        if drop is not None and drop.any():
+            self._drop_degraded(allb, n_car, outcome, actual_end, drop, t1)
         finished = (outcome == DROPPED) | ((outcome == ACTIVE) & (actual_end <= t1))
         outcome[(outcome == ACTIVE) & (actual_end <= t1)] = COMPLETED
         resolved = finished | (outcome == BLOCKED) | (outcome == LOST)
@@ -226,6 +235,20 @@ class TrafficEngine:
                                         minlength=len(self.cell_ids)) / MB
             self.counts["data_bytes"] += int(cdr["volume_bytes"].sum())
         return cdr
+
+    def _drop_degraded(self, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr,
+                       drop: Arr, t1: float) -> None:
+        """In a degraded cell each answered call drops with the cell's drop rate, at a
+        uniform instant of its part in this interval."""
+        rows = n_car + np.flatnonzero((outcome[n_car:] == ACTIVE) & (drop[allb.cell[n_car:]] > 0))
+        if rows.size == 0:
+            return
+        u = self.drop_rng.random((2, rows.size))
+        hit = rows[u[0] < drop[allb.cell[rows]]]
+        v = u[1][u[0] < drop[allb.cell[rows]]]
+        start = allb.start[hit]
+        actual_end[hit] = start + v * (np.minimum(allb.end[hit], t1) - start)
+        outcome[hit] = DROPPED
 
     def _may_block(self, car: Batch, new: Batch, cap: Arr) -> set[int]:
         """Cells where the infinite-server occupancy bound reaches the channel count."""

@@ -143,7 +143,7 @@ class NetworkTwin:
         for f in sorted(self.state.active.values(), key=lambda f: f.id):
             hit = f.target == cmd.target or (
                 f.target_kind == "cable" and cmd.target in self.topo.cables[f.target])
-            if hit and f.mode in fixes:
+            if hit and f.repairable and f.mode in fixes:
                 self._end(f, "restart" if cmd.action == "restart" else "repair", cmd.ticket_id)
 
     def _changed(self, cause: int | None) -> None:

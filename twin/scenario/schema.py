@@ -78,6 +78,11 @@ class TelemetrySpec(Strict):
     detection_delay: DelaySpec = DelaySpec()
     duplicate_rate: Share = Field(0.05, description="chance an EMS sends an alarm twice")
     cdr_duplicate_rate: Share = Field(0.001, description="chance a CDR is written twice")
+    malformed_rate: Share = Field(0.01, description="chance an EMS message is cut in transit "
+                                                    "(the OSS rejects it; its alarm is lost)")
+    dialects: dict[str, Literal["snmp", "syslog", "ves"]] = Field(
+        default_factory=dict, description="EMS dialect per vendor; default by vendor order: "
+                                          "snmp, syslog, ves, snmp …")
 
 
 def _default_battery() -> dict[ElementType, float]:
@@ -279,6 +284,50 @@ class OssSpec(Strict):
 # --- BSS -----------------------------------------------------------------------------------
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class TariffPeriod(Strict):
+    """A named tariff period (TMF620: a price's validity within the week). The first period
+    that matches a record's start wins; a start no period matches is in ``peak``."""
+
+    name: str = Field(min_length=1)
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    hours: tuple[float, float] = Field(
+        (0.0, 24.0), description="from, to (hours of the day); wraps past midnight if from > to")
+
+    @model_validator(mode="after")
+    def _check_hours(self) -> TariffPeriod:
+        lo, hi = self.hours
+        if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
+            raise ValueError("hours: two different hours between 0 and 24")
+        if self.name == "peak":
+            raise ValueError("name: 'peak' is the default period and cannot be redefined")
+        return self
+
+
+class PriceTier(Strict):
+    over: int = Field(gt=0, description="chargeable quantity in the bill cycle (seconds, KB or "
+                                        "messages) above which this price applies")
+    price: int = Field(ge=0, description="minor units per `per` above it")
+
+
+class Allowances(Strict):
+    """Usage included in the recurring fee per bill cycle, prorated to the billed part."""
+
+    voice_min: int = Field(0, ge=0, description="minutes")
+    data_mb: int = Field(0, ge=0, description="MB of 10^6 bytes")
+    sms: int = Field(0, ge=0, description="messages")
+
+
+class DiscountSpec(Strict):
+    """A volume discount on the recurring fee for accounts with many lines of the offer."""
+
+    min_lines: int = Field(1, ge=1)
+    pct: float = Field(gt=0, le=100)
+
+
 class CreditStep(Strict):
     over: Duration = Field(description="credit applies when the cycle's outage exceeds this")
     credit_pct: float = Field(ge=0, le=100)
@@ -292,8 +341,35 @@ class SlaSpec(Strict):
 
 class UsagePrice(Strict):
     increment: int = Field(gt=0, description="charging increment: seconds (voice), KB of "
-                                             "1,000 bytes (data)")
-    price: int = Field(ge=0, description="minor units per started increment")
+                                             "1,000 bytes (data), messages (SMS)")
+    price: int = Field(ge=0, description="minor units per `per` (default: per started "
+                                         "increment) in the peak period")
+    per: int | None = Field(None, gt=0, description="quantity the price is quoted for; "
+                                                     "default the increment")
+    first_increment: int | None = Field(
+        None, gt=0, description="minimum charged quantity of a record (60 in 60/1 billing); "
+                                "a multiple of the increment")
+    rounding: Literal["up", "half_up", "down"] = Field(
+        "up", description="rounding of each record's charge to the minor unit")
+    connect_fee: int = Field(0, ge=0, description="minor units per record not wholly covered "
+                                                  "by an allowance")
+    period_prices: dict[str, int] = Field(
+        default_factory=dict, description="price in other tariff periods (by period name)")
+    tiers: list[PriceTier] = Field(
+        default_factory=list, description="prices above cumulative chargeable quantities")
+
+    @model_validator(mode="after")
+    def _check_price(self) -> UsagePrice:
+        if self.first_increment is not None and self.first_increment % self.increment:
+            raise ValueError("first_increment: must be a multiple of the increment")
+        overs = [t.over for t in self.tiers]
+        if overs != sorted(set(overs)):
+            raise ValueError("tiers: `over` must increase from tier to tier")
+        if self.tiers and self.period_prices:
+            raise ValueError("give tiers or period_prices, not both")
+        if any(v < 0 for v in self.period_prices.values()):
+            raise ValueError("period_prices: prices cannot be negative")
+        return self
 
 
 class OfferSpec(Strict):
@@ -303,19 +379,46 @@ class OfferSpec(Strict):
     recurring_fee: int = Field(ge=0, description="minor units per month")
     voice: UsagePrice
     data: UsagePrice
+    sms: UsagePrice | None = None
+    allowances: Allowances = Allowances()
+    one_time_fee: int = Field(0, ge=0, description="minor units, on the first bill of a line "
+                                                   "activated during the run")
+    discount: DiscountSpec | None = None
     sla: SlaSpec | None = None
 
 
 class CatalogSpec(Strict):
     currency: str = Field("EUR", min_length=3, max_length=3)
     minor_per_major: int = Field(100, ge=1)
+    vat_pct: float = Field(0.0, ge=0, le=100, description="tax rate on invoices (VAT)")
+    tariff_periods: list[TariffPeriod] = Field(default_factory=list)
     offers: dict[str, OfferSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_periods(self) -> CatalogSpec:
+        names = [p.name for p in self.tariff_periods]
+        if len(names) != len(set(names)):
+            raise ValueError("tariff_periods: duplicate period name")
+        for oid, offer in self.offers.items():
+            for kind in ("voice", "data", "sms"):
+                usage = getattr(offer, kind)
+                for period in usage.period_prices if usage is not None else ():
+                    if period not in names:
+                        raise ValueError(f"offers.{oid}.{kind}.period_prices.{period}: no such "
+                                         f"tariff period (periods: {', '.join(names) or 'none'})")
+        return self
 
 
 class BssSpec(Strict):
     catalog: CatalogSpec
     bill_cycle_day: int = Field(1, ge=1, le=28)
     integration_latency_s: float = Field(0.0, ge=0, description="OSS → BSS message delay")
+    late_window: Duration = Field(
+        7 * 86_400.0, description="usage arriving this long after its cycle's bill run still "
+                                  "goes on the next bill; older late usage is written off")
+    new_lines_share: Share = Field(
+        0.0, description="share of lines activated at the start of the run: they pay the "
+                         "offer's one-time fee on their first bill")
 
 
 # --- the scenario --------------------------------------------------------------------------

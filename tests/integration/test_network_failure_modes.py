@@ -1,0 +1,128 @@
+"""Failure modes, as a NOC meets them: each has its own effect and its own cure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import twin
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+BASE: dict[str, Any] = {
+    "extends": "quickstart.yaml", "name": "modes", "duration": "2d",
+    "subscribers": {"count": 2000},
+    "faults": {"random": {"mtbf_h": {}}, "scripted": []},
+}
+
+
+def run(tmp_path: Path, scripted: list[dict[str, Any]], **extra: Any) -> twin.Run:
+    sc = {**BASE, "faults": {**BASE["faults"], "scripted": scripted}, **extra}
+    return twin.simulate(twin.load_scenario(sc, base_dir=SCENARIOS), out=tmp_path / "run",
+                         report=False)
+
+
+def alarms(r: twin.Run, cause: str) -> pd.DataFrame:
+    a = r.table("alarms")
+    return a[a["probable_cause"] == cause]
+
+
+def test_software_crash_is_flagged_and_repaired(tmp_path: Path) -> None:
+    r = run(tmp_path, [{"at": "10h", "target": "site5", "mode": "software_crash"}])
+    assert not alarms(r, "softwareError").empty
+    ends = r.table("fault_ends")
+    assert list(ends["cleared_by"]) in (["restart"], ["repair"])
+    assert r.summary["traffic"]["calls_lost_outage"] > 0
+
+
+def test_silent_sleeping_cell_raises_no_alarm_but_loses_calls(tmp_path: Path) -> None:
+    r = run(tmp_path, [{"at": "6h", "target": "site2-c1", "mode": "degradation",
+                        "capacity_factor": 0.0, "silent": True, "duration": "12h"}])
+    assert r.table("alarms").empty
+    usage = r.table("usage")
+    lost = usage[(usage["cell"] == "site2-c1") & (usage["outcome"] == "lost_outage")]
+    assert len(lost) > 50
+    assert lost["start"].between(6 * 3600, 18 * 3600 + 900).all()
+    pm = r.table("traffic")
+    asleep = pm[(pm["cell"] == "site2-c1") & pm["period_start"].between(7 * 3600, 17 * 3600)]
+    assert (asleep["carried_erlang"] == 0).all() and (asleep["available_s"] == 900).all()
+
+
+def test_degradation_drops_calls_and_is_alarmed(tmp_path: Path) -> None:
+    base = run(tmp_path / "a", [])
+    bad = run(tmp_path / "b", [{"at": "0h", "target": "site3-c2", "mode": "degradation",
+                                "drop_rate": 0.3, "duration": "2d"}])
+    assert not alarms(bad, "performanceDegraded").empty
+    usage = bad.table("usage")
+    cell = usage[(usage["cell"] == "site3-c2") & (usage["kind"] == "voice")
+                 & usage["outcome"].isin(["completed", "dropped"])]
+    share = (cell["outcome"] == "dropped").mean()
+    assert 0.2 < share < 0.4
+    assert bad.summary["traffic"]["calls_dropped"] > base.summary["traffic"]["calls_dropped"] + 50
+    # offered demand is the same draw (common random numbers)
+    assert bad.summary["traffic"]["calls_offered"] == base.summary["traffic"]["calls_offered"]
+
+
+def test_flapping_raises_and_clears_repeatedly_until_replaced(tmp_path: Path) -> None:
+    r = run(tmp_path, [{"at": "3h", "target": "site7", "mode": "flapping",
+                        "flap_down": "2m", "flap_up": "8m"}])
+    raw = r.table("alarms_raw")
+    hb = raw[(raw["alarmed_object"] == "site7") & (raw["probable_cause"] == "heartbeatFailure")]
+    assert (hb["perceived_severity"] == "cleared").sum() >= 3
+    assert list(r.table("fault_ends")["cleared_by"]) == ["repair"]
+
+
+def test_power_outage_runs_on_battery_then_fails(tmp_path: Path) -> None:
+    r = run(tmp_path, [{"at": "8h", "target": "site4", "mode": "power_outage",
+                        "duration": "5h"}],
+            network={"power": {"battery_h": {"site_router": 2.0, "cell": 1.0}}})
+    mains = alarms(r, "powerProblem")
+    assert set(mains["alarmed_object"]) == {"site4", "site4-c1", "site4-c2", "site4-c3"}
+    out = r.table("cell_outages")
+    site4 = out[out["cell"].str.startswith("site4-")]
+    assert len(site4) == 3
+    assert site4["start"].min() == pytest.approx(9 * 3600)  # the cells' 1 h battery ran out
+    assert site4["end"].max() == pytest.approx(13 * 3600)  # mains back after 5 h
+    assert list(r.table("fault_ends")["cleared_by"]) == ["self"]
+
+
+def test_fibre_cut_takes_every_link_in_the_cable(tmp_path: Path) -> None:
+    sc = {
+        "name": "cable", "description": "two links in one cable",
+        "start": "2026-01-05T00:00:00Z", "duration": "1d",
+        "network": {
+            "elements": [{"id": "core1", "type": "core_router"},
+                         {"id": "r1", "type": "site_router"},
+                         {"id": "c1", "type": "cell"}, {"id": "c2", "type": "cell"}],
+            "links": [{"a": "r1", "b": "core1", "id": "north", "cable": "duct7"},
+                      {"a": "r1", "b": "core1", "id": "south", "cable": "duct7"},
+                      {"a": "c1", "b": "r1"}, {"a": "c2", "b": "r1"}]},
+        "subscribers": {"count": 200, "mix": {"consumer_postpaid": 1.0}},
+        "faults": {"scripted": [{"at": "5h", "target": "duct7", "mode": "fibre_cut"}]},
+        "bss": {"catalog": "catalogs/default.yaml"},
+    }
+    r = twin.simulate(twin.load_scenario(sc, base_dir=SCENARIOS), out=tmp_path / "c",
+                      report=False)
+    assert set(r.table("cell_outages")["cell"]) == {"c1", "c2"}
+    los = alarms(r, "lossOfSignal")
+    assert set(los["resource"]) == {"north", "south"}
+
+
+def test_a_storm_raises_failures_in_its_region_only(tmp_path: Path) -> None:
+    calm = {"random": {"mtbf_h": {"cell": 2000}}, "scripted": []}
+    stormy = {**calm, "storms": [{"at": "12h", "duration": "24h", "region": "region2",
+                                  "factor": 100}]}
+    a = twin.simulate(twin.load_scenario({**BASE, "faults": calm}, base_dir=SCENARIOS),
+                      out=tmp_path / "calm", report=False)
+    b = twin.simulate(twin.load_scenario({**BASE, "faults": stormy}, base_dir=SCENARIOS),
+                      out=tmp_path / "storm", report=False)
+    fa, fb = a.table("faults"), b.table("faults")
+    storm = fb[fb["source"] == "storm"]
+    assert len(storm) >= 5
+    assert storm["target"].str.fullmatch(r"site[5-8](-c\d)?").all()  # region2: 2nd chain
+    assert storm["start"].between(12 * 3600, 36 * 3600).all()
+    pd.testing.assert_frame_equal(  # the ordinary failures are the same draw
+        fa.drop(columns="fault_id").reset_index(drop=True),
+        fb[fb["source"] != "storm"].drop(columns="fault_id").reset_index(drop=True))
