@@ -14,6 +14,7 @@ from twin.bss import BusinessSupport
 from twin.kernel import Sim
 from twin.messages import (
     AlarmNotification,
+    EmsEvent,
     InventorySnapshot,
     PmReport,
     RepairCommand,
@@ -47,6 +48,9 @@ def _detail(msg: object) -> str:
         return (f"{msg.ems} #{msg.notification_id} {msg.perceived_severity} "
                 f"{msg.probable_cause} on {msg.alarmed_object}"
                 + (f" port {msg.resource}" if msg.resource else ""))
+    if isinstance(msg, EmsEvent):
+        text = " | ".join(msg.payload.splitlines())
+        return f"{msg.ems} ({msg.dialect}): {text[:120]}" + ("…" if len(text) > 120 else "")
     if isinstance(msg, RepairCommand):
         return f"ticket {msg.ticket_id}: {msg.action} {msg.target}"
     if isinstance(msg, ServiceOutageReport):
@@ -74,6 +78,7 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus = sim.bus  # the handler table
     bus.subscribe(InventorySnapshot, oss.on_inventory)
     bus.subscribe(AlarmNotification, oss.on_alarm)
+    bus.subscribe(EmsEvent, oss.on_ems_event)
     bus.subscribe(PmReport, oss.on_pm)
     bus.subscribe(RepairCommand, network.on_repair)
     bus.subscribe(UsageBatch, bss.on_usage)

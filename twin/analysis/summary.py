@@ -94,6 +94,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "service_affecting": len(net.service_affecting),
         },
         "oss": {
+            "ems_events": sum(oss.collector.received.values()),
+            "alarm_rejects": oss.collector.rejects,
             "alarms_raw": raw,
             "alarms_after_dedup": dedup,
             "incidents": incidents,

@@ -12,8 +12,15 @@ from typing import Any
 import pyarrow as pa
 
 from twin.kernel import Sim
-from twin.messages import AlarmNotification, InventorySnapshot, PmReport, ServiceOutageReport
+from twin.messages import (
+    AlarmNotification,
+    EmsEvent,
+    InventorySnapshot,
+    PmReport,
+    ServiceOutageReport,
+)
 from twin.oss.alarms import AlarmList
+from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.inventory import Inventory
 from twin.oss.tickets import Workforce
@@ -35,6 +42,7 @@ class OperationsCenter:
     def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None]) -> None:
         self.sim = sim
         self.publish = publish
+        self.collector = Collector(sim)
         self.alarms = AlarmList(sim)
         self.workforce = Workforce(sim, spec.crews, spec.repair_policy, publish)
         self.correlator = Correlator(sim, spec.correlation_window_s,
@@ -50,6 +58,12 @@ class OperationsCenter:
     def on_inventory(self, snap: InventorySnapshot) -> None:
         self.inventory = Inventory(snap)
         self.correlator.inventory = self.inventory
+
+    def on_ems_event(self, event: EmsEvent) -> None:
+        """A message from an element manager, in its vendor's dialect."""
+        note = self.collector.normalise(event)
+        if note is not None:
+            self.on_alarm(note)
 
     def on_alarm(self, note: AlarmNotification) -> None:
         alarm, is_new = self.alarms.receive(note)
