@@ -25,6 +25,7 @@ class ElementInfo:
     vendor: str
     region: str = "region1"
     power_domain: str = ""  # "" means the site
+    technology: str = ""  # cells: 2G | 4G | 5G
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class LinkInfo:
     a: str
     b: str
     cable: str = ""  # "" means a cable of its own
+    medium: str = "fibre"  # fibre | microwave
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,9 +3,11 @@
 Faults act through *effects* on targets: ``down`` (an element or link out of action),
 ``degraded`` (a cell with fewer channels or more dropped calls) and ``mains`` (an element
 whose power feed failed, running on battery). A target is down while any fault holds it
-down. A cell is in service while it is up and a path of up elements and links joins it to
-a core router. Every change of cell service state is logged with its instant, so the
-traffic engine can split its intervals there.
+down. A cell is in service while it is up, a path of up elements and links joins it to a
+core router, and that part of the network holds a working instance of each core network
+function service needs (voice core, packet gateway, subscriber database, DNS — when the
+topology has them): with two of each, the standby takes over. Every change of cell service
+state is logged with its instant, so the traffic engine can split its intervals there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from twin.network.faults import Fault
-from twin.network.topology import Topology
+from twin.network.topology import SERVICE_FUNCTIONS, Topology
 
 
 @dataclass
@@ -40,6 +42,10 @@ class NetworkState:
         self.cell_index = {c: i for i, c in enumerate(self.cell_ids)}
         self.in_service = np.ones(len(self.cell_ids), dtype=bool)
         self._connected: set[str] = set(self.topo.elements)
+        self._functions = {
+            t: [e.id for e in self.topo.elements.values() if e.type == t]
+            for t in SERVICE_FUNCTIONS}
+        self._functions = {t: ids for t, ids in self._functions.items() if ids}
 
     # --- effects --------------------------------------------------------------------------
 
@@ -121,11 +127,16 @@ class NetworkState:
             g, filter_node=lambda n: n not in down,
             filter_edge=lambda a, b, k: k not in down)
         reach: set[str] = set()
+        served: set[str] = set()
         for core in self.topo.core:
             if core not in down and core not in reach:
-                reach |= nx.node_connected_component(view, core)
+                part = nx.node_connected_component(view, core)
+                reach |= part
+                # service needs a working instance of each core function in this part
+                if all(any(f in part for f in ids) for ids in self._functions.values()):
+                    served |= part
         self._connected = reach
-        now = np.fromiter((c in reach for c in self.cell_ids), dtype=bool,
+        now = np.fromiter((c in served for c in self.cell_ids), dtype=bool,
                           count=len(self.cell_ids))
         went_down = np.flatnonzero(self.in_service & ~now).tolist()
         came_up = np.flatnonzero(~self.in_service & now).tolist()

@@ -118,9 +118,13 @@ class ElementManagers:
                 out += [loss_of_signal(x, lid) for x in (link.a, link.b) if x not in down]
         reach = state.connected()
         for eid, el in topo.elements.items():
-            if eid not in down and eid not in reach:
-                out.append(cell_out_of_service(eid) if el.type == "cell"
-                           else core_unreachable(eid))
+            if eid in down:
+                continue
+            if el.type == "cell":
+                if not state.in_service[state.cell_index[eid]]:
+                    out.append(cell_out_of_service(eid))
+            elif eid not in reach:
+                out.append(core_unreachable(eid))
         return {a.key: a for a in out}
 
     def update(self, cause_fault: int | None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import networkx as nx
+import numpy as np
 
 from twin.messages import ElementInfo, InventorySnapshot, LinkInfo
 from twin.scenario.schema import NetworkSpec
@@ -60,12 +61,38 @@ def _graph(elements: dict[str, ElementInfo], links: dict[str, LinkInfo]) -> nx.M
     return g
 
 
+CORE_FUNCTIONS = ("msc", "pgw", "hss", "dns", "ocs", "cdf")
+# Service needs a reachable, working instance of each (VoLTE rides the packet core, so
+# voice needs the gateway and DNS as much as data does). The charging functions (ocs, cdf)
+# matter to charging, not to service.
+SERVICE_FUNCTIONS = ("msc", "pgw", "hss", "dns")
+
+
+@dataclass(frozen=True)
+class Shape:
+    sites: int
+    sites_per_chain: int
+    core_sites: int
+    core_functions: bool
+    dual_homing: bool
+    microwave_share: float
+
+
+PRESETS = {
+    "small": Shape(12, 4, 1, False, False, 0.0),
+    "metro": Shape(190, 6, 2, True, True, 0.3),
+    "national": Shape(1900, 8, 2, True, True, 0.3),
+}
+
+
 def build_topology(spec: NetworkSpec) -> Topology:
     if spec.preset is not None:
         return _generate(spec)
     elements = {
         e.id: ElementInfo(e.id, e.type, e.site or e.id, e.vendor, e.region,
-                          e.power_domain or e.site or e.id) for e in spec.elements
+                          e.power_domain or e.site or e.id,
+                          (e.technology or "4G") if e.type == "cell" else "")
+        for e in spec.elements
     }
     channels = {
         e.id: e.voice_channels or spec.cell.voice_channels
@@ -76,48 +103,84 @@ def build_topology(spec: NetworkSpec) -> Topology:
         lid = ls.id or f"{ls.a}-{ls.b}"
         if lid in links:
             raise ValueError(f"links[{i}].id: duplicate link id {lid!r}")
-        links[lid] = LinkInfo(lid, ls.a, ls.b, ls.cable or lid)
+        links[lid] = LinkInfo(lid, ls.a, ls.b, ls.cable or lid, ls.medium)
     return Topology(elements, links, channels, _graph(elements, links))
 
 
 def _generate(spec: NetworkSpec) -> Topology:
+    """Core ring – aggregation – access chains or rings – radio sites with their cells."""
+    assert spec.preset is not None
+    d = PRESETS[spec.preset]
+    sites = spec.sites or d.sites
+    per_chain = spec.sites_per_chain or d.sites_per_chain
+    core_sites = spec.core_sites or d.core_sites
+    functions = d.core_functions if spec.core_functions is None else spec.core_functions
+    dual = d.dual_homing if spec.dual_homing is None else spec.dual_homing
+    mw_share = d.microwave_share if spec.microwave_share is None else spec.microwave_share
+    if spec.cells_per_site is not None or spec.preset == "small":
+        layers = [("4G", 1.0, spec.cells_per_site or 3, spec.cell.voice_channels)]
+    else:
+        layers = [(t, ts.share_of_sites, ts.sectors, ts.voice_channels)
+                  for t, ts in sorted(spec.technologies.items())]
+    rng = np.random.default_rng(20_260_105)  # the shape is part of the design, not the dice
+
     elements: dict[str, ElementInfo] = {}
     links: dict[str, LinkInfo] = {}
     channels: dict[str, int] = {}
-
     region = "core"
 
-    def add(eid: str, etype: str, site: str, vendor: str) -> None:
-        elements[eid] = ElementInfo(eid, etype, site, vendor, region, site)
+    def add(eid: str, etype: str, site: str, vendor: str, tech: str = "") -> None:
+        elements[eid] = ElementInfo(eid, etype, site, vendor, region, site, tech)
 
-    def link(a: str, b: str, lid: str | None = None) -> None:
+    def link(a: str, b: str, lid: str | None = None, medium: str = "fibre") -> None:
         lid = lid or f"{a}-{b}"
-        links[lid] = LinkInfo(lid, a, b, lid)
+        links[lid] = LinkInfo(lid, a, b, lid, medium)
 
     vendors = spec.vendors
-    add("core1", "core_router", "core", vendors[0])
-    n_chains = -(-spec.sites // spec.sites_per_chain)
+    cores = [f"core{i}" for i in range(1, core_sites + 1)]
+    for core in cores:
+        add(core, "core_router", core, vendors[0])
+        if functions:
+            n = core.removeprefix("core")
+            for fn in CORE_FUNCTIONS:
+                add(f"{fn}{n}", fn, core, vendors[0])
+                link(f"{fn}{n}", core)
+    for i in range(len(cores) - 1):
+        link(cores[i], cores[i + 1])
+    if len(cores) > 2:
+        link(cores[-1], cores[0])
+
+    n_chains = -(-sites // per_chain)
+    aggs = [f"agg{c}" for c in range(1, n_chains + 1)]
     site_no = 0
-    for c in range(1, n_chains + 1):
-        agg = f"agg{c}"
+    for c, agg in enumerate(aggs, start=1):
         region = f"region{c}"
         add(agg, "agg_router", agg, vendors[0])
-        link("core1", agg)
+        link(cores[(c - 1) % len(cores)], agg)
+        if len(cores) > 1:  # aggregation dual-homed to two core sites
+            link(cores[c % len(cores)], agg)
         prev = agg
-        for _ in range(spec.sites_per_chain):
-            if site_no == spec.sites:
+        for _ in range(per_chain):
+            if site_no == sites:
                 break
             site_no += 1
             site = f"site{site_no}"
             vendor = vendors[(site_no - 1) % len(vendors)]
             add(site, "site_router", site, vendor)
-            link(prev, site)
-            for k in range(1, spec.cells_per_site + 1):
-                cell = f"{site}-c{k}"
-                add(cell, "cell", site, vendor)
-                channels[cell] = spec.cell.voice_channels
-                link(site, cell, f"{cell}-up")
+            link(prev, site, medium="microwave" if rng.random() < mw_share else "fibre")
+            k = 0
+            for tech, share, sectors, ch in layers:
+                if share < 1.0 and rng.random() >= share:
+                    continue
+                for _ in range(sectors):
+                    k += 1
+                    cell = f"{site}-c{k}"
+                    add(cell, "cell", site, vendor, tech)
+                    channels[cell] = ch
+                    link(site, cell, f"{cell}-up")
             prev = site
-        if spec.transport == "ring" and prev != agg and f"{agg}-{prev}" not in links:
-            link(prev, agg)
+        if spec.transport == "ring" and prev != agg:
+            other = aggs[c % len(aggs)] if dual and len(aggs) > 1 else agg
+            if f"{other}-{prev}" not in links and f"{prev}-{other}" not in links:
+                link(prev, other)
     return Topology(elements, links, channels, _graph(elements, links))

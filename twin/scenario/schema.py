@@ -36,7 +36,13 @@ def parse_duration(value: object) -> float:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Share = Annotated[float, Field(ge=0, le=1)]
-ElementType = Literal["core_router", "agg_router", "site_router", "cell"]
+ElementType = Literal[
+    "core_router", "agg_router", "site_router", "cell",
+    # core network functions: voice core/IMS, packet gateway, subscriber database, DNS,
+    # online charging system, charging data collector
+    "msc", "pgw", "hss", "dns", "ocs", "cdf",
+]
+Technology = Literal["2G", "4G", "5G"]
 
 
 class Strict(BaseModel):
@@ -50,6 +56,18 @@ class CellSpec(Strict):
     voice_channels: int = Field(30, ge=1, description="traffic channels per cell (loss system)")
 
 
+class TechnologySpec(Strict):
+    share_of_sites: Share = Field(1.0, description="share of sites with this layer")
+    sectors: int = Field(3, ge=1, description="cells per site on this layer")
+    voice_channels: int = Field(ge=1)
+
+
+def _default_technologies() -> dict[Technology, TechnologySpec]:
+    return {"2G": TechnologySpec(share_of_sites=0.6, sectors=1, voice_channels=30),
+            "4G": TechnologySpec(share_of_sites=1.0, sectors=3, voice_channels=120),
+            "5G": TechnologySpec(share_of_sites=0.6, sectors=3, voice_channels=200)}
+
+
 class ElementSpec(Strict):
     id: str = Field(min_length=1)
     type: ElementType
@@ -59,6 +77,7 @@ class ElementSpec(Strict):
     power_domain: str | None = Field(None, description="sites sharing a power feed; "
                                                        "defaults to the site")
     voice_channels: int | None = Field(None, ge=1, description="cells only")
+    technology: Technology | None = Field(None, description="cells only")
 
 
 class LinkSpec(Strict):
@@ -67,6 +86,7 @@ class LinkSpec(Strict):
     id: str | None = Field(None, description="defaults to 'a-b'")
     cable: str | None = Field(None, description="fibre cable carrying the link; a fibre cut "
                                                 "takes every link in the cable")
+    medium: Literal["fibre", "microwave"] = "fibre"
 
 
 class DelaySpec(Strict):
@@ -96,11 +116,28 @@ class PowerSpec(Strict):
 
 
 class NetworkSpec(Strict):
-    preset: Literal["small"] | None = Field(
-        None, description="generate core–aggregation–access sites instead of listing them")
-    sites: int = Field(12, ge=1, description="access sites (generated networks)")
-    sites_per_chain: int = Field(4, ge=1, description="access sites behind one aggregation router")
-    cells_per_site: int = Field(3, ge=1)
+    preset: Literal["small", "metro", "national"] | None = Field(
+        None, description="generate an operator network (sizes below default per preset: "
+                          "small 12 sites, metro 190 sites ≈ 1,000 cells, national 1,900 "
+                          "sites ≈ 10,000 cells) instead of listing elements")
+    sites: int | None = Field(None, ge=1, description="access (radio) sites")
+    sites_per_chain: int | None = Field(
+        None, ge=1, description="access sites on one chain/ring behind an aggregation router")
+    cells_per_site: int | None = Field(
+        None, ge=1, description="one layer of this many cells per site (small's shape); "
+                                "unset on metro/national: the technologies below")
+    technologies: dict[Technology, TechnologySpec] = Field(
+        default_factory=_default_technologies,
+        description="radio layers of metro/national networks")
+    core_sites: int | None = Field(None, ge=1, le=8, description="IP/MPLS core sites (ring); "
+                                   "small 1, metro/national 2")
+    core_functions: bool | None = Field(
+        None, description="generate core network functions (msc, pgw, hss, dns, ocs, cdf) at "
+                          "every core site; default off for small, on otherwise")
+    dual_homing: bool | None = Field(
+        None, description="rings close on a second aggregation router (off for small)")
+    microwave_share: Share | None = Field(
+        None, description="share of access links that are microwave (small 0, else 0.3)")
     transport: Literal["tree", "ring"] = Field(
         "tree",
         description="tree: each chain hangs off its aggregation router; ring: it closes back")
@@ -125,6 +162,8 @@ class NetworkSpec(Strict):
                 seen.add(e.id)
                 if e.voice_channels is not None and e.type != "cell":
                     raise ValueError(f"elements[{i}].voice_channels: only cells have channels")
+                if e.technology is not None and e.type != "cell":
+                    raise ValueError(f"elements[{i}].technology: only cells have one")
             if not any(e.type == "core_router" for e in self.elements):
                 raise ValueError("elements: at least one core_router is needed")
             if not any(e.type == "cell" for e in self.elements):
