@@ -147,6 +147,17 @@ class NetworkState:
         self.in_service = now
         return went_down, came_up
 
+    def cut_off_by(self, fault_id: int) -> set[str]:
+        """Elements that would lose the core if ``fault_id`` were the only fault."""
+        targets = {t for t, held in self.down_by.items() if fault_id in held}
+        view = nx.subgraph_view(self.topo.graph, filter_node=lambda n: n not in targets,
+                                filter_edge=lambda a, b, k: k not in targets)
+        reach: set[str] = set()
+        for core in self.topo.core:
+            if core not in targets and core not in reach:
+                reach |= nx.node_connected_component(view, core)
+        return set(self.topo.elements) - reach - targets
+
     def take_changes(self, until: float) -> list[CellChange]:
         """Pop logged changes strictly before ``until`` (in time order)."""
         taken = [c for c in self.changes if c.t < until]

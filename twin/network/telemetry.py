@@ -133,11 +133,30 @@ class ElementManagers:
         new = self.conditions()
         for key, alarm in new.items():
             if key not in self.active:
-                self._raise(alarm, now, cause_fault)
+                self._raise(alarm, now, cause_fault or self._blame(alarm))
         for key, alarm in self.active.items():
             if key not in new:
                 self._clear(alarm, now)
         self.active = new
+
+    def _blame(self, alarm: AlarmDef) -> int:
+        """The active fault behind an alarm that appeared without a new fault — e.g. a
+        repaired cell that is now alive but still cut off by another fault upstream."""
+        st = self.state
+        if alarm.probable_cause == "lossOfSignal":
+            link = st.topo.links[alarm.resource]
+            held = st.down_by.get(link.id) or st.down_by.get(
+                link.b if link.a == alarm.obj else link.a, set())
+            return min(held, default=0)
+        if alarm.probable_cause in ("backhaulFailure", "routingAdjacencyLost"):
+            for fid in sorted({f for held in st.down_by.values() for f in held}):
+                if alarm.obj in st.cut_off_by(fid):
+                    return fid
+            return min((f for held in st.down_by.values() for f in held), default=0)
+        for effects in (st.down_by, st.mains_by, st.degraded_by):
+            if alarm.obj in effects:
+                return min(effects[alarm.obj])
+        return 0
 
     def _delay(self) -> float:
         d = self.spec.detection_delay
