@@ -27,7 +27,7 @@ CONTRACT = [
     "bss.lost_outage_minor", "bss.sla_credits_minor",
 ]
 REQUIRED_TABLES = {"alarms", "tickets", "faults", "usage", "cdrs", "rated", "invoices"}
-USAGE_LINES = ("usage_voice", "usage_data")
+USAGE_LINES = ("usage_voice", "usage_data", "usage_sms")
 
 
 def test_there_are_scenarios_to_run() -> None:
@@ -123,8 +123,9 @@ def test_rated_usage_equals_invoiced_usage_to_the_minor_unit(scenario_run: twin.
         recon["rated_minor"] + recon["lost_minor"] + recon["unbilled_minor"])
     # Invoices add up from their lines, and the summary from the invoices.
     inv = run.table("invoices")
-    assert (inv["total_minor"] == inv["recurring_minor"] + inv["usage_minor"]
-            - inv["sla_credit_minor"]).all()
+    assert (inv["net_minor"] == inv["recurring_minor"] + inv["one_time_minor"]
+            - inv["discount_minor"] + inv["usage_minor"] - inv["sla_credit_minor"]).all()
+    assert (inv["total_minor"] == inv["net_minor"] + inv["tax_minor"]).all()
     assert int(inv["usage_minor"].sum()) == invoiced
     assert int(inv["total_minor"].sum()) == run.summary["bss"]["billed_minor"]
     assert int(inv["sla_credit_minor"].sum()) == run.summary["bss"]["sla_credits_minor"]

@@ -158,12 +158,14 @@ def test_bill_run_with_sla_credit(make_sim: Callable[..., Sim],
     * sub 1 enterprise on cell B (5 h outage): 4500 × 7/31 = 1016.1 → 1016 recurring;
       availability 97.0 % misses 99.9 %, outage over 4 h → 20 % credit = 203.2 → 203
     * sub 2 enterprise on cell A (no outage): 1016 recurring, no credit
-    Subs 1 and 2 share one enterprise account.
+    Subs 1 and 2 share one enterprise account (two lines: too few for the volume discount).
+    VAT 19 % on each invoice's net: 470 → 89.3 → 89; 2032 − 203 = 1829 → 347.51 → 348.
     """
     # fixed fees, so the hand computation below holds whatever today's tariff is
     catalog = copy.deepcopy(default_catalog)
     catalog["offers"]["consumer_postpaid"]["recurring_fee"] = 2000
     catalog["offers"]["enterprise"]["recurring_fee"] = 4500
+    catalog["vat_pct"] = 19
     catalog["offers"]["enterprise"]["sla"] = {
         "availability_target": 99.9, "cap_pct": 100,
         "credit_table": [{"over": "10m", "credit_pct": 5}, {"over": "45m", "credit_pct": 10},
@@ -186,14 +188,18 @@ def test_bill_run_with_sla_credit(make_sim: Callable[..., Sim],
     assert totals["recurring_minor"] == 452 + 1016 + 1016
     assert totals["usage_minor"] == 18
     assert totals["sla_credits_minor"] == 203
-    assert totals["billed_minor"] == 452 + 18 + 1016 + 1016 - 203
+    assert totals["net_billed_minor"] == 452 + 18 + 1016 + 1016 - 203
+    assert totals["tax_minor"] == 89 + 348
+    assert totals["billed_minor"] == 452 + 18 + 1016 + 1016 - 203 + 89 + 348
 
     tables = sim.records.directory
     invoices = {r["account"]: r for r in pq.read_table(tables / "invoices.parquet").to_pylist()}
-    assert invoices[0]["total_minor"] == 470
+    assert (invoices[0]["net_minor"], invoices[0]["tax_minor"]) == (470, 89)
+    assert invoices[0]["total_minor"] == 470 + 89
     assert invoices[1]["recurring_minor"] == 2032
     assert invoices[1]["sla_credit_minor"] == 203
-    assert invoices[1]["total_minor"] == 2032 - 203
+    assert invoices[1]["net_minor"] == 2032 - 203
+    assert invoices[1]["total_minor"] == 2032 - 203 + 348
     assert invoices[1]["account_type"] == "postpaid"
     assert invoices[0]["cycle_start"] == datetime(2026, 1, 1, tzinfo=UTC)
     assert (invoices[0]["billed_from"], invoices[0]["billed_to"]) == (0.0, 7 * DAY)
@@ -208,5 +214,5 @@ def test_bill_run_with_sla_credit(make_sim: Callable[..., Sim],
     by_type: dict[str, int] = {}
     for line in lines:
         by_type[line["line_type"]] = by_type.get(line["line_type"], 0) + line["amount_minor"]
-    assert by_type == {"recurring": 2484, "usage_voice": 18, "sla_credit": -203}
+    assert by_type == {"recurring": 2484, "usage_voice": 18, "sla_credit": -203, "tax": 437}
     assert sum(i["total_minor"] for i in invoices.values()) == sum(by_type.values())

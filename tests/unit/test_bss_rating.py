@@ -65,18 +65,22 @@ def test_data_every_started_increment_is_charged(prices: PriceTable, volume: int
 
 
 def test_default_catalog_charges_started_increments(default_catalog: dict[str, Any]) -> None:
-    """The shipped catalog under the same rule: one second over an increment pays two."""
+    """The shipped catalog under the same rule: one unit over an increment (past the first
+    increment) pays one more increment; nothing used, nothing charged."""
     offers = tuple(default_catalog["offers"])
     table = PriceTable.build(CatalogSpec.model_validate(default_catalog), offers)
     for i, name in enumerate(offers):
-        voice = default_catalog["offers"][name]["voice"]
-        data = default_catalog["offers"][name]["data"]
-        inc_bytes = data["increment"] * 1_000
-        assert rate_one(table, i, VOICE, seconds=voice["increment"] + 1) == (
-            2, 2 * voice["price"])
-        assert rate_one(table, i, DATA, volume=inc_bytes) == (1, data["price"])
-        assert rate_one(table, i, DATA, volume=inc_bytes + 1) == (2, 2 * data["price"])
+        for kind, key, unit in ((VOICE, "voice", 1), (DATA, "data", 1_000)):
+            usage = default_catalog["offers"][name][key]
+            inc = usage["increment"] * unit
+            first = usage.get("first_increment", usage["increment"]) * unit
+            per = usage.get("per", usage["increment"]) * unit
+            args = {"seconds": first + 1} if kind == VOICE else {"volume": first + 1}
+            units, charge = rate_one(table, i, kind, **args)
+            assert units == first // inc + 1
+            assert charge == -(-(first + inc) * usage["price"] // per)  # rounded up
         assert rate_one(table, i, VOICE) == (0, 0)
+        assert rate_one(table, i, DATA) == (0, 0)
 
 
 def test_zero_volume_zero_charge(prices: PriceTable) -> None:

@@ -5,8 +5,8 @@ Two identities must hold exactly, in integer minor units:
 * rated = billed usage: the sum of the ``rated`` table equals the usage lines on invoices;
 * potential = rated + lost to outages + lost to blocking + unbilled: what all offered
   traffic would have earned splits into what was rated and what was lost, with nothing
-  left over. (``unbilled`` is the carried usage that never got rated — zero until the BSS
-  can lose records.)
+  left over. (``unbilled`` is what the network carried but the BSS never rated: records
+  lost or written off on the way.)
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from twin.bss.billing import USAGE_LINES
 
 
 class ReconciliationError(RuntimeError):
@@ -27,7 +29,7 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, int]:
         f"SELECT coalesce(sum(charge_minor), 0) FROM '{tables / 'rated.parquet'}'").fetchone()
     lines = con.execute(
         f"SELECT coalesce(sum(amount_minor), 0) FROM '{tables / 'invoice_lines.parquet'}' "
-        "WHERE line_type IN ('usage_voice', 'usage_data')").fetchone()
+        f"WHERE line_type IN {USAGE_LINES}").fetchone()
     con.close()
     rated_minor = int(rated[0]) if rated else 0
     billed_usage = int(lines[0]) if lines else 0

@@ -66,7 +66,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     raw = oss.alarms.raises
     dedup = len(oss.alarms.all)
     incidents = sum(i.merged_into == 0 for i in oss.correlator.incidents)
-    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.prices)
+    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater)
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
     crews = sc.oss.crews.count
@@ -121,6 +121,14 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "sla_credits_minor": billing["sla_credits_minor"],
             "late_usage_minor": bss.billing.late_minor,
             "late_sla_credits_minor": bss.billing.late_credit_minor,
+            "one_time_minor": billing["one_time_minor"],
+            "discounts_minor": billing["discounts_minor"],
+            "net_billed_minor": billing["net_billed_minor"],
+            "tax_minor": billing["tax_minor"],
+            "cdrs_too_late": bss.mediation.too_late,
+            "allowance_voice_min": round(int(bss.allowance_used[0]) / 60, 1),
+            "allowance_data_mb": round(int(bss.allowance_used[1]) / 1e6, 3),
+            "allowance_sms": int(bss.allowance_used[2]),
             "potential_usage_minor": lost["potential_usage_minor"],
             "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
             "lost_blocking_minor": lost["lost_blocking_minor"],

@@ -10,8 +10,9 @@ import numpy as np
 import pyarrow as pa
 
 from twin.bss.billing import Billing
-from twin.bss.catalog import PriceTable, rate
+from twin.bss.catalog import PriceTable, quantity
 from twin.bss.mediation import Mediation
+from twin.bss.rating import Rater, TariffClock
 from twin.kernel import Sim, labels
 from twin.messages import ServiceOutageReport, SubscriberBase, UsageBatch
 from twin.scenario.schema import BssSpec
@@ -20,13 +21,16 @@ RATED_SCHEMA = pa.schema([
     ("record_id", pa.int64()), ("node_id", pa.int64()), ("sub", pa.int64()),
     ("account", pa.int64()), ("offer", pa.string()), ("kind", pa.int8()),
     ("start", pa.float64()), ("duration_s", pa.int64()), ("volume_bytes", pa.int64()),
-    ("units", pa.int64()), ("charge_minor", pa.int64()), ("rated_at", pa.float64()),
+    ("period", pa.string()), ("billable", pa.int64()), ("allowance_used", pa.int64()),
+    ("chargeable", pa.int64()), ("units", pa.int64()), ("charge_minor", pa.int64()),
+    ("state", pa.string()), ("rated_at", pa.float64()),
 ])
 CUSTOMER_SCHEMA = pa.schema([
     ("sub", pa.int64()), ("msisdn", pa.int64()), ("account", pa.int64()),
     ("offer", pa.string()), ("segment", pa.string()), ("account_type", pa.string()),
-    ("cell", pa.string()),
+    ("cell", pa.string()), ("new_line", pa.bool_()),
 ])
+RATED_STATES = ("rated", "rerated")
 
 
 class BusinessSupport:
@@ -37,34 +41,53 @@ class BusinessSupport:
         self.prices = PriceTable.build(spec.catalog, subs.offers)
         self.offer_names = np.array(subs.offers, dtype=object)
         account_type = np.array([s.account_type for s in self.prices.specs], dtype=object)
+        rng = sim.rng.stream("bss.orders")
+        new_lines = rng.random(subs.count) < spec.new_lines_share
         self.mediation = Mediation(sim, subs.count)
-        self.billing = Billing(sim, spec, subs, self.prices, account_type)
+        self.billing = Billing(sim, spec, subs, self.prices, account_type, new_lines)
+        self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
+        self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock)
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
         self.rated_records = 0
         self.rated_minor = 0
+        self.allowance_used = np.zeros(3, dtype=np.int64)  # seconds, bytes, messages
         segment = np.array([s.segment for s in self.prices.specs], dtype=object)
         idx = np.arange(subs.count, dtype=np.int64)
         sim.records.buffer("subscriptions", CUSTOMER_SCHEMA).extend({
             "sub": idx, "msisdn": subs.msisdn(idx), "account": subs.account.astype(np.int64),
             "offer": self.offer_names[subs.offer], "segment": segment[subs.offer],
             "account_type": account_type[subs.offer],
-            "cell": np.array(subs.cells, dtype=object)[subs.cell],
+            "cell": np.array(subs.cells, dtype=object)[subs.cell], "new_line": new_lines,
         })
 
     def on_usage(self, batch: UsageBatch) -> None:
-        c = self.mediation.process(batch)
+        c = self.mediation.process(batch, self.billing.write_off_before())
         if c["record_id"].size == 0:
             return
-        offer = self.subs.offer[c["sub"]].astype(np.int64)
-        units, charge = rate(self.prices, offer, c["kind"], c["duration_s"], c["volume_bytes"])
-        cols = {k: v for k, v in c.items() if k != "cause"}
-        self.rated.extend({**cols, "account": self.subs.account[c["sub"]].astype(np.int64),
-                           "offer": labels(offer, self.subs.offers), "units": units,
-                           "charge_minor": charge,
-                           "rated_at": np.full(units.size, self.sim.now)})
-        self.rated_records += int(units.size)
-        self.rated_minor += int(charge.sum())
-        self.billing.add_usage(c["sub"], c["kind"], c["start"], charge)
+        sub = c["sub"].astype(np.int64)
+        kind = c["kind"].astype(np.int64)
+        offer = self.subs.offer[sub].astype(np.int64)
+        r = self.rater.rate(sub, offer, kind, c["start"],
+                            quantity(kind, c["duration_s"], c["volume_bytes"]))
+        n = sub.size
+        self.rated.extend({
+            "record_id": c["record_id"], "node_id": c["node_id"], "sub": sub,
+            "account": self.subs.account[sub].astype(np.int64),
+            "offer": labels(offer, self.subs.offers), "kind": c["kind"], "start": c["start"],
+            "duration_s": c["duration_s"], "volume_bytes": c["volume_bytes"],
+            "period": labels(r.period, self.prices.periods), "billable": r.billable,
+            "allowance_used": r.covered, "chargeable": r.chargeable, "units": r.units,
+            "charge_minor": r.charge, "state": labels(np.zeros(n), RATED_STATES),
+            "rated_at": np.full(n, self.sim.now)})
+        self.rated_records += n
+        self.rated_minor += int(r.charge.sum())
+        self.allowance_used += np.bincount(kind, weights=r.covered, minlength=3).astype(np.int64)
+        self.billing.add_usage_in(r.cycle, sub, kind, r.charge)
+
+    def fresh_rater(self) -> Rater:
+        """A rater with the BSS's catalog and cycles and empty counters (for re-rating the
+        ground truth in analysis)."""
+        return Rater(self.prices, self.billing.b, self.sim.horizon, self.subs.count, self.clock)
 
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.billing.on_outage(report)

@@ -23,8 +23,9 @@ CDR_SCHEMA = pa.schema([
     ("volume_bytes", pa.int64()), ("cause", pa.int8()), ("received", pa.float64()),
     ("state", pa.string()), ("reason", pa.string()),
 ])
-OK, UNKNOWN_SUB, NEGATIVE, UNKNOWN_TYPE, DUPLICATE = range(5)
-REASONS = ("", "unknown subscriber", "negative quantity", "unknown record type", "duplicate")
+OK, UNKNOWN_SUB, NEGATIVE, UNKNOWN_TYPE, DUPLICATE, TOO_LATE = range(6)
+REASONS = ("", "unknown subscriber", "negative quantity", "unknown record type", "duplicate",
+           "too late")
 STATES = ("guided", "rejected")
 
 
@@ -37,15 +38,18 @@ class Mediation:
         self.received = 0
         self.rejected = 0
         self.duplicates = 0
+        self.too_late = 0
 
-    def process(self, batch: UsageBatch) -> dict[str, np.ndarray]:
-        """The accepted (guided) records of ``batch``."""
+    def process(self, batch: UsageBatch, too_late_before: float = -np.inf,
+                ) -> dict[str, np.ndarray]:
+        """The accepted (guided) records of ``batch``. Records starting before
+        ``too_late_before`` belong to a bill cycle closed for good: rejected, written off."""
         c = batch.columns
         n = batch.rows
         reason = np.zeros(n, dtype=np.int8)
         reason[(c["sub"] < 0) | (c["sub"] >= self.n_subs)] = UNKNOWN_SUB
         reason[(reason == OK) & ((c["duration_s"] < 0) | (c["volume_bytes"] < 0))] = NEGATIVE
-        reason[(reason == OK) & (c["kind"] != 0) & (c["kind"] != 1)] = UNKNOWN_TYPE
+        reason[(reason == OK) & ((c["kind"] < 0) | (c["kind"] > 2))] = UNKNOWN_TYPE
         key = c["node_id"].astype(np.int64) * (1 << 40) + c["record_id"]
         _, first = np.unique(key, return_index=True)
         seen = np.ones(n, dtype=bool)
@@ -55,6 +59,7 @@ class Mediation:
             pos = np.minimum(np.searchsorted(window, key), window.size - 1)
             seen |= window[pos] == key
         reason[(reason == OK) & seen] = DUPLICATE
+        reason[(reason == OK) & (c["start"] < too_late_before)] = TOO_LATE
         ok = reason == OK
         if ok.any():
             self.recent.append(key[ok])
@@ -64,5 +69,7 @@ class Mediation:
         dups = int((reason == DUPLICATE).sum())
         self.received += n
         self.duplicates += dups
-        self.rejected += int((~ok).sum()) - dups
+        late = int((reason == TOO_LATE).sum())
+        self.too_late += late
+        self.rejected += int((~ok).sum()) - dups - late
         return {k: v[ok] for k, v in c.items()}

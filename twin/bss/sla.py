@@ -1,0 +1,134 @@
+"""SLA credits from the outages the OSS measured, per subscription and bill cycle.
+
+An SLA credit is due on a subscription whose offer has an SLA when its availability over the
+billed part of the cycle — from the outages the OSS measured on its cell — falls below the
+target: the credit table gives the percentage for the cumulative outage, capped, applied to
+the subscription's recurring charge for that cycle. The OSS reports an outage when it
+clears; one reported after its cycle was billed raises that cycle's credit, and the
+difference goes on the next open bill as an adjustment. ``sla_credits`` holds the final
+credit per subscription and cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from twin.bss.money import percent_of
+from twin.kernel import Sim
+from twin.messages import ServiceOutageReport, SubscriberBase
+from twin.scenario.schema import SlaSpec
+
+I64 = npt.NDArray[np.int64]
+
+SLA_SCHEMA = pa.schema([
+    ("sub", pa.int64()), ("account", pa.int64()), ("cell", pa.string()),
+    ("cycle_start", pa.timestamp("s", tz="UTC")), ("billed_s", pa.float64()),
+    ("outage_s", pa.float64()), ("availability_pct", pa.float64()),
+    ("target_pct", pa.float64()), ("credit_pct", pa.float64()), ("base_minor", pa.int64()),
+    ("credit_minor", pa.int64()),
+])
+
+
+def credit_pct(sla: SlaSpec, outage_s: float, billed_s: float) -> tuple[float, float]:
+    """(availability %, credit %) for one subscription-cycle."""
+    availability = 100.0 * (1.0 - outage_s / billed_s) if billed_s > 0 else 100.0
+    if availability >= sla.availability_target:
+        return availability, 0.0
+    pct = max((step.credit_pct for step in sla.credit_table if outage_s > step.over), default=0.0)
+    return availability, min(pct, sla.cap_pct)
+
+
+def merged_seconds(intervals: list[tuple[float, float]], lo: float, hi: float) -> float:
+    """Length of the union of intervals, clipped to [lo, hi)."""
+    total, cur_s, cur_e = 0.0, None, None
+    for s, e in sorted(intervals):
+        s, e = max(s, lo), min(e, hi)
+        if e <= s:
+            continue
+        if cur_e is None or s > cur_e:
+            if cur_e is not None and cur_s is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None and cur_s is not None:
+        total += cur_e - cur_s
+    return total
+
+
+class SlaCredits:
+    """Outages as the OSS reported them, and the credits they earn per cycle."""
+
+    def __init__(self, sim: Sim, subs: SubscriberBase, slas: Sequence[SlaSpec | None],
+                 boundaries: Sequence[float]) -> None:
+        self.sim, self.subs, self.slas, self.b = sim, subs, slas, boundaries
+        self.outages: dict[str, list[tuple[float, float]]] = {}
+        self.rows: dict[tuple[int, int], dict[str, Any]] = {}
+        self.pending = np.zeros(subs.count, dtype=np.int64)
+        self.late_minor = 0
+        with_sla = np.array([s is not None for s in slas])[subs.offer]
+        self.subs_on: dict[str, list[int]] = {}
+        for s in np.flatnonzero(with_sla):
+            self.subs_on.setdefault(subs.cells[subs.cell[s]], []).append(int(s))
+
+    def on_outage(self, report: ServiceOutageReport, billed_cycles: int,
+                  base: Callable[[int], I64]) -> None:
+        self.outages.setdefault(report.cell, []).append((report.start, report.end))
+        if report.start < self.b[billed_cycles]:
+            self._late(report, billed_cycles, base)
+
+    def _assess(self, k: int, sub: int, base: I64) -> dict[str, Any] | None:
+        """The SLA credit due to ``sub`` for cycle ``k`` from the outages known now."""
+        sla = self.slas[int(self.subs.offer[sub])]
+        cell = self.subs.cells[self.subs.cell[sub]]
+        lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
+        outage = merged_seconds(self.outages.get(cell, []), lo, hi)
+        if sla is None or outage <= 0:
+            return None
+        avail, pct = credit_pct(sla, outage, hi - lo)
+        b = int(base[sub])
+        return dict(sub=sub, account=int(self.subs.account[sub]), cell=cell,
+                    cycle_start=self.sim.calendar.at(self.b[k]), billed_s=hi - lo,
+                    outage_s=outage, availability_pct=avail, target_pct=sla.availability_target,
+                    credit_pct=pct, base_minor=b,
+                    credit_minor=int(percent_of(np.array([b]), np.array([pct]))[0]))
+
+    def credits(self, k: int, base: I64) -> I64:
+        """Credits for cycle ``k`` (``base``: each line's recurring charge for it), plus late
+        adjustments for cycles already billed."""
+        credit = self.pending
+        self.pending = np.zeros(self.subs.count, dtype=np.int64)
+        for cell in self.outages:
+            for s in self.subs_on.get(cell, ()):
+                row = self._assess(k, s, base)
+                if row is not None:
+                    self.rows[(k, s)] = row
+                    credit[s] += row["credit_minor"]
+        return credit
+
+    def _late(self, report: ServiceOutageReport, billed_cycles: int,
+              base: Callable[[int], I64]) -> None:
+        """An outage reported after a cycle it touches was billed: the extra credit goes on
+        the next open bill as an adjustment (like late usage)."""
+        for k in range(billed_cycles):
+            if report.end <= self.b[k] or report.start >= self.b[k + 1]:
+                continue
+            for s in self.subs_on.get(report.cell, ()):
+                row = self._assess(k, s, base(k))
+                if row is None:
+                    continue
+                old = self.rows.get((k, s), {}).get("credit_minor", 0)
+                self.rows[(k, s)] = row
+                delta = row["credit_minor"] - old
+                self.pending[s] += delta
+                self.late_minor += delta
+
+    def write(self) -> None:
+        buf = self.sim.records.buffer("sla_credits", SLA_SCHEMA)
+        for key in sorted(self.rows):
+            buf.append(**self.rows[key])
