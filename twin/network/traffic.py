@@ -118,6 +118,10 @@ class TrafficEngine:
         self.cdr_rng = sim.rng.stream("network.cdr")
         self.drop_rng = sim.rng.stream("traffic.drops")
         self.quality = state.cell_quality()
+        self.holidays = set(spec.holidays)
+        self.events = [(ev, np.array([i for i, c in enumerate(self.cell_ids)
+                                      if state.topo.elements[c].site == ev.site], dtype=np.int64))
+                       for ev in spec.events]
         self.carried = {VOICE: Batch.empty(), DATA: Batch.empty()}
         self.ids = itertools.count(1)
         self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
@@ -158,7 +162,9 @@ class TrafficEngine:
         by_cell: dict[int, list[CellChange]] = {}
         for ch in changes:
             by_cell.setdefault(ch.cell, []).append(ch)
-        share = self._share(0.5 * (t0 + t1))
+        mid = 0.5 * (t0 + t1)
+        share = self._share(mid)
+        crowd = self._event_factor(mid)
         factor, drop = self.quality
         channels = np.floor(self.channels * factor + 1e-9).astype(np.int64)
         sleeping = channels == 0  # up as far as anyone can tell, but serving nobody
@@ -167,6 +173,8 @@ class TrafficEngine:
         for kind, per_day, cap in ((VOICE, self.spec.voice.calls_per_sub_day, channels),
                                    (DATA, self.spec.data.sessions_per_sub_day, None)):
             rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
+            if crowd is not None:
+                rate = rate * crowd
             new = self._generate(kind, rate, t0, t1)
             cdrs.append(self._resolve(kind, new, t0, t1, up0, by_cell, cap, pm, sleeping,
                                       drop if kind == VOICE else None))
@@ -175,10 +183,25 @@ class TrafficEngine:
         self.t = t1
 
     def _share(self, t: float) -> float:
+        """Share of a day's traffic per hour at ``t``, times the day's volume factor."""
         if self.spec.profile == "flat":
             return 1.0 / 24.0
-        shares = self.spec.hourly_shares
-        return shares[int(self.sim.calendar.hour_of_day(t))] / sum(shares)
+        when = self.sim.calendar.at(t)
+        if when.weekday() >= 5 or when.date() in self.holidays:
+            shares, factor = self.spec.weekend_shares, self.spec.weekend_factor
+        else:
+            shares, factor = self.spec.hourly_shares, 1.0
+        return factor * shares[when.hour] / sum(shares)
+
+    def _event_factor(self, t: float) -> Arr | None:
+        """Demand multiplier per cell from crowd events running at ``t``."""
+        out: Arr | None = None
+        for ev, cells in self.events:
+            if ev.at <= t < ev.at + ev.duration:
+                if out is None:
+                    out = np.ones(len(self.cell_ids))
+                out[cells] *= ev.factor
+        return out
 
     def _generate(self, kind: int, rate: Arr, t0: float, t1: float) -> Batch:
         rng = self.rng[kind]

@@ -23,6 +23,10 @@ def check_references(scenario: Scenario) -> list[str]:
             problems.append(f"{where}.target: no {wanted.get(f.mode, 'element')} {f.target!r}")
         if f.at >= scenario.duration:
             problems.append(f"{where}.at: after the end of the scenario")
+    sites = {e.site for e in topo.elements.values()}
+    for i, ev in enumerate(scenario.traffic.events):
+        if ev.site not in sites:
+            problems.append(f"traffic.events[{i}].site: no site {ev.site!r}")
     regions = {e.region for e in topo.elements.values()}
     for i, storm in enumerate(scenario.faults.storms):
         if storm.region not in regions:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -218,17 +218,39 @@ class DataSpec(Strict):
     duration: HoldingSpec = HoldingSpec(dist="exponential", mean_s=300.0)
 
 
-DEFAULT_PROFILE = [  # share of daily traffic per hour, weekday (shape after Milan, Barlacchi 2015)
-    0.012, 0.007, 0.005, 0.004, 0.004, 0.007, 0.016, 0.033, 0.052, 0.062, 0.066, 0.067,
-    0.066, 0.063, 0.061, 0.061, 0.064, 0.068, 0.069, 0.064, 0.054, 0.042, 0.030, 0.020,
+# Relative traffic per hour of the day. Weekday: a late-morning peak and an evening busy hour
+# carrying about 12% of the day (the 12–20% rule of thumb; shape after the Milan data,
+# Barlacchi et al. 2015). Weekend: later start, flatter, a little less in total.
+DEFAULT_PROFILE = [
+    0.5, 0.3, 0.2, 0.2, 0.2, 0.4, 1.0, 2.5, 4.5, 6.0, 7.5, 8.5,
+    8.0, 7.0, 6.5, 6.5, 7.5, 9.5, 14.0, 10.0, 7.0, 4.5, 2.5, 1.2,
 ]
+WEEKEND_PROFILE = [
+    1.0, 0.6, 0.4, 0.3, 0.3, 0.3, 0.5, 1.0, 2.5, 4.5, 6.5, 8.0,
+    8.5, 8.5, 8.0, 7.5, 7.5, 8.0, 9.0, 8.5, 7.0, 5.0, 3.0, 1.8,
+]
+
+
+class DemandEvent(Strict):
+    """A crowd at a place: a stadium match, a concert, a fair."""
+
+    at: Duration
+    duration: Duration = Field(gt=0)
+    site: str = Field(description="every cell of this site")
+    factor: float = Field(gt=0, description="demand multiplied by this while it lasts")
 
 
 class TrafficSpec(Strict):
     interval: Duration = Field(900.0, gt=0, description="traffic generation step (PM period)")
     profile: Literal["diurnal", "flat"] = "diurnal"
-    hourly_shares: list[float] = Field(
-        default_factory=lambda: list(DEFAULT_PROFILE), min_length=24, max_length=24)
+    hourly_shares: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: list(DEFAULT_PROFILE), min_length=24, max_length=24,
+        description="weekday shape: relative traffic per hour (normalised to the day)")
+    weekend_shares: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: list(WEEKEND_PROFILE), min_length=24, max_length=24)
+    weekend_factor: float = Field(0.85, gt=0, description="a weekend day's volume vs a weekday")
+    holidays: list[date] = Field(default_factory=list, description="days run as weekend days")
+    events: list[DemandEvent] = Field(default_factory=list)
     voice: VoiceSpec = VoiceSpec()
     data: DataSpec = DataSpec()
 
@@ -306,6 +328,29 @@ class FaultSpec(Strict):
 # --- OSS -----------------------------------------------------------------------------------
 
 
+class AlarmHandlingSpec(Strict):
+    """Flap detection: a reduction key raised ``flap_count`` times within ``flap_window`` is
+    flapping; its alarm then stays open through clears and re-raises (suppressed, counted)
+    and clears only after ``flap_quiet`` without a raise."""
+
+    flap_count: int = Field(3, ge=2, description="raises within the window that mean flapping")
+    flap_window: Duration = Field(3600.0, gt=0)
+    flap_quiet: Duration = Field(1800.0, gt=0, description="quiet time before a flapping "
+                                                            "alarm clears")
+
+
+class NocSpec(Strict):
+    """The NOC operators who triage (acknowledge) incidents before a crew is sent."""
+
+    operators: int = Field(2, ge=0, description="0: incidents are acknowledged at once")
+    triage_mean_s: float = Field(120.0, ge=0, description="time to look at an incident")
+    triage_dist: Literal["exponential", "deterministic"] = "exponential"
+    auto_ticket_after: Duration = Field(
+        900.0, ge=0, description="dispatch anyway when still unacknowledged after this long "
+                                 "(OpenNMS default 15 min)")
+    auto_ticket_after_critical: Duration = Field(300.0, ge=0, description="same, critical")
+
+
 class CrewSpec(Strict):
     count: int = Field(2, ge=1)
     travel_mean_min: float = Field(45.0, ge=0)
@@ -315,6 +360,8 @@ class CrewSpec(Strict):
 
 class OssSpec(Strict):
     correlation_window_s: float = Field(60.0, ge=0)
+    alarms: AlarmHandlingSpec = AlarmHandlingSpec()
+    noc: NocSpec = NocSpec()
     crews: CrewSpec = CrewSpec()
     repair_policy: Literal["fifo", "impact"] = Field(
         "fifo", description="fifo: first ticket first; impact: most cells affected first")
