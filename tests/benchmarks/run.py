@@ -1,4 +1,5 @@
-"""Benchmark the quickstart and a large generated network (issue 2, "Speed").
+"""Benchmark the quickstart, a large generated network (issue 2, "Speed") and the metro preset
+(issue 3).
 
     python -m tests.benchmarks.run                    # quickstart x3, large x1 (slow)
     python -m tests.benchmarks.run --quick            # quickstart only
@@ -43,6 +44,14 @@ LARGE = (
     " {at: 15d9h, target: agg10, mode: element_failure},"
     " {at: 22d16h, target: site77-site78, mode: link_failure, duration: 4h}]",
     "oss.crews.count=4",
+)
+# The `metro` preset (issue 3): ~1,040 cells on 190 sites with 2G/4G/5G layers, dual-homed
+# rings, a two-site core with redundant core functions; 100k subscribers for 30 days.
+METRO = (
+    "name=metro", "duration=30d", "network.preset=metro", "network.sites=null",
+    "network.sites_per_chain=null", "network.cells_per_site=null", "network.transport=ring",
+    "subscribers.count=100000", "oss.crews.count=6",
+    "faults.random.mtbf_h={site_router: 2000, cell: 5000, agg_router: 8000, msc: 4000}",
 )
 SMOKE = ("name=smoke", "duration=6h", "subscribers.count=300", "faults.scripted[0].at=2h")
 
@@ -193,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = [Case("quickstart", (), args.repeat)]
         if not args.quick:
             cases.append(Case("large", LARGE, args.large_repeat))
+            cases.append(Case("metro", METRO, args.large_repeat))
     rows = bench(cases, report=not args.no_report)
     print(table(rows))
     if args.json:

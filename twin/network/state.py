@@ -36,6 +36,7 @@ class NetworkState:
     degraded_by: dict[str, set[int]] = field(default_factory=dict)
     mains_by: dict[str, set[int]] = field(default_factory=dict)
     changes: list[CellChange] = field(default_factory=list)
+    congested: set[str] = field(default_factory=set)  # links over their threshold
 
     def __post_init__(self) -> None:
         self.cell_ids = self.topo.cells

@@ -73,6 +73,11 @@ def performance_degraded(obj: str) -> AlarmDef:
                     "cell performance degraded", "minor")
 
 
+def link_congested(obj: str, port: str) -> AlarmDef:
+    return AlarmDef(obj, port, "qualityOfServiceAlarm", "thresholdCrossed",
+                    f"utilisation threshold crossed on port {port}", "warning")
+
+
 def core_unreachable(obj: str) -> AlarmDef:
     return AlarmDef(obj, "", "communicationsAlarm", "routingAdjacencyLost",
                     "routing adjacency to core lost", "major")
@@ -110,6 +115,7 @@ class ElementManagers:
             if f.mode == "software_crash" and f.target in down:
                 out.append(software_error(f.target))
         out += [mains_failure(e) for e in state.mains_by]
+        out += [link_congested(topo.links[lid].a, lid) for lid in state.congested]
         for cell, held in state.degraded_by.items():
             if not all(state.active[fid].silent for fid in held):
                 out.append(performance_degraded(cell))
@@ -148,6 +154,8 @@ class ElementManagers:
             held = st.down_by.get(link.id) or st.down_by.get(
                 link.b if link.a == alarm.obj else link.a, set())
             return min(held, default=0)
+        if alarm.probable_cause == "thresholdCrossed":  # a detour, or just demand (0)
+            return min((f for held in st.down_by.values() for f in held), default=0)
         if alarm.probable_cause in ("backhaulFailure", "routingAdjacencyLost"):
             for fid in sorted({f for held in st.down_by.values() for f in held}):
                 if alarm.obj in st.cut_off_by(fid):

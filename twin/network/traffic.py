@@ -29,6 +29,7 @@ import pyarrow as pa
 from twin.kernel import Sim, labels
 from twin.messages import PmReport, SubscriberBase, UsageBatch
 from twin.network.state import CellChange, NetworkState
+from twin.network.transport import TransportLoad
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
 
 ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED = 0, 1, 2, 3, 4
@@ -62,6 +63,12 @@ def draw_holding(rng: np.random.Generator, spec: HoldingSpec, n: int) -> Arr:
         return rng.exponential(spec.mean_s, n)
     if spec.dist == "deterministic":
         return np.full(n, spec.mean_s)
+    if spec.dist == "loglogistic":  # de Melo et al. 2010: fits measured call durations
+        b = spec.shape
+        scale = spec.mean_s * float(np.sin(np.pi / b)) / (np.pi / b)  # mean: scale·(π/b)/sin
+        u = rng.random(n)
+        out: Arr = scale * (u / (1.0 - u)) ** (1.0 / b)
+        return out
     mu = np.log(spec.mean_s) - spec.sigma**2 / 2
     return rng.lognormal(mu, spec.sigma, n)
 
@@ -117,6 +124,8 @@ class TrafficEngine:
         self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data")}
         self.cdr_rng = sim.rng.stream("network.cdr")
         self.drop_rng = sim.rng.stream("traffic.drops")
+        self.transport: TransportLoad | None = None
+        self.on_congestion: Callable[[], None] | None = None
         self.quality = state.cell_quality()
         self.holidays = set(spec.holidays)
         self.events = [(ev, np.array([i for i, c in enumerate(self.cell_ids)
@@ -410,3 +419,8 @@ class TrafficEngine:
             "drop_rate": pm["calls_dropped"] / np.maximum(answered, 1),
         }
         self.publish(PmReport(t0, t1 - t0, "cell", self.cell_tuple, counters))
+        if self.transport is not None:
+            before = set(self.state.congested)
+            self.publish(self.transport.period(t0, t1, pm["data_mb"]))
+            if self.state.congested != before and self.on_congestion is not None:
+                self.on_congestion()

@@ -21,6 +21,7 @@ from twin.network.state import NetworkState
 from twin.network.telemetry import ElementManagers
 from twin.network.topology import Topology
 from twin.network.traffic import TrafficEngine
+from twin.network.transport import TransportLoad
 from twin.scenario.schema import FaultSpec, NetworkSpec, TrafficSpec
 
 RESTART_FIXES = frozenset({"software_crash"})
@@ -53,6 +54,11 @@ class NetworkTwin:
         self.ems = ElementManagers(sim, spec.telemetry, self.state, publish)
         self.traffic = TrafficEngine(sim, traffic, self.state, subs,
                                      spec.telemetry.cdr_duplicate_rate, publish)
+        tel = spec.telemetry
+        self.traffic.transport = TransportLoad(
+            sim, self.state, {str(k): v for k, v in spec.link_capacity_mbps.items()},
+            tel.congestion_raise, tel.congestion_clear)
+        self.traffic.on_congestion = lambda: self.ems.update(None)
         self.schedule = fault_schedule(faults, topo, sim.horizon, sim.rng)
         self.fault_by_id = {f.id: f for f in self.schedule}
         self._faults = sim.records.buffer("faults", FAULTS_SCHEMA)

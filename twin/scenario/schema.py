@@ -98,6 +98,9 @@ class TelemetrySpec(Strict):
     detection_delay: DelaySpec = DelaySpec()
     duplicate_rate: Share = Field(0.05, description="chance an EMS sends an alarm twice")
     cdr_duplicate_rate: Share = Field(0.001, description="chance a CDR is written twice")
+    congestion_raise: float = Field(0.8, gt=0, description="link utilisation raising a "
+                                                           "threshold alarm")
+    congestion_clear: float = Field(0.7, gt=0, description="… and clearing it (hysteresis)")
     malformed_rate: Share = Field(0.01, description="chance an EMS message is cut in transit "
                                                     "(the OSS rejects it; its alarm is lost)")
     dialects: dict[str, Literal["snmp", "syslog", "ves"]] = Field(
@@ -113,6 +116,13 @@ class PowerSpec(Strict):
     battery_h: dict[ElementType, Annotated[float, Field(ge=0)]] = Field(
         default_factory=_default_battery,
         description="battery backup per element type when mains power fails")
+
+
+Medium = Literal["fibre", "microwave"]
+
+
+def _default_capacity() -> dict[Medium, float]:
+    return {"fibre": 10_000.0, "microwave": 1_000.0}
 
 
 class NetworkSpec(Strict):
@@ -147,6 +157,8 @@ class NetworkSpec(Strict):
     links: list[LinkSpec] = Field(default_factory=list)
     telemetry: TelemetrySpec = TelemetrySpec()
     power: PowerSpec = PowerSpec()
+    link_capacity_mbps: dict[Medium, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=_default_capacity, description="link capacity by medium")
 
     @model_validator(mode="after")
     def _check_topology(self) -> NetworkSpec:
@@ -196,9 +208,10 @@ class SubscriberSpec(Strict):
 
 
 class HoldingSpec(Strict):
-    dist: Literal["exponential", "lognormal", "deterministic"] = "lognormal"
+    dist: Literal["exponential", "lognormal", "loglogistic", "deterministic"] = "lognormal"
     mean_s: float = Field(110.0, gt=0)
     sigma: float = Field(1.0, gt=0, description="lognormal shape (std of the log)")
+    shape: float = Field(3.0, gt=1, description="log-logistic shape β (> 1 for a finite mean)")
 
 
 class VolumeSpec(Strict):

@@ -1,0 +1,96 @@
+"""Transport load: which links carry each cell's traffic, and how full they are.
+
+Each granularity period the cells' data throughput is routed to the core over the current
+network — a shortest-hop tree grown from the working core routers, so when a failure
+reroutes a ring the survivors carry the detour. A link's utilisation is its load over its
+capacity (by medium: fibre or microwave). Utilisation above the raise threshold raises a
+threshold alarm on the link, cleared only below the clear threshold (hysteresis). The
+``link_traffic`` table and a link :class:`PmReport` carry the counters.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from twin.kernel import Sim, labels
+from twin.messages import PmReport
+from twin.network.state import NetworkState
+
+LINK_SCHEMA = pa.schema([
+    ("period_start", pa.float64()), ("link", pa.string()), ("load_mbps", pa.float64()),
+    ("utilisation", pa.float64()), ("available_s", pa.float64()),
+])
+
+
+class TransportLoad:
+    def __init__(self, sim: Sim, state: NetworkState, capacity_mbps: dict[str, float],
+                 raise_at: float, clear_at: float) -> None:
+        self.sim, self.state = sim, state
+        topo = state.topo
+        self.link_ids = list(topo.links)
+        self.link_index = {lid: i for i, lid in enumerate(self.link_ids)}
+        self.capacity = np.array([capacity_mbps[topo.links[lid].medium]
+                                  for lid in self.link_ids])
+        self.raise_at, self.clear_at = raise_at, clear_at
+        self.table = sim.records.buffer("link_traffic", LINK_SCHEMA)
+        self._column = labels(np.arange(len(self.link_ids)), self.link_ids)
+        self._tree_key: tuple[frozenset[str], ...] | None = None
+        self._pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] = (
+            np.empty(0, np.int64), np.empty(0, np.int64))
+
+    def _paths(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(cell index, link index) for every link on every cell's path to the core."""
+        st = self.state
+        key = (frozenset(st.down_targets()),)
+        if key == self._tree_key:
+            return self._pairs
+        down = key[0]
+        g = st.topo.graph
+        parent: dict[str, tuple[str, str]] = {}
+        queue = deque(c for c in st.topo.core if c not in down)
+        seen = set(queue)
+        while queue:
+            node = queue.popleft()
+            for nbr, edges in g.adj[node].items():
+                if nbr in seen or nbr in down:
+                    continue
+                up = [k for k in edges if k not in down]
+                if not up:
+                    continue
+                seen.add(nbr)
+                parent[nbr] = (node, min(up))
+                queue.append(nbr)
+        cells, links = [], []
+        for ci, cell in enumerate(st.cell_ids):
+            node = cell
+            while node in parent:
+                node, lid = parent[node]
+                cells.append(ci)
+                links.append(self.link_index[lid])
+        self._tree_key = key
+        self._pairs = (np.array(cells, dtype=np.int64), np.array(links, dtype=np.int64))
+        return self._pairs
+
+    def period(self, t0: float, t1: float, cell_mb: npt.NDArray[np.float64]) -> PmReport:
+        """Load the period's cell traffic onto the links; update congestion."""
+        cells, links = self._paths()
+        mbps = cell_mb * 8.0 / (t1 - t0)
+        load = np.bincount(links, weights=mbps[cells], minlength=len(self.link_ids))
+        util = load / self.capacity
+        down = self.state.down_targets()
+        available = np.array([0.0 if lid in down else t1 - t0 for lid in self.link_ids])
+        self.table.extend({"period_start": np.full(len(self.link_ids), t0),
+                           "link": self._column, "load_mbps": load, "utilisation": util,
+                           "available_s": available})
+        congested = self.state.congested
+        for i in np.flatnonzero(util > self.raise_at):
+            congested.add(self.link_ids[i])
+        for lid in list(congested):
+            if util[self.link_index[lid]] < self.clear_at or lid in down:
+                congested.discard(lid)
+        return PmReport(t0, t1 - t0, "link", tuple(self.link_ids),
+                        {"load_mbps": load, "utilisation": util, "available_s": available})
