@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from twin.kernel import Sim
@@ -85,8 +86,12 @@ def core_unreachable(obj: str) -> AlarmDef:
 
 ALARM_CAUSES = pa.schema([
     ("ems", pa.string()), ("notification_id", pa.int64()), ("fault_id", pa.int64()),
-    ("alarmed_object", pa.string()), ("probable_cause", pa.string()),
+    ("alarmed_object", pa.string()), ("probable_cause", pa.string()), ("noise", pa.bool_()),
 ])
+TRANSIENTS = (
+    ("communicationsAlarm", "transmissionError", "bit error rate above threshold", "minor"),
+    ("environmentalAlarm", "temperatureUnacceptable", "cabinet temperature high", "warning"),
+)
 
 
 class ElementManagers:
@@ -103,6 +108,7 @@ class ElementManagers:
         self._last_sent: dict[tuple[str, str, str], float] = {}
         self._ids: dict[str, itertools.count[int]] = {}
         self.causes = sim.records.buffer("alarm_causes", ALARM_CAUSES)
+        self._noisy: set[tuple[str, str, str]] = set()
 
     def ems_of(self, obj: str) -> str:
         return f"ems-{self.state.topo.elements[obj].vendor}"
@@ -173,7 +179,35 @@ class ElementManagers:
     def _next_id(self, ems: str) -> int:
         return next(self._ids.setdefault(ems, itertools.count(1)))
 
-    def _raise(self, alarm: AlarmDef, t: float, cause_fault: int | None) -> None:
+    def noise(self) -> Any:
+        """Transient alarms that clear by themselves: drawn up front from their own stream,
+        so they never disturb the other draws."""
+        rate = self.spec.transient_per_ne_day
+        if rate <= 0:
+            return
+        rng = self.sim.rng.stream("network.noise")
+        objects = list(self.state.topo.elements)
+        n = rng.poisson(rate * len(objects) * self.sim.horizon / 86_400)
+        at = np.sort(rng.uniform(0.0, self.sim.horizon, n))
+        who = rng.integers(0, len(objects), n)
+        kind = rng.integers(0, len(TRANSIENTS), n)
+        lasts = rng.exponential(self.spec.transient_duration, n)
+        for t, w, k, d in zip(at, who, kind, lasts, strict=True):
+            yield self.sim.env.timeout(float(t) - self.sim.now)
+            alarm = AlarmDef(objects[int(w)], "", *TRANSIENTS[int(k)])
+            if alarm.key in self._noisy:
+                continue
+            self._noisy.add(alarm.key)
+            self._raise(alarm, self.sim.now, None, noise=True)
+            self.sim.env.process(self._noise_clear(alarm, float(d)))
+
+    def _noise_clear(self, alarm: AlarmDef, after: float) -> Any:
+        yield self.sim.env.timeout(after)
+        self._noisy.discard(alarm.key)
+        self._clear(alarm, self.sim.now)
+
+    def _raise(self, alarm: AlarmDef, t: float, cause_fault: int | None,
+               noise: bool = False) -> None:
         ems = self.ems_of(alarm.obj)
         send_at = max(t + self._delay(), self._last_sent.get(alarm.key, -1.0) + 1.0)
         self._last_sent[alarm.key] = send_at
@@ -185,7 +219,8 @@ class ElementManagers:
                                     alarm.alarm_type, alarm.probable_cause,
                                     alarm.specific_problem, alarm.severity)
             self.causes.append(ems=ems, notification_id=nid, fault_id=cause_fault or 0,
-                               alarmed_object=alarm.obj, probable_cause=alarm.probable_cause)
+                               alarmed_object=alarm.obj, probable_cause=alarm.probable_cause,
+                               noise=noise)
             self._send(msg, send_at + c * float(self.rng.uniform(1.0, 10.0)))
 
     def _clear(self, alarm: AlarmDef, t: float) -> None:

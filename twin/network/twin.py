@@ -76,6 +76,7 @@ class NetworkTwin:
         self.publish(self.topo.inventory())
         self.sim.env.process(self._inject())
         self.sim.env.process(self.traffic.process())
+        self.sim.env.process(self.ems.noise())
 
     def _inject(self) -> Any:
         for f in self.schedule:
