@@ -70,6 +70,7 @@ def harness_factory(make_sim: Callable[..., Sim]) -> Callable[..., Harness]:
     def make(transport: str = "tree", inventory: bool = True, **oss: Any) -> Harness:
         spec = OssSpec.model_validate({
             "correlation_window_s": 60,
+            "noc": {"operators": 0},  # acknowledged at once unless a test asks for operators
             "crews": {"count": 2, "travel_mean_min": 0, "repair_mean_min": 30,
                       "repair_dist": "deterministic"},
             **oss})

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.analysis.oss_scoring import alarm_lifecycle
 from twin.analysis.reconcile import reconcile
 from twin.analysis.revenue import lost_revenue
 from twin.wiring import Assembly
@@ -96,6 +97,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
         "oss": {
             "ems_events": sum(oss.collector.received.values()),
             "alarm_rejects": oss.collector.rejects,
+            **alarm_lifecycle(oss, sc.duration),
             "alarms_raw": raw,
             "alarms_after_dedup": dedup,
             "incidents": incidents,

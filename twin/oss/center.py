@@ -19,10 +19,11 @@ from twin.messages import (
     PmReport,
     ServiceOutageReport,
 )
-from twin.oss.alarms import AlarmList
+from twin.oss.alarms import Alarm, AlarmList
 from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.inventory import Inventory
+from twin.oss.noc import Noc
 from twin.oss.tickets import Workforce
 from twin.scenario.schema import OssSpec
 
@@ -30,7 +31,8 @@ INCIDENTS_SCHEMA = pa.schema([
     ("incident_id", pa.int64()), ("root", pa.string()), ("root_kind", pa.string()),
     ("first_alarm", pa.float64()), ("created", pa.float64()), ("cleared", pa.float64()),
     ("alarms", pa.int64()), ("cells_affected", pa.int64()), ("ticket_id", pa.int64()),
-    ("merged_into", pa.int64()),
+    ("merged_into", pa.int64()), ("severity", pa.string()), ("acknowledged", pa.float64()),
+    ("ack_user", pa.string()),
 ])
 OUTAGES_SCHEMA = pa.schema([
     ("incident_id", pa.int64()), ("cell", pa.string()), ("start", pa.float64()),
@@ -43,8 +45,9 @@ class OperationsCenter:
         self.sim = sim
         self.publish = publish
         self.collector = Collector(sim)
-        self.alarms = AlarmList(sim)
+        self.alarms = AlarmList(sim, spec.alarms, on_closed=self._alarm_closed)
         self.workforce = Workforce(sim, spec.crews, spec.repair_policy, publish)
+        self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
                                      on_cleared=self.workforce.incident_cleared,
@@ -66,14 +69,15 @@ class OperationsCenter:
             self.on_alarm(note)
 
     def on_alarm(self, note: AlarmNotification) -> None:
-        alarm, is_new = self.alarms.receive(note)
+        out = self.alarms.receive(note)
+        alarm = out.alarm
         if alarm is None:
             return
-        if is_new:
+        if out.ended is not None:
+            self._report_outage(alarm.obj, alarm.cause, *out.ended, alarm.incident_id)
+        if out.kind == "new":
             self.correlator.add(alarm)
-        elif note.is_clear:
-            self._report_outage(alarm.obj, alarm.cause, alarm.note.event_time,
-                                note.event_time, alarm.incident_id)
+        elif out.kind == "cleared":
             self.correlator.alarm_cleared(alarm)
 
     def on_pm(self, report: PmReport) -> None:
@@ -84,6 +88,11 @@ class OperationsCenter:
 
     def _incident_opened(self, inc: Incident) -> None:
         self.workforce.open_ticket(inc)
+        self.noc.triage(inc)
+
+    def _alarm_closed(self, alarm: Alarm) -> None:
+        """A flapping alarm closed after its quiet time."""
+        self.correlator.alarm_cleared(alarm)
 
     def _report_outage(self, obj: str, cause: str, start: float, end: float,
                        incident_id: int) -> None:
@@ -97,8 +106,9 @@ class OperationsCenter:
     def finish(self) -> None:
         """Outages still open at the horizon are reported as lasting until it."""
         for alarm in list(self.alarms.active.values()):
-            self._report_outage(alarm.obj, alarm.cause, alarm.note.event_time,
-                                self.sim.horizon, alarm.incident_id)
+            if alarm.up:
+                self._report_outage(alarm.obj, alarm.cause, alarm.up_since,
+                                    self.sim.horizon, alarm.incident_id)
         self.alarms.write()
         self.workforce.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
@@ -106,4 +116,6 @@ class OperationsCenter:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,
                        first_alarm=inc.first_alarm, created=inc.created, cleared=inc.cleared,
                        alarms=len(inc.alarms), cells_affected=len(inc.cells),
-                       ticket_id=inc.ticket_id, merged_into=inc.merged_into)
+                       ticket_id=inc.ticket_id, merged_into=inc.merged_into,
+                       severity=inc.severity, acknowledged=inc.acknowledged,
+                       ack_user=inc.ack_user)

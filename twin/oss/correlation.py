@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.kernel import Sim
-from twin.oss.alarms import Alarm
+from twin.oss.alarms import SEVERITY_RANK, Alarm
 from twin.oss.inventory import Inventory
 
 SERVICE_CAUSES = ("heartbeatFailure", "backhaulFailure")
@@ -42,12 +42,23 @@ class Incident:
     cleared: float | None = None
     merged_into: int = 0
     first_alarm: float = float("inf")
+    acknowledged: float | None = None
+    ack_user: str = ""
+    released: bool = False  # its ticket has been released to the field
 
-    def attach(self, alarm: Alarm, role: str) -> None:
+    @property
+    def severity(self) -> str:
+        """The most severe of its alarms."""
+        return min((a.severity for a in self.alarms), key=lambda s: SEVERITY_RANK.get(s, 9),
+                   default="indeterminate")
+
+    def attach(self, alarm: Alarm, role: str, now: float | None = None) -> None:
         self.first_alarm = min(self.first_alarm, alarm.raised)
         alarm.incident_id = self.id
         alarm.role = role
         self.alarms.append(alarm)
+        if self.acknowledged is not None:  # joins an acknowledged incident
+            alarm.acknowledge(self.acknowledged if now is None else now, self.ack_user)
 
 
 class Correlator:
@@ -138,7 +149,7 @@ class Correlator:
                 inc.attach(a, "root")
             by_root[root] = inc
         for a, root in later:
-            by_root[root].attach(a, "symptom")
+            by_root[root].attach(a, "symptom", self.sim.now)
         for root, (kind, _) in new_roots.items():
             if kind == "element":
                 self._absorb_port_incidents(inv, by_root[root])
@@ -164,7 +175,7 @@ class Correlator:
             if any(a.obj == dead.root for a in roots):
                 continue
             for a in inc.alarms:
-                dead.attach(a, "symptom")
+                dead.attach(a, "symptom", self.sim.now)
             inc.alarms = []
             inc.merged_into = dead.id
             inc.cleared = self.sim.now

@@ -27,7 +27,7 @@ TICKETS_SCHEMA = pa.schema([
     ("priority", pa.int64()), ("status", pa.string()), ("created", pa.float64()),
     ("in_progress", pa.float64()), ("repaired", pa.float64()), ("resolved", pa.float64()),
     ("closed", pa.float64()), ("crew", pa.int64()), ("travel_s", pa.float64()),
-    ("repair_s", pa.float64()), ("resolution", pa.string()),
+    ("repair_s", pa.float64()), ("resolution", pa.string()), ("released", pa.float64()),
 ])
 
 
@@ -47,6 +47,8 @@ class Ticket:
     travel_s: float = 0.0
     repair_s: float = 0.0
     resolution: str = ""
+    released: float | None = None  # sent to the field (acknowledged or auto-ticketed)
+    release: Any = None  # simpy event that lets the ticket queue for a crew
 
 
 class Workforce:
@@ -63,24 +65,41 @@ class Workforce:
     def open_ticket(self, inc: Incident) -> Ticket:
         tid = next(self._ids)
         prio = tid if self.policy == "fifo" else -len(inc.cells) * 1_000_000 + tid
-        t = Ticket(tid, inc, prio, self.sim.now)
+        t = Ticket(tid, inc, prio, self.sim.now, release=self.sim.env.event())
         inc.ticket_id = tid
         self.tickets.append(t)
         self.sim.env.process(self._dispatch(t))
         return t
 
+    def release(self, inc: Incident, how: str) -> None:
+        """The NOC sends the incident's ticket to the field."""
+        t = self._ticket_of(inc)
+        if t is not None and t.released is None:
+            t.released = self.sim.now
+            t.release.succeed(how)
+
+    def _ticket_of(self, inc: Incident) -> Ticket | None:
+        return self.tickets[inc.ticket_id - 1] if inc.ticket_id else None
+
     def incident_cleared(self, inc: Incident) -> None:
-        t = self.tickets[inc.ticket_id - 1]
+        t = self._ticket_of(inc)
+        if t is None:
+            return
         if t.status == "cancelled":
             return
         t.resolved = self.sim.now
         t.status = "resolved"
+        if t.released is None:  # restored before the NOC sent anyone
+            self._close(t, "cleared before dispatch")
+            return
         if not t.on_site and t.closed is None and t.in_progress is not None:
             self._close(t, t.resolution or "restored")
 
     def incident_merged(self, inc: Incident) -> None:
         """The incident was folded into another: its ticket is cancelled, its crew recalled."""
-        t = self.tickets[inc.ticket_id - 1]
+        t = self._ticket_of(inc)
+        if t is None:
+            return
         t.status = "cancelled"
         t.resolution = f"merged into incident {inc.merged_into}"
         t.closed = self.sim.now
@@ -90,6 +109,9 @@ class Workforce:
         return mean if dist == "deterministic" else float(self.rng.exponential(mean))
 
     def _dispatch(self, t: Ticket) -> Any:
+        yield t.release
+        if t.status == "cancelled":
+            return
         with self.crews.request(priority=t.priority) as req:
             yield req
             if t.status == "cancelled":
@@ -134,4 +156,4 @@ class Workforce:
                        priority=t.priority, status=t.status, created=t.created,
                        in_progress=t.in_progress, repaired=t.repaired, resolved=t.resolved,
                        closed=t.closed, crew=t.crew, travel_s=t.travel_s, repair_s=t.repair_s,
-                       resolution=t.resolution)
+                       resolution=t.resolution, released=t.released)

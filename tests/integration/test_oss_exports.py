@@ -1,0 +1,68 @@
+"""TMF exports of a run validate against the TM Forum Open API schemas in ../shared/tmf/."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+import twin
+from twin.oss.exports import tmf642_alarms
+
+from .support import QUICKSTART, SMALL, RunScenario
+
+TMF = Path(__file__).resolve().parents[3] / "shared" / "tmf"
+pytestmark = pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
+
+
+@cache
+def validator(api: str, definition: str) -> jsonschema.Validator:
+    (path,) = TMF.glob(f"{api}-*.swagger.json")
+    defs = json.loads(path.read_text(encoding="utf-8"))["definitions"]
+    schema = {"$ref": f"#/definitions/{definition}", "definitions": defs}
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def check(api: str, definition: str, items: list[dict[str, Any]]) -> None:
+    v = validator(api, definition)
+    for item in items:
+        errors = sorted(v.iter_errors(item), key=str)
+        assert not errors, f"{item.get('id')}: {errors[0].message}"
+        for key, value in item.items():
+            if key.endswith(("Time", "Date")) and isinstance(value, str):
+                datetime.fromisoformat(value)  # a real ISO 8601 instant
+
+
+@pytest.fixture(scope="module")
+def run(run_scenario: RunScenario) -> twin.Run:
+    return run_scenario(QUICKSTART, overrides=SMALL)
+
+
+def start_of(run: twin.Run) -> datetime:
+    return datetime.fromisoformat(str(run.scenario["start"]).replace("Z", "+00:00"))
+
+
+def test_alarms_export_as_tmf642(run: twin.Run) -> None:
+    alarms = run.table("alarms")
+    exported = tmf642_alarms(alarms, start_of(run))
+    assert len(exported) == len(alarms) > 0
+    check("TMF642", "Alarm", exported)
+    roots = [a for a in exported if a.get("isRootCause")]
+    assert roots and all(a["ackState"] == "acknowledged" for a in roots)
+    with_symptoms = [a for a in roots if a.get("correlatedAlarm")]
+    assert with_symptoms, "the fibre cut's root alarm lists its symptoms"
+    by_id = {a["id"]: a for a in exported}
+    for root in with_symptoms:
+        for ref in root["correlatedAlarm"]:
+            child = by_id[int(ref["id"])]
+            assert child["isRootCause"] is False
+            assert {"id": str(root["id"])} .items() <= child["parentAlarm"][0].items()
+    cleared = [a for a in exported if a["state"] == "cleared"]
+    assert cleared and all(a["perceivedSeverity"] == "cleared" and "alarmClearedTime" in a
+                           for a in cleared)
