@@ -98,11 +98,6 @@ class TelemetrySpec(Strict):
     detection_delay: DelaySpec = DelaySpec()
     duplicate_rate: Share = Field(0.05, description="chance an EMS sends an alarm twice")
     cdr_duplicate_rate: Share = Field(0.001, description="chance a CDR is written twice")
-    malformed_rate: Share = Field(0.01, description="chance an EMS message is cut in transit "
-                                                    "(the OSS rejects it; its alarm is lost)")
-    dialects: dict[str, Literal["snmp", "syslog", "ves"]] = Field(
-        default_factory=dict, description="EMS dialect per vendor; default by vendor order: "
-                                          "snmp, syslog, ves, snmp …")
     transient_per_ne_day: float = Field(
         0.0, ge=0, description="noise: transient alarms per element per day that clear by "
                                "themselves, with no fault behind them")
