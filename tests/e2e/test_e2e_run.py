@@ -104,7 +104,7 @@ def test_tables_agree_with_the_summary(run_dir: Path) -> None:
     # rated revenue equals the usage lines on invoices, to the minor unit
     rated = run.sql("SELECT sum(charge_minor) AS m FROM rated")["m"].iloc[0]
     lines = run.sql("SELECT sum(amount_minor) AS m FROM invoice_lines "
-                    "WHERE line_type IN ('usage_voice', 'usage_data')")["m"].iloc[0]
+                    "WHERE line_type IN ('usage_voice', 'usage_data', 'usage_sms')")["m"].iloc[0]
     assert int(rated) == int(lines)
 
 

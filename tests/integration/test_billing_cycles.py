@@ -45,7 +45,7 @@ def test_usage_goes_on_the_invoice_of_its_cycle(run: twin.Run) -> None:
 def test_reconciles_across_the_boundary(run: twin.Run) -> None:
     rated = int(run.table("rated")["charge_minor"].sum())
     lines = run.table("invoice_lines")
-    invoiced = int(lines[lines["line_type"].isin(["usage_voice", "usage_data"])]
+    invoiced = int(lines[lines["line_type"].isin(["usage_voice", "usage_data", "usage_sms"])]
                    ["amount_minor"].sum())
     assert rated == invoiced
     assert run.summary["reconciliation"]["unbilled_minor"] == 0

@@ -88,6 +88,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "calls_dropped": traffic["calls_dropped"],
             "blocking_ratio": round(traffic["calls_blocked"] / max(1, traffic["calls_offered"]), 6),
             "sessions_offered": traffic["sessions_offered"],
+            "sms_offered": traffic["sms_offered"],
+            "sms_lost_outage": traffic["sms_lost_outage"],
             "data_mb": round(traffic["data_bytes"] / 1e6, 3),
         },
         "faults": {

@@ -34,9 +34,9 @@ from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
 
 ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED = 0, 1, 2, 3, 4
 OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped")
-VOICE, DATA = 0, 1
-KINDS = ("voice", "data")
-NODE_IDS = {VOICE: 1, DATA: 2}  # recording entities: msc1, pgw1
+VOICE, DATA, SMS = 0, 1, 2
+KINDS = ("voice", "data", "sms")
+NODE_IDS = {VOICE: 1, DATA: 2, SMS: 3}  # recording entities: msc1, pgw1, smsc1
 MB = 1_000_000
 _KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
 _MARGIN = 0.01  # seconds; makes the no-blocking filter conservative against float rounding
@@ -53,7 +53,8 @@ PM_SCHEMA = pa.schema([
     ("calls_blocked", pa.int64()), ("calls_lost_outage", pa.int64()),
     ("calls_dropped", pa.int64()), ("sessions_offered", pa.int64()),
     ("sessions_lost_outage", pa.int64()), ("carried_erlang", pa.float64()),
-    ("data_mb", pa.float64()), ("available_s", pa.float64()),
+    ("data_mb", pa.float64()), ("sms_offered", pa.int64()), ("sms_lost_outage", pa.int64()),
+    ("available_s", pa.float64()),
 ])
 FIELDS = ("id", "cell", "sub", "start", "end", "volume")
 
@@ -121,7 +122,8 @@ class TrafficEngine:
         self.sub_by_cell = np.argsort(sub_cell, kind="stable")
         self.sub_offset = np.concatenate([[0], np.cumsum(self.subs_on)[:-1]])
         self.cdr_dup = cdr_duplicate_rate
-        self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data")}
+        self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data"),
+                    SMS: sim.rng.stream("traffic.sms")}
         self.cdr_rng = sim.rng.stream("network.cdr")
         self.drop_rng = sim.rng.stream("traffic.drops")
         self.transport: TransportLoad | None = None
@@ -131,7 +133,7 @@ class TrafficEngine:
         self.events = [(ev, np.array([i for i, c in enumerate(self.cell_ids)
                                       if state.topo.elements[c].site == ev.site], dtype=np.int64))
                        for ev in spec.events]
-        self.carried = {VOICE: Batch.empty(), DATA: Batch.empty()}
+        self.carried = {VOICE: Batch.empty(), DATA: Batch.empty(), SMS: Batch.empty()}
         self.ids = itertools.count(1)
         self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
         self.pm = sim.records.buffer("traffic", PM_SCHEMA)
@@ -139,7 +141,8 @@ class TrafficEngine:
         self.cell_tuple = tuple(self.cell_ids)
         self.t = 0.0
         self.counts = dict(calls_offered=0, calls_blocked=0, calls_lost_outage=0,
-                           calls_dropped=0, sessions_offered=0, data_bytes=0)
+                           calls_dropped=0, sessions_offered=0, data_bytes=0, sms_offered=0,
+                           sms_lost_outage=0)
 
     # --- the discrete-event side ------------------------------------------------------------
 
@@ -180,7 +183,8 @@ class TrafficEngine:
         pm: dict[str, Arr] = {}
         cdrs: list[dict[str, Arr]] = []
         for kind, per_day, cap in ((VOICE, self.spec.voice.calls_per_sub_day, channels),
-                                   (DATA, self.spec.data.sessions_per_sub_day, None)):
+                                   (DATA, self.spec.data.sessions_per_sub_day, None),
+                                   (SMS, self.spec.sms.per_sub_day, None)):
             rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
             if crowd is not None:
                 rate = rate * crowd
@@ -222,6 +226,9 @@ class TrafficEngine:
         sub = self.sub_by_cell[self.sub_offset[cell] + pick]
         if kind == VOICE:
             hold = draw_holding(rng, self.spec.voice.holding, n)
+            volume = np.zeros(n)
+        elif kind == SMS:  # a message: an instant, no volume
+            hold = np.zeros(n)
             volume = np.zeros(n)
         else:
             hold = draw_holding(rng, self.spec.data.duration, n)
@@ -387,10 +394,15 @@ class TrafficEngine:
             pm["carried_erlang"] = np.bincount(allb.cell, busy, minlength=n) / (t1 - t0)
             for k in ("calls_offered", "calls_blocked", "calls_lost_outage", "calls_dropped"):
                 self.counts[k] += int(pm[k].sum())
-        else:
+        elif kind == DATA:
             pm["sessions_offered"] = count(is_new)
             pm["sessions_lost_outage"] = count(outcome == LOST)
             self.counts["sessions_offered"] += int(pm["sessions_offered"].sum())
+        else:
+            pm["sms_offered"] = count(is_new)
+            pm["sms_lost_outage"] = count(outcome == LOST)
+            self.counts["sms_offered"] += int(pm["sms_offered"].sum())
+            self.counts["sms_lost_outage"] += int(pm["sms_lost_outage"].sum())
 
     @staticmethod
     def _available_s(t0: float, t1: float, up0: Arr, by_cell: dict[int, list[CellChange]]) -> Arr:

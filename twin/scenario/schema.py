@@ -257,6 +257,10 @@ class DemandEvent(Strict):
     factor: float = Field(gt=0, description="demand multiplied by this while it lasts")
 
 
+class SmsSpec(Strict):
+    per_sub_day: float = Field(2.0, ge=0, description="text messages sent per subscriber a day")
+
+
 class TrafficSpec(Strict):
     interval: Duration = Field(900.0, gt=0, description="traffic generation step (PM period)")
     profile: Literal["diurnal", "flat"] = "diurnal"
@@ -270,6 +274,7 @@ class TrafficSpec(Strict):
     events: list[DemandEvent] = Field(default_factory=list)
     voice: VoiceSpec = VoiceSpec()
     data: DataSpec = DataSpec()
+    sms: SmsSpec = SmsSpec()
 
 
 # --- faults --------------------------------------------------------------------------------
@@ -431,6 +436,37 @@ class DiscountSpec(Strict):
     pct: float = Field(gt=0, le=100)
 
 
+class CollectorOutage(Strict):
+    at: Duration = Field(description="when mediation's collector goes down")
+    duration: Duration = Field(gt=0)
+
+
+class MediationSpec(Strict):
+    """How usage records travel from the recording entities into mediation."""
+
+    mode: Literal["batch", "streaming"] = Field(
+        "batch", description="batch: the collector fetches CDR files every batch_interval; "
+                             "streaming: records are pushed to it as they are written")
+    batch_interval: Duration = Field(900.0, gt=0, description="file pickup period (batch)")
+    ne_buffer: Duration = Field(
+        2 * 86_400.0, description="how long recording entities keep CDR files the collector "
+                                  "has not fetched (batch); older files are overwritten")
+    stream_buffer: Duration = Field(
+        600.0, description="how long the stream holds records while the collector is down "
+                           "(streaming); older records are lost")
+    collector_outages: list[CollectorOutage] = Field(default_factory=list)
+    dedup_retention: Duration = Field(
+        3 * 86_400.0, description="duplicates are recognised among records that started "
+                                  "this long before now")
+    recycle_every: Duration = Field(3600.0, gt=0, description="suspense recycling period")
+    suspense_max_age: Duration = Field(
+        3 * 86_400.0, description="a record still unguidable this long after it arrived is "
+                                  "rejected")
+    guiding_delay_mean: Duration = Field(
+        0.0, description="mean delay (exponential) before a new line reaches mediation's "
+                         "guiding table; its records wait in suspense until then")
+
+
 class CreditStep(Strict):
     over: Duration = Field(description="credit applies when the cycle's outage exceeds this")
     credit_pct: float = Field(ge=0, le=100)
@@ -522,6 +558,7 @@ class BssSpec(Strict):
     new_lines_share: Share = Field(
         0.0, description="share of lines activated at the start of the run: they pay the "
                          "offer's one-time fee on their first bill")
+    mediation: MediationSpec = MediationSpec()
 
 
 # --- the scenario --------------------------------------------------------------------------
