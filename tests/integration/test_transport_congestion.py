@@ -9,6 +9,28 @@ import twin
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
+def test_a_reroute_congests_the_detour_and_raises_threshold_alarms(tmp_path: Path) -> None:
+    run = twin.simulate(SCENARIOS / "ring_resilience.yaml", out=tmp_path / "r", report=False,
+                        overrides=["duration=3d", "faults.random.mtbf_h={}",
+                                   "network.link_capacity_mbps={fibre: 45, microwave: 45}"])
+    links = run.table("link_traffic")
+    cut_at, detour = 34 * 3600, "site4-agg1"  # the ring closes back on agg1 at site4
+    on_detour = links[links["link"] == detour].set_index("period_start")["utilisation"]
+    during = on_detour.loc[cut_at:cut_at + 2 * 3600 - 1]
+    day_before = on_detour.loc[cut_at - 86_400:cut_at - 86_400 + 2 * 3600 - 1]
+    # site4-agg1 carried site3 and site4; cut off from site1, site2 now comes round too
+    assert during.sum() > 1.3 * day_before.sum()
+    assert day_before.max() < 0.8 < during.max()
+    cut = links[(links["link"] == "site1-site2") & (links["period_start"] >= cut_at)
+                & (links["period_start"] < cut_at + 900)]
+    assert (cut["load_mbps"] == 0).all() and (cut["available_s"] == 0).all()
+    alarms = run.table("alarms")
+    threshold = alarms[alarms["probable_cause"] == "thresholdCrossed"]
+    assert detour in set(threshold["resource"])
+    # capacity takes no part in voice service: nothing is lost on a ring
+    assert run.summary["traffic"]["calls_lost_outage"] == 0
+
+
 def test_default_capacities_leave_links_lightly_loaded(tmp_path: Path) -> None:
     run = twin.simulate(SCENARIOS / "quickstart.yaml", out=tmp_path / "q", report=False,
                         overrides=["duration=1d", "faults.scripted=[]"])
