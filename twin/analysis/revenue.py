@@ -37,7 +37,10 @@ def lost_revenue(usage_path: Path, subs: SubscriberBase,
     sums = dict.fromkeys(STEPS, 0)
     cols = ["sub", "kind", "start", "intended_s", "actual_s", "intended_bytes", "actual_bytes",
             "outcome"]
-    for batch in pq.ParquetFile(usage_path).iter_batches(batch_size=1_000_000, columns=cols):
+    # pre_buffer off: otherwise pyarrow keeps the whole file's pages while iterating, and a
+    # 30-day run's truth table would sit in memory at once
+    usage = pq.ParquetFile(usage_path, pre_buffer=False)
+    for batch in usage.iter_batches(batch_size=250_000, columns=cols, use_threads=False):
         sub = batch.column("sub").to_numpy().astype(np.int64)
         kind_name = batch.column("kind").to_numpy(zero_copy_only=False)
         kind = np.where(kind_name == "voice", 0, np.where(kind_name == "data", 1, 2))
