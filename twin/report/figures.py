@@ -21,6 +21,8 @@ def incident_timeline(run_dir: Path, out: Path, horizon: float) -> None:
                                             how="left")
     faults["end"] = faults["end"].fillna(horizon)
     incidents = _read(run_dir, "incidents")
+    if "merged_into" in incidents:  # folded into another incident: not a lane of its own
+        incidents = incidents[incidents["merged_into"] == 0]
     tickets = _read(run_dir, "tickets")
     targets = sorted(set(faults["target"]) | set(incidents["root"]))
     lane = {t: i for i, t in enumerate(targets)}
