@@ -24,7 +24,8 @@ def incident_timeline(run_dir: Path, out: Path, horizon: float) -> None:
     if "merged_into" in incidents:  # folded into another incident: not a lane of its own
         incidents = incidents[incidents["merged_into"] == 0]
     tickets = _read(run_dir, "tickets")
-    targets = sorted(set(faults["target"]) | set(incidents["root"]))
+    tickets = tickets[tickets["status"] != "cancelled"]
+    targets = sorted(set(faults["target"]) | set(incidents["root"]) | set(tickets["root"]))
     lane = {t: i for i, t in enumerate(targets)}
     fig = Figure(figsize=(11, max(2.5, 0.35 * len(targets) + 1.2)))
     ax = fig.subplots()
