@@ -84,6 +84,8 @@ CASES = [
          {"dist": "lognormal", "mean_s": 100.0, "sigma": 1.5}, days=8, reps=10),
     Case("E10-N15-deterministic", 10.0, 15, {"dist": "deterministic", "mean_s": 100.0},
          days=4, reps=8),
+    Case("E10-N15-loglogistic-b2.5", 10.0, 15,
+         {"dist": "loglogistic", "mean_s": 100.0, "shape": 2.5}, days=6, reps=10),
     Case("E20-N20-exponential", 20.0, 20, {"dist": "exponential", "mean_s": 100.0},
          days=3, reps=8),
     Case("E5-N12-lognormal-low-blocking", 5.0, 12,
