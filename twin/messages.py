@@ -115,8 +115,9 @@ class PmReport:
 
     ``object_kind`` is ``cell`` or ``link``; ``objects`` names the objects; each array in
     ``counters`` has one value per object. Cell counters: ``calls_attempted``,
-    ``calls_blocked``, ``calls_dropped``, ``traffic_erlang``, ``sessions_attempted``,
-    ``data_mb``, ``available_s`` (seconds in service), ``drop_rate``. Link counters:
+    ``calls_blocked``, ``calls_dropped``, ``calls_failed`` (attempts lost to lost service),
+    ``traffic_erlang``, ``sessions_attempted``, ``sms_attempted``, ``data_mb``,
+    ``available_s`` (seconds in service), ``drop_rate``. Link counters: ``load_mbps``,
     ``utilisation`` (0–1), ``available_s``.
     """
 

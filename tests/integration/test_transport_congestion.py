@@ -37,3 +37,10 @@ def test_default_capacities_leave_links_lightly_loaded(tmp_path: Path) -> None:
     links = run.table("link_traffic")
     assert 0 < links["utilisation"].max() < 0.2
     assert len(links) == run.summary["network"]["links"] * 96
+
+
+def test_a_medium_left_out_keeps_its_default_capacity(tmp_path: Path) -> None:
+    run = twin.simulate(SCENARIOS / "quickstart.yaml", out=tmp_path / "m", report=False,
+                        overrides=["duration=6h", "faults.scripted=[]",
+                                   "network.link_capacity_mbps={microwave: 500}"])
+    assert run.table("link_traffic")["utilisation"].max() < 0.2  # fibre kept 10 Gb/s

@@ -79,6 +79,11 @@ def link_congested(obj: str, port: str) -> AlarmDef:
                     f"utilisation threshold crossed on port {port}", "warning")
 
 
+def no_core_service(obj: str) -> AlarmDef:
+    return AlarmDef(obj, "", "qualityOfServiceAlarm", "backhaulFailure",
+                    "cell out of service: no core network function reachable", "critical")
+
+
 def core_unreachable(obj: str) -> AlarmDef:
     return AlarmDef(obj, "", "communicationsAlarm", "routingAdjacencyLost",
                     "routing adjacency to core lost", "major")
@@ -134,7 +139,9 @@ class ElementManagers:
                 continue
             if el.type == "cell":
                 if not state.in_service[state.cell_index[eid]]:
-                    out.append(cell_out_of_service(eid))
+                    # same probable cause (service lost), truer text when transport is fine
+                    out.append(no_core_service(eid) if eid in reach
+                               else cell_out_of_service(eid))
             elif eid not in reach:
                 out.append(core_unreachable(eid))
         return {a.key: a for a in out}

@@ -1,10 +1,13 @@
 """Topology: the elements and links of the network, generated or listed.
 
-A generated network has the classic mobile shape: one core router, aggregation routers, and
-chains of access sites behind each aggregation router, each site with a site router and its
-cells. In a ``tree`` a chain hangs off its aggregation router, so a cut isolates everything
-downstream; in a ``ring`` the chain closes back to the aggregation router, so a single cut
-reroutes traffic the other way round.
+A generated network has the shape of a mobile operator's: an IP/MPLS core ring of core
+sites, each hosting the core network functions (voice core, packet gateway, subscriber
+database, DNS, online charging, charging data collection) on metro/national; aggregation
+routers homed on two core sites; and chains of radio sites behind each aggregation router,
+each site with a site router and its 2G/4G/5G cells. In a ``tree`` a chain hangs off its
+aggregation router, so a cut isolates everything downstream; in a ``ring`` the chain closes
+back (on a second aggregation router with dual homing), so a single cut reroutes the
+traffic the other way round.
 """
 
 from __future__ import annotations

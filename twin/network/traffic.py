@@ -425,7 +425,8 @@ class TrafficEngine:
         answered = pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
         counters = {
             "calls_attempted": pm["calls_offered"], "calls_blocked": pm["calls_blocked"],
-            "calls_dropped": pm["calls_dropped"], "traffic_erlang": pm["carried_erlang"],
+            "calls_dropped": pm["calls_dropped"], "calls_failed": pm["calls_lost_outage"],
+            "traffic_erlang": pm["carried_erlang"], "sms_attempted": pm["sms_offered"],
             "sessions_attempted": pm["sessions_offered"], "data_mb": pm["data_mb"],
             "available_s": available,
             "drop_rate": pm["calls_dropped"] / np.maximum(answered, 1),

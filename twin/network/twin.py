@@ -22,7 +22,13 @@ from twin.network.telemetry import ElementManagers
 from twin.network.topology import Topology
 from twin.network.traffic import TrafficEngine
 from twin.network.transport import TransportLoad
-from twin.scenario.schema import FaultSpec, NetworkSpec, TrafficSpec
+from twin.scenario.schema import (
+    FaultSpec,
+    NetworkSpec,
+    TrafficSpec,
+    _default_battery,
+    _default_capacity,
+)
 
 RESTART_FIXES = frozenset({"software_crash"})
 REPLACE_FIXES = frozenset({"element_failure", "software_crash", "flapping", "degradation",
@@ -50,13 +56,15 @@ class NetworkTwin:
         self.topo = topo
         self.publish = publish
         self.state = NetworkState(topo)
-        self.battery_h: dict[str, float] = {str(k): v for k, v in spec.power.battery_h.items()}
+        battery = {**_default_battery(), **spec.power.battery_h}  # types left out keep theirs
+        self.battery_h: dict[str, float] = {str(k): v for k, v in battery.items()}
         self.ems = ElementManagers(sim, spec.telemetry, self.state, publish)
         self.traffic = TrafficEngine(sim, traffic, self.state, subs,
                                      spec.telemetry.cdr_duplicate_rate, publish)
         tel = spec.telemetry
+        capacity = {**_default_capacity(), **spec.link_capacity_mbps}  # a medium left out
         self.traffic.transport = TransportLoad(
-            sim, self.state, {str(k): v for k, v in spec.link_capacity_mbps.items()},
+            sim, self.state, {str(k): v for k, v in capacity.items()},
             tel.congestion_raise, tel.congestion_clear)
         self.traffic.on_congestion = lambda: self.ems.update(None)
         self.schedule = fault_schedule(faults, topo, sim.horizon, sim.rng)
@@ -88,6 +96,12 @@ class NetworkTwin:
 
     def _strike(self, f: Fault) -> None:
         st = self.state
+        if not f.repairable and st.is_down(f.target):
+            # a failure of something already down, under a fixed repair time, is absorbed by
+            # the repair already due — up-times stay exponential, A = MTBF/(MTBF+MTTR)
+            self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by="absorbed",
+                              ticket_id=0)
+            return
         st.active[f.id] = f
         if f.mode == "degradation":
             cells = [f.target] if f.target in st.cell_index else [

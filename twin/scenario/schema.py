@@ -113,13 +113,15 @@ class TelemetrySpec(Strict):
 
 
 def _default_battery() -> dict[ElementType, float]:
-    return {"core_router": 8.0, "agg_router": 4.0, "site_router": 2.0, "cell": 2.0}
+    return {"core_router": 8.0, "agg_router": 4.0, "site_router": 2.0, "cell": 2.0,
+            "msc": 8.0, "pgw": 8.0, "hss": 8.0, "dns": 8.0, "ocs": 8.0, "cdf": 8.0}
 
 
 class PowerSpec(Strict):
     battery_h: dict[ElementType, Annotated[float, Field(ge=0)]] = Field(
         default_factory=_default_battery,
-        description="battery backup per element type when mains power fails")
+        description="battery backup per element type when mains power fails (types "
+                    "left out keep their default)")
 
 
 Medium = Literal["fibre", "microwave"]
@@ -162,7 +164,8 @@ class NetworkSpec(Strict):
     telemetry: TelemetrySpec = TelemetrySpec()
     power: PowerSpec = PowerSpec()
     link_capacity_mbps: dict[Medium, Annotated[float, Field(gt=0)]] = Field(
-        default_factory=_default_capacity, description="link capacity by medium")
+        default_factory=_default_capacity,
+        description="link capacity by medium (a medium left out keeps its default)")
 
     @model_validator(mode="after")
     def _check_topology(self) -> NetworkSpec:
@@ -373,11 +376,48 @@ class NocSpec(Strict):
     auto_ticket_after_critical: Duration = Field(300.0, ge=0, description="same, critical")
 
 
+TicketPriority = Literal["Critical", "High", "Medium", "Low"]
+
+
+def _default_sla_targets() -> dict[TicketPriority, float]:
+    return {"Critical": 4.0, "High": 8.0, "Medium": 24.0, "Low": 72.0}
+
+
+class TicketSpec(Strict):
+    """Trouble-ticket service levels: a restore target per TMF621 priority (Critical: a
+    service-affecting critical incident, High: other service-affecting or critical ones,
+    Medium: major, Low: the rest), and escalation when a ticket runs late."""
+
+    sla_target_h: dict[TicketPriority, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=_default_sla_targets, description="time to restore per priority, hours")
+    escalate_at: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [0.5, 1.0],
+        description="shares of the target at which an unresolved ticket escalates a level")
+
+
+class AutomationSpec(Strict):
+    """Closed-loop remote remediation tried before a truck roll."""
+
+    restart: Literal["never", "software", "always"] = Field(
+        "software", description="remote restart first: never; when the element reports a "
+                                "software (processing) error; or for every dead element")
+    verify: Duration = Field(600.0, ge=0, description="wait this long for the alarms to clear "
+                                                      "after a restart before a truck roll")
+    guard: Duration = Field(600.0, ge=0, description="at most one restart per element in this "
+                                                     "time (ONAP-style guard)")
+
+
 class CrewSpec(Strict):
     count: int = Field(2, ge=1)
     travel_mean_min: float = Field(45.0, ge=0)
     repair_mean_min: float = Field(90.0, ge=0)
     repair_dist: Literal["exponential", "deterministic"] = "exponential"
+    travel_dist: Literal["exponential", "deterministic"] = "exponential"
+    regions: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="crews per region, each serving its own region; "
+                                          "empty: `count` crews serve every region")
+    region_travel_mean_min: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="mean travel per region, overriding travel_mean_min")
 
 
 class OssSpec(Strict):
@@ -385,8 +425,12 @@ class OssSpec(Strict):
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
     noc: NocSpec = NocSpec()
     crews: CrewSpec = CrewSpec()
-    repair_policy: Literal["fifo", "impact"] = Field(
-        "fifo", description="fifo: first ticket first; impact: most cells affected first")
+    tickets: TicketSpec = TicketSpec()
+    automation: AutomationSpec = AutomationSpec()
+    repair_policy: Literal["fifo", "impact", "severity", "sla"] = Field(
+        "fifo", description="fifo: first ticket first; impact: most cells affected first; "
+                            "severity: highest priority first; sla: earliest restore "
+                            "deadline first")
 
 
 # --- BSS -----------------------------------------------------------------------------------
