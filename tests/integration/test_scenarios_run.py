@@ -116,7 +116,10 @@ def test_rated_usage_equals_invoiced_usage_to_the_minor_unit(scenario_run: twin.
         f"WHERE line_type IN {USAGE_LINES}")["x"].iloc[0])
     assert rated == invoiced
     recon = run.summary["reconciliation"]
-    assert recon["unbilled_minor"] == 0
+    mediation = run.scenario["bss"].get("mediation", {})
+    if not mediation.get("collector_outages") and not run.scenario["bss"].get("new_lines_share"):
+        assert recon["unbilled_minor"] == 0  # nothing lost between network and rating
+    assert recon["unbilled_minor"] >= 0
     assert recon["rated_minor"] == rated
     assert recon["invoiced_usage_minor"] == invoiced
     assert recon["potential_usage_minor"] == (

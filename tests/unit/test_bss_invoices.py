@@ -48,7 +48,8 @@ def run(make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> Callab
 
         sim = make_sim(horizon=40 * DAY)
         b = BusinessSupport(sim, BssSpec.model_validate(
-            {"catalog": catalog(default_catalog), **bss}), subs)
+            {"catalog": catalog(default_catalog), "mediation": {"mode": "streaming"}, **bss}),
+            subs)
 
         def send() -> Generator[Any, None, None]:
             for at, batch in feed:

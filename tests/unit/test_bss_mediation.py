@@ -1,4 +1,5 @@
-"""Mediation: validation with reasons, and dedup within a batch and across recent batches."""
+"""Mediation: validation with reasons, dedup within a batch and across the retention window,
+suspense and recycling of records that cannot be guided yet."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from twin.bss.mediation import Mediation
 from twin.kernel import Sim
 from twin.messages import UsageBatch
+from twin.scenario.schema import MediationSpec
 
 N_SUBS = 10
 
@@ -19,7 +21,7 @@ N_SUBS = 10
 def batch(ids: Sequence[int], subs: Sequence[int] | None = None,
           nodes: Sequence[int] | None = None, kinds: Sequence[int] | None = None,
           durations: Sequence[int] | None = None,
-          volumes: Sequence[int] | None = None) -> UsageBatch:
+          volumes: Sequence[int] | None = None, start: float = 0.0) -> UsageBatch:
     n = len(ids)
     return UsageBatch({
         "record_id": np.array(ids, dtype=np.int64),
@@ -27,7 +29,7 @@ def batch(ids: Sequence[int], subs: Sequence[int] | None = None,
         "sub": np.array(subs if subs is not None else [i % N_SUBS for i in range(n)],
                         dtype=np.int64),
         "kind": np.array(kinds if kinds is not None else [0] * n, dtype=np.int8),
-        "start": np.arange(n, dtype=np.float64),
+        "start": start + np.arange(n, dtype=np.float64),
         "duration_s": np.array(durations if durations is not None else [60] * n,
                                dtype=np.int64),
         "volume_bytes": np.array(volumes if volumes is not None else [0] * n, dtype=np.int64),
@@ -35,9 +37,19 @@ def batch(ids: Sequence[int], subs: Sequence[int] | None = None,
     })
 
 
+RETENTION = 2 * 3600.0
+
+
 @pytest.fixture
 def mediation(make_sim: Callable[..., Sim]) -> Mediation:
-    return Mediation(make_sim(horizon=1000.0), N_SUBS, dedup_window_batches=2)
+    spec = MediationSpec(dedup_retention=RETENTION, suspense_max_age=3 * 3600.0)
+    guidable_from = np.full(N_SUBS, -np.inf)
+    guidable_from[9] = 5000.0  # a new line: mediation learns of it at 5,000 s
+    return Mediation(make_sim(horizon=86_400.0), N_SUBS, spec, guidable_from)
+
+
+def at(m: Mediation, t: float) -> None:
+    m.sim.env.run(until=t)
 
 
 def cdrs(m: Mediation) -> list[dict[str, Any]]:
@@ -82,10 +94,58 @@ def test_duplicates_across_recent_batches_are_dropped(mediation: Mediation) -> N
 
 def test_dedup_window_is_bounded(mediation: Mediation) -> None:
     mediation.process(batch([1]))
-    mediation.process(batch([2]))
-    mediation.process(batch([3]))
-    out = mediation.process(batch([1]))  # three batches ago, outside a window of two
+    at(mediation, RETENTION + 3600.0)  # record 1 started more than the retention ago
+    out = mediation.process(batch([1]))
     assert out["record_id"].tolist() == [1]
+
+
+def test_dedup_by_charging_id_and_record_sequence(mediation: Mediation) -> None:
+    """Partial records of one long session share a charging id; their sequence numbers tell
+    them apart, and a partial record sent twice is a duplicate."""
+    b = batch([10, 11, 12, 13], kinds=[1] * 4, nodes=[2] * 4, volumes=[5] * 4)
+    b.columns["charging_id"] = np.array([77, 77, 77, 78], dtype=np.int64)
+    b.columns["seq"] = np.array([1, 2, 1, 1], dtype=np.int64)
+    out = mediation.process(b)
+    assert out["record_id"].tolist() == [10, 11, 13]
+    assert mediation.duplicates == 1
+
+
+def test_unguidable_records_wait_in_suspense_and_are_recycled(mediation: Mediation) -> None:
+    out = mediation.process(batch([1, 2, 3], subs=[9, 1, 9]))
+    assert out["record_id"].tolist() == [2]
+    assert (mediation.suspended, mediation.in_suspense) == (2, 2)
+    at(mediation, 3600.0)
+    assert mediation.recycle() == {} or mediation.in_suspense == 2  # still unknown
+    assert mediation.in_suspense == 2
+    at(mediation, 5000.0)
+    out = mediation.recycle()
+    assert out["record_id"].tolist() == [1, 3]
+    assert (mediation.recycled, mediation.in_suspense) == (2, 0)
+    rows = cdrs(mediation)
+    assert [(r["record_id"], r["state"], r["reason"], r["received"], r["processed"])
+            for r in rows] == [
+        (1, "recycled", "not guidable yet", 0.0, 0.0), (2, "guided", "", 0.0, 0.0),
+        (3, "recycled", "not guidable yet", 0.0, 0.0),
+        (1, "guided", "", 0.0, 5000.0), (3, "guided", "", 0.0, 5000.0)]
+
+
+def test_suspense_gives_up_after_the_maximum_age(mediation: Mediation) -> None:
+    mediation.guidable_from[9] = np.inf  # never provisioned
+    mediation.process(batch([1], subs=[9]))
+    at(mediation, 2 * 3600.0)
+    assert mediation.recycle() == {} or mediation.in_suspense == 1
+    at(mediation, 3 * 3600.0)
+    out = mediation.recycle()
+    assert out["record_id"].size == 0
+    assert (mediation.unguidable, mediation.in_suspense) == (1, 0)
+    assert cdrs(mediation)[-1]["reason"] == "unguidable"
+
+
+def test_records_of_a_closed_cycle_are_written_off(mediation: Mediation) -> None:
+    out = mediation.process(batch([1, 2], start=100.0), too_late_before=101.0)
+    assert out["record_id"].tolist() == [2]
+    assert (mediation.too_late, mediation.rejected) == (1, 0)
+    assert cdrs(mediation)[0]["reason"] == "too late"
 
 
 def test_invalid_records_are_rejected_with_a_reason(mediation: Mediation) -> None:
@@ -122,7 +182,7 @@ def test_cdrs_table_records_when_each_batch_arrived(mediation: Mediation) -> Non
         mediation.process(batch([3]))
 
     sim.env.process(feed())
-    sim.env.run()
+    sim.env.run(until=1000)
     assert [(r["record_id"], r["received"]) for r in cdrs(mediation)] == [
         (1, 0.0), (2, 0.0), (3, 300.0)]
 

@@ -200,6 +200,9 @@ def test_properties_hold_however_the_records_are_batched(
             assert -w["per"] < 2 * gap <= w["per"]
 
 
+STREAM = {"mediation": {"mode": "streaming"}}  # records reach mediation as they arrive
+
+
 def _batch(recs: dict[str, np.ndarray], ids: np.ndarray) -> UsageBatch:
     kind = recs["kind"]
     return UsageBatch({
@@ -222,11 +225,11 @@ def test_a_record_rated_twice_is_billed_once(make_sim: Callable[..., Sim],
                           offer=OFFER_OF_SUB.astype(np.int16),
                           account=np.arange(3, dtype=np.int32))
     once = BusinessSupport(make_sim(horizon=HORIZON),
-                           BssSpec.model_validate({"catalog": catalog}), subs)
+                           BssSpec.model_validate({"catalog": catalog, **STREAM}), subs)
     ids = np.arange(1, recs["sub"].size + 1, dtype=np.int64)
     once.on_usage(_batch(recs, ids))
     twice = BusinessSupport(make_sim(horizon=HORIZON),
-                            BssSpec.model_validate({"catalog": catalog}), subs)
+                            BssSpec.model_validate({"catalog": catalog, **STREAM}), subs)
     again = np.array(data.draw(st.lists(st.integers(0, ids.size - 1), min_size=1)))
     both = {k: np.concatenate([v, v[again]]) for k, v in recs.items()}
     twice.on_usage(_batch(both, np.concatenate([ids, ids[again]])))

@@ -6,12 +6,16 @@ ground truth. Rated records go to the ``rated`` table; billing accumulates them 
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import numpy as np
 import pyarrow as pa
+import simpy
 
 from twin.bss.billing import Billing
 from twin.bss.catalog import PriceTable, quantity
-from twin.bss.mediation import Mediation
+from twin.bss.collection import Collector
+from twin.bss.mediation import Cols, Mediation
 from twin.bss.rating import Rater, TariffClock
 from twin.kernel import Sim, labels
 from twin.messages import ServiceOutageReport, SubscriberBase, UsageBatch
@@ -43,7 +47,12 @@ class BusinessSupport:
         account_type = np.array([s.account_type for s in self.prices.specs], dtype=object)
         rng = sim.rng.stream("bss.orders")
         new_lines = rng.random(subs.count) < spec.new_lines_share
-        self.mediation = Mediation(sim, subs.count)
+        delay = rng.exponential(max(spec.mediation.guiding_delay_mean, 1e-9), subs.count)
+        guidable_from = np.where(new_lines & (spec.mediation.guiding_delay_mean > 0), delay,
+                                 -np.inf)
+        self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from)
+        self.collector = Collector(sim, spec.mediation, self._mediate)
+        sim.env.process(self._recycling())
         self.billing = Billing(sim, spec, subs, self.prices, account_type, new_lines)
         self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
         self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock)
@@ -61,8 +70,20 @@ class BusinessSupport:
         })
 
     def on_usage(self, batch: UsageBatch) -> None:
-        c = self.mediation.process(batch, self.billing.write_off_before())
-        if c["record_id"].size == 0:
+        """A batch of records the network's recording entities wrote: to the collector."""
+        self.collector.on_batch(batch)
+
+    def _mediate(self, batch: UsageBatch) -> None:
+        self._rate(self.mediation.process(batch, self.billing.write_off_before()))
+
+    def _recycling(self) -> Generator[simpy.Event, None, None]:
+        step = self.spec.mediation.recycle_every
+        while self.sim.now + step <= self.sim.horizon:
+            yield self.sim.env.timeout(step)
+            self._rate(self.mediation.recycle(self.billing.write_off_before()))
+
+    def _rate(self, c: Cols) -> None:
+        if not c or c["record_id"].size == 0:
             return
         sub = c["sub"].astype(np.int64)
         kind = c["kind"].astype(np.int64)
@@ -93,4 +114,6 @@ class BusinessSupport:
         self.billing.on_outage(report)
 
     def finish(self) -> None:
+        self.collector.finish()
+        self._rate(self.mediation.recycle(self.billing.write_off_before()))
         self.billing.final_bill_run()
