@@ -117,7 +117,9 @@ class PmReport:
     ``counters`` has one value per object. Cell counters: ``calls_attempted``,
     ``calls_blocked``, ``calls_dropped``, ``calls_failed`` (attempts lost to lost service),
     ``traffic_erlang``, ``sessions_attempted``, ``sms_attempted``, ``data_mb``,
-    ``available_s`` (seconds in service), ``drop_rate``. Link counters: ``load_mbps``,
+    ``available_s`` (seconds in service), ``drop_rate``, ``data_utilisation`` (data demand
+    over the cell's capacity) and ``throughput_factor`` (share of their demanded rate users
+    get: 1 unless over capacity). Link counters: ``load_mbps``,
     ``utilisation`` (0–1), ``available_s``.
     """
 

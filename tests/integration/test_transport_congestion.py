@@ -44,3 +44,22 @@ def test_a_medium_left_out_keeps_its_default_capacity(tmp_path: Path) -> None:
                         overrides=["duration=6h", "faults.scripted=[]",
                                    "network.link_capacity_mbps={microwave: 500}"])
     assert run.table("link_traffic")["utilisation"].max() < 0.2  # fibre kept 10 Gb/s
+
+
+def test_a_crowd_over_cell_capacity_lowers_user_throughput(tmp_path: Path) -> None:
+    run = twin.simulate(SCENARIOS / "quickstart.yaml", out=tmp_path / "crowd", report=False,
+                        overrides=["duration=1d", "faults.scripted=[]",
+                                   "network.cell_data_capacity_mbps={4G: 20}",
+                                   "traffic.events=[{at: 17h, duration: 3h, site: site3, "
+                                   "factor: 8}]"])
+    pm = run.table("traffic")
+    crowd = pm[pm["cell"].str.startswith("site3-") & pm["period_start"].between(
+        17 * 3600 + 900, 20 * 3600 - 900)]
+    calm = pm[~pm["cell"].str.startswith("site3-") & pm["period_start"].between(
+        17 * 3600 + 900, 20 * 3600 - 900)]
+    assert crowd["data_utilisation"].max() > 1 > calm["data_utilisation"].max()
+    assert crowd["throughput_factor"].min() < 0.9
+    assert (calm["throughput_factor"] == 1.0).all()
+    over = pm["data_utilisation"] > 1
+    assert (pm.loc[over, "throughput_factor"] * pm.loc[over, "data_utilisation"]).round(
+        9).eq(1.0).all()

@@ -54,7 +54,8 @@ PM_SCHEMA = pa.schema([
     ("calls_dropped", pa.int64()), ("sessions_offered", pa.int64()),
     ("sessions_lost_outage", pa.int64()), ("carried_erlang", pa.float64()),
     ("data_mb", pa.float64()), ("sms_offered", pa.int64()), ("sms_lost_outage", pa.int64()),
-    ("available_s", pa.float64()),
+    ("available_s", pa.float64()), ("data_utilisation", pa.float64()),
+    ("throughput_factor", pa.float64()),
 ])
 FIELDS = ("id", "cell", "sub", "start", "end", "volume")
 
@@ -127,6 +128,7 @@ class TrafficEngine:
         self.cdr_rng = sim.rng.stream("network.cdr")
         self.drop_rng = sim.rng.stream("traffic.drops")
         self.transport: TransportLoad | None = None
+        self.data_capacity = np.ones(n_cells)  # Mb/s per cell; set by the network twin
         self.on_congestion: Callable[[], None] | None = None
         self.quality = state.cell_quality()
         self.holidays = set(spec.holidays)
@@ -420,15 +422,20 @@ class TrafficEngine:
         """The period's counters: into the ``traffic`` table (truth, for reports) and, as
         the element managers upload them, to the OSS."""
         n = len(self.cell_ids)
+        # demand over the cell's data capacity; above 1 every user gets a share of it
+        utilisation = pm["data_mb"] * 8.0 / (t1 - t0) / self.data_capacity
+        factor = 1.0 / np.maximum(utilisation, 1.0)
         self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column,
-                        **pm, "available_s": available})
+                        **pm, "available_s": available, "data_utilisation": utilisation,
+                        "throughput_factor": factor})
         answered = pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
         counters = {
             "calls_attempted": pm["calls_offered"], "calls_blocked": pm["calls_blocked"],
             "calls_dropped": pm["calls_dropped"], "calls_failed": pm["calls_lost_outage"],
             "traffic_erlang": pm["carried_erlang"], "sms_attempted": pm["sms_offered"],
             "sessions_attempted": pm["sessions_offered"], "data_mb": pm["data_mb"],
-            "available_s": available,
+            "available_s": available, "data_utilisation": utilisation,
+            "throughput_factor": factor,
             "drop_rate": pm["calls_dropped"] / np.maximum(answered, 1),
         }
         self.publish(PmReport(t0, t1 - t0, "cell", self.cell_tuple, counters))

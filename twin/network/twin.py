@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from twin.kernel import Sim
@@ -28,6 +29,7 @@ from twin.scenario.schema import (
     TrafficSpec,
     _default_battery,
     _default_capacity,
+    _default_cell_data,
 )
 
 RESTART_FIXES = frozenset({"software_crash"})
@@ -62,6 +64,10 @@ class NetworkTwin:
         self.traffic = TrafficEngine(sim, traffic, self.state, subs,
                                      spec.telemetry.cdr_duplicate_rate, publish)
         tel = spec.telemetry
+        cell_mbps = {**_default_cell_data(), **spec.cell_data_capacity_mbps}
+        self.traffic.data_capacity = np.array(
+            [cell_mbps.get(topo.elements[c].technology or "4G", 150.0)  # type: ignore[call-overload]
+             for c in self.state.cell_ids])
         capacity = {**_default_capacity(), **spec.link_capacity_mbps}  # a medium left out
         self.traffic.transport = TransportLoad(
             sim, self.state, {str(k): v for k, v in capacity.items()},

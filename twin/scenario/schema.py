@@ -127,6 +127,10 @@ class PowerSpec(Strict):
 Medium = Literal["fibre", "microwave"]
 
 
+def _default_cell_data() -> dict[Technology, float]:
+    return {"2G": 0.2, "4G": 150.0, "5G": 1000.0}
+
+
 def _default_capacity() -> dict[Medium, float]:
     return {"fibre": 10_000.0, "microwave": 1_000.0}
 
@@ -166,6 +170,10 @@ class NetworkSpec(Strict):
     link_capacity_mbps: dict[Medium, Annotated[float, Field(gt=0)]] = Field(
         default_factory=_default_capacity,
         description="link capacity by medium (a medium left out keeps its default)")
+    cell_data_capacity_mbps: dict[Technology, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=_default_cell_data,
+        description="cell data capacity by technology (a technology left out keeps its "
+                    "default); demand above it lowers user throughput")
 
     @model_validator(mode="after")
     def _check_topology(self) -> NetworkSpec:
