@@ -66,3 +66,37 @@ def test_alarms_export_as_tmf642(run: twin.Run) -> None:
     cleared = [a for a in exported if a["state"] == "cleared"]
     assert cleared and all(a["perceivedSeverity"] == "cleared" and "alarmClearedTime" in a
                            for a in cleared)
+
+
+def test_tickets_export_as_tmf621(run: twin.Run) -> None:
+    from twin.oss.exports import tmf621_tickets
+
+    tickets = run.table("tickets")
+    exported = tmf621_tickets(tickets, run.table("ticket_status"), run.table("ticket_notes"),
+                              start_of(run))
+    assert len(exported) == len(tickets) > 0
+    check("TMF621", "TroubleTicket", exported)
+    closed = [t for t in exported if t["status"] == "closed"]
+    assert closed
+    for t in closed:
+        states = [c["status"] for c in t["statusChange"]]
+        assert states[0] == "acknowledged" and states[-1] == "closed"
+        assert "resolved" in states and t["resolutionDate"] <= t["lastUpdate"]
+        assert t["priority"] in ("Critical", "High", "Medium", "Low")
+
+
+def test_incidents_export_as_tmf656_service_problems(run: twin.Run) -> None:
+    from twin.oss.exports import tmf656_problems
+
+    incidents = run.table("incidents")
+    exported = tmf656_problems(incidents, run.table("alarms"), run.table("tickets"),
+                               start_of(run))
+    assert len(exported) == len(incidents) > 0
+    check("TMF656", "ServiceProblem", exported)
+    cut = [p for p in exported if p["name"] == "link failure: site1-site2"]
+    assert len(cut) == 1
+    (problem,) = cut
+    assert problem["rootCauseResource"] == [{"id": "site1-site2", "@referredType": "Resource"}]
+    assert problem["affectedNumberOfServices"] == len(problem["affectedResource"]) > 0
+    assert len(problem["underlyingAlarm"]) > len(problem["affectedResource"])
+    assert problem["troubleTicket"][0]["@referredType"] == "TroubleTicket"

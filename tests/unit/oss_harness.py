@@ -17,6 +17,10 @@ CAUSES = {  # probable cause → (alarm type, severity)
     "lossOfSignal": ("communicationsAlarm", "major"),
     "backhaulFailure": ("qualityOfServiceAlarm", "critical"),
     "routingAdjacencyLost": ("communicationsAlarm", "major"),
+    "softwareError": ("processingErrorAlarm", "major"),
+    "powerProblem": ("environmentalAlarm", "major"),
+    "performanceDegraded": ("qualityOfServiceAlarm", "minor"),
+    "transmissionError": ("communicationsAlarm", "minor"),
 }
 
 

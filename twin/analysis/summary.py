@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin.analysis.oss_scoring import alarm_lifecycle
+from twin.analysis.oss_scoring import operations as oss_operations
 from twin.analysis.reconcile import reconcile
 from twin.analysis.revenue import lost_revenue
 from twin.wiring import Assembly
@@ -70,7 +70,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater)
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
-    crews = sc.oss.crews.count
+    crews = oss.workforce.crew_count
     return {
         "scenario": sc.name,
         "seed": sc.seed,
@@ -99,7 +99,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
         "oss": {
             "ems_events": sum(oss.collector.received.values()),
             "alarm_rejects": oss.collector.rejects,
-            **alarm_lifecycle(oss, sc.duration),
+            **oss_operations(oss, sc.duration),
             "alarms_raw": raw,
             "alarms_after_dedup": dedup,
             "incidents": incidents,

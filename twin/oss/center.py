@@ -24,7 +24,7 @@ from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.inventory import Inventory
 from twin.oss.noc import Noc
-from twin.oss.tickets import Workforce
+from twin.oss.workforce import Workforce
 from twin.scenario.schema import OssSpec
 
 INCIDENTS_SCHEMA = pa.schema([
@@ -32,7 +32,7 @@ INCIDENTS_SCHEMA = pa.schema([
     ("first_alarm", pa.float64()), ("created", pa.float64()), ("cleared", pa.float64()),
     ("alarms", pa.int64()), ("cells_affected", pa.int64()), ("ticket_id", pa.int64()),
     ("merged_into", pa.int64()), ("severity", pa.string()), ("acknowledged", pa.float64()),
-    ("ack_user", pa.string()),
+    ("ack_user", pa.string()), ("cells", pa.string()),
 ])
 OUTAGES_SCHEMA = pa.schema([
     ("incident_id", pa.int64()), ("cell", pa.string()), ("start", pa.float64()),
@@ -46,7 +46,7 @@ class OperationsCenter:
         self.publish = publish
         self.collector = Collector(sim)
         self.alarms = AlarmList(sim, spec.alarms, on_closed=self._alarm_closed)
-        self.workforce = Workforce(sim, spec.crews, spec.repair_policy, publish)
+        self.workforce = Workforce(sim, spec, publish, region_of=self._region_of)
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
@@ -90,6 +90,16 @@ class OperationsCenter:
         self.workforce.open_ticket(inc)
         self.noc.triage(inc)
 
+    def _region_of(self, target: str) -> str:
+        """The region of an element, or of a link's first end, in the OSS inventory."""
+        inv = self.inventory
+        if inv is None:
+            return ""
+        if target in inv.links:
+            target = inv.links[target].a
+        el = inv.elements.get(target)
+        return el.region if el is not None else ""
+
     def _alarm_closed(self, alarm: Alarm) -> None:
         """A flapping alarm closed after its quiet time."""
         self.correlator.alarm_cleared(alarm)
@@ -118,4 +128,4 @@ class OperationsCenter:
                        alarms=len(inc.alarms), cells_affected=len(inc.cells),
                        ticket_id=inc.ticket_id, merged_into=inc.merged_into,
                        severity=inc.severity, acknowledged=inc.acknowledged,
-                       ack_user=inc.ack_user)
+                       ack_user=inc.ack_user, cells=",".join(sorted(inc.cells)))

@@ -116,6 +116,7 @@ class Correlator:
             if obj in dead_open:
                 later.append((a, obj))
         rest: list[Alarm] = []
+        own: list[tuple[Alarm, str]] = []  # (alarm, open element incident it is the root of)
         for a in alarms:
             if a.cause == "heartbeatFailure":
                 continue
@@ -132,6 +133,12 @@ class Correlator:
                         later.append((a, link.id))
                     else:
                         new_roots[link.id] = ("link", [a])
+                continue
+            if a.obj in hb or a.obj in dead_open:  # a dead element's own alarm (e.g. the
+                if a.obj in new_roots:  # software error behind its heartbeat failure)
+                    new_roots[a.obj][1].append(a)
+                else:
+                    own.append((a, a.obj))
                 continue
             rest.append(a)
         candidates = list(new_roots) + [i.root for i in self.open.values()]
@@ -150,6 +157,8 @@ class Correlator:
             by_root[root] = inc
         for a, root in later:
             by_root[root].attach(a, "symptom", self.sim.now)
+        for a, root in own:
+            by_root[root].attach(a, "root", self.sim.now)
         for root, (kind, _) in new_roots.items():
             if kind == "element":
                 self._absorb_port_incidents(inv, by_root[root])

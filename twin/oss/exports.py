@@ -90,3 +90,115 @@ def tmf642_alarms(alarms: pd.DataFrame, start: datetime) -> list[dict[str, Any]]
             "comment": comments,
         }))
     return out
+
+
+def _ticket_ref(ticket_id: int) -> dict[str, Any]:
+    return {"id": str(ticket_id),
+            "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{ticket_id}",
+            "@referredType": "TroubleTicket"}
+
+
+def tmf621_tickets(tickets: pd.DataFrame, status: pd.DataFrame, notes: pd.DataFrame,
+                   start: datetime) -> list[dict[str, Any]]:
+    """Every ticket of the ``tickets`` table as a TMF621 ``TroubleTicket``, with its status
+    history (``ticket_status``) and notes (``ticket_notes``)."""
+    history = {k: g for k, g in status.groupby("ticket_id")}
+    noted = {k: g for k, g in notes.groupby("ticket_id")}
+    out = []
+    for r in tickets.itertuples():
+        tid = int(r.ticket_id)
+        changes = history.get(tid, status.iloc[0:0])
+        last = max([r.created, *changes["t"].tolist()])
+        out.append(_drop_none({
+            "id": str(tid),
+            "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{tid}",
+            "@type": "TroubleTicket",
+            "name": f"{r.priority_name}: {r.root}",
+            "description": f"incident {int(r.incident_id)} rooted at {r.root}; "
+                           f"resolution: {r.resolution or 'open'}",
+            "ticketType": "incident",
+            "severity": str(r.severity).capitalize(),
+            "priority": r.priority_name,
+            "status": r.status,
+            "statusChangeDate": instant(start, last),
+            "statusChangeReason": changes["reason"].iloc[-1] if len(changes) else None,
+            "creationDate": instant(start, r.created),
+            "lastUpdate": instant(start, last),
+            "expectedResolutionDate": instant(start, r.deadline),
+            "resolutionDate": instant(start, r.resolved),
+            "statusChange": [{"changeDate": instant(start, c.t), "changeReason": c.reason,
+                              "status": c.status} for c in changes.itertuples()],
+            "note": [{"id": str(i + 1), "author": SYSTEM, "date": instant(start, n.t),
+                      "text": n.text}
+                     for i, n in enumerate(noted.get(tid, notes.iloc[0:0]).itertuples())],
+            "relatedEntity": [
+                {"id": str(int(r.incident_id)), "role": "serviceProblem",
+                 "href": f"/tmf-api/serviceProblemManagement/v4/serviceProblem/"
+                         f"{int(r.incident_id)}", "@referredType": "ServiceProblem"},
+                {"id": r.root, "role": "rootCause", "@referredType": "Resource"},
+            ],
+            "relatedParty": [{"id": f"crew-{int(r.crew)}", "role": "fieldCrew",
+                              "@referredType": "Organization"}] if r.crew else [],
+        }))
+    return out
+
+
+_PROBLEM_PRIORITY = {1: 1, 2: 3, 3: 5, 4: 7}  # TMF621 level → TMF656 1 (highest)…10
+
+
+def tmf656_problems(incidents: pd.DataFrame, alarms: pd.DataFrame, tickets: pd.DataFrame,
+                    start: datetime) -> list[dict[str, Any]]:
+    """Every incident of the ``incidents`` table as a TMF656 ``ServiceProblem``: its root
+    cause, the alarms underneath, the cells it affects and its ticket."""
+    by_incident = {k: g for k, g in alarms.groupby("incident_id")}
+    ticket = tickets.set_index("ticket_id") if len(tickets) else tickets
+    out = []
+    for r in incidents.itertuples():
+        iid = int(r.incident_id)
+        mine = by_incident.get(iid, alarms.iloc[0:0]).sort_values("raised")
+        t = ticket.loc[int(r.ticket_id)] if r.ticket_id and int(r.ticket_id) in ticket.index \
+            else None
+        if r.merged_into:
+            status = "cancelled"
+        elif instant(start, r.cleared) is not None:
+            status = "closed" if t is not None and t["status"] == "closed" else "resolved"
+        elif t is not None and t["status"] == "inProgress":
+            status = "inProgress"
+        else:
+            status = "acknowledged" if instant(start, r.acknowledged) else "pending"
+        cells = [c for c in str(r.cells).split(",") if c]
+        out.append(_drop_none({
+            "id": str(iid),
+            "href": f"/tmf-api/serviceProblemManagement/v4/serviceProblem/{iid}",
+            "@type": "ServiceProblem",
+            "name": f"{r.root_kind} failure: {r.root}",
+            "description": f"{int(r.alarms)} alarms correlated; {len(cells)} cells cut off "
+                           "in the OSS inventory",
+            "category": "system.originated",
+            "originatingSystem": SYSTEM,
+            "reason": "root cause unknown" if r.root_kind == "unknown"
+            else f"{r.root_kind} {r.root} failed",
+            "status": status,
+            "priority": _PROBLEM_PRIORITY[int(t["priority"])] if t is not None else 10,
+            "problemEscalation": str(int(t["escalation"])) if t is not None else "0",
+            "affectedNumberOfServices": len(cells),
+            "impactImportanceFactor": str(min(100, len(cells))),
+            "creationDate": instant(start, r.created),
+            "lastUpdate": instant(start, r.cleared if instant(start, r.cleared)
+                                  else r.created),
+            "resolutionDate": instant(start, r.cleared) if status in ("resolved", "closed")
+            else None,
+            "affectedResource": [{"id": c, "@referredType": "Resource"} for c in cells]
+            or [{"id": r.root, "@referredType": "Resource"}],
+            "rootCauseResource": [{"id": r.root, "@referredType": "Resource"}]
+            if r.root_kind != "unknown" else [],
+            "underlyingAlarm": [{"id": str(int(a)), "@referredType": "Alarm",
+                                 "href": f"/tmf-api/alarmManagement/v4/alarm/{int(a)}"}
+                                for a in mine["alarm_id"]],
+            "firstAlert": {"id": str(int(mine["alarm_id"].iloc[0])), "role": "firstAlert",
+                           "@referredType": "Alarm"} if len(mine) else None,
+            "troubleTicket": [_ticket_ref(int(r.ticket_id))] if r.ticket_id else [],
+            "parentProblem": [{"id": str(int(r.merged_into)),
+                               "@referredType": "ServiceProblem"}] if r.merged_into else [],
+        }))
+    return out

@@ -1,26 +1,33 @@
-"""Trouble tickets and the field workforce.
+"""Trouble tickets: TMF621 states, priority, SLA restore targets and escalation.
 
-Each incident opens a trouble ticket (TMF621 states: acknowledged → inProgress → resolved →
-closed). Crews are a simpy priority resource: a ticket waits for a free crew in the order the
-repair policy gives (``fifo``: oldest first; ``impact``: most cells affected first), the crew
-travels to site, repairs, and sends the repair command to the network. The ticket is
-resolved when the OSS sees the incident's alarms clear, and closed when the crew is done.
+Every ticketed incident gets one ticket. Its life, in TMF621 states:
+
+``acknowledged`` (the ticketing system took it) → ``inProgress`` (a remote restart or a crew
+is working on it) → ``resolved`` (the OSS saw the incident's alarms clear: service restored)
+→ ``closed`` (the work is done too). A ticket whose incident is folded into another is
+``cancelled``. Every change is kept in its status history with a reason.
+
+Priority follows what the OSS knows about the incident: ``Critical`` for a critical,
+service-affecting incident (its root cuts cells off in the OSS inventory), ``High`` for other
+service-affecting or critical ones, ``Medium`` for major, ``Low`` for the rest. Each priority
+has a restore target (``oss.tickets.sla_target_h``, by default 4/8/24/72 h — in the spirit of
+public enterprise SLAs such as Verizon's 2–24 h time-to-repair tiers); the deadline is the
+creation time plus the target, and a ticket still unresolved at each share in
+``escalate_at`` (half-way, at the deadline) escalates one level.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import simpy
 
-from twin.kernel import Sim
-from twin.messages import RepairCommand
 from twin.oss.correlation import Incident
-from twin.scenario.schema import CrewSpec
+
+PRIORITIES = ("Critical", "High", "Medium", "Low")
+PRIORITY_LEVEL = {p: i + 1 for i, p in enumerate(PRIORITIES)}
+OPEN_STATES = ("acknowledged", "inProgress", "pending", "held")
 
 TICKETS_SCHEMA = pa.schema([
     ("ticket_id", pa.int64()), ("incident_id", pa.int64()), ("root", pa.string()),
@@ -28,16 +35,41 @@ TICKETS_SCHEMA = pa.schema([
     ("in_progress", pa.float64()), ("repaired", pa.float64()), ("resolved", pa.float64()),
     ("closed", pa.float64()), ("crew", pa.int64()), ("travel_s", pa.float64()),
     ("repair_s", pa.float64()), ("resolution", pa.string()), ("released", pa.float64()),
+    ("priority_name", pa.string()), ("severity", pa.string()), ("region", pa.string()),
+    ("sla_target_s", pa.float64()), ("deadline", pa.float64()), ("sla_met", pa.bool_()),
+    ("escalation", pa.int64()), ("restarts", pa.int64()), ("truck_rolls", pa.int64()),
 ])
+NOTES_SCHEMA = pa.schema([
+    ("ticket_id", pa.int64()), ("t", pa.float64()), ("text", pa.string()),
+])
+STATUS_SCHEMA = pa.schema([
+    ("ticket_id", pa.int64()), ("t", pa.float64()), ("status", pa.string()),
+    ("reason", pa.string()),
+])
+
+
+def priority_of(inc: Incident) -> str:
+    affecting = bool(inc.cells)
+    sev = inc.severity
+    if sev == "critical" and affecting:
+        return "Critical"
+    if affecting or sev == "critical":
+        return "High"
+    return "Medium" if sev == "major" else "Low"
 
 
 @dataclass
 class Ticket:
     id: int
     incident: Incident
-    priority: int
     created: float
+    priority: str = "Low"
+    severity: str = "indeterminate"
+    target_s: float = 0.0
+    region: str = ""
     status: str = "acknowledged"
+    history: list[tuple[float, str, str]] = field(default_factory=list)
+    released: float | None = None  # sent to the field (acknowledged or auto-ticketed)
     in_progress: float | None = None
     repaired: float | None = None
     resolved: float | None = None
@@ -47,113 +79,45 @@ class Ticket:
     travel_s: float = 0.0
     repair_s: float = 0.0
     resolution: str = ""
-    released: float | None = None  # sent to the field (acknowledged or auto-ticketed)
-    release: Any = None  # simpy event that lets the ticket queue for a crew
+    escalation: int = 0
+    restarts: int = 0
+    truck_rolls: int = 0
+    queued: bool = False  # waiting for a crew
+    remote: bool = False  # a remote restart is being verified
+    notes: list[tuple[float, str]] = field(default_factory=list)
 
+    @property
+    def deadline(self) -> float:
+        return self.created + self.target_s
 
-class Workforce:
-    def __init__(self, sim: Sim, spec: CrewSpec, policy: str,
-                 publish: Callable[[Any], None]) -> None:
-        self.sim, self.spec, self.policy, self.publish = sim, spec, policy, publish
-        self.crews = simpy.PriorityResource(sim.env, capacity=spec.count)
-        self.free = list(range(spec.count, 0, -1))
-        self.rng = sim.rng.stream("oss.workforce")
-        self.tickets: list[Ticket] = []
-        self._ids = itertools.count(1)
-        self.busy_s = 0.0
+    @property
+    def root(self) -> str:
+        return self.incident.root
 
-    def open_ticket(self, inc: Incident) -> Ticket:
-        tid = next(self._ids)
-        prio = tid if self.policy == "fifo" else -len(inc.cells) * 1_000_000 + tid
-        t = Ticket(tid, inc, prio, self.sim.now, release=self.sim.env.event())
-        inc.ticket_id = tid
-        self.tickets.append(t)
-        self.sim.env.process(self._dispatch(t))
-        return t
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
 
-    def release(self, inc: Incident, how: str) -> None:
-        """The NOC sends the incident's ticket to the field."""
-        t = self._ticket_of(inc)
-        if t is not None and t.released is None:
-            t.released = self.sim.now
-            t.release.succeed(how)
+    def set_status(self, now: float, status: str, reason: str) -> None:
+        self.status = status
+        self.history.append((now, status, reason))
 
-    def _ticket_of(self, inc: Incident) -> Ticket | None:
-        return self.tickets[inc.ticket_id - 1] if inc.ticket_id else None
+    def sla_met(self) -> bool | None:
+        """Restored within the target; None while open and not yet late (or cancelled)."""
+        if self.status == "cancelled":
+            return None
+        if self.resolved is not None:
+            return self.resolved <= self.deadline + 1e-9
+        return None
 
-    def incident_cleared(self, inc: Incident) -> None:
-        t = self._ticket_of(inc)
-        if t is None:
-            return
-        if t.status == "cancelled":
-            return
-        t.resolved = self.sim.now
-        t.status = "resolved"
-        if t.released is None:  # restored before the NOC sent anyone
-            self._close(t, "cleared before dispatch")
-            return
-        if not t.on_site and t.closed is None and t.in_progress is not None:
-            self._close(t, t.resolution or "restored")
-
-    def incident_merged(self, inc: Incident) -> None:
-        """The incident was folded into another: its ticket is cancelled, its crew recalled."""
-        t = self._ticket_of(inc)
-        if t is None:
-            return
-        t.status = "cancelled"
-        t.resolution = f"merged into incident {inc.merged_into}"
-        t.closed = self.sim.now
-
-    def _draw(self, mean_min: float, dist: str) -> float:
-        mean = mean_min * 60.0
-        return mean if dist == "deterministic" else float(self.rng.exponential(mean))
-
-    def _dispatch(self, t: Ticket) -> Any:
-        yield t.release
-        if t.status == "cancelled":
-            return
-        with self.crews.request(priority=t.priority) as req:
-            yield req
-            if t.status == "cancelled":
-                return
-            crew = self.free.pop()
-            t.crew, t.in_progress, t.status, t.on_site = crew, self.sim.now, "inProgress", True
-            began = self.sim.now
-            try:
-                if t.resolved is not None:
-                    t.resolution = "cleared before dispatch"
-                    return
-                t.travel_s = self._draw(self.spec.travel_mean_min, "exponential")
-                yield self.sim.env.timeout(t.travel_s)
-                if t.status == "cancelled":
-                    return
-                if t.resolved is not None:
-                    t.resolution = "no fault found on site"
-                    return
-                t.repair_s = self._draw(self.spec.repair_mean_min, self.spec.repair_dist)
-                yield self.sim.env.timeout(t.repair_s)
-                if t.status == "cancelled":
-                    return
-                t.repaired = self.sim.now
-                t.resolution = "repaired"
-                self.publish(RepairCommand(t.id, t.incident.root))
-            finally:
-                self.busy_s += self.sim.now - began
-                self.free.append(crew)
-                t.on_site = False
-                if t.resolved is not None and t.status != "cancelled":
-                    self._close(t, t.resolution)
-
-    def _close(self, t: Ticket, resolution: str) -> None:
-        t.closed = self.sim.now
-        t.status = "closed"
-        t.resolution = resolution
-
-    def write(self) -> None:
-        buf = self.sim.records.buffer("tickets", TICKETS_SCHEMA)
-        for t in self.tickets:
-            buf.append(ticket_id=t.id, incident_id=t.incident.id, root=t.incident.root,
-                       priority=t.priority, status=t.status, created=t.created,
-                       in_progress=t.in_progress, repaired=t.repaired, resolved=t.resolved,
-                       closed=t.closed, crew=t.crew, travel_s=t.travel_s, repair_s=t.repair_s,
-                       resolution=t.resolution, released=t.released)
+    def row(self) -> dict[str, Any]:
+        return dict(ticket_id=self.id, incident_id=self.incident.id, root=self.root,
+                    priority=PRIORITY_LEVEL[self.priority], status=self.status,
+                    created=self.created, in_progress=self.in_progress,
+                    repaired=self.repaired, resolved=self.resolved, closed=self.closed,
+                    crew=self.crew, travel_s=self.travel_s, repair_s=self.repair_s,
+                    resolution=self.resolution, released=self.released,
+                    priority_name=self.priority, severity=self.severity, region=self.region,
+                    sla_target_s=self.target_s, deadline=self.deadline,
+                    sla_met=self.sla_met(), escalation=self.escalation,
+                    restarts=self.restarts, truck_rolls=self.truck_rolls)

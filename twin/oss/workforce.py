@@ -1,0 +1,241 @@
+"""The field workforce and remote remediation: who works a released ticket, and how.
+
+A ticket released by the NOC first gets a **remote restart** when the automation policy
+believes it helps (the dead element reports a software/processing error, or always): the
+OSS sends ``RepairCommand(action="restart")`` and waits ``verify`` for the alarms to clear.
+If they do, the ticket is resolved without a truck roll; if not — or if the guard forbids
+another restart of that element so soon — it queues for a crew.
+
+Crews belong to regions (``oss.crews.regions``; by default one pool serves every region).
+Whenever a crew is free it takes the waiting ticket of its region that the **repair policy**
+ranks first (``twin/oss/policies.py``). The crew travels (a per-region mean, exponential by
+default), checks on arrival whether the fault is still there (*no fault found* if the
+incident cleared meanwhile), repairs, and sends ``RepairCommand(action="replace")`` for the
+incident's root. Crews repair what the OSS diagnosed: a wrong root sends them to the wrong
+place.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twin.kernel import Sim
+from twin.messages import RepairCommand
+from twin.oss.correlation import Incident
+from twin.oss.policies import policy_for
+from twin.oss.tickets import NOTES_SCHEMA, STATUS_SCHEMA, TICKETS_SCHEMA, Ticket, priority_of
+from twin.scenario.schema import OssSpec
+
+ANY_REGION = "*"
+
+
+@dataclass
+class Crew:
+    id: int
+    region: str
+    busy: bool = False
+    busy_s: float = 0.0
+
+
+class Workforce:
+    def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None],
+                 region_of: Callable[[str], str] | None = None) -> None:
+        self.sim, self.spec, self.publish = sim, spec, publish
+        self.crew_spec = spec.crews
+        self.policy = policy_for(spec.repair_policy)
+        self.region_of = region_of or (lambda target: "")
+        self.rng = sim.rng.stream("oss.workforce")
+        regions = spec.crews.regions or {ANY_REGION: spec.crews.count}
+        ids = itertools.count(1)
+        self.crews = [Crew(next(ids), r) for r, n in regions.items() for _ in range(n)]
+        self.tickets: list[Ticket] = []
+        self.waiting: list[Ticket] = []
+        self._last_restart: dict[str, float] = {}
+        self._ids = itertools.count(1)
+
+    @property
+    def crew_count(self) -> int:
+        return len(self.crews)
+
+    @property
+    def busy_s(self) -> float:
+        return sum(c.busy_s for c in self.crews)
+
+    # --- ticket lifecycle ------------------------------------------------------------------
+
+    def open_ticket(self, inc: Incident) -> Ticket:
+        now = self.sim.now
+        prio = priority_of(inc)
+        t = Ticket(next(self._ids), inc, now, priority=prio, severity=inc.severity,
+                   target_s=self.spec.tickets.sla_target_h[prio] * 3600.0,  # type: ignore[index]
+                   region=self.region_of(inc.root))
+        t.set_status(now, "acknowledged", f"opened for incident {inc.id}")
+        inc.ticket_id = t.id
+        self.tickets.append(t)
+        for share in self.spec.tickets.escalate_at:
+            self.sim.env.process(self._escalate(t, share))
+        return t
+
+    def _ticket_of(self, inc: Incident) -> Ticket | None:
+        return self.tickets[inc.ticket_id - 1] if inc.ticket_id else None
+
+    def release(self, inc: Incident, how: str) -> None:
+        """The NOC sends the incident's ticket to the field."""
+        t = self._ticket_of(inc)
+        if t is None or t.released is not None or not t.is_open or t.resolved is not None:
+            return
+        t.released = self.sim.now
+        t.notes.append((self.sim.now, f"released: {how}"))
+        if self._restart_helps(t):
+            self.sim.env.process(self._remote_restart(t))
+        else:
+            self._enqueue(t)
+
+    def incident_cleared(self, inc: Incident) -> None:
+        t = self._ticket_of(inc)
+        if t is None or t.status == "cancelled":
+            return
+        now = self.sim.now
+        t.resolved = now
+        t.set_status(now, "resolved", "alarms cleared")
+        if t.released is None:  # restored before the NOC sent anyone
+            self._close(t, "cleared before dispatch")
+        elif t.queued:  # restored while waiting for a crew
+            self.waiting.remove(t)
+            t.queued = False
+            self._close(t, "cleared before dispatch")
+        elif t.remote:
+            t.remote = False
+            self._close(t, "remote restart")
+        elif not t.on_site:
+            self._close(t, t.resolution or "restored")
+
+    def incident_merged(self, inc: Incident) -> None:
+        """The incident was folded into another: its ticket is cancelled, its crew recalled."""
+        t = self._ticket_of(inc)
+        if t is None:
+            return
+        if t.queued:
+            self.waiting.remove(t)
+            t.queued = False
+        t.resolution = f"merged into incident {inc.merged_into}"
+        t.closed = self.sim.now
+        t.set_status(self.sim.now, "cancelled", t.resolution)
+
+    def _close(self, t: Ticket, resolution: str) -> None:
+        t.closed = self.sim.now
+        t.resolution = resolution
+        t.set_status(self.sim.now, "closed", resolution)
+
+    def _escalate(self, t: Ticket, share: float) -> Any:
+        yield self.sim.env.timeout(t.target_s * share)
+        if t.is_open and t.resolved is None:
+            t.escalation += 1
+            t.notes.append((self.sim.now, f"escalated to level {t.escalation}: "
+                                          f"{share:.0%} of the {t.priority} target"))
+            self._dispatch()
+
+    # --- remote restart --------------------------------------------------------------------
+
+    def _restart_helps(self, t: Ticket) -> bool:
+        mode = self.spec.automation.restart
+        inc = t.incident
+        if mode == "never" or inc.root_kind != "element":
+            return False
+        if mode == "software" and not any(
+                a.obj == inc.root and a.note.alarm_type == "processingErrorAlarm"
+                for a in inc.alarms):
+            return False
+        last = self._last_restart.get(inc.root)
+        return last is None or self.sim.now - last >= self.spec.automation.guard
+
+    def _remote_restart(self, t: Ticket) -> Any:
+        now = self.sim.now
+        self._last_restart[t.root] = now
+        t.restarts += 1
+        t.remote = True
+        t.in_progress = t.in_progress if t.in_progress is not None else now
+        t.set_status(now, "inProgress", "remote restart")
+        self.publish(RepairCommand(t.id, t.root, action="restart"))
+        yield self.sim.env.timeout(self.spec.automation.verify)
+        if t.remote and t.is_open:  # the alarms did not clear: send a crew
+            t.remote = False
+            t.notes.append((self.sim.now, "restart did not help"))
+            self._enqueue(t)
+
+    # --- crews ------------------------------------------------------------------------------
+
+    def _enqueue(self, t: Ticket) -> None:
+        t.queued = True
+        self.waiting.append(t)
+        self._dispatch()
+
+    def _eligible(self, crew: Crew, t: Ticket) -> bool:
+        if crew.region == ANY_REGION or crew.region == t.region:
+            return True
+        return not any(c.region == t.region for c in self.crews)  # nobody covers its region
+
+    def _dispatch(self) -> None:
+        now = self.sim.now
+        for crew in self.crews:
+            if crew.busy or not self.waiting:
+                continue
+            mine = [t for t in self.waiting if self._eligible(crew, t)]
+            if not mine:
+                continue
+            t = min(mine, key=lambda x: self.policy.rank(x, now))
+            self.waiting.remove(t)
+            t.queued = False
+            crew.busy = True
+            self.sim.env.process(self._work(crew, t))
+
+    def _draw(self, mean_min: float, dist: str) -> float:
+        mean = mean_min * 60.0
+        return mean if dist == "deterministic" or mean == 0 else float(self.rng.exponential(mean))
+
+    def _work(self, crew: Crew, t: Ticket) -> Any:
+        spec = self.crew_spec
+        now = began = self.sim.now
+        t.crew, t.on_site = crew.id, True
+        t.in_progress = t.in_progress if t.in_progress is not None else now
+        t.truck_rolls += 1
+        t.set_status(now, "inProgress", f"crew {crew.id} dispatched")
+        try:
+            travel = spec.region_travel_mean_min.get(t.region, spec.travel_mean_min)
+            t.travel_s = self._draw(travel, spec.travel_dist)
+            yield self.sim.env.timeout(t.travel_s)
+            if t.status == "cancelled":
+                return
+            if t.resolved is not None:
+                t.resolution = "no fault found on site"
+                return
+            t.repair_s = self._draw(spec.repair_mean_min, spec.repair_dist)
+            yield self.sim.env.timeout(t.repair_s)
+            if t.status == "cancelled":
+                return
+            t.repaired = self.sim.now
+            t.resolution = "repaired"
+            self.publish(RepairCommand(t.id, t.root))
+        finally:
+            crew.busy_s += self.sim.now - began
+            crew.busy = False
+            t.on_site = False
+            if t.resolved is not None and t.status != "cancelled" and t.closed is None:
+                self._close(t, t.resolution)
+            self._dispatch()
+
+    # --- tables -----------------------------------------------------------------------------
+
+    def write(self) -> None:
+        buf = self.sim.records.buffer("tickets", TICKETS_SCHEMA)
+        hist = self.sim.records.buffer("ticket_status", STATUS_SCHEMA)
+        notes = self.sim.records.buffer("ticket_notes", NOTES_SCHEMA)
+        for t in self.tickets:
+            buf.append(**t.row())
+            for at, status, reason in t.history:
+                hist.append(ticket_id=t.id, t=at, status=status, reason=reason)
+            for at, text in t.notes:
+                notes.append(ticket_id=t.id, t=at, text=text)
