@@ -1,12 +1,27 @@
-"""Reconciliation: every unit of usage revenue accounted for, or the run fails.
+"""Revenue assurance: every unit of revenue accounted for, or the run fails.
 
-Two identities must hold exactly, in integer minor units:
+The funnel follows usage from the network to the invoice (see :mod:`twin.analysis.revenue`
+for how each step is rated from the truth):
 
-* rated = billed usage: the sum of the ``rated`` table equals the usage lines on invoices;
-* potential = rated + lost to outages + lost to blocking + unbilled: what all offered
-  traffic would have earned splits into what was rated and what was lost, with nothing
-  left over. (``unbilled`` is what the network carried but the BSS never rated: records
-  lost or written off on the way.)
+    potential usage revenue
+      − lost to outages (attempts on dead cells, the rest of dropped calls) − lost to blocking
+      = carried usage revenue
+      − leaked: collector loss, mediation rejects, unguided suspense, late write-off
+      − rating difference (allowances consumed in arrival order; misconfigured tariffs)
+      = rated usage = invoiced usage
+      + recurring + one-time − discounts − SLA credits
+      = billed (net of tax); + tax = invoiced total
+
+Every line is an exact integer of minor units, and the run checks, raising
+:class:`ReconciliationError` if any fails:
+
+* the ``rated`` table, the BSS's counter and the usage lines on invoices agree;
+* re-rating the ``rated`` table in the BSS's order with the catalog reproduces every charge
+  (unless a tariff was misconfigured on purpose);
+* the records the truth says were rated are the records the BSS rated;
+* the money identity above, against the ``invoices`` table's own totals.
+
+The funnel is written as the ``revenue_assurance`` table.
 """
 
 from __future__ import annotations
@@ -15,37 +30,137 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from twin.bss.billing import USAGE_LINES
+
+RA_SCHEMA = pa.schema([
+    ("step", pa.int64()), ("stage", pa.string()), ("kind", pa.string()),
+    ("records", pa.int64()), ("amount_minor", pa.int64()), ("running_minor", pa.int64()),
+])
 
 
 class ReconciliationError(RuntimeError):
     pass
 
 
-def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, int]:
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
     con = duckdb.connect()
-    rated = con.execute(
-        f"SELECT coalesce(sum(charge_minor), 0) FROM '{tables / 'rated.parquet'}'").fetchone()
-    lines = con.execute(
-        f"SELECT coalesce(sum(amount_minor), 0) FROM '{tables / 'invoice_lines.parquet'}' "
-        f"WHERE line_type IN {USAGE_LINES}").fetchone()
+    inv_path, lines_path = tables / "invoices.parquet", tables / "invoice_lines.parquet"
+    rated_minor = _one(con, f"SELECT sum(charge_minor) FROM '{tables / 'rated.parquet'}'")
+    rated_records = _one(con, f"SELECT count(*) FROM '{tables / 'rated.parquet'}' "
+                              "WHERE state = 'rated'")
+    billed_usage = _one(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
+                             f"WHERE line_type IN {USAGE_LINES}")
+    inv = {k: _one(con, f"SELECT sum({k}_minor) FROM '{inv_path}'")
+           for k in ("recurring", "one_time", "discount", "usage", "sla_credit", "net", "tax",
+                     "total")}
     con.close()
-    rated_minor = int(rated[0]) if rated else 0
-    billed_usage = int(lines[0]) if lines else 0
     if rated_minor != billed_usage or rated_minor != bss.rated_minor:
         raise ReconciliationError(
             f"rated usage {rated_minor} != invoiced usage {billed_usage} "
             f"(BSS counter {bss.rated_minor})")
-    unbilled = lost["carried_usage_minor"] - rated_minor
-    lost_total = lost["lost_outage_minor"] + lost["lost_dropped_minor"] + lost[
+    if lost["rerated_rows_differing"] and not bss.misrating_possible:
+        raise ReconciliationError(
+            f"re-rating the rated table gives other charges on "
+            f"{lost['rerated_rows_differing']} rows")
+    if lost["in_time_records"] != rated_records:
+        raise ReconciliationError(
+            f"the truth says {lost['in_time_records']} records were rated, the BSS rated "
+            f"{rated_records}")
+    tariff_error = lost["rerated_catalog_minor"] - rated_minor
+    losses = lost["lost_outage_minor"] + lost["lost_dropped_minor"] + lost[
         "lost_blocking_minor"]
-    if lost["potential_usage_minor"] != rated_minor + lost_total + unbilled:
-        raise ReconciliationError("potential usage revenue does not split into rated + lost")
+    leaks = {k: lost[f"leaked_{k}_minor"] for k in ("collector", "rejected", "suspense",
+                                                      "late")}
+    potential_revenue = lost["potential_usage_minor"] + inv["recurring"] + inv["one_time"]
+    expect_net = (potential_revenue - losses - sum(leaks.values()) - lost["rating_order_minor"]
+                  - tariff_error - inv["discount"] - inv["sla_credit"])
+    if expect_net != inv["net"] or inv["net"] + inv["tax"] != inv["total"]:
+        raise ReconciliationError(
+            f"the funnel gives {expect_net} billed net of tax, the invoices {inv['net']}")
+    if lost["carried_usage_minor"] - sum(leaks.values()) - lost["rating_order_minor"] \
+            - tariff_error != rated_minor:
+        raise ReconciliationError("carried usage does not split into rated + leaked")
+    _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records)
     return {
         "potential_usage_minor": lost["potential_usage_minor"],
         "rated_minor": rated_minor,
         "invoiced_usage_minor": billed_usage,
-        "lost_minor": lost_total,
-        "unbilled_minor": unbilled,
+        "lost_minor": losses,
+        "unbilled_minor": lost["carried_usage_minor"] - rated_minor,
+        "records_offered": lost["offered_records"],
+        "records_carried": lost["carried_records"],
+        "records_collected": lost["collected_records"],
+        "records_accepted": lost["accepted_records"],
+        "records_rated": rated_records,
+        "records_billed": rated_records,
+        "potential_revenue_minor": potential_revenue,
+        "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
+        "lost_blocking_minor": lost["lost_blocking_minor"],
+        "carried_usage_minor": lost["carried_usage_minor"],
+        **{f"leaked_{k}_minor": v for k, v in leaks.items()},
+        "leaked_fail_open_minor": 0,
+        "leaked_minor": sum(leaks.values()),
+        "rating_order_minor": lost["rating_order_minor"],
+        "tariff_error_minor": tariff_error,
+        "rerate_adjustments_minor": lost["rerate_adjustments_minor"],
+        "credited_minor": inv["sla_credit"],
+        "discounts_minor": inv["discount"],
+        "billed_net_minor": inv["net"],
+        "identity_holds": True,
     }
+
+
+def _write_table(tables: Path, lost: dict[str, int], inv: dict[str, int],
+                 leaks: dict[str, int], tariff_error: int, rated_minor: int,
+                 rated_records: int) -> None:
+    rows: list[tuple[str, str, int, int]] = [
+        ("potential usage", "subtotal", lost["offered_records"], lost["potential_usage_minor"]),
+        ("lost: cell out of service", "loss", lost["lost_outage_records"],
+         -lost["lost_outage_minor"]),
+        ("lost: dropped calls and sessions", "loss", 0, -lost["lost_dropped_minor"]),
+        ("lost: blocking", "loss", lost["lost_blocking_records"], -lost["lost_blocking_minor"]),
+        ("carried by the network", "subtotal", lost["carried_records"],
+         lost["carried_usage_minor"]),
+        ("leaked: collector loss", "leak", lost["leaked_collector_records"],
+         -leaks["collector"]),
+        ("leaked: rejected by mediation", "leak", lost["leaked_rejected_records"],
+         -leaks["rejected"]),
+        ("leaked: unguided suspense", "leak", lost["leaked_suspense_records"],
+         -leaks["suspense"]),
+        ("leaked: late write-off", "leak", lost["leaked_late_records"], -leaks["late"]),
+        ("leaked: fail-open charging", "leak", 0, 0),
+        ("rating order (allowances in arrival order)", "adjustment", 0,
+         -lost["rating_order_minor"]),
+        ("tariff error not corrected", "adjustment", 0, -tariff_error),
+        ("rated = invoiced usage", "subtotal", rated_records, rated_minor),
+        ("recurring fees", "charge", 0, inv["recurring"]),
+        ("one-time fees", "charge", 0, inv["one_time"]),
+        ("discounts", "credit", 0, -inv["discount"]),
+        ("SLA credits", "credit", 0, -inv["sla_credit"]),
+        ("billed, net of tax", "subtotal", 0, inv["net"]),
+        ("tax", "charge", 0, inv["tax"]),
+        ("invoiced total", "subtotal", 0, inv["total"]),
+    ]
+    running: int | None = None
+    out = []
+    for i, (stage, kind, n, amount) in enumerate(rows, start=1):
+        if kind == "subtotal":  # each subtotal is what the lines above it add up to
+            if running is not None and running != amount:
+                raise ReconciliationError(
+                    f"revenue assurance: '{stage}' is {amount}, the funnel above gives "
+                    f"{running}")
+            running = amount
+        else:
+            running = (running or 0) + amount
+        out.append((i, stage, kind, n, amount, running))
+    cols = list(zip(*out, strict=True))
+    pq.write_table(pa.Table.from_arrays([pa.array(c) for c in cols], schema=RA_SCHEMA),
+                   tables / "revenue_assurance.parquet")

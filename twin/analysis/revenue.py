@@ -1,18 +1,34 @@
-"""Revenue the network could have earned but did not, rated from the ground truth.
+"""Where usage revenue went, rated from the ground truth with the BSS's own rules.
 
 Rating is not additive record by record — allowances and tiers depend on what else a
-subscription used in the cycle — so a loss is measured as the difference between two
-ratings of the truth: the ``usage`` table is rated several times by the BSS's own
-:class:`~twin.bss.rating.Rater`, each time with fresh counters, in the table's order (the
-order the network wrote its records, which is the order the BSS receives them):
+subscription used in the cycle — so each loss or leak is measured as the difference between
+two ratings: the ``usage`` truth table is rated several times by a fresh
+:class:`~twin.bss.rating.Rater`, in the table's order (the order the network wrote its
+records), each time with one more cause taken away:
 
-1. ``potential``: every offered attempt as if carried in full;
-2. without the attempts lost on cells out of service;
-3. with dropped calls and sessions cut where they were dropped;
-4. without blocked attempts: what the network carried (``carried``).
+======================  ==================================================================
+step                    what is rated
+======================  ==================================================================
+potential               every offered attempt as if carried in full
+without lost attempts   … minus attempts on cells out of service
+with drops              … with dropped calls and sessions cut where they were dropped
+carried                 … minus blocked attempts: what the network carried
+collected               … minus records the mediation collector lost
+accepted                … minus records mediation rejected (validation)
+guided                  … minus records left in suspense or rejected as unguidable
+in time                 … minus records written off as too late: the set the BSS rated
+======================  ==================================================================
 
-The differences 1−2, 2−3 and 3−4 are lost to outages, lost to drops and lost to blocking,
-exactly, in integer minor units. Read in batches, so memory stays bounded on long runs.
+Successive differences are lost to outages, to drops, to blocking, and leaked by collector
+loss, rejects, unguided suspense and late write-off — exactly, in integer minor units. A
+step that removes nothing in a batch shares its predecessor's counters until it first
+differs, so a run without leakage pays for four ratings, not eight.
+
+Then the ``rated`` table is re-rated in the order the BSS rated it: this reproduces the BSS's
+charges exactly unless a tariff was misconfigured, and the difference between the two orders
+(truth order and arrival order; allowances go to whichever record comes first) is reported.
+Everything is read in batches, so memory stays bounded on long runs (one byte per record id
+for the records' fates).
 """
 
 from __future__ import annotations
@@ -21,54 +37,165 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow.parquet as pq
 
 from twin.bss.catalog import quantity
 from twin.bss.rating import Rater
 from twin.messages import SubscriberBase
 
-STEPS = ("potential_usage_minor", "without_lost_minor", "with_drops_minor",
-         "carried_usage_minor")
+LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE = range(6)
+STEPS = ("potential", "without_lost", "with_drops", "carried", "collected", "accepted",
+         "guided", "in_time")
+BATCH = 1_000_000
+
+
+def record_fates(cdrs_path: Path, max_id: int) -> npt.NDArray[np.int8]:
+    """What finally happened to each record id at mediation (``LOST``: never collected)."""
+    fate = np.full(max_id + 1, LOST, dtype=np.int8)
+    cols = ["record_id", "state", "reason"]
+    for b in pq.ParquetFile(cdrs_path).iter_batches(batch_size=BATCH, columns=cols):
+        ids = b.column("record_id").to_numpy()
+        state = b.column("state").to_numpy(zero_copy_only=False)
+        reason = b.column("reason").to_numpy(zero_copy_only=False)
+        keep = reason != "duplicate"
+        code = np.select(
+            [state == "guided", state == "recycled", reason == "too late",
+             reason == "unguidable"],
+            [RATED, SUSPENSE, TOO_LATE, UNGUIDABLE], default=REJECTED).astype(np.int8)
+        ok = keep & (ids >= 0) & (ids <= max_id)
+        fate[ids[ok]] = code[ok]  # later decisions (after suspense) overwrite earlier ones
+    return fate
+
+
+def _max_id(usage_path: Path) -> int:
+    top = -1
+    for b in pq.ParquetFile(usage_path).iter_batches(batch_size=BATCH, columns=["id"]):
+        ids = b.column("id").to_numpy()
+        if ids.size:
+            top = max(top, int(ids.max()))
+    return top
+
+
+def usage_chain(tables: Path, subs: SubscriberBase,
+                make_rater: Callable[[], Rater]) -> dict[str, int]:
+    """Money (minor units) and record counts at each step of the chain."""
+    usage_path = tables / "usage.parquet"
+    fate = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
+    raters: list[Rater | None] = [make_rater()] + [None] * (len(STEPS) - 1)
+    money = dict.fromkeys(STEPS, 0)
+    records = dict.fromkeys(STEPS, 0)
+    offered = 0
+    cols = ["id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
+            "actual_bytes", "outcome"]
+    for b in pq.ParquetFile(usage_path).iter_batches(batch_size=BATCH, columns=cols):
+        ids = b.column("id").to_numpy()
+        sub = b.column("sub").to_numpy().astype(np.int64)
+        name = b.column("kind").to_numpy(zero_copy_only=False)
+        kind = np.where(name == "voice", 0, np.where(name == "data", 1, 2))
+        outcome = b.column("outcome").to_numpy(zero_copy_only=False)
+        start = b.column("start").to_numpy()
+        offer = subs.offer[sub].astype(np.int64)
+        full = quantity(kind, np.ceil(b.column("intended_s").to_numpy()).astype(np.int64),
+                        b.column("intended_bytes").to_numpy())
+        got = quantity(kind, np.ceil(b.column("actual_s").to_numpy()).astype(np.int64),
+                       b.column("actual_bytes").to_numpy())
+        dropped = outcome == "dropped"
+        lost = outcome == "lost_outage"
+        served = (outcome == "completed") | dropped
+        f = fate[ids]
+        collected = served & (f != LOST)
+        accepted = collected & (f != REJECTED)
+        guided = accepted & (f != SUSPENSE) & (f != UNGUIDABLE)
+        in_time = guided & (f != TOO_LATE)
+        masks = [np.ones(ids.size, dtype=bool), ~lost, ~lost, served, collected, accepted,
+                 guided, in_time]
+        qtys = [full, full, np.where(dropped, got, full), got, got, got, got, got]
+        offered += ids.size
+        # a step still sharing its predecessor's counters gets its own once they differ
+        for i in range(1, len(STEPS)):
+            same = (np.array_equal(masks[i], masks[i - 1])
+                    and np.array_equal(qtys[i][masks[i]], qtys[i - 1][masks[i - 1]]))
+            if raters[i] is None and not same:
+                raters[i] = _root(raters, i - 1).clone()
+        charges: list[int] = []
+        for i, name_ in enumerate(STEPS):
+            m = masks[i]
+            records[name_] += int(m.sum())
+            r = raters[i]
+            if r is None:
+                charges.append(charges[i - 1])
+            else:
+                charges.append(int(r.rate(sub[m], offer[m], kind[m], start[m],
+                                          qtys[i][m]).charge.sum()))
+            money[name_] += charges[i]
+    out = {f"{k}_minor": v for k, v in money.items()}
+    out.update({f"{k}_records": v for k, v in records.items()})
+    out["offered_records"] = offered
+    return out
+
+
+def _root(raters: list[Rater | None], i: int) -> Rater:
+    while raters[i] is None:
+        i -= 1
+    r = raters[i]
+    assert r is not None
+    return r
+
+
+def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater) -> dict[str, int]:
+    """Re-rate the ``rated`` table's first ratings in the order the BSS made them, with the
+    catalog's prices. Returns the sum, the BSS's sum of those rows, and how many rows differ."""
+    out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=0)
+    cols = ["sub", "kind", "start", "duration_s", "volume_bytes", "charge_minor", "state"]
+    for b in pq.ParquetFile(rated_path).iter_batches(batch_size=BATCH, columns=cols):
+        state = b.column("state").to_numpy(zero_copy_only=False)
+        charge = b.column("charge_minor").to_numpy()
+        first = state == "rated"
+        out["rerated_minor"] += int(charge[~first].sum())
+        sub = b.column("sub").to_numpy()[first].astype(np.int64)
+        kind = b.column("kind").to_numpy()[first].astype(np.int64)
+        r = rater.rate(sub, subs.offer[sub].astype(np.int64), kind,
+                       b.column("start").to_numpy()[first],
+                       quantity(kind, b.column("duration_s").to_numpy()[first],
+                                b.column("volume_bytes").to_numpy()[first]))
+        out["catalog_minor"] += int(r.charge.sum())
+        out["bss_minor"] += int(charge[first].sum())
+        out["rows_differing"] += int((r.charge != charge[first]).sum())
+    return out
 
 
 def lost_revenue(usage_path: Path, subs: SubscriberBase,
                  make_rater: Callable[[], Rater]) -> dict[str, int]:
-    raters = [make_rater() for _ in STEPS]
-    sums = dict.fromkeys(STEPS, 0)
-    cols = ["sub", "kind", "start", "intended_s", "actual_s", "intended_bytes", "actual_bytes",
-            "outcome"]
-    # pre_buffer off: otherwise pyarrow keeps the whole file's pages while iterating, and a
-    # 30-day run's truth table would sit in memory at once
-    usage = pq.ParquetFile(usage_path, pre_buffer=False)
-    for batch in usage.iter_batches(batch_size=250_000, columns=cols, use_threads=False):
-        sub = batch.column("sub").to_numpy().astype(np.int64)
-        kind_name = batch.column("kind").to_numpy(zero_copy_only=False)
-        kind = np.where(kind_name == "voice", 0, np.where(kind_name == "data", 1, 2))
-        outcome = batch.column("outcome").to_numpy(zero_copy_only=False)
-        start = batch.column("start").to_numpy()
-        offer = subs.offer[sub].astype(np.int64)
-        full = quantity(kind, np.ceil(batch.column("intended_s").to_numpy()).astype(np.int64),
-                        batch.column("intended_bytes").to_numpy())
-        got = quantity(kind, np.ceil(batch.column("actual_s").to_numpy()).astype(np.int64),
-                       batch.column("actual_bytes").to_numpy())
-        dropped = outcome == "dropped"
-        lost = outcome == "lost_outage"
-        served = (outcome == "completed") | dropped
-        steps = [
-            np.ones(sub.size, dtype=bool),
-            ~lost,
-            ~lost,
-            served,
-        ]
-        qty = [full, full, np.where(dropped, got, full), got]
-        for name, rater, keep, q in zip(STEPS, raters, steps, qty, strict=True):
-            r = rater.rate(sub[keep], offer[keep], kind[keep], start[keep], q[keep])
-            sums[name] += int(r.charge.sum())
+    """The usage chain of a run (``usage_path`` in its tables directory), with the losses
+    split out: ``lost_outage_minor`` (attempts on cells out of service), ``lost_dropped_minor``
+    (the unserved rest of dropped calls and sessions), ``lost_blocking_minor``, and the
+    leaks between the network and rating."""
+    tables = usage_path.parent
+    c = usage_chain(tables, subs, make_rater)
+    order = rerate_bss_order(tables / "rated.parquet", subs, make_rater())
+    m = {k: c[f"{k}_minor"] for k in STEPS}
+    r = {k: c[f"{k}_records"] for k in STEPS}
     return {
-        "potential_usage_minor": sums["potential_usage_minor"],
-        "carried_usage_minor": sums["carried_usage_minor"],
-        "lost_outage_minor": sums["potential_usage_minor"] - sums["without_lost_minor"],
-        "lost_dropped_minor": sums["without_lost_minor"] - sums["with_drops_minor"],
-        "lost_blocking_minor": sums["with_drops_minor"] - sums["carried_usage_minor"],
+        **c,
+        "potential_usage_minor": m["potential"],
+        "carried_usage_minor": m["carried"],
+        "lost_outage_minor": m["potential"] - m["without_lost"],
+        "lost_dropped_minor": m["without_lost"] - m["with_drops"],
+        "lost_blocking_minor": m["with_drops"] - m["carried"],
+        "leaked_collector_minor": m["carried"] - m["collected"],
+        "leaked_rejected_minor": m["collected"] - m["accepted"],
+        "leaked_suspense_minor": m["accepted"] - m["guided"],
+        "leaked_late_minor": m["guided"] - m["in_time"],
+        "lost_outage_records": r["potential"] - r["without_lost"],
+        "lost_blocking_records": r["with_drops"] - r["carried"],
+        "leaked_collector_records": r["carried"] - r["collected"],
+        "leaked_rejected_records": r["collected"] - r["accepted"],
+        "leaked_suspense_records": r["accepted"] - r["guided"],
+        "leaked_late_records": r["guided"] - r["in_time"],
+        "rating_order_minor": m["in_time"] - order["catalog_minor"],
+        "rerated_catalog_minor": order["catalog_minor"],
+        "rerated_bss_minor": order["bss_minor"],
+        "rerate_adjustments_minor": order["rerated_minor"],
+        "rerated_rows_differing": order["rows_differing"],
     }
-

@@ -105,6 +105,11 @@ class BusinessSupport:
         self.allowance_used += np.bincount(kind, weights=r.covered, minlength=3).astype(np.int64)
         self.billing.add_usage_in(r.cycle, sub, kind, r.charge)
 
+    @property
+    def misrating_possible(self) -> bool:
+        """Whether the BSS may charge other than the catalog says (a scripted tariff error)."""
+        return False
+
     def fresh_rater(self) -> Rater:
         """A rater with the BSS's catalog and cycles and empty counters (for re-rating the
         ground truth in analysis)."""

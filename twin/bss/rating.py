@@ -20,6 +20,7 @@ assurance in :mod:`twin.analysis.reconcile` re-rates the ground truth.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -94,6 +95,12 @@ class Rater:
             full = prices.allowance * part // whole
             allow[c] = full // prices.increment * prices.increment
         self.allowance = allow
+
+    def clone(self) -> Rater:
+        """A rater with the same prices and a copy of the counters."""
+        twin = copy.copy(self)
+        twin.used, twin.charged = self.used.copy(), self.charged.copy()
+        return twin
 
     def cycle_of(self, start: npt.ArrayLike) -> I64:
         k = np.searchsorted(self.b, np.asarray(start, dtype=np.float64), side="right") - 1
