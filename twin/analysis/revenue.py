@@ -33,11 +33,12 @@ for the records' fates).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.bss.catalog import quantity
@@ -47,14 +48,22 @@ from twin.messages import SubscriberBase
 LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE = range(6)
 STEPS = ("potential", "without_lost", "with_drops", "carried", "collected", "accepted",
          "guided", "in_time")
-BATCH = 1_000_000
+BATCH = 250_000
+
+
+def _batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Read a table in batches; without pre-buffering pyarrow would keep the whole file's
+    pages while iterating, and a 30-day run's tables would sit in memory at once."""
+    batches: Iterator[pa.RecordBatch] = pq.ParquetFile(path, pre_buffer=False).iter_batches(
+        batch_size=BATCH, columns=columns, use_threads=False)
+    return batches
 
 
 def record_fates(cdrs_path: Path, max_id: int) -> npt.NDArray[np.int8]:
     """What finally happened to each record id at mediation (``LOST``: never collected)."""
     fate = np.full(max_id + 1, LOST, dtype=np.int8)
     cols = ["record_id", "state", "reason"]
-    for b in pq.ParquetFile(cdrs_path).iter_batches(batch_size=BATCH, columns=cols):
+    for b in _batches(cdrs_path, cols):
         ids = b.column("record_id").to_numpy()
         state = b.column("state").to_numpy(zero_copy_only=False)
         reason = b.column("reason").to_numpy(zero_copy_only=False)
@@ -70,7 +79,7 @@ def record_fates(cdrs_path: Path, max_id: int) -> npt.NDArray[np.int8]:
 
 def _max_id(usage_path: Path) -> int:
     top = -1
-    for b in pq.ParquetFile(usage_path).iter_batches(batch_size=BATCH, columns=["id"]):
+    for b in _batches(usage_path, ["id"]):
         ids = b.column("id").to_numpy()
         if ids.size:
             top = max(top, int(ids.max()))
@@ -88,7 +97,7 @@ def usage_chain(tables: Path, subs: SubscriberBase,
     offered = 0
     cols = ["id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
             "actual_bytes", "outcome"]
-    for b in pq.ParquetFile(usage_path).iter_batches(batch_size=BATCH, columns=cols):
+    for b in _batches(usage_path, cols):
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
         name = b.column("kind").to_numpy(zero_copy_only=False)
@@ -148,7 +157,7 @@ def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater) -> di
     catalog's prices. Returns the sum, the BSS's sum of those rows, and how many rows differ."""
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=0)
     cols = ["sub", "kind", "start", "duration_s", "volume_bytes", "charge_minor", "state"]
-    for b in pq.ParquetFile(rated_path).iter_batches(batch_size=BATCH, columns=cols):
+    for b in _batches(rated_path, cols):
         state = b.column("state").to_numpy(zero_copy_only=False)
         charge = b.column("charge_minor").to_numpy()
         first = state == "rated"
