@@ -82,7 +82,7 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
 
     good = {f"{k}_minor": 0 for k in STEPS} | {f"{k}_records": 0 for k in STEPS}
     rated = int(run.table("rated")["charge_minor"].sum())
-    bss = SimpleNamespace(rated_minor=rated, misrating_possible=False)
+    bss = SimpleNamespace(rated_minor=rated, misrated_records=0)
     lost = {**good, "offered_records": 0, "potential_usage_minor": rated + 7,
             "carried_usage_minor": rated, "lost_outage_minor": 7, "lost_dropped_minor": 0,
             "lost_blocking_minor": 0, "in_time_records": int((run.table("rated")["state"]
@@ -100,6 +100,6 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
     with pytest.raises(ReconciliationError, match="funnel"):
         reconcile(out, bss, {**lost, "lost_outage_minor": 8})  # one cent unaccounted for
     with pytest.raises(ReconciliationError, match="rated usage"):
-        reconcile(out, SimpleNamespace(rated_minor=rated + 1, misrating_possible=False), lost)
+        reconcile(out, SimpleNamespace(rated_minor=rated + 1, misrated_records=0), lost)
     with pytest.raises(ReconciliationError, match="re-rating"):
         reconcile(out, bss, {**lost, "rerated_rows_differing": 3})

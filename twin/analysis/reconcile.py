@@ -66,10 +66,11 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
         raise ReconciliationError(
             f"rated usage {rated_minor} != invoiced usage {billed_usage} "
             f"(BSS counter {bss.rated_minor})")
-    if lost["rerated_rows_differing"] and not bss.misrating_possible:
+    if lost["rerated_rows_differing"] > bss.misrated_records:
         raise ReconciliationError(
             f"re-rating the rated table gives other charges on "
-            f"{lost['rerated_rows_differing']} rows")
+            f"{lost['rerated_rows_differing']} rows ({bss.misrated_records} were rated with "
+            "a misconfigured tariff)")
     if lost["in_time_records"] != rated_records:
         raise ReconciliationError(
             f"the truth says {lost['in_time_records']} records were rated, the BSS rated "

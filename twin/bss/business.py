@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
@@ -16,7 +17,8 @@ from twin.bss.billing import Billing
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.collection import Collector
 from twin.bss.mediation import Cols, Mediation
-from twin.bss.rating import Rater, TariffClock
+from twin.bss.rating import Rater, Rating, TariffClock
+from twin.bss.rerating import Rerating
 from twin.kernel import Sim, labels
 from twin.messages import ServiceOutageReport, SubscriberBase, UsageBatch
 from twin.scenario.schema import BssSpec
@@ -57,6 +59,7 @@ class BusinessSupport:
         self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
         self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock)
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
+        self.rerating = Rerating(sim, self.prices, spec.tariff_errors, self._rerated)
         self.rated_records = 0
         self.rated_minor = 0
         self.allowance_used = np.zeros(3, dtype=np.int64)  # seconds, bytes, messages
@@ -89,7 +92,20 @@ class BusinessSupport:
         kind = c["kind"].astype(np.int64)
         offer = self.subs.offer[sub].astype(np.int64)
         r = self.rater.rate(sub, offer, kind, c["start"],
-                            quantity(kind, c["duration_s"], c["volume_bytes"]))
+                            quantity(kind, c["duration_s"], c["volume_bytes"]),
+                            prices=self.rerating.prices_now())
+        self.rerating.keep(c, offer, kind, r)
+        self._write_rated(c, sub, offer, r, r.charge, "rated")
+        self.rated_records += sub.size
+        self.allowance_used += np.bincount(kind, weights=r.covered, minlength=3).astype(np.int64)
+
+    def _rerated(self, c: Cols, r: Rating, delta: npt.NDArray[np.int64]) -> None:
+        """A correction's differences: rows in state ``rerated``, on the bill."""
+        sub = c["sub"].astype(np.int64)
+        self._write_rated(c, sub, self.subs.offer[sub].astype(np.int64), r, delta, "rerated")
+
+    def _write_rated(self, c: Cols, sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
+                     r: Rating, charge: npt.NDArray[np.int64], state: str) -> None:
         n = sub.size
         self.rated.extend({
             "record_id": c["record_id"], "node_id": c["node_id"], "sub": sub,
@@ -98,17 +114,16 @@ class BusinessSupport:
             "duration_s": c["duration_s"], "volume_bytes": c["volume_bytes"],
             "period": labels(r.period, self.prices.periods), "billable": r.billable,
             "allowance_used": r.covered, "chargeable": r.chargeable, "units": r.units,
-            "charge_minor": r.charge, "state": labels(np.zeros(n), RATED_STATES),
+            "charge_minor": charge,
+            "state": labels(np.full(n, RATED_STATES.index(state)), RATED_STATES),
             "rated_at": np.full(n, self.sim.now)})
-        self.rated_records += n
-        self.rated_minor += int(r.charge.sum())
-        self.allowance_used += np.bincount(kind, weights=r.covered, minlength=3).astype(np.int64)
-        self.billing.add_usage_in(r.cycle, sub, kind, r.charge)
+        self.rated_minor += int(charge.sum())
+        self.billing.add_usage_in(r.cycle, sub, c["kind"].astype(np.int64), charge)
 
     @property
-    def misrating_possible(self) -> bool:
-        """Whether the BSS may charge other than the catalog says (a scripted tariff error)."""
-        return False
+    def misrated_records(self) -> int:
+        """Records rated with a wrong price (a scripted tariff error)."""
+        return self.rerating.misrated_records
 
     def fresh_rater(self) -> Rater:
         """A rater with the BSS's catalog and cycles and empty counters (for re-rating the

@@ -519,6 +519,24 @@ class MediationSpec(Strict):
                          "guiding table; its records wait in suspense until then")
 
 
+class TariffError(Strict):
+    """A usage price set up wrong in the rating engine — and, perhaps, its correction."""
+
+    offer: str
+    kind: Literal["voice", "data", "sms"]
+    price: int = Field(ge=0, description="the wrong price, per `per`, in every tariff period")
+    at: Duration = Field(description="records rated from then on get the wrong price")
+    corrected_at: Duration | None = Field(
+        None, description="when the correction is issued: the records rated since `at` are "
+                          "rerated and the differences billed; null: never corrected")
+
+    @model_validator(mode="after")
+    def _check_order(self) -> TariffError:
+        if self.corrected_at is not None and self.corrected_at < self.at:
+            raise ValueError("corrected_at: the correction cannot come before the error")
+        return self
+
+
 class CreditStep(Strict):
     over: Duration = Field(description="credit applies when the cycle's outage exceeds this")
     credit_pct: float = Field(ge=0, le=100)
@@ -611,6 +629,18 @@ class BssSpec(Strict):
         0.0, description="share of lines activated at the start of the run: they pay the "
                          "offer's one-time fee on their first bill")
     mediation: MediationSpec = MediationSpec()
+    tariff_errors: list[TariffError] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_tariff_errors(self) -> BssSpec:
+        for i, e in enumerate(self.tariff_errors):
+            offer = self.catalog.offers.get(e.offer)
+            if offer is None:
+                raise ValueError(f"tariff_errors[{i}].offer: no such offer {e.offer!r}")
+            if getattr(offer, e.kind) is None:
+                raise ValueError(f"tariff_errors[{i}].kind: offer {e.offer!r} has no "
+                                 f"{e.kind} price")
+        return self
 
 
 # --- the scenario --------------------------------------------------------------------------
