@@ -12,12 +12,33 @@ Definitions (also in docs/oss.md):
   those resolved plus those still open past their deadline at the end of the run.
 * ticket_restore_s — mean resolved − created over resolved tickets: time to restore as the
   OSS sees it (its own alarms clearing).
+
+Against ground truth (:func:`score_rca`):
+
+* A fault *explains* an incident when the incident's root names the fault's target (a link of
+  a cut cable, an element of a failed power domain) and the fault was active then: started no
+  later than the incident's creation and not ended before its first alarm (1 s slack).
+* rca_precision — share of incidents (merged ones left out) some fault explains.
+* rca_recall — share of alarmed faults (at least one alarm the OSS read traces to them in
+  ``alarm_causes``) whose target some incident names while they were active.
+* symptom_precision — of the alarms the OSS attached to an incident whose root is right, the
+  share the truth blames on a fault that incident's root names; symptom_recall — of the
+  alarms whose fault was found (named by some incident), the share attached to such an
+  incident.
+* false_tickets — tickets of incidents no fault explains (a crew sent for nothing, or to the
+  wrong place).
+* mttr_repair_s — mean time from fault start to the fault's end by repair or restart, over
+  faults so ended: the time to *repair*, as against ``mttr_s``, the time to restore service.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from twin.network import Topology
 from twin.oss import OperationsCenter
 
 
@@ -61,4 +82,60 @@ def alarm_lifecycle(oss: OperationsCenter, duration: float) -> dict[str, Any]:
         "alarms_suppressed": oss.alarms.suppressed,
         "auto_tickets": oss.noc.auto_tickets,
         "operator_utilisation": round(oss.noc.busy_s / (ops * duration), 4) if ops else None,
+    }
+
+
+def _acceptable_roots(faults: pd.DataFrame, topo: Topology) -> pd.DataFrame:
+    """One row per (fault, root an incident may name for it)."""
+    cables, domains = topo.cables, topo.power_domains
+    rows = []
+    for f in faults.itertuples():
+        names = {f.target}
+        names.update(cables.get(f.target, []))
+        names.update(domains.get(f.target, []))
+        rows += [(f.fault_id, n) for n in names]
+    return pd.DataFrame(rows, columns=["fault_id", "root"])
+
+
+def score_rca(tables: Path, topo: Topology, horizon: float) -> dict[str, Any]:
+    faults = pd.read_parquet(tables / "faults.parquet")
+    ends = pd.read_parquet(tables / "fault_ends.parquet")
+    incidents = pd.read_parquet(tables / "incidents.parquet")
+    incidents = incidents[incidents["merged_into"] == 0]
+    alarms = pd.read_parquet(tables / "alarms.parquet")
+    causes = pd.read_parquet(tables / "alarm_causes.parquet")
+    tickets = pd.read_parquet(tables / "tickets.parquet")
+    f = faults.merge(ends[["fault_id", "end", "cleared_by"]], on="fault_id", how="left")
+    f["end"] = f["end"].fillna(horizon)
+    roots = _acceptable_roots(f, topo).merge(f[["fault_id", "start", "end"]], on="fault_id")
+    pairs = incidents.merge(roots, on="root")
+    pairs = pairs[(pairs["start"] <= pairs["created"])
+                  & (pairs["end"] >= pairs["first_alarm"] - 1)]
+    explained = set(pairs["incident_id"])
+    found = set(pairs["fault_id"])
+    blamed = alarms.merge(causes[["ems", "notification_id", "fault_id"]],
+                          on=["ems", "notification_id"], how="left")
+    blamed["fault_id"] = blamed["fault_id"].fillna(0).astype("int64")
+    alarmed = set(blamed.loc[blamed["fault_id"] > 0, "fault_id"])
+    right = set(zip(pairs["incident_id"], pairs["fault_id"], strict=True))
+    attached = blamed[blamed["incident_id"].isin(explained)]
+    ok = [(i, fid) in right for i, fid in zip(attached["incident_id"], attached["fault_id"],
+                                               strict=True)]
+    of_found = blamed[blamed["fault_id"].isin(found)]
+    caught = [(i, fid) in right for i, fid in zip(of_found["incident_id"],
+                                                  of_found["fault_id"], strict=True)]
+    live = tickets[tickets["status"] != "cancelled"]
+    repaired = f[f["cleared_by"].isin(["repair", "restart"])]
+
+    def share(num: float, den: float) -> float | None:
+        return round(num / den, 4) if den else None
+
+    return {
+        "faults_alarmed": len(alarmed),
+        "rca_precision": share(len(explained), len(incidents)),
+        "rca_recall": share(len(found & alarmed), len(alarmed)),
+        "symptom_precision": share(sum(ok), len(ok)),
+        "symptom_recall": share(sum(caught), len(caught)),
+        "false_tickets": int((~live["incident_id"].isin(explained)).sum()),
+        "mttr_repair_s": _mean((repaired["end"] - repaired["start"]).tolist()),
     }

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from twin.analysis.oss_scoring import operations as oss_operations
+from twin.analysis.oss_scoring import score_rca
 from twin.analysis.reconcile import reconcile
 from twin.analysis.revenue import lost_revenue
 from twin.wiring import Assembly
@@ -100,6 +101,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "ems_events": sum(oss.collector.received.values()),
             "alarm_rejects": oss.collector.rejects,
             **oss_operations(oss, sc.duration),
+            **score_rca(tables, asm.topology, sc.duration),
             "alarms_raw": raw,
             "alarms_after_dedup": dedup,
             "incidents": incidents,

@@ -22,7 +22,7 @@ from twin.messages import (
 from twin.oss.alarms import Alarm, AlarmList
 from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
-from twin.oss.inventory import Inventory
+from twin.oss.inventory import Inventory, degrade
 from twin.oss.noc import Noc
 from twin.oss.workforce import Workforce
 from twin.scenario.schema import OssSpec
@@ -43,7 +43,9 @@ OUTAGES_SCHEMA = pa.schema([
 class OperationsCenter:
     def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None]) -> None:
         self.sim = sim
+        self.spec = spec
         self.publish = publish
+        self.inventory_errors: dict[str, str] = {}
         self.collector = Collector(sim)
         self.alarms = AlarmList(sim, spec.alarms, on_closed=self._alarm_closed)
         self.workforce = Workforce(sim, spec, publish, region_of=self._region_of)
@@ -59,6 +61,9 @@ class OperationsCenter:
     # --- handlers ---------------------------------------------------------------------------
 
     def on_inventory(self, snap: InventorySnapshot) -> None:
+        acc = self.spec.inventory
+        if acc.missing_links or acc.stale_links:
+            snap, self.inventory_errors = degrade(snap, acc, self.sim.rng.stream("oss.inventory"))
         self.inventory = Inventory(snap)
         self.correlator.inventory = self.inventory
 

@@ -141,7 +141,10 @@ class Correlator:
                     own.append((a, a.obj))
                 continue
             rest.append(a)
-        candidates = list(new_roots) + [i.root for i in self.open.values()]
+        # an open incident explains new symptoms only while its root is still down (a stale
+        # symptom whose clear was lost must not keep it catching the next failure's alarms)
+        candidates = list(new_roots) + [i.root for i in self.open.values() if any(
+            a.role == "root" and a.cleared is None for a in i.alarms)]
         unexplained: list[Alarm] = []
         for a in rest:
             root = self._explain(inv, a.obj, candidates)

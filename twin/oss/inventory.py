@@ -1,12 +1,55 @@
-"""The OSS's own view of the topology, built from discovery, never from the network itself."""
+"""The OSS's own view of the topology, built from discovery, never from the network itself.
+
+Real inventories drift from the network they describe: a link was re-homed and the record
+never updated, a new hop was never entered. ``oss.inventory`` sets how wrong this one is
+(:func:`degrade`); correlation reasons over it all the same, so a wrong inventory means
+wrong root causes — measurably (``rca_precision``, ``symptom_precision``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import networkx as nx
+import numpy as np
 
-from twin.messages import InventorySnapshot
+from twin.messages import InventorySnapshot, LinkInfo
+from twin.scenario.schema import InventoryAccuracySpec
+
+
+def degrade(snapshot: InventorySnapshot, spec: InventoryAccuracySpec,
+            rng: np.random.Generator) -> tuple[InventorySnapshot, dict[str, str]]:
+    """The snapshot as an inaccurate OSS inventory records it: a share of links missing, a
+    share stale (one end recorded at another element of that end's type). Returns the
+    inventory and what was changed (link id → ``missing`` or ``stale: a-b was a-c``)."""
+    links = list(snapshot.links)
+    n = len(links)
+    order = rng.permutation(n)
+    n_missing = round(spec.missing_links * n)
+    n_stale = min(n - n_missing, round(spec.stale_links * n))
+    missing = {int(i) for i in order[:n_missing]}
+    stale = {int(i) for i in order[n_missing:n_missing + n_stale]}
+    by_type: dict[str, list[str]] = {}
+    for e in snapshot.elements:
+        by_type.setdefault(e.type, []).append(e.id)
+    etype = {e.id: e.type for e in snapshot.elements}
+    changes: dict[str, str] = {}
+    kept: list[LinkInfo] = []
+    for i, link in enumerate(links):
+        if i in missing:
+            changes[link.id] = "missing"
+            continue
+        if i in stale:
+            end = "b" if rng.random() < 0.5 else "a"
+            old, other = (link.b, link.a) if end == "b" else (link.a, link.b)
+            choices = [x for x in by_type[etype[old]] if x not in (old, other)]
+            if choices:
+                new = choices[int(rng.integers(len(choices)))]
+                link = replace(link, **{end: new})
+                changes[link.id] = f"stale: {other}-{new} was {other}-{old}"
+        kept.append(link)
+    return InventorySnapshot(snapshot.elements, tuple(kept)), changes
 
 
 class Inventory:

@@ -415,6 +415,15 @@ class AutomationSpec(Strict):
                                                      "time (ONAP-style guard)")
 
 
+class InventoryAccuracySpec(Strict):
+    """How wrong the OSS's inventory is: records of links it never got (missing) or that
+    still show an old connection (stale: one end recorded at another element of the same
+    type). Drawn once from the OSS's own stream; the network is unaffected."""
+
+    missing_links: Share = Field(0.0, description="share of links absent from the inventory")
+    stale_links: Share = Field(0.0, description="share of links with a wrong end")
+
+
 class CrewSpec(Strict):
     count: int = Field(2, ge=1)
     travel_mean_min: float = Field(45.0, ge=0)
@@ -432,6 +441,7 @@ class OssSpec(Strict):
     correlation_window_s: float = Field(60.0, ge=0)
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
     noc: NocSpec = NocSpec()
+    inventory: InventoryAccuracySpec = InventoryAccuracySpec()
     crews: CrewSpec = CrewSpec()
     tickets: TicketSpec = TicketSpec()
     automation: AutomationSpec = AutomationSpec()
