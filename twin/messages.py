@@ -171,3 +171,37 @@ class ServiceOutageReport:
     cell: str
     start: float
     end: float
+
+
+# --- BSS: online charging (network ↔ BSS, Diameter Gy/Ro shaped) ------------------------------
+
+GRANTED, DENIED_CREDIT, OCS_UNAVAILABLE = 0, 1, 2  # CreditAnswer results
+OFFLINE, ONLINE, FAIL_OPEN = 0, 1, 2  # UsageBatch ``online`` column: how a session was charged
+
+
+@dataclass(frozen=True, eq=False)
+class CreditRequest:
+    """Prepaid sessions asking the online charging system for quota before they start (a
+    batch of Diameter CCR-Initial). Columns: ``session_id`` (the charging id — the record id —
+    its usage record will carry), ``sub``, ``kind`` (0 voice, 1 data, 2 SMS), ``start``, and
+    ``requested`` (seconds, bytes or messages; 0 asks for the OCS's default quota)."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return int(self.columns["session_id"].size) if self.columns else 0
+
+
+@dataclass(frozen=True, eq=False)
+class CreditAnswer:
+    """The OCS's answer to a :class:`CreditRequest`, row for row (CCA-Initial). Columns:
+    ``session_id``, ``result`` (``GRANTED``; ``DENIED_CREDIT``: not enough balance —
+    creditLimitReached; ``OCS_UNAVAILABLE``: the OCS is down), ``granted`` (seconds, bytes or
+    messages: the network ends the session when they are used up). ``fail_open`` is the
+    Credit-Control-Failure-Handling the network applies when the OCS is unavailable: True —
+    CONTINUE (serve the session, uncharged: its record carries ``online`` = ``FAIL_OPEN``),
+    False — TERMINATE (deny it)."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    fail_open: bool = True

@@ -14,6 +14,7 @@ from twin.bss import BusinessSupport
 from twin.kernel import Sim
 from twin.messages import (
     AlarmNotification,
+    CreditRequest,
     EmsEvent,
     InventorySnapshot,
     PmReport,
@@ -82,6 +83,7 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(PmReport, oss.on_pm)
     bus.subscribe(RepairCommand, network.on_repair)
     bus.subscribe(UsageBatch, bss.on_usage)
+    bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer
     bus.subscribe(ServiceOutageReport, bss.on_outage,
                   latency_s=scenario.bss.integration_latency_s)
 

@@ -4,18 +4,23 @@ The funnel follows usage from the network to the invoice (see :mod:`twin.analysi
 for how each step is rated from the truth):
 
     potential usage revenue
-      − lost to outages (attempts on dead cells, the rest of dropped calls) − lost to blocking
+      − lost to outages (attempts on dead cells, the rest of dropped calls)
+      − lost to online-charging denials − lost to blocking
       = carried usage revenue
-      − leaked: collector loss, mediation rejects, unguided suspense, late write-off
+      − leaked: collector loss, mediation rejects, unguided suspense, late write-off,
+        fail-open charging
       − rating difference (allowances consumed in arrival order; misconfigured tariffs)
-      = rated usage = invoiced usage
+      = rated usage
+      − charged to prepaid balances (online charging)
+      = invoiced usage
       + recurring + one-time − discounts − SLA credits
       = billed (net of tax); + tax = invoiced total
 
 Every line is an exact integer of minor units, and the run checks, raising
 :class:`ReconciliationError` if any fails:
 
-* the ``rated`` table, the BSS's counter and the usage lines on invoices agree;
+* the ``rated`` table, the BSS's counter, the usage lines on invoices and the charges to
+  prepaid balances agree;
 * re-rating the ``rated`` table in the BSS's order with the catalog reproduces every charge
   (unless a tariff was misconfigured on purpose);
 * the records the truth says were rated are the records the BSS rated;
@@ -56,16 +61,20 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
     rated_minor = _one(con, f"SELECT sum(charge_minor) FROM '{tables / 'rated.parquet'}'")
     rated_records = _one(con, f"SELECT count(*) FROM '{tables / 'rated.parquet'}' "
                               "WHERE state = 'rated'")
+    online = _one(con, f"SELECT sum(charge_minor) FROM '{tables / 'rated.parquet'}' "
+                       "WHERE channel = 'balance'")
     billed_usage = _one(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
                              f"WHERE line_type IN {USAGE_LINES}")
     inv = {k: _one(con, f"SELECT sum({k}_minor) FROM '{inv_path}'")
            for k in ("recurring", "one_time", "discount", "usage", "sla_credit", "net", "tax",
                      "total")}
     con.close()
-    if rated_minor != billed_usage or rated_minor != bss.rated_minor:
+    if (rated_minor != billed_usage + online or rated_minor != bss.rated_minor
+            or online != bss.ocs.counts["debited_minor"]):
         raise ReconciliationError(
-            f"rated usage {rated_minor} != invoiced usage {billed_usage} "
-            f"(BSS counter {bss.rated_minor})")
+            f"rated usage {rated_minor} != invoiced usage {billed_usage} + charged online "
+            f"{online} (BSS counters: rated {bss.rated_minor}, debited "
+            f"{bss.ocs.counts['debited_minor']})")
     if lost["rerated_rows_differing"] > bss.misrated_records:
         raise ReconciliationError(
             f"re-rating the rated table gives other charges on "
@@ -76,20 +85,20 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
             f"the truth says {lost['in_time_records']} records were rated, the BSS rated "
             f"{rated_records}")
     tariff_error = lost["rerated_catalog_minor"] - rated_minor
-    losses = lost["lost_outage_minor"] + lost["lost_dropped_minor"] + lost[
-        "lost_blocking_minor"]
+    losses = (lost["lost_outage_minor"] + lost["lost_dropped_minor"] + lost["lost_denied_minor"]
+              + lost["lost_blocking_minor"])
     leaks = {k: lost[f"leaked_{k}_minor"] for k in ("collector", "rejected", "suspense",
-                                                      "late")}
+                                                      "late", "fail_open")}
     potential_revenue = lost["potential_usage_minor"] + inv["recurring"] + inv["one_time"]
     expect_net = (potential_revenue - losses - sum(leaks.values()) - lost["rating_order_minor"]
-                  - tariff_error - inv["discount"] - inv["sla_credit"])
+                  - tariff_error - online - inv["discount"] - inv["sla_credit"])
     if expect_net != inv["net"] or inv["net"] + inv["tax"] != inv["total"]:
         raise ReconciliationError(
             f"the funnel gives {expect_net} billed net of tax, the invoices {inv['net']}")
     if lost["carried_usage_minor"] - sum(leaks.values()) - lost["rating_order_minor"] \
             - tariff_error != rated_minor:
         raise ReconciliationError("carried usage does not split into rated + leaked")
-    _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records)
+    _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records, online)
     return {
         "potential_usage_minor": lost["potential_usage_minor"],
         "rated_minor": rated_minor,
@@ -104,11 +113,12 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
         "records_billed": rated_records,
         "potential_revenue_minor": potential_revenue,
         "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
+        "lost_denied_minor": lost["lost_denied_minor"],
         "lost_blocking_minor": lost["lost_blocking_minor"],
         "carried_usage_minor": lost["carried_usage_minor"],
         **{f"leaked_{k}_minor": v for k, v in leaks.items()},
-        "leaked_fail_open_minor": 0,
         "leaked_minor": sum(leaks.values()),
+        "charged_online_minor": online,
         "rating_order_minor": lost["rating_order_minor"],
         "tariff_error_minor": tariff_error,
         "rerate_adjustments_minor": lost["rerate_adjustments_minor"],
@@ -121,12 +131,14 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
 
 def _write_table(tables: Path, lost: dict[str, int], inv: dict[str, int],
                  leaks: dict[str, int], tariff_error: int, rated_minor: int,
-                 rated_records: int) -> None:
+                 rated_records: int, online: int) -> None:
     rows: list[tuple[str, str, int, int]] = [
         ("potential usage", "subtotal", lost["offered_records"], lost["potential_usage_minor"]),
         ("lost: cell out of service", "loss", lost["lost_outage_records"],
          -lost["lost_outage_minor"]),
         ("lost: dropped calls and sessions", "loss", 0, -lost["lost_dropped_minor"]),
+        ("lost: denied by online charging", "loss", lost["lost_denied_records"],
+         -lost["lost_denied_minor"]),
         ("lost: blocking", "loss", lost["lost_blocking_records"], -lost["lost_blocking_minor"]),
         ("carried by the network", "subtotal", lost["carried_records"],
          lost["carried_usage_minor"]),
@@ -137,11 +149,14 @@ def _write_table(tables: Path, lost: dict[str, int], inv: dict[str, int],
         ("leaked: unguided suspense", "leak", lost["leaked_suspense_records"],
          -leaks["suspense"]),
         ("leaked: late write-off", "leak", lost["leaked_late_records"], -leaks["late"]),
-        ("leaked: fail-open charging", "leak", 0, 0),
+        ("leaked: fail-open charging", "leak", lost["leaked_fail_open_records"],
+         -leaks["fail_open"]),
         ("rating order (allowances in arrival order)", "adjustment", 0,
          -lost["rating_order_minor"]),
         ("tariff error not corrected", "adjustment", 0, -tariff_error),
-        ("rated = invoiced usage", "subtotal", rated_records, rated_minor),
+        ("rated usage", "subtotal", rated_records, rated_minor),
+        ("charged to prepaid balances", "online", 0, -online),
+        ("invoiced usage", "subtotal", 0, inv["usage"]),
         ("recurring fees", "charge", 0, inv["recurring"]),
         ("one-time fees", "charge", 0, inv["one_time"]),
         ("discounts", "credit", 0, -inv["discount"]),

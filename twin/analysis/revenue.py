@@ -12,17 +12,20 @@ step                    what is rated
 potential               every offered attempt as if carried in full
 without lost attempts   … minus attempts on cells out of service
 with drops              … with dropped calls and sessions cut where they were dropped
+without denied          … minus attempts online charging denied (no credit; OCS down)
 carried                 … minus blocked attempts: what the network carried
 collected               … minus records the mediation collector lost
 accepted                … minus records mediation rejected (validation)
 guided                  … minus records left in suspense or rejected as unguidable
-in time                 … minus records written off as too late: the set the BSS rated
+in time                 … minus records written off as too late
+charged                 … minus prepaid sessions served uncharged (fail-open): the set
+                        the BSS rated
 ======================  ==================================================================
 
-Successive differences are lost to outages, to drops, to blocking, and leaked by collector
-loss, rejects, unguided suspense and late write-off — exactly, in integer minor units. A
-step that removes nothing in a batch shares its predecessor's counters until it first
-differs, so a run without leakage pays for four ratings, not eight.
+Successive differences are lost to outages, to drops, to denials, to blocking, and leaked by
+collector loss, rejects, unguided suspense, late write-off and fail-open charging — exactly,
+in integer minor units. A step that removes nothing in a batch shares its predecessor's
+counters until it first differs, so a run without leakage pays for four ratings, not ten.
 
 Then the ``rated`` table is re-rated in the order the BSS rated it: this reproduces the BSS's
 charges exactly unless a tariff was misconfigured, and the difference between the two orders
@@ -45,9 +48,9 @@ from twin.bss.catalog import quantity
 from twin.bss.rating import Rater
 from twin.messages import SubscriberBase
 
-LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE = range(6)
-STEPS = ("potential", "without_lost", "with_drops", "carried", "collected", "accepted",
-         "guided", "in_time")
+LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE, FAIL_OPEN = range(7)
+STEPS = ("potential", "without_lost", "with_drops", "without_denied", "carried", "collected",
+         "accepted", "guided", "in_time", "charged")
 BATCH = 250_000
 
 
@@ -70,8 +73,8 @@ def record_fates(cdrs_path: Path, max_id: int) -> npt.NDArray[np.int8]:
         keep = reason != "duplicate"
         code = np.select(
             [state == "guided", state == "recycled", reason == "too late",
-             reason == "unguidable"],
-            [RATED, SUSPENSE, TOO_LATE, UNGUIDABLE], default=REJECTED).astype(np.int8)
+             reason == "unguidable", reason == "fail-open, not charged"],
+            [RATED, SUSPENSE, TOO_LATE, UNGUIDABLE, FAIL_OPEN], default=REJECTED).astype(np.int8)
         ok = keep & (ids >= 0) & (ids <= max_id)
         fate[ids[ok]] = code[ok]  # later decisions (after suspense) overwrite earlier ones
     return fate
@@ -111,15 +114,18 @@ def usage_chain(tables: Path, subs: SubscriberBase,
                        b.column("actual_bytes").to_numpy())
         dropped = outcome == "dropped"
         lost = outcome == "lost_outage"
+        denied = np.char.startswith(outcome.astype(str), "denied")  # by online charging
         served = (outcome == "completed") | dropped
         f = fate[ids]
         collected = served & (f != LOST)
         accepted = collected & (f != REJECTED)
         guided = accepted & (f != SUSPENSE) & (f != UNGUIDABLE)
         in_time = guided & (f != TOO_LATE)
-        masks = [np.ones(ids.size, dtype=bool), ~lost, ~lost, served, collected, accepted,
-                 guided, in_time]
-        qtys = [full, full, np.where(dropped, got, full), got, got, got, got, got]
+        charged = in_time & (f != FAIL_OPEN)
+        masks = [np.ones(ids.size, dtype=bool), ~lost, ~lost, ~lost & ~denied, served,
+                 collected, accepted, guided, in_time, charged]
+        cut = np.where(dropped, got, full)
+        qtys = [full, full, cut, cut, got, got, got, got, got, got]
         offered += ids.size
         # a step still sharing its predecessor's counters gets its own once they differ
         for i in range(1, len(STEPS)):
@@ -191,18 +197,22 @@ def lost_revenue(usage_path: Path, subs: SubscriberBase,
         "carried_usage_minor": m["carried"],
         "lost_outage_minor": m["potential"] - m["without_lost"],
         "lost_dropped_minor": m["without_lost"] - m["with_drops"],
-        "lost_blocking_minor": m["with_drops"] - m["carried"],
+        "lost_denied_minor": m["with_drops"] - m["without_denied"],
+        "lost_blocking_minor": m["without_denied"] - m["carried"],
         "leaked_collector_minor": m["carried"] - m["collected"],
         "leaked_rejected_minor": m["collected"] - m["accepted"],
         "leaked_suspense_minor": m["accepted"] - m["guided"],
         "leaked_late_minor": m["guided"] - m["in_time"],
+        "leaked_fail_open_minor": m["in_time"] - m["charged"],
         "lost_outage_records": r["potential"] - r["without_lost"],
-        "lost_blocking_records": r["with_drops"] - r["carried"],
+        "lost_denied_records": r["with_drops"] - r["without_denied"],
+        "lost_blocking_records": r["without_denied"] - r["carried"],
         "leaked_collector_records": r["carried"] - r["collected"],
         "leaked_rejected_records": r["collected"] - r["accepted"],
         "leaked_suspense_records": r["accepted"] - r["guided"],
         "leaked_late_records": r["guided"] - r["in_time"],
-        "rating_order_minor": m["in_time"] - order["catalog_minor"],
+        "leaked_fail_open_records": r["in_time"] - r["charged"],
+        "rating_order_minor": m["charged"] - order["catalog_minor"],
         "rerated_catalog_minor": order["catalog_minor"],
         "rerated_bss_minor": order["bss_minor"],
         "rerate_adjustments_minor": order["rerated_minor"],

@@ -142,6 +142,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "misrated_records": bss.rerating.misrated_records,
             "rerated_records": bss.rerating.rerated_records,
             "rerated_minor": bss.rerating.rerated_minor,
+            "ocs_enabled": bss.spec.ocs.enabled,
+            **{f"ocs_{k}": v for k, v in bss.ocs.summary.items()},
             "allowance_voice_min": round(int(bss.allowance_used[0]) / 60, 1),
             "allowance_data_mb": round(int(bss.allowance_used[1]) / 1e6, 3),
             "allowance_sms": int(bss.allowance_used[2]),

@@ -6,7 +6,8 @@ ground truth. Rated records go to the ``rated`` table; billing accumulates them 
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,12 +16,13 @@ import simpy
 
 from twin.bss.billing import Billing
 from twin.bss.catalog import PriceTable, quantity
+from twin.bss.charging import OnlineCharging
 from twin.bss.collection import Collector
 from twin.bss.mediation import Cols, Mediation
 from twin.bss.rating import Rater, Rating, TariffClock
 from twin.bss.rerating import Rerating
 from twin.kernel import Sim, labels
-from twin.messages import ServiceOutageReport, SubscriberBase, UsageBatch
+from twin.messages import CreditRequest, ServiceOutageReport, SubscriberBase, UsageBatch
 from twin.scenario.schema import BssSpec
 
 RATED_SCHEMA = pa.schema([
@@ -29,7 +31,7 @@ RATED_SCHEMA = pa.schema([
     ("start", pa.float64()), ("duration_s", pa.int64()), ("volume_bytes", pa.int64()),
     ("period", pa.string()), ("billable", pa.int64()), ("allowance_used", pa.int64()),
     ("chargeable", pa.int64()), ("units", pa.int64()), ("charge_minor", pa.int64()),
-    ("state", pa.string()), ("rated_at", pa.float64()),
+    ("state", pa.string()), ("channel", pa.string()), ("rated_at", pa.float64()),
 ])
 CUSTOMER_SCHEMA = pa.schema([
     ("sub", pa.int64()), ("msisdn", pa.int64()), ("account", pa.int64()),
@@ -37,11 +39,14 @@ CUSTOMER_SCHEMA = pa.schema([
     ("cell", pa.string()), ("new_line", pa.bool_()),
 ])
 RATED_STATES = ("rated", "rerated")
+CHANNELS = ("invoice", "balance")  # postpaid usage goes on invoices, online prepaid on balances
 
 
 class BusinessSupport:
-    def __init__(self, sim: Sim, spec: BssSpec, subs: SubscriberBase) -> None:
+    def __init__(self, sim: Sim, spec: BssSpec, subs: SubscriberBase,
+                 publish: Callable[[Any], None] | None = None) -> None:
         self.sim = sim
+        self.publish = publish or sim.bus.publish
         self.spec = spec
         self.subs = subs
         self.prices = PriceTable.build(spec.catalog, subs.offers)
@@ -52,11 +57,13 @@ class BusinessSupport:
         delay = rng.exponential(max(spec.mediation.guiding_delay_mean, 1e-9), subs.count)
         guidable_from = np.where(new_lines & (spec.mediation.guiding_delay_mean > 0), delay,
                                  -np.inf)
-        self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from)
+        self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
+        self.ocs = OnlineCharging(sim, spec.ocs, subs, self.prices, self.clock)
+        uncharged = self.ocs.prepaid & (not spec.ocs.post_charge_fail_open)
+        self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged)
         self.collector = Collector(sim, spec.mediation, self._mediate)
         sim.env.process(self._recycling())
         self.billing = Billing(sim, spec, subs, self.prices, account_type, new_lines)
-        self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
         self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock)
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
         self.rerating = Rerating(sim, self.prices, spec.tariff_errors, self._rerated)
@@ -71,6 +78,10 @@ class BusinessSupport:
             "account_type": account_type[subs.offer],
             "cell": np.array(subs.cells, dtype=object)[subs.cell], "new_line": new_lines,
         })
+
+    def on_credit_request(self, req: CreditRequest) -> None:
+        """Prepaid sessions asking for quota: the OCS answers at once."""
+        self.publish(self.ocs.on_request(req))
 
     def on_usage(self, batch: UsageBatch) -> None:
         """A batch of records the network's recording entities wrote: to the collector."""
@@ -107,6 +118,7 @@ class BusinessSupport:
     def _write_rated(self, c: Cols, sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
                      r: Rating, charge: npt.NDArray[np.int64], state: str) -> None:
         n = sub.size
+        online = self.ocs.prepaid[sub]
         self.rated.extend({
             "record_id": c["record_id"], "node_id": c["node_id"], "sub": sub,
             "account": self.subs.account[sub].astype(np.int64),
@@ -116,9 +128,18 @@ class BusinessSupport:
             "allowance_used": r.covered, "chargeable": r.chargeable, "units": r.units,
             "charge_minor": charge,
             "state": labels(np.full(n, RATED_STATES.index(state)), RATED_STATES),
+            "channel": labels(online.astype(np.int8), CHANNELS),
             "rated_at": np.full(n, self.sim.now)})
         self.rated_minor += int(charge.sum())
-        self.billing.add_usage_in(r.cycle, sub, c["kind"].astype(np.int64), charge)
+        inv = ~online
+        self.billing.add_usage_in(r.cycle[inv], sub[inv], c["kind"][inv].astype(np.int64),
+                                  charge[inv])
+        if online.any():
+            if state == "rated":
+                session = c.get("charging_id", c["record_id"]).astype(np.int64)
+                self.ocs.charge(session[online], sub[online], charge[online])
+            else:
+                self.ocs.adjust(sub[online], charge[online])
 
     @property
     def misrated_records(self) -> int:

@@ -10,7 +10,9 @@ Each record goes through, in this order (TMF635 usage states in brackets):
    chargingID + nodeID + recordSequenceNumber as the key used in practice) → [rejected]
    ``duplicate``;
 3. **write-off** — a record of a bill cycle closed for good (billed more than
-   ``late_window`` ago) → [rejected] ``too late``;
+   ``late_window`` ago) → [rejected] ``too late``; a prepaid session served uncharged while
+   the online charging system was down (``online`` = 2) → [rejected] ``fail-open, not
+   charged`` unless the BSS post-charges them;
 4. **guiding** — to the subscription's account. A line not yet in the guiding table (a new
    line whose provisioning has not reached mediation) cannot be guided: the record waits in
    **suspense** [recycled] and is retried every ``recycle_every``; once the line is known it
@@ -37,9 +39,10 @@ CDR_SCHEMA = pa.schema([
     ("volume_bytes", pa.int64()), ("cause", pa.int8()), ("received", pa.float64()),
     ("processed", pa.float64()), ("state", pa.string()), ("reason", pa.string()),
 ])
-OK, UNKNOWN_SUB, NEGATIVE, UNKNOWN_TYPE, DUPLICATE, TOO_LATE, NOT_GUIDABLE, UNGUIDABLE = range(8)
+(OK, UNKNOWN_SUB, NEGATIVE, UNKNOWN_TYPE, DUPLICATE, TOO_LATE, NOT_GUIDABLE, UNGUIDABLE,
+ FAIL_OPEN) = range(9)
 REASONS = ("", "unknown subscriber", "negative quantity", "unknown record type", "duplicate",
-           "too late", "not guidable yet", "unguidable")
+           "too late", "not guidable yet", "unguidable", "fail-open, not charged")
 STATES = ("guided", "rejected", "recycled")
 GUIDED, REJECTED, RECYCLED = range(3)
 BUCKET_S = 3600.0  # dedup keys are kept per hour of record start
@@ -60,12 +63,15 @@ def dedup_key(c: Cols) -> I64:
 
 class Mediation:
     def __init__(self, sim: Sim, n_subs: int, spec: MediationSpec | None = None,
-                 guidable_from: npt.NDArray[np.float64] | None = None) -> None:
+                 guidable_from: npt.NDArray[np.float64] | None = None,
+                 uncharged: npt.NDArray[np.bool_] | None = None) -> None:
         self.sim = sim
         self.n_subs = n_subs
         self.spec = spec or MediationSpec()
         self.guidable_from = (guidable_from if guidable_from is not None
                               else np.full(n_subs, -np.inf))
+        # lines whose fail-open sessions are not charged afterwards (prepaid, online charging)
+        self.uncharged = uncharged if uncharged is not None else np.zeros(n_subs, dtype=bool)
         self.seen: dict[int, I64] = {}  # hour of record start → sorted dedup keys
         self.suspense: list[Cols] = []
         self.cdrs = sim.records.buffer("cdrs", CDR_SCHEMA)
@@ -73,6 +79,7 @@ class Mediation:
         self.rejected = 0
         self.duplicates = 0
         self.too_late = 0
+        self.fail_open = 0  # prepaid records of sessions served while the OCS was down
         self.suspended = 0  # records that went into suspense
         self.recycled = 0  # of which guided later
         self.unguidable = 0  # of which rejected after suspense_max_age
@@ -122,10 +129,13 @@ class Mediation:
         seen |= self._seen_before(key, bucket)
         reason[(reason == OK) & seen] = DUPLICATE
         reason[(reason == OK) & (c["start"] < too_late_before)] = TOO_LATE
-        valid = reason == OK
+        if "online" in c:
+            sub_ = np.clip(c["sub"], 0, self.n_subs - 1)
+            reason[(reason == OK) & (c["online"] == 2) & self.uncharged[sub_]] = FAIL_OPEN
+        valid = (reason == OK) | (reason == FAIL_OPEN)
         self._remember(key[valid], bucket[valid])  # a suspended record is known too
         sub = np.clip(c["sub"], 0, self.n_subs - 1)
-        reason[valid & (self.guidable_from[sub] > self.sim.now)] = NOT_GUIDABLE
+        reason[(reason == OK) & (self.guidable_from[sub] > self.sim.now)] = NOT_GUIDABLE
         ok = reason == OK
         state = np.where(ok, GUIDED, np.where(reason == NOT_GUIDABLE, RECYCLED, REJECTED))
         now = np.full(n, self.sim.now)
@@ -136,10 +146,12 @@ class Mediation:
             self.suspended += int(wait.sum())
         dups = int((reason == DUPLICATE).sum())
         late = int((reason == TOO_LATE).sum())
+        opened = int((reason == FAIL_OPEN).sum())
         self.received += n
         self.duplicates += dups
         self.too_late += late
-        self.rejected += int((state == REJECTED).sum()) - dups - late
+        self.fail_open += opened
+        self.rejected += int((state == REJECTED).sum()) - dups - late - opened
         return {k: c[k][ok] for k in c}
 
     def recycle(self, too_late_before: float = -np.inf) -> Cols:

@@ -547,6 +547,33 @@ class TariffError(Strict):
         return self
 
 
+class OcsOutage(Strict):
+    at: Duration
+    duration: Duration = Field(gt=0)
+
+
+class OcsSpec(Strict):
+    """Online charging for prepaid lines: balances, quota reservation, top-ups."""
+
+    enabled: bool = Field(False, description="prepaid usage is charged to balances, not "
+                                             "invoiced")
+    initial_balance_mean: int = Field(1000, ge=0, description="mean opening balance, minor "
+                                                              "units (exponential)")
+    topup_amount: int = Field(1500, gt=0, description="minor units per top-up")
+    topup_below: int = Field(100, ge=0, description="a customer tops up when the balance "
+                                                    "falls below this ...")
+    topup_delay_mean: Duration = Field(86_400.0, description="... after this mean delay "
+                                                             "(exponential)")
+    quota_voice_s: int = Field(300, gt=0, description="default quota per voice session")
+    quota_data_mb: int = Field(10, gt=0, description="default quota per data session")
+    outages: list[OcsOutage] = Field(default_factory=list)
+    failure_handling: Literal["fail_open", "fail_closed"] = Field(
+        "fail_open", description="when the OCS is down: serve sessions uncharged, or deny "
+                                 "them")
+    post_charge_fail_open: bool = Field(
+        False, description="charge fail-open sessions from their usage records afterwards")
+
+
 class CreditStep(Strict):
     over: Duration = Field(description="credit applies when the cycle's outage exceeds this")
     credit_pct: float = Field(ge=0, le=100)
@@ -640,6 +667,7 @@ class BssSpec(Strict):
                          "offer's one-time fee on their first bill")
     mediation: MediationSpec = MediationSpec()
     tariff_errors: list[TariffError] = Field(default_factory=list)
+    ocs: OcsSpec = OcsSpec()
 
     @model_validator(mode="after")
     def _check_tariff_errors(self) -> BssSpec:

@@ -1,0 +1,39 @@
+"""Prepaid lines on online charging in a full run: their usage is charged to balances, not
+invoiced, and the revenue funnel still adds up to the cent."""
+
+from __future__ import annotations
+
+import twin
+
+from .support import QUICKSTART, SMALL, RunScenario
+
+
+def test_prepaid_usage_goes_to_balances_and_the_funnel_holds(
+        run_scenario: RunScenario) -> None:
+    run = run_scenario(QUICKSTART, overrides=(*SMALL, "bss.ocs.enabled=true"))
+    b, rec = run.summary["bss"], run.summary["reconciliation"]
+    assert b["ocs_enabled"] is True
+    rated = run.table("rated")
+    subs = run.table("subscriptions").set_index("sub")
+    prepaid = subs.loc[rated["sub"], "account_type"].to_numpy() == "prepaid"
+    assert (rated.loc[prepaid, "channel"] == "balance").all()
+    assert (rated.loc[~prepaid, "channel"] == "invoice").all()
+    online = int(rated.loc[prepaid, "charge_minor"].sum())
+    assert online > 0 and rec["charged_online_minor"] == online == b["ocs_debited_minor"]
+    assert rec["invoiced_usage_minor"] + online == rec["rated_minor"]
+    # the network does not ask for quota yet: every prepaid record is charged afterwards
+    assert b["ocs_requests"] == 0 and b["ocs_post_charged"] == int(prepaid.sum())
+    assert (b["ocs_opening_balance_minor"] + b["ocs_topup_minor"] - b["ocs_debited_minor"]
+            == b["ocs_balance_minor"])
+    lines = run.table("invoice_lines")
+    pre_lines = lines[lines["sub"].isin(subs.index[subs["account_type"] == "prepaid"])]
+    assert not pre_lines["line_type"].str.startswith("usage").any()
+    ra = run.table("revenue_assurance").set_index("stage")["amount_minor"]
+    assert ra["charged to prepaid balances"] == -online
+    assert "CreditRequest" in run.manifest["message_routes"]
+
+
+def test_without_online_charging_prepaid_usage_is_invoiced(run_scenario: RunScenario) -> None:
+    run: twin.Run = run_scenario(QUICKSTART, overrides=SMALL)
+    assert run.summary["reconciliation"]["charged_online_minor"] == 0
+    assert set(run.table("rated")["channel"]) == {"invoice"}
