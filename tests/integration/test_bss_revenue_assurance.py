@@ -14,7 +14,7 @@ from twin.analysis.reconcile import reconcile
 
 from .support import QUICKSTART, SCENARIO_FILES, SCENARIOS, RunScenario
 
-LEAKS = ("collector", "rejected", "suspense", "late", "fail_open")
+LEAKS = ("collector", "rejected", "suspense", "late", "fail_open", "terminated")
 
 
 @pytest.fixture(scope="module", params=SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
@@ -37,7 +37,7 @@ def test_the_funnel_adds_up_in_every_scenario(scenario_run: twin.Run) -> None:
     assert (rec["potential_revenue_minor"] - rec["lost_outage_minor"]
             - rec["lost_denied_minor"] - rec["lost_blocking_minor"] - rec["leaked_minor"]
             - rec["rating_order_minor"] - rec["tariff_error_minor"]
-            - rec["charged_online_minor"] - rec["discounts_minor"]
+            - rec["charged_online_minor"] - rec["lost_churn_minor"] - rec["discounts_minor"]
             - rec["credited_minor"]) == rec["billed_net_minor"] == int(inv["net_minor"].sum())
     assert rec["unbilled_minor"] == carried - rec["rated_minor"]
     assert min(rec[f"leaked_{k}_minor"] for k in LEAKS) >= 0
@@ -85,12 +85,15 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
 
     good = {f"{k}_minor": 0 for k in STEPS} | {f"{k}_records": 0 for k in STEPS}
     rated = int(run.table("rated")["charge_minor"].sum())
+    recurring = int(run.table("invoices")["recurring_minor"].sum())
     bss = SimpleNamespace(rated_minor=rated, misrated_records=0,
-                          ocs=SimpleNamespace(counts={"debited_minor": 0}))
+                          ocs=SimpleNamespace(counts={"debited_minor": 0}),
+                          billing=SimpleNamespace(totals={"recurring_potential_minor":
+                                                          recurring}))
     lost = {**good, "offered_records": 0, "potential_usage_minor": rated + 7,
             "carried_usage_minor": rated, "lost_outage_minor": 7, "lost_dropped_minor": 0,
             "lost_blocking_minor": 0, "lost_denied_minor": 0, "lost_denied_records": 0,
-            "in_time_records": int((run.table("rated")["state"] == "rated").sum()),
+            "subscribed_records": int((run.table("rated")["state"] == "rated").sum()),
             "rating_order_minor": 0, "rerated_catalog_minor": rated,
             "rerate_adjustments_minor": 0, "rerated_rows_differing": 0,
             **{f"leaked_{k}_minor": 0 for k in LEAKS},
@@ -105,6 +108,6 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
         reconcile(out, bss, {**lost, "lost_outage_minor": 8})  # one cent unaccounted for
     with pytest.raises(ReconciliationError, match="rated usage"):
         reconcile(out, SimpleNamespace(rated_minor=rated + 1, misrated_records=0,
-                                       ocs=bss.ocs), lost)
+                                       ocs=bss.ocs, billing=bss.billing), lost)
     with pytest.raises(ReconciliationError, match="re-rating"):
         reconcile(out, bss, {**lost, "rerated_rows_differing": 3})

@@ -176,6 +176,8 @@ def test_ocs_outage_fail_open_loses_revenue_fail_closed_loses_usage(
     assert closed.mediation.fail_open == 0
     assert served_closed.seconds < served_open.seconds  # customers got less service
     assert served_closed.denied > served_open.denied
+    # ... and some of them call care about it
+    assert closed.care.counts["service denied"] > 0 == opened.care.counts["service denied"]
     for b in (opened, closed):
         o = b.ocs.summary
         assert o["opening_balance_minor"] + o["topup_minor"] - o["debited_minor"] \

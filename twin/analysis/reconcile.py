@@ -13,7 +13,8 @@ for how each step is rated from the truth):
       = rated usage
       − charged to prepaid balances (online charging)
       = invoiced usage
-      + recurring + one-time − discounts − SLA credits
+      + recurring fees (had nobody churned) − lost to churn + one-time − discounts
+      − SLA credits
       = billed (net of tax); + tax = invoiced total
 
 Every line is an exact integer of minor units, and the run checks, raising
@@ -80,25 +81,28 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
             f"re-rating the rated table gives other charges on "
             f"{lost['rerated_rows_differing']} rows ({bss.misrated_records} were rated with "
             "a misconfigured tariff)")
-    if lost["in_time_records"] != rated_records:
+    if lost["subscribed_records"] != rated_records:
         raise ReconciliationError(
-            f"the truth says {lost['in_time_records']} records were rated, the BSS rated "
+            f"the truth says {lost['subscribed_records']} records were rated, the BSS rated "
             f"{rated_records}")
     tariff_error = lost["rerated_catalog_minor"] - rated_minor
     losses = (lost["lost_outage_minor"] + lost["lost_dropped_minor"] + lost["lost_denied_minor"]
               + lost["lost_blocking_minor"])
     leaks = {k: lost[f"leaked_{k}_minor"] for k in ("collector", "rejected", "suspense",
-                                                      "late", "fail_open")}
-    potential_revenue = lost["potential_usage_minor"] + inv["recurring"] + inv["one_time"]
+                                                      "late", "fail_open", "terminated")}
+    churn = bss.billing.totals["recurring_potential_minor"] - inv["recurring"]
+    potential_revenue = (lost["potential_usage_minor"] + inv["recurring"] + churn
+                         + inv["one_time"])
     expect_net = (potential_revenue - losses - sum(leaks.values()) - lost["rating_order_minor"]
-                  - tariff_error - online - inv["discount"] - inv["sla_credit"])
+                  - tariff_error - online - churn - inv["discount"] - inv["sla_credit"])
     if expect_net != inv["net"] or inv["net"] + inv["tax"] != inv["total"]:
         raise ReconciliationError(
             f"the funnel gives {expect_net} billed net of tax, the invoices {inv['net']}")
     if lost["carried_usage_minor"] - sum(leaks.values()) - lost["rating_order_minor"] \
             - tariff_error != rated_minor:
         raise ReconciliationError("carried usage does not split into rated + leaked")
-    _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records, online)
+    _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records, online,
+                 churn)
     return {
         "potential_usage_minor": lost["potential_usage_minor"],
         "rated_minor": rated_minor,
@@ -122,6 +126,7 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
         "rating_order_minor": lost["rating_order_minor"],
         "tariff_error_minor": tariff_error,
         "rerate_adjustments_minor": lost["rerate_adjustments_minor"],
+        "lost_churn_minor": churn,
         "credited_minor": inv["sla_credit"],
         "discounts_minor": inv["discount"],
         "billed_net_minor": inv["net"],
@@ -131,7 +136,7 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
 
 def _write_table(tables: Path, lost: dict[str, int], inv: dict[str, int],
                  leaks: dict[str, int], tariff_error: int, rated_minor: int,
-                 rated_records: int, online: int) -> None:
+                 rated_records: int, online: int, churn: int) -> None:
     rows: list[tuple[str, str, int, int]] = [
         ("potential usage", "subtotal", lost["offered_records"], lost["potential_usage_minor"]),
         ("lost: cell out of service", "loss", lost["lost_outage_records"],
@@ -151,13 +156,16 @@ def _write_table(tables: Path, lost: dict[str, int], inv: dict[str, int],
         ("leaked: late write-off", "leak", lost["leaked_late_records"], -leaks["late"]),
         ("leaked: fail-open charging", "leak", lost["leaked_fail_open_records"],
          -leaks["fail_open"]),
+        ("leaked: usage after termination", "leak", lost["leaked_terminated_records"],
+         -leaks["terminated"]),
         ("rating order (allowances in arrival order)", "adjustment", 0,
          -lost["rating_order_minor"]),
         ("tariff error not corrected", "adjustment", 0, -tariff_error),
         ("rated usage", "subtotal", rated_records, rated_minor),
         ("charged to prepaid balances", "online", 0, -online),
         ("invoiced usage", "subtotal", 0, inv["usage"]),
-        ("recurring fees", "charge", 0, inv["recurring"]),
+        ("recurring fees (no churn)", "charge", 0, inv["recurring"] + churn),
+        ("lost: churn (recurring fees)", "loss", 0, -churn),
         ("one-time fees", "charge", 0, inv["one_time"]),
         ("discounts", "credit", 0, -inv["discount"]),
         ("SLA credits", "credit", 0, -inv["sla_credit"]),

@@ -18,14 +18,16 @@ collected               … minus records the mediation collector lost
 accepted                … minus records mediation rejected (validation)
 guided                  … minus records left in suspense or rejected as unguidable
 in time                 … minus records written off as too late
-charged                 … minus prepaid sessions served uncharged (fail-open): the set
-                        the BSS rated
+charged                 … minus prepaid sessions served uncharged (fail-open)
+subscribed              … minus usage of lines that had left (churn): the set the BSS
+                        rated
 ======================  ==================================================================
 
 Successive differences are lost to outages, to drops, to denials, to blocking, and leaked by
-collector loss, rejects, unguided suspense, late write-off and fail-open charging — exactly,
-in integer minor units. A step that removes nothing in a batch shares its predecessor's
-counters until it first differs, so a run without leakage pays for four ratings, not ten.
+collector loss, rejects, unguided suspense, late write-off, fail-open charging and usage after
+termination — exactly, in integer minor units. A step that removes nothing in a batch shares
+its predecessor's counters until it first differs, so a run without leakage pays for four
+ratings, not eleven.
 
 Then the ``rated`` table is re-rated in the order the BSS rated it: this reproduces the BSS's
 charges exactly unless a tariff was misconfigured, and the difference between the two orders
@@ -48,9 +50,9 @@ from twin.bss.catalog import quantity
 from twin.bss.rating import Rater
 from twin.messages import SubscriberBase
 
-LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE, FAIL_OPEN = range(7)
+LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE, FAIL_OPEN, TERMINATED = range(8)
 STEPS = ("potential", "without_lost", "with_drops", "without_denied", "carried", "collected",
-         "accepted", "guided", "in_time", "charged")
+         "accepted", "guided", "in_time", "charged", "subscribed")
 BATCH = 250_000
 
 
@@ -73,8 +75,10 @@ def record_fates(cdrs_path: Path, max_id: int) -> npt.NDArray[np.int8]:
         keep = reason != "duplicate"
         code = np.select(
             [state == "guided", state == "recycled", reason == "too late",
-             reason == "unguidable", reason == "fail-open, not charged"],
-            [RATED, SUSPENSE, TOO_LATE, UNGUIDABLE, FAIL_OPEN], default=REJECTED).astype(np.int8)
+             reason == "unguidable", reason == "fail-open, not charged",
+             reason == "terminated subscription"],
+            [RATED, SUSPENSE, TOO_LATE, UNGUIDABLE, FAIL_OPEN, TERMINATED],
+            default=REJECTED).astype(np.int8)
         ok = keep & (ids >= 0) & (ids <= max_id)
         fate[ids[ok]] = code[ok]  # later decisions (after suspense) overwrite earlier ones
     return fate
@@ -122,10 +126,11 @@ def usage_chain(tables: Path, subs: SubscriberBase,
         guided = accepted & (f != SUSPENSE) & (f != UNGUIDABLE)
         in_time = guided & (f != TOO_LATE)
         charged = in_time & (f != FAIL_OPEN)
+        subscribed = charged & (f != TERMINATED)
         masks = [np.ones(ids.size, dtype=bool), ~lost, ~lost, ~lost & ~denied, served,
-                 collected, accepted, guided, in_time, charged]
+                 collected, accepted, guided, in_time, charged, subscribed]
         cut = np.where(dropped, got, full)
-        qtys = [full, full, cut, cut, got, got, got, got, got, got]
+        qtys = [full, full, cut, cut, got, got, got, got, got, got, got]
         offered += ids.size
         # a step still sharing its predecessor's counters gets its own once they differ
         for i in range(1, len(STEPS)):
@@ -204,6 +209,7 @@ def lost_revenue(usage_path: Path, subs: SubscriberBase,
         "leaked_suspense_minor": m["accepted"] - m["guided"],
         "leaked_late_minor": m["guided"] - m["in_time"],
         "leaked_fail_open_minor": m["in_time"] - m["charged"],
+        "leaked_terminated_minor": m["charged"] - m["subscribed"],
         "lost_outage_records": r["potential"] - r["without_lost"],
         "lost_denied_records": r["with_drops"] - r["without_denied"],
         "lost_blocking_records": r["without_denied"] - r["carried"],
@@ -212,7 +218,8 @@ def lost_revenue(usage_path: Path, subs: SubscriberBase,
         "leaked_suspense_records": r["accepted"] - r["guided"],
         "leaked_late_records": r["guided"] - r["in_time"],
         "leaked_fail_open_records": r["in_time"] - r["charged"],
-        "rating_order_minor": m["charged"] - order["catalog_minor"],
+        "leaked_terminated_records": r["charged"] - r["subscribed"],
+        "rating_order_minor": m["subscribed"] - order["catalog_minor"],
         "rerated_catalog_minor": order["catalog_minor"],
         "rerated_bss_minor": order["bss_minor"],
         "rerate_adjustments_minor": order["rerated_minor"],

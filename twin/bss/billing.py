@@ -79,9 +79,11 @@ def cycle_boundaries(cal: Calendar, day: int, horizon: float) -> list[float]:
 class Billing:
     def __init__(self, sim: Sim, spec: BssSpec, subs: SubscriberBase, prices: PriceTable,
                  account_type: npt.NDArray[np.object_], new_lines: npt.NDArray[np.bool_],
-                 cutoff_s: float = 3600.0) -> None:
+                 cutoff_s: float = 3600.0,
+                 leaves: npt.NDArray[np.float64] | None = None) -> None:
         self.sim, self.spec, self.subs, self.prices = sim, spec, subs, prices
         self.account_type = account_type
+        self.leaves = leaves if leaves is not None else np.full(subs.count, np.inf)
         self.b = cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon)
         self.n_cycles = len(self.b) - 1
         self.usage = np.zeros((self.n_cycles, subs.count, 3), dtype=np.int64)
@@ -103,7 +105,7 @@ class Billing:
         self.discount_pct = np.where(enough, prices.discount_pct[offer], 0.0)
         self.totals = dict(invoices=0, billed_minor=0, recurring_minor=0, usage_minor=0,
                            sla_credits_minor=0, one_time_minor=0, discounts_minor=0,
-                           net_billed_minor=0, tax_minor=0)
+                           net_billed_minor=0, tax_minor=0, recurring_potential_minor=0)
         for k in range(self.n_cycles):
             if self.b[k + 1] + cutoff_s < sim.horizon:
                 sim.env.process(self._bill_at(k, self.b[k + 1] + cutoff_s))
@@ -156,8 +158,12 @@ class Billing:
         lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
         billed_s, cycle_s = hi - lo, self.b[k + 1] - self.b[k]
         offer = subs.offer.astype(np.int64)
-        recurring = prorate(prices.recurring[offer], billed_s, cycle_s)
+        potential = prorate(prices.recurring[offer], billed_s, cycle_s)
+        active_s = np.clip(np.minimum(self.leaves, hi) - lo, 0.0, None)  # churned lines stop
+        part = prices.recurring[offer] * np.rint(active_s).astype(np.int64)
+        recurring = np.where(active_s >= billed_s, potential, round_div(part, round(cycle_s)))
         self._recurring[k] = recurring
+        self.totals["recurring_potential_minor"] += int(potential.sum())
         one_time = np.where(self.one_time_due, prices.one_time[offer], 0).astype(np.int64)
         self.one_time_due[:] = False
         discount = percent_of(recurring, self.discount_pct)

@@ -14,7 +14,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
-from twin.bss.billing import Billing
+from twin.bss.billing import Billing, cycle_boundaries
+from twin.bss.care import Care
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.charging import OnlineCharging
 from twin.bss.collection import Collector
@@ -22,7 +23,13 @@ from twin.bss.mediation import Cols, Mediation
 from twin.bss.rating import Rater, Rating, TariffClock
 from twin.bss.rerating import Rerating
 from twin.kernel import Sim, labels
-from twin.messages import CreditRequest, ServiceOutageReport, SubscriberBase, UsageBatch
+from twin.messages import (
+    OCS_UNAVAILABLE,
+    CreditRequest,
+    ServiceOutageReport,
+    SubscriberBase,
+    UsageBatch,
+)
 from twin.scenario.schema import BssSpec
 
 RATED_SCHEMA = pa.schema([
@@ -60,10 +67,14 @@ class BusinessSupport:
         self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
         self.ocs = OnlineCharging(sim, spec.ocs, subs, self.prices, self.clock)
         uncharged = self.ocs.prepaid & (not spec.ocs.post_charge_fail_open)
-        self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged)
+        self.care = Care(sim, spec.care, subs,
+                         cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon))
+        self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged,
+                                   leaves=self.care.leaves)
         self.collector = Collector(sim, spec.mediation, self._mediate)
         sim.env.process(self._recycling())
-        self.billing = Billing(sim, spec, subs, self.prices, account_type, new_lines)
+        self.billing = Billing(sim, spec, subs, self.prices, account_type, new_lines,
+                               leaves=self.care.leaves)
         self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock)
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
         self.rerating = Rerating(sim, self.prices, spec.tariff_errors, self._rerated)
@@ -81,7 +92,12 @@ class BusinessSupport:
 
     def on_credit_request(self, req: CreditRequest) -> None:
         """Prepaid sessions asking for quota: the OCS answers at once."""
-        self.publish(self.ocs.on_request(req))
+        answer = self.ocs.on_request(req)
+        if not answer.fail_open:  # the network will deny these: customers who could not call
+            down = answer.columns["result"] == OCS_UNAVAILABLE
+            if down.any():
+                self.care.on_denied(np.asarray(req.columns["sub"], dtype=np.int64)[down])
+        self.publish(answer)
 
     def on_usage(self, batch: UsageBatch) -> None:
         """A batch of records the network's recording entities wrote: to the collector."""
@@ -106,6 +122,7 @@ class BusinessSupport:
                             quantity(kind, c["duration_s"], c["volume_bytes"]),
                             prices=self.rerating.prices_now())
         self.rerating.keep(c, offer, kind, r)
+        self.care.on_records(sub, c["cause"], c["start"])
         self._write_rated(c, sub, offer, r, r.charge, "rated")
         self.rated_records += sub.size
         self.allowance_used += np.bincount(kind, weights=r.covered, minlength=3).astype(np.int64)
@@ -153,6 +170,7 @@ class BusinessSupport:
 
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.billing.on_outage(report)
+        self.care.on_outage(report)
 
     def finish(self) -> None:
         self.collector.finish()

@@ -12,7 +12,8 @@ Each record goes through, in this order (TMF635 usage states in brackets):
 3. **write-off** — a record of a bill cycle closed for good (billed more than
    ``late_window`` ago) → [rejected] ``too late``; a prepaid session served uncharged while
    the online charging system was down (``online`` = 2) → [rejected] ``fail-open, not
-   charged`` unless the BSS post-charges them;
+   charged`` unless the BSS post-charges them; a record of a line that has left (churn) →
+   [rejected] ``terminated subscription``;
 4. **guiding** — to the subscription's account. A line not yet in the guiding table (a new
    line whose provisioning has not reached mediation) cannot be guided: the record waits in
    **suspense** [recycled] and is retried every ``recycle_every``; once the line is known it
@@ -40,9 +41,10 @@ CDR_SCHEMA = pa.schema([
     ("processed", pa.float64()), ("state", pa.string()), ("reason", pa.string()),
 ])
 (OK, UNKNOWN_SUB, NEGATIVE, UNKNOWN_TYPE, DUPLICATE, TOO_LATE, NOT_GUIDABLE, UNGUIDABLE,
- FAIL_OPEN) = range(9)
+ FAIL_OPEN, TERMINATED) = range(10)
 REASONS = ("", "unknown subscriber", "negative quantity", "unknown record type", "duplicate",
-           "too late", "not guidable yet", "unguidable", "fail-open, not charged")
+           "too late", "not guidable yet", "unguidable", "fail-open, not charged",
+           "terminated subscription")
 STATES = ("guided", "rejected", "recycled")
 GUIDED, REJECTED, RECYCLED = range(3)
 BUCKET_S = 3600.0  # dedup keys are kept per hour of record start
@@ -64,7 +66,8 @@ def dedup_key(c: Cols) -> I64:
 class Mediation:
     def __init__(self, sim: Sim, n_subs: int, spec: MediationSpec | None = None,
                  guidable_from: npt.NDArray[np.float64] | None = None,
-                 uncharged: npt.NDArray[np.bool_] | None = None) -> None:
+                 uncharged: npt.NDArray[np.bool_] | None = None,
+                 leaves: npt.NDArray[np.float64] | None = None) -> None:
         self.sim = sim
         self.n_subs = n_subs
         self.spec = spec or MediationSpec()
@@ -72,6 +75,8 @@ class Mediation:
                               else np.full(n_subs, -np.inf))
         # lines whose fail-open sessions are not charged afterwards (prepaid, online charging)
         self.uncharged = uncharged if uncharged is not None else np.zeros(n_subs, dtype=bool)
+        # when each line leaves (churn): its later records have no subscription to go to
+        self.leaves = leaves if leaves is not None else np.full(n_subs, np.inf)
         self.seen: dict[int, I64] = {}  # hour of record start → sorted dedup keys
         self.suspense: list[Cols] = []
         self.cdrs = sim.records.buffer("cdrs", CDR_SCHEMA)
@@ -80,6 +85,7 @@ class Mediation:
         self.duplicates = 0
         self.too_late = 0
         self.fail_open = 0  # prepaid records of sessions served while the OCS was down
+        self.terminated = 0  # records of lines that had left (churned)
         self.suspended = 0  # records that went into suspense
         self.recycled = 0  # of which guided later
         self.unguidable = 0  # of which rejected after suspense_max_age
@@ -132,7 +138,9 @@ class Mediation:
         if "online" in c:
             sub_ = np.clip(c["sub"], 0, self.n_subs - 1)
             reason[(reason == OK) & (c["online"] == 2) & self.uncharged[sub_]] = FAIL_OPEN
-        valid = (reason == OK) | (reason == FAIL_OPEN)
+        sub_ok = np.clip(c["sub"], 0, self.n_subs - 1)
+        reason[(reason == OK) & (c["start"] >= self.leaves[sub_ok])] = TERMINATED
+        valid = (reason == OK) | (reason == FAIL_OPEN) | (reason == TERMINATED)
         self._remember(key[valid], bucket[valid])  # a suspended record is known too
         sub = np.clip(c["sub"], 0, self.n_subs - 1)
         reason[(reason == OK) & (self.guidable_from[sub] > self.sim.now)] = NOT_GUIDABLE
@@ -147,11 +155,13 @@ class Mediation:
         dups = int((reason == DUPLICATE).sum())
         late = int((reason == TOO_LATE).sum())
         opened = int((reason == FAIL_OPEN).sum())
+        gone = int((reason == TERMINATED).sum())
+        self.terminated += gone
         self.received += n
         self.duplicates += dups
         self.too_late += late
         self.fail_open += opened
-        self.rejected += int((state == REJECTED).sum()) - dups - late - opened
+        self.rejected += int((state == REJECTED).sum()) - dups - late - opened - gone
         return {k: c[k][ok] for k in c}
 
     def recycle(self, too_late_before: float = -np.inf) -> Cols:

@@ -574,6 +574,26 @@ class OcsSpec(Strict):
         False, description="charge fail-open sessions from their usage records afterwards")
 
 
+class CareSpec(Strict):
+    """Customers who contact care, and who leave."""
+
+    outage_contact_rate_per_h: float = Field(
+        0.05, ge=0, description="a line on a cell out of service contacts care with "
+                                "probability 1 − exp(−rate × hours out)")
+    drop_threshold: int = Field(3, ge=1, description="dropped calls in a day that make a "
+                                                     "customer call ...")
+    drop_contact_prob: Share = Field(0.3, description="... with this probability")
+    denied_contact_prob: Share = Field(
+        0.3, description="a prepaid customer denied service while the OCS was down calls")
+    contact_delay_mean: Duration = Field(1800.0, description="after the experience")
+    handling_min: float = Field(8.0, gt=0, description="mean handling time of a contact")
+    churn_base_monthly: Share = Field(0.0, description="share of lines giving notice a month")
+    churn_per_outage_hour: float = Field(
+        0.0, ge=0, description="added monthly churn probability per hour of outage the line "
+                               "experienced (OSS-measured)")
+    churn_per_contact: float = Field(0.0, ge=0, description="added per care contact")
+
+
 class CreditStep(Strict):
     over: Duration = Field(description="credit applies when the cycle's outage exceeds this")
     credit_pct: float = Field(ge=0, le=100)
@@ -668,6 +688,7 @@ class BssSpec(Strict):
     mediation: MediationSpec = MediationSpec()
     tariff_errors: list[TariffError] = Field(default_factory=list)
     ocs: OcsSpec = OcsSpec()
+    care: CareSpec = CareSpec()
 
     @model_validator(mode="after")
     def _check_tariff_errors(self) -> BssSpec:

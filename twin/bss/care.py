@@ -1,0 +1,152 @@
+"""Customer care and churn: who calls in after a bad experience, and who leaves.
+
+The BSS learns of bad experiences the way a real operator does — from the outages the OSS
+measured (:class:`ServiceOutageReport`), from dropped calls in the usage records (cause for
+termination: abnormal release) and from the sessions its own online charging could not
+serve — never from ground truth. Customers react:
+
+* a line on a cell that was out of service contacts care with probability
+  ``1 − exp(−rate × hours out)``; its care ticket names the OSS incident;
+* a customer with ``drop_threshold`` dropped calls in a day calls with ``drop_contact_prob``;
+* a prepaid customer denied service while the OCS was down (fail-closed) calls with
+  ``denied_contact_prob``.
+
+Churn is a daily hazard per line: ``churn_base_monthly`` plus ``churn_per_outage_hour`` per
+hour of outage the line went through plus ``churn_per_contact`` per care contact, as a monthly
+probability. A customer who gives notice leaves at the end of the current bill cycle: the
+recurring fee stops there, and usage records after it are rejected (the line is gone).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Generator, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import simpy
+
+from twin.kernel import Sim, labels
+from twin.messages import ServiceOutageReport, SubscriberBase
+from twin.scenario.schema import CareSpec
+
+I64 = npt.NDArray[np.int64]
+DAY = 86_400.0
+REASONS = ("network outage", "dropped calls", "service denied")
+OUTAGE, DROPS, DENIED = range(3)
+CARE_SCHEMA = pa.schema([
+    ("ticket_id", pa.int64()), ("sub", pa.int64()), ("account", pa.int64()),
+    ("reason", pa.string()), ("incident_id", pa.int64()), ("experienced", pa.float64()),
+    ("opened", pa.float64()), ("closed", pa.float64()),
+])
+CHURN_SCHEMA = pa.schema([
+    ("sub", pa.int64()), ("account", pa.int64()), ("offer", pa.string()),
+    ("notice", pa.float64()), ("leaves", pa.float64()), ("outage_h", pa.float64()),
+    ("contacts", pa.int64()), ("monthly_prob", pa.float64()),
+])
+
+
+class Care:
+    def __init__(self, sim: Sim, spec: CareSpec, subs: SubscriberBase,
+                 boundaries: Sequence[float]) -> None:
+        self.sim, self.spec, self.subs, self.b = sim, spec, subs, np.asarray(boundaries)
+        self.rng = sim.rng.stream("bss.care")
+        self.on_cell: dict[str, I64] = {}
+        order = np.argsort(subs.cell, kind="stable")
+        cuts = np.flatnonzero(np.diff(subs.cell[order])) + 1
+        for group in np.split(order, cuts):
+            if group.size:
+                self.on_cell[subs.cells[subs.cell[group[0]]]] = group.astype(np.int64)
+        self.outage_h = np.zeros(subs.count)
+        self.contacts = np.zeros(subs.count, dtype=np.int64)
+        self.leaves = np.full(subs.count, np.inf)  # end of contract for those who gave notice
+        self.drops_day = -1
+        self.drops = np.zeros(subs.count, dtype=np.int64)
+        self.counts = dict.fromkeys(("contacts", *REASONS), 0) | {"churned": 0}
+        self._ids = itertools.count(1)
+        self.tickets = sim.records.buffer("care_tickets", CARE_SCHEMA)
+        self.churn = sim.records.buffer("churn", CHURN_SCHEMA)
+        if spec.churn_base_monthly or spec.churn_per_outage_hour or spec.churn_per_contact:
+            sim.env.process(self._daily_churn())
+
+    # --- contacts -----------------------------------------------------------------------------
+
+    def _contact(self, sub: I64, reason: int, incident: int, experienced: float) -> None:
+        if sub.size == 0:
+            return
+        n = sub.size
+        opened = experienced + self.rng.exponential(max(self.spec.contact_delay_mean, 1e-9), n)
+        closed = opened + self.rng.exponential(self.spec.handling_min * 60.0, n)
+        ids = np.fromiter(itertools.islice(self._ids, n), dtype=np.int64, count=n)
+        self.tickets.extend({
+            "ticket_id": ids, "sub": sub, "account": self.subs.account[sub].astype(np.int64),
+            "reason": labels(np.full(n, reason), REASONS),
+            "incident_id": np.full(n, incident, dtype=np.int64),
+            "experienced": np.full(n, experienced), "opened": opened, "closed": closed})
+        np.add.at(self.contacts, sub, 1)
+        self.counts["contacts"] += n
+        self.counts[REASONS[reason]] += n
+
+    def on_outage(self, report: ServiceOutageReport) -> None:
+        """Lines on the cell went through the outage the OSS measured."""
+        subs = self.on_cell.get(report.cell)
+        if subs is None:
+            return
+        subs = subs[self.leaves[subs] > report.start]
+        hours = max(report.end - report.start, 0.0) / 3600.0
+        self.outage_h[subs] += hours
+        p = 1.0 - np.exp(-self.spec.outage_contact_rate_per_h * hours)
+        calls = subs[self.rng.random(subs.size) < p]
+        self._contact(calls, OUTAGE, report.incident_id, report.end)
+
+    def on_records(self, sub: I64, cause: npt.NDArray[np.integer],
+                   start: npt.NDArray[np.float64]) -> None:
+        """Rated records: count dropped calls per line and day."""
+        dropped = cause == 1
+        if not dropped.any():
+            return
+        day = int(self.sim.now // DAY)
+        if day != self.drops_day:
+            self.drops[:] = 0
+            self.drops_day = day
+        s = sub[dropped]
+        before = self.drops[s].copy()
+        np.add.at(self.drops, s, 1)
+        crossed = np.unique(s[(before < self.spec.drop_threshold)
+                              & (self.drops[s] >= self.spec.drop_threshold)])
+        calls = crossed[self.rng.random(crossed.size) < self.spec.drop_contact_prob]
+        self._contact(calls, DROPS, 0, self.sim.now)
+
+    def on_denied(self, sub: I64) -> None:
+        """Prepaid lines whose sessions were denied because the OCS was down."""
+        subs = np.unique(sub)
+        calls = subs[self.rng.random(subs.size) < self.spec.denied_contact_prob]
+        self._contact(calls, DENIED, 0, self.sim.now)
+
+    # --- churn --------------------------------------------------------------------------------
+
+    def _daily_churn(self) -> Generator[simpy.Event, None, None]:
+        while self.sim.now + DAY <= self.sim.horizon:
+            yield self.sim.env.timeout(DAY)
+            self.decide_churn()
+
+    def decide_churn(self) -> None:
+        s = self.spec
+        monthly = np.clip(s.churn_base_monthly + s.churn_per_outage_hour * self.outage_h
+                          + s.churn_per_contact * self.contacts, 0.0, 1.0)
+        daily = 1.0 - (1.0 - monthly) ** (1.0 / 30.44)
+        staying = np.isinf(self.leaves)
+        go = np.flatnonzero(staying & (self.rng.random(self.subs.count) < daily))
+        if go.size == 0:
+            return
+        k = int(np.searchsorted(self.b, self.sim.now, side="right"))
+        leaves = float(self.b[min(k, self.b.size - 1)])  # the end of the current cycle
+        self.leaves[go] = leaves
+        self.counts["churned"] += int(go.size)
+        self.churn.extend({
+            "sub": go.astype(np.int64), "account": self.subs.account[go].astype(np.int64),
+            "offer": labels(self.subs.offer[go], self.subs.offers),
+            "notice": np.full(go.size, self.sim.now), "leaves": np.full(go.size, leaves),
+            "outage_h": self.outage_h[go], "contacts": self.contacts[go],
+            "monthly_prob": monthly[go]})
