@@ -27,6 +27,9 @@ Against ground truth (:func:`score_rca`):
   incident.
 * false_tickets — tickets of incidents no fault explains (a crew sent for nothing, or to the
   wrong place).
+* silent_detected, mttd_silent_s — silent faults (no alarm; only counters show them) some
+  incident named while they were active, and the mean time from their start to the first
+  such incident.
 * mttr_repair_s — mean time from fault start to the fault's end by repair or restart, over
   faults so ended: the time to *repair*, as against ``mttr_s``, the time to restore service.
 """
@@ -130,7 +133,13 @@ def score_rca(tables: Path, topo: Topology, horizon: float) -> dict[str, Any]:
     def share(num: float, den: float) -> float | None:
         return round(num / den, 4) if den else None
 
+    silent = f[f["silent"].fillna(False).astype(bool)] if "silent" in f else f.iloc[0:0]
+    silent_found = pairs[pairs["fault_id"].isin(set(silent["fault_id"]))]
+    silent_first = silent_found.groupby("fault_id")[["created", "start"]].min()
     return {
+        "faults_silent": len(silent),
+        "silent_detected": int(silent_first.shape[0]),
+        "mttd_silent_s": _mean((silent_first["created"] - silent_first["start"]).tolist()),
         "faults_alarmed": len(alarmed),
         "rca_precision": share(len(explained), len(incidents)),
         "rca_recall": share(len(found & alarmed), len(alarmed)),

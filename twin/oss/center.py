@@ -24,6 +24,8 @@ from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.inventory import Inventory, degrade
 from twin.oss.noc import Noc
+from twin.oss.performance import EMS as PM_EMS
+from twin.oss.performance import PmWatch
 from twin.oss.workforce import Workforce
 from twin.scenario.schema import OssSpec
 
@@ -56,6 +58,8 @@ class OperationsCenter:
                                      on_merged=self.workforce.incident_merged)
         self.inventory: Inventory | None = None
         self.pm_periods = 0
+        self.pm = PmWatch(sim, spec.pm, raise_alarm=self.on_alarm,
+                          explained=self._alarmed_objects)
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
 
     # --- handlers ---------------------------------------------------------------------------
@@ -86,8 +90,13 @@ class OperationsCenter:
             self.correlator.alarm_cleared(alarm)
 
     def on_pm(self, report: PmReport) -> None:
-        """Performance counters of one granularity period."""
+        """Performance counters of one granularity period: KPI thresholds per cell."""
         self.pm_periods += 1
+        self.pm.on_report(report)
+
+    def _alarmed_objects(self) -> set[str]:
+        """Objects with an active element-manager alarm (it accounts for their counters)."""
+        return {a.obj for a in self.alarms.active.values() if a.note.ems != PM_EMS}
 
     # --- internals --------------------------------------------------------------------------
 

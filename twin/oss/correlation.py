@@ -26,6 +26,7 @@ from typing import Any
 from twin.kernel import Sim
 from twin.oss.alarms import SEVERITY_RANK, Alarm
 from twin.oss.inventory import Inventory
+from twin.oss.performance import EMS as PM_EMS
 
 SERVICE_CAUSES = ("heartbeatFailure", "backhaulFailure")
 
@@ -133,6 +134,10 @@ class Correlator:
                         later.append((a, link.id))
                     else:
                         new_roots[link.id] = ("link", [a])
+                continue
+            if a.note.ems == PM_EMS and a.obj not in hb and a.obj not in dead_open:
+                # a KPI threshold the OSS raised from counters: a problem of the cell itself
+                new_roots.setdefault(a.obj, ("element", []))[1].append(a)
                 continue
             if a.obj in hb or a.obj in dead_open:  # a dead element's own alarm (e.g. the
                 if a.obj in new_roots:  # software error behind its heartbeat failure)

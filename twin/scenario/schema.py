@@ -424,6 +424,33 @@ class InventoryAccuracySpec(Strict):
     stale_links: Share = Field(0.0, description="share of links with a wrong end")
 
 
+class KpiThreshold(Strict):
+    """Threshold crossing with hysteresis on a KPI summed over the last ``window`` periods:
+    raise after ``periods`` bad evaluations in a row, clear after ``clear_periods`` good
+    ones; a window with fewer than ``min_attempts`` calls, or in which the cell was not fully
+    available, counts neither way."""
+
+    raise_at: float = Field(ge=0)
+    clear_at: float = Field(ge=0)
+    window: int = Field(4, ge=1, description="periods the KPI is summed over")
+    periods: int = Field(2, ge=1)
+    clear_periods: int = Field(2, ge=1)
+    min_attempts: int = Field(10, ge=1, description="calls in the window (answered calls "
+                                                    "for the drop rate)")
+
+
+class PmDetectionSpec(Strict):
+    """Silent failures found from PM counters, on cells no alarm already accounts for."""
+
+    enabled: bool = Field(False, description="watch the cell KPIs (off by default for now)")
+    call_setup_success: KpiThreshold = Field(
+        default_factory=lambda: KpiThreshold(raise_at=0.8, clear_at=0.95),
+        description="share of call attempts not failed (congestion aside); raised below")
+    drop_rate: KpiThreshold = Field(
+        default_factory=lambda: KpiThreshold(raise_at=0.1, clear_at=0.03),
+        description="dropped / answered calls; raised above")
+
+
 class CrewSpec(Strict):
     count: int = Field(2, ge=1)
     travel_mean_min: float = Field(45.0, ge=0)
@@ -442,6 +469,7 @@ class OssSpec(Strict):
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
     noc: NocSpec = NocSpec()
     inventory: InventoryAccuracySpec = InventoryAccuracySpec()
+    pm: PmDetectionSpec = PmDetectionSpec()
     crews: CrewSpec = CrewSpec()
     tickets: TicketSpec = TicketSpec()
     automation: AutomationSpec = AutomationSpec()
