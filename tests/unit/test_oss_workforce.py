@@ -175,3 +175,17 @@ def test_ticket_tables(make: Callable[..., Harness]) -> None:
     history = pq.read_table(tables / "ticket_status.parquet").to_pylist()
     assert [r["status"] for r in history] == ["acknowledged", "inProgress", "resolved",
                                               "closed"]
+
+
+def test_a_site_dark_after_a_mains_failure_is_held_not_dispatched(
+        make: Callable[..., Harness]) -> None:
+    h = make(crews=1)
+    h.send(0, ("site5", "powerProblem"))  # mains lost: on battery
+    h.send(7200, *SITE5_DEAD)  # batteries empty: the site goes dark
+    h.send(9000, *SITE5_DEAD, cleared=True)  # mains back
+    h.send(9000, ("site5", "powerProblem"), cleared=True)
+    h.run(until=5 * H)
+    (t,) = [t for t in h.oc.workforce.tickets if t.root == "site5"]
+    assert [s for _, s, _ in t.history] == ["acknowledged", "held", "resolved", "closed"]
+    assert (t.truck_rolls, t.resolution) == (0, "power restored")
+    assert not [c for c in commands(h) if c[2] == "site5"]

@@ -50,7 +50,8 @@ class OperationsCenter:
         self.inventory_errors: dict[str, str] = {}
         self.collector = Collector(sim)
         self.alarms = AlarmList(sim, spec.alarms, on_closed=self._alarm_closed)
-        self.workforce = Workforce(sim, spec, publish, region_of=self._region_of)
+        self.workforce = Workforce(sim, spec, publish, region_of=self._region_of,
+                                   on_mains_failure=self._on_mains_failure)
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
@@ -93,6 +94,11 @@ class OperationsCenter:
         """Performance counters of one granularity period: KPI thresholds per cell."""
         self.pm_periods += 1
         self.pm.on_report(report)
+
+    def _on_mains_failure(self, obj: str) -> bool:
+        """An environmental power alarm (mains lost, on battery) is active on ``obj``."""
+        return any(a.obj == obj and a.cause == "powerProblem"
+                   for a in self.alarms.active.values())
 
     def _alarmed_objects(self) -> set[str]:
         """Objects with an active element-manager alarm (it accounts for their counters)."""

@@ -1,6 +1,8 @@
 """The field workforce and remote remediation: who works a released ticket, and how.
 
-A ticket released by the NOC first gets a **remote restart** when the automation policy
+A ticket for an element that went dark after reporting a mains power failure is ``held``
+(TMF621): no crew can fix the utility's outage; it closes when power and alarms return.
+Otherwise a ticket released by the NOC first gets a **remote restart** when the automation policy
 believes it helps (the dead element reports a software/processing error, or always): the
 OSS sends ``RepairCommand(action="restart")`` and waits ``verify`` for the alarms to clear.
 If they do, the ticket is resolved without a truck roll; if not — or if the guard forbids
@@ -42,11 +44,13 @@ class Crew:
 
 class Workforce:
     def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None],
-                 region_of: Callable[[str], str] | None = None) -> None:
+                 region_of: Callable[[str], str] | None = None,
+                 on_mains_failure: Callable[[str], bool] | None = None) -> None:
         self.sim, self.spec, self.publish = sim, spec, publish
         self.crew_spec = spec.crews
         self.policy = policy_for(spec.repair_policy)
         self.region_of = region_of or (lambda target: "")
+        self.on_mains_failure = on_mains_failure or (lambda target: False)
         self.rng = sim.rng.stream("oss.workforce")
         regions = spec.crews.regions or {ANY_REGION: spec.crews.count}
         ids = itertools.count(1)
@@ -89,6 +93,10 @@ class Workforce:
             return
         t.released = self.sim.now
         t.notes.append((self.sim.now, f"released: {how}"))
+        if inc.root_kind == "element" and self.on_mains_failure(inc.root):
+            # dark because the mains failed and the batteries ran out: no crew can fix that
+            t.set_status(self.sim.now, "held", "mains power failure: waiting for the utility")
+            return
         if self._restart_helps(t):
             self.sim.env.process(self._remote_restart(t))
         else:
@@ -99,6 +107,7 @@ class Workforce:
         if t is None or t.status == "cancelled":
             return
         now = self.sim.now
+        was_held = t.status == "held"
         t.resolved = now
         t.set_status(now, "resolved", "alarms cleared")
         if t.released is None:  # restored before the NOC sent anyone
@@ -110,6 +119,8 @@ class Workforce:
         elif t.remote:
             t.remote = False
             self._close(t, "remote restart")
+        elif was_held:  # mains back
+            self._close(t, "power restored")
         elif not t.on_site:
             self._close(t, t.resolution or "restored")
 
