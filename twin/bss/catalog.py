@@ -160,17 +160,17 @@ def usage_numerator(prices: PriceTable, offer: npt.NDArray[np.integer],
     """Price × quantity (in minor units × ``per``) of ``chargeable`` base units, charged
     after ``before`` units already charged in the cycle (tiers) and in ``period``."""
     flat: I64 = prices.price[offer, kind, period] * chargeable
-    tiered = prices.tiered[offer, kind]
-    if not tiered.any():
+    rows = np.flatnonzero(prices.tiered[offer, kind])
+    if rows.size == 0:
         return flat
-    over = prices.tier_over[offer, kind]  # (n, tiers)
-    tier_price = prices.tier_price[offer, kind]
-    upper = np.concatenate([over[:, 1:], np.full((over.shape[0], 1), NO_TIER)], axis=1)
-    lo = before[:, None]
-    hi = (before + chargeable)[:, None]
+    o, k = offer[rows], kind[rows]
+    over = prices.tier_over[o, k]  # (rows, tiers)
+    upper = np.concatenate([over[:, 1:], np.full((rows.size, 1), NO_TIER)], axis=1)
+    lo = before[rows][:, None]
+    hi = (before[rows] + chargeable[rows])[:, None]
     inside = np.clip(np.minimum(hi, upper) - np.maximum(lo, over), 0, None)
-    out: I64 = np.where(tiered, (inside * tier_price).sum(axis=1), flat)
-    return out
+    flat[rows] = (inside * prices.tier_price[o, k]).sum(axis=1)
+    return flat
 
 
 def rate(prices: PriceTable, offer: npt.NDArray[np.integer], kind: npt.NDArray[np.integer],

@@ -106,6 +106,39 @@ class Rater:
         k = np.searchsorted(self.b, np.asarray(start, dtype=np.float64), side="right") - 1
         return np.clip(k, 0, self.n_cycles - 1).astype(np.int64)
 
+    def _advance(self, rows: I64, cycle: I64, sub: npt.NDArray[np.integer],
+                 kind: npt.NDArray[np.integer], allow: I64, bill: I64) -> tuple[I64, I64]:
+        """Allowance cover and cumulative charged quantity before each of ``rows``, in record
+        order per (cycle, subscription, kind), and the counters advanced past them."""
+        key = (cycle[rows] * self.n_subs + sub[rows]) * 3 + kind[rows]
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        first = np.ones(ks.size, dtype=bool)
+        first[1:] = ks[1:] != ks[:-1]
+        last = np.ones(ks.size, dtype=bool)
+        last[:-1] = first[1:]
+
+        def before_in_group(q: I64) -> tuple[I64, I64]:
+            cs = np.cumsum(q)
+            base = np.maximum.accumulate(np.where(first, cs - q, 0))
+            return cs - q - base, cs - base
+
+        q = bill[rows][order]
+        used_before, used_total = before_in_group(q)
+        used_flat = self.used.reshape(-1)
+        left = allow[rows][order] - (used_flat[ks] + used_before)
+        cov = np.clip(left, 0, q)
+        charged_before, charged_total = before_in_group(q - cov)
+        charged_flat = self.charged.reshape(-1)
+        before = charged_flat[ks] + charged_before
+        used_flat[ks[last]] += used_total[last]
+        charged_flat[ks[last]] += charged_total[last]
+        cov_out = np.empty_like(cov)
+        cov_out[order] = cov
+        before_out = np.empty_like(before)
+        before_out[order] = before
+        return cov_out, before_out
+
     def rate(self, sub: npt.NDArray[np.integer], offer: npt.NDArray[np.integer],
              kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64], qty: I64,
              prices: PriceTable | None = None) -> Rating:
@@ -119,37 +152,15 @@ class Rater:
         cycle = self.cycle_of(start)
         period = self.clock.period(start)
         bill = billable(p, offer, kind, qty)
-        key = (cycle * self.n_subs + sub) * 3 + kind
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        first = np.ones(ks.size, dtype=bool)
-        first[1:] = ks[1:] != ks[:-1]
-        last = np.ones(ks.size, dtype=bool)
-        last[:-1] = first[1:]
-
-        def before_in_group(q: I64) -> tuple[I64, I64]:
-            cs = np.cumsum(q)
-            base = np.maximum.accumulate(np.where(first, cs - q, 0))
-            return cs - q - base, cs - base
-
-        q = bill[order]
-        used_before, used_total = before_in_group(q)
-        used_flat = self.used.reshape(-1)
-        prior = used_flat[ks] + used_before
-        left = self.allowance.reshape(-1)[(cycle[order] * len(p.offers) + offer[order]) * 3
-                                          + kind[order]] - prior
-        cov = np.clip(left, 0, q)
-        chg = q - cov
-        charged_before, charged_total = before_in_group(chg)
-        charged_flat = self.charged.reshape(-1)
-        before = charged_flat[ks] + charged_before
-        used_flat[ks[last]] += used_total[last]
-        charged_flat[ks[last]] += charged_total[last]
-
-        covered = np.empty_like(cov)
-        covered[order] = cov
-        before_all = np.empty_like(before)
-        before_all[order] = before
+        covered = np.zeros_like(bill)
+        before_all = np.zeros_like(bill)
+        allow = self.allowance[cycle, offer, kind]
+        # only records with an allowance or tiers need the counters of their cycle
+        stateful = np.flatnonzero((allow > 0) | p.tiered[offer, kind])
+        if stateful.size:
+            cov, before = self._advance(stateful, cycle, sub, kind, allow, bill)
+            covered[stateful] = cov
+            before_all[stateful] = before
         chargeable = bill - covered
         num = usage_numerator(p, offer, kind, period, before_all, chargeable)
         charge = money(num, p.per[offer, kind], p.rounding[offer, kind])
