@@ -36,10 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.bss.billing import USAGE_LINES
+from twin.bss.money import percent_of
+from twin.bss.sla import credit_pct, merged_seconds
 
 RA_SCHEMA = pa.schema([
     ("step", pa.int64()), ("stage", pa.string()), ("kind", pa.string()),
@@ -188,3 +191,33 @@ def _write_table(tables: Path, lost: dict[str, int], inv: dict[str, int],
     cols = list(zip(*out, strict=True))
     pq.write_table(pa.Table.from_arrays([pa.array(c) for c in cols], schema=RA_SCHEMA),
                    tables / "revenue_assurance.parquet")
+
+
+def sla_truth(tables: Path, bss: Any) -> dict[str, Any]:
+    """SLA credits as the BSS paid them (from the outages the OSS measured) against what the
+    true outages would have earned, per SLA line and bill cycle, summed."""
+    truth: dict[str, list[tuple[float, float]]] = {}
+    for r in pq.read_table(tables / "cell_outages.parquet",
+                           columns=["cell", "start", "end"]).to_pylist():
+        truth.setdefault(r["cell"], []).append((r["start"], r["end"]))
+    sla, billing = bss.billing.sla, bss.billing
+    horizon = bss.sim.horizon
+    out = dict(sla_outage_measured_s=0.0, sla_outage_true_s=0.0, sla_credits_true_minor=0,
+               sla_lines_true_breach=0, sla_lines_measured_breach=0)
+    for k in range(billing.n_cycles):
+        lo, hi = max(billing.b[k], 0.0), min(billing.b[k + 1], horizon)
+        base = billing.recurring_base(k)
+        for cell, subs in sla.subs_on.items():
+            true_s = merged_seconds(truth.get(cell, []), lo, hi)
+            meas_s = merged_seconds(sla.outages.get(cell, []), lo, hi)
+            for s in subs:
+                spec = sla.slas[int(bss.subs.offer[s])]
+                out["sla_outage_true_s"] += true_s
+                out["sla_outage_measured_s"] += meas_s
+                _, pct = credit_pct(spec, true_s, hi - lo)
+                out["sla_credits_true_minor"] += int(percent_of(np.array([base[s]]), pct)[0])
+                out["sla_lines_true_breach"] += pct > 0
+                out["sla_lines_measured_breach"] += credit_pct(spec, meas_s, hi - lo)[1] > 0
+    out["sla_outage_measured_s"] = round(out["sla_outage_measured_s"], 3)
+    out["sla_outage_true_s"] = round(out["sla_outage_true_s"], 3)
+    return out

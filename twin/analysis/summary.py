@@ -20,7 +20,7 @@ import pandas as pd
 
 from twin.analysis.oss_scoring import operations as oss_operations
 from twin.analysis.oss_scoring import score_rca
-from twin.analysis.reconcile import reconcile
+from twin.analysis.reconcile import reconcile, sla_truth
 from twin.analysis.revenue import lost_revenue
 from twin.wiring import Assembly
 
@@ -151,6 +151,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "churned": bss.care.counts["churned"],
             "cdrs_terminated": bss.mediation.terminated,
             "recurring_potential_minor": billing["recurring_potential_minor"],
+            **sla_truth(tables, bss),
             "allowance_voice_min": round(int(bss.allowance_used[0]) / 60, 1),
             "allowance_data_mb": round(int(bss.allowance_used[1]) / 1e6, 3),
             "allowance_sms": int(bss.allowance_used[2]),

@@ -118,6 +118,10 @@ class Billing:
     def late_credit_minor(self) -> int:
         return self.sla.late_minor
 
+    def recurring_base(self, k: int) -> I64:
+        """Each line's recurring charge billed for cycle ``k`` (the SLA credit base)."""
+        return self._recurring[k]
+
     def write_off_before(self) -> float:
         """Usage starting before this instant is too late to bill: its cycle was billed more
         than ``late_window`` ago."""
