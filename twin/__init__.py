@@ -8,9 +8,11 @@
 __version__ = "0.1.0"
 
 from twin.api import simulate
+from twin.compare import Comparison, compare
 from twin.scenario import Scenario, ScenarioError, load
 from twin.store import Run
 
 load_scenario = load
 
-__all__ = ["Run", "Scenario", "ScenarioError", "__version__", "load_scenario", "simulate"]
+__all__ = ["Comparison", "Run", "Scenario", "ScenarioError", "__version__", "compare",
+           "load_scenario", "simulate"]

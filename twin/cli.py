@@ -1,5 +1,7 @@
 """The ``twin`` command: run, validate, report and list scenarios.
 
+``compare`` runs design variants over common seeds (see :mod:`twin.compare`).
+
 Exit codes: 0 success, 2 invalid scenario or arguments (nothing written), 1 a failed run.
 """
 
@@ -79,6 +81,49 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fmt(metric: str, value: float, per_major: int) -> str:
+    if value != value:  # NaN: undefined (e.g. no faults in any run)
+        return "–"
+    if metric.endswith("_minor"):
+        return f"{value / per_major:,.2f}"
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from twin.compare import compare, parse_vary
+
+    vary = parse_vary(args.vary)
+    scenario = load(args.scenario, args.set)  # validate the base before any output exists
+    out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-compare"
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
+                  console=err, transient=True, disable=args.quiet) as progress:
+        task = progress.add_task(f"comparing {scenario.name}", total=None)
+        result = compare(args.scenario, vary, replications=args.replications, seed=args.seed,
+                         overrides=args.set, metrics=args.metric or None, out=out,
+                         keep_runs=args.keep_runs, jobs=args.jobs,
+                         progress=lambda d, n: progress.update(task, completed=d, total=n))
+    per_major = int(load(args.scenario, args.set).bss.catalog.minor_per_major)
+    table = Table(title=f"{scenario.name}: mean ± 95% CI over seeds "
+                        f"{result.seeds[0]}–{result.seeds[-1]}; Δ paired with "
+                        f"{result.variants[0]}", show_header=True)
+    table.add_column("metric")
+    for v in result.variants:
+        table.add_column(v, justify="right")
+    for metric, rows in result.table.groupby("metric", sort=False):
+        cells = []
+        for i, (_, r) in enumerate(rows.iterrows()):
+            text = f"{_fmt(metric, r['mean'], per_major)} ± {_fmt(metric, r['ci95'], per_major)}"
+            if i:
+                text += (f"\nΔ {_fmt(metric, r['diff'], per_major)} ± "
+                         f"{_fmt(metric, r['diff_ci95'], per_major)}")
+            cells.append(text)
+        table.add_row(str(metric), *cells)
+    console.print(table)
+    console.print(f"comparison: {result.path}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     table = Table(show_header=True)
     table.add_column("scenario")
@@ -113,6 +158,26 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)build figures and report.html of a run")
     rep.add_argument("run_dir")
     rep.set_defaults(func=cmd_report)
+    c = sub.add_parser("compare", help="run design variants over the same seeds and compare "
+                       "their metrics with confidence intervals")
+    c.add_argument("scenario")
+    c.add_argument("--vary", action="append", required=True, metavar="PATH=V1,V2,…",
+                   help="a field and its values, e.g. --vary oss.repair_policy=fifo,sla; "
+                        "several --vary give every combination")
+    c.add_argument("-n", "--replications", type=int, default=5,
+                   help="seeds per variant (default 5)")
+    c.add_argument("--seed", type=int, help="first seed (default the scenario's)")
+    c.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field in every variant")
+    c.add_argument("--metric", action="append", metavar="KEY",
+                   help="summary key to compare, e.g. bss.lost_outage_minor; 'all' for "
+                        "every numeric key (default: a standard set)")
+    c.add_argument("--out", help="result directory (default runs/<scenario>-compare)")
+    c.add_argument("--keep-runs", action="store_true",
+                   help="keep every run directory under <out>/runs")
+    c.add_argument("-j", "--jobs", type=int, default=1, help="runs in parallel processes")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_compare)
     ls = sub.add_parser("list", help="the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios")
     ls.set_defaults(func=cmd_list)
