@@ -124,6 +124,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_story(args: argparse.Namespace) -> int:
+    from twin.analysis.story import render
+    from twin.store import Run
+
+    try:
+        run = Run(args.run_dir)
+        steps = run.story(args.fault)
+    except (FileNotFoundError, KeyError) as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        return 2
+    if steps.empty:
+        console.print("no faults in this run")
+        return 0
+    console.print(render(steps, run.scenario["start"]), highlight=False, markup=False)
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     table = Table(show_header=True)
     table.add_column("scenario")
@@ -178,6 +195,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("-j", "--jobs", type=int, default=1, help="runs in parallel processes")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
+    st = sub.add_parser("story", help="tell each fault's chain from failure to bill")
+    st.add_argument("run_dir")
+    st.add_argument("--fault", type=int, help="only this fault id")
+    st.set_defaults(func=cmd_story)
     ls = sub.add_parser("list", help="the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios")
     ls.set_defaults(func=cmd_list)

@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from twin.analysis.story import render, story
 from twin.report.figures import incident_timeline, revenue_breakdown, traffic_and_blocking
 
 FIGURES = (
@@ -26,6 +29,28 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+STORIES = 12  # faults told in the report, most service lost first
+
+
+def _narrative(run_dir: Path) -> str:
+    import yaml
+
+    steps = story(run_dir)
+    if steps.empty:
+        return "No faults in this run."
+    out = pd.read_parquet(run_dir / "tables" / "cell_outages.parquet")
+    lost = (out["end"] - out["start"]).groupby(out["root_fault_id"]).sum()
+    order = [int(f) for f in lost.sort_values(ascending=False, kind="stable").index]
+    order += [f for f in steps["fault_id"].unique() if f not in order]
+    chosen = sorted(order[:STORIES])
+    start = yaml.safe_load((run_dir / "scenario.yaml").read_text())["start"]
+    text = render(steps[steps["fault_id"].isin(chosen)], start)
+    if len(order) > STORIES:
+        text += (f"… and {len(order) - STORIES} more faults: `twin story {run_dir.name}` "
+                 "tells every one.")
+    return text
 
 
 def build_report(run_dir: Path) -> Path:
@@ -47,6 +72,7 @@ def build_report(run_dir: Path) -> Path:
         f"<figcaption>{html.escape(cap)}</figcaption></figure>"
         for name, cap in FIGURES)
     scenario = (run_dir / "scenario.yaml").read_text()
+    narrative = html.escape(_narrative(run_dir))
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>OSS/BSS Twin — {html.escape(str(summary["scenario"]))}</title>
@@ -60,6 +86,8 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 0.8em; }}
 </style></head><body>
 <h1>{html.escape(str(summary["scenario"]))} — seed {summary["seed"]}</h1>
 {imgs}
+<h2>What happened</h2>
+<pre>{narrative}</pre>
 <h2>Summary</h2>
 <table>{rows}</table>
 <h2>Scenario (resolved)</h2>

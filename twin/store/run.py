@@ -48,6 +48,13 @@ class Run:
             raise KeyError(f"no table {name!r}; tables: {', '.join(self.tables)}")
         return pd.read_parquet(path)
 
+    def story(self, fault: int | None = None) -> pd.DataFrame:
+        """Each fault's chain from failure to bill, step by step (see
+        :mod:`twin.analysis.story`); ``fault`` picks one fault id."""
+        from twin.analysis.story import story
+
+        return story(self.path, fault)
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per table."""
         con = duckdb.connect()
