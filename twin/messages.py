@@ -130,7 +130,27 @@ class PmReport:
     counters: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ActiveAlarmList:
+    """An element manager's list of its currently active alarms, as the OSS's periodic
+    alarm synchronisation reads it (3GPP Alarm IRP ``get_alarm_list``; an SNMP alarm table
+    walk). Each entry is the raise notification the element manager sent for the alarm
+    (same ``notification_id``), whether or not it reached the OSS."""
+
+    ems: str
+    taken_at: float
+    alarms: tuple[AlarmNotification, ...]
+
+
 # --- OSS → network -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlarmListRequest:
+    """The OSS asks every element manager for its active alarm list (answered with one
+    :class:`ActiveAlarmList` per element manager)."""
+
+    requested_at: float
 
 
 @dataclass(frozen=True)

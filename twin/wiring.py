@@ -13,6 +13,8 @@ import pyarrow as pa
 from twin.bss import BusinessSupport
 from twin.kernel import Sim
 from twin.messages import (
+    ActiveAlarmList,
+    AlarmListRequest,
     AlarmNotification,
     CreditRequest,
     EmsEvent,
@@ -61,6 +63,8 @@ def _detail(msg: object) -> str:
         return f"{msg.rows} usage records"
     if isinstance(msg, PmReport):
         return f"{msg.object_kind} counters for {len(msg.objects)} objects"
+    if isinstance(msg, ActiveAlarmList):
+        return f"{msg.ems}: {len(msg.alarms)} active alarms"
     if isinstance(msg, InventorySnapshot):
         return f"{len(msg.elements)} elements, {len(msg.links)} links"
     return type(msg).__name__
@@ -80,6 +84,8 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(InventorySnapshot, oss.on_inventory)
     bus.subscribe(AlarmNotification, oss.on_alarm)
     bus.subscribe(EmsEvent, oss.on_ems_event)
+    bus.subscribe(AlarmListRequest, network.on_alarm_list_request)  # alarm synchronisation
+    bus.subscribe(ActiveAlarmList, oss.on_alarm_list)
     bus.subscribe(PmReport, oss.on_pm)
     bus.subscribe(RepairCommand, network.on_repair)
     bus.subscribe(UsageBatch, bss.on_usage)

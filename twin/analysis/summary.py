@@ -100,6 +100,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
         "oss": {
             "ems_events": sum(oss.collector.received.values()),
             "alarm_rejects": oss.collector.rejects,
+            "alarms_resync_raised": oss.resync["raised"],
+            "alarms_resync_cleared": oss.resync["cleared"],
             **oss_operations(oss, sc.duration),
             **score_rca(tables, asm.topology, sc.duration),
             "alarms_raw": raw,

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from twin.kernel import Sim
-from twin.messages import AlarmNotification
+from twin.messages import ActiveAlarmList, AlarmNotification
 from twin.network.state import NetworkState
 from twin.scenario.schema import TelemetrySpec
 
@@ -114,6 +114,9 @@ class ElementManagers:
         self._ids: dict[str, itertools.count[int]] = {}
         self.causes = sim.records.buffer("alarm_causes", ALARM_CAUSES)
         self._noisy: set[tuple[str, str, str]] = set()
+        # the raise each alarm was announced with, when it went out and when its clear goes
+        # out (inf while active): what the element manager's alarm list shows
+        self._announced: dict[tuple[str, str, str], tuple[AlarmNotification, float, float]] = {}
 
     def ems_of(self, obj: str) -> str:
         return f"ems-{self.state.topo.elements[obj].vendor}"
@@ -179,6 +182,20 @@ class ElementManagers:
                 return min(effects[alarm.obj])
         return 0
 
+    def alarm_lists(self) -> list[ActiveAlarmList]:
+        """Every element manager's active alarm list now: the alarms it has announced (sent
+        by now) and not cleared. An alarm not yet past its detection delay is not listed."""
+        now = self.sim.now
+        lists: dict[str, list[AlarmNotification]] = {
+            f"ems-{v}": [] for v in sorted({e.vendor for e in self.state.topo.elements.values()})}
+        for key, (note, sent, cleared) in list(self._announced.items()):
+            if cleared <= now:
+                del self._announced[key]
+            elif sent <= now:
+                lists.setdefault(note.ems, []).append(note)
+        return [ActiveAlarmList(ems, now, tuple(sorted(notes, key=lambda n: n.notification_id)))
+                for ems, notes in lists.items()]
+
     def _delay(self) -> float:
         d = self.spec.detection_delay
         return d.mean_s if d.dist == "deterministic" else float(self.rng.exponential(d.mean_s))
@@ -228,12 +245,17 @@ class ElementManagers:
             self.causes.append(ems=ems, notification_id=nid, fault_id=cause_fault or 0,
                                alarmed_object=alarm.obj, probable_cause=alarm.probable_cause,
                                noise=noise)
+            if c == 0:
+                self._announced[alarm.key] = (msg, send_at, np.inf)
             self._send(msg, send_at + c * float(self.rng.uniform(1.0, 10.0)))
 
     def _clear(self, alarm: AlarmDef, t: float) -> None:
         ems = self.ems_of(alarm.obj)
         send_at = max(t + self._delay(), self._last_sent.get(alarm.key, t) + 10.0)
         self._last_sent[alarm.key] = send_at
+        if alarm.key in self._announced:
+            raised, sent, _ = self._announced[alarm.key]
+            self._announced[alarm.key] = (raised, sent, send_at)
         msg = AlarmNotification(ems, self._next_id(ems), t, alarm.obj, alarm.resource,
                                 alarm.alarm_type, alarm.probable_cause,
                                 alarm.specific_problem, "cleared")

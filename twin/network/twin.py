@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from twin.kernel import Sim
-from twin.messages import RepairCommand, SubscriberBase
+from twin.messages import AlarmListRequest, RepairCommand, SubscriberBase
 from twin.network.faults import Fault, fault_schedule
 from twin.network.state import NetworkState
 from twin.network.telemetry import ElementManagers
@@ -160,6 +160,11 @@ class NetworkTwin:
         self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by=cleared_by,
                           ticket_id=ticket_id)
         self._changed(cause=None)
+
+    def on_alarm_list_request(self, req: AlarmListRequest) -> None:
+        """Alarm synchronisation: every element manager answers with its active alarms."""
+        for alarm_list in self.ems.alarm_lists():
+            self.publish(alarm_list)
 
     def on_repair(self, cmd: RepairCommand) -> None:
         """The network decides whether the command fixes what is wrong with the target: a

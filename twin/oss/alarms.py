@@ -35,7 +35,7 @@ RAW_SCHEMA = pa.schema([
     ("received", pa.float64()), ("ems", pa.string()), ("notification_id", pa.int64()),
     ("event_time", pa.float64()), ("alarmed_object", pa.string()), ("resource", pa.string()),
     ("alarm_type", pa.string()), ("probable_cause", pa.string()),
-    ("perceived_severity", pa.string()), ("alarm_id", pa.int64()),
+    ("perceived_severity", pa.string()), ("alarm_id", pa.int64()), ("via", pa.string()),
 ])
 ALARMS_SCHEMA = pa.schema([
     ("alarm_id", pa.int64()), ("reduction_key", pa.string()), ("alarmed_object", pa.string()),
@@ -120,7 +120,9 @@ class AlarmList:
         self.raises = 0
         self.suppressed = 0  # raises and clears of flapping alarms that changed nothing
 
-    def receive(self, note: AlarmNotification) -> Outcome:
+    def receive(self, note: AlarmNotification, via: str = "notification") -> Outcome:
+        """Apply one raise or clear; ``via`` says how it came (``notification``, or ``sync``:
+        recovered by alarm synchronisation)."""
         key = note.reduction_key
         alarm = self.active.get(key)
         now = self.sim.now
@@ -129,7 +131,7 @@ class AlarmList:
         else:
             self.raises += 1
             out = self._raise(alarm, note, key, now)
-        self._log(note, out.alarm)
+        self._log(note, out.alarm, via)
         return out
 
     def _raise(self, alarm: Alarm | None, note: AlarmNotification, key: str,
@@ -180,13 +182,13 @@ class AlarmList:
         alarm.cleared, alarm.changed = now, now
         del self.active[alarm.note.reduction_key]
 
-    def _log(self, note: AlarmNotification, alarm: Alarm | None) -> None:
+    def _log(self, note: AlarmNotification, alarm: Alarm | None, via: str) -> None:
         self.raw.append(received=self.sim.now, ems=note.ems, notification_id=note.notification_id,
                         event_time=note.event_time, alarmed_object=note.alarmed_object,
                         resource=note.resource, alarm_type=note.alarm_type,
                         probable_cause=note.probable_cause,
                         perceived_severity=note.perceived_severity,
-                        alarm_id=alarm.id if alarm else 0)
+                        alarm_id=alarm.id if alarm else 0, via=via)
 
     def write(self) -> None:
         buf = self.sim.records.buffer("alarms", ALARMS_SCHEMA)

@@ -6,13 +6,16 @@ the network and measured service outages to the BSS. It never reads ground truth
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
 
 from twin.kernel import Sim
 from twin.messages import (
+    ActiveAlarmList,
+    AlarmListRequest,
     AlarmNotification,
     EmsEvent,
     InventorySnapshot,
@@ -62,6 +65,9 @@ class OperationsCenter:
         self.pm = PmWatch(sim, spec.pm, raise_alarm=self.on_alarm,
                           explained=self._alarmed_objects)
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
+        self.resync = {"requests": 0, "raised": 0, "cleared": 0}
+        if spec.alarms.resync_interval > 0:
+            sim.env.process(self._alarm_sync(spec.alarms.resync_interval))
 
     # --- handlers ---------------------------------------------------------------------------
 
@@ -78,8 +84,8 @@ class OperationsCenter:
         if note is not None:
             self.on_alarm(note)
 
-    def on_alarm(self, note: AlarmNotification) -> None:
-        out = self.alarms.receive(note)
+    def on_alarm(self, note: AlarmNotification, via: str = "notification") -> None:
+        out = self.alarms.receive(note, via)
         alarm = out.alarm
         if alarm is None:
             return
@@ -89,6 +95,31 @@ class OperationsCenter:
             self.correlator.add(alarm)
         elif out.kind == "cleared":
             self.correlator.alarm_cleared(alarm)
+
+    def on_alarm_list(self, listing: ActiveAlarmList) -> None:
+        """Alarm synchronisation: an element manager's active alarms against the OSS's own.
+        A listed alarm the OSS does not have (its notification was lost or garbled) is
+        raised now; an alarm the OSS holds that the element manager no longer lists (its
+        clear was lost) is cleared as of the listing."""
+        listed = {n.reduction_key: n for n in listing.alarms}
+        for key, note in listed.items():
+            held = self.alarms.active.get(key)
+            if held is None or not held.up:
+                self.resync["raised"] += 1
+                self.on_alarm(note, via="sync")
+        for alarm in list(self.alarms.active.values()):
+            if (alarm.note.ems == listing.ems and alarm.up and alarm.raised < listing.taken_at
+                    and alarm.note.reduction_key not in listed):
+                self.resync["cleared"] += 1
+                self.on_alarm(replace(alarm.note, notification_id=0,
+                                      event_time=listing.taken_at,
+                                      perceived_severity="cleared"), via="sync")
+
+    def _alarm_sync(self, every: float) -> Generator[Any, None, None]:
+        while True:
+            yield self.sim.env.timeout(every)
+            self.resync["requests"] += 1
+            self.publish(AlarmListRequest(self.sim.now))
 
     def on_pm(self, report: PmReport) -> None:
         """Performance counters of one granularity period: KPI thresholds per cell."""

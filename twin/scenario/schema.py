@@ -370,6 +370,10 @@ class AlarmHandlingSpec(Strict):
     flap_window: Duration = Field(3600.0, gt=0)
     flap_quiet: Duration = Field(1800.0, gt=0, description="quiet time before a flapping "
                                                             "alarm clears")
+    resync_interval: Duration = Field(
+        900.0, ge=0, description="alarm synchronisation: every so often the OSS reads each "
+                                 "element manager's active alarm list and raises the alarms "
+                                 "it missed and clears those gone; 0 turns it off")
 
 
 class NocSpec(Strict):
