@@ -211,6 +211,8 @@ def sla_truth(tables: Path, bss: Any) -> dict[str, Any]:
             true_s = merged_seconds(truth.get(cell, []), lo, hi)
             meas_s = merged_seconds(sla.outages.get(cell, []), lo, hi)
             for s in subs:
+                if bss.lines.active_from[s] >= hi:  # a line not yet active
+                    continue
                 spec = sla.slas[int(bss.subs.offer[s])]
                 out["sla_outage_true_s"] += true_s
                 out["sla_outage_measured_s"] += meas_s

@@ -68,7 +68,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     raw = oss.alarms.raises
     dedup = len(oss.alarms.all)
     incidents = sum(i.merged_into == 0 for i in oss.correlator.incidents)
-    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater)
+    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater,
+                        bss.lines.offer_at)
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
     crews = oss.workforce.crew_count

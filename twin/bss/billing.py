@@ -30,6 +30,7 @@ import pyarrow as pa
 import simpy
 
 from twin.bss.catalog import PriceTable
+from twin.bss.lines import Lines
 from twin.bss.money import percent_of, prorate, round_div
 from twin.bss.sla import SlaCredits, credit_pct, merged_seconds
 from twin.kernel import Calendar, Sim, labels
@@ -80,8 +81,10 @@ class Billing:
     def __init__(self, sim: Sim, spec: BssSpec, subs: SubscriberBase, prices: PriceTable,
                  account_type: npt.NDArray[np.object_], new_lines: npt.NDArray[np.bool_],
                  cutoff_s: float = 3600.0,
-                 leaves: npt.NDArray[np.float64] | None = None) -> None:
+                 leaves: npt.NDArray[np.float64] | None = None,
+                 lines: Lines | None = None) -> None:
         self.sim, self.spec, self.subs, self.prices = sim, spec, subs, prices
+        self.inventory = lines if lines is not None else Lines(subs, sim.calendar)
         self.account_type = account_type
         self.leaves = leaves if leaves is not None else np.full(subs.count, np.inf)
         self.b = cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon)
@@ -96,13 +99,6 @@ class Billing:
         self.invoices = sim.records.buffer("invoices", INVOICE_SCHEMA)
         self.lines = sim.records.buffer("invoice_lines", LINE_SCHEMA)
         self._recurring: dict[int, I64] = {}
-        offer = subs.offer.astype(np.int64)
-        acc = subs.account.astype(np.int64)
-        lines_of_offer = np.bincount(acc * len(prices.offers) + offer,
-                                     minlength=(int(acc.max()) + 1) * len(prices.offers))
-        enough = lines_of_offer[acc * len(prices.offers) + offer] >= np.maximum(
-            prices.discount_min_lines[offer], 1)
-        self.discount_pct = np.where(enough, prices.discount_pct[offer], 0.0)
         self.totals = dict(invoices=0, billed_minor=0, recurring_minor=0, usage_minor=0,
                            sla_credits_minor=0, one_time_minor=0, discounts_minor=0,
                            net_billed_minor=0, tax_minor=0, recurring_potential_minor=0)
@@ -157,25 +153,46 @@ class Billing:
             self.bill(k)
         self.sla.write()
 
+    def _recurring_of(self, lo: float, hi: float, billed_s: float, cycle_s: float,
+                      leaves: npt.NDArray[np.float64] | None) -> I64:
+        """Each line's recurring charge for ``[lo, hi)``: a line on one offer all along pays
+        the billed part's share (by seconds, half up, as the run's own cut of a cycle); a
+        line activated, leaving or changing offer inside it pays by days (see
+        :mod:`twin.bss.lines`)."""
+        fee = self.prices.recurring
+        by_days, whole = self.inventory.recurring(fee, lo, hi, cycle_s, leaves)
+        full = prorate(fee[self.inventory.current], billed_s, cycle_s)
+        return np.where(whole, full, by_days).astype(np.int64)
+
+    def _discount_pct(self, offer: I64, active: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        """Volume discounts: accounts with at least ``min_lines`` active lines of an offer."""
+        prices, n_off = self.prices, len(self.prices.offers)
+        acc = self.subs.account.astype(np.int64)
+        key = acc * n_off + offer
+        lines_of_offer = np.bincount(key[active], minlength=(int(acc.max()) + 1) * n_off)
+        enough = lines_of_offer[key] >= np.maximum(prices.discount_min_lines[offer], 1)
+        out: npt.NDArray[np.float64] = np.where(enough, prices.discount_pct[offer], 0.0)
+        return out
+
     def bill(self, k: int) -> None:
         subs, prices, cal = self.subs, self.prices, self.sim.calendar
         lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
         billed_s, cycle_s = hi - lo, self.b[k + 1] - self.b[k]
-        offer = subs.offer.astype(np.int64)
-        potential = prorate(prices.recurring[offer], billed_s, cycle_s)
-        active_s = np.clip(np.minimum(self.leaves, hi) - lo, 0.0, None)  # churned lines stop
-        part = prices.recurring[offer] * np.rint(active_s).astype(np.int64)
-        recurring = np.where(active_s >= billed_s, potential, round_div(part, round(cycle_s)))
+        inventory = self.inventory
+        offer = inventory.current
+        recurring = self._recurring_of(lo, hi, billed_s, cycle_s, self.leaves)
+        potential = self._recurring_of(lo, hi, billed_s, cycle_s, None)  # had nobody churned
         self._recurring[k] = recurring
         self.totals["recurring_potential_minor"] += int(potential.sum())
         one_time = np.where(self.one_time_due, prices.one_time[offer], 0).astype(np.int64)
         self.one_time_due[:] = False
-        discount = percent_of(recurring, self.discount_pct)
+        discount = percent_of(recurring, self._discount_pct(offer,
+                                                                 inventory.active_from < hi))
         credit = self.sla.credits(k, recurring)
         u = self.usage[k]
         per_sub = np.stack([recurring, one_time, -discount, u[:, 0], u[:, 1], u[:, 2], -credit])
         n_acc = int(subs.account.max()) + 1
-        accounts = np.unique(subs.account)
+        accounts = np.unique(subs.account[inventory.active_from < hi])  # lines activated by then
         inv_ids = np.zeros(n_acc, dtype=np.int64)
         inv_ids[accounts] = [next(self._invoice_ids) for _ in accounts]
         acc = subs.account.astype(np.int64)

@@ -80,8 +80,14 @@ class Rater:
     """Stateful rating for ``n_subs`` subscriptions over the bill cycles ``boundaries``."""
 
     def __init__(self, prices: PriceTable, boundaries: Sequence[float], horizon: float,
-                 n_subs: int, clock: TariffClock) -> None:
+                 n_subs: int, clock: TariffClock,
+                 line_start: npt.NDArray[np.float64] | None = None) -> None:
         self.prices = prices
+        self.horizon = horizon
+        # when each line's billing starts (lines activated mid-cycle get their allowances
+        # prorated from then, if their offer says so); None: every line from the start
+        self.line_start = line_start
+        self.prorate = np.array([s.prorate_allowances for s in prices.specs], dtype=bool)
         self.b = np.asarray(boundaries, dtype=np.float64)
         self.n_cycles = len(boundaries) - 1
         self.n_subs = n_subs
@@ -139,6 +145,24 @@ class Rater:
         before_out[order] = before
         return cov_out, before_out
 
+    def _prorate_allowance(self, allow: I64, cycle: I64, sub: npt.NDArray[np.integer],
+                           offer: npt.NDArray[np.integer],
+                           kind: npt.NDArray[np.integer]) -> None:
+        """Allowances of lines activated inside the cycle: prorated from their start, to
+        whole increments, like the cycle's share the run covers."""
+        assert self.line_start is not None
+        began = self.line_start[sub]
+        rows = np.flatnonzero((began > self.b[cycle]) & self.prorate[offer])
+        if rows.size == 0:
+            return
+        c, o, k = cycle[rows], offer[rows], kind[rows]
+        lo = np.maximum(np.maximum(self.b[c], 0.0), began[rows])
+        hi = np.minimum(self.b[c + 1], self.horizon)
+        part = np.rint(np.clip(hi - lo, 0.0, None)).astype(np.int64)
+        whole = np.rint(self.b[c + 1] - self.b[c]).astype(np.int64)
+        inc = self.prices.increment[o, k]
+        allow[rows] = self.prices.allowance[o, k] * part // whole // inc * inc
+
     def rate(self, sub: npt.NDArray[np.integer], offer: npt.NDArray[np.integer],
              kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64], qty: I64,
              prices: PriceTable | None = None) -> Rating:
@@ -155,6 +179,8 @@ class Rater:
         covered = np.zeros_like(bill)
         before_all = np.zeros_like(bill)
         allow = self.allowance[cycle, offer, kind]
+        if self.line_start is not None:
+            self._prorate_allowance(allow, cycle, sub, offer, kind)
         # only records with an allowance or tiers need the counters of their cycle
         stateful = np.flatnonzero((allow > 0) | p.tiered[offer, kind])
         if stateful.size:
