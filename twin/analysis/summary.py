@@ -61,6 +61,24 @@ def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict
     }
 
 
+def order_summary(bss: Any) -> dict[str, Any]:
+    """Product orders by action and outcome, service-order fallouts and the order-to-
+    activation lead time (order date to the network's activation, completed new lines)."""
+    orders = bss.orders.orders.values()
+    lead = [o.activated - o.ordered for o in orders
+            if o.action == "add" and o.state == "completed"]
+    c = bss.orders.counts
+    return {
+        "orders_new": c["add"], "orders_change": c["modify"], "orders_cancel": c["delete"],
+        "orders_completed": c["completed"], "orders_failed": c["failed"],
+        "orders_open": sum(o.state not in ("completed", "failed") for o in orders),
+        "order_fallouts": c["fallouts"],
+        "order_lead_time_s": _mean(np.array(lead)) if lead else None,
+        "lines_active_end": int(((bss.lines.active_from < bss.sim.horizon)
+                                 & (bss.care.leaves > bss.sim.horizon)).sum()),
+    }
+
+
 def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     sc, net, oss, bss = asm.scenario, asm.network, asm.oss, asm.bss
     traffic = net.traffic.counts
@@ -159,6 +177,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "potential_usage_minor": lost["potential_usage_minor"],
             "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
             "lost_blocking_minor": lost["lost_blocking_minor"],
+            **order_summary(bss),
         },
         "reconciliation": recon,
     }

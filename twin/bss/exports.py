@@ -172,3 +172,46 @@ def tmf635_usage(cdrs: pd.DataFrame, rated: pd.DataFrame, invoices: pd.DataFrame
             }]
         out.append(usage)
     return out
+
+
+def tmf622_orders(orders: pd.DataFrame, start: datetime) -> list[dict[str, Any]]:
+    """Every row of the ``product_orders`` table as a TMF622 ``ProductOrder`` with one item:
+    the line (product, with its MSISDN) and the offering ordered — for a change, the new one;
+    fallout shows as a note."""
+    out = []
+    for r in orders.itertuples():
+        done = r.state in ("completed", "failed") and not pd.isna(r.completed)
+        item: dict[str, Any] = {
+            "id": "1", "quantity": 1, "action": r.action, "state": r.state,
+            "productOffering": {"id": str(r.offer), "name": str(r.offer)},
+            "billingAccount": {"id": f"acc-{r.account}", "@referredType": "BillingAccount"},
+            "product": {
+                "id": f"sub-{r.sub}", "@type": "Product",
+                "productCharacteristic": [
+                    {"name": "MSISDN", "valueType": "string",
+                     "value": str(491_700_000_000 + int(r.sub))},
+                    {"name": "servingCell", "valueType": "string", "value": str(r.cell)}],
+                **({"startDate": instant(start, r.activated)}
+                   if r.action == "add" and not pd.isna(r.activated) else {}),
+                **({"terminationDate": instant(start, r.activated)}
+                   if r.action == "delete" and not pd.isna(r.activated) else {}),
+            },
+            "@type": "ProductOrderItem",
+        }
+        order: dict[str, Any] = {
+            "id": str(r.product_order_id),
+            "href": f"/tmf-api/productOrderingManagement/v4/productOrder/{r.product_order_id}",
+            "orderDate": instant(start, r.ordered),
+            "requestedStartDate": instant(start, r.requested_start),
+            "state": r.state, "category": "mobile line",
+            "description": f"{r.action} line {r.sub}"
+                           + (f" ({r.from_offer} → {r.offer})" if r.action == "modify" else ""),
+            "productOrderItem": [item], "@type": "ProductOrder",
+        }
+        if done:
+            order["completionDate"] = instant(start, r.completed)
+        if r.fallouts:
+            order["note"] = [{"text": f"{r.fallouts} fallout(s): {r.fallout_reason}",
+                              "author": "OSS provisioning"}]
+        out.append(order)
+    return out

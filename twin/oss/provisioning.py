@@ -113,3 +113,50 @@ class Provisioning:
                        cell=so.cell, offer=so.offer, ordered=so.ordered, received=o.received,
                        state=o.state, attempts=o.attempts, fallouts=o.fallouts,
                        fallout_reason=o.reason, completed=o.completed)
+
+
+SERVICE_STATE = {"add": "active", "modify": "active", "delete": "terminated"}
+
+
+def tmf641_orders(orders: Any, start: Any) -> list[dict[str, Any]]:
+    """Every row of the ``service_orders`` table (a DataFrame) as a TMF641 ``ServiceOrder``
+    with one item: the mobile line's service on its serving cell; ``start`` is the scenario's
+    start instant (a ``datetime``)."""
+    from datetime import timedelta
+
+    def iso(t: float) -> str:
+        return (start + timedelta(seconds=float(t))).isoformat().replace("+00:00", "Z")
+
+    out = []
+    for r in orders.itertuples():
+        done = r.state == "completed"
+        service = {
+            "id": f"svc-{r.sub}", "serviceType": "mobileLine", "name": f"line {r.sub}",
+            "state": SERVICE_STATE[r.action] if done else (
+                "active" if r.action == "delete" else "inactive"),
+            "serviceSpecification": {"id": str(r.offer), "name": str(r.offer)},
+            "serviceCharacteristic": [
+                {"name": "MSISDN", "valueType": "string",
+                 "value": str(491_700_000_000 + int(r.sub))},
+                {"name": "servingCell", "valueType": "string", "value": str(r.cell)}],
+            "place": [{"id": str(r.cell), "role": "servingCell"}],
+            "@type": "Service",
+        }
+        order: dict[str, Any] = {
+            "id": str(r.service_order_id),
+            "href": f"/tmf-api/serviceOrdering/v4/serviceOrder/{r.service_order_id}",
+            "orderDate": iso(r.ordered), "startDate": iso(r.received),
+            "state": r.state, "category": "provisioning",
+            "externalReference": [{"name": str(r.product_order_id),
+                                   "externalReferenceType": "productOrder"}],
+            "serviceOrderItem": [{"id": "1", "quantity": 1, "action": r.action,
+                                  "state": r.state, "service": service}],
+            "@type": "ServiceOrder",
+        }
+        if done:
+            order["completionDate"] = iso(r.completed)
+        if r.fallouts:
+            order["note"] = [{"text": f"attempt {r.attempts}: {r.fallout_reason}",
+                              "author": "OSS provisioning"}]
+        out.append(order)
+    return out

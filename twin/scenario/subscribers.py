@@ -23,9 +23,6 @@ def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Gener
                       cell_region: tuple[str, ...] = ()) -> SubscriberBase:
     spec = scenario.subscribers
     offers = tuple(o for o in spec.mix if spec.mix[o] > 0)
-    n_mix = len(offers)
-    offers += tuple(dict.fromkeys(t for t in scenario.bss.orders.change_to.values()
-                                  if t not in offers))
     n = spec.count
     exact = np.array([spec.mix[o] * n for o in offers])
     counts = np.floor(exact).astype(np.int64)
@@ -36,6 +33,9 @@ def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Gener
     account = np.full(n, -1, dtype=np.int32)
     catalog = scenario.bss.catalog.offers
     enterprise = np.array([catalog[o].segment == "enterprise" for o in offers])[offer]
+    n_mix = len(offers)
+    offers += tuple(dict.fromkeys(t for t in scenario.bss.orders.change_to.values()
+                                  if t not in offers))
     consumers = np.flatnonzero(~enterprise)
     account[consumers] = np.arange(consumers.size, dtype=np.int32)
     ent = np.flatnonzero(enterprise)
