@@ -125,7 +125,8 @@ def tmf641_orders(orders: Any, start: Any) -> list[dict[str, Any]]:
     from datetime import timedelta
 
     def iso(t: float) -> str:
-        return (start + timedelta(seconds=float(t))).isoformat().replace("+00:00", "Z")
+        text: str = (start + timedelta(seconds=float(t))).isoformat()
+        return text.replace("+00:00", "Z")
 
     out = []
     for r in orders.itertuples():
