@@ -165,10 +165,16 @@ def test_offer_change_rates_and_bills_each_offer_for_its_days(run: twin.Run) -> 
     rec = lines[(lines["line_type"] == "recurring")
                 & lines["invoice_id"].isin(inv.loc[inv["billed_to"] == FEB1, "invoice_id"])]
     got = jan.merge(rec, on="sub", suffixes=("", "_l"))
-    assert len(got) == len(jan) > 0
-    day = _days(got["completed"])  # the billed part of January starts with the run
-    num = 1680 * day + 2520 * (FEB1 / 86_400 - day)
-    assert (got["amount_minor"].to_numpy() == round_half_even(num.astype(np.int64), 31)).all()
+    assert len(got) >= len(jan) > 0
+    # one line per offer: the old one up to the change's day, the new one from it (the
+    # billed part of January starts with the run, at midnight)
+    day = _days(got["completed"])
+    mobile_m = got["offer_l"] == "consumer_postpaid"
+    days = np.where(mobile_m, day, FEB1 / 86_400 - day).astype(np.int64)
+    want = round_half_even(np.where(mobile_m, 1680, 2520) * days, 31)
+    assert (got["amount_minor"].to_numpy() == want).all()
+    assert np.allclose(got["period_to"] - got["period_from"], days * 86_400.0)
+    assert (~mobile_m).sum() == len(jan)
 
 
 @pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")

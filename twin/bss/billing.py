@@ -30,7 +30,7 @@ import pyarrow as pa
 import simpy
 
 from twin.bss.catalog import PriceTable
-from twin.bss.lines import Lines
+from twin.bss.lines import Lines, Segments
 from twin.bss.money import percent_of, prorate, round_div
 from twin.bss.sla import SlaCredits, credit_pct, merged_seconds
 from twin.kernel import Calendar, Sim, labels
@@ -54,6 +54,7 @@ INVOICE_SCHEMA = pa.schema([
 LINE_SCHEMA = pa.schema([
     ("invoice_id", pa.int64()), ("account", pa.int64()), ("sub", pa.int64()),
     ("offer", pa.string()), ("line_type", pa.string()), ("amount_minor", pa.int64()),
+    ("period_from", pa.float64()), ("period_to", pa.float64()),
 ])
 LINE_TYPES = ("recurring", "one_time", "discount", "usage_voice", "usage_data", "usage_sms",
               "sla_credit", "tax")
@@ -153,16 +154,10 @@ class Billing:
             self.bill(k)
         self.sla.write()
 
-    def _recurring_of(self, lo: float, hi: float, billed_s: float, cycle_s: float,
-                      leaves: npt.NDArray[np.float64] | None) -> I64:
-        """Each line's recurring charge for ``[lo, hi)``: a line on one offer all along pays
-        the billed part's share (by seconds, half up, as the run's own cut of a cycle); a
-        line activated, leaving or changing offer inside it pays by days (see
-        :mod:`twin.bss.lines`)."""
-        fee = self.prices.recurring
-        by_days, whole = self.inventory.recurring(fee, lo, hi, cycle_s, leaves)
-        full = prorate(fee[self.inventory.current], billed_s, cycle_s)
-        return np.where(whole, full, by_days).astype(np.int64)
+    def _recurring_of(self, lo: float, hi: float, cycle_s: float,
+                      leaves: npt.NDArray[np.float64] | None) -> Segments:
+        """The recurring charges of ``[lo, hi)``, per line and offer (:mod:`twin.bss.lines`)."""
+        return self.inventory.recurring(self.prices.recurring, lo, hi, cycle_s, leaves)
 
     def _discount_pct(self, offer: I64, active: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
         """Volume discounts: accounts with at least ``min_lines`` active lines of an offer."""
@@ -177,11 +172,12 @@ class Billing:
     def bill(self, k: int) -> None:
         subs, prices, cal = self.subs, self.prices, self.sim.calendar
         lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
-        billed_s, cycle_s = hi - lo, self.b[k + 1] - self.b[k]
+        cycle_s = self.b[k + 1] - self.b[k]
         inventory = self.inventory
         offer = inventory.current
-        recurring = self._recurring_of(lo, hi, billed_s, cycle_s, self.leaves)
-        potential = self._recurring_of(lo, hi, billed_s, cycle_s, None)  # had nobody churned
+        segments = self._recurring_of(lo, hi, cycle_s, self.leaves)
+        recurring = segments.per_line(subs.count)
+        potential = self._recurring_of(lo, hi, cycle_s, None).per_line(subs.count)  # no churn
         self._recurring[k] = recurring
         self.totals["recurring_potential_minor"] += int(potential.sum())
         one_time = np.where(self.one_time_due, prices.one_time[offer], 0).astype(np.int64)
@@ -204,20 +200,30 @@ class Billing:
 
         net = per_account(per_sub.sum(axis=0))
         tax = percent_of(net, self.spec.catalog.vat_pct)
-        for row in range(per_sub.shape[0]):
+        seg = np.flatnonzero(segments.amount != 0)  # recurring: a line per offer and period
+        s_sub = segments.sub[seg]
+        self.lines.extend({"invoice_id": inv_ids[acc[s_sub]], "account": acc[s_sub],
+                           "sub": s_sub, "offer": labels(segments.offer[seg], prices.offers),
+                           "line_type": labels(np.zeros(seg.size), LINE_TYPES),
+                           "amount_minor": segments.amount[seg],
+                           "period_from": segments.start[seg], "period_to": segments.end[seg]})
+        for row in range(1, per_sub.shape[0]):
             nz = np.flatnonzero(per_sub[row] != 0)
             self.lines.extend({"invoice_id": inv_ids[acc[nz]], "account": acc[nz],
                                "sub": nz.astype(np.int64),
                                "offer": labels(offer[nz], prices.offers),
                                "line_type": labels(np.full(nz.size, row), LINE_TYPES),
-                               "amount_minor": per_sub[row][nz]})
+                               "amount_minor": per_sub[row][nz],
+                               "period_from": np.full(nz.size, lo),
+                               "period_to": np.full(nz.size, hi)})
         nz = np.flatnonzero(tax != 0)
         self.lines.extend({"invoice_id": inv_ids[accounts[nz]],
                            "account": accounts[nz].astype(np.int64),
                            "sub": np.full(nz.size, -1, dtype=np.int64),
                            "offer": labels(np.zeros(nz.size), ("",)),
                            "line_type": labels(np.full(nz.size, TAX), LINE_TYPES),
-                           "amount_minor": tax[nz]})
+                           "amount_minor": tax[nz], "period_from": np.full(nz.size, lo),
+                           "period_to": np.full(nz.size, hi)})
         rec_a, one_a, disc_a = per_account(recurring), per_account(one_time), per_account(discount)
         use_a, cred_a = per_account(u.sum(axis=1)), per_account(credit)
         first_sub = np.full(n_acc, -1)

@@ -12,15 +12,20 @@ Proration convention (recurring fees and allowances): *daily, on the actual days
 cycle* — a line pays from the start of the calendar day it was activated (that day counts in
 full), until the start of the day it leaves (that day is not charged); an offer change
 switches the fee at the start of the day of the change. The fee of a line and cycle is
-``round(Σ fee × days on it / days in the cycle)``, one rounding per line and cycle, half to
-even (banker's rounding, so systematic half-cents do not pile up on one side).
+``round(fee × days on it / days in the cycle)`` per offer it was on — an invoice line each —
+rounded half to even (banker's rounding, so systematic half-cents do not pile up on one
+side). A line on one offer for the whole billed part pays it as before (the billed share of
+the cycle by seconds, half up), so runs without orders bill exactly as they did.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
+from twin.bss.money import prorate
 from twin.kernel import Calendar
 from twin.messages import SubscriberBase
 
@@ -108,30 +113,55 @@ class Lines:
         return out
 
     def recurring(self, fee: I64, lo: float, hi: float, cycle_s: float,
-                  leaves: F64 | None) -> tuple[I64, npt.NDArray[np.bool_]]:
-        """Each line's recurring charge for the billed part ``[lo, hi)`` of a cycle of
-        ``cycle_s`` seconds, prorated by days (see the module docstring); and which lines
-        were charged for all of it on one offer (their charge is the caller's to make, the
-        same for every such line)."""
+                  leaves: F64 | None) -> Segments:
+        """The recurring charges of the billed part ``[lo, hi)`` of a cycle of ``cycle_s``
+        seconds, one segment per line and offer it was on. A line on one offer for all of it
+        pays the billed part's share (by seconds, half up: the run's own cut of a cycle, as
+        before orders existed); a line activated, leaving or changing offer inside it pays
+        each offer by days (see the module docstring), each segment rounded half to even."""
         n = self.offer0.size
         start = np.maximum(self.bill_from, lo)
         end = np.full(n, hi)
         if leaves is not None:
             left = np.isfinite(leaves)
             end[left] = np.minimum(hi, self.day_start(leaves[left]))
-        dur = np.clip(end - start, 0.0, None)
-        offer = self.offer_at(np.arange(n), np.minimum(start, hi))
-        num = fee[offer] * np.rint(dur).astype(np.int64)
+        subs = np.arange(n, dtype=np.int64)
+        p_sub, p_t = subs, start  # segment starts: the line's start, then each change inside
+        p_off = self.offer_at(subs, np.minimum(start, hi))
         changed = np.zeros(n, dtype=bool)
         if self._c_sub:
-            _, c_sub, c_new, c_t, c_old = self._changes_sorted()
+            _, c_sub, c_new, c_t, _ = self._changes_sorted()
             # a change not yet in the offer at ``start`` switches the fee from its day on
             eff = np.maximum(self.day_start(c_t), start[c_sub])
             inside = (c_t >= start[c_sub]) & (eff < end[c_sub])
-            s = c_sub[inside]
-            np.add.at(num, s, (fee[c_new[inside]] - fee[c_old[inside]])
-                      * np.rint(end[s] - eff[inside]).astype(np.int64))
-            changed[s] = True
-        whole = (start <= lo) & (end >= hi) & ~changed
-        charge: I64 = round_half_even(np.clip(num, 0, None), round(cycle_s))
-        return charge, whole
+            changed[c_sub[inside]] = True
+            p_sub = np.concatenate([p_sub, c_sub[inside]])
+            p_t = np.concatenate([p_t, eff[inside]])
+            p_off = np.concatenate([p_off, c_new[inside]])
+            order = np.lexsort((np.arange(p_sub.size), p_t, p_sub))
+            p_sub, p_t, p_off = p_sub[order], p_t[order], p_off[order]
+        nxt = np.append(p_t[1:], np.inf)
+        last = np.append(p_sub[1:] != p_sub[:-1], True)
+        p_end = np.where(last, end[p_sub], np.minimum(nxt, end[p_sub]))
+        dur = np.rint(np.clip(p_end - p_t, 0.0, None)).astype(np.int64)
+        amount = round_half_even(fee[p_off] * dur, round(cycle_s))
+        whole = ((start <= lo) & (end >= hi) & ~changed)[p_sub]
+        amount[whole] = prorate(fee[p_off[whole]], hi - lo, cycle_s)
+        keep = dur > 0
+        return Segments(p_sub[keep], p_off[keep], p_t[keep], p_end[keep], amount[keep])
+
+
+@dataclass(frozen=True, eq=False)
+class Segments:
+    """Recurring charges of a bill run: one row per line and offer (``sub`` ascending)."""
+
+    sub: I64
+    offer: I64
+    start: F64
+    end: F64
+    amount: I64
+
+    def per_line(self, n: int) -> I64:
+        out = np.zeros(n, dtype=np.int64)
+        np.add.at(out, self.sub, self.amount)
+        return out
