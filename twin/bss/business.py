@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
-from twin.bss.billing import Billing, cycle_boundaries
+from twin.bss.billing import Billing, cycle_groups, cycle_table
 from twin.bss.care import Care
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.charging import OnlineCharging
@@ -46,7 +46,8 @@ RATED_SCHEMA = pa.schema([
 CUSTOMER_SCHEMA = pa.schema([
     ("sub", pa.int64()), ("msisdn", pa.int64()), ("account", pa.int64()),
     ("offer", pa.string()), ("segment", pa.string()), ("account_type", pa.string()),
-    ("cell", pa.string()), ("new_line", pa.bool_()),
+    ("cell", pa.string()), ("new_line", pa.bool_()), ("bill_cycle_day", pa.int64()),
+    ("region", pa.string()),
 ])
 RATED_STATES = ("rated", "rerated")
 CHANNELS = ("invoice", "balance")  # postpaid usage goes on invoices, online prepaid on balances
@@ -77,20 +78,20 @@ class BusinessSupport:
         self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
         self.ocs = OnlineCharging(sim, spec.ocs, subs, self.prices, self.clock)
         uncharged = self.ocs.prepaid & (not spec.ocs.post_charge_fail_open)
-        self.care = Care(sim, spec.care, subs,
-                         cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon),
-                         active_from=self.lines.active_from)
+        days, group = cycle_groups(spec, subs, sim.rng.stream("bss.accounts"))
+        cycles = cycle_table(sim.calendar, days, sim.horizon)
+        self.care = Care(sim, spec.care, subs, cycles, active_from=self.lines.active_from,
+                         group=group)
         self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged,
                                    leaves=self.care.leaves)
         self.collector = Collector(sim, spec.mediation, self._mediate)
         sim.env.process(self._recycling())
         self.billing = Billing(sim, spec, subs, self.prices, account_type, new_lines,
-                               leaves=self.care.leaves, lines=self.lines)
+                               leaves=self.care.leaves, lines=self.lines, groups=(days, group))
         self.orders = ProductOrders(sim, spec.orders, subs, self.lines, self.publish,
                                     self._activated, self.care.leaves)
         self.care.on_churn = self.orders.cancel
-        self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock,
-                           line_start=self.lines.bill_from)
+        self.rater = self.fresh_rater()
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
         self.rerating = Rerating(sim, self.prices, spec.tariff_errors, self._rerated)
         self.rated_records = 0
@@ -104,6 +105,8 @@ class BusinessSupport:
             "account_type": account_type[subs.offer],
             "cell": np.array(subs.cells, dtype=object)[subs.cell],
             "new_line": new_lines | (idx >= n_old),  # prospects: lines ordered in the run
+            "bill_cycle_day": np.array(days, dtype=np.int64)[group],
+            "region": self.billing.account_region[subs.account],
         })
 
     def on_credit_request(self, req: CreditRequest) -> None:
@@ -182,8 +185,8 @@ class BusinessSupport:
     def fresh_rater(self) -> Rater:
         """A rater with the BSS's catalog and cycles and empty counters (for re-rating the
         ground truth in analysis)."""
-        return Rater(self.prices, self.billing.b, self.sim.horizon, self.subs.count, self.clock,
-                     line_start=self.lines.bill_from)
+        return Rater(self.prices, self.billing.B, self.sim.horizon, self.subs.count, self.clock,
+                     line_start=self.lines.bill_from, group=self.billing.group)
 
     def on_service_order_update(self, update: ServiceOrderUpdate) -> None:
         """The OSS's word on a service order: the product order follows it."""

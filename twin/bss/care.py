@@ -53,12 +53,16 @@ CHURN_SCHEMA = pa.schema([
 
 class Care:
     def __init__(self, sim: Sim, spec: CareSpec, subs: SubscriberBase,
-                 boundaries: Sequence[float],
-                 active_from: npt.NDArray[np.float64] | None = None) -> None:
-        self.sim, self.spec, self.subs, self.b = sim, spec, subs, np.asarray(boundaries)
+                 boundaries: Sequence[float] | npt.NDArray[np.float64],
+                 active_from: npt.NDArray[np.float64] | None = None,
+                 group: npt.NDArray[np.int64] | None = None) -> None:
+        self.sim, self.spec, self.subs = sim, spec, subs
+        self.B = np.atleast_2d(np.asarray(boundaries, dtype=np.float64))  # per cycle group
+        self.group = group if group is not None else np.zeros(subs.count, dtype=np.int64)
         self.active_from = (active_from if active_from is not None
                             else np.full(subs.count, -np.inf))
-        self.on_churn: Callable[[I64, float], None] | None = None  # notice → cancel orders
+        # notice → cancel orders (the lines, and when each leaves)
+        self.on_churn: Callable[[I64, npt.NDArray[np.float64]], None] | None = None
         self.rng = sim.rng.stream("bss.care")
         self.on_cell: dict[str, I64] = {}
         order = np.argsort(subs.cell, kind="stable")
@@ -148,14 +152,18 @@ class Care:
         go = np.flatnonzero(staying & (self.rng.random(self.subs.count) < daily))
         if go.size == 0:
             return
-        k = int(np.searchsorted(self.b, self.sim.now, side="right"))
-        leaves = float(self.b[min(k, self.b.size - 1)])  # the end of the current cycle
+        leaves = np.empty(go.size)  # the end of the line's current bill cycle
+        g = self.group[go]
+        for grp in np.unique(g):
+            b = self.B[grp]
+            k = int(np.searchsorted(b, self.sim.now, side="right"))
+            leaves[g == grp] = b[min(k, b.size - 1)]
         self.leaves[go] = leaves
         self.counts["churned"] += int(go.size)
         self.churn.extend({
             "sub": go.astype(np.int64), "account": self.subs.account[go].astype(np.int64),
             "offer": labels(self.subs.offer[go], self.subs.offers),
-            "notice": np.full(go.size, self.sim.now), "leaves": np.full(go.size, leaves),
+            "notice": np.full(go.size, self.sim.now), "leaves": leaves,
             "outage_h": self.outage_h[go], "contacts": self.contacts[go],
             "monthly_prob": monthly[go]})
         if self.on_churn is not None:

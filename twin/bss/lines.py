@@ -161,6 +161,11 @@ class Segments:
     end: F64
     amount: I64
 
+    def only(self, lines: npt.NDArray[np.bool_]) -> Segments:
+        """The segments of the lines selected by the mask ``lines``."""
+        m = lines[self.sub]
+        return Segments(self.sub[m], self.offer[m], self.start[m], self.end[m], self.amount[m])
+
     def per_line(self, n: int) -> I64:
         out = np.zeros(n, dtype=np.int64)
         np.add.at(out, self.sub, self.amount)

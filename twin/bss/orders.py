@@ -118,12 +118,13 @@ class ProductOrders:
                 self._start(self._new("modify", sub, int(target[sub]),
                                       int(self.lines.current[sub]), now))
 
-    def cancel(self, subs: I64, leaves: float) -> None:
+    def cancel(self, subs: I64, leaves: npt.NDArray[np.float64]) -> None:
         """Customers gave notice: cancel orders for their lines, effective ``leaves``."""
-        for sub in np.asarray(subs, dtype=np.int64).tolist():
+        for sub, t in zip(np.asarray(subs, dtype=np.int64).tolist(),
+                          np.broadcast_to(leaves, np.shape(subs)).tolist(), strict=True):
             off = int(self.lines.current[sub])
-            order = self._new("delete", sub, off, off, leaves)
-            self.sim.env.process(self._at(order, leaves))
+            order = self._new("delete", sub, off, off, t)
+            self.sim.env.process(self._at(order, t))
 
     def _new(self, action: str, sub: int, offer: int, from_offer: int,
              requested: float) -> ProductOrder:

@@ -748,9 +748,16 @@ class BssSpec(Strict):
     ocs: OcsSpec = OcsSpec()
     care: CareSpec = CareSpec()
     orders: OrdersSpec = OrdersSpec()
+    bill_cycle_days: dict[int, float] = Field(
+        default_factory=dict, description="bill cycle day → share of accounts on it (e.g. "
+                                          "{1: 0.25, 8: 0.25, 15: 0.25, 22: 0.25}); empty: "
+                                          "every account on bill_cycle_day")
 
     @model_validator(mode="after")
     def _check_tariff_errors(self) -> BssSpec:
+        for day, share in self.bill_cycle_days.items():
+            if not 1 <= day <= 28 or share <= 0:
+                raise ValueError(f"bill_cycle_days.{day}: a day from 1 to 28 with a share > 0")
         offers = self.catalog.offers
         for a, b in self.orders.change_to.items():
             for name in (a, b):
