@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import twin
-from twin.bss.exports import tmf622_orders
+from twin.bss.exports import tmf622_orders, tmf678_bills, tmf678_rates
 from twin.bss.lines import round_half_even
 from twin.oss.provisioning import tmf641_orders
 
@@ -189,3 +189,20 @@ def test_orders_export_as_tmf622_and_tmf641(run: twin.Run) -> None:
     check("TMF641", "ServiceOrder", services)
     assert any("note" in s for s in services)
     assert {s["state"] for s in services} >= {"completed", "failed"}
+
+
+@pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
+def test_prorated_lines_export_their_period_as_tmf678(run: twin.Run) -> None:
+    po, inv, lines = run.table("product_orders"), run.table("invoices"), run.table("invoice_lines")
+    changed = po.loc[(po["action"] == "modify") & (po["state"] == "completed"), "sub"]
+    mine = lines[lines["sub"].isin(changed) & (lines["line_type"] == "recurring")].head(40)
+    rates = tmf678_rates(mine, inv, START, 100)
+    check("TMF678", "AppliedCustomerBillingRate", rates)
+    for rate, row in zip(rates, mine.itertuples(), strict=True):
+        cover = rate["periodCoverage"]
+        span = (datetime.fromisoformat(cover["endDateTime"].replace("Z", "+00:00"))
+                - datetime.fromisoformat(cover["startDateTime"].replace("Z", "+00:00")))
+        assert span.total_seconds() == pytest.approx(row.period_to - row.period_from)
+    bills = tmf678_bills(inv.head(20), START, 100, 19.0)
+    check("TMF678", "CustomerBill", bills)
+    assert all(b["billCycle"]["id"] == "day-1" for b in bills)

@@ -74,6 +74,10 @@ def tmf678_bills(invoices: pd.DataFrame, start: datetime, minor_per_major: int,
             "remainingAmount": _money(r.total_minor, minor_per_major, cur),
             "taxItem": [{"taxCategory": "VAT", "taxRate": vat_pct,
                          "taxAmount": _money(r.tax_minor, minor_per_major, cur)}],
+            **({"billCycle": {"id": f"day-{r.bill_cycle_day}",
+                              "name": f"cycle day {r.bill_cycle_day}",
+                              "@referredType": "BillCycle"}}
+               if hasattr(r, "bill_cycle_day") else {}),
             "@type": "CustomerBill",
         })
     return out
@@ -99,12 +103,20 @@ def tmf678_rates(lines: pd.DataFrame, invoices: pd.DataFrame, start: datetime,
             "bill": {"id": str(r.invoice_id), "@referredType": "CustomerBill"},
             "billingAccount": {"id": str(r.account), "@referredType": "BillingAccount"},
             "product": {"id": f"sub-{r.sub}", "name": str(r.offer), "@referredType": "Product"},
-            "periodCoverage": {"startDateTime": _iso(bill["cycle_start"]),
-                               "endDateTime": _iso(bill["cycle_end"])},
+            "periodCoverage": _coverage(r, bill, start),
             "taxExcludedAmount": amount,
             "@type": "AppliedCustomerBillingRate",
         })
     return out
+
+
+def _coverage(line: Any, bill: pd.Series, start: datetime) -> dict[str, str]:
+    """The period a line charges: a prorated recurring line its own part of the cycle (the
+    ``period_from``/``period_to`` columns), any other line the bill's cycle."""
+    lo, hi = getattr(line, "period_from", None), getattr(line, "period_to", None)
+    if line.line_type == "recurring" and lo is not None and not pd.isna(lo):
+        return {"startDateTime": instant(start, lo), "endDateTime": instant(start, hi)}
+    return {"startDateTime": _iso(bill["cycle_start"]), "endDateTime": _iso(bill["cycle_end"])}
 
 
 def usage_status(cdrs: pd.DataFrame, rated: pd.DataFrame,
