@@ -99,7 +99,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "elements": len(asm.topology.elements),
             "links": len(asm.topology.links),
             "cells": len(asm.topology.cells),
-            "subscribers": asm.subscribers.count,
+            "subscribers": asm.subscribers.n_existing,  # prospects: bss.orders_new
         },
         "traffic": {
             "calls_offered": traffic["calls_offered"],
