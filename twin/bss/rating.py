@@ -106,7 +106,8 @@ class Rater:
                 part, whole = round(max(hi - lo, 0.0)), max(round(b[c + 1] - b[c]), 1)
                 full = prices.allowance * part // whole
                 allow[g, c] = full // prices.increment * prices.increment
-        self.allowance = allow
+        self.allowance_by_group = allow  # (groups, cycles, offers, kinds)
+        self.allowance = allow[0]  # (cycles, offers, kinds): the first (or only) group's
 
     def clone(self) -> Rater:
         """A rater with the same prices and a copy of the counters."""
@@ -193,7 +194,7 @@ class Rater:
         bill = billable(p, offer, kind, qty)
         covered = np.zeros_like(bill)
         before_all = np.zeros_like(bill)
-        allow = self.allowance[self.group[sub], cycle, offer, kind]
+        allow = self.allowance_by_group[self.group[sub], cycle, offer, kind]
         if self.line_start is not None:
             self._prorate_allowance(allow, cycle, sub, offer, kind)
         # only records with an allowance or tiers need the counters of their cycle
