@@ -44,6 +44,11 @@ class SubscriberBase:
     Index ``i`` is subscriber ``i``. ``cell`` is an index into ``cells``; ``offer`` an index
     into ``offers``; ``account`` groups subscriptions billed together (enterprise accounts
     hold many lines).
+
+    Lines ``existing`` and up are *prospects*: customers who will order a new line during
+    the run (product orders). They exist in the network only once provisioning activated
+    them. ``cell_region`` gives each cell's region (so the BSS can place accounts without
+    reading the topology).
     """
 
     cells: tuple[str, ...]
@@ -51,10 +56,22 @@ class SubscriberBase:
     cell: npt.NDArray[np.int32]
     offer: npt.NDArray[np.int16]
     account: npt.NDArray[np.int32]
+    existing: int = -1  # -1: every line exists from the start
+    cell_region: tuple[str, ...] = ()
 
     @property
     def count(self) -> int:
         return int(self.cell.size)
+
+    @property
+    def n_existing(self) -> int:
+        return self.count if self.existing < 0 else self.existing
+
+    def region_of(self, sub: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+        """The region of each line's home cell ("" when the base carries no regions)."""
+        if not self.cell_region:
+            return np.full(np.asarray(sub).size, "", dtype=object)
+        return np.array(self.cell_region, dtype=object)[self.cell[sub]]
 
     def msisdn(self, sub: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         return 491_700_000_000 + np.asarray(sub, dtype=np.int64)
@@ -225,3 +242,59 @@ class CreditAnswer:
 
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     fail_open: bool = True
+
+
+# --- service provisioning: BSS → OSS → network and back (TMF641-shaped) ----------------------
+
+SERVICE_ACTIONS = ("add", "modify", "delete")  # TMF641 ServiceOrderItem action
+
+
+@dataclass(frozen=True)
+class ServiceOrder:
+    """A service order the BSS decomposed from a product order (TMF641), sent to the OSS over
+    the integration bus. ``cell`` is where the service is delivered (the line's home cell);
+    ``offer`` names the product offering the service realises."""
+
+    service_order_id: int
+    product_order_id: int
+    action: str  # add | modify | delete
+    sub: int
+    cell: str
+    offer: str
+    ordered: float
+
+
+@dataclass(frozen=True)
+class ServiceOrderUpdate:
+    """OSS → BSS: a service order reached a state (TMF641 ServiceOrderStateChangeEvent):
+    ``held`` (fallout, to be retried), ``completed`` (``at`` = when the network activated)
+    or ``failed`` (retries exhausted)."""
+
+    service_order_id: int
+    product_order_id: int
+    state: str
+    at: float
+    attempts: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ActivationCommand:
+    """OSS → network: configure a line (add, modify, delete) on the element serving it."""
+
+    service_order_id: int
+    sub: int
+    action: str
+    cell: str
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    """Network → OSS: the outcome of an :class:`ActivationCommand`; ``ok`` False when the
+    serving cell is out of service (the configuration could not be pushed)."""
+
+    service_order_id: int
+    sub: int
+    action: str
+    ok: bool
+    reason: str = ""

@@ -13,6 +13,8 @@ import pyarrow as pa
 from twin.bss import BusinessSupport
 from twin.kernel import Sim
 from twin.messages import (
+    ActivationCommand,
+    ActivationResult,
     ActiveAlarmList,
     AlarmListRequest,
     AlarmNotification,
@@ -21,6 +23,8 @@ from twin.messages import (
     InventorySnapshot,
     PmReport,
     RepairCommand,
+    ServiceOrder,
+    ServiceOrderUpdate,
     ServiceOutageReport,
     SubscriberBase,
     UsageBatch,
@@ -65,6 +69,14 @@ def _detail(msg: object) -> str:
         return f"{msg.object_kind} counters for {len(msg.objects)} objects"
     if isinstance(msg, ActiveAlarmList):
         return f"{msg.ems}: {len(msg.alarms)} active alarms"
+    if isinstance(msg, ServiceOrder):
+        return f"service order {msg.service_order_id}: {msg.action} line {msg.sub} on {msg.cell}"
+    if isinstance(msg, ServiceOrderUpdate):
+        return (f"service order {msg.service_order_id} {msg.state} (attempt {msg.attempts})"
+                + (f": {msg.reason}" if msg.reason else ""))
+    if isinstance(msg, ActivationCommand | ActivationResult):
+        ok = "" if isinstance(msg, ActivationCommand) else (" ok" if msg.ok else f" {msg.reason}")
+        return f"service order {msg.service_order_id}: {msg.action} line {msg.sub}{ok}"
     if isinstance(msg, InventorySnapshot):
         return f"{len(msg.elements)} elements, {len(msg.links)} links"
     return type(msg).__name__
@@ -73,7 +85,8 @@ def _detail(msg: object) -> str:
 def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     sim = Sim.create(scenario.start, scenario.duration, scenario.seed, tables_dir)
     topo = build_topology(scenario.network)
-    subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"))
+    subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"),
+                             tuple(topo.elements[c].region for c in topo.cells))
     publish = sim.bus.publish
     network = NetworkTwin(sim, topo, scenario.network, scenario.traffic, scenario.faults,
                           subs, publish)
@@ -91,6 +104,12 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(UsageBatch, bss.on_usage)
     bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer
     bus.subscribe(ServiceOutageReport, bss.on_outage,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(ServiceOrder, oss.provisioning.on_service_order,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(ActivationCommand, network.on_activation)  # answered with an ActivationResult
+    bus.subscribe(ActivationResult, oss.provisioning.on_activation_result)
+    bus.subscribe(ServiceOrderUpdate, bss.on_service_order_update,
                   latency_s=scenario.bss.integration_latency_s)
 
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)

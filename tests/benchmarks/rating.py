@@ -69,7 +69,7 @@ def setup() -> tuple[Any, Any, Any]:
 
     catalog = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
     spec = CatalogSpec.model_validate(catalog)
-    offers = tuple(catalog["offers"])
+    offers = ("consumer_postpaid", "consumer_prepaid", "enterprise")  # the quickstart's mix
     rng = np.random.default_rng(0)
     subs = SubscriberBase(cells=("c1",), offers=offers,
                           cell=np.zeros(N_SUBS, dtype=np.int32),

@@ -204,13 +204,17 @@ def sla_truth(tables: Path, bss: Any) -> dict[str, Any]:
     horizon = bss.sim.horizon
     out = dict(sla_outage_measured_s=0.0, sla_outage_true_s=0.0, sla_credits_true_minor=0,
                sla_lines_true_breach=0, sla_lines_measured_breach=0)
-    for k in range(billing.n_cycles):
-        lo, hi = max(billing.b[k], 0.0), min(billing.b[k + 1], horizon)
+    for g, k in ((g, k) for g in range(len(billing.days)) for k in range(billing.n_cycles)):
+        lo, hi = max(billing.B[g, k], 0.0), min(billing.B[g, k + 1], horizon)
+        if hi <= lo:
+            continue
         base = billing.recurring_base(k)
         for cell, subs in sla.subs_on.items():
             true_s = merged_seconds(truth.get(cell, []), lo, hi)
             meas_s = merged_seconds(sla.outages.get(cell, []), lo, hi)
             for s in subs:
+                if billing.group[s] != g or bss.lines.active_from[s] >= hi:  # not its cycle
+                    continue
                 spec = sla.slas[int(bss.subs.offer[s])]
                 out["sla_outage_true_s"] += true_s
                 out["sla_outage_measured_s"] += meas_s

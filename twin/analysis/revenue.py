@@ -93,9 +93,21 @@ def _max_id(usage_path: Path) -> int:
     return top
 
 
-def usage_chain(tables: Path, subs: SubscriberBase,
-                make_rater: Callable[[], Rater]) -> dict[str, int]:
+OfferOf = Callable[[npt.NDArray[np.int64], npt.NDArray[np.float64]], npt.NDArray[np.int64]]
+
+
+def _offer_of(subs: SubscriberBase, offer_of: OfferOf | None) -> OfferOf:
+    """The offer of each line at each instant: the BSS's product inventory (offer changes),
+    or the base's offers."""
+    if offer_of is not None:
+        return offer_of
+    return lambda sub, start: subs.offer[sub].astype(np.int64)
+
+
+def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
+                offer_of: OfferOf | None = None) -> dict[str, int]:
     """Money (minor units) and record counts at each step of the chain."""
+    offer_at = _offer_of(subs, offer_of)
     usage_path = tables / "usage.parquet"
     fate = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
     raters: list[Rater | None] = [make_rater()] + [None] * (len(STEPS) - 1)
@@ -111,7 +123,7 @@ def usage_chain(tables: Path, subs: SubscriberBase,
         kind = np.where(name == "voice", 0, np.where(name == "data", 1, 2))
         outcome = b.column("outcome").to_numpy(zero_copy_only=False)
         start = b.column("start").to_numpy()
-        offer = subs.offer[sub].astype(np.int64)
+        offer = offer_at(sub, start)
         full = quantity(kind, np.ceil(b.column("intended_s").to_numpy()).astype(np.int64),
                         b.column("intended_bytes").to_numpy())
         got = quantity(kind, np.ceil(b.column("actual_s").to_numpy()).astype(np.int64),
@@ -163,7 +175,8 @@ def _root(raters: list[Rater | None], i: int) -> Rater:
     return r
 
 
-def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater) -> dict[str, int]:
+def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater,
+                     offer_of: OfferOf | None = None) -> dict[str, int]:
     """Re-rate the ``rated`` table's first ratings in the order the BSS made them, with the
     catalog's prices. Returns the sum, the BSS's sum of those rows, and how many rows differ."""
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=0)
@@ -175,8 +188,8 @@ def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater) -> di
         out["rerated_minor"] += int(charge[~first].sum())
         sub = b.column("sub").to_numpy()[first].astype(np.int64)
         kind = b.column("kind").to_numpy()[first].astype(np.int64)
-        r = rater.rate(sub, subs.offer[sub].astype(np.int64), kind,
-                       b.column("start").to_numpy()[first],
+        start = b.column("start").to_numpy()[first]
+        r = rater.rate(sub, _offer_of(subs, offer_of)(sub, start), kind, start,
                        quantity(kind, b.column("duration_s").to_numpy()[first],
                                 b.column("volume_bytes").to_numpy()[first]))
         out["catalog_minor"] += int(r.charge.sum())
@@ -185,15 +198,15 @@ def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater) -> di
     return out
 
 
-def lost_revenue(usage_path: Path, subs: SubscriberBase,
-                 make_rater: Callable[[], Rater]) -> dict[str, int]:
+def lost_revenue(usage_path: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
+                 offer_of: OfferOf | None = None) -> dict[str, int]:
     """The usage chain of a run (``usage_path`` in its tables directory), with the losses
     split out: ``lost_outage_minor`` (attempts on cells out of service), ``lost_dropped_minor``
     (the unserved rest of dropped calls and sessions), ``lost_blocking_minor``, and the
     leaks between the network and rating."""
     tables = usage_path.parent
-    c = usage_chain(tables, subs, make_rater)
-    order = rerate_bss_order(tables / "rated.parquet", subs, make_rater())
+    c = usage_chain(tables, subs, make_rater, offer_of)
+    order = rerate_bss_order(tables / "rated.parquet", subs, make_rater(), offer_of)
     m = {k: c[f"{k}_minor"] for k in STEPS}
     r = {k: c[f"{k}_records"] for k in STEPS}
     return {

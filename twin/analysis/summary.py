@@ -61,6 +61,24 @@ def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict
     }
 
 
+def order_summary(bss: Any) -> dict[str, Any]:
+    """Product orders by action and outcome, service-order fallouts and the order-to-
+    activation lead time (order date to the network's activation, completed new lines)."""
+    orders = bss.orders.orders.values()
+    lead = [o.activated - o.ordered for o in orders
+            if o.action == "add" and o.state == "completed"]
+    c = bss.orders.counts
+    return {
+        "orders_new": c["add"], "orders_change": c["modify"], "orders_cancel": c["delete"],
+        "orders_completed": c["completed"], "orders_failed": c["failed"],
+        "orders_open": sum(o.state not in ("completed", "failed") for o in orders),
+        "order_fallouts": c["fallouts"],
+        "order_lead_time_s": _mean(np.array(lead)) if lead else None,
+        "lines_active_end": int(((bss.lines.active_from < bss.sim.horizon)
+                                 & (bss.care.leaves > bss.sim.horizon)).sum()),
+    }
+
+
 def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     sc, net, oss, bss = asm.scenario, asm.network, asm.oss, asm.bss
     traffic = net.traffic.counts
@@ -68,7 +86,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     raw = oss.alarms.raises
     dedup = len(oss.alarms.all)
     incidents = sum(i.merged_into == 0 for i in oss.correlator.incidents)
-    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater)
+    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater,
+                        bss.lines.offer_at)
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
     crews = oss.workforce.crew_count
@@ -80,7 +99,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "elements": len(asm.topology.elements),
             "links": len(asm.topology.links),
             "cells": len(asm.topology.cells),
-            "subscribers": asm.subscribers.count,
+            "subscribers": asm.subscribers.n_existing,  # prospects: bss.orders_new
         },
         "traffic": {
             "calls_offered": traffic["calls_offered"],
@@ -160,6 +179,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "potential_usage_minor": lost["potential_usage_minor"],
             "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
             "lost_blocking_minor": lost["lost_blocking_minor"],
+            **order_summary(bss),
         },
         "reconciliation": recon,
     }

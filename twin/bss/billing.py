@@ -21,7 +21,7 @@ up.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -30,6 +30,7 @@ import pyarrow as pa
 import simpy
 
 from twin.bss.catalog import PriceTable
+from twin.bss.lines import Lines, Segments
 from twin.bss.money import percent_of, prorate, round_div
 from twin.bss.sla import SlaCredits, credit_pct, merged_seconds
 from twin.kernel import Calendar, Sim, labels
@@ -49,10 +50,12 @@ INVOICE_SCHEMA = pa.schema([
     ("discount_minor", pa.int64()), ("usage_minor", pa.int64()),
     ("sla_credit_minor", pa.int64()), ("net_minor", pa.int64()), ("tax_minor", pa.int64()),
     ("total_minor", pa.int64()), ("currency", pa.string()),
+    ("bill_cycle_day", pa.int64()), ("region", pa.string()),
 ])
 LINE_SCHEMA = pa.schema([
     ("invoice_id", pa.int64()), ("account", pa.int64()), ("sub", pa.int64()),
     ("offer", pa.string()), ("line_type", pa.string()), ("amount_minor", pa.int64()),
+    ("period_from", pa.float64()), ("period_to", pa.float64()),
 ])
 LINE_TYPES = ("recurring", "one_time", "discount", "usage_voice", "usage_data", "usage_sms",
               "sla_credit", "tax")
@@ -76,106 +79,179 @@ def cycle_boundaries(cal: Calendar, day: int, horizon: float) -> list[float]:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
 
+def cycle_table(cal: Calendar, days: Sequence[int], horizon: float) -> npt.NDArray[np.float64]:
+    """Cycle boundaries per bill cycle day (one row per group), padded at the end with
+    zero-length cycles to the longest row."""
+    rows = [cycle_boundaries(cal, d, horizon) for d in days]
+    width = max(len(r) for r in rows)
+    return np.array([r + [r[-1]] * (width - len(r)) for r in rows], dtype=np.float64)
+
+
+def cycle_groups(spec: BssSpec, subs: SubscriberBase,
+                 rng: np.random.Generator) -> tuple[list[int], npt.NDArray[np.int64]]:
+    """The bill cycle days, and each line's group: its account's, drawn by the shares of
+    ``bill_cycle_days`` (every account on ``bill_cycle_day`` when it is empty)."""
+    if not spec.bill_cycle_days:
+        return [spec.bill_cycle_day], np.zeros(subs.count, dtype=np.int64)
+    days = sorted(spec.bill_cycle_days)
+    share = np.array([spec.bill_cycle_days[d] for d in days])
+    acc_group = rng.choice(len(days), size=int(subs.account.max()) + 1, p=share / share.sum())
+    return days, acc_group[subs.account].astype(np.int64)
+
+
 class Billing:
+    """Bill runs per cycle group: each account bills on its group's cycle day; cycle ``k``
+    of a line is the ``k``-th of its group (``B[group, k]`` to ``B[group, k + 1]``)."""
+
     def __init__(self, sim: Sim, spec: BssSpec, subs: SubscriberBase, prices: PriceTable,
                  account_type: npt.NDArray[np.object_], new_lines: npt.NDArray[np.bool_],
                  cutoff_s: float = 3600.0,
-                 leaves: npt.NDArray[np.float64] | None = None) -> None:
+                 leaves: npt.NDArray[np.float64] | None = None,
+                 lines: Lines | None = None,
+                 groups: tuple[list[int], npt.NDArray[np.int64]] | None = None) -> None:
         self.sim, self.spec, self.subs, self.prices = sim, spec, subs, prices
+        self.inventory = lines if lines is not None else Lines(subs, sim.calendar)
         self.account_type = account_type
         self.leaves = leaves if leaves is not None else np.full(subs.count, np.inf)
-        self.b = cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon)
-        self.n_cycles = len(self.b) - 1
+        self.days, self.group = groups or cycle_groups(spec, subs,
+                                                       sim.rng.stream("bss.accounts"))
+        self.B = cycle_table(sim.calendar, self.days, sim.horizon)
+        self.b = [float(x) for x in self.B[0]]  # the first group's (the only one by default)
+        self.n_cycles = self.B.shape[1] - 1
+        # real (non-padded) cycles per group
+        self.n_real = (np.diff(self.B, axis=1) > 0).sum(axis=1).astype(np.int64)
         self.usage = np.zeros((self.n_cycles, subs.count, 3), dtype=np.int64)
-        self.bill_time: list[float] = []
+        self.bill_time: list[list[float]] = [[] for _ in self.days]
         self.late_records = 0
         self.late_minor = 0
         self.one_time_due = np.asarray(new_lines, dtype=bool).copy()
-        self.sla = SlaCredits(sim, subs, [s.sla for s in prices.specs], self.b)
+        self.sla = SlaCredits(sim, subs, [s.sla for s in prices.specs], self.B, self.group)
         self._invoice_ids = itertools.count(1)
         self.invoices = sim.records.buffer("invoices", INVOICE_SCHEMA)
         self.lines = sim.records.buffer("invoice_lines", LINE_SCHEMA)
         self._recurring: dict[int, I64] = {}
-        offer = subs.offer.astype(np.int64)
-        acc = subs.account.astype(np.int64)
-        lines_of_offer = np.bincount(acc * len(prices.offers) + offer,
-                                     minlength=(int(acc.max()) + 1) * len(prices.offers))
-        enough = lines_of_offer[acc * len(prices.offers) + offer] >= np.maximum(
-            prices.discount_min_lines[offer], 1)
-        self.discount_pct = np.where(enough, prices.discount_pct[offer], 0.0)
         self.totals = dict(invoices=0, billed_minor=0, recurring_minor=0, usage_minor=0,
                            sla_credits_minor=0, one_time_minor=0, discounts_minor=0,
                            net_billed_minor=0, tax_minor=0, recurring_potential_minor=0)
-        for k in range(self.n_cycles):
-            if self.b[k + 1] + cutoff_s < sim.horizon:
-                sim.env.process(self._bill_at(k, self.b[k + 1] + cutoff_s))
+        acc = subs.account.astype(np.int64)
+        first = np.full(int(acc.max()) + 1, -1)
+        first[acc[::-1]] = np.arange(acc.size)[::-1]
+        self.account_region = subs.region_of(np.maximum(first, 0))  # its first line's cell's
+        for g in range(len(self.days)):
+            for k in range(self.n_cycles):
+                at = self.B[g, k + 1] + cutoff_s
+                if self.B[g, k + 1] > self.B[g, k] and at < sim.horizon:
+                    sim.env.process(self._bill_at(k, at, g))
+
+    @property
+    def billed(self) -> I64:
+        """Cycles billed so far, per group."""
+        return np.array([len(t) for t in self.bill_time], dtype=np.int64)
 
     @property
     def first_unbilled(self) -> int:
-        return len(self.bill_time)
+        return int(self.billed.min())
 
     @property
     def late_credit_minor(self) -> int:
         return self.sla.late_minor
 
     def recurring_base(self, k: int) -> I64:
-        """Each line's recurring charge billed for cycle ``k`` (the SLA credit base)."""
-        return self._recurring[k]
+        """Each line's recurring charge billed for its cycle ``k`` (the SLA credit base)."""
+        return self._recurring.get(k, np.zeros(self.subs.count, dtype=np.int64))
 
-    def write_off_before(self) -> float:
+    def write_off_before(self) -> float | npt.NDArray[np.float64]:
         """Usage starting before this instant is too late to bill: its cycle was billed more
-        than ``late_window`` ago."""
+        than ``late_window`` ago. One instant, or one per line with several cycle groups."""
         now, window = self.sim.now, self.spec.late_window
-        closed = [k for k, t in enumerate(self.bill_time) if now - t > window]
-        return self.b[closed[-1] + 1] if closed else -np.inf
+        per_group = np.full(len(self.days), -np.inf)
+        for g, times in enumerate(self.bill_time):
+            closed = [k for k, t in enumerate(times) if now - t > window]
+            if closed:
+                per_group[g] = self.B[g, closed[-1] + 1]
+        if len(self.days) == 1:
+            return float(per_group[0])
+        out: npt.NDArray[np.float64] = per_group[self.group]
+        return out
+
+    def cycle_of(self, sub: I64, start: npt.NDArray[np.float64]) -> I64:
+        k = np.zeros(np.asarray(sub).size, dtype=np.int64)
+        g = self.group[sub]
+        for grp in np.unique(g):
+            m = g == grp
+            k[m] = np.searchsorted(self.B[grp], start[m], side="right") - 1
+        out: I64 = np.clip(k, 0, self.n_cycles - 1)
+        return out
 
     def add_usage(self, sub: I64, kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64],
                   charge: I64) -> None:
-        k = np.searchsorted(self.b, start, side="right") - 1
-        self.add_usage_in(np.clip(k, 0, self.n_cycles - 1), sub, kind, charge)
+        self.add_usage_in(self.cycle_of(sub, np.asarray(start)), sub, kind, charge)
 
     def add_usage_in(self, cycle: I64, sub: I64, kind: npt.NDArray[np.integer],
                      charge: I64) -> None:
         """Rated charges of ``cycle``; those of a billed cycle go on the next open bill."""
-        late = cycle < self.first_unbilled
+        g = self.group[sub]
+        open_k = self.billed[g]
+        late = cycle < open_k
         if late.any():
             self.late_records += int(late.sum())
             self.late_minor += int(charge[late].sum())
-            cycle = np.maximum(cycle, min(self.first_unbilled, self.n_cycles - 1))
+            cycle = np.maximum(cycle, np.minimum(open_k, self.n_real[g] - 1))
         flat = (cycle * self.subs.count + sub) * 3 + np.asarray(kind, dtype=np.int64)
         np.add.at(self.usage.reshape(-1), flat, np.asarray(charge, dtype=np.int64))
 
     def on_outage(self, report: ServiceOutageReport) -> None:
-        self.sla.on_outage(report, self.first_unbilled, self._recurring.__getitem__)
+        self.sla.on_outage(report, self.billed, self.recurring_base)
 
-    def _bill_at(self, k: int, at: float) -> Generator[simpy.Event, None, None]:
+    def _bill_at(self, k: int, at: float, g: int) -> Generator[simpy.Event, None, None]:
         yield self.sim.env.timeout(at - self.sim.now)
-        self.bill(k)
+        self.bill(k, g)
 
     def final_bill_run(self) -> None:
-        for k in range(self.first_unbilled, self.n_cycles):
-            self.bill(k)
+        for g in range(len(self.days)):
+            for k in range(len(self.bill_time[g]), int(self.n_real[g])):
+                self.bill(k, g)
         self.sla.write()
 
-    def bill(self, k: int) -> None:
+    def _recurring_of(self, lo: float, hi: float, cycle_s: float,
+                      leaves: npt.NDArray[np.float64] | None) -> Segments:
+        """The recurring charges of ``[lo, hi)``, per line and offer (:mod:`twin.bss.lines`)."""
+        return self.inventory.recurring(self.prices.recurring, lo, hi, cycle_s, leaves)
+
+    def _discount_pct(self, offer: I64, active: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        """Volume discounts: accounts with at least ``min_lines`` active lines of an offer."""
+        prices, n_off = self.prices, len(self.prices.offers)
+        acc = self.subs.account.astype(np.int64)
+        key = acc * n_off + offer
+        lines_of_offer = np.bincount(key[active], minlength=(int(acc.max()) + 1) * n_off)
+        enough = lines_of_offer[key] >= np.maximum(prices.discount_min_lines[offer], 1)
+        out: npt.NDArray[np.float64] = np.where(enough, prices.discount_pct[offer], 0.0)
+        return out
+
+    def bill(self, k: int, g: int = 0) -> None:
+        """The bill run of cycle ``k`` of group ``g``: its accounts' invoices."""
         subs, prices, cal = self.subs, self.prices, self.sim.calendar
-        lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
-        billed_s, cycle_s = hi - lo, self.b[k + 1] - self.b[k]
-        offer = subs.offer.astype(np.int64)
-        potential = prorate(prices.recurring[offer], billed_s, cycle_s)
-        active_s = np.clip(np.minimum(self.leaves, hi) - lo, 0.0, None)  # churned lines stop
-        part = prices.recurring[offer] * np.rint(active_s).astype(np.int64)
-        recurring = np.where(active_s >= billed_s, potential, round_div(part, round(cycle_s)))
-        self._recurring[k] = recurring
+        b0, b1 = float(self.B[g, k]), float(self.B[g, k + 1])
+        lo, hi = max(b0, 0.0), min(b1, self.sim.horizon)
+        cycle_s = b1 - b0
+        mine = self.group == g
+        inventory = self.inventory
+        offer = inventory.current
+        segments = self._recurring_of(lo, hi, cycle_s, self.leaves).only(mine)
+        recurring = segments.per_line(subs.count)
+        potential = self._recurring_of(lo, hi, cycle_s, None).only(mine).per_line(subs.count)
+        self._recurring.setdefault(k, np.zeros(subs.count, dtype=np.int64))[mine] = recurring[mine]
         self.totals["recurring_potential_minor"] += int(potential.sum())
-        one_time = np.where(self.one_time_due, prices.one_time[offer], 0).astype(np.int64)
-        self.one_time_due[:] = False
-        discount = percent_of(recurring, self.discount_pct)
-        credit = self.sla.credits(k, recurring)
-        u = self.usage[k]
+        one_time = np.where(self.one_time_due & mine, prices.one_time[offer], 0).astype(np.int64)
+        self.one_time_due[mine] = False
+        discount = percent_of(recurring, self._discount_pct(offer,
+                                                                 inventory.active_from < hi))
+        credit = self.sla.credits(k, recurring, mine)
+        u = np.where(mine[:, None], self.usage[k], 0)
         per_sub = np.stack([recurring, one_time, -discount, u[:, 0], u[:, 1], u[:, 2], -credit])
         n_acc = int(subs.account.max()) + 1
-        accounts = np.unique(subs.account)
+        # accounts of the group with a line activated by the end of the billed part
+        accounts = np.unique(subs.account[(inventory.active_from < hi) & mine])
         inv_ids = np.zeros(n_acc, dtype=np.int64)
         inv_ids[accounts] = [next(self._invoice_ids) for _ in accounts]
         acc = subs.account.astype(np.int64)
@@ -183,24 +259,35 @@ class Billing:
         def per_account(x: I64) -> I64:
             out = np.zeros(n_acc, dtype=np.int64)
             np.add.at(out, acc, x)
-            return out[accounts]
+            picked: I64 = out[accounts]
+            return picked
 
         net = per_account(per_sub.sum(axis=0))
         tax = percent_of(net, self.spec.catalog.vat_pct)
-        for row in range(per_sub.shape[0]):
+        seg = np.flatnonzero(segments.amount != 0)  # recurring: a line per offer and period
+        s_sub = segments.sub[seg]
+        self.lines.extend({"invoice_id": inv_ids[acc[s_sub]], "account": acc[s_sub],
+                           "sub": s_sub, "offer": labels(segments.offer[seg], prices.offers),
+                           "line_type": labels(np.zeros(seg.size), LINE_TYPES),
+                           "amount_minor": segments.amount[seg],
+                           "period_from": segments.start[seg], "period_to": segments.end[seg]})
+        for row in range(1, per_sub.shape[0]):
             nz = np.flatnonzero(per_sub[row] != 0)
             self.lines.extend({"invoice_id": inv_ids[acc[nz]], "account": acc[nz],
                                "sub": nz.astype(np.int64),
                                "offer": labels(offer[nz], prices.offers),
                                "line_type": labels(np.full(nz.size, row), LINE_TYPES),
-                               "amount_minor": per_sub[row][nz]})
+                               "amount_minor": per_sub[row][nz],
+                               "period_from": np.full(nz.size, lo),
+                               "period_to": np.full(nz.size, hi)})
         nz = np.flatnonzero(tax != 0)
         self.lines.extend({"invoice_id": inv_ids[accounts[nz]],
                            "account": accounts[nz].astype(np.int64),
                            "sub": np.full(nz.size, -1, dtype=np.int64),
                            "offer": labels(np.zeros(nz.size), ("",)),
                            "line_type": labels(np.full(nz.size, TAX), LINE_TYPES),
-                           "amount_minor": tax[nz]})
+                           "amount_minor": tax[nz], "period_from": np.full(nz.size, lo),
+                           "period_to": np.full(nz.size, hi)})
         rec_a, one_a, disc_a = per_account(recurring), per_account(one_time), per_account(discount)
         use_a, cred_a = per_account(u.sum(axis=1)), per_account(credit)
         first_sub = np.full(n_acc, -1)
@@ -208,14 +295,16 @@ class Billing:
         self.invoices.extend({
             "invoice_id": inv_ids[accounts], "account": accounts.astype(np.int64),
             "account_type": self.account_type[offer[first_sub[accounts]]],
-            "cycle_start": np.full(accounts.size, cal.at(self.b[k])),
-            "cycle_end": np.full(accounts.size, cal.at(self.b[k + 1])),
+            "cycle_start": np.full(accounts.size, cal.at(b0)),
+            "cycle_end": np.full(accounts.size, cal.at(b1)),
             "billed_from": np.full(accounts.size, lo), "billed_to": np.full(accounts.size, hi),
             "bill_run": np.full(accounts.size, self.sim.now),
             "recurring_minor": rec_a, "one_time_minor": one_a, "discount_minor": disc_a,
             "usage_minor": use_a, "sla_credit_minor": cred_a, "net_minor": net,
             "tax_minor": tax, "total_minor": net + tax,
             "currency": np.full(accounts.size, self.spec.catalog.currency),
+            "bill_cycle_day": np.full(accounts.size, self.days[g], dtype=np.int64),
+            "region": self.account_region[accounts],
         })
         t = self.totals
         t["invoices"] += int(accounts.size)
@@ -227,4 +316,4 @@ class Billing:
         t["net_billed_minor"] += int(net.sum())
         t["tax_minor"] += int(tax.sum())
         t["billed_minor"] += int((net + tax).sum())
-        self.bill_time.append(self.sim.now)
+        self.bill_time[g].append(self.sim.now)

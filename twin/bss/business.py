@@ -14,18 +14,21 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
-from twin.bss.billing import Billing, cycle_boundaries
+from twin.bss.billing import Billing, cycle_groups, cycle_table
 from twin.bss.care import Care
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.charging import OnlineCharging
 from twin.bss.collection import Collector
+from twin.bss.lines import Lines
 from twin.bss.mediation import Cols, Mediation
+from twin.bss.orders import ProductOrders
 from twin.bss.rating import Rater, Rating, TariffClock
 from twin.bss.rerating import Rerating
 from twin.kernel import Sim, labels
 from twin.messages import (
     OCS_UNAVAILABLE,
     CreditRequest,
+    ServiceOrderUpdate,
     ServiceOutageReport,
     SubscriberBase,
     UsageBatch,
@@ -43,7 +46,8 @@ RATED_SCHEMA = pa.schema([
 CUSTOMER_SCHEMA = pa.schema([
     ("sub", pa.int64()), ("msisdn", pa.int64()), ("account", pa.int64()),
     ("offer", pa.string()), ("segment", pa.string()), ("account_type", pa.string()),
-    ("cell", pa.string()), ("new_line", pa.bool_()),
+    ("cell", pa.string()), ("new_line", pa.bool_()), ("bill_cycle_day", pa.int64()),
+    ("region", pa.string()),
 ])
 RATED_STATES = ("rated", "rerated")
 CHANNELS = ("invoice", "balance")  # postpaid usage goes on invoices, online prepaid on balances
@@ -59,23 +63,35 @@ class BusinessSupport:
         self.prices = PriceTable.build(spec.catalog, subs.offers)
         self.offer_names = np.array(subs.offers, dtype=object)
         account_type = np.array([s.account_type for s in self.prices.specs], dtype=object)
+        # lines activated just before the run (new_lines_share, among the existing ones) and
+        # lines ordered during it (prospects) pay the one-time fee and may reach guiding late
+        n_old = subs.n_existing
         rng = sim.rng.stream("bss.orders")
-        new_lines = rng.random(subs.count) < spec.new_lines_share
-        delay = rng.exponential(max(spec.mediation.guiding_delay_mean, 1e-9), subs.count)
-        guidable_from = np.where(new_lines & (spec.mediation.guiding_delay_mean > 0), delay,
-                                 -np.inf)
+        new_lines = np.zeros(subs.count, dtype=bool)
+        new_lines[:n_old] = rng.random(n_old) < spec.new_lines_share
+        delay = rng.exponential(max(spec.mediation.guiding_delay_mean, 1e-9), n_old)
+        guidable_from = np.full(subs.count, np.inf)  # prospects: once their order completes
+        guidable_from[:n_old] = np.where(
+            new_lines[:n_old] & (spec.mediation.guiding_delay_mean > 0), delay, -np.inf)
+        self.guiding_rng = sim.rng.stream("bss.orders.guiding")
+        self.lines = Lines(subs, sim.calendar)
         self.clock = TariffClock(sim.calendar, spec.catalog.tariff_periods)
         self.ocs = OnlineCharging(sim, spec.ocs, subs, self.prices, self.clock)
         uncharged = self.ocs.prepaid & (not spec.ocs.post_charge_fail_open)
-        self.care = Care(sim, spec.care, subs,
-                         cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon))
+        days, group = cycle_groups(spec, subs, sim.rng.stream("bss.accounts"))
+        cycles = cycle_table(sim.calendar, days, sim.horizon)
+        self.care = Care(sim, spec.care, subs, cycles, active_from=self.lines.active_from,
+                         group=group)
         self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged,
                                    leaves=self.care.leaves)
         self.collector = Collector(sim, spec.mediation, self._mediate)
         sim.env.process(self._recycling())
         self.billing = Billing(sim, spec, subs, self.prices, account_type, new_lines,
-                               leaves=self.care.leaves)
-        self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock)
+                               leaves=self.care.leaves, lines=self.lines, groups=(days, group))
+        self.orders = ProductOrders(sim, spec.orders, subs, self.lines, self.publish,
+                                    self._activated, self.care.leaves)
+        self.care.on_churn = self.orders.cancel
+        self.rater = self.fresh_rater()
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
         self.rerating = Rerating(sim, self.prices, spec.tariff_errors, self._rerated)
         self.rated_records = 0
@@ -87,7 +103,10 @@ class BusinessSupport:
             "sub": idx, "msisdn": subs.msisdn(idx), "account": subs.account.astype(np.int64),
             "offer": self.offer_names[subs.offer], "segment": segment[subs.offer],
             "account_type": account_type[subs.offer],
-            "cell": np.array(subs.cells, dtype=object)[subs.cell], "new_line": new_lines,
+            "cell": np.array(subs.cells, dtype=object)[subs.cell],
+            "new_line": new_lines | (idx >= n_old),  # prospects: lines ordered in the run
+            "bill_cycle_day": np.array(days, dtype=np.int64)[group],
+            "region": self.billing.account_region[subs.account],
         })
 
     def on_credit_request(self, req: CreditRequest) -> None:
@@ -117,7 +136,7 @@ class BusinessSupport:
             return
         sub = c["sub"].astype(np.int64)
         kind = c["kind"].astype(np.int64)
-        offer = self.subs.offer[sub].astype(np.int64)
+        offer = self.lines.offer_at(sub, c["start"])
         r = self.rater.rate(sub, offer, kind, c["start"],
                             quantity(kind, c["duration_s"], c["volume_bytes"]),
                             prices=self.rerating.prices_now())
@@ -130,7 +149,7 @@ class BusinessSupport:
     def _rerated(self, c: Cols, r: Rating, delta: npt.NDArray[np.int64]) -> None:
         """A correction's differences: rows in state ``rerated``, on the bill."""
         sub = c["sub"].astype(np.int64)
-        self._write_rated(c, sub, self.subs.offer[sub].astype(np.int64), r, delta, "rerated")
+        self._write_rated(c, sub, self.lines.offer_at(sub, c["start"]), r, delta, "rerated")
 
     def _write_rated(self, c: Cols, sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
                      r: Rating, charge: npt.NDArray[np.int64], state: str) -> None:
@@ -166,7 +185,20 @@ class BusinessSupport:
     def fresh_rater(self) -> Rater:
         """A rater with the BSS's catalog and cycles and empty counters (for re-rating the
         ground truth in analysis)."""
-        return Rater(self.prices, self.billing.b, self.sim.horizon, self.subs.count, self.clock)
+        return Rater(self.prices, self.billing.B, self.sim.horizon, self.subs.count, self.clock,
+                     line_start=self.lines.bill_from, group=self.billing.group)
+
+    def on_service_order_update(self, update: ServiceOrderUpdate) -> None:
+        """The OSS's word on a service order: the product order follows it."""
+        self.orders.on_update(update)
+
+    def _activated(self, sub: int) -> None:
+        """A new line's order completed: billing starts, the one-time fee is due, and the line
+        reaches mediation's guiding table (after the guiding delay, if any)."""
+        self.billing.one_time_due[sub] = True
+        mean = self.spec.mediation.guiding_delay_mean
+        delay = float(self.guiding_rng.exponential(mean)) if mean > 0 else 0.0
+        self.mediation.guidable_from[sub] = self.sim.now + delay
 
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.billing.on_outage(report)
@@ -176,3 +208,4 @@ class BusinessSupport:
         self.collector.finish()
         self._rate(self.mediation.recycle(self.billing.write_off_before()))
         self.billing.final_bill_run()
+        self.orders.write()

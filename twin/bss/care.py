@@ -14,13 +14,17 @@ serve — never from ground truth. Customers react:
 Churn is a daily hazard per line: ``churn_base_monthly`` plus ``churn_per_outage_hour`` per
 hour of outage the line went through plus ``churn_per_contact`` per care contact, as a monthly
 probability. A customer who gives notice leaves at the end of the current bill cycle: the
-recurring fee stops there, and usage records after it are rejected (the line is gone).
+recurring fee stops there, and usage records after it are rejected (the line is gone). The
+notice becomes a cancel order (:mod:`twin.bss.orders`): provisioning deactivates the line in
+the network from that date — records the network writes until it does are leakage.
+Only active lines (``active_from``: lines ordered during the run once activated) contact
+care or churn.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -49,8 +53,16 @@ CHURN_SCHEMA = pa.schema([
 
 class Care:
     def __init__(self, sim: Sim, spec: CareSpec, subs: SubscriberBase,
-                 boundaries: Sequence[float]) -> None:
-        self.sim, self.spec, self.subs, self.b = sim, spec, subs, np.asarray(boundaries)
+                 boundaries: Sequence[float] | npt.NDArray[np.float64],
+                 active_from: npt.NDArray[np.float64] | None = None,
+                 group: npt.NDArray[np.int64] | None = None) -> None:
+        self.sim, self.spec, self.subs = sim, spec, subs
+        self.B = np.atleast_2d(np.asarray(boundaries, dtype=np.float64))  # per cycle group
+        self.group = group if group is not None else np.zeros(subs.count, dtype=np.int64)
+        self.active_from = (active_from if active_from is not None
+                            else np.full(subs.count, -np.inf))
+        # notice → cancel orders (the lines, and when each leaves)
+        self.on_churn: Callable[[I64, npt.NDArray[np.float64]], None] | None = None
         self.rng = sim.rng.stream("bss.care")
         self.on_cell: dict[str, I64] = {}
         order = np.argsort(subs.cell, kind="stable")
@@ -93,7 +105,7 @@ class Care:
         subs = self.on_cell.get(report.cell)
         if subs is None:
             return
-        subs = subs[self.leaves[subs] > report.start]
+        subs = subs[(self.leaves[subs] > report.start) & (self.active_from[subs] < report.end)]
         hours = max(report.end - report.start, 0.0) / 3600.0
         self.outage_h[subs] += hours
         p = 1.0 - np.exp(-self.spec.outage_contact_rate_per_h * hours)
@@ -136,17 +148,23 @@ class Care:
         monthly = np.clip(s.churn_base_monthly + s.churn_per_outage_hour * self.outage_h
                           + s.churn_per_contact * self.contacts, 0.0, 1.0)
         daily = 1.0 - (1.0 - monthly) ** (1.0 / 30.44)
-        staying = np.isinf(self.leaves)
+        staying = np.isinf(self.leaves) & (self.active_from <= self.sim.now)
         go = np.flatnonzero(staying & (self.rng.random(self.subs.count) < daily))
         if go.size == 0:
             return
-        k = int(np.searchsorted(self.b, self.sim.now, side="right"))
-        leaves = float(self.b[min(k, self.b.size - 1)])  # the end of the current cycle
+        leaves = np.empty(go.size)  # the end of the line's current bill cycle
+        g = self.group[go]
+        for grp in np.unique(g):
+            b = self.B[grp]
+            k = int(np.searchsorted(b, self.sim.now, side="right"))
+            leaves[g == grp] = b[min(k, b.size - 1)]
         self.leaves[go] = leaves
         self.counts["churned"] += int(go.size)
         self.churn.extend({
             "sub": go.astype(np.int64), "account": self.subs.account[go].astype(np.int64),
             "offer": labels(self.subs.offer[go], self.subs.offers),
-            "notice": np.full(go.size, self.sim.now), "leaves": np.full(go.size, leaves),
+            "notice": np.full(go.size, self.sim.now), "leaves": leaves,
             "outage_h": self.outage_h[go], "contacts": self.contacts[go],
             "monthly_prob": monthly[go]})
+        if self.on_churn is not None:
+            self.on_churn(go.astype(np.int64), leaves)

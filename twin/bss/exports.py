@@ -74,6 +74,10 @@ def tmf678_bills(invoices: pd.DataFrame, start: datetime, minor_per_major: int,
             "remainingAmount": _money(r.total_minor, minor_per_major, cur),
             "taxItem": [{"taxCategory": "VAT", "taxRate": vat_pct,
                          "taxAmount": _money(r.tax_minor, minor_per_major, cur)}],
+            **({"billCycle": {"id": f"day-{r.bill_cycle_day}",
+                              "name": f"cycle day {r.bill_cycle_day}",
+                              "@referredType": "BillCycle"}}
+               if hasattr(r, "bill_cycle_day") else {}),
             "@type": "CustomerBill",
         })
     return out
@@ -99,12 +103,20 @@ def tmf678_rates(lines: pd.DataFrame, invoices: pd.DataFrame, start: datetime,
             "bill": {"id": str(r.invoice_id), "@referredType": "CustomerBill"},
             "billingAccount": {"id": str(r.account), "@referredType": "BillingAccount"},
             "product": {"id": f"sub-{r.sub}", "name": str(r.offer), "@referredType": "Product"},
-            "periodCoverage": {"startDateTime": _iso(bill["cycle_start"]),
-                               "endDateTime": _iso(bill["cycle_end"])},
+            "periodCoverage": _coverage(r, bill, start),
             "taxExcludedAmount": amount,
             "@type": "AppliedCustomerBillingRate",
         })
     return out
+
+
+def _coverage(line: Any, bill: pd.Series, start: datetime) -> dict[str, str]:
+    """The period a line charges: a prorated recurring line its own part of the cycle (the
+    ``period_from``/``period_to`` columns), any other line the bill's cycle."""
+    lo, hi = getattr(line, "period_from", None), getattr(line, "period_to", None)
+    if line.line_type == "recurring" and lo is not None and not pd.isna(lo):
+        return {"startDateTime": instant(start, lo), "endDateTime": instant(start, hi)}
+    return {"startDateTime": _iso(bill["cycle_start"]), "endDateTime": _iso(bill["cycle_end"])}
 
 
 def usage_status(cdrs: pd.DataFrame, rated: pd.DataFrame,
@@ -171,4 +183,47 @@ def tmf635_usage(cdrs: pd.DataFrame, rated: pd.DataFrame, invoices: pd.DataFrame
                 "productRef": {"id": f"sub-{int(r.sub)}", "name": str(c["offer"])},
             }]
         out.append(usage)
+    return out
+
+
+def tmf622_orders(orders: pd.DataFrame, start: datetime) -> list[dict[str, Any]]:
+    """Every row of the ``product_orders`` table as a TMF622 ``ProductOrder`` with one item:
+    the line (product, with its MSISDN) and the offering ordered — for a change, the new one;
+    fallout shows as a note."""
+    out = []
+    for r in orders.itertuples():
+        done = r.state in ("completed", "failed") and not pd.isna(r.completed)
+        item: dict[str, Any] = {
+            "id": "1", "quantity": 1, "action": r.action, "state": r.state,
+            "productOffering": {"id": str(r.offer), "name": str(r.offer)},
+            "billingAccount": {"id": f"acc-{r.account}", "@referredType": "BillingAccount"},
+            "product": {
+                "id": f"sub-{r.sub}", "@type": "Product",
+                "productCharacteristic": [
+                    {"name": "MSISDN", "valueType": "string",
+                     "value": str(491_700_000_000 + int(r.sub))},
+                    {"name": "servingCell", "valueType": "string", "value": str(r.cell)}],
+                **({"startDate": instant(start, r.activated)}
+                   if r.action == "add" and not pd.isna(r.activated) else {}),
+                **({"terminationDate": instant(start, r.activated)}
+                   if r.action == "delete" and not pd.isna(r.activated) else {}),
+            },
+            "@type": "ProductOrderItem",
+        }
+        order: dict[str, Any] = {
+            "id": str(r.product_order_id),
+            "href": f"/tmf-api/productOrderingManagement/v4/productOrder/{r.product_order_id}",
+            "orderDate": instant(start, r.ordered),
+            "requestedStartDate": instant(start, r.requested_start),
+            "state": r.state, "category": "mobile line",
+            "description": f"{r.action} line {r.sub}"
+                           + (f" ({r.from_offer} → {r.offer})" if r.action == "modify" else ""),
+            "productOrderItem": [item], "@type": "ProductOrder",
+        }
+        if done:
+            order["completionDate"] = instant(start, r.completed)
+        if r.fallouts:
+            order["note"] = [{"text": f"{r.fallouts} fallout(s): {r.fallout_reason}",
+                              "author": "OSS provisioning"}]
+        out.append(order)
     return out

@@ -117,7 +117,17 @@ class Mediation:
 
     # --- the pipeline -----------------------------------------------------------------------
 
-    def process(self, batch: UsageBatch, too_late_before: float = -np.inf) -> Cols:
+    def _too_late(self, sub: I64, start: np.ndarray,
+                  before: float | npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Records of a bill cycle closed for good: ``before`` one instant, or one per line
+        (bill cycle groups)."""
+        if np.ndim(before) == 0:
+            out: npt.NDArray[np.bool_] = start < before
+            return out
+        return np.asarray(start < np.asarray(before)[np.clip(sub, 0, self.n_subs - 1)])
+
+    def process(self, batch: UsageBatch,
+                too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
         """The records of ``batch`` guided now. Records starting before ``too_late_before``
         belong to a bill cycle closed for good: rejected, written off."""
         self._forget_old()
@@ -134,7 +144,7 @@ class Mediation:
         seen[first] = False
         seen |= self._seen_before(key, bucket)
         reason[(reason == OK) & seen] = DUPLICATE
-        reason[(reason == OK) & (c["start"] < too_late_before)] = TOO_LATE
+        reason[(reason == OK) & self._too_late(c["sub"], c["start"], too_late_before)] = TOO_LATE
         if "online" in c:
             sub_ = np.clip(c["sub"], 0, self.n_subs - 1)
             reason[(reason == OK) & (c["online"] == 2) & self.uncharged[sub_]] = FAIL_OPEN
@@ -164,7 +174,7 @@ class Mediation:
         self.rejected += int((state == REJECTED).sum()) - dups - late - opened - gone
         return {k: c[k][ok] for k in c}
 
-    def recycle(self, too_late_before: float = -np.inf) -> Cols:
+    def recycle(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
         """Retry the records in suspense: guided when their line is known now; rejected when
         too old or written off; the rest wait."""
         if not self.suspense:
@@ -176,7 +186,7 @@ class Mediation:
         reason[self.guidable_from[s["sub"]] <= now] = OK
         reason[(reason == NOT_GUIDABLE)
                & (now - s["received"] >= self.spec.suspense_max_age)] = UNGUIDABLE
-        reason[s["start"] < too_late_before] = TOO_LATE
+        reason[self._too_late(s["sub"], s["start"], too_late_before)] = TOO_LATE
         done = reason != NOT_GUIDABLE
         state = np.where(reason == OK, GUIDED, REJECTED)
         self._log({k: v[done] for k, v in s.items()}, s["received"][done],

@@ -79,22 +79,35 @@ class Rating:
 class Rater:
     """Stateful rating for ``n_subs`` subscriptions over the bill cycles ``boundaries``."""
 
-    def __init__(self, prices: PriceTable, boundaries: Sequence[float], horizon: float,
-                 n_subs: int, clock: TariffClock) -> None:
+    def __init__(self, prices: PriceTable,
+                 boundaries: Sequence[float] | npt.NDArray[np.float64], horizon: float,
+                 n_subs: int, clock: TariffClock,
+                 line_start: npt.NDArray[np.float64] | None = None,
+                 group: npt.NDArray[np.int64] | None = None) -> None:
         self.prices = prices
-        self.b = np.asarray(boundaries, dtype=np.float64)
-        self.n_cycles = len(boundaries) - 1
+        # bill cycles per group (one row of boundaries each; a line's cycle k is its group's)
+        self.B = np.atleast_2d(np.asarray(boundaries, dtype=np.float64))
+        self.group = group if group is not None else np.zeros(n_subs, dtype=np.int64)
+        self.horizon = horizon
+        # when each line's billing starts (lines activated mid-cycle get their allowances
+        # prorated from then, if their offer says so); None: every line from the start
+        self.line_start = line_start
+        self.prorate = np.array([s.prorate_allowances for s in prices.specs], dtype=bool)
+        self.b = self.B[0]
+        self.n_cycles = self.B.shape[1] - 1
         self.n_subs = n_subs
         self.clock = clock
         self.used = np.zeros((self.n_cycles, n_subs, 3), dtype=np.int64)
         self.charged = np.zeros((self.n_cycles, n_subs, 3), dtype=np.int64)
-        allow = np.zeros((self.n_cycles, len(prices.offers), 3), dtype=np.int64)
-        for c in range(self.n_cycles):
-            lo, hi = max(self.b[c], 0.0), min(self.b[c + 1], horizon)
-            part, whole = round(max(hi - lo, 0.0)), round(self.b[c + 1] - self.b[c])
-            full = prices.allowance * part // whole
-            allow[c] = full // prices.increment * prices.increment
-        self.allowance = allow
+        allow = np.zeros((self.B.shape[0], self.n_cycles, len(prices.offers), 3), dtype=np.int64)
+        for g, b in enumerate(self.B):
+            for c in range(self.n_cycles):
+                lo, hi = max(b[c], 0.0), min(b[c + 1], horizon)
+                part, whole = round(max(hi - lo, 0.0)), max(round(b[c + 1] - b[c]), 1)
+                full = prices.allowance * part // whole
+                allow[g, c] = full // prices.increment * prices.increment
+        self.allowance_by_group = allow  # (groups, cycles, offers, kinds)
+        self.allowance = allow[0]  # (cycles, offers, kinds): the first (or only) group's
 
     def clone(self) -> Rater:
         """A rater with the same prices and a copy of the counters."""
@@ -102,8 +115,16 @@ class Rater:
         twin.used, twin.charged = self.used.copy(), self.charged.copy()
         return twin
 
-    def cycle_of(self, start: npt.ArrayLike) -> I64:
-        k = np.searchsorted(self.b, np.asarray(start, dtype=np.float64), side="right") - 1
+    def cycle_of(self, start: npt.ArrayLike, sub: npt.ArrayLike | None = None) -> I64:
+        start = np.asarray(start, dtype=np.float64)
+        if self.B.shape[0] == 1 or sub is None:
+            k = np.searchsorted(self.b, start, side="right") - 1
+        else:
+            g = self.group[np.asarray(sub, dtype=np.int64)]
+            k = np.zeros(start.shape, dtype=np.int64)
+            for grp in np.unique(g):
+                m = g == grp
+                k[m] = np.searchsorted(self.B[grp], start[m], side="right") - 1
         return np.clip(k, 0, self.n_cycles - 1).astype(np.int64)
 
     def _advance(self, rows: I64, cycle: I64, sub: npt.NDArray[np.integer],
@@ -139,6 +160,25 @@ class Rater:
         before_out[order] = before
         return cov_out, before_out
 
+    def _prorate_allowance(self, allow: I64, cycle: I64, sub: npt.NDArray[np.integer],
+                           offer: npt.NDArray[np.integer],
+                           kind: npt.NDArray[np.integer]) -> None:
+        """Allowances of lines activated inside the cycle: prorated from their start, to
+        whole increments, like the cycle's share the run covers."""
+        assert self.line_start is not None
+        began = self.line_start[sub]
+        g = self.group[sub]
+        rows = np.flatnonzero((began > self.B[g, cycle]) & self.prorate[offer])
+        if rows.size == 0:
+            return
+        c, o, k, g = cycle[rows], offer[rows], kind[rows], g[rows]
+        lo = np.maximum(np.maximum(self.B[g, c], 0.0), began[rows])
+        hi = np.minimum(self.B[g, c + 1], self.horizon)
+        part = np.rint(np.clip(hi - lo, 0.0, None)).astype(np.int64)
+        whole = np.maximum(np.rint(self.B[g, c + 1] - self.B[g, c]).astype(np.int64), 1)
+        inc = self.prices.increment[o, k]
+        allow[rows] = self.prices.allowance[o, k] * part // whole // inc * inc
+
     def rate(self, sub: npt.NDArray[np.integer], offer: npt.NDArray[np.integer],
              kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64], qty: I64,
              prices: PriceTable | None = None) -> Rating:
@@ -149,12 +189,14 @@ class Rater:
         offer = np.asarray(offer, dtype=np.int64)
         kind = np.asarray(kind, dtype=np.int64)
         qty = np.asarray(qty, dtype=np.int64)
-        cycle = self.cycle_of(start)
+        cycle = self.cycle_of(start, sub)
         period = self.clock.period(start)
         bill = billable(p, offer, kind, qty)
         covered = np.zeros_like(bill)
         before_all = np.zeros_like(bill)
-        allow = self.allowance[cycle, offer, kind]
+        allow = self.allowance_by_group[self.group[sub], cycle, offer, kind]
+        if self.line_start is not None:
+            self._prorate_allowance(allow, cycle, sub, offer, kind)
         # only records with an allowance or tiers need the counters of their cycle
         stateful = np.flatnonzero((allow > 0) | p.tiered[offer, kind])
         if stateful.size:

@@ -65,8 +65,12 @@ class SlaCredits:
     """Outages as the OSS reported them, and the credits they earn per cycle."""
 
     def __init__(self, sim: Sim, subs: SubscriberBase, slas: Sequence[SlaSpec | None],
-                 boundaries: Sequence[float]) -> None:
-        self.sim, self.subs, self.slas, self.b = sim, subs, slas, boundaries
+                 boundaries: Sequence[float] | npt.NDArray[np.float64],
+                 group: npt.NDArray[np.int64] | None = None) -> None:
+        self.sim, self.subs, self.slas = sim, subs, slas
+        # cycle boundaries per bill cycle group (one row per group); each line's group
+        self.B = np.atleast_2d(np.asarray(boundaries, dtype=np.float64))
+        self.group = group if group is not None else np.zeros(subs.count, dtype=np.int64)
         self.outages: dict[str, list[tuple[float, float]]] = {}
         self.rows: dict[tuple[int, int], dict[str, Any]] = {}
         self.pending = np.zeros(subs.count, dtype=np.int64)
@@ -76,49 +80,58 @@ class SlaCredits:
         for s in np.flatnonzero(with_sla):
             self.subs_on.setdefault(subs.cells[subs.cell[s]], []).append(int(s))
 
-    def on_outage(self, report: ServiceOutageReport, billed_cycles: int,
+    def on_outage(self, report: ServiceOutageReport, billed: npt.ArrayLike,
                   base: Callable[[int], I64]) -> None:
+        """``billed``: cycles billed so far, per group (or one number for all)."""
         self.outages.setdefault(report.cell, []).append((report.start, report.end))
-        if report.start < self.b[billed_cycles]:
-            self._late(report, billed_cycles, base)
+        n = np.broadcast_to(np.asarray(billed, dtype=np.int64), (self.B.shape[0],))
+        if any(n[g] > 0 and report.start < self.B[g, n[g]] for g in range(self.B.shape[0])):
+            self._late(report, n, base)
 
     def _assess(self, k: int, sub: int, base: I64) -> dict[str, Any] | None:
         """The SLA credit due to ``sub`` for cycle ``k`` from the outages known now."""
         sla = self.slas[int(self.subs.offer[sub])]
         cell = self.subs.cells[self.subs.cell[sub]]
-        lo, hi = max(self.b[k], 0.0), min(self.b[k + 1], self.sim.horizon)
+        b = self.B[int(self.group[sub])]
+        lo, hi = max(b[k], 0.0), min(b[k + 1], self.sim.horizon)
         outage = merged_seconds(self.outages.get(cell, []), lo, hi)
-        if sla is None or outage <= 0:
+        if sla is None or outage <= 0 or hi <= lo:
             return None
         avail, pct = credit_pct(sla, outage, hi - lo)
-        b = int(base[sub])
+        base_s = int(base[sub])
         return dict(sub=sub, account=int(self.subs.account[sub]), cell=cell,
-                    cycle_start=self.sim.calendar.at(self.b[k]), billed_s=hi - lo,
+                    cycle_start=self.sim.calendar.at(b[k]), billed_s=hi - lo,
                     outage_s=outage, availability_pct=avail, target_pct=sla.availability_target,
-                    credit_pct=pct, base_minor=b,
-                    credit_minor=int(percent_of(np.array([b]), np.array([pct]))[0]))
+                    credit_pct=pct, base_minor=base_s,
+                    credit_minor=int(percent_of(np.array([base_s]), np.array([pct]))[0]))
 
-    def credits(self, k: int, base: I64) -> I64:
-        """Credits for cycle ``k`` (``base``: each line's recurring charge for it), plus late
-        adjustments for cycles already billed."""
-        credit = self.pending
-        self.pending = np.zeros(self.subs.count, dtype=np.int64)
+    def credits(self, k: int, base: I64, lines: npt.NDArray[np.bool_] | None = None) -> I64:
+        """Credits for cycle ``k`` of the lines ``lines`` (a mask; all by default; ``base``:
+        each line's recurring charge for it), plus their late adjustments for cycles already
+        billed."""
+        mine = lines if lines is not None else np.ones(self.subs.count, dtype=bool)
+        credit = np.where(mine, self.pending, 0)
+        self.pending[mine] = 0
         for cell in self.outages:
             for s in self.subs_on.get(cell, ()):
+                if not mine[s]:
+                    continue
                 row = self._assess(k, s, base)
                 if row is not None:
                     self.rows[(k, s)] = row
                     credit[s] += row["credit_minor"]
         return credit
 
-    def _late(self, report: ServiceOutageReport, billed_cycles: int,
+    def _late(self, report: ServiceOutageReport, billed: I64,
               base: Callable[[int], I64]) -> None:
         """An outage reported after a cycle it touches was billed: the extra credit goes on
         the next open bill as an adjustment (like late usage)."""
-        for k in range(billed_cycles):
-            if report.end <= self.b[k] or report.start >= self.b[k + 1]:
-                continue
-            for s in self.subs_on.get(report.cell, ()):
+        for s in self.subs_on.get(report.cell, ()):
+            g = int(self.group[s])
+            b = self.B[g]
+            for k in range(int(billed[g])):
+                if report.end <= b[k] or report.start >= b[k + 1]:
+                    continue
                 row = self._assess(k, s, base(k))
                 if row is None:
                     continue

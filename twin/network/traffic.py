@@ -122,6 +122,12 @@ class TrafficEngine:
         self.subs_on = np.bincount(sub_cell, minlength=n_cells)
         self.sub_by_cell = np.argsort(sub_cell, kind="stable")
         self.sub_offset = np.concatenate([[0], np.cumsum(self.subs_on)[:-1]])
+        # each line is in service from its activation to its deactivation (provisioning):
+        # lines existing at the start from -inf, prospects once an order activates them;
+        # attempts picked for a line out of service are dropped (thinning the Poisson stream)
+        self.line_from = np.where(np.arange(subs.count) < subs.n_existing, -np.inf, np.inf)
+        self.line_until = np.full(subs.count, np.inf)
+        self.lines_vary = subs.n_existing < subs.count
         self.cdr_dup = cdr_duplicate_rate
         self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data"),
                     SMS: sim.rng.stream("traffic.sms")}
@@ -235,6 +241,11 @@ class TrafficEngine:
         else:
             hold = draw_holding(rng, self.spec.data.duration, n)
             volume = draw_volume(rng, self.spec.data.mb_per_session, n)
+        if self.lines_vary:  # after every draw, so the streams do not depend on who is active
+            live = (start >= self.line_from[sub]) & (start < self.line_until[sub])
+            cell, start, sub = cell[live], start[live], sub[live]
+            hold, volume = hold[live], volume[live]
+            n = int(live.sum())
         order = np.lexsort((start, cell))
         ids = np.fromiter(itertools.islice(self.ids, n), dtype=np.int64, count=n)
         b = Batch(ids, cell[order], sub[order], start[order], start[order] + hold[order],

@@ -16,7 +16,13 @@ import numpy as np
 import pyarrow as pa
 
 from twin.kernel import Sim
-from twin.messages import AlarmListRequest, RepairCommand, SubscriberBase
+from twin.messages import (
+    ActivationCommand,
+    ActivationResult,
+    AlarmListRequest,
+    RepairCommand,
+    SubscriberBase,
+)
 from twin.network.faults import Fault, fault_schedule
 from twin.network.state import NetworkState
 from twin.network.telemetry import ElementManagers
@@ -177,6 +183,23 @@ class NetworkTwin:
                 f.target_kind == "cable" and cmd.target in self.topo.cables[f.target])
             if hit and f.repairable and f.mode in fixes:
                 self._end(f, "restart" if cmd.action == "restart" else "repair", cmd.ticket_id)
+
+    def on_activation(self, cmd: ActivationCommand) -> None:
+        """Provisioning from the OSS: the serving cell must be in service to take the line's
+        configuration; then the line starts (add) or stops (delete) making traffic now."""
+        idx = self.state.cell_index.get(cmd.cell)
+        if idx is None or not self.state.in_service[idx]:
+            self.publish(ActivationResult(cmd.service_order_id, cmd.sub, cmd.action, False,
+                                          "serving cell out of service"))
+            return
+        tr = self.traffic
+        if cmd.action == "add":
+            tr.line_from[cmd.sub] = min(tr.line_from[cmd.sub], self.sim.now)
+            tr.line_until[cmd.sub] = np.inf
+        elif cmd.action == "delete":
+            tr.line_until[cmd.sub] = min(tr.line_until[cmd.sub], self.sim.now)
+        tr.lines_vary = True
+        self.publish(ActivationResult(cmd.service_order_id, cmd.sub, cmd.action, True))
 
     def _changed(self, cause: int | None) -> None:
         now = self.sim.now

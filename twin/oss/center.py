@@ -29,6 +29,7 @@ from twin.oss.inventory import Inventory, degrade
 from twin.oss.noc import Noc
 from twin.oss.performance import EMS as PM_EMS
 from twin.oss.performance import PmWatch
+from twin.oss.provisioning import Provisioning
 from twin.oss.workforce import Workforce
 from twin.scenario.schema import OssSpec
 
@@ -68,6 +69,7 @@ class OperationsCenter:
         self.resync = {"requests": 0, "raised": 0, "cleared": 0}
         if spec.alarms.resync_interval > 0:
             sim.env.process(self._alarm_sync(spec.alarms.resync_interval))
+        self.provisioning = Provisioning(sim, spec.provisioning, publish, self._cell_out)
 
     # --- handlers ---------------------------------------------------------------------------
 
@@ -135,6 +137,15 @@ class OperationsCenter:
         """Objects with an active element-manager alarm (it accounts for their counters)."""
         return {a.obj for a in self.alarms.active.values() if a.note.ems != PM_EMS}
 
+    def _cell_out(self, cell: str) -> bool:
+        """The OSS believes ``cell`` is out of service: a service-affecting alarm is up on it,
+        or an open incident has it among its affected cells."""
+        if any(a.obj == cell and a.up and a.cause in SERVICE_CAUSES
+               for a in self.alarms.active.values()):
+            return True
+        return any(i.cleared is None and i.merged_into == 0 and cell in i.cells
+                   for i in self.correlator.incidents)
+
     # --- internals --------------------------------------------------------------------------
 
     def _incident_opened(self, inc: Incident) -> None:
@@ -172,6 +183,7 @@ class OperationsCenter:
                                     self.sim.horizon, alarm.incident_id)
         self.alarms.write()
         self.workforce.write()
+        self.provisioning.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
         for inc in self.correlator.incidents:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,

@@ -468,6 +468,18 @@ class CrewSpec(Strict):
         default_factory=dict, description="mean travel per region, overriding travel_mean_min")
 
 
+class ProvisioningSpec(Strict):
+    """Service orders from the BSS: how the OSS activates lines on the network."""
+
+    processing_mean: Duration = Field(
+        1800.0, description="mean time (exponential) the OSS takes to design and assign a "
+                            "service order before it pushes the activation to the network")
+    retry_interval: Duration = Field(
+        3600.0, gt=0, description="a service order that fell out (serving cell out of "
+                                  "service) is retried after this")
+    max_attempts: int = Field(5, ge=1, description="attempts before the order fails")
+
+
 class OssSpec(Strict):
     correlation_window_s: float = Field(60.0, ge=0)
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
@@ -481,6 +493,7 @@ class OssSpec(Strict):
         "fifo", description="fifo: first ticket first; impact: most cells affected first; "
                             "severity: highest priority first; sla: earliest restore "
                             "deadline first")
+    provisioning: ProvisioningSpec = ProvisioningSpec()
 
 
 # --- BSS -----------------------------------------------------------------------------------
@@ -683,6 +696,9 @@ class OfferSpec(Strict):
                                                    "activated during the run")
     discount: DiscountSpec | None = None
     sla: SlaSpec | None = None
+    prorate_allowances: bool = Field(
+        True, description="a line activated mid-cycle gets the allowances prorated by days, "
+                          "like the recurring fee; false: the full allowances")
 
 
 class CatalogSpec(Strict):
@@ -707,6 +723,20 @@ class CatalogSpec(Strict):
         return self
 
 
+class OrdersSpec(Strict):
+    """Product orders (TMF622) the BSS takes during the run."""
+
+    new_lines_per_day: float = Field(
+        0.0, ge=0, description="new subscriptions ordered per day (Poisson arrivals), offers "
+                               "drawn from subscribers.mix")
+    changes_monthly: Share = Field(
+        0.0, description="monthly probability that a line with a target in change_to orders "
+                         "the offer change")
+    change_to: dict[str, str] = Field(
+        default_factory=dict, description="offer → the offer its lines change to (same "
+                                          "account type)")
+
+
 class BssSpec(Strict):
     catalog: CatalogSpec
     bill_cycle_day: int = Field(1, ge=1, le=28)
@@ -721,9 +751,25 @@ class BssSpec(Strict):
     tariff_errors: list[TariffError] = Field(default_factory=list)
     ocs: OcsSpec = OcsSpec()
     care: CareSpec = CareSpec()
+    orders: OrdersSpec = OrdersSpec()
+    bill_cycle_days: dict[int, float] = Field(
+        default_factory=dict, description="bill cycle day → share of accounts on it (e.g. "
+                                          "{1: 0.25, 8: 0.25, 15: 0.25, 22: 0.25}); empty: "
+                                          "every account on bill_cycle_day")
 
     @model_validator(mode="after")
     def _check_tariff_errors(self) -> BssSpec:
+        for day, share in self.bill_cycle_days.items():
+            if not 1 <= day <= 28 or share <= 0:
+                raise ValueError(f"bill_cycle_days.{day}: a day from 1 to 28 with a share > 0")
+        offers = self.catalog.offers
+        for a, b in self.orders.change_to.items():
+            for name in (a, b):
+                if name not in offers:
+                    raise ValueError(f"orders.change_to.{a}: no such offer {name!r}")
+            if offers[a].account_type != offers[b].account_type or a == b:
+                raise ValueError(f"orders.change_to.{a}: {b!r} must be another offer of the "
+                                 f"same account type ({offers[a].account_type})")
         for i, e in enumerate(self.tariff_errors):
             offer = self.catalog.offers.get(e.offer)
             if offer is None:

@@ -3,6 +3,12 @@
 Shares of the mix become exact counts (largest remainder), shuffled over subscribers.
 Consumers each have their own account; enterprise lines are grouped into accounts of
 ``lines_per_enterprise_account`` lines homed on one cell (an office).
+
+With ``bss.orders.new_lines_per_day`` the base also holds *prospects*, after the existing
+lines: as many as a Poisson draw of the run's expected new orders, each a new customer with
+an account of its own, an offer drawn from the mix and a home cell. They are drawn after the
+existing lines from the same stream, so the existing base is the same with or without them.
+Offers that lines can change to (``bss.orders.change_to``) follow the mix's offers.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from twin.messages import SubscriberBase
 from twin.scenario.schema import Scenario
 
 
-def build_subscribers(scenario: Scenario, cells: list[str],
-                      rng: np.random.Generator) -> SubscriberBase:
+def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Generator,
+                      cell_region: tuple[str, ...] = ()) -> SubscriberBase:
     spec = scenario.subscribers
     offers = tuple(o for o in spec.mix if spec.mix[o] > 0)
     n = spec.count
@@ -27,6 +33,9 @@ def build_subscribers(scenario: Scenario, cells: list[str],
     account = np.full(n, -1, dtype=np.int32)
     catalog = scenario.bss.catalog.offers
     enterprise = np.array([catalog[o].segment == "enterprise" for o in offers])[offer]
+    n_mix = len(offers)
+    offers += tuple(dict.fromkeys(t for t in scenario.bss.orders.change_to.values()
+                                  if t not in offers))
     consumers = np.flatnonzero(~enterprise)
     account[consumers] = np.arange(consumers.size, dtype=np.int32)
     ent = np.flatnonzero(enterprise)
@@ -35,4 +44,16 @@ def build_subscribers(scenario: Scenario, cells: list[str],
     if ent.size:
         office = rng.integers(0, len(cells), size=int(group.max()) + 1)
         cell[ent] = office[group]
-    return SubscriberBase(tuple(cells), offers, cell, offer, account)
+    rate = scenario.bss.orders.new_lines_per_day
+    if rate <= 0:
+        return SubscriberBase(tuple(cells), offers, cell, offer, account,
+                              cell_region=cell_region)
+    m = int(rng.poisson(rate * scenario.duration / 86_400.0))
+    share = np.array([spec.mix[o] for o in offers[:n_mix]], dtype=np.float64)
+    new_offer = rng.choice(n_mix, size=m, p=share / share.sum()).astype(np.int16)
+    new_cell = rng.integers(0, len(cells), size=m).astype(np.int32)
+    new_account = (int(account.max()) + 1 + np.arange(m)).astype(np.int32)
+    return SubscriberBase(tuple(cells), offers, np.concatenate([cell, new_cell]),
+                          np.concatenate([offer, new_offer]),
+                          np.concatenate([account, new_account]), existing=n,
+                          cell_region=cell_region)

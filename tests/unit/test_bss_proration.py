@@ -1,0 +1,110 @@
+"""Proration by hand: lines that start, end or change offer mid-cycle.
+
+Convention (twin/bss/lines.py): daily, on the actual days of the cycle; the activation day
+counts in full, the leaving day not; an offer change switches the fee at the start of its
+day; each (line, offer) segment is rounded half to even. Allowances of a line activated
+mid-cycle are prorated the same way (rounded down to whole increments) when the offer says
+``prorate_allowances``.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from twin.bss.catalog import PriceTable
+from twin.bss.lines import Lines, round_half_even
+from twin.bss.rating import Rater, TariffClock
+from twin.kernel import Calendar
+from twin.messages import SubscriberBase
+from twin.scenario.schema import CatalogSpec
+
+DAY = 86_400.0
+H = 3_600.0
+
+
+def base(offers: list[int], existing: int) -> SubscriberBase:
+    n = len(offers)
+    return SubscriberBase(("c1",), ("m", "l", "tiny"), np.zeros(n, np.int32),
+                          np.array(offers, np.int16), np.arange(n, dtype=np.int32),
+                          existing=existing)
+
+
+def test_half_even_rounding() -> None:
+    num = np.array([3, 5, 7, 9, 10, 11], dtype=np.int64)
+    assert round_half_even(num, 2).tolist() == [2, 2, 4, 4, 5, 6]  # 1.5 2.5 3.5 4.5 5 5.5
+
+
+def test_recurring_prorated_by_days_in_april() -> None:
+    """April 2026 has 30 days; the cycle runs 1 April → 1 May and the run covers it all."""
+    cal = Calendar(datetime(2026, 4, 1, tzinfo=UTC))
+    fee = np.array([1680, 2520, 45], dtype=np.int64)
+    # line 0: M all month; 1: M, changes to L on 16 April 09:00; 2: M, leaves 21 April;
+    # 3: M activated 10 April 14:00; 4, 5: "tiny" (45 a month) activated on 30 and 28 April
+    lines = Lines(base([0, 0, 0, 0, 2, 2], existing=3), cal)
+    lines.change(1, 15 * DAY + 9 * H, 1)
+    lines.activate(3, 9 * DAY + 14 * H)
+    lines.activate(4, 29 * DAY + 6 * H)
+    lines.activate(5, 27 * DAY + 23 * H)
+    leaves = np.array([np.inf, np.inf, 20 * DAY, np.inf, np.inf, np.inf])
+    seg = lines.recurring(fee, 0.0, 30 * DAY, 30 * DAY, leaves)
+    got = {(int(s), int(o)): (int(a), (e - b) / DAY)
+           for s, o, a, b, e in zip(seg.sub, seg.offer, seg.amount, seg.start, seg.end,
+                                    strict=True)}
+    assert got == {
+        (0, 0): (1680, 30.0),
+        (1, 0): (840, 15.0),   # 1680 × 15/30, 1–15 April on M
+        (1, 1): (1260, 15.0),  # 2520 × 15/30, from 16 April on L
+        (2, 0): (1120, 20.0),  # 1680 × 20/30: 1–20 April, the leaving day is not charged
+        (3, 0): (1176, 21.0),  # 1680 × 21/30: 10–30 April, the activation day counts
+        (4, 2): (2, 1.0),      # 45 × 1/30 = 1.5 → 2 (to even)
+        (5, 2): (4, 3.0),      # 45 × 3/30 = 4.5 → 4 (to even; half up would give 5)
+    }
+    assert seg.per_line(6).tolist() == [1680, 2100, 1120, 1176, 2, 4]
+    # nobody churned: line 2 would have paid the whole month
+    assert lines.recurring(fee, 0.0, 30 * DAY, 30 * DAY, None).per_line(6)[2] == 1680
+    # offers by instant: the change takes effect when the order completed
+    at = lines.offer_at(np.array([1, 1, 1]), np.array([15 * DAY, 15 * DAY + 9 * H,
+                                                       20 * DAY]))
+    assert at.tolist() == [0, 1, 1]
+
+
+CATALOG: dict[str, Any] = {
+    "offers": {
+        "m": {"name": "M", "segment": "consumer", "account_type": "postpaid",
+              "recurring_fee": 1680, "allowances": {"voice_min": 300},
+              "voice": {"increment": 60, "price": 8}, "data": {"increment": 100, "price": 1}},
+        "l": {"name": "L", "segment": "consumer", "account_type": "postpaid",
+              "recurring_fee": 2520, "allowances": {"voice_min": 1000},
+              "voice": {"increment": 60, "price": 8}, "data": {"increment": 100, "price": 1}},
+        "tiny": {"name": "T", "segment": "consumer", "account_type": "postpaid",
+                 "recurring_fee": 45, "voice": {"increment": 60, "price": 8},
+                 "data": {"increment": 100, "price": 1}},
+    },
+}
+
+
+@pytest.mark.parametrize(("prorate", "covered", "charge"), [
+    # 300 min × 22/31 days = 12,774.19 s → 12,720 s (whole minutes, rounded down);
+    # 13,000 s → 13,020 s billable (217 started minutes): 300 s charged at 8 per minute
+    (True, 12_720, 40),
+    (False, 13_020, 0),  # the full 300 minutes cover it all
+])
+def test_allowance_prorated_from_activation(prorate: bool, covered: int, charge: int) -> None:
+    cal = Calendar(datetime(2026, 1, 1, tzinfo=UTC))
+    cat = copy.deepcopy(CATALOG)
+    cat["offers"]["m"]["prorate_allowances"] = prorate
+    prices = PriceTable.build(CatalogSpec.model_validate(cat), ("m", "l", "tiny"))
+    lines = Lines(base([0, 0], existing=1), cal)
+    lines.activate(1, 9 * DAY + 14 * H)  # 10 January 14:00: 22 days of 31 to go
+    horizon = 31 * DAY
+    rater = Rater(prices, [0.0, horizon], horizon, 2, TariffClock(cal, []),
+                  line_start=lines.bill_from)
+    r = rater.rate(np.array([1, 0]), np.array([0, 0]), np.array([0, 0]),
+                   np.array([12 * DAY, 12 * DAY]), np.array([13_000, 13_000]))
+    assert r.covered.tolist() == [covered, 13_020]  # the existing line has all 300 minutes
+    assert r.charge.tolist() == [charge, 0]
