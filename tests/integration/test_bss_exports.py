@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from functools import cache
-from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pandas as pd
 import pytest
 
@@ -16,26 +11,9 @@ import twin
 from twin.bss.exports import tmf635_usage, tmf678_bills, tmf678_rates, usage_status
 
 from .support import QUICKSTART, SMALL, RunScenario
+from .tmf import check
 
-TMF = Path(__file__).resolve().parents[3] / "shared" / "tmf"
-pytestmark = pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
 STATES = {"received", "rejected", "recycled", "guided", "rated", "rerated", "billed"}
-
-
-@cache
-def validator(api: str, definition: str) -> jsonschema.Validator:
-    (path,) = TMF.glob(f"{api}-*.swagger.json")
-    defs = json.loads(path.read_text(encoding="utf-8"))["definitions"]
-    schema = {"$ref": f"#/definitions/{definition}", "definitions": defs}
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
-
-
-def check(api: str, definition: str, items: list[dict[str, Any]]) -> None:
-    v = validator(api, definition)
-    for item in items:
-        errors = sorted(v.iter_errors(item), key=str)
-        assert not errors, f"{item.get('id')}: {errors[0].message}"
 
 
 @pytest.fixture(scope="module")

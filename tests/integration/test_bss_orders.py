@@ -19,7 +19,7 @@ from twin.bss.lines import round_half_even
 from twin.oss.provisioning import tmf641_orders
 
 from .support import SCENARIOS
-from .test_bss_exports import TMF, check
+from .tmf import check
 
 SCENARIO = SCENARIOS / "order_to_cash.yaml"
 LATENCY, PROCESSING, RETRY, ATTEMPTS = 60.0, 1800.0, 3600.0, 6
@@ -177,7 +177,6 @@ def test_offer_change_rates_and_bills_each_offer_for_its_days(run: twin.Run) -> 
     assert (~mobile_m).sum() == len(jan)
 
 
-@pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
 def test_orders_export_as_tmf622_and_tmf641(run: twin.Run) -> None:
     po, so = run.table("product_orders"), run.table("service_orders")
     sample_po = pd.concat([po.groupby(["action", "state"]).head(5)])
@@ -191,7 +190,6 @@ def test_orders_export_as_tmf622_and_tmf641(run: twin.Run) -> None:
     assert {s["state"] for s in services} >= {"completed", "failed"}
 
 
-@pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
 def test_prorated_lines_export_their_period_as_tmf678(run: twin.Run) -> None:
     po, inv, lines = run.table("product_orders"), run.table("invoices"), run.table("invoice_lines")
     changed = po.loc[(po["action"] == "modify") & (po["state"] == "completed"), "sub"]

@@ -1,42 +1,16 @@
-"""TMF exports of a run validate against the TM Forum Open API schemas in ../shared/tmf/."""
+"""TMF exports of a run validate against the TM Forum Open API schemas in tests/data/tmf/."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from functools import cache
-from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
 
 import twin
 from twin.oss.exports import tmf642_alarms
 
 from .support import QUICKSTART, SMALL, RunScenario
-
-TMF = Path(__file__).resolve().parents[3] / "shared" / "tmf"
-pytestmark = pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
-
-
-@cache
-def validator(api: str, definition: str) -> jsonschema.Validator:
-    (path,) = TMF.glob(f"{api}-*.swagger.json")
-    defs = json.loads(path.read_text(encoding="utf-8"))["definitions"]
-    schema = {"$ref": f"#/definitions/{definition}", "definitions": defs}
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
-
-
-def check(api: str, definition: str, items: list[dict[str, Any]]) -> None:
-    v = validator(api, definition)
-    for item in items:
-        errors = sorted(v.iter_errors(item), key=str)
-        assert not errors, f"{item.get('id')}: {errors[0].message}"
-        for key, value in item.items():
-            if key.endswith(("Time", "Date")) and isinstance(value, str):
-                datetime.fromisoformat(value)  # a real ISO 8601 instant
+from .tmf import check
 
 
 @pytest.fixture(scope="module")
