@@ -141,6 +141,20 @@ def cmd_story(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from twin.export import ExportError, export
+
+    try:
+        written = export(args.run_dir, args.out, args.api, args.limit,
+                         progress=lambda name, n: console.print(f"{name}: {n:,} resources"))
+    except ExportError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return 2
+    out = Path(args.out) if args.out else Path(args.run_dir) / "tmf"
+    console.print(f"{len(written)} files in {out}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     table = Table(show_header=True)
     table.add_column("scenario")
@@ -199,6 +213,15 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("run_dir")
     st.add_argument("--fault", type=int, help="only this fault id")
     st.set_defaults(func=cmd_story)
+    ex = sub.add_parser("export", help="write a run's alarms, tickets, problems, usage, bills "
+                        "and orders as TM Forum Open API JSON")
+    ex.add_argument("run_dir")
+    ex.add_argument("--api", action="append", metavar="TMFnnn",
+                    help="TMF642, TMF621, TMF656, TMF635, TMF678, TMF622 or TMF641 "
+                         "(repeatable; default every one the run has data for)")
+    ex.add_argument("--out", help="directory (default RUN_DIR/tmf)")
+    ex.add_argument("--limit", type=int, help="at most this many rows of each source table")
+    ex.set_defaults(func=cmd_export)
     ls = sub.add_parser("list", help="the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios")
     ls.set_defaults(func=cmd_list)
