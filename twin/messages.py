@@ -145,12 +145,38 @@ class RepairCommand:
 # --- network → BSS (usage) -----------------------------------------------------------------
 
 
+# causeForTerm / causeForRecClosing of 3GPP TS 32.298, with its numbering
+NORMAL_RELEASE, PARTIAL_RECORD, UNSUCCESSFUL_CALL_ATTEMPT, ABNORMAL_RELEASE = 0, 1, 3, 4
+CAMEL_INIT_CALL_RELEASE = 5  # released by the online charging service: granted quota used up
+VOLUME_LIMIT, TIME_LIMIT = 16, 17  # partial record closed by a volume or time limit
+CAUSE_NAMES = {NORMAL_RELEASE: "normalRelease", PARTIAL_RECORD: "partialRecord",
+               UNSUCCESSFUL_CALL_ATTEMPT: "unsuccessfulCallAttempt",
+               ABNORMAL_RELEASE: "abnormalRelease",
+               CAMEL_INIT_CALL_RELEASE: "cAMELInitCallRelease", VOLUME_LIMIT: "volumeLimit",
+               TIME_LIMIT: "timeLimit"}
+PARTIAL_CAUSES = (PARTIAL_RECORD, VOLUME_LIMIT, TIME_LIMIT)  # a record that is not the last
+
+
 @dataclass(frozen=True, eq=False)
 class UsageBatch:
     """A batch of usage records (CDRs) as the network's recording entities wrote them.
 
-    Columns (equal-length arrays): record_id, node_id, sub, kind (0 voice, 1 data), start,
-    duration_s, volume_bytes, cause (0 normal release, 1 abnormal release).
+    Columns (equal-length numpy arrays), one row per record:
+
+    * ``record_id`` — unique per record written (a duplicate copy repeats it);
+    * ``charging_id`` — the call or session the record belongs to (chargingID of a PGW-CDR,
+      the call reference of an MSC record); the network's usage id;
+    * ``node_id`` (recording entity: 1 MSC, 2 PGW, 3 SMSC), ``seq`` (recordSequenceNumber:
+      0 for a record that covers its whole session, 1..n for the partial records of a long
+      one), ``sub``, ``kind`` (0 voice, 1 data, 2 SMS);
+    * ``start`` — when the record opens (seizure for a call, recordOpeningTime for a data
+      record, submission for an SMS); ``duration_s`` — chargeable seconds (a call: answer to
+      release, rounded up; data: the record's share of the session);
+    * ``volume_bytes`` (= ``uplink_bytes`` + ``downlink_bytes``), ``cause`` (causeForTerm,
+      the 32.298 codes above);
+    * voice only (0 elsewhere): ``calling`` and ``called`` party numbers, ``answer`` and
+      ``release`` instants (``answer`` = ``release`` for an unanswered call);
+    * ``online`` when online charging is in use (``OFFLINE``/``ONLINE``/``FAIL_OPEN``).
     """
 
     columns: dict[str, np.ndarray] = field(default_factory=dict)

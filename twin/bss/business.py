@@ -39,6 +39,7 @@ RATED_SCHEMA = pa.schema([
     ("period", pa.string()), ("billable", pa.int64()), ("allowance_used", pa.int64()),
     ("chargeable", pa.int64()), ("units", pa.int64()), ("charge_minor", pa.int64()),
     ("state", pa.string()), ("channel", pa.string()), ("rated_at", pa.float64()),
+    ("charging_id", pa.int64()), ("parts", pa.int32()),
 ])
 CUSTOMER_SCHEMA = pa.schema([
     ("sub", pa.int64()), ("msisdn", pa.int64()), ("account", pa.int64()),
@@ -146,7 +147,9 @@ class BusinessSupport:
             "charge_minor": charge,
             "state": labels(np.full(n, RATED_STATES.index(state)), RATED_STATES),
             "channel": labels(online.astype(np.int8), CHANNELS),
-            "rated_at": np.full(n, self.sim.now)})
+            "rated_at": np.full(n, self.sim.now),
+            "charging_id": c.get("charging_id", c["record_id"]).astype(np.int64),
+            "parts": c.get("parts", np.zeros(n, dtype=np.int32)).astype(np.int32)})
         self.rated_minor += int(charge.sum())
         inv = ~online
         self.billing.add_usage_in(r.cycle[inv], sub[inv], c["kind"][inv].astype(np.int64),
@@ -174,5 +177,7 @@ class BusinessSupport:
 
     def finish(self) -> None:
         self.collector.finish()
+        # sessions still waiting for parts are assembled from what arrived, then suspense
+        self._rate(self.mediation.assemble(self.billing.write_off_before(), flush=True))
         self._rate(self.mediation.recycle(self.billing.write_off_before()))
         self.billing.final_bill_run()

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from twin.kernel import Sim, labels
 from twin.messages import PmReport, SubscriberBase, UsageBatch
+from twin.network.records import Recorder
 from twin.network.state import CellChange, NetworkState
 from twin.network.transport import TransportLoad
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
@@ -36,7 +37,6 @@ ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED = 0, 1, 2, 3, 4
 OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped")
 VOICE, DATA, SMS = 0, 1, 2
 KINDS = ("voice", "data", "sms")
-NODE_IDS = {VOICE: 1, DATA: 2, SMS: 3}  # recording entities: msc1, pgw1, smsc1
 MB = 1_000_000
 _KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
 _MARGIN = 0.01  # seconds; makes the no-blocking filter conservative against float rounding
@@ -47,6 +47,7 @@ USAGE_SCHEMA = pa.schema([
     ("id", pa.int64()), ("kind", pa.string()), ("sub", pa.int64()), ("cell", pa.string()),
     ("start", pa.float64()), ("intended_s", pa.float64()), ("actual_s", pa.float64()),
     ("intended_bytes", pa.int64()), ("actual_bytes", pa.int64()), ("outcome", pa.string()),
+    ("answer_s", pa.float64()),
 ])
 PM_SCHEMA = pa.schema([
     ("period_start", pa.float64()), ("cell", pa.string()), ("calls_offered", pa.int64()),
@@ -126,6 +127,7 @@ class TrafficEngine:
         self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data"),
                     SMS: sim.rng.stream("traffic.sms")}
         self.cdr_rng = sim.rng.stream("network.cdr")
+        self.recorder = Recorder(sim, spec.records, subs)
         self.drop_rng = sim.rng.stream("traffic.drops")
         self.transport: TransportLoad | None = None
         self.data_capacity = np.ones(n_cells)  # Mb/s per cell; set by the network twin
@@ -161,9 +163,14 @@ class TrafficEngine:
         parts = []
         for kind, car in self.carried.items():
             out = np.full(len(car), COMPLETED, dtype=np.int8)
-            parts.append(self._emit(kind, car, car.end.copy(), out, car.end.copy()))
+            cdr, moved = self._emit(kind, car, car.end.copy(), out, car.end.copy())
+            parts.append(cdr)
+            if kind == DATA:
+                self.counts["data_bytes"] += int(moved.sum())
+                parts.append(self.recorder.data_partials(car.id, car.sub, car.start, car.end,
+                                                         car.volume, car.end, self.t,
+                                                         car.end))
             self.carried[kind] = Batch.empty()
-        self.counts["data_bytes"] += int(parts[DATA]["volume_bytes"].sum())
         self._publish_cdrs(parts)
 
     # --- one interval -----------------------------------------------------------------------
@@ -267,14 +274,21 @@ class TrafficEngine:
         keep = np.flatnonzero(outcome == ACTIVE)
         self.carried[kind] = allb.take(keep)
         idx = np.flatnonzero(resolved)
-        cdr = self._emit(kind, allb.take(idx), actual_end[idx], outcome[idx], allb.end[idx])
+        cdr, moved = self._emit(kind, allb.take(idx), actual_end[idx], outcome[idx],
+                                allb.end[idx])
         self._count_pm(kind, allb, n_car, outcome, actual_end, t0, t1, pm)
         if kind == DATA:
             o = outcome[idx]
             served_cells = allb.cell[idx][(o == COMPLETED) | (o == DROPPED)]
-            pm["data_mb"] = np.bincount(served_cells, cdr["volume_bytes"],
-                                        minlength=len(self.cell_ids)) / MB
-            self.counts["data_bytes"] += int(cdr["volume_bytes"].sum())
+            pm["data_mb"] = np.bincount(served_cells, moved, minlength=len(self.cell_ids)) / MB
+            self.counts["data_bytes"] += int(moved.sum())
+            # partial records of sessions still up or ended now, for limits reached by t1
+            up = np.flatnonzero((outcome == ACTIVE) | (outcome == COMPLETED)
+                                | (outcome == DROPPED))
+            part = self.recorder.data_partials(allb.id[up], allb.sub[up], allb.start[up],
+                                               allb.end[up], allb.volume[up], actual_end[up],
+                                               t0, t1)
+            cdr = {k: np.concatenate([part[k], cdr[k]]) for k in cdr}
         return cdr
 
     def _drop_degraded(self, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr,
@@ -347,26 +361,35 @@ class TrafficEngine:
     # --- records ----------------------------------------------------------------------------
 
     def _emit(self, kind: int, b: Batch, actual_end: Arr, outcome: Arr,
-              intended_end: Arr) -> dict[str, Arr]:
+              intended_end: Arr) -> tuple[dict[str, Arr], Arr]:
+        """The usage truth of resolved calls and sessions, and the records of the served
+        ones (the last record of a data session with partials); also the bytes each served
+        session moved in all."""
         intended = intended_end - b.start
         served = (outcome == COMPLETED) | (outcome == DROPPED)
         actual = np.where(served, actual_end - b.start, 0.0)
         frac = np.divide(actual, intended, out=np.zeros_like(actual), where=intended > 0)
         actual_bytes = np.floor(b.volume * frac).astype(np.int64)
+        answer_s = (self.recorder.answer_delay(b.id) if kind == VOICE
+                    else np.zeros(len(b)))
         self.usage.extend({
             "id": b.id, "kind": labels(np.full(len(b), kind), KINDS), "sub": b.sub,
             "cell": labels(b.cell, self.cell_ids), "start": b.start, "intended_s": intended,
             "actual_s": actual, "intended_bytes": b.volume.astype(np.int64),
             "actual_bytes": actual_bytes, "outcome": labels(outcome, OUTCOMES),
+            "answer_s": answer_s,
         })
         s = np.flatnonzero(served)
-        return {
-            "record_id": b.id[s], "node_id": np.full(s.size, NODE_IDS[kind], dtype=np.int64),
-            "sub": b.sub[s], "kind": np.full(s.size, kind, dtype=np.int8),
-            "start": b.start[s], "duration_s": np.ceil(actual[s]).astype(np.int64),
-            "volume_bytes": actual_bytes[s],
-            "cause": (outcome[s] == DROPPED).astype(np.int8),
-        }
+        dropped = outcome[s] == DROPPED
+        rec = self.recorder
+        if kind == VOICE:
+            cdr = rec.voice(b.id[s], b.sub[s], b.start[s], actual[s], answer_s[s], dropped)
+        elif kind == SMS:
+            cdr = rec.sms(b.id[s], b.sub[s], b.start[s])
+        else:
+            cdr = rec.data(b.id[s], b.sub[s], b.start[s], intended_end[s], b.volume[s],
+                           actual[s], actual_bytes[s], dropped)
+        return cdr, actual_bytes[s]
 
     def _publish_cdrs(self, parts: list[dict[str, Arr]]) -> None:
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
