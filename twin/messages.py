@@ -43,7 +43,8 @@ class SubscriberBase:
 
     Index ``i`` is subscriber ``i``. ``cell`` is an index into ``cells``; ``offer`` an index
     into ``offers``; ``account`` groups subscriptions billed together (enterprise accounts
-    hold many lines).
+    hold many lines); ``prepaid`` marks lines on a prepaid offer (the network asks the online
+    charging system before serving them; None: nobody).
     """
 
     cells: tuple[str, ...]
@@ -51,6 +52,13 @@ class SubscriberBase:
     cell: npt.NDArray[np.int32]
     offer: npt.NDArray[np.int16]
     account: npt.NDArray[np.int32]
+    prepaid: npt.NDArray[np.bool_] | None = None
+
+    @property
+    def is_prepaid(self) -> npt.NDArray[np.bool_]:
+        if self.prepaid is None:
+            return np.zeros(self.count, dtype=bool)
+        return self.prepaid
 
     @property
     def count(self) -> int:
@@ -231,3 +239,16 @@ class CreditAnswer:
 
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     fail_open: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class CreditRelease:
+    """Sessions granted quota that never started — blocked, or their cell lost service before
+    set-up (a CCR-Terminate with no used units): the OCS releases their reservations.
+    Columns: ``session_id``, ``sub``."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return int(self.columns["session_id"].size) if self.columns else 0

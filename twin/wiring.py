@@ -14,6 +14,8 @@ from twin.bss import BusinessSupport
 from twin.kernel import Sim
 from twin.messages import (
     AlarmNotification,
+    CreditAnswer,
+    CreditRelease,
     CreditRequest,
     EmsEvent,
     InventorySnapshot,
@@ -73,6 +75,8 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     publish = sim.bus.publish
     network = NetworkTwin(sim, topo, scenario.network, scenario.traffic, scenario.faults,
                           subs, publish)
+    if scenario.bss.ocs.enabled:  # the operator charges its prepaid lines online
+        network.enable_online_charging()
     oss = OperationsCenter(sim, scenario.oss, publish)
     bss = BusinessSupport(sim, scenario.bss, subs)
 
@@ -83,7 +87,9 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(PmReport, oss.on_pm)
     bus.subscribe(RepairCommand, network.on_repair)
     bus.subscribe(UsageBatch, bss.on_usage)
-    bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer
+    bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer …
+    bus.subscribe(CreditAnswer, network.on_credit_answer)  # … in the same instant (no latency)
+    bus.subscribe(CreditRelease, bss.on_credit_release)
     bus.subscribe(ServiceOutageReport, bss.on_outage,
                   latency_s=scenario.bss.integration_latency_s)
 

@@ -12,7 +12,8 @@ step                    what is rated
 potential               every offered attempt as if carried in full
 without lost attempts   … minus attempts on cells out of service
 with drops              … with dropped calls and sessions cut where they were dropped
-without denied          … minus attempts online charging denied (no credit; OCS down)
+without denied          … minus attempts online charging denied (no credit; OCS down),
+                        and sessions cut where their granted quota ran out
 carried                 … minus blocked attempts: what the network carried
 collected               … minus records the mediation collector lost
 accepted                … minus records mediation rejected (validation)
@@ -167,7 +168,8 @@ def usage_chain(tables: Path, subs: SubscriberBase,
         dropped = outcome == "dropped"
         lost = outcome == "lost_outage"
         denied = np.char.startswith(outcome.astype(str), "denied")  # by online charging
-        served = (outcome == "completed") | dropped
+        quota = outcome == "quota_exhausted"  # ended by online charging: quota used up
+        served = (outcome == "completed") | dropped | quota
         f = fate[ids]
         collected = served & (f != LOST)
         accepted = collected & (f != REJECTED)
@@ -186,7 +188,7 @@ def usage_chain(tables: Path, subs: SubscriberBase,
             acc = np.where(has, parts.accepted_qty[pos], got)
             coll_s = np.where(has, parts.collected_start[pos], start)
             acc_s = np.where(has, parts.accepted_start[pos], start)
-        qtys = [full, full, cut, cut, got, coll, acc, acc, acc, acc, acc]
+        qtys = [full, full, cut, np.where(quota, got, cut), got, coll, acc, acc, acc, acc, acc]
         starts = [start] * 5 + [coll_s] + [acc_s] * 5
         offered += ids.size
         # a step still sharing its predecessor's counters gets its own once they differ

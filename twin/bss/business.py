@@ -25,6 +25,7 @@ from twin.bss.rerating import Rerating
 from twin.kernel import Sim, labels
 from twin.messages import (
     OCS_UNAVAILABLE,
+    CreditRelease,
     CreditRequest,
     ServiceOutageReport,
     SubscriberBase,
@@ -99,6 +100,11 @@ class BusinessSupport:
             if down.any():
                 self.care.on_denied(np.asarray(req.columns["sub"], dtype=np.int64)[down])
         self.publish(answer)
+
+    def on_credit_release(self, msg: CreditRelease) -> None:
+        """Granted sessions that never started: their reservations go back to the balance."""
+        self.ocs.counts["released"] += int(self.ocs.release(
+            np.asarray(msg.columns["session_id"], dtype=np.int64)).sum())
 
     def on_usage(self, batch: UsageBatch) -> None:
         """A batch of records the network's recording entities wrote: to the collector."""

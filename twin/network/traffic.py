@@ -27,14 +27,22 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Sim, labels
-from twin.messages import PmReport, SubscriberBase, UsageBatch
+from twin.messages import (
+    CAMEL_INIT_CALL_RELEASE,
+    CreditAnswer,
+    PmReport,
+    SubscriberBase,
+    UsageBatch,
+)
+from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
 from twin.network.records import Recorder
 from twin.network.state import CellChange, NetworkState
 from twin.network.transport import TransportLoad
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
 
-ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED = 0, 1, 2, 3, 4
-OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped")
+ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED, DENIED_CREDIT, DENIED_OCS, QUOTA_END = range(8)
+OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped", "denied_credit",
+            "denied_ocs", "quota_exhausted")
 VOICE, DATA, SMS = 0, 1, 2
 KINDS = ("voice", "data", "sms")
 MB = 1_000_000
@@ -56,7 +64,8 @@ PM_SCHEMA = pa.schema([
     ("sessions_lost_outage", pa.int64()), ("carried_erlang", pa.float64()),
     ("data_mb", pa.float64()), ("sms_offered", pa.int64()), ("sms_lost_outage", pa.int64()),
     ("available_s", pa.float64()), ("data_utilisation", pa.float64()),
-    ("throughput_factor", pa.float64()),
+    ("throughput_factor", pa.float64()), ("calls_denied", pa.int64()),
+    ("sessions_denied", pa.int64()), ("sms_denied", pa.int64()),
 ])
 FIELDS = ("id", "cell", "sub", "start", "end", "volume")
 
@@ -128,6 +137,8 @@ class TrafficEngine:
                     SMS: sim.rng.stream("traffic.sms")}
         self.cdr_rng = sim.rng.stream("network.cdr")
         self.recorder = Recorder(sim, spec.records, subs)
+        self.ocs: OnlineCharging | None = None  # set when the network charges prepaid online
+        self.subs_prepaid = subs.is_prepaid
         self.drop_rng = sim.rng.stream("traffic.drops")
         self.transport: TransportLoad | None = None
         self.data_capacity = np.ones(n_cells)  # Mb/s per cell; set by the network twin
@@ -146,7 +157,7 @@ class TrafficEngine:
         self.t = 0.0
         self.counts = dict(calls_offered=0, calls_blocked=0, calls_lost_outage=0,
                            calls_dropped=0, sessions_offered=0, data_bytes=0, sms_offered=0,
-                           sms_lost_outage=0)
+                           sms_lost_outage=0, calls_denied=0, sessions_denied=0, sms_denied=0)
 
     # --- the discrete-event side ------------------------------------------------------------
 
@@ -163,13 +174,12 @@ class TrafficEngine:
         parts = []
         for kind, car in self.carried.items():
             out = np.full(len(car), COMPLETED, dtype=np.int8)
+            part = self._partials(car, car.end, self.t, car.end) if kind == DATA else None
             cdr, moved = self._emit(kind, car, car.end.copy(), out, car.end.copy())
             parts.append(cdr)
-            if kind == DATA:
+            if part is not None:
                 self.counts["data_bytes"] += int(moved.sum())
-                parts.append(self.recorder.data_partials(car.id, car.sub, car.start, car.end,
-                                                         car.volume, car.end, self.t,
-                                                         car.end))
+                parts.append(part)
             self.carried[kind] = Batch.empty()
         self._publish_cdrs(parts)
 
@@ -191,18 +201,64 @@ class TrafficEngine:
         sleeping = channels == 0  # up as far as anyone can tell, but serving nobody
         pm: dict[str, Arr] = {}
         cdrs: list[dict[str, Arr]] = []
-        for kind, per_day, cap in ((VOICE, self.spec.voice.calls_per_sub_day, channels),
-                                   (DATA, self.spec.data.sessions_per_sub_day, None),
-                                   (SMS, self.spec.sms.per_sub_day, None)):
+        news = []
+        for kind, per_day in ((VOICE, self.spec.voice.calls_per_sub_day),
+                              (DATA, self.spec.data.sessions_per_sub_day),
+                              (SMS, self.spec.sms.per_sub_day)):
             rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
             if crowd is not None:
                 rate = rate * crowd
-            new = self._generate(kind, rate, t0, t1)
-            cdrs.append(self._resolve(kind, new, t0, t1, up0, by_cell, cap, pm, sleeping,
-                                      drop if kind == VOICE else None))
+            news.append(self._generate(kind, rate, t0, t1))
+        dark = ~up0 | sleeping
+        dark[list(by_cell)] = False
+        news = self._admit(news, ~dark, pm)
+        for kind, cap in ((VOICE, channels), (DATA, None), (SMS, None)):
+            cdrs.append(self._resolve(kind, news[kind], t0, t1, up0, by_cell, cap, pm,
+                                      sleeping, drop if kind == VOICE else None))
+        for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
+            offered = "calls_offered" if k == VOICE else f"{name}_offered"
+            pm[offered] = pm[offered] + pm[f"{name}_denied"]  # denied attempts were offered
+            self.counts[offered] += int(pm[f"{name}_denied"].sum())
+            self.counts[f"{name}_denied"] += int(pm[f"{name}_denied"].sum())
         self._write_pm(t0, t1, pm, self._available_s(t0, t1, up0, by_cell))
         self._publish_cdrs(cdrs)
         self.t = t1
+
+    def on_credit_answer(self, answer: CreditAnswer) -> None:
+        if self.ocs is not None:
+            self.ocs.on_answer(answer)
+
+    def _admit(self, news: list[Batch], can_serve: Arr, pm: dict[str, Arr]) -> list[Batch]:
+        """Online charging: one CreditRequest for the interval's new prepaid attempts; the
+        denied ones are resolved here (truth rows, no records), the rest go on, capped at
+        their quota."""
+        n_cells = len(self.cell_ids)
+        for name in ("calls", "sessions", "sms"):
+            pm[f"{name}_denied"] = np.zeros(n_cells, dtype=np.int64)
+        if self.ocs is None or not any(len(b) for b in news):
+            return news
+        allb = Batch.concat(Batch.concat(news[VOICE], news[DATA]), news[SMS])
+        kind = np.repeat(np.arange(3), [len(b) for b in news])
+        answer_s = np.where(kind == VOICE, self.recorder.answer_delay(allb.id), 0.0)
+        verdict, end = self.ocs.admit(kind, allb.id, allb.sub, allb.start, allb.end,
+                                      allb.volume, answer_s, can_serve[allb.cell])
+        allb.end = end
+        out = []
+        offset = 0
+        for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
+            sl = slice(offset, offset + len(news[k]))
+            offset += len(news[k])
+            b, v = allb.take(np.arange(sl.start, sl.stop)), verdict[sl]
+            denied = np.flatnonzero(v != 0)
+            if denied.size:
+                d = b.take(denied)
+                outcome = np.where(v[denied] == DENIED_CREDIT_OUT, DENIED_CREDIT,
+                                   DENIED_OCS).astype(np.int8)
+                assert (v[denied] <= DENIED_OCS_OUT).all()
+                self._emit(k, d, d.start.copy(), outcome, d.end.copy())
+                pm[f"{name}_denied"] = np.bincount(d.cell, minlength=n_cells).astype(np.int64)
+            out.append(b.take(np.flatnonzero(v == 0)))
+        return out
 
     def _share(self, t: float) -> float:
         """Share of a day's traffic per hour at ``t``, times the day's volume factor."""
@@ -274,6 +330,10 @@ class TrafficEngine:
         keep = np.flatnonzero(outcome == ACTIVE)
         self.carried[kind] = allb.take(keep)
         idx = np.flatnonzero(resolved)
+        if kind == DATA:  # partial records of sessions up now, for limits reached by t1
+            up = np.flatnonzero((outcome == ACTIVE) | (outcome == COMPLETED)
+                                | (outcome == DROPPED))
+            part = self._partials(allb.take(up), actual_end[up], t0, t1)
         cdr, moved = self._emit(kind, allb.take(idx), actual_end[idx], outcome[idx],
                                 allb.end[idx])
         self._count_pm(kind, allb, n_car, outcome, actual_end, t0, t1, pm)
@@ -282,14 +342,19 @@ class TrafficEngine:
             served_cells = allb.cell[idx][(o == COMPLETED) | (o == DROPPED)]
             pm["data_mb"] = np.bincount(served_cells, moved, minlength=len(self.cell_ids)) / MB
             self.counts["data_bytes"] += int(moved.sum())
-            # partial records of sessions still up or ended now, for limits reached by t1
-            up = np.flatnonzero((outcome == ACTIVE) | (outcome == COMPLETED)
-                                | (outcome == DROPPED))
-            part = self.recorder.data_partials(allb.id[up], allb.sub[up], allb.start[up],
-                                               allb.end[up], allb.volume[up], actual_end[up],
-                                               t0, t1)
             cdr = {k: np.concatenate([part[k], cdr[k]]) for k in cdr}
         return cdr
+
+    def _partials(self, b: Batch, known_end: Arr, t0: float, t1: float | Arr) -> dict[str, Arr]:
+        """Partial records of data sessions whose limits pass in (t0, t1]."""
+        planned = b.end
+        if self.ocs is not None:
+            planned, _ = self.ocs.planned(b.id, b.end)
+        part = self.recorder.data_partials(b.id, b.sub, b.start, planned, b.volume, known_end,
+                                           t0, t1)
+        if self.ocs is not None:
+            part["online"] = self.ocs.online_of(part["charging_id"])
+        return part
 
     def _drop_degraded(self, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr,
                        drop: Arr, t1: float) -> None:
@@ -365,8 +430,15 @@ class TrafficEngine:
         """The usage truth of resolved calls and sessions, and the records of the served
         ones (the last record of a data session with partials); also the bytes each served
         session moved in all."""
+        online = np.zeros(len(b), dtype=np.int8)
+        if self.ocs is not None:
+            online = self.ocs.online_of(b.id)
+            intended_end, capped = self.ocs.planned(b.id, intended_end)
+            outcome = np.where(capped & (outcome == COMPLETED), QUOTA_END, outcome)
+            self.ocs.finished(b.id, b.sub, (outcome == COMPLETED) | (outcome == DROPPED)
+                              | (outcome == QUOTA_END))
         intended = intended_end - b.start
-        served = (outcome == COMPLETED) | (outcome == DROPPED)
+        served = (outcome == COMPLETED) | (outcome == DROPPED) | (outcome == QUOTA_END)
         actual = np.where(served, actual_end - b.start, 0.0)
         frac = np.divide(actual, intended, out=np.zeros_like(actual), where=intended > 0)
         actual_bytes = np.floor(b.volume * frac).astype(np.int64)
@@ -389,6 +461,9 @@ class TrafficEngine:
         else:
             cdr = rec.data(b.id[s], b.sub[s], b.start[s], intended_end[s], b.volume[s],
                            actual[s], actual_bytes[s], dropped)
+        if self.ocs is not None:
+            cdr["online"] = online[s]
+            cdr["cause"][outcome[s] == QUOTA_END] = CAMEL_INIT_CALL_RELEASE
         return cdr, actual_bytes[s]
 
     def _publish_cdrs(self, parts: list[dict[str, Arr]]) -> None:
@@ -451,7 +526,8 @@ class TrafficEngine:
         self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column,
                         **pm, "available_s": available, "data_utilisation": utilisation,
                         "throughput_factor": factor})
-        answered = pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
+        answered = (pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
+                    - pm["calls_denied"])
         counters = {
             "calls_attempted": pm["calls_offered"], "calls_blocked": pm["calls_blocked"],
             "calls_dropped": pm["calls_dropped"], "calls_failed": pm["calls_lost_outage"],

@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 
 from twin.kernel import Sim
-from twin.messages import RepairCommand, SubscriberBase
+from twin.messages import CreditAnswer, RepairCommand, SubscriberBase
 from twin.network.faults import Fault, fault_schedule
+from twin.network.online import OnlineCharging
 from twin.network.state import NetworkState
 from twin.network.telemetry import ElementManagers
 from twin.network.topology import Topology
@@ -160,6 +161,13 @@ class NetworkTwin:
         self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by=cleared_by,
                           ticket_id=ticket_id)
         self._changed(cause=None)
+
+    def enable_online_charging(self) -> None:
+        """Prepaid lines are served only with quota from the online charging system."""
+        self.traffic.ocs = OnlineCharging(self.traffic.subs_prepaid, self.publish)
+
+    def on_credit_answer(self, answer: CreditAnswer) -> None:
+        self.traffic.on_credit_answer(answer)
 
     def on_repair(self, cmd: RepairCommand) -> None:
         """The network decides whether the command fixes what is wrong with the target: a

@@ -35,4 +35,5 @@ def build_subscribers(scenario: Scenario, cells: list[str],
     if ent.size:
         office = rng.integers(0, len(cells), size=int(group.max()) + 1)
         cell[ent] = office[group]
-    return SubscriberBase(tuple(cells), offers, cell, offer, account)
+    prepaid = np.array([catalog[o].account_type == "prepaid" for o in offers], dtype=bool)
+    return SubscriberBase(tuple(cells), offers, cell, offer, account, prepaid[offer])
