@@ -55,6 +55,7 @@ def test_the_network_obeys_the_ocs(runs: dict[str, twin.Run]) -> None:
     assert b["ocs_requests"] > 1000 and b["ocs_denied_credit"] > 0 and b["ocs_partial"] > 0
     assert b["ocs_post_charged"] == 0  # every prepaid record had asked first
     assert b["ocs_open_sessions"] == 0  # every reservation settled or released
+    assert b["ocs_negative_balances"] == 0  # capped sessions stay within their reservation
     usage = run.sql("SELECT outcome, count(*) n FROM usage GROUP BY outcome")
     usage = usage.set_index("outcome")["n"]
     assert usage["denied_credit"] == b["ocs_denied_credit"]

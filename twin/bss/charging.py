@@ -120,6 +120,15 @@ class OnlineCharging:
         part = ~full & (left >= least) & (left > 0)
         granted = np.where(full, q, np.where(part, q * np.maximum(left, 0) // np.maximum(cost, 1),
                                              0))
+        # a partial grant in whole charging increments the balance pays for: the session's
+        # charge (every started increment) stays within the reservation
+        inc = self.prices.increment[offer, kind]
+        granted = np.where(part, np.maximum(granted // inc * inc, 1), granted)
+        for _ in range(8):
+            over = part & (granted > 1) & (self._price(offer, kind, granted, period) > left)
+            if not over.any():
+                break
+            granted[over] = np.maximum(granted[over] - inc[over], 1)
         reserve = np.where(full, cost, np.where(part, left, 0)).astype(np.int64)
         result = np.where(full | part, GRANTED, DENIED_CREDIT).astype(np.int8)
         np.add.at(self.reserved, sub, reserve)
