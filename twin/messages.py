@@ -44,7 +44,8 @@ class SubscriberBase:
     Index ``i`` is subscriber ``i``. ``cell`` is an index into ``cells``; ``offer`` an index
     into ``offers``; ``account`` groups subscriptions billed together (enterprise accounts
     hold many lines); ``prepaid`` marks lines on a prepaid offer (the network asks the online
-    charging system before serving them; None: nobody).
+    charging system before serving them; None: nobody); ``demand`` multiplies each line's
+    call, session and message rates (its segment's traffic factor).
     """
 
     cells: tuple[str, ...]
@@ -53,6 +54,7 @@ class SubscriberBase:
     offer: npt.NDArray[np.int16]
     account: npt.NDArray[np.int32]
     prepaid: npt.NDArray[np.bool_] | None = None
+    demand: npt.NDArray[np.float64] | None = None  # traffic weight per line (None: all 1)
 
     @property
     def is_prepaid(self) -> npt.NDArray[np.bool_]:

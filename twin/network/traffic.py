@@ -132,6 +132,12 @@ class TrafficEngine:
         self.subs_on = np.bincount(sub_cell, minlength=n_cells)
         self.sub_by_cell = np.argsort(sub_cell, kind="stable")
         self.sub_offset = np.concatenate([[0], np.cumsum(self.subs_on)[:-1]])
+        # demand per cell: its lines' weights (segment factors); attempts pick a line in
+        # proportion to its weight, through the weights' running sum in cell order
+        self.weighted = subs.demand is not None
+        weight = subs.demand if subs.demand is not None else np.ones(subs.count)
+        self.demand_on = np.bincount(sub_cell, weights=weight, minlength=n_cells)
+        self.weight_cum = np.cumsum(weight[self.sub_by_cell])
         self.cdr_dup = cdr_duplicate_rate
         self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data"),
                     SMS: sim.rng.stream("traffic.sms")}
@@ -205,7 +211,7 @@ class TrafficEngine:
         for kind, per_day in ((VOICE, self.spec.voice.calls_per_sub_day),
                               (DATA, self.spec.data.sessions_per_sub_day),
                               (SMS, self.spec.sms.per_sub_day)):
-            rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
+            rate = self.demand_on * per_day * share / 3600.0 * (t1 - t0)
             if crowd is not None:
                 rate = rate * crowd
             news.append(self._generate(kind, rate, t0, t1))
@@ -287,8 +293,7 @@ class TrafficEngine:
         n = int(counts.sum())
         cell = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
         start = t0 + rng.random(n) * (t1 - t0)
-        pick = np.floor(rng.random(n) * self.subs_on[cell]).astype(np.int64)
-        sub = self.sub_by_cell[self.sub_offset[cell] + pick]
+        sub = self._pick(cell, rng.random(n))
         if kind == VOICE:
             hold = draw_holding(rng, self.spec.voice.holding, n)
             volume = np.zeros(n)
@@ -303,6 +308,20 @@ class TrafficEngine:
         b = Batch(ids, cell[order], sub[order], start[order], start[order] + hold[order],
                   volume[order])
         return b
+
+    def _pick(self, cell: Arr, u: Arr) -> Arr:
+        """The line making each attempt: uniform over the cell's lines, or in proportion to
+        their weights."""
+        if not self.weighted:
+            pick = np.floor(u * self.subs_on[cell]).astype(np.int64)
+            out: Arr = self.sub_by_cell[self.sub_offset[cell] + pick]
+            return out
+        first = self.sub_offset[cell]
+        below = np.where(first > 0, self.weight_cum[np.maximum(first - 1, 0)], 0.0)
+        pos = np.searchsorted(self.weight_cum, below + u * self.demand_on[cell], side="right")
+        last = first + self.subs_on[cell] - 1
+        out = self.sub_by_cell[np.clip(pos, first, last)]
+        return out
 
     def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
                  by_cell: dict[int, list[CellChange]], cap: Arr | None,

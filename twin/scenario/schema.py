@@ -305,6 +305,11 @@ class TrafficSpec(Strict):
     data: DataSpec = DataSpec()
     sms: SmsSpec = SmsSpec()
     records: UsageRecordSpec = UsageRecordSpec()
+    segment_factors: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="demand multiplier per offer name or catalog segment (voice, data and "
+                    "SMS rates of its subscribers); an offer's own entry wins over its "
+                    "segment's")
 
 
 # --- faults --------------------------------------------------------------------------------
@@ -776,4 +781,10 @@ class Scenario(Strict):
                 raise ValueError(
                     f"subscribers.mix.{offer}: no such offer in the catalog "
                     f"(offers: {', '.join(sorted(self.bss.catalog.offers))})")
+        names = set(self.bss.catalog.offers) | {
+            o.segment for o in self.bss.catalog.offers.values()}
+        for key in self.traffic.segment_factors:
+            if key not in names:
+                raise ValueError(f"traffic.segment_factors.{key}: neither an offer nor a "
+                                 f"segment of the catalog ({', '.join(sorted(names))})")
         return self

@@ -36,4 +36,10 @@ def build_subscribers(scenario: Scenario, cells: list[str],
         office = rng.integers(0, len(cells), size=int(group.max()) + 1)
         cell[ent] = office[group]
     prepaid = np.array([catalog[o].account_type == "prepaid" for o in offers], dtype=bool)
-    return SubscriberBase(tuple(cells), offers, cell, offer, account, prepaid[offer])
+    factors = scenario.traffic.segment_factors
+    demand = None
+    if factors:  # an offer's own factor, else its segment's
+        per_offer = np.array([factors.get(o, factors.get(catalog[o].segment, 1.0))
+                              for o in offers], dtype=np.float64)
+        demand = per_offer[offer]
+    return SubscriberBase(tuple(cells), offers, cell, offer, account, prepaid[offer], demand)
