@@ -42,5 +42,5 @@ def test_without_factors_the_traffic_is_unchanged(run_scenario: RunScenario) -> 
 
 
 def test_an_unknown_segment_is_named() -> None:
-    with pytest.raises(ScenarioError, match="traffic.segment_factors.gold"):
+    with pytest.raises(ScenarioError, match=r"traffic\.segment_factors\.gold"):
         twin.load_scenario(QUICKSTART, ("traffic.segment_factors={gold: 2}",))
