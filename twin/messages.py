@@ -43,7 +43,9 @@ class SubscriberBase:
 
     Index ``i`` is subscriber ``i``. ``cell`` is an index into ``cells``; ``offer`` an index
     into ``offers``; ``account`` groups subscriptions billed together (enterprise accounts
-    hold many lines).
+    hold many lines); ``prepaid`` marks lines on a prepaid offer (the network asks the online
+    charging system before serving them; None: nobody); ``demand`` multiplies each line's
+    call, session and message rates (its segment's traffic factor).
 
     Lines ``existing`` and up are *prospects*: customers who will order a new line during
     the run (product orders). They exist in the network only once provisioning activated
@@ -58,6 +60,14 @@ class SubscriberBase:
     account: npt.NDArray[np.int32]
     existing: int = -1  # -1: every line exists from the start
     cell_region: tuple[str, ...] = ()
+    prepaid: npt.NDArray[np.bool_] | None = None
+    demand: npt.NDArray[np.float64] | None = None  # traffic weight per line (None: all 1)
+
+    @property
+    def is_prepaid(self) -> npt.NDArray[np.bool_]:
+        if self.prepaid is None:
+            return np.zeros(self.count, dtype=bool)
+        return self.prepaid
 
     @property
     def count(self) -> int:
@@ -182,12 +192,38 @@ class RepairCommand:
 # --- network → BSS (usage) -----------------------------------------------------------------
 
 
+# causeForTerm / causeForRecClosing of 3GPP TS 32.298, with its numbering
+NORMAL_RELEASE, PARTIAL_RECORD, UNSUCCESSFUL_CALL_ATTEMPT, ABNORMAL_RELEASE = 0, 1, 3, 4
+CAMEL_INIT_CALL_RELEASE = 5  # released by the online charging service: granted quota used up
+VOLUME_LIMIT, TIME_LIMIT = 16, 17  # partial record closed by a volume or time limit
+CAUSE_NAMES = {NORMAL_RELEASE: "normalRelease", PARTIAL_RECORD: "partialRecord",
+               UNSUCCESSFUL_CALL_ATTEMPT: "unsuccessfulCallAttempt",
+               ABNORMAL_RELEASE: "abnormalRelease",
+               CAMEL_INIT_CALL_RELEASE: "cAMELInitCallRelease", VOLUME_LIMIT: "volumeLimit",
+               TIME_LIMIT: "timeLimit"}
+PARTIAL_CAUSES = (PARTIAL_RECORD, VOLUME_LIMIT, TIME_LIMIT)  # a record that is not the last
+
+
 @dataclass(frozen=True, eq=False)
 class UsageBatch:
     """A batch of usage records (CDRs) as the network's recording entities wrote them.
 
-    Columns (equal-length arrays): record_id, node_id, sub, kind (0 voice, 1 data), start,
-    duration_s, volume_bytes, cause (0 normal release, 1 abnormal release).
+    Columns (equal-length numpy arrays), one row per record:
+
+    * ``record_id`` — unique per record written (a duplicate copy repeats it);
+    * ``charging_id`` — the call or session the record belongs to (chargingID of a PGW-CDR,
+      the call reference of an MSC record); the network's usage id;
+    * ``node_id`` (recording entity: 1 MSC, 2 PGW, 3 SMSC), ``seq`` (recordSequenceNumber:
+      0 for a record that covers its whole session, 1..n for the partial records of a long
+      one), ``sub``, ``kind`` (0 voice, 1 data, 2 SMS);
+    * ``start`` — when the record opens (seizure for a call, recordOpeningTime for a data
+      record, submission for an SMS); ``duration_s`` — chargeable seconds (a call: answer to
+      release, rounded up; data: the record's share of the session);
+    * ``volume_bytes`` (= ``uplink_bytes`` + ``downlink_bytes``), ``cause`` (causeForTerm,
+      the 32.298 codes above);
+    * voice only (0 elsewhere): ``calling`` and ``called`` party numbers, ``answer`` and
+      ``release`` instants (``answer`` = ``release`` for an unanswered call);
+    * ``online`` when online charging is in use (``OFFLINE``/``ONLINE``/``FAIL_OPEN``).
     """
 
     columns: dict[str, np.ndarray] = field(default_factory=dict)
@@ -298,3 +334,14 @@ class ActivationResult:
     action: str
     ok: bool
     reason: str = ""
+@dataclass(frozen=True, eq=False)
+class CreditRelease:
+    """Sessions granted quota that never started — blocked, or their cell lost service before
+    set-up (a CCR-Terminate with no used units): the OCS releases their reservations.
+    Columns: ``session_id``, ``sub``."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return int(self.columns["session_id"].size) if self.columns else 0

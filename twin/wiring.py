@@ -18,6 +18,8 @@ from twin.messages import (
     ActiveAlarmList,
     AlarmListRequest,
     AlarmNotification,
+    CreditAnswer,
+    CreditRelease,
     CreditRequest,
     EmsEvent,
     InventorySnapshot,
@@ -90,6 +92,8 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     publish = sim.bus.publish
     network = NetworkTwin(sim, topo, scenario.network, scenario.traffic, scenario.faults,
                           subs, publish)
+    if scenario.bss.ocs.enabled:  # the operator charges its prepaid lines online
+        network.enable_online_charging()
     oss = OperationsCenter(sim, scenario.oss, publish)
     bss = BusinessSupport(sim, scenario.bss, subs)
 
@@ -102,7 +106,9 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(PmReport, oss.on_pm)
     bus.subscribe(RepairCommand, network.on_repair)
     bus.subscribe(UsageBatch, bss.on_usage)
-    bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer
+    bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer …
+    bus.subscribe(CreditAnswer, network.on_credit_answer)  # … in the same instant (no latency)
+    bus.subscribe(CreditRelease, bss.on_credit_release)
     bus.subscribe(ServiceOutageReport, bss.on_outage,
                   latency_s=scenario.bss.integration_latency_s)
     bus.subscribe(ServiceOrder, oss.provisioning.on_service_order,

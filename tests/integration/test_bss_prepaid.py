@@ -21,8 +21,9 @@ def test_prepaid_usage_goes_to_balances_and_the_funnel_holds(
     online = int(rated.loc[prepaid, "charge_minor"].sum())
     assert online > 0 and rec["charged_online_minor"] == online == b["ocs_debited_minor"]
     assert rec["invoiced_usage_minor"] + online == rec["rated_minor"]
-    # the network does not ask for quota yet: every prepaid record is charged afterwards
-    assert b["ocs_requests"] == 0 and b["ocs_post_charged"] == int(prepaid.sum())
+    # the network asks for quota before serving prepaid lines: every record had a reservation
+    assert b["ocs_requests"] > 0 and b["ocs_post_charged"] == 0
+    assert b["ocs_open_sessions"] == 0
     assert (b["ocs_opening_balance_minor"] + b["ocs_topup_minor"] - b["ocs_debited_minor"]
             == b["ocs_balance_minor"])
     lines = run.table("invoice_lines")

@@ -61,8 +61,12 @@ def cdrs(m: Mediation) -> list[dict[str, Any]]:
 def test_clean_batch_passes_through(mediation: Mediation) -> None:
     out = mediation.process(batch([1, 2, 3]))
     assert out["record_id"].tolist() == [1, 2, 3]
+    # the optional 3GPP fields a batch left out are filled in (charging id = record id …)
     assert set(out) == {"record_id", "node_id", "sub", "kind", "start", "duration_s",
-                        "volume_bytes", "cause"}
+                        "volume_bytes", "cause", "charging_id", "seq", "parts",
+                        "uplink_bytes", "downlink_bytes", "calling", "called", "answer",
+                        "release", "online"}
+    assert out["charging_id"].tolist() == [1, 2, 3] and out["seq"].tolist() == [0, 0, 0]
     assert (mediation.received, mediation.rejected, mediation.duplicates) == (3, 0, 0)
 
 
@@ -106,7 +110,12 @@ def test_dedup_by_charging_id_and_record_sequence(mediation: Mediation) -> None:
     b.columns["charging_id"] = np.array([77, 77, 77, 78], dtype=np.int64)
     b.columns["seq"] = np.array([1, 2, 1, 1], dtype=np.int64)
     out = mediation.process(b)
-    assert out["record_id"].tolist() == [10, 11, 13]
+    # 77's parts 1 and 2 (the last: its cause is not a partial-record cause) and 78's only
+    # part are complete sessions: assembled, each named by its closing record
+    assert out["record_id"].tolist() == [11, 13]
+    assert out["charging_id"].tolist() == [77, 78]
+    assert out["parts"].tolist() == [2, 1]
+    assert out["volume_bytes"].tolist() == [10, 5]
     assert mediation.duplicates == 1
 
 
@@ -191,3 +200,79 @@ def test_batch_after_a_fully_rejected_batch(mediation: Mediation) -> None:
     mediation.process(batch([1], subs=[99]))  # nothing accepted
     out = mediation.process(batch([2], subs=[1]))
     assert out["record_id"].tolist() == [2]
+
+
+# --- assembly of partial records ------------------------------------------------------------
+
+TIME_LIMIT, ABNORMAL = 17, 4
+
+
+def size(out: dict[str, np.ndarray]) -> int:
+    return int(out["record_id"].size) if out else 0
+
+
+def parts(charging: int, seqs: Sequence[int], last: int, cause: int = 0, sub: int = 2,
+          volume: int = 1000, t0: float = 0.0) -> UsageBatch:
+    """Parts ``seqs`` of a data session written as ``last`` partial records of an hour each;
+    record ids are charging·100 + seq."""
+    n = len(seqs)
+    seq = np.array(seqs, dtype=np.int64)
+    return UsageBatch({
+        "record_id": charging * 100 + seq, "charging_id": np.full(n, charging, np.int64),
+        "seq": seq, "node_id": np.full(n, 2, np.int64), "sub": np.full(n, sub, np.int64),
+        "kind": np.ones(n, np.int8), "start": t0 + (seq - 1) * 3600.0,
+        "duration_s": np.full(n, 3600, np.int64), "volume_bytes": volume * seq,
+        "uplink_bytes": seq.copy(), "downlink_bytes": volume * seq - seq,
+        "cause": np.where(seq == last, cause, TIME_LIMIT).astype(np.int8),
+    })
+
+
+def test_parts_arriving_out_of_order_are_assembled_once_complete(mediation: Mediation) -> None:
+    assert size(mediation.process(parts(5, [3, 1], last=3, cause=ABNORMAL))) == 0
+    assert mediation.held_parts == 2
+    out = mediation.process(parts(5, [2], last=3))
+    assert out["charging_id"].tolist() == [5] and out["parts"].tolist() == [3]
+    assert out["record_id"].tolist() == [503]  # named by its closing record
+    assert out["start"].tolist() == [0.0]  # the session's start: the first part's
+    assert out["duration_s"].tolist() == [3 * 3600]
+    assert out["volume_bytes"].tolist() == [6000]  # 1000 + 2000 + 3000
+    assert out["uplink_bytes"].tolist() == [6]
+    assert out["cause"].tolist() == [ABNORMAL]  # the last part's real cause
+    assert out["seq"].tolist() == [0]
+    assert (mediation.partials, mediation.assembled, mediation.incomplete) == (3, 1, 0)
+    assert mediation.held_parts == 0
+    rows = cdrs(mediation)
+    assert [r["state"] for r in rows] == ["received"] * 3 + ["guided"]
+    assert rows[-1]["parts"] == 3
+
+
+def test_duplicate_partials_are_rejected_and_not_summed(mediation: Mediation) -> None:
+    mediation.process(parts(6, [1, 2], last=3))
+    out = mediation.process(parts(6, [2, 3, 1], last=3))
+    assert out["volume_bytes"].tolist() == [6000]
+    assert mediation.duplicates == 2
+    assert out["parts"].tolist() == [3]
+
+
+def test_a_lost_partial_leaves_the_session_waiting_until_the_assembly_timeout(
+        make_sim: Callable[..., Sim]) -> None:
+    spec = MediationSpec(assembly_timeout=7200.0)
+    m = Mediation(make_sim(horizon=86_400.0), N_SUBS, spec)
+    assert size(m.process(parts(7, [1, 3], last=3))) == 0  # part 2 lost on the way
+    at(m, 3600.0)
+    assert size(m.recycle()) == 0  # still within the timeout
+    at(m, 7200.0)
+    out = m.recycle()  # the aggregation timer expired: rated from the parts received
+    assert out["parts"].tolist() == [2] and out["volume_bytes"].tolist() == [4000]
+    assert (m.assembled, m.incomplete) == (1, 1)
+    # the missing part turns up after all: its session was rated, it is rejected
+    assert size(m.process(parts(7, [2], last=3))) == 0
+    assert m.late_parts == 1
+    assert cdrs(m)[-1]["reason"] == "late partial record"
+
+
+def test_held_sessions_are_flushed_at_the_end_of_the_run(mediation: Mediation) -> None:
+    mediation.process(parts(8, [1, 2], last=4))
+    out = mediation.assemble(flush=True)
+    assert out["charging_id"].tolist() == [8] and out["volume_bytes"].tolist() == [3000]
+    assert mediation.incomplete == 1 and mediation.held_parts == 0

@@ -12,7 +12,8 @@ step                    what is rated
 potential               every offered attempt as if carried in full
 without lost attempts   … minus attempts on cells out of service
 with drops              … with dropped calls and sessions cut where they were dropped
-without denied          … minus attempts online charging denied (no credit; OCS down)
+without denied          … minus attempts online charging denied (no credit; OCS down),
+                        and sessions cut where their granted quota ran out
 carried                 … minus blocked attempts: what the network carried
 collected               … minus records the mediation collector lost
 accepted                … minus records mediation rejected (validation)
@@ -39,6 +40,7 @@ for the records' fates).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,24 +66,70 @@ def _batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
     return batches
 
 
-def record_fates(cdrs_path: Path, max_id: int) -> npt.NDArray[np.int8]:
-    """What finally happened to each record id at mediation (``LOST``: never collected)."""
+@dataclass
+class Parts:
+    """Sessions the network wrote as partial records, sorted by charging id: what of each
+    reached mediation (``collected``) and what it held for assembly (``accepted``) — the
+    quantity and the start the session is rated with at those steps."""
+
+    ids: npt.NDArray[np.int64]
+    collected_qty: npt.NDArray[np.int64]
+    collected_start: npt.NDArray[np.float64]
+    accepted_qty: npt.NDArray[np.int64]
+    accepted_start: npt.NDArray[np.float64]
+
+    def lookup(self, ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_],
+                                                           npt.NDArray[np.int64]]:
+        if self.ids.size == 0:
+            return np.zeros(ids.size, dtype=bool), np.zeros(ids.size, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
+        return self.ids[pos] == ids, pos
+
+
+def record_fates(cdrs_path: Path, max_id: int) -> tuple[npt.NDArray[np.int8], Parts]:
+    """What finally happened to each call or session (by charging id) at mediation
+    (``LOST``: never collected), and the partial records of long sessions."""
     fate = np.full(max_id + 1, LOST, dtype=np.int8)
-    cols = ["record_id", "state", "reason"]
+    cols = ["charging_id", "state", "reason", "seq", "kind", "start", "duration_s",
+            "volume_bytes"]
+    p_id, p_qty, p_start, p_ok = [], [], [], []
     for b in _batches(cdrs_path, cols):
-        ids = b.column("record_id").to_numpy()
+        ids = b.column("charging_id").to_numpy()
         state = b.column("state").to_numpy(zero_copy_only=False)
         reason = b.column("reason").to_numpy(zero_copy_only=False)
-        keep = reason != "duplicate"
+        seq = b.column("seq").to_numpy()
+        keep = (reason != "duplicate") & (ids >= 0) & (ids <= max_id)
         code = np.select(
             [state == "guided", state == "recycled", reason == "too late",
              reason == "unguidable", reason == "fail-open, not charged",
              reason == "terminated subscription"],
             [RATED, SUSPENSE, TOO_LATE, UNGUIDABLE, FAIL_OPEN, TERMINATED],
             default=REJECTED).astype(np.int8)
-        ok = keep & (ids >= 0) & (ids <= max_id)
-        fate[ids[ok]] = code[ok]  # later decisions (after suspense) overwrite earlier ones
-    return fate
+        whole = keep & (seq == 0)  # a record of a whole session, or an assembled session
+        fate[ids[whole]] = code[whole]  # later decisions (after suspense) overwrite earlier
+        part = keep & (seq > 0)
+        if part.any():
+            kind = b.column("kind").to_numpy()[part].astype(np.int64)
+            p_id.append(ids[part])
+            p_qty.append(quantity(kind, b.column("duration_s").to_numpy()[part],
+                                  b.column("volume_bytes").to_numpy()[part]))
+            p_start.append(b.column("start").to_numpy()[part])
+            p_ok.append(state[part] == "received")
+    if not p_id:
+        e = np.empty(0, dtype=np.int64)
+        return fate, Parts(e, e, np.empty(0), e, np.empty(0))
+    pid, qty, start, ok = (np.concatenate(x) for x in (p_id, p_qty, p_start, p_ok))
+    ids, inv = np.unique(pid, return_inverse=True)
+    n = ids.size
+    cq = np.bincount(inv, weights=qty, minlength=n).astype(np.int64)
+    aq = np.bincount(inv[ok], weights=qty[ok], minlength=n).astype(np.int64)
+    cs = np.full(n, np.inf)
+    np.minimum.at(cs, inv, start)
+    as_ = np.full(n, np.inf)
+    np.minimum.at(as_, inv[ok], start[ok])
+    # parts came, none was accepted: no assembled record, the session was rejected
+    fate[ids[fate[ids] == LOST]] = REJECTED
+    return fate, Parts(ids, cq, cs, aq, as_)
 
 
 def _max_id(usage_path: Path) -> int:
@@ -109,13 +157,13 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
     """Money (minor units) and record counts at each step of the chain."""
     offer_at = _offer_of(subs, offer_of)
     usage_path = tables / "usage.parquet"
-    fate = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
+    fate, parts = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
     raters: list[Rater | None] = [make_rater()] + [None] * (len(STEPS) - 1)
     money = dict.fromkeys(STEPS, 0)
     records = dict.fromkeys(STEPS, 0)
     offered = 0
     cols = ["id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
-            "actual_bytes", "outcome"]
+            "actual_bytes", "outcome", "answer_s"]
     for b in _batches(usage_path, cols):
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
@@ -124,14 +172,16 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
         outcome = b.column("outcome").to_numpy(zero_copy_only=False)
         start = b.column("start").to_numpy()
         offer = offer_at(sub, start)
-        full = quantity(kind, np.ceil(b.column("intended_s").to_numpy()).astype(np.int64),
+        answer = b.column("answer_s").to_numpy()  # a call is charged from its answer
+        full = quantity(kind, _talk(b.column("intended_s").to_numpy(), answer),
                         b.column("intended_bytes").to_numpy())
-        got = quantity(kind, np.ceil(b.column("actual_s").to_numpy()).astype(np.int64),
+        got = quantity(kind, _talk(b.column("actual_s").to_numpy(), answer),
                        b.column("actual_bytes").to_numpy())
         dropped = outcome == "dropped"
         lost = outcome == "lost_outage"
         denied = np.char.startswith(outcome.astype(str), "denied")  # by online charging
-        served = (outcome == "completed") | dropped
+        quota = outcome == "quota_exhausted"  # ended by online charging: quota used up
+        served = (outcome == "completed") | dropped | quota
         f = fate[ids]
         collected = served & (f != LOST)
         accepted = collected & (f != REJECTED)
@@ -142,12 +192,22 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
         masks = [np.ones(ids.size, dtype=bool), ~lost, ~lost, ~lost & ~denied, served,
                  collected, accepted, guided, in_time, charged, subscribed]
         cut = np.where(dropped, got, full)
-        qtys = [full, full, cut, cut, got, got, got, got, got, got, got]
+        # sessions written in parts: what of them reached mediation, and was held
+        has, pos = parts.lookup(ids)
+        coll, acc, coll_s, acc_s = got, got, start, start
+        if has.any():
+            coll = np.where(has, parts.collected_qty[pos], got)
+            acc = np.where(has, parts.accepted_qty[pos], got)
+            coll_s = np.where(has, parts.collected_start[pos], start)
+            acc_s = np.where(has, parts.accepted_start[pos], start)
+        qtys = [full, full, cut, np.where(quota, got, cut), got, coll, acc, acc, acc, acc, acc]
+        starts = [start] * 5 + [coll_s] + [acc_s] * 5
         offered += ids.size
         # a step still sharing its predecessor's counters gets its own once they differ
         for i in range(1, len(STEPS)):
             same = (np.array_equal(masks[i], masks[i - 1])
-                    and np.array_equal(qtys[i][masks[i]], qtys[i - 1][masks[i - 1]]))
+                    and np.array_equal(qtys[i][masks[i]], qtys[i - 1][masks[i - 1]])
+                    and np.array_equal(starts[i][masks[i]], starts[i - 1][masks[i - 1]]))
             if raters[i] is None and not same:
                 raters[i] = _root(raters, i - 1).clone()
         charges: list[int] = []
@@ -158,12 +218,19 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
             if r is None:
                 charges.append(charges[i - 1])
             else:
-                charges.append(int(r.rate(sub[m], offer[m], kind[m], start[m],
+                charges.append(int(r.rate(sub[m], offer[m], kind[m], starts[i][m],
                                           qtys[i][m]).charge.sum()))
             money[name_] += charges[i]
     out = {f"{k}_minor": v for k, v in money.items()}
     out.update({f"{k}_records": v for k, v in records.items()})
     out["offered_records"] = offered
+    return out
+
+
+def _talk(seconds: npt.NDArray[np.float64],
+          answer_s: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Chargeable seconds: answer to release, started seconds (as the MSC writes them)."""
+    out: npt.NDArray[np.int64] = np.ceil(np.maximum(seconds - answer_s, 0.0)).astype(np.int64)
     return out
 
 

@@ -27,6 +27,7 @@ from twin.bss.rerating import Rerating
 from twin.kernel import Sim, labels
 from twin.messages import (
     OCS_UNAVAILABLE,
+    CreditRelease,
     CreditRequest,
     ServiceOrderUpdate,
     ServiceOutageReport,
@@ -42,6 +43,7 @@ RATED_SCHEMA = pa.schema([
     ("period", pa.string()), ("billable", pa.int64()), ("allowance_used", pa.int64()),
     ("chargeable", pa.int64()), ("units", pa.int64()), ("charge_minor", pa.int64()),
     ("state", pa.string()), ("channel", pa.string()), ("rated_at", pa.float64()),
+    ("charging_id", pa.int64()), ("parts", pa.int32()),
 ])
 CUSTOMER_SCHEMA = pa.schema([
     ("sub", pa.int64()), ("msisdn", pa.int64()), ("account", pa.int64()),
@@ -118,6 +120,11 @@ class BusinessSupport:
                 self.care.on_denied(np.asarray(req.columns["sub"], dtype=np.int64)[down])
         self.publish(answer)
 
+    def on_credit_release(self, msg: CreditRelease) -> None:
+        """Granted sessions that never started: their reservations go back to the balance."""
+        self.ocs.counts["released"] += int(self.ocs.release(
+            np.asarray(msg.columns["session_id"], dtype=np.int64)).sum())
+
     def on_usage(self, batch: UsageBatch) -> None:
         """A batch of records the network's recording entities wrote: to the collector."""
         self.collector.on_batch(batch)
@@ -165,7 +172,9 @@ class BusinessSupport:
             "charge_minor": charge,
             "state": labels(np.full(n, RATED_STATES.index(state)), RATED_STATES),
             "channel": labels(online.astype(np.int8), CHANNELS),
-            "rated_at": np.full(n, self.sim.now)})
+            "rated_at": np.full(n, self.sim.now),
+            "charging_id": c.get("charging_id", c["record_id"]).astype(np.int64),
+            "parts": c.get("parts", np.zeros(n, dtype=np.int32)).astype(np.int32)})
         self.rated_minor += int(charge.sum())
         inv = ~online
         self.billing.add_usage_in(r.cycle[inv], sub[inv], c["kind"][inv].astype(np.int64),
@@ -206,6 +215,8 @@ class BusinessSupport:
 
     def finish(self) -> None:
         self.collector.finish()
+        # sessions still waiting for parts are assembled from what arrived, then suspense
+        self._rate(self.mediation.assemble(self.billing.write_off_before(), flush=True))
         self._rate(self.mediation.recycle(self.billing.write_off_before()))
         self.billing.final_bill_run()
         self.orders.write()

@@ -32,7 +32,7 @@ import pyarrow as pa
 import simpy
 
 from twin.kernel import Sim, labels
-from twin.messages import ServiceOutageReport, SubscriberBase
+from twin.messages import ABNORMAL_RELEASE, ServiceOutageReport, SubscriberBase
 from twin.scenario.schema import CareSpec
 
 I64 = npt.NDArray[np.int64]
@@ -115,7 +115,7 @@ class Care:
     def on_records(self, sub: I64, cause: npt.NDArray[np.integer],
                    start: npt.NDArray[np.float64]) -> None:
         """Rated records: count dropped calls per line and day."""
-        dropped = cause == 1
+        dropped = cause == ABNORMAL_RELEASE
         if not dropped.any():
             return
         day = int(self.sim.now // DAY)

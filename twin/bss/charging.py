@@ -58,7 +58,7 @@ class OnlineCharging:
         self._open_amount = np.empty(0, dtype=np.int64)
         self.counts = dict(requests=0, granted=0, partial=0, denied_credit=0, unavailable=0,
                            topups=0, topup_minor=0, debited_minor=0, post_charged=0,
-                           adjusted_minor=0)
+                           adjusted_minor=0, released=0)
         self.denied_subs: list[I64] = []  # who was denied (for care)
         if spec.enabled:
             self._schedule_topups()
@@ -70,16 +70,33 @@ class OnlineCharging:
     # --- CCR-Initial -------------------------------------------------------------------------
 
     def on_request(self, req: CreditRequest) -> CreditAnswer:
+        """Answer row for row. The network sends an interval's requests together, so each
+        row is judged at its own ``start``: rows from while the OCS was down are
+        ``OCS_UNAVAILABLE``."""
         c = req.columns
-        n = req.rows
         sid = np.asarray(c["session_id"], dtype=np.int64)
         fail_open = self.spec.failure_handling == "fail_open"
+        start = np.asarray(c["start"], dtype=np.float64)
+        down = np.zeros(sid.size, dtype=bool)
+        for lo, hi in self.down:
+            down |= (start >= lo) & (start < hi)
+        self.counts["unavailable"] += int(down.sum())
+        self.counts["requests"] += int(down.sum())
+        result = np.full(sid.size, OCS_UNAVAILABLE, dtype=np.int8)
+        granted = np.zeros(sid.size, dtype=np.int64)
+        up = np.flatnonzero(~down)
+        if up.size:
+            ans = self._answer({k: np.asarray(v)[up] for k, v in c.items()}, fail_open)
+            result[up] = ans.columns["result"]
+            granted[up] = ans.columns["granted"]
+        return CreditAnswer({"session_id": sid, "result": result, "granted": granted},
+                            fail_open)
+
+    def _answer(self, c: dict[str, np.ndarray], fail_open: bool) -> CreditAnswer:
+        """Reserve quota for requests while the OCS is up."""
+        sid = np.asarray(c["session_id"], dtype=np.int64)
+        n = sid.size
         self.counts["requests"] += n
-        if self.is_down(self.sim.now):
-            self.counts["unavailable"] += n
-            return CreditAnswer({"session_id": sid,
-                                 "result": np.full(n, OCS_UNAVAILABLE, dtype=np.int8),
-                                 "granted": np.zeros(n, dtype=np.int64)}, fail_open)
         sub = np.asarray(c["sub"], dtype=np.int64)
         kind = np.asarray(c["kind"], dtype=np.int64)
         default = np.select([kind == VOICE, kind == DATA],
@@ -103,6 +120,15 @@ class OnlineCharging:
         part = ~full & (left >= least) & (left > 0)
         granted = np.where(full, q, np.where(part, q * np.maximum(left, 0) // np.maximum(cost, 1),
                                              0))
+        # a partial grant in whole charging increments the balance pays for: the session's
+        # charge (every started increment) stays within the reservation
+        inc = self.prices.increment[offer, kind]
+        granted = np.where(part, np.maximum(granted // inc * inc, 1), granted)
+        for _ in range(8):
+            over = part & (granted > 1) & (self._price(offer, kind, granted, period) > left)
+            if not over.any():
+                break
+            granted[over] = np.maximum(granted[over] - inc[over], 1)
         reserve = np.where(full, cost, np.where(part, left, 0)).astype(np.int64)
         result = np.where(full | part, GRANTED, DENIED_CREDIT).astype(np.int8)
         np.add.at(self.reserved, sub, reserve)
@@ -129,22 +155,26 @@ class OnlineCharging:
 
     def charge(self, session_id: I64, sub: I64, amount: I64) -> None:
         """Debit the rated ``amount`` of finished sessions and release their reservations."""
-        if self._open_ids.size:
-            pos = np.searchsorted(self._open_ids, session_id)
-            pos = np.minimum(pos, self._open_ids.size - 1)
-            hit = self._open_ids[pos] == session_id
-            if hit.any():
-                p = pos[hit]
-                np.subtract.at(self.reserved, self._open_sub[p], self._open_amount[p])
-                keep = np.ones(self._open_ids.size, dtype=bool)
-                keep[p] = False
-                self._open_ids, self._open_sub, self._open_amount = (
-                    self._open_ids[keep], self._open_sub[keep], self._open_amount[keep])
-            self.counts["post_charged"] += int((~hit).sum())
-        else:
-            self.counts["post_charged"] += int(session_id.size)
+        hit = self.release(session_id)
+        self.counts["post_charged"] += int((~hit).sum())
         self.debit(sub, amount)
         self.counts["debited_minor"] += int(amount.sum())
+
+    def release(self, session_id: I64) -> npt.NDArray[np.bool_]:
+        """Release the reservations of ``session_id`` (those that have one: the mask)."""
+        hit = np.zeros(session_id.size, dtype=bool)
+        if self._open_ids.size == 0:
+            return hit
+        pos = np.minimum(np.searchsorted(self._open_ids, session_id), self._open_ids.size - 1)
+        hit = np.asarray(self._open_ids[pos] == session_id, dtype=bool)
+        if hit.any():
+            p = pos[hit]
+            np.subtract.at(self.reserved, self._open_sub[p], self._open_amount[p])
+            keep = np.ones(self._open_ids.size, dtype=bool)
+            keep[p] = False
+            self._open_ids, self._open_sub, self._open_amount = (
+                self._open_ids[keep], self._open_sub[keep], self._open_amount[keep])
+        return hit
 
     def adjust(self, sub: I64, delta: I64) -> None:
         """A rerating difference, debited (or credited back) to the balance."""

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.messages import CAUSE_NAMES
+
 KIND_NAMES = ("voice", "data", "sms")
 RATE_TYPES = {
     "recurring": ("appliedBillingCharge", "recurringCharge"),
@@ -122,7 +124,7 @@ def _coverage(line: Any, bill: pd.Series, start: datetime) -> dict[str, str]:
 def usage_status(cdrs: pd.DataFrame, rated: pd.DataFrame,
                  invoices: pd.DataFrame) -> pd.Series:
     """The TMF635 status each received record (row of ``cdrs``) reached."""
-    key = ["node_id", "record_id"]
+    key = ["node_id", "charging_id"]  # guided rows are whole sessions: one per charging id
     status = cdrs["state"].astype(object).copy()
     last = rated.sort_values("rated_at").groupby(key).agg(
         state=("state", "last"), rated_at=("rated_at", "max"), account=("account", "first"))
@@ -139,7 +141,7 @@ def tmf635_usage(cdrs: pd.DataFrame, rated: pd.DataFrame, invoices: pd.DataFrame
                  start: datetime, minor_per_major: int, currency: str) -> list[dict[str, Any]]:
     """Received records as TMF635 ``Usage``, with their rating when they were rated."""
     status = usage_status(cdrs, rated, invoices)
-    charge = rated.groupby(["node_id", "record_id"]).agg(
+    charge = rated.groupby(["node_id", "charging_id"]).agg(
         charge=("charge_minor", "sum"), allowance=("allowance_used", "sum"),
         offer=("offer", "first"), period=("period", "first"), rated_at=("rated_at", "max"))
     out = []
@@ -151,13 +153,20 @@ def tmf635_usage(cdrs: pd.DataFrame, rated: pd.DataFrame, invoices: pd.DataFrame
             {"name": "durationSeconds", "valueType": "integer", "value": int(r.duration_s)},
             {"name": "volumeBytes", "valueType": "integer", "value": int(r.volume_bytes)},
             {"name": "causeForTermination", "valueType": "string",
-             "value": "abnormalRelease" if r.cause else "normalRelease"},
+             "value": CAUSE_NAMES.get(int(r.cause), str(int(r.cause)))},
+            {"name": "chargingId", "valueType": "integer", "value": int(r.charging_id)},
+            {"name": "recordSequenceNumber", "valueType": "integer", "value": int(r.seq)},
         ]
+        if r.parts:
+            chars.append({"name": "assembledFromParts", "valueType": "integer",
+                          "value": int(r.parts)})
         if r.reason:
             chars.append({"name": "rejectReason", "valueType": "string", "value": r.reason})
+        uid = (f"{int(r.node_id)}-{int(r.record_id)}" if not r.parts
+               else f"{int(r.node_id)}-session-{int(r.charging_id)}")
         usage: dict[str, Any] = {
-            "id": f"{int(r.node_id)}-{int(r.record_id)}",
-            "href": f"/tmf-api/usageManagement/v4/usage/{int(r.node_id)}-{int(r.record_id)}",
+            "id": uid,
+            "href": f"/tmf-api/usageManagement/v4/usage/{uid}",
             "usageDate": instant(start, r.start),
             "usageType": kind,
             "description": f"{kind} record {r.record_id} from recording entity {r.node_id}",
@@ -169,7 +178,7 @@ def tmf635_usage(cdrs: pd.DataFrame, rated: pd.DataFrame, invoices: pd.DataFrame
             "usageCharacteristic": chars,
             "@type": "Usage",
         }
-        key = (int(r.node_id), int(r.record_id))
+        key = (int(r.node_id), int(r.charging_id))
         if st in ("rated", "rerated", "billed") and key in charge.index:
             c = charge.loc[key]
             usage["ratedProductUsage"] = [{

@@ -9,6 +9,16 @@ Each record goes through, in this order (TMF635 usage states in brackets):
    in the batch the record id stands in for it, sequence 0 (3GPP TS 32.298 names
    chargingID + nodeID + recordSequenceNumber as the key used in practice) → [rejected]
    ``duplicate``;
+2b. **assembly** — a partial record (sequence number ≥ 1) is held [received] until its
+   session is complete: the last part (a cause other than a partial-record cause) and every
+   sequence number before it. Then the parts become one record of the whole session — the
+   first part's start, summed duration and volumes, the last part's cause — which goes on
+   through the steps below and is rated once. Parts may arrive in any order. A session
+   still incomplete ``assembly_timeout`` after its latest part arrived (a part lost on the
+   way: a live session keeps sending parts), and every held session at the end of the run,
+   is assembled from the parts received, as mediation systems do when their aggregation
+   timer expires. A part arriving after its
+   session was assembled is [rejected] ``late partial record`` (the session was rated);
 3. **write-off** — a record of a bill cycle closed for good (billed more than
    ``late_window`` ago) → [rejected] ``too late``; a prepaid session served uncharged while
    the online charging system was down (``online`` = 2) → [rejected] ``fail-open, not
@@ -31,7 +41,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Sim, labels
-from twin.messages import UsageBatch
+from twin.messages import PARTIAL_CAUSES, UsageBatch
 from twin.scenario.schema import MediationSpec
 
 CDR_SCHEMA = pa.schema([
@@ -39,20 +49,50 @@ CDR_SCHEMA = pa.schema([
     ("kind", pa.int8()), ("start", pa.float64()), ("duration_s", pa.int64()),
     ("volume_bytes", pa.int64()), ("cause", pa.int8()), ("received", pa.float64()),
     ("processed", pa.float64()), ("state", pa.string()), ("reason", pa.string()),
+    ("charging_id", pa.int64()), ("seq", pa.int64()), ("parts", pa.int32()),
+    ("uplink_bytes", pa.int64()), ("downlink_bytes", pa.int64()), ("calling", pa.int64()),
+    ("called", pa.int64()), ("answer", pa.float64()), ("release", pa.float64()),
+    ("online", pa.int8()),
 ])
 (OK, UNKNOWN_SUB, NEGATIVE, UNKNOWN_TYPE, DUPLICATE, TOO_LATE, NOT_GUIDABLE, UNGUIDABLE,
- FAIL_OPEN, TERMINATED) = range(10)
+ FAIL_OPEN, TERMINATED, LATE_PART) = range(11)
 REASONS = ("", "unknown subscriber", "negative quantity", "unknown record type", "duplicate",
            "too late", "not guidable yet", "unguidable", "fail-open, not charged",
-           "terminated subscription")
-STATES = ("guided", "rejected", "recycled")
-GUIDED, REJECTED, RECYCLED = range(3)
+           "terminated subscription", "late partial record")
+STATES = ("guided", "rejected", "recycled", "received")
+GUIDED, REJECTED, RECYCLED, HELD = range(4)
 BUCKET_S = 3600.0  # dedup keys are kept per hour of record start
 COLUMNS = ("record_id", "node_id", "sub", "kind", "start", "duration_s", "volume_bytes",
-           "cause")
+           "cause", "charging_id", "seq", "parts", "uplink_bytes", "downlink_bytes", "calling",
+           "called", "answer", "release", "online")
+_SUMMED = ("duration_s", "volume_bytes", "uplink_bytes", "downlink_bytes")
 
 Cols = dict[str, np.ndarray]
 I64 = npt.NDArray[np.int64]
+
+
+def normalise(columns: dict[str, np.ndarray]) -> Cols:
+    """The batch's columns, with the optional ones a recording entity may leave out."""
+    c = {k: np.asarray(v) for k, v in columns.items()}
+    n = c["record_id"].size
+    z = np.zeros(n, dtype=np.int64)
+    c.setdefault("charging_id", c["record_id"].astype(np.int64))
+    c.setdefault("seq", z)
+    c.setdefault("parts", np.zeros(n, dtype=np.int32))
+    c.setdefault("uplink_bytes", z)
+    c.setdefault("downlink_bytes", c["volume_bytes"].astype(np.int64) - c["uplink_bytes"])
+    c.setdefault("calling", 491_700_000_000 + c["sub"].astype(np.int64))
+    c.setdefault("called", z)
+    c.setdefault("answer", c["start"].astype(np.float64))
+    c.setdefault("release", c["start"] + c["duration_s"])
+    c.setdefault("online", np.zeros(n, dtype=np.int8))
+    return c
+
+
+def session_key(c: Cols) -> I64:
+    """(recording entity, charging id): one call or session."""
+    key: I64 = (c["node_id"].astype(np.int64) << 56) | (c["charging_id"].astype(np.int64) << 12)
+    return key
 
 
 def dedup_key(c: Cols) -> I64:
@@ -79,6 +119,13 @@ class Mediation:
         self.leaves = leaves if leaves is not None else np.full(n_subs, np.inf)
         self.seen: dict[int, I64] = {}  # hour of record start → sorted dedup keys
         self.suspense: list[Cols] = []
+        self.held: list[Cols] = []  # partial records waiting for their session's other parts
+        self.closed = np.empty(0, dtype=np.int64)  # sessions assembled (sorted keys) …
+        self.closed_at = np.empty(0)  # … and when, for forgetting them
+        self.partials = 0  # partial records held for assembly
+        self.assembled = 0  # sessions assembled from them
+        self.incomplete = 0  # … of which from an incomplete set of parts
+        self.late_parts = 0  # parts arriving after their session was assembled
         self.cdrs = sim.records.buffer("cdrs", CDR_SCHEMA)
         self.received = 0
         self.rejected = 0
@@ -114,6 +161,9 @@ class Mediation:
         oldest = int(np.floor((self.sim.now - self.spec.dedup_retention) / BUCKET_S))
         for b in [b for b in self.seen if b < oldest]:
             del self.seen[b]
+        keep = self.closed_at >= self.sim.now - self.spec.dedup_retention
+        if not keep.all():
+            self.closed, self.closed_at = self.closed[keep], self.closed_at[keep]
 
     # --- the pipeline -----------------------------------------------------------------------
 
@@ -128,10 +178,11 @@ class Mediation:
 
     def process(self, batch: UsageBatch,
                 too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
-        """The records of ``batch`` guided now. Records starting before ``too_late_before``
-        belong to a bill cycle closed for good: rejected, written off."""
+        """The records of ``batch`` guided now, with the sessions whose parts are complete
+        now. Records starting before ``too_late_before`` belong to a bill cycle closed for
+        good: rejected, written off."""
         self._forget_old()
-        c = {k: np.asarray(v) for k, v in batch.columns.items()}
+        c = normalise(batch.columns)
         n = batch.rows
         reason = np.zeros(n, dtype=np.int8)
         reason[(c["sub"] < 0) | (c["sub"] >= self.n_subs)] = UNKNOWN_SUB
@@ -144,41 +195,117 @@ class Mediation:
         seen[first] = False
         seen |= self._seen_before(key, bucket)
         reason[(reason == OK) & seen] = DUPLICATE
-        reason[(reason == OK) & self._too_late(c["sub"], c["start"], too_late_before)] = TOO_LATE
-        if "online" in c:
-            sub_ = np.clip(c["sub"], 0, self.n_subs - 1)
-            reason[(reason == OK) & (c["online"] == 2) & self.uncharged[sub_]] = FAIL_OPEN
-        sub_ok = np.clip(c["sub"], 0, self.n_subs - 1)
-        reason[(reason == OK) & (c["start"] >= self.leaves[sub_ok])] = TERMINATED
-        valid = (reason == OK) | (reason == FAIL_OPEN) | (reason == TERMINATED)
-        self._remember(key[valid], bucket[valid])  # a suspended record is known too
+        part = c["seq"] > 0
+        if part.any() and self.closed.size:
+            sk = session_key(c)
+            pos = np.minimum(np.searchsorted(self.closed, sk), self.closed.size - 1)
+            reason[(reason == OK) & part & (self.closed[pos] == sk)] = LATE_PART
+        held = part & (reason == OK)
+        self._remember(key[held], bucket[held])
+        dups = int((reason == DUPLICATE).sum())
+        late_parts = int((reason == LATE_PART).sum())
+        self.received += n
+        self.duplicates += dups
+        self.late_parts += late_parts
+        self.rejected += int(((reason != OK) & ~held).sum()) - dups
+        if held.any():
+            self.held.append({**{k: v[held] for k, v in c.items()},
+                              "received": np.full(int(held.sum()), self.sim.now)})
+            self.partials += int(held.sum())
+        out = _concat(self._decide(c, too_late_before, reason, ~part & (reason == OK), held,
+                                   key, bucket), self.assemble(too_late_before))
+        if not out:
+            return out
+        # in the order the records were written (an assembled session where its closing
+        # record was): allowances go to the same records as with partial records off
+        order = np.argsort(out["record_id"], kind="stable")
+        return {k: v[order] for k, v in out.items()}
+
+    def assemble(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf,
+                 flush: bool = False) -> Cols:
+        """Sessions whose parts are all here (or waited ``assembly_timeout``, or all of them
+        when ``flush``), as one record each, through the rest of the pipeline."""
+        if not self.held:
+            return {}
+        h = {k: np.concatenate([p[k] for p in self.held]) for k in self.held[0]}
+        sk = session_key(h)
+        order = np.lexsort((h["seq"], sk))
+        h = {k: v[order] for k, v in h.items()}
+        sk = sk[order]
+        keys, first, count = np.unique(sk, return_index=True, return_counts=True)
+        last = first + count - 1
+        final = ~np.isin(h["cause"][last], PARTIAL_CAUSES)
+        complete = final & (h["seq"][last] == count)
+        waited = self.sim.now - np.maximum.reduceat(h["received"], first)  # idle since
+        done = complete | (waited >= self.spec.assembly_timeout) | flush
+        rows_done = np.repeat(done, count)
+        self.held = [{k: v[~rows_done] for k, v in h.items()}] if (~rows_done).any() else []
+        if not done.any():
+            return {}
+        f, cnt, la = first[done], count[done], last[done]
+        d = {k: v[rows_done] for k, v in h.items()}
+        starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        a = {k: h[k][f] for k in h if k not in _SUMMED}
+        for k in _SUMMED:
+            a[k] = np.add.reduceat(d[k], starts)
+        for k in ("record_id", "cause", "release"):  # the closing record's
+            a[k] = h[k][la]
+        a["start"] = np.minimum.reduceat(d["start"], starts)
+        a["seq"] = np.zeros(f.size, dtype=np.int64)
+        a["parts"] = cnt.astype(np.int32)
+        del a["received"]
+        self.closed = np.concatenate([self.closed, keys[done]])
+        self.closed_at = np.concatenate([self.closed_at, np.full(f.size, self.sim.now)])
+        by = np.argsort(self.closed, kind="stable")
+        self.closed, self.closed_at = self.closed[by], self.closed_at[by]
+        self.assembled += int(f.size)
+        self.incomplete += int((~complete[done]).sum())
+        return self._decide(a, too_late_before)
+
+    def _decide(self, c: Cols, too_late_before: float | npt.NDArray[np.float64],
+                reason: npt.NDArray[np.int8] | None = None,
+                whole: npt.NDArray[np.bool_] | None = None,
+                held: npt.NDArray[np.bool_] | None = None, key: I64 | None = None,
+                bucket: I64 | None = None) -> Cols:
+        """Write-off, fail-open, churn and guiding for the ``whole`` records (single records
+        and assembled sessions; default all), logging every row of ``c`` in order (rows
+        already rejected by ``reason``, parts ``held`` for assembly); the records guided
+        now."""
+        n = c["record_id"].size
+        if n == 0:
+            return {}
+        reason = np.zeros(n, dtype=np.int8) if reason is None else reason.copy()
+        whole = np.ones(n, dtype=bool) if whole is None else whole
+        held = np.zeros(n, dtype=bool) if held is None else held
+        reason[whole & self._too_late(c["sub"], c["start"], too_late_before)] = TOO_LATE
         sub = np.clip(c["sub"], 0, self.n_subs - 1)
-        reason[(reason == OK) & (self.guidable_from[sub] > self.sim.now)] = NOT_GUIDABLE
-        ok = reason == OK
+        go = whole & (reason == OK)
+        reason[go & (c["online"] == 2) & self.uncharged[sub]] = FAIL_OPEN
+        reason[whole & (reason == OK) & (c["start"] >= self.leaves[sub])] = TERMINATED
+        if key is not None and bucket is not None:
+            valid = whole & ((reason == OK) | (reason == FAIL_OPEN) | (reason == TERMINATED))
+            self._remember(key[valid], bucket[valid])  # a suspended record is known too
+        reason[whole & (reason == OK) & (self.guidable_from[sub] > self.sim.now)] = NOT_GUIDABLE
+        ok = whole & (reason == OK)
         state = np.where(ok, GUIDED, np.where(reason == NOT_GUIDABLE, RECYCLED, REJECTED))
+        state[held] = HELD
         now = np.full(n, self.sim.now)
         self._log(c, now, now, state, reason)
         wait = reason == NOT_GUIDABLE
         if wait.any():
             self.suspense.append({**{k: c[k][wait] for k in c}, "received": now[wait]})
             self.suspended += int(wait.sum())
-        dups = int((reason == DUPLICATE).sum())
-        late = int((reason == TOO_LATE).sum())
-        opened = int((reason == FAIL_OPEN).sum())
-        gone = int((reason == TERMINATED).sum())
-        self.terminated += gone
-        self.received += n
-        self.duplicates += dups
-        self.too_late += late
-        self.fail_open += opened
-        self.rejected += int((state == REJECTED).sum()) - dups - late - opened - gone
+        self.terminated += int((whole & (reason == TERMINATED)).sum())
+        self.too_late += int((whole & (reason == TOO_LATE)).sum())
+        self.fail_open += int((whole & (reason == FAIL_OPEN)).sum())
         return {k: c[k][ok] for k in c}
 
     def recycle(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
         """Retry the records in suspense: guided when their line is known now; rejected when
-        too old or written off; the rest wait."""
+        too old or written off; the rest wait. Sessions whose assembly timed out go on, too."""
+        timed_out = self.assemble(too_late_before)
         if not self.suspense:
-            return {}
+            return timed_out
         s = {k: np.concatenate([p[k] for p in self.suspense]) for k in self.suspense[0]}
         self.suspense = []
         now = self.sim.now
@@ -194,17 +321,29 @@ class Mediation:
         if (~done).any():
             self.suspense.append({k: v[~done] for k, v in s.items()})
         ok = reason == OK
-        self.recycled += int(ok.sum())
+        self.recycled += int(ok.sum())  # (assembled sessions in suspense count once)
         self.unguidable += int((reason == UNGUIDABLE).sum())
         self.too_late += int((reason == TOO_LATE).sum())
-        return {k: v[ok] for k, v in s.items() if k != "received"}
+        return _concat({k: v[ok] for k, v in s.items() if k != "received"}, timed_out)
 
     @property
     def in_suspense(self) -> int:
         return int(sum(p["record_id"].size for p in self.suspense))
+
+    @property
+    def held_parts(self) -> int:
+        return int(sum(p["record_id"].size for p in self.held))
 
     def _log(self, c: Cols, received: np.ndarray, processed: np.ndarray, state: np.ndarray,
              reason: np.ndarray) -> None:
         self.cdrs.extend({**{k: c[k] for k in COLUMNS}, "received": received,
                           "processed": processed, "state": labels(state, STATES),
                           "reason": labels(reason, REASONS)})
+
+
+def _concat(a: Cols, b: Cols) -> Cols:
+    if not a:
+        return b
+    if not b:
+        return a
+    return {k: np.concatenate([a[k], b[k]]) for k in a}

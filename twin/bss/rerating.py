@@ -73,7 +73,8 @@ class Rerating:
     def keep(self, c: Cols, offer: I64, kind: I64, r: Rating) -> None:
         """Remember the rating inputs of records just rated with a wrong price."""
         for e in self.active():
-            m = (offer == e.offer) & (kind == e.kind)
+            # a record with nothing billable (an unanswered call) has no price to get wrong
+            m = (offer == e.offer) & (kind == e.kind) & (r.billable > 0)
             if m.any():
                 idx = np.flatnonzero(m)
                 e.store.append(({k: v[idx] for k, v in c.items()}, _take(r, idx)))

@@ -27,16 +27,24 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Sim, labels
-from twin.messages import PmReport, SubscriberBase, UsageBatch
+from twin.messages import (
+    CAMEL_INIT_CALL_RELEASE,
+    CreditAnswer,
+    PmReport,
+    SubscriberBase,
+    UsageBatch,
+)
+from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
+from twin.network.records import Recorder
 from twin.network.state import CellChange, NetworkState
 from twin.network.transport import TransportLoad
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
 
-ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED = 0, 1, 2, 3, 4
-OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped")
+ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED, DENIED_CREDIT, DENIED_OCS, QUOTA_END = range(8)
+OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped", "denied_credit",
+            "denied_ocs", "quota_exhausted")
 VOICE, DATA, SMS = 0, 1, 2
 KINDS = ("voice", "data", "sms")
-NODE_IDS = {VOICE: 1, DATA: 2, SMS: 3}  # recording entities: msc1, pgw1, smsc1
 MB = 1_000_000
 _KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
 _MARGIN = 0.01  # seconds; makes the no-blocking filter conservative against float rounding
@@ -47,6 +55,7 @@ USAGE_SCHEMA = pa.schema([
     ("id", pa.int64()), ("kind", pa.string()), ("sub", pa.int64()), ("cell", pa.string()),
     ("start", pa.float64()), ("intended_s", pa.float64()), ("actual_s", pa.float64()),
     ("intended_bytes", pa.int64()), ("actual_bytes", pa.int64()), ("outcome", pa.string()),
+    ("answer_s", pa.float64()),
 ])
 PM_SCHEMA = pa.schema([
     ("period_start", pa.float64()), ("cell", pa.string()), ("calls_offered", pa.int64()),
@@ -55,7 +64,8 @@ PM_SCHEMA = pa.schema([
     ("sessions_lost_outage", pa.int64()), ("carried_erlang", pa.float64()),
     ("data_mb", pa.float64()), ("sms_offered", pa.int64()), ("sms_lost_outage", pa.int64()),
     ("available_s", pa.float64()), ("data_utilisation", pa.float64()),
-    ("throughput_factor", pa.float64()),
+    ("throughput_factor", pa.float64()), ("calls_denied", pa.int64()),
+    ("sessions_denied", pa.int64()), ("sms_denied", pa.int64()),
 ])
 FIELDS = ("id", "cell", "sub", "start", "end", "volume")
 
@@ -128,10 +138,19 @@ class TrafficEngine:
         self.line_from = np.where(np.arange(subs.count) < subs.n_existing, -np.inf, np.inf)
         self.line_until = np.full(subs.count, np.inf)
         self.lines_vary = subs.n_existing < subs.count
+        # demand per cell: its lines' weights (segment factors); attempts pick a line in
+        # proportion to its weight, through the weights' running sum in cell order
+        self.weighted = subs.demand is not None
+        weight = subs.demand if subs.demand is not None else np.ones(subs.count)
+        self.demand_on = np.bincount(sub_cell, weights=weight, minlength=n_cells)
+        self.weight_cum = np.cumsum(weight[self.sub_by_cell])
         self.cdr_dup = cdr_duplicate_rate
         self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data"),
                     SMS: sim.rng.stream("traffic.sms")}
         self.cdr_rng = sim.rng.stream("network.cdr")
+        self.recorder = Recorder(sim, spec.records, subs)
+        self.ocs: OnlineCharging | None = None  # set when the network charges prepaid online
+        self.subs_prepaid = subs.is_prepaid
         self.drop_rng = sim.rng.stream("traffic.drops")
         self.transport: TransportLoad | None = None
         self.data_capacity = np.ones(n_cells)  # Mb/s per cell; set by the network twin
@@ -150,7 +169,7 @@ class TrafficEngine:
         self.t = 0.0
         self.counts = dict(calls_offered=0, calls_blocked=0, calls_lost_outage=0,
                            calls_dropped=0, sessions_offered=0, data_bytes=0, sms_offered=0,
-                           sms_lost_outage=0)
+                           sms_lost_outage=0, calls_denied=0, sessions_denied=0, sms_denied=0)
 
     # --- the discrete-event side ------------------------------------------------------------
 
@@ -167,9 +186,13 @@ class TrafficEngine:
         parts = []
         for kind, car in self.carried.items():
             out = np.full(len(car), COMPLETED, dtype=np.int8)
-            parts.append(self._emit(kind, car, car.end.copy(), out, car.end.copy()))
+            part = self._partials(car, car.end, self.t, car.end) if kind == DATA else None
+            cdr, moved = self._emit(kind, car, car.end.copy(), out, car.end.copy())
+            parts.append(cdr)
+            if part is not None:
+                self.counts["data_bytes"] += int(moved.sum())
+                parts.append(part)
             self.carried[kind] = Batch.empty()
-        self.counts["data_bytes"] += int(parts[DATA]["volume_bytes"].sum())
         self._publish_cdrs(parts)
 
     # --- one interval -----------------------------------------------------------------------
@@ -190,18 +213,64 @@ class TrafficEngine:
         sleeping = channels == 0  # up as far as anyone can tell, but serving nobody
         pm: dict[str, Arr] = {}
         cdrs: list[dict[str, Arr]] = []
-        for kind, per_day, cap in ((VOICE, self.spec.voice.calls_per_sub_day, channels),
-                                   (DATA, self.spec.data.sessions_per_sub_day, None),
-                                   (SMS, self.spec.sms.per_sub_day, None)):
-            rate = self.subs_on * per_day * share / 3600.0 * (t1 - t0)
+        news = []
+        for kind, per_day in ((VOICE, self.spec.voice.calls_per_sub_day),
+                              (DATA, self.spec.data.sessions_per_sub_day),
+                              (SMS, self.spec.sms.per_sub_day)):
+            rate = self.demand_on * per_day * share / 3600.0 * (t1 - t0)
             if crowd is not None:
                 rate = rate * crowd
-            new = self._generate(kind, rate, t0, t1)
-            cdrs.append(self._resolve(kind, new, t0, t1, up0, by_cell, cap, pm, sleeping,
-                                      drop if kind == VOICE else None))
+            news.append(self._generate(kind, rate, t0, t1))
+        dark = ~up0 | sleeping
+        dark[list(by_cell)] = False
+        news = self._admit(news, ~dark, pm)
+        for kind, cap in ((VOICE, channels), (DATA, None), (SMS, None)):
+            cdrs.append(self._resolve(kind, news[kind], t0, t1, up0, by_cell, cap, pm,
+                                      sleeping, drop if kind == VOICE else None))
+        for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
+            offered = "calls_offered" if k == VOICE else f"{name}_offered"
+            pm[offered] = pm[offered] + pm[f"{name}_denied"]  # denied attempts were offered
+            self.counts[offered] += int(pm[f"{name}_denied"].sum())
+            self.counts[f"{name}_denied"] += int(pm[f"{name}_denied"].sum())
         self._write_pm(t0, t1, pm, self._available_s(t0, t1, up0, by_cell))
         self._publish_cdrs(cdrs)
         self.t = t1
+
+    def on_credit_answer(self, answer: CreditAnswer) -> None:
+        if self.ocs is not None:
+            self.ocs.on_answer(answer)
+
+    def _admit(self, news: list[Batch], can_serve: Arr, pm: dict[str, Arr]) -> list[Batch]:
+        """Online charging: one CreditRequest for the interval's new prepaid attempts; the
+        denied ones are resolved here (truth rows, no records), the rest go on, capped at
+        their quota."""
+        n_cells = len(self.cell_ids)
+        for name in ("calls", "sessions", "sms"):
+            pm[f"{name}_denied"] = np.zeros(n_cells, dtype=np.int64)
+        if self.ocs is None or not any(len(b) for b in news):
+            return news
+        allb = Batch.concat(Batch.concat(news[VOICE], news[DATA]), news[SMS])
+        kind = np.repeat(np.arange(3), [len(b) for b in news])
+        answer_s = np.where(kind == VOICE, self.recorder.answer_delay(allb.id), 0.0)
+        verdict, end = self.ocs.admit(kind, allb.id, allb.sub, allb.start, allb.end,
+                                      allb.volume, answer_s, can_serve[allb.cell])
+        allb.end = end
+        out = []
+        offset = 0
+        for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
+            sl = slice(offset, offset + len(news[k]))
+            offset += len(news[k])
+            b, v = allb.take(np.arange(sl.start, sl.stop)), verdict[sl]
+            denied = np.flatnonzero(v != 0)
+            if denied.size:
+                d = b.take(denied)
+                outcome = np.where(v[denied] == DENIED_CREDIT_OUT, DENIED_CREDIT,
+                                   DENIED_OCS).astype(np.int8)
+                assert (v[denied] <= DENIED_OCS_OUT).all()
+                self._emit(k, d, d.start.copy(), outcome, d.end.copy())
+                pm[f"{name}_denied"] = np.bincount(d.cell, minlength=n_cells).astype(np.int64)
+            out.append(b.take(np.flatnonzero(v == 0)))
+        return out
 
     def _share(self, t: float) -> float:
         """Share of a day's traffic per hour at ``t``, times the day's volume factor."""
@@ -230,8 +299,7 @@ class TrafficEngine:
         n = int(counts.sum())
         cell = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
         start = t0 + rng.random(n) * (t1 - t0)
-        pick = np.floor(rng.random(n) * self.subs_on[cell]).astype(np.int64)
-        sub = self.sub_by_cell[self.sub_offset[cell] + pick]
+        sub = self._pick(cell, rng.random(n))
         if kind == VOICE:
             hold = draw_holding(rng, self.spec.voice.holding, n)
             volume = np.zeros(n)
@@ -251,6 +319,20 @@ class TrafficEngine:
         b = Batch(ids, cell[order], sub[order], start[order], start[order] + hold[order],
                   volume[order])
         return b
+
+    def _pick(self, cell: Arr, u: Arr) -> Arr:
+        """The line making each attempt: uniform over the cell's lines, or in proportion to
+        their weights."""
+        if not self.weighted:
+            pick = np.floor(u * self.subs_on[cell]).astype(np.int64)
+            out: Arr = self.sub_by_cell[self.sub_offset[cell] + pick]
+            return out
+        first = self.sub_offset[cell]
+        below = np.where(first > 0, self.weight_cum[np.maximum(first - 1, 0)], 0.0)
+        pos = np.searchsorted(self.weight_cum, below + u * self.demand_on[cell], side="right")
+        last = first + self.subs_on[cell] - 1
+        out = self.sub_by_cell[np.clip(pos, first, last)]
+        return out
 
     def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
                  by_cell: dict[int, list[CellChange]], cap: Arr | None,
@@ -278,15 +360,31 @@ class TrafficEngine:
         keep = np.flatnonzero(outcome == ACTIVE)
         self.carried[kind] = allb.take(keep)
         idx = np.flatnonzero(resolved)
-        cdr = self._emit(kind, allb.take(idx), actual_end[idx], outcome[idx], allb.end[idx])
+        if kind == DATA:  # partial records of sessions up now, for limits reached by t1
+            up = np.flatnonzero((outcome == ACTIVE) | (outcome == COMPLETED)
+                                | (outcome == DROPPED))
+            part = self._partials(allb.take(up), actual_end[up], t0, t1)
+        cdr, moved = self._emit(kind, allb.take(idx), actual_end[idx], outcome[idx],
+                                allb.end[idx])
         self._count_pm(kind, allb, n_car, outcome, actual_end, t0, t1, pm)
         if kind == DATA:
             o = outcome[idx]
             served_cells = allb.cell[idx][(o == COMPLETED) | (o == DROPPED)]
-            pm["data_mb"] = np.bincount(served_cells, cdr["volume_bytes"],
-                                        minlength=len(self.cell_ids)) / MB
-            self.counts["data_bytes"] += int(cdr["volume_bytes"].sum())
+            pm["data_mb"] = np.bincount(served_cells, moved, minlength=len(self.cell_ids)) / MB
+            self.counts["data_bytes"] += int(moved.sum())
+            cdr = {k: np.concatenate([part[k], cdr[k]]) for k in cdr}
         return cdr
+
+    def _partials(self, b: Batch, known_end: Arr, t0: float, t1: float | Arr) -> dict[str, Arr]:
+        """Partial records of data sessions whose limits pass in (t0, t1]."""
+        planned = b.end
+        if self.ocs is not None:
+            planned, _ = self.ocs.planned(b.id, b.end)
+        part = self.recorder.data_partials(b.id, b.sub, b.start, planned, b.volume, known_end,
+                                           t0, t1)
+        if self.ocs is not None:
+            part["online"] = self.ocs.online_of(part["charging_id"])
+        return part
 
     def _drop_degraded(self, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr,
                        drop: Arr, t1: float) -> None:
@@ -358,26 +456,45 @@ class TrafficEngine:
     # --- records ----------------------------------------------------------------------------
 
     def _emit(self, kind: int, b: Batch, actual_end: Arr, outcome: Arr,
-              intended_end: Arr) -> dict[str, Arr]:
+              intended_end: Arr) -> tuple[dict[str, Arr], Arr]:
+        """The usage truth of resolved calls and sessions, and the records of the served
+        ones (the last record of a data session with partials); also the bytes each served
+        session moved in all."""
+        online = np.zeros(len(b), dtype=np.int8)
+        if self.ocs is not None:
+            online = self.ocs.online_of(b.id)
+            intended_end, capped = self.ocs.planned(b.id, intended_end)
+            outcome = np.where(capped & (outcome == COMPLETED), QUOTA_END, outcome)
+            self.ocs.finished(b.id, b.sub, (outcome == COMPLETED) | (outcome == DROPPED)
+                              | (outcome == QUOTA_END))
         intended = intended_end - b.start
-        served = (outcome == COMPLETED) | (outcome == DROPPED)
+        served = (outcome == COMPLETED) | (outcome == DROPPED) | (outcome == QUOTA_END)
         actual = np.where(served, actual_end - b.start, 0.0)
         frac = np.divide(actual, intended, out=np.zeros_like(actual), where=intended > 0)
         actual_bytes = np.floor(b.volume * frac).astype(np.int64)
+        answer_s = (self.recorder.answer_delay(b.id) if kind == VOICE
+                    else np.zeros(len(b)))
         self.usage.extend({
             "id": b.id, "kind": labels(np.full(len(b), kind), KINDS), "sub": b.sub,
             "cell": labels(b.cell, self.cell_ids), "start": b.start, "intended_s": intended,
             "actual_s": actual, "intended_bytes": b.volume.astype(np.int64),
             "actual_bytes": actual_bytes, "outcome": labels(outcome, OUTCOMES),
+            "answer_s": answer_s,
         })
         s = np.flatnonzero(served)
-        return {
-            "record_id": b.id[s], "node_id": np.full(s.size, NODE_IDS[kind], dtype=np.int64),
-            "sub": b.sub[s], "kind": np.full(s.size, kind, dtype=np.int8),
-            "start": b.start[s], "duration_s": np.ceil(actual[s]).astype(np.int64),
-            "volume_bytes": actual_bytes[s],
-            "cause": (outcome[s] == DROPPED).astype(np.int8),
-        }
+        dropped = outcome[s] == DROPPED
+        rec = self.recorder
+        if kind == VOICE:
+            cdr = rec.voice(b.id[s], b.sub[s], b.start[s], actual[s], answer_s[s], dropped)
+        elif kind == SMS:
+            cdr = rec.sms(b.id[s], b.sub[s], b.start[s])
+        else:
+            cdr = rec.data(b.id[s], b.sub[s], b.start[s], intended_end[s], b.volume[s],
+                           actual[s], actual_bytes[s], dropped)
+        if self.ocs is not None:
+            cdr["online"] = online[s]
+            cdr["cause"][outcome[s] == QUOTA_END] = CAMEL_INIT_CALL_RELEASE
+        return cdr, actual_bytes[s]
 
     def _publish_cdrs(self, parts: list[dict[str, Arr]]) -> None:
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -439,7 +556,8 @@ class TrafficEngine:
         self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column,
                         **pm, "available_s": available, "data_utilisation": utilisation,
                         "throughput_factor": factor})
-        answered = pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
+        answered = (pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
+                    - pm["calls_denied"])
         counters = {
             "calls_attempted": pm["calls_offered"], "calls_blocked": pm["calls_blocked"],
             "calls_dropped": pm["calls_dropped"], "calls_failed": pm["calls_lost_outage"],

@@ -20,10 +20,12 @@ from twin.messages import (
     ActivationCommand,
     ActivationResult,
     AlarmListRequest,
+    CreditAnswer,
     RepairCommand,
     SubscriberBase,
 )
 from twin.network.faults import Fault, fault_schedule
+from twin.network.online import OnlineCharging
 from twin.network.state import NetworkState
 from twin.network.telemetry import ElementManagers
 from twin.network.topology import Topology
@@ -171,6 +173,13 @@ class NetworkTwin:
         """Alarm synchronisation: every element manager answers with its active alarms."""
         for alarm_list in self.ems.alarm_lists():
             self.publish(alarm_list)
+
+    def enable_online_charging(self) -> None:
+        """Prepaid lines are served only with quota from the online charging system."""
+        self.traffic.ocs = OnlineCharging(self.traffic.subs_prepaid, self.publish)
+
+    def on_credit_answer(self, answer: CreditAnswer) -> None:
+        self.traffic.on_credit_answer(answer)
 
     def on_repair(self, cmd: RepairCommand) -> None:
         """The network decides whether the command fixes what is wrong with the target: a

@@ -272,6 +272,24 @@ class SmsSpec(Strict):
     per_sub_day: float = Field(2.0, ge=0, description="text messages sent per subscriber a day")
 
 
+class UsageRecordSpec(Strict):
+    """How the recording entities write usage records (3GPP TS 32.298 shaped)."""
+
+    partial_time_limit: Duration | None = Field(
+        3600.0, gt=0, description="a data session longer than this is written as partial "
+                                  "records, one per interval (null: one record per session)")
+    partial_volume_limit_mb: float | None = Field(
+        None, gt=0, description="… or a partial record each time a session has moved this "
+                                "many MB (whichever limit comes first)")
+    answer_delay_mean_s: float = Field(
+        6.0, ge=0, description="mean setup and ring time from seizure to answer (exponential)"
+                               "; a call is charged from answer to release")
+    on_net_share: Share = Field(0.5, description="share of calls to another subscriber")
+    international_share: Share = Field(0.05, description="share of calls abroad; the rest go "
+                                                         "to other national networks")
+    uplink_share_mean: Share = Field(0.12, description="mean uplink share of a data volume")
+
+
 class TrafficSpec(Strict):
     interval: Duration = Field(900.0, gt=0, description="traffic generation step (PM period)")
     profile: Literal["diurnal", "flat"] = "diurnal"
@@ -286,6 +304,12 @@ class TrafficSpec(Strict):
     voice: VoiceSpec = VoiceSpec()
     data: DataSpec = DataSpec()
     sms: SmsSpec = SmsSpec()
+    records: UsageRecordSpec = UsageRecordSpec()
+    segment_factors: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="demand multiplier per offer name or catalog segment (voice, data and "
+                    "SMS rates of its subscribers); an offer's own entry wins over its "
+                    "segment's")
 
 
 # --- faults --------------------------------------------------------------------------------
@@ -572,6 +596,10 @@ class MediationSpec(Strict):
     guiding_delay_mean: Duration = Field(
         0.0, description="mean delay (exponential) before a new line reaches mediation's "
                          "guiding table; its records wait in suspense until then")
+    assembly_timeout: Duration = Field(
+        86_400.0, gt=0, description="partial records of a session still incomplete this long "
+                                    "after its latest part arrived are assembled from the "
+                                    "parts received")
 
 
 class TariffError(Strict):
@@ -803,4 +831,10 @@ class Scenario(Strict):
                 raise ValueError(
                     f"subscribers.mix.{offer}: no such offer in the catalog "
                     f"(offers: {', '.join(sorted(self.bss.catalog.offers))})")
+        names = set(self.bss.catalog.offers) | {
+            o.segment for o in self.bss.catalog.offers.values()}
+        for key in self.traffic.segment_factors:
+            if key not in names:
+                raise ValueError(f"traffic.segment_factors.{key}: neither an offer nor a "
+                                 f"segment of the catalog ({', '.join(sorted(names))})")
         return self

@@ -44,16 +44,24 @@ def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Gener
     if ent.size:
         office = rng.integers(0, len(cells), size=int(group.max()) + 1)
         cell[ent] = office[group]
+    catalog_offers = [catalog[o] for o in offers]
+    prepaid = np.array([c.account_type == "prepaid" for c in catalog_offers], dtype=bool)
+    factors = scenario.traffic.segment_factors
+    per_offer = np.array([factors.get(o, factors.get(c.segment, 1.0))  # offer, else segment
+                          for o, c in zip(offers, catalog_offers, strict=True)],
+                         dtype=np.float64)
     rate = scenario.bss.orders.new_lines_per_day
     if rate <= 0:
         return SubscriberBase(tuple(cells), offers, cell, offer, account,
-                              cell_region=cell_region)
+                              cell_region=cell_region, prepaid=prepaid[offer],
+                              demand=per_offer[offer] if factors else None)
     m = int(rng.poisson(rate * scenario.duration / 86_400.0))
     share = np.array([spec.mix[o] for o in offers[:n_mix]], dtype=np.float64)
     new_offer = rng.choice(n_mix, size=m, p=share / share.sum()).astype(np.int16)
     new_cell = rng.integers(0, len(cells), size=m).astype(np.int32)
     new_account = (int(account.max()) + 1 + np.arange(m)).astype(np.int32)
-    return SubscriberBase(tuple(cells), offers, np.concatenate([cell, new_cell]),
-                          np.concatenate([offer, new_offer]),
+    every_offer = np.concatenate([offer, new_offer])
+    return SubscriberBase(tuple(cells), offers, np.concatenate([cell, new_cell]), every_offer,
                           np.concatenate([account, new_account]), existing=n,
-                          cell_region=cell_region)
+                          cell_region=cell_region, prepaid=prepaid[every_offer],
+                          demand=per_offer[every_offer] if factors else None)
