@@ -17,6 +17,8 @@ from twin.messages import (
     CreditRequest,
     EmsEvent,
     InventorySnapshot,
+    MaintenanceWindow,
+    PlannedMaintenanceNotice,
     PmReport,
     RepairCommand,
     ServiceOutageReport,
@@ -57,6 +59,10 @@ def _detail(msg: object) -> str:
     if isinstance(msg, ServiceOutageReport):
         return (f"incident {msg.incident_id}: {msg.cell} out of service "
                 f"{msg.end - msg.start:.0f} s")
+    if isinstance(msg, MaintenanceWindow | PlannedMaintenanceNotice):
+        what = (",".join(msg.targets) if isinstance(msg, MaintenanceWindow)
+                else f"{len(msg.cells)} cells")
+        return f"window {msg.window_id}: {what} from {msg.start:.0f} to {msg.end:.0f} s"
     if isinstance(msg, UsageBatch):
         return f"{msg.rows} usage records"
     if isinstance(msg, PmReport):
@@ -85,6 +91,9 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(UsageBatch, bss.on_usage)
     bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer
     bus.subscribe(ServiceOutageReport, bss.on_outage,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(MaintenanceWindow, oss.on_maintenance)  # change management → OSS
+    bus.subscribe(PlannedMaintenanceNotice, bss.on_maintenance,
                   latency_s=scenario.bss.integration_latency_s)
 
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)

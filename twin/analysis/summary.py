@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.analysis.oss_scoring import as_faults, score_rca
 from twin.analysis.oss_scoring import operations as oss_operations
-from twin.analysis.oss_scoring import score_rca
 from twin.analysis.reconcile import reconcile, sla_truth
 from twin.analysis.revenue import lost_revenue
 from twin.wiring import Assembly
@@ -38,7 +38,7 @@ def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict
     incidents = incidents[incidents["merged_into"] == 0]
     f = faults.merge(ends[["fault_id", "end"]], on="fault_id", how="left")
     f["end"] = f["end"].fillna(horizon)
-    f = f[f["fault_id"].isin(service_affecting)]
+    f = as_faults(f[f["fault_id"].isin(service_affecting)])
     m = f.merge(incidents[["root", "created"]], left_on="target", right_on="root", how="left")
     m = m[(m["created"] >= m["start"]) & (m["created"] <= m["end"] + 3600)]
     first = m.groupby("fault_id")["created"].min()

@@ -26,6 +26,7 @@ from twin.kernel import Sim, labels
 from twin.messages import (
     OCS_UNAVAILABLE,
     CreditRequest,
+    PlannedMaintenanceNotice,
     ServiceOutageReport,
     SubscriberBase,
     UsageBatch,
@@ -171,6 +172,11 @@ class BusinessSupport:
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.billing.on_outage(report)
         self.care.on_outage(report)
+
+    def on_maintenance(self, notice: PlannedMaintenanceNotice) -> None:
+        """The OSS announced planned work: SLAs and care treat its outage as told."""
+        self.billing.sla.on_maintenance(notice)
+        self.care.on_maintenance(notice)
 
     def finish(self) -> None:
         self.collector.finish()

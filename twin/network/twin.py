@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from twin.kernel import Sim
-from twin.messages import RepairCommand, SubscriberBase
+from twin.messages import MaintenanceWindow, RepairCommand, SubscriberBase
 from twin.network.faults import Fault, fault_schedule
 from twin.network.state import NetworkState
 from twin.network.telemetry import ElementManagers
@@ -40,6 +40,7 @@ FAULTS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("start", pa.float64()), ("time", pa.timestamp("s", tz="UTC")),
     ("target", pa.string()), ("target_kind", pa.string()), ("mode", pa.string()),
     ("source", pa.string()), ("planned_duration", pa.float64()), ("silent", pa.bool_()),
+    ("window", pa.float64()),
 ])
 FAULT_ENDS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("end", pa.float64()), ("cleared_by", pa.string()),
@@ -83,12 +84,14 @@ class NetworkTwin:
         for f in self.schedule:
             self._faults.append(fault_id=f.id, start=f.at, time=sim.calendar.at(f.at),
                                 target=f.target, target_kind=f.target_kind, mode=f.mode,
-                                source=f.source, planned_duration=f.duration, silent=f.silent)
+                                source=f.source, planned_duration=f.duration, silent=f.silent,
+                                window=f.window)
 
     def start(self) -> None:
         """Announce the inventory and start the fault and traffic processes."""
         self.publish(self.topo.inventory())
         self.sim.env.process(self._inject())
+        self.sim.env.process(self._announce())
         self.sim.env.process(self.traffic.process())
         self.sim.env.process(self.ems.noise())
 
@@ -96,6 +99,15 @@ class NetworkTwin:
         for f in self.schedule:
             yield self.sim.env.timeout(f.at - self.sim.now)
             self._strike(f)
+
+    def _announce(self) -> Any:
+        """Change management announces each planned-maintenance window ahead of the work."""
+        planned = sorted((max(0.0, f.at - f.notice), f.id, f) for f in self.schedule
+                         if f.mode == "planned_maintenance" and f.target_kind == "element")
+        for when, _, f in planned:
+            yield self.sim.env.timeout(when - self.sim.now)
+            self.publish(MaintenanceWindow(f.id, (f.target,), f.at, f.at + (f.window or 0.0),
+                                           self.sim.now))
 
     def _links_of(self, f: Fault) -> list[str]:
         return self.topo.cables[f.target] if f.target_kind == "cable" else [f.target]

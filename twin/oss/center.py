@@ -16,6 +16,7 @@ from twin.messages import (
     AlarmNotification,
     EmsEvent,
     InventorySnapshot,
+    MaintenanceWindow,
     PmReport,
     ServiceOutageReport,
 )
@@ -23,6 +24,7 @@ from twin.oss.alarms import Alarm, AlarmList
 from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.inventory import Inventory, degrade
+from twin.oss.maintenance import MaintenanceCalendar
 from twin.oss.noc import Noc
 from twin.oss.performance import EMS as PM_EMS
 from twin.oss.performance import PmWatch
@@ -50,8 +52,11 @@ class OperationsCenter:
         self.inventory_errors: dict[str, str] = {}
         self.collector = Collector(sim)
         self.alarms = AlarmList(sim, spec.alarms, on_closed=self._alarm_closed)
+        self.maintenance = MaintenanceCalendar(sim, spec.maintenance,
+                                               release=self._overrun, publish=publish)
         self.workforce = Workforce(sim, spec, publish, region_of=self._region_of,
-                                   on_mains_failure=self._on_mains_failure)
+                                   on_mains_failure=self._on_mains_failure,
+                                   on_maintenance=self.maintenance.overrunning)
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
@@ -86,9 +91,19 @@ class OperationsCenter:
         if out.ended is not None:
             self._report_outage(alarm.obj, alarm.cause, *out.ended, alarm.incident_id)
         if out.kind == "new":
-            self.correlator.add(alarm)
+            if not self.maintenance.suppress(alarm):
+                self.correlator.add(alarm)
         elif out.kind == "cleared":
             self.correlator.alarm_cleared(alarm)
+
+    def on_maintenance(self, msg: MaintenanceWindow) -> None:
+        """Change management announced planned work (see twin/oss/maintenance.py)."""
+        if self.spec.maintenance.enabled:
+            self.maintenance.announce(msg, self.inventory)
+
+    def _overrun(self, alarm: Alarm) -> None:
+        """An alarm of planned work still raised after its window: a real problem now."""
+        self.correlator.add(alarm)
 
     def on_pm(self, report: PmReport) -> None:
         """Performance counters of one granularity period: KPI thresholds per cell."""
@@ -141,6 +156,7 @@ class OperationsCenter:
                                     self.sim.horizon, alarm.incident_id)
         self.alarms.write()
         self.workforce.write()
+        self.maintenance.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
         for inc in self.correlator.incidents:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,

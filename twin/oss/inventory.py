@@ -46,7 +46,7 @@ def degrade(snapshot: InventorySnapshot, spec: InventoryAccuracySpec,
             choices = [x for x in by_type[etype[old]] if x not in (old, other)]
             if choices:
                 new = choices[int(rng.integers(len(choices)))]
-                link = replace(link, **{end: new})
+                link = replace(link, a=new) if end == "a" else replace(link, b=new)
                 changes[link.id] = f"stale: {other}-{new} was {other}-{old}"
         kept.append(link)
     return InventorySnapshot(snapshot.elements, tuple(kept)), changes

@@ -84,6 +84,7 @@ class Ticket:
     truck_rolls: int = 0
     queued: bool = False  # waiting for a crew
     remote: bool = False  # a remote restart is being verified
+    hold: str = ""  # why it is held: "" (mains power) or "maintenance"
     notes: list[tuple[float, str]] = field(default_factory=list)
 
     @property

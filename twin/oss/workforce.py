@@ -45,12 +45,14 @@ class Crew:
 class Workforce:
     def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None],
                  region_of: Callable[[str], str] | None = None,
-                 on_mains_failure: Callable[[str], bool] | None = None) -> None:
+                 on_mains_failure: Callable[[str], bool] | None = None,
+                 on_maintenance: Callable[[str], bool] | None = None) -> None:
         self.sim, self.spec, self.publish = sim, spec, publish
         self.crew_spec = spec.crews
         self.policy = policy_for(spec.repair_policy)
         self.region_of = region_of or (lambda target: "")
         self.on_mains_failure = on_mains_failure or (lambda target: False)
+        self.on_maintenance = on_maintenance or (lambda target: False)
         self.rng = sim.rng.stream("oss.workforce")
         regions = spec.crews.regions or {ANY_REGION: spec.crews.count}
         ids = itertools.count(1)
@@ -97,6 +99,11 @@ class Workforce:
             # dark because the mains failed and the batteries ran out: no crew can fix that
             t.set_status(self.sim.now, "held", "mains power failure: waiting for the utility")
             return
+        if self.on_maintenance(inc.root):
+            # planned work overran its window: the change owner on site finishes it
+            t.set_status(self.sim.now, "held", "planned maintenance overran its window")
+            t.hold = "maintenance"
+            return
         if self._restart_helps(t):
             self.sim.env.process(self._remote_restart(t))
         else:
@@ -119,8 +126,9 @@ class Workforce:
         elif t.remote:
             t.remote = False
             self._close(t, "remote restart")
-        elif was_held:  # mains back
-            self._close(t, "power restored")
+        elif was_held:  # mains back, or the overrunning work done
+            self._close(t, "maintenance completed" if t.hold == "maintenance"
+                        else "power restored")
         elif not t.on_site:
             self._close(t, t.resolution or "restored")
 

@@ -78,6 +78,8 @@ class ElementSpec(Strict):
                                                        "defaults to the site")
     voice_channels: int | None = Field(None, ge=1, description="cells only")
     technology: Technology | None = Field(None, description="cells only")
+    standby: bool = Field(False, description="has a standby unit (1:1 equipment protection) "
+                                             "that a switch_standby command brings into service")
 
 
 class LinkSpec(Strict):
@@ -87,6 +89,8 @@ class LinkSpec(Strict):
     cable: str | None = Field(None, description="fibre cable carrying the link; a fibre cut "
                                                 "takes every link in the cable")
     medium: Literal["fibre", "microwave"] = "fibre"
+    standby: bool = Field(False, description="has a protection path (1+1, on a diverse "
+                                             "route) that a switch_standby command selects")
 
 
 class DelaySpec(Strict):
@@ -342,11 +346,20 @@ class ScriptedFault(Strict):
     drop_rate: Share = Field(0.0, description="degradation: chance an answered call drops")
     flap_down: Duration = Field(120.0, gt=0, description="flapping: down time per flap")
     flap_up: Duration = Field(600.0, gt=0, description="flapping: up time between flaps")
+    window: Duration | None = Field(
+        None, gt=0, description="planned_maintenance: the announced window (default: the "
+                                "duration); work lasting longer overruns it")
+    notice: Duration | None = Field(
+        None, description="planned_maintenance: announced this long ahead (default "
+                          "faults.maintenance_notice)")
 
     @model_validator(mode="after")
     def _check_mode(self) -> ScriptedFault:
         if self.mode in ("power_outage", "planned_maintenance") and self.duration is None:
             raise ValueError(f"duration: a {self.mode} needs a duration")
+        for name in ("window", "notice"):
+            if getattr(self, name) is not None and self.mode != "planned_maintenance":
+                raise ValueError(f"{name}: only a planned_maintenance has one")
         if self.silent and self.mode != "degradation":
             raise ValueError("silent: only a degradation can be silent")
         return self
@@ -356,6 +369,9 @@ class FaultSpec(Strict):
     random: RandomFaultSpec = RandomFaultSpec()
     scripted: list[ScriptedFault] = Field(default_factory=list)
     storms: list[StormSpec] = Field(default_factory=list)
+    maintenance_notice: Duration = Field(
+        3 * 86_400.0, description="how long ahead change management announces a planned "
+                                  "maintenance window to the OSS")
 
 
 # --- OSS -----------------------------------------------------------------------------------
@@ -413,6 +429,15 @@ class AutomationSpec(Strict):
                                                       "after a restart before a truck roll")
     guard: Duration = Field(600.0, ge=0, description="at most one restart per element in this "
                                                      "time (ONAP-style guard)")
+
+
+class MaintenanceSpec(Strict):
+    """What the OSS does with announced planned-maintenance windows."""
+
+    enabled: bool = Field(True, description="suppress alarms of announced work and tell the "
+                                            "BSS; false: the OSS ignores the announcements")
+    grace: Duration = Field(300.0, description="after a window's end, alarms still raised "
+                                               "this long later are an overrun: ticketed")
 
 
 class InventoryAccuracySpec(Strict):
@@ -473,6 +498,7 @@ class OssSpec(Strict):
     crews: CrewSpec = CrewSpec()
     tickets: TicketSpec = TicketSpec()
     automation: AutomationSpec = AutomationSpec()
+    maintenance: MaintenanceSpec = MaintenanceSpec()
     repair_policy: Literal["fifo", "impact", "severity", "sla"] = Field(
         "fifo", description="fifo: first ticket first; impact: most cells affected first; "
                             "severity: highest priority first; sla: earliest restore "
@@ -631,6 +657,12 @@ class SlaSpec(Strict):
     availability_target: float = Field(gt=0, le=100, description="percent per bill cycle")
     credit_table: list[CreditStep] = Field(min_length=1)
     cap_pct: float = Field(100.0, ge=0, le=100)
+    excluded_planned_maintenance: bool = Field(
+        True, description="outage inside a maintenance window announced to the BSS does not "
+                          "count against availability (up to the allowance)")
+    maintenance_allowance: Duration = Field(
+        8 * 3600.0, description="announced maintenance excluded per bill cycle; beyond it, "
+                                "planned outage counts like any other")
 
 
 class UsagePrice(Strict):
