@@ -55,15 +55,17 @@ def _mean(xs: list[float]) -> float | None:
 
 def operations(oss: OperationsCenter, duration: float) -> dict[str, Any]:
     return {**alarm_lifecycle(oss, duration), **tickets(oss, duration),
-            **maintenance(oss)}
+            **field_operations(oss)}
 
 
-def maintenance(oss: OperationsCenter) -> dict[str, Any]:
-    cal = oss.maintenance
+def field_operations(oss: OperationsCenter) -> dict[str, Any]:
+    cal, ts = oss.maintenance, oss.workforce.tickets
     return {
         "maintenance_windows": len(cal.windows),
         "alarms_maintenance": cal.alarms_suppressed,
         "maintenance_overruns": cal.overruns,
+        "standby_switchovers": sum(t.switchovers for t in ts),
+        "restored_by_switchover": sum(t.unit_repair for t in ts),
     }
 
 

@@ -94,7 +94,8 @@ def build_topology(spec: NetworkSpec) -> Topology:
     elements = {
         e.id: ElementInfo(e.id, e.type, e.site or e.id, e.vendor, e.region,
                           e.power_domain or e.site or e.id,
-                          (e.technology or "4G") if e.type == "cell" else "")
+                          (e.technology or "4G") if e.type == "cell" else "",
+                          e.standby or e.type in spec.standby_types)
         for e in spec.elements
     }
     channels = {
@@ -106,7 +107,7 @@ def build_topology(spec: NetworkSpec) -> Topology:
         lid = ls.id or f"{ls.a}-{ls.b}"
         if lid in links:
             raise ValueError(f"links[{i}].id: duplicate link id {lid!r}")
-        links[lid] = LinkInfo(lid, ls.a, ls.b, ls.cable or lid, ls.medium)
+        links[lid] = LinkInfo(lid, ls.a, ls.b, ls.cable or lid, ls.medium, ls.standby)
     return Topology(elements, links, channels, _graph(elements, links))
 
 
@@ -133,7 +134,8 @@ def _generate(spec: NetworkSpec) -> Topology:
     region = "core"
 
     def add(eid: str, etype: str, site: str, vendor: str, tech: str = "") -> None:
-        elements[eid] = ElementInfo(eid, etype, site, vendor, region, site, tech)
+        elements[eid] = ElementInfo(eid, etype, site, vendor, region, site, tech,
+                                    etype in spec.standby_types)
 
     def link(a: str, b: str, lid: str | None = None, medium: str = "fibre") -> None:
         lid = lid or f"{a}-{b}"

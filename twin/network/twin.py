@@ -35,6 +35,8 @@ from twin.scenario.schema import (
 RESTART_FIXES = frozenset({"software_crash"})
 REPLACE_FIXES = frozenset({"element_failure", "software_crash", "flapping", "degradation",
                            "link_failure", "fibre_cut"})
+# faults of the working unit (or path) a switchover to a healthy standby works around
+SWITCH_BYPASSES = frozenset({"element_failure", "software_crash", "link_failure", "fibre_cut"})
 
 FAULTS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("start", pa.float64()), ("time", pa.timestamp("s", tz="UTC")),
@@ -45,6 +47,10 @@ FAULTS_SCHEMA = pa.schema([
 FAULT_ENDS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("end", pa.float64()), ("cleared_by", pa.string()),
     ("ticket_id", pa.int64()),
+])
+SWITCHOVERS_SCHEMA = pa.schema([
+    ("t", pa.float64()), ("target", pa.string()), ("ticket_id", pa.int64()),
+    ("result", pa.string()), ("fault_ids", pa.string()),
 ])
 CELL_OUTAGES_SCHEMA = pa.schema([
     ("cell", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
@@ -80,6 +86,9 @@ class NetworkTwin:
         self._ends = sim.records.buffer("fault_ends", FAULT_ENDS_SCHEMA)
         self._outages = sim.records.buffer("cell_outages", CELL_OUTAGES_SCHEMA)
         self._open_outage: dict[int, tuple[float, int]] = {}
+        self._switchovers = sim.records.buffer("switchovers", SWITCHOVERS_SCHEMA)
+        # target → faults of its failed unit, bypassed by a switchover and awaiting repair
+        self.bypassed: dict[str, set[int]] = {}
         self.service_affecting: set[int] = set()
         for f in self.schedule:
             self._faults.append(fault_id=f.id, start=f.at, time=sim.calendar.at(f.at),
@@ -169,6 +178,10 @@ class NetworkTwin:
 
     def _end(self, f: Fault, cleared_by: str, ticket_id: int) -> None:
         self.state.release(f)
+        for target in [t for t, held in self.bypassed.items() if f.id in held]:
+            self.bypassed[target].discard(f.id)
+            if not self.bypassed[target]:
+                del self.bypassed[target]  # the failed unit is repaired: a standby again
         self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by=cleared_by,
                           ticket_id=ticket_id)
         self._changed(cause=None)
@@ -177,13 +190,50 @@ class NetworkTwin:
         """The network decides whether the command fixes what is wrong with the target: a
         restart fixes a software crash only; a replacement (truck roll) fixes hardware,
         crashes, flapping, degradation and cut links; power and maintenance end on their own.
+        A switchover to standby restores service without ending any fault (see
+        :meth:`switch_over`).
         """
+        if cmd.action == "switch_standby":
+            self.switch_over(cmd)
+            return
         fixes = RESTART_FIXES if cmd.action == "restart" else REPLACE_FIXES
         for f in sorted(self.state.active.values(), key=lambda f: f.id):
             hit = f.target == cmd.target or (
                 f.target_kind == "cable" and cmd.target in self.topo.cables[f.target])
             if hit and f.repairable and f.mode in fixes:
                 self._end(f, "restart" if cmd.action == "restart" else "repair", cmd.ticket_id)
+
+    def switch_over(self, cmd: RepairCommand) -> str:
+        """Switch ``cmd.target`` over to its standby unit (an element's 1:1 equipment
+        protection) or protection path (a link's 1+1). It helps only if the target has a
+        standby, is down, every fault holding it down is one of its working unit or path
+        (hardware, crash, cut — not power, flapping or maintenance), and the standby is
+        healthy: not itself the unit in service since an earlier switchover whose failed
+        unit still awaits repair. The faults stay active — the failed unit still needs a
+        ``replace`` — but no longer hold the target down: service is restored, not repaired.
+        """
+        target = cmd.target
+        info = self.topo.elements.get(target) or self.topo.links.get(target)
+        held = sorted(self.state.down_by.get(target, set()))
+        faults = [self.state.active[fid] for fid in held if fid in self.state.active]
+        if info is None or not info.standby:
+            result = "no standby"
+        elif not held:
+            result = "not down"
+        elif self.bypassed.get(target):
+            result = "standby failed"  # the other unit is the one still awaiting repair
+        elif len(faults) < len(held) or any(f.mode not in SWITCH_BYPASSES for f in faults):
+            result = "no effect"
+        else:
+            result = "switched"
+            for f in faults:
+                self.state.set_down(target, f.id, down=False)
+            self.bypassed[target] = set(held)
+        self._switchovers.append(t=self.sim.now, target=target, ticket_id=cmd.ticket_id,
+                                 result=result, fault_ids=",".join(map(str, held)))
+        if result == "switched":
+            self._changed(cause=None)
+        return result
 
     def _changed(self, cause: int | None) -> None:
         now = self.sim.now

@@ -56,7 +56,8 @@ class OperationsCenter:
                                                release=self._overrun, publish=publish)
         self.workforce = Workforce(sim, spec, publish, region_of=self._region_of,
                                    on_mains_failure=self._on_mains_failure,
-                                   on_maintenance=self.maintenance.overrunning)
+                                   on_maintenance=self.maintenance.overrunning,
+                                   has_standby=self._has_standby)
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
@@ -124,6 +125,14 @@ class OperationsCenter:
     def _incident_opened(self, inc: Incident) -> None:
         self.workforce.open_ticket(inc)
         self.noc.triage(inc)
+
+    def _has_standby(self, target: str) -> bool:
+        """The inventory records a standby unit (element) or protection path (link)."""
+        inv = self.inventory
+        if inv is None:
+            return False
+        info = inv.elements.get(target) or inv.links.get(target)
+        return info is not None and info.standby
 
     def _region_of(self, target: str) -> str:
         """The region of an element, or of a link's first end, in the OSS inventory."""

@@ -38,6 +38,7 @@ TICKETS_SCHEMA = pa.schema([
     ("priority_name", pa.string()), ("severity", pa.string()), ("region", pa.string()),
     ("sla_target_s", pa.float64()), ("deadline", pa.float64()), ("sla_met", pa.bool_()),
     ("escalation", pa.int64()), ("restarts", pa.int64()), ("truck_rolls", pa.int64()),
+    ("switchovers", pa.int64()),
 ])
 NOTES_SCHEMA = pa.schema([
     ("ticket_id", pa.int64()), ("t", pa.float64()), ("text", pa.string()),
@@ -85,6 +86,9 @@ class Ticket:
     queued: bool = False  # waiting for a crew
     remote: bool = False  # a remote restart is being verified
     hold: str = ""  # why it is held: "" (mains power) or "maintenance"
+    switchovers: int = 0
+    switching: bool = False  # a switchover to standby is being verified
+    unit_repair: bool = False  # restored on the standby: a crew still repairs the failed unit
     notes: list[tuple[float, str]] = field(default_factory=list)
 
     @property
@@ -121,4 +125,5 @@ class Ticket:
                     priority_name=self.priority, severity=self.severity, region=self.region,
                     sla_target_s=self.target_s, deadline=self.deadline,
                     sla_met=self.sla_met(), escalation=self.escalation,
-                    restarts=self.restarts, truck_rolls=self.truck_rolls)
+                    restarts=self.restarts, truck_rolls=self.truck_rolls,
+                    switchovers=self.switchovers)

@@ -46,13 +46,16 @@ class Workforce:
     def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None],
                  region_of: Callable[[str], str] | None = None,
                  on_mains_failure: Callable[[str], bool] | None = None,
-                 on_maintenance: Callable[[str], bool] | None = None) -> None:
+                 on_maintenance: Callable[[str], bool] | None = None,
+                 has_standby: Callable[[str], bool] | None = None) -> None:
         self.sim, self.spec, self.publish = sim, spec, publish
         self.crew_spec = spec.crews
         self.policy = policy_for(spec.repair_policy)
         self.region_of = region_of or (lambda target: "")
         self.on_mains_failure = on_mains_failure or (lambda target: False)
         self.on_maintenance = on_maintenance or (lambda target: False)
+        self.has_standby = has_standby or (lambda target: False)
+        self._last_switch: dict[str, float] = {}
         self.rng = sim.rng.stream("oss.workforce")
         regions = spec.crews.regions or {ANY_REGION: spec.crews.count}
         ids = itertools.count(1)
@@ -104,6 +107,12 @@ class Workforce:
             t.set_status(self.sim.now, "held", "planned maintenance overran its window")
             t.hold = "maintenance"
             return
+        if self._switch_helps(t):
+            self.sim.env.process(self._switch_standby(t))
+        else:
+            self._remote_or_crew(t)
+
+    def _remote_or_crew(self, t: Ticket) -> None:
         if self._restart_helps(t):
             self.sim.env.process(self._remote_restart(t))
         else:
@@ -123,6 +132,12 @@ class Workforce:
             self.waiting.remove(t)
             t.queued = False
             self._close(t, "cleared before dispatch")
+        elif t.switching:  # service back on the standby: the failed unit still needs a crew
+            t.switching = False
+            t.unit_repair = True
+            t.resolution = "switched to standby"
+            t.notes.append((now, "restored on the standby; failed unit queued for repair"))
+            self._enqueue(t)
         elif t.remote:
             t.remote = False
             self._close(t, "remote restart")
@@ -185,6 +200,31 @@ class Workforce:
             t.notes.append((self.sim.now, "restart did not help"))
             self._enqueue(t)
 
+    # --- switchover to standby ---------------------------------------------------------------
+
+    def _switch_helps(self, t: Ticket) -> bool:
+        inc = t.incident
+        if not self.spec.automation.switch_standby or inc.root_kind not in ("element", "link"):
+            return False
+        if not self.has_standby(inc.root):
+            return False
+        last = self._last_switch.get(inc.root)
+        return last is None or self.sim.now - last >= self.spec.automation.guard
+
+    def _switch_standby(self, t: Ticket) -> Any:
+        now = self.sim.now
+        self._last_switch[t.root] = now
+        t.switchovers += 1
+        t.switching = True
+        t.in_progress = t.in_progress if t.in_progress is not None else now
+        t.set_status(now, "inProgress", "switch to standby")
+        self.publish(RepairCommand(t.id, t.root, action="switch_standby"))
+        yield self.sim.env.timeout(self.spec.automation.verify)
+        if t.switching and t.is_open:  # the alarms did not clear: restart, or a crew
+            t.switching = False
+            t.notes.append((self.sim.now, "switchover did not help"))
+            self._remote_or_crew(t)
+
     # --- crews ------------------------------------------------------------------------------
 
     def _enqueue(self, t: Ticket) -> None:
@@ -221,14 +261,17 @@ class Workforce:
         t.crew, t.on_site = crew.id, True
         t.in_progress = t.in_progress if t.in_progress is not None else now
         t.truck_rolls += 1
-        t.set_status(now, "inProgress", f"crew {crew.id} dispatched")
+        if t.unit_repair:  # service already restored: the crew repairs the failed unit
+            t.notes.append((now, f"crew {crew.id} dispatched to repair the failed unit"))
+        else:
+            t.set_status(now, "inProgress", f"crew {crew.id} dispatched")
         try:
             travel = spec.region_travel_mean_min.get(t.region, spec.travel_mean_min)
             t.travel_s = self._draw(travel, spec.travel_dist)
             yield self.sim.env.timeout(t.travel_s)
             if t.status == "cancelled":
                 return
-            if t.resolved is not None:
+            if t.resolved is not None and not t.unit_repair:
                 t.resolution = "no fault found on site"
                 return
             t.repair_s = self._draw(spec.repair_mean_min, spec.repair_dist)
@@ -236,7 +279,7 @@ class Workforce:
             if t.status == "cancelled":
                 return
             t.repaired = self.sim.now
-            t.resolution = "repaired"
+            t.resolution = "switched to standby, unit repaired" if t.unit_repair else "repaired"
             self.publish(RepairCommand(t.id, t.root))
         finally:
             crew.busy_s += self.sim.now - began

@@ -167,6 +167,10 @@ class NetworkSpec(Strict):
         description="tree: each chain hangs off its aggregation router; ring: it closes back")
     vendors: list[str] = Field(default_factory=lambda: ["alpha", "beta", "gamma"], min_length=1)
     cell: CellSpec = CellSpec()
+    standby_types: list[ElementType] = Field(
+        default_factory=list, description="element types with a standby unit (1:1 equipment "
+                                          "protection, switched over on command), generated "
+                                          "or listed")
     elements: list[ElementSpec] = Field(default_factory=list)
     links: list[LinkSpec] = Field(default_factory=list)
     telemetry: TelemetrySpec = TelemetrySpec()
@@ -429,6 +433,10 @@ class AutomationSpec(Strict):
                                                       "after a restart before a truck roll")
     guard: Duration = Field(600.0, ge=0, description="at most one restart per element in this "
                                                      "time (ONAP-style guard)")
+    switch_standby: bool = Field(
+        True, description="first switch a dead element or cut link that has a standby unit "
+                          "or protection path in the inventory over to it (at most once per "
+                          "target in `guard`); a crew then repairs the failed unit")
 
 
 class MaintenanceSpec(Strict):
