@@ -27,6 +27,7 @@ class ElementInfo:
     power_domain: str = ""  # "" means the site
     technology: str = ""  # cells: 2G | 4G | 5G
     standby: bool = False  # a standby unit (1:1 equipment protection, manual switchover)
+    location: tuple[float, float] | None = None  # site position, km east/north of a datum
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,9 @@ def field_operations(oss: OperationsCenter) -> dict[str, Any]:
         "maintenance_overruns": cal.overruns,
         "standby_switchovers": sum(t.switchovers for t in ts),
         "restored_by_switchover": sum(t.unit_repair for t in ts),
+        "spares_used": oss.workforce.spares.used,
+        "spares_stockouts": oss.workforce.spares.stockouts,
+        "ticket_part_wait_s": _mean([t.part_wait_s for t in ts if t.part_wait_s > 0]),
     }
 
 

@@ -71,7 +71,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater)
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
-    crews = oss.workforce.crew_count
+    duty = oss.workforce.duty_s(sc.duration)  # crew-seconds on shift or on call
     return {
         "scenario": sc.name,
         "seed": sc.seed,
@@ -110,7 +110,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "tickets": len(tickets),
             "tickets_closed": sum(t.status == "closed" for t in tickets),
             "tickets_cancelled": sum(t.status == "cancelled" for t in tickets),
-            "crew_utilisation": round(oss.workforce.busy_s / (crews * sc.duration), 4),
+            "crew_utilisation": round(oss.workforce.busy_s / duty, 4) if duty else None,
             **score_oss(tables, net.service_affecting, sc.duration),
         },
         "bss": {

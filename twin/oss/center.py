@@ -57,7 +57,8 @@ class OperationsCenter:
         self.workforce = Workforce(sim, spec, publish, region_of=self._region_of,
                                    on_mains_failure=self._on_mains_failure,
                                    on_maintenance=self.maintenance.overrunning,
-                                   has_standby=self._has_standby)
+                                   has_standby=self._has_standby,
+                                   inventory=lambda: self.inventory)
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,

@@ -21,25 +21,27 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from twin.kernel import Sim
 from twin.messages import RepairCommand
 from twin.oss.correlation import Incident
+from twin.oss.crews import (
+    ANY_REGION,
+    Crew,
+    build_crews,
+    drive_s,
+    location_of,
+    region_centre,
+    skill_of,
+)
+from twin.oss.inventory import Inventory
 from twin.oss.policies import policy_for
+from twin.oss.spares import SpareParts
 from twin.oss.tickets import NOTES_SCHEMA, STATUS_SCHEMA, TICKETS_SCHEMA, Ticket, priority_of
 from twin.scenario.schema import OssSpec
 
-ANY_REGION = "*"
-
-
-@dataclass
-class Crew:
-    id: int
-    region: str
-    busy: bool = False
-    busy_s: float = 0.0
+__all__ = ["ANY_REGION", "Crew", "Workforce"]
 
 
 class Workforce:
@@ -47,7 +49,8 @@ class Workforce:
                  region_of: Callable[[str], str] | None = None,
                  on_mains_failure: Callable[[str], bool] | None = None,
                  on_maintenance: Callable[[str], bool] | None = None,
-                 has_standby: Callable[[str], bool] | None = None) -> None:
+                 has_standby: Callable[[str], bool] | None = None,
+                 inventory: Callable[[], Inventory | None] | None = None) -> None:
         self.sim, self.spec, self.publish = sim, spec, publish
         self.crew_spec = spec.crews
         self.policy = policy_for(spec.repair_policy)
@@ -56,10 +59,14 @@ class Workforce:
         self.on_maintenance = on_maintenance or (lambda target: False)
         self.has_standby = has_standby or (lambda target: False)
         self._last_switch: dict[str, float] = {}
+        self.inventory = inventory or (lambda: None)
         self.rng = sim.rng.stream("oss.workforce")
-        regions = spec.crews.regions or {ANY_REGION: spec.crews.count}
-        ids = itertools.count(1)
-        self.crews = [Crew(next(ids), r) for r, n in regions.items() for _ in range(n)]
+        self.crews = build_crews(spec.crews)
+        self.spares = SpareParts(sim, spec.spares, on_arrival=self._part_arrived)
+        starts = sorted({s for c in self.crews for s in c.shift_starts(sim.horizon,
+                                                                       sim.calendar)})
+        if starts:
+            sim.env.process(self._shift_changes(starts))
         self.tickets: list[Ticket] = []
         self.waiting: list[Ticket] = []
         self._last_restart: dict[str, float] = {}
@@ -73,6 +80,16 @@ class Workforce:
     def busy_s(self) -> float:
         return sum(c.busy_s for c in self.crews)
 
+    def duty_s(self, horizon: float) -> float:
+        """Crew-seconds on duty (shift or on call) in the run: utilisation's denominator."""
+        return sum(c.duty_s(horizon, self.sim.calendar) for c in self.crews)
+
+    def _shift_changes(self, starts: list[float]) -> Any:
+        """A shift begins: its crews take the waiting tickets."""
+        for t in starts:
+            yield self.sim.env.timeout(t - self.sim.now)
+            self._dispatch()
+
     # --- ticket lifecycle ------------------------------------------------------------------
 
     def open_ticket(self, inc: Incident) -> Ticket:
@@ -80,7 +97,7 @@ class Workforce:
         prio = priority_of(inc)
         t = Ticket(next(self._ids), inc, now, priority=prio, severity=inc.severity,
                    target_s=self.spec.tickets.sla_target_h[prio] * 3600.0,  # type: ignore[index]
-                   region=self.region_of(inc.root))
+                   region=self.region_of(inc.root), skill=skill_of(inc, self.inventory()))
         t.set_status(now, "acknowledged", f"opened for incident {inc.id}")
         inc.ticket_id = t.id
         self.tickets.append(t)
@@ -128,6 +145,10 @@ class Workforce:
         t.set_status(now, "resolved", "alarms cleared")
         if t.released is None:  # restored before the NOC sent anyone
             self._close(t, "cleared before dispatch")
+        elif t.part_pending is not None:  # restored while waiting for a spare part
+            self.spares.cancel(t.part_pending, t.id)
+            t.part_pending = None
+            self._close(t, "cleared before dispatch")
         elif t.queued:  # restored while waiting for a crew
             self.waiting.remove(t)
             t.queued = False
@@ -155,11 +176,20 @@ class Workforce:
         if t.queued:
             self.waiting.remove(t)
             t.queued = False
+        if t.part_pending is not None:
+            self.spares.cancel(t.part_pending, t.id)
+            t.part_pending = None
+        if t.part is not None and not t.on_site:
+            self.spares.give_back(t.part, t.id)
+            t.part = None
         t.resolution = f"merged into incident {inc.merged_into}"
         t.closed = self.sim.now
         t.set_status(self.sim.now, "cancelled", t.resolution)
 
     def _close(self, t: Ticket, resolution: str) -> None:
+        if t.part is not None:  # reserved, never fitted: back on the shelf
+            self.spares.give_back(t.part, t.id)
+            t.part = None
         t.closed = self.sim.now
         t.resolution = resolution
         t.set_status(self.sim.now, "closed", resolution)
@@ -227,15 +257,49 @@ class Workforce:
 
     # --- crews ------------------------------------------------------------------------------
 
+    def _part_key(self, t: Ticket) -> tuple[str, str] | None:
+        """The spare an element replacement needs (depot, type); None: none needed."""
+        if not self.spec.spares.enabled:
+            return None
+        inv = self.inventory()
+        el = inv.elements.get(t.root) if inv is not None else None
+        return None if el is None else (self.spares.depot(t.region), el.type)
+
     def _enqueue(self, t: Ticket) -> None:
+        key = self._part_key(t) if t.part is None else None
+        if key is not None and not self.spares.reserve(key, t.id):
+            t.part_pending, t.part_wait_from = key, self.sim.now
+            t.set_status(self.sim.now, "pending", f"awaiting spare part {key[1]} "
+                                                  f"(depot {key[0]})")
+            return
+        if key is not None:
+            t.part = key
+        t.queued = True
+        self.waiting.append(t)
+        self._dispatch()
+
+    def _part_arrived(self, ticket_id: int) -> None:
+        """A unit reached the depot for a backordered ticket: it queues for a crew again."""
+        t = self.tickets[ticket_id - 1]
+        if t.part_pending is None:
+            return
+        t.part, t.part_pending = t.part_pending, None
+        t.part_wait_s += self.sim.now - t.part_wait_from
+        t.set_status(self.sim.now, "inProgress" if t.in_progress is not None
+                     else "acknowledged", "spare part arrived")
         t.queued = True
         self.waiting.append(t)
         self._dispatch()
 
     def _eligible(self, crew: Crew, t: Ticket) -> bool:
-        if crew.region == ANY_REGION or crew.region == t.region:
-            return True
-        return not any(c.region == t.region for c in self.crews)  # nobody covers its region
+        """Free crews on duty, of the ticket's region and with its skill; a ticket nobody
+        covers (its region, or its skill, in no team) goes to any crew."""
+        if not crew.on_duty(self.sim.now, self.sim.calendar):
+            return False
+        if crew.region not in (ANY_REGION, t.region) and any(
+                c.region == t.region for c in self.crews):
+            return False
+        return t.skill in crew.skills or not any(t.skill in c.skills for c in self.crews)
 
     def _dispatch(self) -> None:
         now = self.sim.now
@@ -250,6 +314,18 @@ class Workforce:
             t.queued = False
             crew.busy = True
             self.sim.env.process(self._work(crew, t))
+
+    def _travel_s(self, crew: Crew, t: Ticket) -> float:
+        spec = self.crew_spec
+        if spec.travel == "distance":
+            inv = self.inventory()
+            site = location_of(t.root, inv)
+            base = crew.base or spec.bases.get(crew.region) or spec.bases.get(t.region) or (
+                region_centre(crew.region if crew.region != ANY_REGION else t.region, inv))
+            if site is not None and base is not None:
+                return drive_s(spec, base, site)
+        return self._draw(spec.region_travel_mean_min.get(t.region, spec.travel_mean_min),
+                          spec.travel_dist)
 
     def _draw(self, mean_min: float, dist: str) -> float:
         mean = mean_min * 60.0
@@ -266,8 +342,10 @@ class Workforce:
         else:
             t.set_status(now, "inProgress", f"crew {crew.id} dispatched")
         try:
-            travel = spec.region_travel_mean_min.get(t.region, spec.travel_mean_min)
-            t.travel_s = self._draw(travel, spec.travel_dist)
+            if crew.call_out_s:  # on call: from home to the depot first
+                t.notes.append((now, f"crew {crew.id} called out"))
+                yield self.sim.env.timeout(crew.call_out_s)
+            t.travel_s = self._travel_s(crew, t)
             yield self.sim.env.timeout(t.travel_s)
             if t.status == "cancelled":
                 return
@@ -280,8 +358,14 @@ class Workforce:
                 return
             t.repaired = self.sim.now
             t.resolution = "switched to standby, unit repaired" if t.unit_repair else "repaired"
+            if t.part is not None:
+                self.spares.use(t.part, t.id)
+                t.part = None
             self.publish(RepairCommand(t.id, t.root))
         finally:
+            if t.part is not None and t.status == "cancelled":
+                self.spares.give_back(t.part, t.id)
+                t.part = None
             crew.busy_s += self.sim.now - began
             crew.busy = False
             t.on_site = False

@@ -80,6 +80,9 @@ class ElementSpec(Strict):
     technology: Technology | None = Field(None, description="cells only")
     standby: bool = Field(False, description="has a standby unit (1:1 equipment protection) "
                                              "that a switch_standby command brings into service")
+    location: tuple[float, float] | None = Field(
+        None, description="site position, km east and north of any datum (crews travel "
+                          "there); default: that of another element of the same site")
 
 
 class LinkSpec(Strict):
@@ -484,6 +487,55 @@ class PmDetectionSpec(Strict):
         description="dropped / answered calls; raised above")
 
 
+Skill = Literal["radio", "transmission", "power", "core"]
+SKILLS: tuple[Skill, ...] = ("radio", "transmission", "power", "core")
+ShiftDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SHIFT_DAYS: tuple[ShiftDay, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ShiftSpec(Strict):
+    """Working hours: on these days from ``hours[0]`` to ``hours[1]`` (wrapping past
+    midnight into the next day if from > to)."""
+
+    days: list[ShiftDay] = Field(default_factory=lambda: list(SHIFT_DAYS), min_length=1)
+    hours: tuple[float, float] = (0.0, 24.0)
+
+    @model_validator(mode="after")
+    def _check_hours(self) -> ShiftSpec:
+        lo, hi = self.hours
+        if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
+            raise ValueError("hours: two different hours between 0 and 24")
+        return self
+
+
+class TeamSpec(Strict):
+    """Crews alike: where they work, what they can repair, when they are on duty."""
+
+    region: str = Field("*", description="the region they serve; '*': every region")
+    count: int = Field(1, ge=1)
+    skills: list[Skill] = Field(default_factory=lambda: list(SKILLS), min_length=1)
+    shifts: list[ShiftSpec] = Field(
+        default_factory=list, description="on duty in any of these; empty: around the clock")
+    call_out_min: float = Field(0.0, ge=0, description="delay before they set out (on call "
+                                                       "from home)")
+    base: tuple[float, float] | None = Field(
+        None, description="depot position, km; default crews.bases of the region, else the "
+                          "centre of the region's sites")
+
+
+class SparesSpec(Strict):
+    """Spare parts: a crew replacing an element takes a unit of its type from the region's
+    depot; every unit used is reordered (one-for-one) and arrives after ``lead_time``. With
+    none on hand the ticket is ``pending`` until a unit arrives."""
+
+    enabled: bool = False
+    stock: dict[ElementType, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="units on hand per depot at the start, per type")
+    default_stock: int = Field(2, ge=0, description="for types not in `stock`")
+    lead_time: Duration = Field(2 * 86_400.0, description="reorder lead time")
+    central: bool = Field(False, description="one depot for every region")
+
+
 class CrewSpec(Strict):
     count: int = Field(2, ge=1)
     travel_mean_min: float = Field(45.0, ge=0)
@@ -495,6 +547,18 @@ class CrewSpec(Strict):
                                           "empty: `count` crews serve every region")
     region_travel_mean_min: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="mean travel per region, overriding travel_mean_min")
+    teams: list[TeamSpec] = Field(
+        default_factory=list, description="crews with regions, skills, shifts and call-out "
+                                          "delays; replaces count and regions")
+    travel: Literal["draw", "distance"] = Field(
+        "draw", description="draw: travel drawn with travel_mean_min; distance: from the "
+                            "crew's depot to the site (where both positions are known)")
+    speed_kmh: float = Field(50.0, gt=0, description="distance travel: average road speed")
+    road_factor: float = Field(1.3, ge=1, description="road distance / straight distance")
+    travel_overhead_min: float = Field(10.0, ge=0, description="distance travel: loading, "
+                                                               "parking, site access")
+    bases: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="depot position per region, km")
 
 
 class OssSpec(Strict):
@@ -507,6 +571,7 @@ class OssSpec(Strict):
     tickets: TicketSpec = TicketSpec()
     automation: AutomationSpec = AutomationSpec()
     maintenance: MaintenanceSpec = MaintenanceSpec()
+    spares: SparesSpec = SparesSpec()
     repair_policy: Literal["fifo", "impact", "severity", "sla"] = Field(
         "fifo", description="fifo: first ticket first; impact: most cells affected first; "
                             "severity: highest priority first; sla: earliest restore "
