@@ -63,6 +63,7 @@ class Workforce:
         self.rng = sim.rng.stream("oss.workforce")
         self.crews = build_crews(spec.crews)
         self.spares = SpareParts(sim, spec.spares, on_arrival=self._part_arrived)
+        self._centres: dict[str, tuple[float, float] | None] = {}
         starts = sorted({s for c in self.crews for s in c.shift_starts(sim.horizon,
                                                                        sim.calendar)})
         if starts:
@@ -320,8 +321,12 @@ class Workforce:
         if spec.travel == "distance":
             inv = self.inventory()
             site = location_of(t.root, inv)
-            base = crew.base or spec.bases.get(crew.region) or spec.bases.get(t.region) or (
-                region_centre(crew.region if crew.region != ANY_REGION else t.region, inv))
+            base = crew.base or spec.bases.get(crew.region) or spec.bases.get(t.region)
+            if base is None:
+                region = crew.region if crew.region != ANY_REGION else t.region
+                if region not in self._centres:  # the inventory does not change
+                    self._centres[region] = region_centre(region, inv)
+                base = self._centres[region]
             if site is not None and base is not None:
                 return drive_s(spec, base, site)
         return self._draw(spec.region_travel_mean_min.get(t.region, spec.travel_mean_min),
