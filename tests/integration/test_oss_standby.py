@@ -121,3 +121,76 @@ def test_guard_stops_repeated_switchovers(run_scenario: RunScenario) -> None:
     assert list(sw["target"]) == ["agg1", "agg1-site1"]
     t = run.table("tickets").set_index("ticket_id")
     assert t.loc[2, "switchovers"] == 0 and t.loc[2, "truck_rolls"] == 1
+
+
+# --- a core function pair with manual failover --------------------------------------------
+
+CORE_PAIR: dict[str, object] = {
+    "name": "core_pair", "description": "an MSC pair switched over by hand", "seed": 1,
+    "start": "2026-01-05T00:00:00Z", "duration": "1d",
+    "network": {
+        "core_failover": "manual",
+        "elements": [
+            {"id": "core1", "type": "core_router"}, {"id": "core2", "type": "core_router"},
+            {"id": "msc1", "type": "msc", "site": "core1"},
+            {"id": "msc2", "type": "msc", "site": "core2"},
+            {"id": "site1", "type": "site_router"},
+            {"id": "cell1", "type": "cell", "site": "site1"},
+            {"id": "cell2", "type": "cell", "site": "site1"}],
+        "links": [{"a": "core1", "b": "core2"}, {"a": "msc1", "b": "core1"},
+                  {"a": "msc2", "b": "core2"}, {"a": "site1", "b": "core1"},
+                  {"a": "cell1", "b": "site1"}, {"a": "cell2", "b": "site1"}],
+        "telemetry": {"detection_delay": {"dist": "deterministic", "mean_s": 30},
+                      "duplicate_rate": 0.0, "malformed_rate": 0.0}},
+    "subscribers": {"count": 200},
+    "faults": {"scripted": [{"at": "2h", "target": "msc1", "mode": "element_failure"}]},
+    "oss": {"noc": {"operators": 0},
+            "crews": {"count": 1, "travel_mean_min": 120, "travel_dist": "deterministic",
+                      "repair_mean_min": 60, "repair_dist": "deterministic"}},
+    "bss": {"catalog": str(SCENARIOS / "catalogs" / "default.yaml")},
+}
+
+
+@pytest.mark.parametrize(("failover", "policy", "down_s", "switched"), [
+    ("automatic", True, None, False),  # the mate takes over by itself: no outage at all
+    ("manual", True, TO_SWITCH, True),  # every cell out until the OSS's switchover
+    ("manual", False, TO_SWITCH + CREW, False),  # … or until the crew's repair
+])
+def test_core_function_pair_with_manual_failover(tmp_path: Path, failover: str, policy: bool,
+                                                 down_s: float | None, switched: bool) -> None:
+    sc = {**CORE_PAIR, "network": {**CORE_PAIR["network"],  # type: ignore[dict-item]
+                                   "core_failover": failover},
+          "oss": {**CORE_PAIR["oss"], "automation": {"switch_standby": policy}}}  # type: ignore[dict-item]
+    run = twin.simulate(sc, out=tmp_path / "r", report=False)
+    co = run.table("cell_outages")
+    if down_s is None:
+        assert co.empty
+    else:
+        assert set(co["cell"]) == {"cell1", "cell2"}
+        assert (co["end"] - co["start"]).to_numpy() == pytest.approx([down_s, down_s])
+    sw = run.table("switchovers")
+    assert list(sw["result"]) == (["switched"] if switched else [])
+    ends = _ends(run)
+    assert ends[1][1] == "repair"  # the failed instance is repaired by a crew either way
+    inc = run.table("incidents")
+    assert list(inc["root"]) == ["msc1"]
+    # the OSS knows every cell hangs on a manually switched instance: one incident, impact 2
+    assert inc["cells_affected"].iloc[0] == (2 if failover == "manual" else 0)
+    assert run.summary["oss"]["false_tickets"] == 0
+
+
+def test_a_dead_mate_cannot_take_over(tmp_path: Path) -> None:
+    sc = twin.load_scenario(CORE_PAIR, (
+        "faults.scripted=[{at: 1h, target: msc2, mode: element_failure},"
+        " {at: 2h, target: msc1, mode: element_failure}]",
+        "oss.automation.switch_standby=false", "oss.crews.travel_mean_min=100000"))
+    asm = assemble(sc, tmp_path)
+    asm.sim.env.run(until=2 * 3600 + 10)
+    net = asm.network
+    assert not net.state.in_service.any()  # msc1 was the active instance
+    cmd = RepairCommand(0, "msc1", action="switch_standby")
+    assert net.switch_over(cmd) == "standby failed"
+    assert net.switch_over(RepairCommand(0, "msc2", action="switch_standby")) == "no effect"
+    net.on_repair(RepairCommand(0, "msc2"))  # the mate repaired: now the switchover helps
+    assert net.switch_over(cmd) == "switched"
+    assert net.state.in_service.all() and net.state.is_down("msc1")

@@ -12,7 +12,7 @@ traffic the other way round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
@@ -29,6 +29,7 @@ class Topology:
     links: dict[str, LinkInfo]
     channels: dict[str, int]
     graph: nx.MultiGraph = field(repr=False)
+    manual_failover: bool = False  # core function pairs switch over only on command
 
     @property
     def cells(self) -> list[str]:
@@ -115,8 +116,18 @@ class _Places:
 
 
 def build_topology(spec: NetworkSpec) -> Topology:
-    if spec.preset is not None:
-        return _generate(spec)
+    topo = _generate(spec) if spec.preset is not None else _listed(spec)
+    if spec.core_failover == "manual":
+        # each instance of a paired service function is recorded with a standby (its mate)
+        paired = {t for t in SERVICE_FUNCTIONS
+                  if sum(e.type == t for e in topo.elements.values()) > 1}
+        topo.elements = {k: replace(e, standby=True) if e.type in paired else e
+                         for k, e in topo.elements.items()}
+        topo.manual_failover = True
+    return topo
+
+
+def _listed(spec: NetworkSpec) -> Topology:
     site_at: dict[str, tuple[float, float]] = {}
     for e in spec.elements:  # a site is where any of its elements says it is
         if e.location is not None:

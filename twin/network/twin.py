@@ -218,6 +218,9 @@ class NetworkTwin:
         faults = [self.state.active[fid] for fid in held if fid in self.state.active]
         if info is None or not info.standby:
             result = "no standby"
+        elif target in self.topo.elements and self.topo.elements[target].type in (
+                self.state.active_fn):
+            result = self.state.fail_over(target)  # a core function pair: the mate serves
         elif not held:
             result = "not down"
         elif self.bypassed.get(target):

@@ -170,6 +170,10 @@ class NetworkSpec(Strict):
         description="tree: each chain hangs off its aggregation router; ring: it closes back")
     vendors: list[str] = Field(default_factory=lambda: ["alpha", "beta", "gamma"], min_length=1)
     cell: CellSpec = CellSpec()
+    core_failover: Literal["automatic", "manual"] = Field(
+        "automatic", description="core network function pairs: the standby takes over at "
+                                 "once, or only on a switch_standby command for the failed "
+                                 "active instance")
     standby_types: list[ElementType] = Field(
         default_factory=list, description="element types with a standby unit (1:1 equipment "
                                           "protection, switched over on command), generated "
