@@ -26,6 +26,8 @@ class ElementInfo:
     region: str = "region1"
     power_domain: str = ""  # "" means the site
     technology: str = ""  # cells: 2G | 4G | 5G
+    standby: bool = False  # a standby unit (1:1 equipment protection, manual switchover)
+    location: tuple[float, float] | None = None  # site position, km east/north of a datum
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class LinkInfo:
     b: str
     cable: str = ""  # "" means a cable of its own
     medium: str = "fibre"  # fibre | microwave
+    standby: bool = False  # a protection path (1+1, switched over on command)
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,8 +184,23 @@ class AlarmListRequest:
 
 
 @dataclass(frozen=True)
+class MaintenanceWindow:
+    """A planned-maintenance window, announced by change management ahead of the work
+    (network → OSS): ``targets`` (element ids) are worked on from ``start`` to ``end``; the
+    announcement is made at ``announced``. Work still going on after ``end`` is an overrun."""
+
+    window_id: int
+    targets: tuple[str, ...]
+    start: float
+    end: float
+    announced: float
+
+
+@dataclass(frozen=True)
 class RepairCommand:
-    """A field repair on ``target`` (an element or link id), done by a crew on site."""
+    """A repair on ``target`` (an element or link id): ``replace`` (a crew on site),
+    ``restart`` (remote) or ``switch_standby`` (remote switchover to the standby unit or
+    protection path)."""
 
     ticket_id: int
     target: str
@@ -244,6 +262,18 @@ class ServiceOutageReport:
     cell: str
     start: float
     end: float
+
+
+@dataclass(frozen=True)
+class PlannedMaintenanceNotice:
+    """A maintenance window announced to the BSS ahead of the work (OSS → BSS): the cells
+    the OSS expects out of service from ``start`` to ``end`` (its inventory's view)."""
+
+    window_id: int
+    cells: tuple[str, ...]
+    start: float
+    end: float
+    announced: float
 
 
 # --- BSS: online charging (network ↔ BSS, Diameter Gy/Ro shaped) ------------------------------

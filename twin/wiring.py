@@ -23,6 +23,8 @@ from twin.messages import (
     CreditRequest,
     EmsEvent,
     InventorySnapshot,
+    MaintenanceWindow,
+    PlannedMaintenanceNotice,
     PmReport,
     RepairCommand,
     ServiceOrder,
@@ -65,6 +67,10 @@ def _detail(msg: object) -> str:
     if isinstance(msg, ServiceOutageReport):
         return (f"incident {msg.incident_id}: {msg.cell} out of service "
                 f"{msg.end - msg.start:.0f} s")
+    if isinstance(msg, MaintenanceWindow | PlannedMaintenanceNotice):
+        what = (",".join(msg.targets) if isinstance(msg, MaintenanceWindow)
+                else f"{len(msg.cells)} cells")
+        return f"window {msg.window_id}: {what} from {msg.start:.0f} to {msg.end:.0f} s"
     if isinstance(msg, UsageBatch):
         return f"{msg.rows} usage records"
     if isinstance(msg, PmReport):
@@ -116,6 +122,9 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(ActivationCommand, network.on_activation)  # answered with an ActivationResult
     bus.subscribe(ActivationResult, oss.provisioning.on_activation_result)
     bus.subscribe(ServiceOrderUpdate, bss.on_service_order_update,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(MaintenanceWindow, oss.on_maintenance)  # change management → OSS
+    bus.subscribe(PlannedMaintenanceNotice, bss.on_maintenance,
                   latency_s=scenario.bss.integration_latency_s)
 
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)

@@ -5,6 +5,7 @@
     python -m tests.benchmarks.run --quick            # quickstart only
     python -m tests.benchmarks.run --repeat 5 --json bench.json
     python -m tests.benchmarks.run --smoke            # a six-hour toy run: checks the machinery
+    python -m tests.benchmarks.run --national         # the national preset, one day (optional)
 
 Every run is a fresh subprocess, so its peak memory (``ru_maxrss``) is its own and nothing
 is cached between runs. *wall* is the ``twin.simulate(..., report=False)`` call: simulation,
@@ -52,6 +53,15 @@ METRO = (
     "network.sites_per_chain=null", "network.cells_per_site=null", "network.transport=ring",
     "subscribers.count=100000", "oss.crews.count=6",
     "faults.random.mtbf_h={site_router: 2000, cell: 5000, agg_router: 8000, msc: 4000}",
+)
+# The `national` preset (issue 3): ~10,000 cells on 1,900 sites, 1M subscribers; one day
+# only — it is the size, not the length, that is measured. Not in the default set.
+NATIONAL = (
+    "name=national", "duration=1d", "network.preset=national", "network.sites=null",
+    "network.sites_per_chain=null", "network.cells_per_site=null", "network.transport=ring",
+    "subscribers.count=1000000", "oss.crews.count=40",
+    "faults.random.mtbf_h={site_router: 2000, cell: 5000, agg_router: 8000, msc: 4000}",
+    "faults.scripted=[{at: 10h, target: site1-site2, mode: fibre_cut}]",
 )
 SMOKE = ("name=smoke", "duration=6h", "subscribers.count=300", "faults.scripted[0].at=2h")
 
@@ -185,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="skip the large scenario")
     p.add_argument("--smoke", action="store_true", help="only a six-hour toy run")
+    p.add_argument("--national", action="store_true",
+                   help="only the national preset, one day (1M subscribers; slow)")
     p.add_argument("--repeat", type=int, default=3, metavar="N", help="quickstart runs (3)")
     p.add_argument("--large-repeat", type=int, default=1, metavar="N", help="large runs (1)")
     p.add_argument("--no-report", action="store_true", help="do not time report generation")
@@ -198,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.smoke:
         cases = [Case("smoke", SMOKE, args.repeat)]
+    elif args.national:
+        cases = [Case("national", NATIONAL, args.large_repeat)]
     else:
         cases = [Case("quickstart", (), args.repeat)]
         if not args.quick:

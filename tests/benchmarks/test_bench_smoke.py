@@ -31,6 +31,17 @@ def test_large_case_is_a_valid_scenario() -> None:
     assert sc.network.sites * sc.network.cells_per_site == 300
 
 
+def test_national_case_is_a_valid_scenario() -> None:
+    from twin.network.topology import build_topology
+    from twin.scenario import load
+
+    sc = load(bench.QUICKSTART, bench.NATIONAL)
+    assert sc.subscribers.count == 1_000_000 and sc.duration == 86_400
+    topo = build_topology(sc.network)
+    assert 9_000 <= len(topo.cells) <= 11_000
+    assert "site1-site2" in topo.links
+
+
 def test_table_formats_missing_values() -> None:
     row = {"scenario": "x", "subscribers": 1, "sim_days": 1.0, "usage_rows": 10, "cdr_rows": 9,
            "repeat": 1, "wall_s": 0.5, "cpu_s": 0.4, "report_s": None, "peak_rss_mb": 100.0,

@@ -32,6 +32,10 @@ Against ground truth (:func:`score_rca`):
   such incident.
 * mttr_repair_s — mean time from fault start to the fault's end by repair or restart, over
   faults so ended: the time to *repair*, as against ``mttr_s``, the time to restore service.
+
+Planned maintenance that ended within its announced window is not a fault the OSS should
+find (:func:`planned_work`): it is left out of detection, RCA recall and undetected faults.
+Work that overran its window counts as a fault from the window's end.
 """
 
 from __future__ import annotations
@@ -50,7 +54,43 @@ def _mean(xs: list[float]) -> float | None:
 
 
 def operations(oss: OperationsCenter, duration: float) -> dict[str, Any]:
-    return {**alarm_lifecycle(oss, duration), **tickets(oss, duration)}
+    return {**alarm_lifecycle(oss, duration), **tickets(oss, duration),
+            **field_operations(oss)}
+
+
+def field_operations(oss: OperationsCenter) -> dict[str, Any]:
+    cal, ts = oss.maintenance, oss.workforce.tickets
+    return {
+        "maintenance_windows": len(cal.windows),
+        "alarms_maintenance": cal.alarms_suppressed,
+        "maintenance_overruns": cal.overruns,
+        "standby_switchovers": sum(t.switchovers for t in ts),
+        "restored_by_switchover": sum(t.unit_repair for t in ts),
+        "spares_used": oss.workforce.spares.used,
+        "spares_stockouts": oss.workforce.spares.stockouts,
+        "ticket_part_wait_s": _mean([t.part_wait_s for t in ts if t.part_wait_s > 0]),
+    }
+
+
+def planned_work(f: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Masks over faults (with ``end``): planned maintenance done within its window, and
+    planned maintenance that overran it."""
+    if "window" not in f:
+        none = pd.Series(False, index=f.index)
+        return none, none
+    planned = (f["mode"] == "planned_maintenance") & f["window"].notna()
+    over = planned & (f["end"] > f["start"] + f["window"].fillna(0.0) + 1e-6)
+    return planned & ~over, over
+
+
+def as_faults(f: pd.DataFrame) -> pd.DataFrame:
+    """Faults as the OSS should see them: planned work in its window dropped, an overrun
+    starting at its window's end."""
+    within, over = planned_work(f)
+    f = f[~within].copy()
+    over = over[~within]
+    f.loc[over, "start"] = f.loc[over, "start"] + f.loc[over, "window"]
+    return f
 
 
 def tickets(oss: OperationsCenter, duration: float) -> dict[str, Any]:
@@ -119,7 +159,8 @@ def score_rca(tables: Path, topo: Topology, horizon: float) -> dict[str, Any]:
     blamed = alarms.merge(causes[["ems", "notification_id", "fault_id"]],
                           on=["ems", "notification_id"], how="left")
     blamed["fault_id"] = blamed["fault_id"].fillna(0).astype("int64")
-    alarmed = set(blamed.loc[blamed["fault_id"] > 0, "fault_id"])
+    within, _ = planned_work(f)
+    alarmed = set(blamed.loc[blamed["fault_id"] > 0, "fault_id"]) - set(f.loc[within, "fault_id"])
     right = set(zip(pairs["incident_id"], pairs["fault_id"], strict=True))
     attached = blamed[blamed["incident_id"].isin(explained)]
     ok = [(i, fid) in right for i, fid in zip(attached["incident_id"], attached["fault_id"],

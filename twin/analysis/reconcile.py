@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from twin.bss.billing import USAGE_LINES
 from twin.bss.money import percent_of
-from twin.bss.sla import credit_pct, merged_seconds
+from twin.bss.sla import counted_outage, credit_pct
 
 RA_SCHEMA = pa.schema([
     ("step", pa.int64()), ("stage", pa.string()), ("kind", pa.string()),
@@ -210,12 +210,14 @@ def sla_truth(tables: Path, bss: Any) -> dict[str, Any]:
             continue
         base = billing.recurring_base(k)
         for cell, subs in sla.subs_on.items():
-            true_s = merged_seconds(truth.get(cell, []), lo, hi)
-            meas_s = merged_seconds(sla.outages.get(cell, []), lo, hi)
+            planned = sla.planned.get(cell, [])
             for s in subs:
                 if billing.group[s] != g or bss.lines.active_from[s] >= hi:  # not its cycle
                     continue
                 spec = sla.slas[int(bss.subs.offer[s])]
+                # announced maintenance is excluded from the truth as the contract says
+                true_s = counted_outage(spec, truth.get(cell, []), planned, lo, hi)
+                meas_s = counted_outage(spec, sla.outages.get(cell, []), planned, lo, hi)
                 out["sla_outage_true_s"] += true_s
                 out["sla_outage_measured_s"] += meas_s
                 _, pct = credit_pct(spec, true_s, hi - lo)

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.analysis.oss_scoring import as_faults, score_rca
 from twin.analysis.oss_scoring import operations as oss_operations
-from twin.analysis.oss_scoring import score_rca
 from twin.analysis.reconcile import reconcile, sla_truth
 from twin.analysis.revenue import lost_revenue
 from twin.wiring import Assembly
@@ -38,7 +38,7 @@ def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict
     incidents = incidents[incidents["merged_into"] == 0]
     f = faults.merge(ends[["fault_id", "end"]], on="fault_id", how="left")
     f["end"] = f["end"].fillna(horizon)
-    f = f[f["fault_id"].isin(service_affecting)]
+    f = as_faults(f[f["fault_id"].isin(service_affecting)])
     m = f.merge(incidents[["root", "created"]], left_on="target", right_on="root", how="left")
     m = m[(m["created"] >= m["start"]) & (m["created"] <= m["end"] + 3600)]
     first = m.groupby("fault_id")["created"].min()
@@ -90,7 +90,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
                         bss.lines.offer_at)
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
-    crews = oss.workforce.crew_count
+    duty = oss.workforce.duty_s(sc.duration)  # crew-seconds on shift or on call
     return {
         "scenario": sc.name,
         "seed": sc.seed,
@@ -131,7 +131,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "tickets": len(tickets),
             "tickets_closed": sum(t.status == "closed" for t in tickets),
             "tickets_cancelled": sum(t.status == "cancelled" for t in tickets),
-            "crew_utilisation": round(oss.workforce.busy_s / (crews * sc.duration), 4),
+            "crew_utilisation": round(oss.workforce.busy_s / duty, 4) if duty else None,
             **score_oss(tables, net.service_affecting, sc.duration),
         },
         "bss": {

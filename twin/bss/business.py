@@ -29,6 +29,7 @@ from twin.messages import (
     OCS_UNAVAILABLE,
     CreditRelease,
     CreditRequest,
+    PlannedMaintenanceNotice,
     ServiceOrderUpdate,
     ServiceOutageReport,
     SubscriberBase,
@@ -212,6 +213,11 @@ class BusinessSupport:
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.billing.on_outage(report)
         self.care.on_outage(report)
+
+    def on_maintenance(self, notice: PlannedMaintenanceNotice) -> None:
+        """The OSS announced planned work: SLAs and care treat its outage as told."""
+        self.billing.sla.on_maintenance(notice)
+        self.care.on_maintenance(notice)
 
     def finish(self) -> None:
         self.collector.finish()

@@ -6,7 +6,9 @@ termination: abnormal release) and from the sessions its own online charging cou
 serve — never from ground truth. Customers react:
 
 * a line on a cell that was out of service contacts care with probability
-  ``1 − exp(−rate × hours out)``; its care ticket names the OSS incident;
+  ``1 − exp(−rate × hours out)``; its care ticket names the OSS incident. Hours inside a
+  maintenance window announced to customers (:class:`PlannedMaintenanceNotice`) do not count
+  — neither for contacts nor for churn: customers were told;
 * a customer with ``drop_threshold`` dropped calls in a day calls with ``drop_contact_prob``;
 * a prepaid customer denied service while the OCS was down (fail-closed) calls with
   ``denied_contact_prob``.
@@ -31,8 +33,14 @@ import numpy.typing as npt
 import pyarrow as pa
 import simpy
 
+from twin.bss.sla import merged_seconds, overlap
 from twin.kernel import Sim, labels
-from twin.messages import ABNORMAL_RELEASE, ServiceOutageReport, SubscriberBase
+from twin.messages import (
+    ABNORMAL_RELEASE,
+    PlannedMaintenanceNotice,
+    ServiceOutageReport,
+    SubscriberBase,
+)
 from twin.scenario.schema import CareSpec
 
 I64 = npt.NDArray[np.int64]
@@ -71,6 +79,7 @@ class Care:
             if group.size:
                 self.on_cell[subs.cells[subs.cell[group[0]]]] = group.astype(np.int64)
         self.outage_h = np.zeros(subs.count)
+        self.planned: dict[str, list[tuple[float, float]]] = {}  # announced maintenance
         self.contacts = np.zeros(subs.count, dtype=np.int64)
         self.leaves = np.full(subs.count, np.inf)  # end of contract for those who gave notice
         self.drops_day = -1
@@ -100,13 +109,21 @@ class Care:
         self.counts["contacts"] += n
         self.counts[REASONS[reason]] += n
 
+    def on_maintenance(self, notice: PlannedMaintenanceNotice) -> None:
+        for cell in notice.cells:
+            self.planned.setdefault(cell, []).append((notice.start, notice.end))
+
     def on_outage(self, report: ServiceOutageReport) -> None:
-        """Lines on the cell went through the outage the OSS measured."""
+        """Lines on the cell went through the outage the OSS measured (less what they were
+        told of in advance)."""
         subs = self.on_cell.get(report.cell)
         if subs is None:
             return
         subs = subs[(self.leaves[subs] > report.start) & (self.active_from[subs] < report.end)]
-        hours = max(report.end - report.start, 0.0) / 3600.0
+        told = merged_seconds(overlap([(report.start, report.end)],
+                                      self.planned.get(report.cell, [])),
+                              report.start, report.end)
+        hours = max(report.end - report.start - told, 0.0) / 3600.0
         self.outage_h[subs] += hours
         p = 1.0 - np.exp(-self.spec.outage_contact_rate_per_h * hours)
         calls = subs[self.rng.random(subs.size) < p]

@@ -7,6 +7,12 @@ the subscription's recurring charge for that cycle. The OSS reports an outage wh
 clears; one reported after its cycle was billed raises that cycle's credit, and the
 difference goes on the next open bill as an adjustment. ``sla_credits`` holds the final
 credit per subscription and cycle.
+
+Planned maintenance the OSS announced (:class:`PlannedMaintenanceNotice`, the cells and the
+window) is excluded when the SLA says so (``excluded_planned_maintenance``, the default, as
+enterprise SLAs exclude announced maintenance): outage inside an announced window on the
+line's cell does not count, up to ``maintenance_allowance`` per cycle. Outage past the
+window's end — an overrun — counts like any other.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import pyarrow as pa
 
 from twin.bss.money import percent_of
 from twin.kernel import Sim
-from twin.messages import ServiceOutageReport, SubscriberBase
+from twin.messages import PlannedMaintenanceNotice, ServiceOutageReport, SubscriberBase
 from twin.scenario.schema import SlaSpec
 
 I64 = npt.NDArray[np.int64]
@@ -61,6 +67,24 @@ def merged_seconds(intervals: list[tuple[float, float]], lo: float, hi: float) -
     return total
 
 
+def overlap(a: list[tuple[float, float]],
+            b: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Pairwise intersections of two interval lists (their union is the union's overlap)."""
+    return [(max(s1, s2), min(e1, e2)) for s1, e1 in a for s2, e2 in b
+            if min(e1, e2) > max(s1, s2)]
+
+
+def counted_outage(sla: SlaSpec, outages: list[tuple[float, float]],
+                   planned: list[tuple[float, float]], lo: float, hi: float) -> float:
+    """Outage seconds in [lo, hi) that count against the SLA: all of it, less announced
+    maintenance (up to the allowance) when the SLA excludes it."""
+    total = merged_seconds(outages, lo, hi)
+    if not (sla.excluded_planned_maintenance and planned and total > 0):
+        return total
+    inside = merged_seconds(overlap(outages, planned), lo, hi)
+    return total - min(inside, sla.maintenance_allowance)
+
+
 class SlaCredits:
     """Outages as the OSS reported them, and the credits they earn per cycle."""
 
@@ -72,6 +96,7 @@ class SlaCredits:
         self.B = np.atleast_2d(np.asarray(boundaries, dtype=np.float64))
         self.group = group if group is not None else np.zeros(subs.count, dtype=np.int64)
         self.outages: dict[str, list[tuple[float, float]]] = {}
+        self.planned: dict[str, list[tuple[float, float]]] = {}  # announced maintenance
         self.rows: dict[tuple[int, int], dict[str, Any]] = {}
         self.pending = np.zeros(subs.count, dtype=np.int64)
         self.late_minor = 0
@@ -88,14 +113,21 @@ class SlaCredits:
         if any(n[g] > 0 and report.start < self.B[g, n[g]] for g in range(self.B.shape[0])):
             self._late(report, n, base)
 
+    def on_maintenance(self, notice: PlannedMaintenanceNotice) -> None:
+        for cell in notice.cells:
+            self.planned.setdefault(cell, []).append((notice.start, notice.end))
+
     def _assess(self, k: int, sub: int, base: I64) -> dict[str, Any] | None:
         """The SLA credit due to ``sub`` for cycle ``k`` from the outages known now."""
         sla = self.slas[int(self.subs.offer[sub])]
         cell = self.subs.cells[self.subs.cell[sub]]
         b = self.B[int(self.group[sub])]
         lo, hi = max(b[k], 0.0), min(b[k + 1], self.sim.horizon)
-        outage = merged_seconds(self.outages.get(cell, []), lo, hi)
-        if sla is None or outage <= 0 or hi <= lo:
+        if sla is None or hi <= lo:
+            return None
+        outage = counted_outage(sla, self.outages.get(cell, []), self.planned.get(cell, []),
+                                lo, hi)
+        if outage <= 0:
             return None
         avail, pct = credit_pct(sla, outage, hi - lo)
         base_s = int(base[sub])

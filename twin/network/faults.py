@@ -44,6 +44,8 @@ class Fault:
     flap_down: float = 120.0
     flap_up: float = 600.0
     repairable: bool = True  # False: ends only after its fixed repair time
+    window: float | None = None  # planned maintenance: the announced window's length
+    notice: float = 0.0  # planned maintenance: announced this long before ``at``
 
 
 def target_kind(topo: Topology, sf: ScriptedFault) -> str | None:
@@ -113,9 +115,13 @@ def fault_schedule(spec: FaultSpec, topo: Topology, horizon: float,
             for t in _gaps(rng, horizon, spec.random.link_mtbf_h * 3600.0, spec):
                 add_random(t, lid, "link", "link_failure", "random", rng)
     for sf in spec.scripted:
+        planned = sf.mode == "planned_maintenance"
         drawn.append(dict(at=sf.at, target=sf.target, target_kind=target_kind(topo, sf),
                           mode=sf.mode, source="scripted", duration=sf.duration,
                           silent=sf.silent, capacity_factor=sf.capacity_factor,
-                          drop_rate=sf.drop_rate, flap_down=sf.flap_down, flap_up=sf.flap_up))
+                          drop_rate=sf.drop_rate, flap_down=sf.flap_down, flap_up=sf.flap_up,
+                          window=(sf.window or sf.duration) if planned else None,
+                          notice=(spec.maintenance_notice if sf.notice is None else sf.notice)
+                          if planned else 0.0))
     drawn.sort(key=lambda d: (d["at"], d["target"]))  # type: ignore[arg-type, return-value]
     return [Fault(i + 1, **d) for i, d in enumerate(drawn)]  # type: ignore[arg-type]

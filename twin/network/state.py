@@ -47,6 +47,10 @@ class NetworkState:
             t: [e.id for e in self.topo.elements.values() if e.type == t]
             for t in SERVICE_FUNCTIONS}
         self._functions = {t: ids for t, ids in self._functions.items() if ids}
+        # manual failover: only the active instance of a pair serves until a switchover
+        self.active_fn: dict[str, str] = {
+            t: ids[0] for t, ids in self._functions.items()
+            if self.topo.manual_failover and len(ids) > 1}
 
     # --- effects --------------------------------------------------------------------------
 
@@ -134,7 +138,9 @@ class NetworkState:
                 part = nx.node_connected_component(view, core)
                 reach |= part
                 # service needs a working instance of each core function in this part
-                if all(any(f in part for f in ids) for ids in self._functions.values()):
+                if all(any(f in part for f in ([self.active_fn[t]] if t in self.active_fn
+                                               else ids))
+                       for t, ids in self._functions.items()):
                     served |= part
         self._connected = reach
         now = np.fromiter((c in served for c in self.cell_ids), dtype=bool,
@@ -147,6 +153,20 @@ class NetworkState:
             self.changes.append(CellChange(t, i, True))
         self.in_service = now
         return went_down, came_up
+
+    def fail_over(self, function: str) -> str:
+        """Make the mate of the active instance ``function`` active (manual failover):
+        ``switched``, ``standby failed`` (the mate is down or cut off) or ``no effect`` (not an
+        active paired instance)."""
+        etype = self.topo.elements[function].type
+        if self.active_fn.get(etype) != function:
+            return "no effect"
+        mates = [f for f in self._functions[etype] if f != function
+                 and f not in self.down_by and f in self._connected]
+        if not mates:
+            return "standby failed"
+        self.active_fn[etype] = mates[0]
+        return "switched"
 
     def cut_off_by(self, fault_id: int) -> set[str]:
         """Elements that would lose the core if ``fault_id`` were the only fault."""

@@ -12,7 +12,7 @@ traffic the other way round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
@@ -29,6 +29,7 @@ class Topology:
     links: dict[str, LinkInfo]
     channels: dict[str, int]
     graph: nx.MultiGraph = field(repr=False)
+    manual_failover: bool = False  # core function pairs switch over only on command
 
     @property
     def cells(self) -> list[str]:
@@ -79,22 +80,64 @@ class Shape:
     core_functions: bool
     dual_homing: bool
     microwave_share: float
+    radius_km: float = 10.0  # how far aggregation hubs lie from the core
+    spacing_km: float = 3.0  # mean distance between neighbouring sites of a chain
 
 
-PRESETS = {
-    "small": Shape(12, 4, 1, False, False, 0.0),
-    "metro": Shape(190, 6, 2, True, True, 0.3),
-    "national": Shape(1900, 8, 2, True, True, 0.3),
+PRESETS = {  # a town; a metro area of ~30 km; a country of ~800 km
+    "small": Shape(12, 4, 1, False, False, 0.0, 8.0, 3.0),
+    "metro": Shape(190, 6, 2, True, True, 0.3, 25.0, 2.5),
+    "national": Shape(1900, 8, 2, True, True, 0.3, 350.0, 8.0),
 }
 
 
+class _Places:
+    """Plausible site positions for a generated network, from a stream of their own (so the
+    shape draws stay as they were): core sites near the datum, each region's aggregation hub
+    on a ray of its own, its chain of sites running outward from the hub with some jitter."""
+
+    def __init__(self, shape: Shape, n_regions: int) -> None:
+        self.shape, self.n = shape, max(n_regions, 1)
+        self.rng = np.random.default_rng(20_260_106)
+
+    def core(self, i: int) -> tuple[float, float]:
+        return (round(2.0 * i, 3), 0.0)
+
+    def hub(self, c: int) -> tuple[float, float, float]:
+        """(x, y, bearing) of region ``c``'s aggregation hub."""
+        bearing = 2 * np.pi * (c - 1 + 0.5 * self.rng.random()) / self.n
+        r = self.shape.radius_km * (0.3 + 0.7 * np.sqrt(self.rng.random()))
+        return float(r * np.cos(bearing)), float(r * np.sin(bearing)), float(bearing)
+
+    def step(self, x: float, y: float, bearing: float) -> tuple[float, float]:
+        d = self.shape.spacing_km * (0.5 + self.rng.random())
+        b = bearing + self.rng.normal(0.0, 0.5)
+        return x + d * float(np.cos(b)), y + d * float(np.sin(b))
+
+
 def build_topology(spec: NetworkSpec) -> Topology:
-    if spec.preset is not None:
-        return _generate(spec)
+    topo = _generate(spec) if spec.preset is not None else _listed(spec)
+    if spec.core_failover == "manual":
+        # each instance of a paired service function is recorded with a standby (its mate)
+        paired = {t for t in SERVICE_FUNCTIONS
+                  if sum(e.type == t for e in topo.elements.values()) > 1}
+        topo.elements = {k: replace(e, standby=True) if e.type in paired else e
+                         for k, e in topo.elements.items()}
+        topo.manual_failover = True
+    return topo
+
+
+def _listed(spec: NetworkSpec) -> Topology:
+    site_at: dict[str, tuple[float, float]] = {}
+    for e in spec.elements:  # a site is where any of its elements says it is
+        if e.location is not None:
+            site_at.setdefault(e.site or e.id, e.location)
     elements = {
         e.id: ElementInfo(e.id, e.type, e.site or e.id, e.vendor, e.region,
                           e.power_domain or e.site or e.id,
-                          (e.technology or "4G") if e.type == "cell" else "")
+                          (e.technology or "4G") if e.type == "cell" else "",
+                          e.standby or e.type in spec.standby_types,
+                          e.location or site_at.get(e.site or e.id))
         for e in spec.elements
     }
     channels = {
@@ -106,7 +149,7 @@ def build_topology(spec: NetworkSpec) -> Topology:
         lid = ls.id or f"{ls.a}-{ls.b}"
         if lid in links:
             raise ValueError(f"links[{i}].id: duplicate link id {lid!r}")
-        links[lid] = LinkInfo(lid, ls.a, ls.b, ls.cable or lid, ls.medium)
+        links[lid] = LinkInfo(lid, ls.a, ls.b, ls.cable or lid, ls.medium, ls.standby)
     return Topology(elements, links, channels, _graph(elements, links))
 
 
@@ -132,16 +175,23 @@ def _generate(spec: NetworkSpec) -> Topology:
     channels: dict[str, int] = {}
     region = "core"
 
+    at: tuple[float, float] | None = None
+
     def add(eid: str, etype: str, site: str, vendor: str, tech: str = "") -> None:
-        elements[eid] = ElementInfo(eid, etype, site, vendor, region, site, tech)
+        loc = (round(at[0], 3), round(at[1], 3)) if at is not None else None
+        elements[eid] = ElementInfo(eid, etype, site, vendor, region, site, tech,
+                                    etype in spec.standby_types, loc)
 
     def link(a: str, b: str, lid: str | None = None, medium: str = "fibre") -> None:
         lid = lid or f"{a}-{b}"
         links[lid] = LinkInfo(lid, a, b, lid, medium)
 
     vendors = spec.vendors
+    n_chains = -(-sites // per_chain)
+    places = _Places(d, n_chains)
     cores = [f"core{i}" for i in range(1, core_sites + 1)]
-    for core in cores:
+    for i, core in enumerate(cores):
+        at = places.core(i)
         add(core, "core_router", core, vendors[0])
         if functions:
             n = core.removeprefix("core")
@@ -153,11 +203,12 @@ def _generate(spec: NetworkSpec) -> Topology:
     if len(cores) > 2:
         link(cores[-1], cores[0])
 
-    n_chains = -(-sites // per_chain)
     aggs = [f"agg{c}" for c in range(1, n_chains + 1)]
     site_no = 0
     for c, agg in enumerate(aggs, start=1):
         region = f"region{c}"
+        hx, hy, bearing = places.hub(c)
+        at = (hx, hy)
         add(agg, "agg_router", agg, vendors[0])
         link(cores[(c - 1) % len(cores)], agg)
         if len(cores) > 1:  # aggregation dual-homed to two core sites
@@ -169,6 +220,7 @@ def _generate(spec: NetworkSpec) -> Topology:
             site_no += 1
             site = f"site{site_no}"
             vendor = vendors[(site_no - 1) % len(vendors)]
+            at = places.step(at[0], at[1], bearing)
             add(site, "site_router", site, vendor)
             link(prev, site, medium="microwave" if rng.random() < mw_share else "fibre")
             k = 0

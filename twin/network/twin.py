@@ -21,6 +21,7 @@ from twin.messages import (
     ActivationResult,
     AlarmListRequest,
     CreditAnswer,
+    MaintenanceWindow,
     RepairCommand,
     SubscriberBase,
 )
@@ -43,15 +44,22 @@ from twin.scenario.schema import (
 RESTART_FIXES = frozenset({"software_crash"})
 REPLACE_FIXES = frozenset({"element_failure", "software_crash", "flapping", "degradation",
                            "link_failure", "fibre_cut"})
+# faults of the working unit (or path) a switchover to a healthy standby works around
+SWITCH_BYPASSES = frozenset({"element_failure", "software_crash", "link_failure", "fibre_cut"})
 
 FAULTS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("start", pa.float64()), ("time", pa.timestamp("s", tz="UTC")),
     ("target", pa.string()), ("target_kind", pa.string()), ("mode", pa.string()),
     ("source", pa.string()), ("planned_duration", pa.float64()), ("silent", pa.bool_()),
+    ("window", pa.float64()),
 ])
 FAULT_ENDS_SCHEMA = pa.schema([
     ("fault_id", pa.int64()), ("end", pa.float64()), ("cleared_by", pa.string()),
     ("ticket_id", pa.int64()),
+])
+SWITCHOVERS_SCHEMA = pa.schema([
+    ("t", pa.float64()), ("target", pa.string()), ("ticket_id", pa.int64()),
+    ("result", pa.string()), ("fault_ids", pa.string()),
 ])
 CELL_OUTAGES_SCHEMA = pa.schema([
     ("cell", pa.string()), ("start", pa.float64()), ("end", pa.float64()),
@@ -87,16 +95,21 @@ class NetworkTwin:
         self._ends = sim.records.buffer("fault_ends", FAULT_ENDS_SCHEMA)
         self._outages = sim.records.buffer("cell_outages", CELL_OUTAGES_SCHEMA)
         self._open_outage: dict[int, tuple[float, int]] = {}
+        self._switchovers = sim.records.buffer("switchovers", SWITCHOVERS_SCHEMA)
+        # target → faults of its failed unit, bypassed by a switchover and awaiting repair
+        self.bypassed: dict[str, set[int]] = {}
         self.service_affecting: set[int] = set()
         for f in self.schedule:
             self._faults.append(fault_id=f.id, start=f.at, time=sim.calendar.at(f.at),
                                 target=f.target, target_kind=f.target_kind, mode=f.mode,
-                                source=f.source, planned_duration=f.duration, silent=f.silent)
+                                source=f.source, planned_duration=f.duration, silent=f.silent,
+                                window=f.window)
 
     def start(self) -> None:
         """Announce the inventory and start the fault and traffic processes."""
         self.publish(self.topo.inventory())
         self.sim.env.process(self._inject())
+        self.sim.env.process(self._announce())
         self.sim.env.process(self.traffic.process())
         self.sim.env.process(self.ems.noise())
 
@@ -104,6 +117,15 @@ class NetworkTwin:
         for f in self.schedule:
             yield self.sim.env.timeout(f.at - self.sim.now)
             self._strike(f)
+
+    def _announce(self) -> Any:
+        """Change management announces each planned-maintenance window ahead of the work."""
+        planned = sorted((max(0.0, f.at - f.notice), f.id, f) for f in self.schedule
+                         if f.mode == "planned_maintenance" and f.target_kind == "element")
+        for when, _, f in planned:
+            yield self.sim.env.timeout(when - self.sim.now)
+            self.publish(MaintenanceWindow(f.id, (f.target,), f.at, f.at + (f.window or 0.0),
+                                           self.sim.now))
 
     def _links_of(self, f: Fault) -> list[str]:
         return self.topo.cables[f.target] if f.target_kind == "cable" else [f.target]
@@ -165,6 +187,10 @@ class NetworkTwin:
 
     def _end(self, f: Fault, cleared_by: str, ticket_id: int) -> None:
         self.state.release(f)
+        for target in [t for t, held in self.bypassed.items() if f.id in held]:
+            self.bypassed[target].discard(f.id)
+            if not self.bypassed[target]:
+                del self.bypassed[target]  # the failed unit is repaired: a standby again
         self._ends.append(fault_id=f.id, end=self.sim.now, cleared_by=cleared_by,
                           ticket_id=ticket_id)
         self._changed(cause=None)
@@ -185,7 +211,12 @@ class NetworkTwin:
         """The network decides whether the command fixes what is wrong with the target: a
         restart fixes a software crash only; a replacement (truck roll) fixes hardware,
         crashes, flapping, degradation and cut links; power and maintenance end on their own.
+        A switchover to standby restores service without ending any fault (see
+        :meth:`switch_over`).
         """
+        if cmd.action == "switch_standby":
+            self.switch_over(cmd)
+            return
         fixes = RESTART_FIXES if cmd.action == "restart" else REPLACE_FIXES
         for f in sorted(self.state.active.values(), key=lambda f: f.id):
             hit = f.target == cmd.target or (
@@ -209,6 +240,40 @@ class NetworkTwin:
             tr.line_until[cmd.sub] = min(tr.line_until[cmd.sub], self.sim.now)
         tr.lines_vary = True
         self.publish(ActivationResult(cmd.service_order_id, cmd.sub, cmd.action, True))
+    def switch_over(self, cmd: RepairCommand) -> str:
+        """Switch ``cmd.target`` over to its standby unit (an element's 1:1 equipment
+        protection) or protection path (a link's 1+1). It helps only if the target has a
+        standby, is down, every fault holding it down is one of its working unit or path
+        (hardware, crash, cut — not power, flapping or maintenance), and the standby is
+        healthy: not itself the unit in service since an earlier switchover whose failed
+        unit still awaits repair. The faults stay active — the failed unit still needs a
+        ``replace`` — but no longer hold the target down: service is restored, not repaired.
+        """
+        target = cmd.target
+        info = self.topo.elements.get(target) or self.topo.links.get(target)
+        held = sorted(self.state.down_by.get(target, set()))
+        faults = [self.state.active[fid] for fid in held if fid in self.state.active]
+        if info is None or not info.standby:
+            result = "no standby"
+        elif target in self.topo.elements and self.topo.elements[target].type in (
+                self.state.active_fn):
+            result = self.state.fail_over(target)  # a core function pair: the mate serves
+        elif not held:
+            result = "not down"
+        elif self.bypassed.get(target):
+            result = "standby failed"  # the other unit is the one still awaiting repair
+        elif len(faults) < len(held) or any(f.mode not in SWITCH_BYPASSES for f in faults):
+            result = "no effect"
+        else:
+            result = "switched"
+            for f in faults:
+                self.state.set_down(target, f.id, down=False)
+            self.bypassed[target] = set(held)
+        self._switchovers.append(t=self.sim.now, target=target, ticket_id=cmd.ticket_id,
+                                 result=result, fault_ids=",".join(map(str, held)))
+        if result == "switched":
+            self._changed(cause=None)
+        return result
 
     def _changed(self, cause: int | None) -> None:
         now = self.sim.now

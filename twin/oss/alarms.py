@@ -46,7 +46,7 @@ ALARMS_SCHEMA = pa.schema([
     ("event_time", pa.float64()), ("clear_event_time", pa.float64()),
     ("changed", pa.float64()), ("ack_state", pa.string()), ("acknowledged", pa.float64()),
     ("ack_user", pa.string()), ("flapping", pa.bool_()), ("flaps", pa.int64()),
-    ("ems", pa.string()), ("notification_id", pa.int64()),
+    ("ems", pa.string()), ("notification_id", pa.int64()), ("maintenance", pa.int64()),
 ])
 
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2, "warning": 3, "indeterminate": 4,
@@ -72,6 +72,7 @@ class Alarm:
     up_since: float = 0.0  # event time of the current activation's raise
     clear_event: float | None = None
     _quiet: int = 0  # generation of the flap quiet timer
+    maintenance: int = 0  # the planned-maintenance window it was raised in (suppressed)
 
     @property
     def obj(self) -> str:
@@ -206,4 +207,5 @@ class AlarmList:
                        ack_state="acknowledged" if a.acknowledged is not None
                        else "unacknowledged",
                        acknowledged=a.acknowledged, ack_user=a.ack_user, flapping=a.flapping,
-                       flaps=a.flaps, ems=n.ems, notification_id=n.notification_id)
+                       flaps=a.flaps, ems=n.ems, notification_id=n.notification_id,
+                       maintenance=a.maintenance)

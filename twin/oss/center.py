@@ -19,6 +19,7 @@ from twin.messages import (
     AlarmNotification,
     EmsEvent,
     InventorySnapshot,
+    MaintenanceWindow,
     PmReport,
     ServiceOutageReport,
 )
@@ -26,6 +27,7 @@ from twin.oss.alarms import Alarm, AlarmList
 from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.inventory import Inventory, degrade
+from twin.oss.maintenance import MaintenanceCalendar
 from twin.oss.noc import Noc
 from twin.oss.performance import EMS as PM_EMS
 from twin.oss.performance import PmWatch
@@ -54,8 +56,13 @@ class OperationsCenter:
         self.inventory_errors: dict[str, str] = {}
         self.collector = Collector(sim)
         self.alarms = AlarmList(sim, spec.alarms, on_closed=self._alarm_closed)
+        self.maintenance = MaintenanceCalendar(sim, spec.maintenance,
+                                               release=self._overrun, publish=publish)
         self.workforce = Workforce(sim, spec, publish, region_of=self._region_of,
-                                   on_mains_failure=self._on_mains_failure)
+                                   on_mains_failure=self._on_mains_failure,
+                                   on_maintenance=self.maintenance.overrunning,
+                                   has_standby=self._has_standby,
+                                   inventory=lambda: self.inventory)
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
@@ -94,7 +101,8 @@ class OperationsCenter:
         if out.ended is not None:
             self._report_outage(alarm.obj, alarm.cause, *out.ended, alarm.incident_id)
         if out.kind == "new":
-            self.correlator.add(alarm)
+            if not self.maintenance.suppress(alarm):
+                self.correlator.add(alarm)
         elif out.kind == "cleared":
             self.correlator.alarm_cleared(alarm)
 
@@ -122,6 +130,14 @@ class OperationsCenter:
             yield self.sim.env.timeout(every)
             self.resync["requests"] += 1
             self.publish(AlarmListRequest(self.sim.now))
+    def on_maintenance(self, msg: MaintenanceWindow) -> None:
+        """Change management announced planned work (see twin/oss/maintenance.py)."""
+        if self.spec.maintenance.enabled:
+            self.maintenance.announce(msg, self.inventory)
+
+    def _overrun(self, alarm: Alarm) -> None:
+        """An alarm of planned work still raised after its window: a real problem now."""
+        self.correlator.add(alarm)
 
     def on_pm(self, report: PmReport) -> None:
         """Performance counters of one granularity period: KPI thresholds per cell."""
@@ -151,6 +167,14 @@ class OperationsCenter:
     def _incident_opened(self, inc: Incident) -> None:
         self.workforce.open_ticket(inc)
         self.noc.triage(inc)
+
+    def _has_standby(self, target: str) -> bool:
+        """The inventory records a standby unit (element) or protection path (link)."""
+        inv = self.inventory
+        if inv is None:
+            return False
+        info = inv.elements.get(target) or inv.links.get(target)
+        return info is not None and info.standby
 
     def _region_of(self, target: str) -> str:
         """The region of an element, or of a link's first end, in the OSS inventory."""
@@ -184,6 +208,7 @@ class OperationsCenter:
         self.alarms.write()
         self.workforce.write()
         self.provisioning.write()
+        self.maintenance.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
         for inc in self.correlator.incidents:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,

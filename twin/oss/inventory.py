@@ -17,6 +17,8 @@ import numpy as np
 from twin.messages import InventorySnapshot, LinkInfo
 from twin.scenario.schema import InventoryAccuracySpec
 
+SERVICE_FUNCTIONS = ("msc", "pgw", "hss", "dns")  # core functions every cell's service needs
+
 
 def degrade(snapshot: InventorySnapshot, spec: InventoryAccuracySpec,
             rng: np.random.Generator) -> tuple[InventorySnapshot, dict[str, str]]:
@@ -46,7 +48,7 @@ def degrade(snapshot: InventorySnapshot, spec: InventoryAccuracySpec,
             choices = [x for x in by_type[etype[old]] if x not in (old, other)]
             if choices:
                 new = choices[int(rng.integers(len(choices)))]
-                link = replace(link, **{end: new})
+                link = replace(link, a=new) if end == "a" else replace(link, b=new)
                 changes[link.id] = f"stale: {other}-{new} was {other}-{old}"
         kept.append(link)
     return InventorySnapshot(snapshot.elements, tuple(kept)), changes
@@ -61,6 +63,7 @@ class Inventory:
         for link in snapshot.links:
             self.graph.add_edge(link.a, link.b, key=link.id)
         self.core = [e.id for e in snapshot.elements if e.type == "core_router"]
+        self.cells = frozenset(e.id for e in snapshot.elements if e.type == "cell")
         self.shadow = lru_cache(maxsize=4096)(self._shadow)
 
     def is_cell(self, obj: str) -> bool:
@@ -80,7 +83,12 @@ class Inventory:
         """Elements cut off from every core router if ``root`` (element or link) fails."""
         if root not in self.elements and root not in self.links:
             return frozenset()
-        return frozenset(set(self.elements) - self._reachable(frozenset([root])) - {root})
+        cut = set(self.elements) - self._reachable(frozenset([root])) - {root}
+        el = self.elements.get(root)
+        if el is not None and el.standby and el.type in SERVICE_FUNCTIONS:
+            # a pair switched over by hand: until then every cell's service hangs on it
+            cut |= self.cells
+        return frozenset(cut)
 
     def cut_off(self, obj: str, failed: frozenset[str]) -> bool:
         """Whether ``obj`` is cut off from the core when all of ``failed`` fail together."""

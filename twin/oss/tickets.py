@@ -38,6 +38,7 @@ TICKETS_SCHEMA = pa.schema([
     ("priority_name", pa.string()), ("severity", pa.string()), ("region", pa.string()),
     ("sla_target_s", pa.float64()), ("deadline", pa.float64()), ("sla_met", pa.bool_()),
     ("escalation", pa.int64()), ("restarts", pa.int64()), ("truck_rolls", pa.int64()),
+    ("switchovers", pa.int64()), ("skill", pa.string()), ("part_wait_s", pa.float64()),
 ])
 NOTES_SCHEMA = pa.schema([
     ("ticket_id", pa.int64()), ("t", pa.float64()), ("text", pa.string()),
@@ -84,6 +85,15 @@ class Ticket:
     truck_rolls: int = 0
     queued: bool = False  # waiting for a crew
     remote: bool = False  # a remote restart is being verified
+    hold: str = ""  # why it is held: "" (mains power) or "maintenance"
+    switchovers: int = 0
+    switching: bool = False  # a switchover to standby is being verified
+    unit_repair: bool = False  # restored on the standby: a crew still repairs the failed unit
+    skill: str = "transmission"  # what the repair needs (radio, transmission, power, core)
+    part: tuple[str, str] | None = None  # spare reserved for it (depot, element type)
+    part_pending: tuple[str, str] | None = None  # backordered spare it waits for
+    part_wait_from: float = 0.0
+    part_wait_s: float = 0.0  # time spent pending, waiting for spare parts
     notes: list[tuple[float, str]] = field(default_factory=list)
 
     @property
@@ -120,4 +130,6 @@ class Ticket:
                     priority_name=self.priority, severity=self.severity, region=self.region,
                     sla_target_s=self.target_s, deadline=self.deadline,
                     sla_met=self.sla_met(), escalation=self.escalation,
-                    restarts=self.restarts, truck_rolls=self.truck_rolls)
+                    restarts=self.restarts, truck_rolls=self.truck_rolls,
+                    switchovers=self.switchovers, skill=self.skill,
+                    part_wait_s=self.part_wait_s)

@@ -21,40 +21,53 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from twin.kernel import Sim
 from twin.messages import RepairCommand
 from twin.oss.correlation import Incident
+from twin.oss.crews import (
+    ANY_REGION,
+    Crew,
+    build_crews,
+    drive_s,
+    location_of,
+    region_centre,
+    skill_of,
+)
+from twin.oss.inventory import Inventory
 from twin.oss.policies import policy_for
+from twin.oss.spares import SpareParts
 from twin.oss.tickets import NOTES_SCHEMA, STATUS_SCHEMA, TICKETS_SCHEMA, Ticket, priority_of
 from twin.scenario.schema import OssSpec
 
-ANY_REGION = "*"
-
-
-@dataclass
-class Crew:
-    id: int
-    region: str
-    busy: bool = False
-    busy_s: float = 0.0
+__all__ = ["ANY_REGION", "Crew", "Workforce"]
 
 
 class Workforce:
     def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None],
                  region_of: Callable[[str], str] | None = None,
-                 on_mains_failure: Callable[[str], bool] | None = None) -> None:
+                 on_mains_failure: Callable[[str], bool] | None = None,
+                 on_maintenance: Callable[[str], bool] | None = None,
+                 has_standby: Callable[[str], bool] | None = None,
+                 inventory: Callable[[], Inventory | None] | None = None) -> None:
         self.sim, self.spec, self.publish = sim, spec, publish
         self.crew_spec = spec.crews
         self.policy = policy_for(spec.repair_policy)
         self.region_of = region_of or (lambda target: "")
         self.on_mains_failure = on_mains_failure or (lambda target: False)
+        self.on_maintenance = on_maintenance or (lambda target: False)
+        self.has_standby = has_standby or (lambda target: False)
+        self._last_switch: dict[str, float] = {}
+        self.inventory = inventory or (lambda: None)
         self.rng = sim.rng.stream("oss.workforce")
-        regions = spec.crews.regions or {ANY_REGION: spec.crews.count}
-        ids = itertools.count(1)
-        self.crews = [Crew(next(ids), r) for r, n in regions.items() for _ in range(n)]
+        self.crews = build_crews(spec.crews)
+        self.spares = SpareParts(sim, spec.spares, on_arrival=self._part_arrived)
+        self._centres: dict[str, tuple[float, float] | None] = {}
+        starts = sorted({s for c in self.crews for s in c.shift_starts(sim.horizon,
+                                                                       sim.calendar)})
+        if starts:
+            sim.env.process(self._shift_changes(starts))
         self.tickets: list[Ticket] = []
         self.waiting: list[Ticket] = []
         self._last_restart: dict[str, float] = {}
@@ -68,6 +81,16 @@ class Workforce:
     def busy_s(self) -> float:
         return sum(c.busy_s for c in self.crews)
 
+    def duty_s(self, horizon: float) -> float:
+        """Crew-seconds on duty (shift or on call) in the run: utilisation's denominator."""
+        return sum(c.duty_s(horizon, self.sim.calendar) for c in self.crews)
+
+    def _shift_changes(self, starts: list[float]) -> Any:
+        """A shift begins: its crews take the waiting tickets."""
+        for t in starts:
+            yield self.sim.env.timeout(t - self.sim.now)
+            self._dispatch()
+
     # --- ticket lifecycle ------------------------------------------------------------------
 
     def open_ticket(self, inc: Incident) -> Ticket:
@@ -75,7 +98,7 @@ class Workforce:
         prio = priority_of(inc)
         t = Ticket(next(self._ids), inc, now, priority=prio, severity=inc.severity,
                    target_s=self.spec.tickets.sla_target_h[prio] * 3600.0,  # type: ignore[index]
-                   region=self.region_of(inc.root))
+                   region=self.region_of(inc.root), skill=skill_of(inc, self.inventory()))
         t.set_status(now, "acknowledged", f"opened for incident {inc.id}")
         inc.ticket_id = t.id
         self.tickets.append(t)
@@ -97,6 +120,17 @@ class Workforce:
             # dark because the mains failed and the batteries ran out: no crew can fix that
             t.set_status(self.sim.now, "held", "mains power failure: waiting for the utility")
             return
+        if self.on_maintenance(inc.root):
+            # planned work overran its window: the change owner on site finishes it
+            t.set_status(self.sim.now, "held", "planned maintenance overran its window")
+            t.hold = "maintenance"
+            return
+        if self._switch_helps(t):
+            self.sim.env.process(self._switch_standby(t))
+        else:
+            self._remote_or_crew(t)
+
+    def _remote_or_crew(self, t: Ticket) -> None:
         if self._restart_helps(t):
             self.sim.env.process(self._remote_restart(t))
         else:
@@ -112,15 +146,26 @@ class Workforce:
         t.set_status(now, "resolved", "alarms cleared")
         if t.released is None:  # restored before the NOC sent anyone
             self._close(t, "cleared before dispatch")
+        elif t.part_pending is not None:  # restored while waiting for a spare part
+            self.spares.cancel(t.part_pending, t.id)
+            t.part_pending = None
+            self._close(t, "cleared before dispatch")
         elif t.queued:  # restored while waiting for a crew
             self.waiting.remove(t)
             t.queued = False
             self._close(t, "cleared before dispatch")
+        elif t.switching:  # service back on the standby: the failed unit still needs a crew
+            t.switching = False
+            t.unit_repair = True
+            t.resolution = "switched to standby"
+            t.notes.append((now, "restored on the standby; failed unit queued for repair"))
+            self._enqueue(t)
         elif t.remote:
             t.remote = False
             self._close(t, "remote restart")
-        elif was_held:  # mains back
-            self._close(t, "power restored")
+        elif was_held:  # mains back, or the overrunning work done
+            self._close(t, "maintenance completed" if t.hold == "maintenance"
+                        else "power restored")
         elif not t.on_site:
             self._close(t, t.resolution or "restored")
 
@@ -132,11 +177,20 @@ class Workforce:
         if t.queued:
             self.waiting.remove(t)
             t.queued = False
+        if t.part_pending is not None:
+            self.spares.cancel(t.part_pending, t.id)
+            t.part_pending = None
+        if t.part is not None and not t.on_site:
+            self.spares.give_back(t.part, t.id)
+            t.part = None
         t.resolution = f"merged into incident {inc.merged_into}"
         t.closed = self.sim.now
         t.set_status(self.sim.now, "cancelled", t.resolution)
 
     def _close(self, t: Ticket, resolution: str) -> None:
+        if t.part is not None:  # reserved, never fitted: back on the shelf
+            self.spares.give_back(t.part, t.id)
+            t.part = None
         t.closed = self.sim.now
         t.resolution = resolution
         t.set_status(self.sim.now, "closed", resolution)
@@ -177,17 +231,76 @@ class Workforce:
             t.notes.append((self.sim.now, "restart did not help"))
             self._enqueue(t)
 
+    # --- switchover to standby ---------------------------------------------------------------
+
+    def _switch_helps(self, t: Ticket) -> bool:
+        inc = t.incident
+        if not self.spec.automation.switch_standby or inc.root_kind not in ("element", "link"):
+            return False
+        if not self.has_standby(inc.root):
+            return False
+        last = self._last_switch.get(inc.root)
+        return last is None or self.sim.now - last >= self.spec.automation.guard
+
+    def _switch_standby(self, t: Ticket) -> Any:
+        now = self.sim.now
+        self._last_switch[t.root] = now
+        t.switchovers += 1
+        t.switching = True
+        t.in_progress = t.in_progress if t.in_progress is not None else now
+        t.set_status(now, "inProgress", "switch to standby")
+        self.publish(RepairCommand(t.id, t.root, action="switch_standby"))
+        yield self.sim.env.timeout(self.spec.automation.verify)
+        if t.switching and t.is_open:  # the alarms did not clear: restart, or a crew
+            t.switching = False
+            t.notes.append((self.sim.now, "switchover did not help"))
+            self._remote_or_crew(t)
+
     # --- crews ------------------------------------------------------------------------------
 
+    def _part_key(self, t: Ticket) -> tuple[str, str] | None:
+        """The spare an element replacement needs (depot, type); None: none needed."""
+        if not self.spec.spares.enabled:
+            return None
+        inv = self.inventory()
+        el = inv.elements.get(t.root) if inv is not None else None
+        return None if el is None else (self.spares.depot(t.region), el.type)
+
     def _enqueue(self, t: Ticket) -> None:
+        key = self._part_key(t) if t.part is None else None
+        if key is not None and not self.spares.reserve(key, t.id):
+            t.part_pending, t.part_wait_from = key, self.sim.now
+            t.set_status(self.sim.now, "pending", f"awaiting spare part {key[1]} "
+                                                  f"(depot {key[0]})")
+            return
+        if key is not None:
+            t.part = key
+        t.queued = True
+        self.waiting.append(t)
+        self._dispatch()
+
+    def _part_arrived(self, ticket_id: int) -> None:
+        """A unit reached the depot for a backordered ticket: it queues for a crew again."""
+        t = self.tickets[ticket_id - 1]
+        if t.part_pending is None:
+            return
+        t.part, t.part_pending = t.part_pending, None
+        t.part_wait_s += self.sim.now - t.part_wait_from
+        t.set_status(self.sim.now, "inProgress" if t.in_progress is not None
+                     else "acknowledged", "spare part arrived")
         t.queued = True
         self.waiting.append(t)
         self._dispatch()
 
     def _eligible(self, crew: Crew, t: Ticket) -> bool:
-        if crew.region == ANY_REGION or crew.region == t.region:
-            return True
-        return not any(c.region == t.region for c in self.crews)  # nobody covers its region
+        """Free crews on duty, of the ticket's region and with its skill; a ticket nobody
+        covers (its region, or its skill, in no team) goes to any crew."""
+        if not crew.on_duty(self.sim.now, self.sim.calendar):
+            return False
+        if crew.region not in (ANY_REGION, t.region) and any(
+                c.region == t.region for c in self.crews):
+            return False
+        return t.skill in crew.skills or not any(t.skill in c.skills for c in self.crews)
 
     def _dispatch(self) -> None:
         now = self.sim.now
@@ -203,6 +316,22 @@ class Workforce:
             crew.busy = True
             self.sim.env.process(self._work(crew, t))
 
+    def _travel_s(self, crew: Crew, t: Ticket) -> float:
+        spec = self.crew_spec
+        if spec.travel == "distance":
+            inv = self.inventory()
+            site = location_of(t.root, inv)
+            base = crew.base or spec.bases.get(crew.region) or spec.bases.get(t.region)
+            if base is None:
+                region = crew.region if crew.region != ANY_REGION else t.region
+                if region not in self._centres:  # the inventory does not change
+                    self._centres[region] = region_centre(region, inv)
+                base = self._centres[region]
+            if site is not None and base is not None:
+                return drive_s(spec, base, site)
+        return self._draw(spec.region_travel_mean_min.get(t.region, spec.travel_mean_min),
+                          spec.travel_dist)
+
     def _draw(self, mean_min: float, dist: str) -> float:
         mean = mean_min * 60.0
         return mean if dist == "deterministic" or mean == 0 else float(self.rng.exponential(mean))
@@ -213,14 +342,19 @@ class Workforce:
         t.crew, t.on_site = crew.id, True
         t.in_progress = t.in_progress if t.in_progress is not None else now
         t.truck_rolls += 1
-        t.set_status(now, "inProgress", f"crew {crew.id} dispatched")
+        if t.unit_repair:  # service already restored: the crew repairs the failed unit
+            t.notes.append((now, f"crew {crew.id} dispatched to repair the failed unit"))
+        else:
+            t.set_status(now, "inProgress", f"crew {crew.id} dispatched")
         try:
-            travel = spec.region_travel_mean_min.get(t.region, spec.travel_mean_min)
-            t.travel_s = self._draw(travel, spec.travel_dist)
+            if crew.call_out_s:  # on call: from home to the depot first
+                t.notes.append((now, f"crew {crew.id} called out"))
+                yield self.sim.env.timeout(crew.call_out_s)
+            t.travel_s = self._travel_s(crew, t)
             yield self.sim.env.timeout(t.travel_s)
             if t.status == "cancelled":
                 return
-            if t.resolved is not None:
+            if t.resolved is not None and not t.unit_repair:
                 t.resolution = "no fault found on site"
                 return
             t.repair_s = self._draw(spec.repair_mean_min, spec.repair_dist)
@@ -228,9 +362,15 @@ class Workforce:
             if t.status == "cancelled":
                 return
             t.repaired = self.sim.now
-            t.resolution = "repaired"
+            t.resolution = "switched to standby, unit repaired" if t.unit_repair else "repaired"
+            if t.part is not None:
+                self.spares.use(t.part, t.id)
+                t.part = None
             self.publish(RepairCommand(t.id, t.root))
         finally:
+            if t.part is not None and t.status == "cancelled":
+                self.spares.give_back(t.part, t.id)
+                t.part = None
             crew.busy_s += self.sim.now - began
             crew.busy = False
             t.on_site = False

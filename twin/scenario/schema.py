@@ -78,6 +78,11 @@ class ElementSpec(Strict):
                                                        "defaults to the site")
     voice_channels: int | None = Field(None, ge=1, description="cells only")
     technology: Technology | None = Field(None, description="cells only")
+    standby: bool = Field(False, description="has a standby unit (1:1 equipment protection) "
+                                             "that a switch_standby command brings into service")
+    location: tuple[float, float] | None = Field(
+        None, description="site position, km east and north of any datum (crews travel "
+                          "there); default: that of another element of the same site")
 
 
 class LinkSpec(Strict):
@@ -87,6 +92,8 @@ class LinkSpec(Strict):
     cable: str | None = Field(None, description="fibre cable carrying the link; a fibre cut "
                                                 "takes every link in the cable")
     medium: Literal["fibre", "microwave"] = "fibre"
+    standby: bool = Field(False, description="has a protection path (1+1, on a diverse "
+                                             "route) that a switch_standby command selects")
 
 
 class DelaySpec(Strict):
@@ -163,6 +170,14 @@ class NetworkSpec(Strict):
         description="tree: each chain hangs off its aggregation router; ring: it closes back")
     vendors: list[str] = Field(default_factory=lambda: ["alpha", "beta", "gamma"], min_length=1)
     cell: CellSpec = CellSpec()
+    core_failover: Literal["automatic", "manual"] = Field(
+        "automatic", description="core network function pairs: the standby takes over at "
+                                 "once, or only on a switch_standby command for the failed "
+                                 "active instance")
+    standby_types: list[ElementType] = Field(
+        default_factory=list, description="element types with a standby unit (1:1 equipment "
+                                          "protection, switched over on command), generated "
+                                          "or listed")
     elements: list[ElementSpec] = Field(default_factory=list)
     links: list[LinkSpec] = Field(default_factory=list)
     telemetry: TelemetrySpec = TelemetrySpec()
@@ -366,11 +381,20 @@ class ScriptedFault(Strict):
     drop_rate: Share = Field(0.0, description="degradation: chance an answered call drops")
     flap_down: Duration = Field(120.0, gt=0, description="flapping: down time per flap")
     flap_up: Duration = Field(600.0, gt=0, description="flapping: up time between flaps")
+    window: Duration | None = Field(
+        None, gt=0, description="planned_maintenance: the announced window (default: the "
+                                "duration); work lasting longer overruns it")
+    notice: Duration | None = Field(
+        None, description="planned_maintenance: announced this long ahead (default "
+                          "faults.maintenance_notice)")
 
     @model_validator(mode="after")
     def _check_mode(self) -> ScriptedFault:
         if self.mode in ("power_outage", "planned_maintenance") and self.duration is None:
             raise ValueError(f"duration: a {self.mode} needs a duration")
+        for name in ("window", "notice"):
+            if getattr(self, name) is not None and self.mode != "planned_maintenance":
+                raise ValueError(f"{name}: only a planned_maintenance has one")
         if self.silent and self.mode != "degradation":
             raise ValueError("silent: only a degradation can be silent")
         return self
@@ -380,6 +404,9 @@ class FaultSpec(Strict):
     random: RandomFaultSpec = RandomFaultSpec()
     scripted: list[ScriptedFault] = Field(default_factory=list)
     storms: list[StormSpec] = Field(default_factory=list)
+    maintenance_notice: Duration = Field(
+        3 * 86_400.0, description="how long ahead change management announces a planned "
+                                  "maintenance window to the OSS")
 
 
 # --- OSS -----------------------------------------------------------------------------------
@@ -441,6 +468,19 @@ class AutomationSpec(Strict):
                                                       "after a restart before a truck roll")
     guard: Duration = Field(600.0, ge=0, description="at most one restart per element in this "
                                                      "time (ONAP-style guard)")
+    switch_standby: bool = Field(
+        True, description="first switch a dead element or cut link that has a standby unit "
+                          "or protection path in the inventory over to it (at most once per "
+                          "target in `guard`); a crew then repairs the failed unit")
+
+
+class MaintenanceSpec(Strict):
+    """What the OSS does with announced planned-maintenance windows."""
+
+    enabled: bool = Field(True, description="suppress alarms of announced work and tell the "
+                                            "BSS; false: the OSS ignores the announcements")
+    grace: Duration = Field(300.0, description="after a window's end, alarms still raised "
+                                               "this long later are an overrun: ticketed")
 
 
 class InventoryAccuracySpec(Strict):
@@ -479,6 +519,55 @@ class PmDetectionSpec(Strict):
         description="dropped / answered calls; raised above")
 
 
+Skill = Literal["radio", "transmission", "power", "core"]
+SKILLS: tuple[Skill, ...] = ("radio", "transmission", "power", "core")
+ShiftDay = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SHIFT_DAYS: tuple[ShiftDay, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ShiftSpec(Strict):
+    """Working hours: on these days from ``hours[0]`` to ``hours[1]`` (wrapping past
+    midnight into the next day if from > to)."""
+
+    days: list[ShiftDay] = Field(default_factory=lambda: list(SHIFT_DAYS), min_length=1)
+    hours: tuple[float, float] = (0.0, 24.0)
+
+    @model_validator(mode="after")
+    def _check_hours(self) -> ShiftSpec:
+        lo, hi = self.hours
+        if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
+            raise ValueError("hours: two different hours between 0 and 24")
+        return self
+
+
+class TeamSpec(Strict):
+    """Crews alike: where they work, what they can repair, when they are on duty."""
+
+    region: str = Field("*", description="the region they serve; '*': every region")
+    count: int = Field(1, ge=1)
+    skills: list[Skill] = Field(default_factory=lambda: list(SKILLS), min_length=1)
+    shifts: list[ShiftSpec] = Field(
+        default_factory=list, description="on duty in any of these; empty: around the clock")
+    call_out_min: float = Field(0.0, ge=0, description="delay before they set out (on call "
+                                                       "from home)")
+    base: tuple[float, float] | None = Field(
+        None, description="depot position, km; default crews.bases of the region, else the "
+                          "centre of the region's sites")
+
+
+class SparesSpec(Strict):
+    """Spare parts: a crew replacing an element takes a unit of its type from the region's
+    depot; every unit used is reordered (one-for-one) and arrives after ``lead_time``. With
+    none on hand the ticket is ``pending`` until a unit arrives."""
+
+    enabled: bool = False
+    stock: dict[ElementType, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="units on hand per depot at the start, per type")
+    default_stock: int = Field(2, ge=0, description="for types not in `stock`")
+    lead_time: Duration = Field(2 * 86_400.0, description="reorder lead time")
+    central: bool = Field(False, description="one depot for every region")
+
+
 class CrewSpec(Strict):
     count: int = Field(2, ge=1)
     travel_mean_min: float = Field(45.0, ge=0)
@@ -490,6 +579,18 @@ class CrewSpec(Strict):
                                           "empty: `count` crews serve every region")
     region_travel_mean_min: dict[str, Annotated[float, Field(ge=0)]] = Field(
         default_factory=dict, description="mean travel per region, overriding travel_mean_min")
+    teams: list[TeamSpec] = Field(
+        default_factory=list, description="crews with regions, skills, shifts and call-out "
+                                          "delays; replaces count and regions")
+    travel: Literal["draw", "distance"] = Field(
+        "draw", description="draw: travel drawn with travel_mean_min; distance: from the "
+                            "crew's depot to the site (where both positions are known)")
+    speed_kmh: float = Field(50.0, gt=0, description="distance travel: average road speed")
+    road_factor: float = Field(1.3, ge=1, description="road distance / straight distance")
+    travel_overhead_min: float = Field(10.0, ge=0, description="distance travel: loading, "
+                                                               "parking, site access")
+    bases: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="depot position per region, km")
 
 
 class ProvisioningSpec(Strict):
@@ -513,6 +614,8 @@ class OssSpec(Strict):
     crews: CrewSpec = CrewSpec()
     tickets: TicketSpec = TicketSpec()
     automation: AutomationSpec = AutomationSpec()
+    maintenance: MaintenanceSpec = MaintenanceSpec()
+    spares: SparesSpec = SparesSpec()
     repair_policy: Literal["fifo", "impact", "severity", "sla"] = Field(
         "fifo", description="fifo: first ticket first; impact: most cells affected first; "
                             "severity: highest priority first; sla: earliest restore "
@@ -676,6 +779,12 @@ class SlaSpec(Strict):
     availability_target: float = Field(gt=0, le=100, description="percent per bill cycle")
     credit_table: list[CreditStep] = Field(min_length=1)
     cap_pct: float = Field(100.0, ge=0, le=100)
+    excluded_planned_maintenance: bool = Field(
+        True, description="outage inside a maintenance window announced to the BSS does not "
+                          "count against availability (up to the allowance)")
+    maintenance_allowance: Duration = Field(
+        8 * 3600.0, description="announced maintenance excluded per bill cycle; beyond it, "
+                                "planned outage counts like any other")
 
 
 class UsagePrice(Strict):
