@@ -16,6 +16,8 @@ from twin.messages import (
     AlarmNotification,
     CreditRequest,
     EmsEvent,
+    ImpactAnswer,
+    ImpactQuery,
     InventorySnapshot,
     PmReport,
     RepairCommand,
@@ -57,6 +59,13 @@ def _detail(msg: object) -> str:
     if isinstance(msg, ServiceOutageReport):
         return (f"incident {msg.incident_id}: {msg.cell} out of service "
                 f"{msg.end - msg.start:.0f} s")
+    if isinstance(msg, ImpactQuery):
+        return (f"incident {msg.incident_id} (query {msg.query_id}): {len(msg.cells)} cells, "
+                f"{','.join(msg.services) or 'no service'}")
+    if isinstance(msg, ImpactAnswer):
+        return (f"incident {msg.incident_id} (query {msg.query_id}): {msg.customers} "
+                f"customers, {msg.enterprise_accounts} enterprise, "
+                f"{msg.revenue_at_risk_minor_per_h} minor/h at risk")
     if isinstance(msg, UsageBatch):
         return f"{msg.rows} usage records"
     if isinstance(msg, PmReport):
@@ -85,6 +94,10 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(UsageBatch, bss.on_usage)
     bus.subscribe(CreditRequest, bss.on_credit_request)  # answered with a CreditAnswer
     bus.subscribe(ServiceOutageReport, bss.on_outage,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(ImpactQuery, bss.on_impact_query,  # answered with an ImpactAnswer
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(ImpactAnswer, oss.on_impact_answer,
                   latency_s=scenario.bss.integration_latency_s)
 
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)

@@ -19,6 +19,7 @@ from twin.bss.care import Care
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.charging import OnlineCharging
 from twin.bss.collection import Collector
+from twin.bss.impact import ImpactDesk
 from twin.bss.mediation import Cols, Mediation
 from twin.bss.rating import Rater, Rating, TariffClock
 from twin.bss.rerating import Rerating
@@ -26,6 +27,7 @@ from twin.kernel import Sim, labels
 from twin.messages import (
     OCS_UNAVAILABLE,
     CreditRequest,
+    ImpactQuery,
     ServiceOutageReport,
     SubscriberBase,
     UsageBatch,
@@ -78,6 +80,7 @@ class BusinessSupport:
         self.rater = Rater(self.prices, self.billing.b, sim.horizon, subs.count, self.clock)
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
         self.rerating = Rerating(sim, self.prices, spec.tariff_errors, self._rerated)
+        self.impact = ImpactDesk(sim, subs, self.prices, self.care.leaves)
         self.rated_records = 0
         self.rated_minor = 0
         self.allowance_used = np.zeros(3, dtype=np.int64)  # seconds, bytes, messages
@@ -123,6 +126,7 @@ class BusinessSupport:
                             prices=self.rerating.prices_now())
         self.rerating.keep(c, offer, kind, r)
         self.care.on_records(sub, c["cause"], c["start"])
+        self.impact.on_rated(sub, c["start"], r.charge)
         self._write_rated(c, sub, offer, r, r.charge, "rated")
         self.rated_records += sub.size
         self.allowance_used += np.bincount(kind, weights=r.covered, minlength=3).astype(np.int64)
@@ -171,6 +175,10 @@ class BusinessSupport:
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.billing.on_outage(report)
         self.care.on_outage(report)
+
+    def on_impact_query(self, query: ImpactQuery) -> None:
+        """The OSS asks what an incident's cells are worth: answered from the BSS's books."""
+        self.publish(self.impact.answer(query))
 
     def finish(self) -> None:
         self.collector.finish()

@@ -15,6 +15,7 @@ from twin.kernel import Sim
 from twin.messages import (
     AlarmNotification,
     EmsEvent,
+    ImpactAnswer,
     InventorySnapshot,
     PmReport,
     ServiceOutageReport,
@@ -22,6 +23,7 @@ from twin.messages import (
 from twin.oss.alarms import Alarm, AlarmList
 from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
+from twin.oss.impact import ServiceImpact
 from twin.oss.inventory import Inventory, degrade
 from twin.oss.noc import Noc
 from twin.oss.performance import EMS as PM_EMS
@@ -62,6 +64,7 @@ class OperationsCenter:
         self.pm = PmWatch(sim, spec.pm, raise_alarm=self.on_alarm,
                           explained=self._alarmed_objects)
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
+        self.impact = ServiceImpact(sim, publish, lambda: list(self.correlator.open.values()))
 
     # --- handlers ---------------------------------------------------------------------------
 
@@ -71,6 +74,7 @@ class OperationsCenter:
             snap, self.inventory_errors = degrade(snap, acc, self.sim.rng.stream("oss.inventory"))
         self.inventory = Inventory(snap)
         self.correlator.inventory = self.inventory
+        self.impact.inventory = self.inventory
 
     def on_ems_event(self, event: EmsEvent) -> None:
         """A message from an element manager, in its vendor's dialect."""
@@ -95,6 +99,10 @@ class OperationsCenter:
         self.pm_periods += 1
         self.pm.on_report(report)
 
+    def on_impact_answer(self, answer: ImpactAnswer) -> None:
+        """The BSS's word on what an incident puts at stake."""
+        self.impact.on_answer(answer)
+
     def _on_mains_failure(self, obj: str) -> bool:
         """An environmental power alarm (mains lost, on battery) is active on ``obj``."""
         return any(a.obj == obj and a.cause == "powerProblem"
@@ -107,6 +115,7 @@ class OperationsCenter:
     # --- internals --------------------------------------------------------------------------
 
     def _incident_opened(self, inc: Incident) -> None:
+        self.impact.ask(inc)
         self.workforce.open_ticket(inc)
         self.noc.triage(inc)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.kernel import Sim
+from twin.messages import ImpactAnswer
 from twin.oss.alarms import SEVERITY_RANK, Alarm
 from twin.oss.inventory import Inventory
 from twin.oss.performance import EMS as PM_EMS
@@ -46,6 +47,8 @@ class Incident:
     acknowledged: float | None = None
     ack_user: str = ""
     released: bool = False  # its ticket has been released to the field
+    services: tuple[str, ...] = ()  # services its cells carry (twin/oss/impact.py)
+    impact: ImpactAnswer | None = None  # the BSS's latest answer: what is at stake
 
     @property
     def severity(self) -> str:

@@ -473,10 +473,12 @@ class OssSpec(Strict):
     crews: CrewSpec = CrewSpec()
     tickets: TicketSpec = TicketSpec()
     automation: AutomationSpec = AutomationSpec()
-    repair_policy: Literal["fifo", "impact", "severity", "sla"] = Field(
+    repair_policy: Literal["fifo", "impact", "severity", "sla", "customers", "revenue"] = Field(
         "fifo", description="fifo: first ticket first; impact: most cells affected first; "
                             "severity: highest priority first; sla: earliest restore "
-                            "deadline first")
+                            "deadline first; customers: most customers affected first (the "
+                            "BSS's count); revenue: most revenue at risk per hour first (the "
+                            "BSS's estimate)")
 
 
 # --- BSS -----------------------------------------------------------------------------------
