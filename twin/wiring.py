@@ -78,7 +78,8 @@ def _detail(msg: object) -> str:
 def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     sim = Sim.create(scenario.start, scenario.duration, scenario.seed, tables_dir)
     topo = build_topology(scenario.network)
-    subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"))
+    subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"),
+                             [topo.elements[c].site for c in topo.cells])
     publish = sim.bus.publish
     network = NetworkTwin(sim, topo, scenario.network, scenario.traffic, scenario.faults,
                           subs, publish)

@@ -111,7 +111,11 @@ class Correlator:
         if inv is None:
             raise RuntimeError("alarms arrived before the OSS inventory was discovered")
         alarms = [a for a in self.pending if a.cleared is None]
-        dead_open = {i.root: i for i in self.open.values() if i.root_kind == "element"}
+        # an element incident whose root alarm has cleared (the element came back; the
+        # incident is held open only by a symptom whose clear was lost) does not catch the
+        # element's next failure: that is a new incident with a ticket of its own
+        dead_open = {i.root: i for i in self.open.values() if i.root_kind == "element"
+                     and any(a.role == "root" and a.cleared is None for a in i.alarms)}
         hb = {a.obj: a for a in alarms if a.cause == "heartbeatFailure"}
         new_roots: dict[str, tuple[str, list[Alarm]]] = {
             obj: ("element", [a]) for obj, a in hb.items() if obj not in dead_open}

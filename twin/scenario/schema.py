@@ -213,6 +213,10 @@ class SubscriberSpec(Strict):
                                  "enterprise": 0.1},
         description="share of subscribers per catalog offer")
     lines_per_enterprise_account: int = Field(10, ge=1)
+    site_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="relative weight of a site (or a single cell) when homing subscribers "
+                    "and enterprise offices; unlisted sites weigh 1 (empty: uniform)")
 
     @model_validator(mode="after")
     def _check_mix(self) -> SubscriberSpec:
