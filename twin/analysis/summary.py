@@ -112,6 +112,9 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "tickets_cancelled": sum(t.status == "cancelled" for t in tickets),
             "crew_utilisation": round(oss.workforce.busy_s / (crews * sc.duration), 4),
             **score_oss(tables, net.service_affecting, sc.duration),
+            **oss.kpis.summary(),
+            "impact_queries": oss.impact.queries,
+            "impact_answers": oss.impact.answers,
         },
         "bss": {
             "currency": sc.bss.catalog.currency,

@@ -25,6 +25,7 @@ from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
 from twin.oss.impact import ServiceImpact
 from twin.oss.inventory import Inventory, degrade
+from twin.oss.kpis import KpiBook
 from twin.oss.noc import Noc
 from twin.oss.performance import EMS as PM_EMS
 from twin.oss.performance import PmWatch
@@ -64,6 +65,7 @@ class OperationsCenter:
         self.pm = PmWatch(sim, spec.pm, raise_alarm=self.on_alarm,
                           explained=self._alarmed_objects)
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
+        self.kpis = KpiBook(sim)
         self.impact = ServiceImpact(sim, publish, lambda: list(self.correlator.open.values()))
 
     # --- handlers ---------------------------------------------------------------------------
@@ -75,6 +77,7 @@ class OperationsCenter:
         self.inventory = Inventory(snap)
         self.correlator.inventory = self.inventory
         self.impact.inventory = self.inventory
+        self.kpis.inventory = self.inventory
 
     def on_ems_event(self, event: EmsEvent) -> None:
         """A message from an element manager, in its vendor's dialect."""
@@ -98,6 +101,7 @@ class OperationsCenter:
         """Performance counters of one granularity period: KPI thresholds per cell."""
         self.pm_periods += 1
         self.pm.on_report(report)
+        self.kpis.on_report(report)
 
     def on_impact_answer(self, answer: ImpactAnswer) -> None:
         """The BSS's word on what an incident puts at stake."""
@@ -150,6 +154,7 @@ class OperationsCenter:
                                     self.sim.horizon, alarm.incident_id)
         self.alarms.write()
         self.workforce.write()
+        self.kpis.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
         for inc in self.correlator.incidents:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,
