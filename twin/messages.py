@@ -240,3 +240,19 @@ class ImpactAnswer:
     revenue_at_risk_minor_per_h: int
     sla_exposure_minor: int
     answered: float
+
+
+@dataclass(frozen=True)
+class CustomerTroubleReport:
+    """A customer's complaint about the network, forwarded by BSS customer care to the OSS
+    (TMF621 ``complaint``) when the contact is opened. ``cell`` is the line's home cell in
+    the BSS's records; ``incident_id`` the OSS incident care tied it to (0: none)."""
+
+    care_ticket_id: int
+    sub: int
+    account: int
+    cell: str
+    reason: str  # network outage | dropped calls
+    incident_id: int
+    experienced: float
+    opened: float

@@ -15,6 +15,7 @@ from twin.kernel import Sim
 from twin.messages import (
     AlarmNotification,
     CreditRequest,
+    CustomerTroubleReport,
     EmsEvent,
     ImpactAnswer,
     ImpactQuery,
@@ -66,6 +67,9 @@ def _detail(msg: object) -> str:
         return (f"incident {msg.incident_id} (query {msg.query_id}): {msg.customers} "
                 f"customers, {msg.enterprise_accounts} enterprise, "
                 f"{msg.revenue_at_risk_minor_per_h} minor/h at risk")
+    if isinstance(msg, CustomerTroubleReport):
+        return (f"care ticket {msg.care_ticket_id}: line {msg.sub} on {msg.cell}, "
+                f"{msg.reason}" + (f" (incident {msg.incident_id})" if msg.incident_id else ""))
     if isinstance(msg, UsageBatch):
         return f"{msg.rows} usage records"
     if isinstance(msg, PmReport):
@@ -99,6 +103,8 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus.subscribe(ImpactQuery, bss.on_impact_query,  # answered with an ImpactAnswer
                   latency_s=scenario.bss.integration_latency_s)
     bus.subscribe(ImpactAnswer, oss.on_impact_answer,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(CustomerTroubleReport, oss.on_customer_report,
                   latency_s=scenario.bss.integration_latency_s)
 
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)

@@ -115,6 +115,9 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             **oss.kpis.summary(),
             "impact_queries": oss.impact.queries,
             "impact_answers": oss.impact.answers,
+            "customer_tickets": len(oss.customer.tickets),
+            "customer_tickets_linked": sum(t.incident is not None
+                                           for t in oss.customer.tickets),
         },
         "bss": {
             "currency": sc.bss.catalog.currency,
@@ -152,6 +155,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "care_contacts_drops": bss.care.counts["dropped calls"],
             "care_contacts_denied": bss.care.counts["service denied"],
             "churned": bss.care.counts["churned"],
+            "trouble_reports": bss.trouble_reports,
             "cdrs_terminated": bss.mediation.terminated,
             "recurring_potential_minor": billing["recurring_potential_minor"],
             **sla_truth(tables, bss),

@@ -15,7 +15,7 @@ import pyarrow as pa
 import simpy
 
 from twin.bss.billing import Billing, cycle_boundaries
-from twin.bss.care import Care
+from twin.bss.care import DENIED, REASONS, Care
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.charging import OnlineCharging
 from twin.bss.collection import Collector
@@ -27,6 +27,7 @@ from twin.kernel import Sim, labels
 from twin.messages import (
     OCS_UNAVAILABLE,
     CreditRequest,
+    CustomerTroubleReport,
     ImpactQuery,
     ServiceOutageReport,
     SubscriberBase,
@@ -70,7 +71,9 @@ class BusinessSupport:
         self.ocs = OnlineCharging(sim, spec.ocs, subs, self.prices, self.clock)
         uncharged = self.ocs.prepaid & (not spec.ocs.post_charge_fail_open)
         self.care = Care(sim, spec.care, subs,
-                         cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon))
+                         cycle_boundaries(sim.calendar, spec.bill_cycle_day, sim.horizon),
+                         on_contacts=self._forward_contacts)
+        self.trouble_reports = 0
         self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged,
                                    leaves=self.care.leaves)
         self.collector = Collector(sim, spec.mediation, self._mediate)
@@ -175,6 +178,31 @@ class BusinessSupport:
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.billing.on_outage(report)
         self.care.on_outage(report)
+
+    def _forward_contacts(self, ids: npt.NDArray[np.int64], sub: npt.NDArray[np.int64],
+                          reason: int, incident: int, experienced: float,
+                          opened: npt.NDArray[np.float64]) -> None:
+        """Care contacts about the network go to the OSS as trouble reports when opened
+        (denials by the online charging system are the BSS's own affair)."""
+        if reason == DENIED or ids.size == 0:
+            return
+        order = np.argsort(opened, kind="stable")
+        cells = self.subs.cells
+        reports = [CustomerTroubleReport(
+            int(ids[i]), int(sub[i]), int(self.subs.account[sub[i]]),
+            cells[int(self.subs.cell[sub[i]])], REASONS[reason], incident, experienced,
+            float(opened[i])) for i in order]
+        self.sim.env.process(self._send_reports(reports))
+
+    def _send_reports(self, reports: list[CustomerTroubleReport]) -> Generator[
+            simpy.Event, None, None]:
+        for r in reports:
+            if r.opened > self.sim.horizon:
+                return
+            if r.opened > self.sim.now:
+                yield self.sim.env.timeout(r.opened - self.sim.now)
+            self.trouble_reports += 1
+            self.publish(r)
 
     def on_impact_query(self, query: ImpactQuery) -> None:
         """The OSS asks what an incident's cells are worth: answered from the BSS's books."""

@@ -20,7 +20,7 @@ recurring fee stops there, and usage records after it are rejected (the line is 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -49,8 +49,11 @@ CHURN_SCHEMA = pa.schema([
 
 class Care:
     def __init__(self, sim: Sim, spec: CareSpec, subs: SubscriberBase,
-                 boundaries: Sequence[float]) -> None:
+                 boundaries: Sequence[float],
+                 on_contacts: Callable[[I64, I64, int, int, float, npt.NDArray[np.float64]],
+                                       None] | None = None) -> None:
         self.sim, self.spec, self.subs, self.b = sim, spec, subs, np.asarray(boundaries)
+        self.on_contacts = on_contacts  # (ids, subs, reason, incident, experienced, opened)
         self.rng = sim.rng.stream("bss.care")
         self.on_cell: dict[str, I64] = {}
         order = np.argsort(subs.cell, kind="stable")
@@ -86,6 +89,8 @@ class Care:
             "experienced": np.full(n, experienced), "opened": opened, "closed": closed})
         np.add.at(self.contacts, sub, 1)
         self.counts["contacts"] += n
+        if self.on_contacts is not None:
+            self.on_contacts(ids, sub, reason, incident, experienced, opened)
         self.counts[REASONS[reason]] += n
 
     def on_outage(self, report: ServiceOutageReport) -> None:

@@ -14,6 +14,7 @@ import pyarrow as pa
 from twin.kernel import Sim
 from twin.messages import (
     AlarmNotification,
+    CustomerTroubleReport,
     EmsEvent,
     ImpactAnswer,
     InventorySnapshot,
@@ -23,6 +24,7 @@ from twin.messages import (
 from twin.oss.alarms import Alarm, AlarmList
 from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
+from twin.oss.customer import CustomerTickets
 from twin.oss.impact import ServiceImpact
 from twin.oss.inventory import Inventory, degrade
 from twin.oss.kpis import KpiBook
@@ -58,14 +60,16 @@ class OperationsCenter:
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
-                                     on_cleared=self.workforce.incident_cleared,
-                                     on_merged=self.workforce.incident_merged)
+                                     on_cleared=self._incident_cleared,
+                                     on_merged=self._incident_merged)
         self.inventory: Inventory | None = None
         self.pm_periods = 0
         self.pm = PmWatch(sim, spec.pm, raise_alarm=self.on_alarm,
                           explained=self._alarmed_objects)
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
         self.kpis = KpiBook(sim)
+        self.customer = CustomerTickets(sim, spec.customer_tickets,
+                                        lambda: self.correlator.incidents)
         self.impact = ServiceImpact(sim, publish, lambda: list(self.correlator.open.values()))
 
     # --- handlers ---------------------------------------------------------------------------
@@ -107,6 +111,10 @@ class OperationsCenter:
         """The BSS's word on what an incident puts at stake."""
         self.impact.on_answer(answer)
 
+    def on_customer_report(self, report: CustomerTroubleReport) -> None:
+        """A customer's complaint forwarded by BSS care: a ticket linked to its incident."""
+        self.customer.on_report(report)
+
     def _on_mains_failure(self, obj: str) -> bool:
         """An environmental power alarm (mains lost, on battery) is active on ``obj``."""
         return any(a.obj == obj and a.cause == "powerProblem"
@@ -122,6 +130,14 @@ class OperationsCenter:
         self.impact.ask(inc)
         self.workforce.open_ticket(inc)
         self.noc.triage(inc)
+
+    def _incident_cleared(self, inc: Incident) -> None:
+        self.workforce.incident_cleared(inc)
+        self.customer.incident_cleared(inc)
+
+    def _incident_merged(self, inc: Incident) -> None:
+        self.workforce.incident_merged(inc)
+        self.customer.incident_merged(inc)
 
     def _region_of(self, target: str) -> str:
         """The region of an element, or of a link's first end, in the OSS inventory."""
@@ -155,6 +171,7 @@ class OperationsCenter:
         self.alarms.write()
         self.workforce.write()
         self.kpis.write()
+        self.customer.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
         for inc in self.correlator.incidents:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,

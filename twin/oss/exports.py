@@ -234,3 +234,61 @@ def tmf656_problems(incidents: pd.DataFrame, alarms: pd.DataFrame, tickets: pd.D
             **(_impact_fields(latest[iid], top) if iid in latest else {}),
         }))
     return out
+
+
+def tmf621_customer_tickets(customer_tickets: pd.DataFrame,
+                            start: datetime) -> list[dict[str, Any]]:
+    """Every row of ``customer_tickets`` as a TMF621 ``TroubleTicket`` of type ``complaint``:
+    the customer (``relatedParty``), the cell and the service problem it was linked to
+    (``relatedEntity``), and the network ticket as its parent (``troubleTicketRelationship``).
+    Ids are prefixed ``C`` so they never collide with network tickets."""
+    out = []
+    for r in customer_tickets.itertuples():
+        cid = f"C{int(r.customer_ticket_id)}"
+        inc, parent = int(r.incident_id), int(r.network_ticket_id)
+        investigated = instant(start, r.investigated) is not None
+        changes: list[dict[str, Any]] = [{
+            "changeDate": instant(start, r.received),
+            "status": "inProgress" if investigated else "acknowledged",
+            "changeReason": f"complaint from care: {r.reason}"
+            + ("; NOC engineer investigating" if investigated else "")}]
+        if instant(start, r.linked) and r.status == "pending":
+            changes.append({"changeDate": instant(start, r.linked), "status": "pending",
+                            "changeReason": f"linked to incident {inc} ({r.linked_by})"})
+        if instant(start, r.resolved):
+            changes.append({"changeDate": instant(start, r.resolved), "status": "closed",
+                            "changeReason": r.resolution})
+        last = changes[-1]
+        out.append(_drop_none({
+            "id": cid,
+            "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{cid}",
+            "@type": "TroubleTicket",
+            "name": f"complaint: {r.reason} on {r.cell}",
+            "description": f"customer line {int(r.sub)} on {r.cell}: {r.reason}"
+                           + (f"; linked to incident {inc} ({r.linked_by})" if inc else ""),
+            "externalId": f"care-{int(r.care_ticket_id)}",
+            "ticketType": "complaint",
+            "channel": {"id": "care", "name": "customer care"},
+            "severity": "Minor",
+            "priority": "Medium",
+            "status": r.status,
+            "statusChangeDate": last["changeDate"],
+            "statusChangeReason": last["changeReason"],
+            "creationDate": instant(start, r.received),
+            "lastUpdate": last["changeDate"],
+            "resolutionDate": instant(start, r.resolved),
+            "statusChange": changes,
+            "relatedParty": [{"id": str(int(r.account)), "role": "customer",
+                              "@referredType": "Customer"}],
+            "relatedEntity": [
+                {"id": r.cell, "role": "affectedResource", "@referredType": "Resource"},
+                *([{"id": str(inc), "role": "serviceProblem",
+                    "href": f"/tmf-api/serviceProblemManagement/v4/serviceProblem/{inc}",
+                    "@referredType": "ServiceProblem"}] if inc else []),
+            ],
+            "troubleTicketRelationship": [
+                {"id": str(parent), "relationshipType": "isChild",
+                 "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{parent}"}] if parent
+            else [],
+        }))
+    return out

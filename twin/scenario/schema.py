@@ -468,6 +468,14 @@ class CrewSpec(Strict):
         default_factory=dict, description="mean travel per region, overriding travel_mean_min")
 
 
+class CustomerTicketSpec(Strict):
+    """Customer-originated tickets (complaints forwarded by BSS care)."""
+
+    investigate_mean_min: float = Field(
+        30.0, ge=0, description="a NOC engineer investigates a complaint no open incident "
+                                "explains for this long on average (exponential)")
+
+
 class OssSpec(Strict):
     correlation_window_s: float = Field(60.0, ge=0)
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
@@ -477,6 +485,7 @@ class OssSpec(Strict):
     crews: CrewSpec = CrewSpec()
     tickets: TicketSpec = TicketSpec()
     automation: AutomationSpec = AutomationSpec()
+    customer_tickets: CustomerTicketSpec = CustomerTicketSpec()
     repair_policy: Literal["fifo", "impact", "severity", "sla", "customers", "revenue"] = Field(
         "fifo", description="fifo: first ticket first; impact: most cells affected first; "
                             "severity: highest priority first; sla: earliest restore "
