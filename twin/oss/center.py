@@ -61,7 +61,8 @@ class OperationsCenter:
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
                                      on_cleared=self._incident_cleared,
-                                     on_merged=self._incident_merged)
+                                     on_merged=self._incident_merged,
+                                     on_grown=self._incident_grown)
         self.inventory: Inventory | None = None
         self.pm_periods = 0
         self.pm = PmWatch(sim, spec.pm, raise_alarm=self.on_alarm,
@@ -134,6 +135,10 @@ class OperationsCenter:
     def _incident_cleared(self, inc: Incident) -> None:
         self.workforce.incident_cleared(inc)
         self.customer.incident_cleared(inc)
+
+    def _incident_grown(self, inc: Incident) -> None:
+        """More cells dark under an open incident (a mains failure spreading): ask again."""
+        self.impact.ask(inc)
 
     def _incident_merged(self, inc: Incident) -> None:
         self.workforce.incident_merged(inc)
