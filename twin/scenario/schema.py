@@ -446,7 +446,7 @@ class KpiThreshold(Strict):
 class PmDetectionSpec(Strict):
     """Silent failures found from PM counters, on cells no alarm already accounts for."""
 
-    enabled: bool = Field(False, description="watch the cell KPIs (off by default for now)")
+    enabled: bool = Field(True, description="watch the cell KPIs for silent failures")
     call_setup_success: KpiThreshold = Field(
         default_factory=lambda: KpiThreshold(raise_at=0.8, clear_at=0.95),
         description="share of call attempts not failed (congestion aside); raised below")
