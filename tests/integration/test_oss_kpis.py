@@ -62,7 +62,11 @@ def test_aggregates_roll_up_from_cells(run: twin.Run) -> None:
     assert oss["kpi_availability"] < 1.0
     # the OSS's counters are the network's: attempts match what was offered
     assert net["calls_attempted"] == run.summary["traffic"]["calls_offered"]
-    sites = k[k["level"] == "site"]
+    sites = k[k["level"] == "site"].set_index("object")
     assert sites["calls_attempted"].sum() == net["calls_attempted"]
+    site_of = cells["object"].str.split("-").str[0]  # site3-c1 is on site3
+    for col in ("calls_attempted", "available_s", "data_mb"):
+        by_site = cells.groupby(site_of)[col].sum()
+        np.testing.assert_allclose(sites.loc[by_site.index, col], by_site)
     regions = k[k["level"] == "region"]
     assert (regions["available_s"].sum() == pytest.approx(net["available_s"]))

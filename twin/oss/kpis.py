@@ -85,23 +85,54 @@ class KpiBook:
         self.sim = sim
         self.inventory: Inventory | None = None
         self.cells: tuple[str, ...] = ()
-        self.groups: dict[str, tuple[npt.NDArray[np.int64], list[str]]] = {}
+        self.index = np.zeros(0, np.int64)  # cell → its row at every level (_setup)
+        self.groups_n = 0
         self.total: dict[str, F64] = {}
         self.first: float | None = None
         self.last = 0.0
         self.buf = sim.records.buffer("kpis", KPIS_SCHEMA)
 
     def _setup(self, cells: tuple[str, ...]) -> None:
+        """Every cell belongs to one row per level; rows of all levels are numbered in one
+        index so each counter is summed into every row with a single bincount."""
         self.cells = cells
         inv = self.inventory
         els = [inv.elements.get(c) if inv is not None else None for c in cells]
         site = [e.site if e is not None else "" for e in els]
         region = [e.region if e is not None else "" for e in els]
-        self.groups = {}
+        idx_parts, levels, objects = [], [], []
+        offset = 0
         for level, keys in (("cell", list(cells)), ("site", site), ("region", region),
                             ("network", ["network"] * len(cells))):
             names, idx = np.unique(np.array(keys, dtype=object), return_inverse=True)
-            self.groups[level] = (idx.astype(np.int64), [str(n) for n in names])
+            idx_parts.append(idx.astype(np.int64) + offset)
+            levels += [level] * len(names)
+            objects += [str(n) for n in names]
+            offset += len(names)
+        self.index = np.concatenate(idx_parts)
+        self.groups_n = offset
+        # one bincount for every counter and every group above the cell: counter k's sums
+        # land in k * (groups above the cell) + group
+        n = len(cells)
+        above = self.index[n:] - n
+        self.above_n = offset - n
+        self.flat = (np.arange(len(COUNTERS) + 1)[:, None] * self.above_n
+                     + above[None, :]).ravel()
+        self.cell_order = np.argsort(self.index[:n])  # cell rows are sorted by name
+        self.levels = np.array(levels + ["service"] * len(SERVICE_COUNTERS), dtype=object)
+        self.objects = np.array(objects + list(SERVICE_COUNTERS), dtype=object)
+        self.cell_count = np.append(np.bincount(self.index, minlength=offset),
+                                    [len(cells)] * len(SERVICE_COUNTERS)).astype(float)
+        # which counters each service row keeps (available_s: every cell carries every one)
+        self.service_mask = {k: np.array([float(k in keep or k == "available_s"
+                                                or (k == "tf_mb" and svc == "data"))
+                                          for svc, keep in SERVICE_COUNTERS.items()])
+                             for k in (*COUNTERS, "tf_mb")}
+        svc = list(SERVICE_COUNTERS)
+        self.not_voice = np.zeros(len(self.levels), bool)
+        self.not_data = np.zeros(len(self.levels), bool)
+        self.not_voice[offset:] = [x != "voice" for x in svc]
+        self.not_data[offset:] = [x != "data" for x in svc]
         self.total = {k: np.zeros(len(cells)) for k in (*COUNTERS, "tf_mb")}
 
     def on_report(self, report: PmReport) -> None:
@@ -125,42 +156,28 @@ class KpiBook:
 
     def _rows(self, per_cell: dict[str, F64], seconds: float) -> dict[str, Any]:
         """Rows per cell, site, region, network and service from per-cell counters."""
-        out: dict[str, list[Any]] = {}
-
-        def add(level: str, names: list[str], count: npt.NDArray[Any],
-                sums: dict[str, npt.NDArray[Any]]) -> None:
-            cols = {"level": [level] * len(names), "object": names,
-                    "cells": count.astype(np.int64), "observed_s": count * seconds,
-                    **{k: sums[k] for k in COUNTERS}, **kpis(sums, count, seconds)}
-            for k, v in cols.items():
-                out.setdefault(k, []).append(np.asarray(v))
-
-        for level in LEVELS:
-            idx, names = self.groups[level]
-            m = len(names)
-            sums = {k: np.bincount(idx, weights=v, minlength=m) for k, v in per_cell.items()}
-            add(level, names, np.bincount(idx, minlength=m).astype(float), sums)
-        n = float(len(self.cells))
-        for service, keep in SERVICE_COUNTERS.items():
-            sums = {k: np.array([float(v.sum()) if k in keep or k == "available_s"
-                                 or (k == "tf_mb" and service == "data") else 0.0])
-                    for k, v in per_cell.items()}
-            row = kpis(sums, np.array([n]), seconds)
-            if service != "voice":
-                for k in ("cssr", "drop_rate", "blocking"):
-                    row[k] = np.array([np.nan])
-            if service != "data":
-                row["throughput_mbps"] = row["user_throughput"] = np.array([np.nan])
-            cols = {"level": ["service"], "object": [service], "cells": np.array([int(n)]),
-                    "observed_s": np.array([n * seconds]), **{k: sums[k] for k in COUNTERS},
-                    **row}
-            for k, v in cols.items():
-                out.setdefault(k, []).append(np.asarray(v))
-        res = {k: np.concatenate(v) for k, v in out.items()}
+        names = (*COUNTERS, "tf_mb")
+        w = np.stack([per_cell[k] for k in names])  # counters × cells, in report order
+        keys = len(names)
+        above = np.bincount(self.flat, weights=np.tile(w, 3).ravel(),
+                            minlength=keys * self.above_n).reshape(keys, self.above_n)
+        cells = w[:, self.cell_order]
+        sums: dict[str, npt.NDArray[Any]] = {
+            k: np.concatenate([cells[i], above[i], above[i, -1] * self.service_mask[k]])
+            for i, k in enumerate(names)}  # cells, sites, regions, network; services
+        count = self.cell_count
+        row = kpis(sums, count, seconds)
+        for k in ("cssr", "drop_rate", "blocking"):
+            row[k][self.not_voice] = np.nan
+        for k in ("throughput_mbps", "user_throughput"):
+            row[k][self.not_data] = np.nan
+        out: dict[str, Any] = {"level": self.levels, "object": self.objects,
+                               "cells": count.astype(np.int64), "observed_s": count * seconds,
+                               **{k: sums[k] for k in COUNTERS}, **row}
         for k in ("calls_attempted", "calls_blocked", "calls_failed", "calls_dropped",
-                  "sessions_attempted", "sms_attempted", "cells"):
-            res[k] = np.rint(res[k]).astype(np.int64)
-        return res
+                  "sessions_attempted", "sms_attempted"):
+            out[k] = np.rint(out[k]).astype(np.int64)
+        return out
 
     def run_rows(self) -> dict[str, Any] | None:
         """The whole run's KPIs (counters summed over every period)."""
@@ -174,7 +191,7 @@ class KpiBook:
         keys = ("availability", "cssr", "drop_rate", "blocking", "throughput_mbps")
         if rows is None:
             return {f"kpi_{k}": None for k in keys}
-        i = list(rows["level"]).index("network")
+        i = self.groups_n - 1  # the network row comes last before the services
         return {f"kpi_{k}": (None if np.isnan(rows[k][i]) else round(float(rows[k][i]), 6))
                 for k in keys}
 
