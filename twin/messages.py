@@ -364,6 +364,8 @@ class ActivationResult:
     action: str
     ok: bool
     reason: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class CreditRelease:
     """Sessions granted quota that never started — blocked, or their cell lost service before
@@ -375,3 +377,54 @@ class CreditRelease:
     @property
     def rows(self) -> int:
         return int(self.columns["session_id"].size) if self.columns else 0
+
+
+# --- OSS ↔ BSS: service impact (integration bus) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImpactQuery:
+    """The OSS asks the BSS what an incident puts at stake (TMF656 service impact): the cells
+    in its shadow in the OSS inventory and the services they carry. ``query_id`` grows with
+    every question about the same incident (it is asked again when its shadow grows)."""
+
+    incident_id: int
+    query_id: int
+    cells: tuple[str, ...]
+    services: tuple[str, ...]
+    asked: float
+
+
+@dataclass(frozen=True)
+class ImpactAnswer:
+    """The BSS's answer to an :class:`ImpactQuery`, from its own subscriber base, tariffs and
+    the usage it rated recently — never from ground truth. ``customers`` are accounts with a
+    line homed on an affected cell; ``revenue_at_risk_minor_per_h`` is the usage revenue
+    those lines brought in per hour over the BSS's trailing window; ``sla_exposure_minor`` the
+    credits their SLAs would pay once the outage passes the first step of the credit table."""
+
+    incident_id: int
+    query_id: int
+    lines: int
+    customers: int
+    enterprise_accounts: int
+    sla_lines: int
+    revenue_at_risk_minor_per_h: int
+    sla_exposure_minor: int
+    answered: float
+
+
+@dataclass(frozen=True)
+class CustomerTroubleReport:
+    """A customer's complaint about the network, forwarded by BSS customer care to the OSS
+    (TMF621 ``complaint``) when the contact is opened. ``cell`` is the line's home cell in
+    the BSS's records; ``incident_id`` the OSS incident care tied it to (0: none)."""
+
+    care_ticket_id: int
+    sub: int
+    account: int
+    cell: str
+    reason: str  # network outage | dropped calls
+    incident_id: int
+    experienced: float
+    opened: float

@@ -21,7 +21,10 @@ from twin.messages import (
     CreditAnswer,
     CreditRelease,
     CreditRequest,
+    CustomerTroubleReport,
     EmsEvent,
+    ImpactAnswer,
+    ImpactQuery,
     InventorySnapshot,
     MaintenanceWindow,
     PlannedMaintenanceNotice,
@@ -71,6 +74,16 @@ def _detail(msg: object) -> str:
         what = (",".join(msg.targets) if isinstance(msg, MaintenanceWindow)
                 else f"{len(msg.cells)} cells")
         return f"window {msg.window_id}: {what} from {msg.start:.0f} to {msg.end:.0f} s"
+    if isinstance(msg, ImpactQuery):
+        return (f"incident {msg.incident_id} (query {msg.query_id}): {len(msg.cells)} cells, "
+                f"{','.join(msg.services) or 'no service'}")
+    if isinstance(msg, ImpactAnswer):
+        return (f"incident {msg.incident_id} (query {msg.query_id}): {msg.customers} "
+                f"customers, {msg.enterprise_accounts} enterprise, "
+                f"{msg.revenue_at_risk_minor_per_h} minor/h at risk")
+    if isinstance(msg, CustomerTroubleReport):
+        return (f"care ticket {msg.care_ticket_id}: line {msg.sub} on {msg.cell}, "
+                f"{msg.reason}" + (f" (incident {msg.incident_id})" if msg.incident_id else ""))
     if isinstance(msg, UsageBatch):
         return f"{msg.rows} usage records"
     if isinstance(msg, PmReport):
@@ -94,7 +107,8 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     sim = Sim.create(scenario.start, scenario.duration, scenario.seed, tables_dir)
     topo = build_topology(scenario.network)
     subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"),
-                             tuple(topo.elements[c].region for c in topo.cells))
+                             tuple(topo.elements[c].region for c in topo.cells),
+                             [topo.elements[c].site for c in topo.cells])
     publish = sim.bus.publish
     network = NetworkTwin(sim, topo, scenario.network, scenario.traffic, scenario.faults,
                           subs, publish)
@@ -125,6 +139,12 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
                   latency_s=scenario.bss.integration_latency_s)
     bus.subscribe(MaintenanceWindow, oss.on_maintenance)  # change management → OSS
     bus.subscribe(PlannedMaintenanceNotice, bss.on_maintenance,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(ImpactQuery, bss.on_impact_query,  # answered with an ImpactAnswer
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(ImpactAnswer, oss.on_impact_answer,
+                  latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(CustomerTroubleReport, oss.on_customer_report,
                   latency_s=scenario.bss.integration_latency_s)
 
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)

@@ -183,3 +183,20 @@ def test_finish_writes_alarm_incident_and_outage_tables(
     outages = pq.read_table(tables / "service_outages.parquet").to_pylist()
     assert {(o["cell"], o["end"]) for o in outages} == {(c, 86_400.0) for c in CUT_CELLS}
     assert len(h.of_type(RepairCommand)) == 1
+
+
+def test_an_element_back_up_fails_again_as_a_new_incident(
+        harness: Callable[..., Harness]) -> None:
+    """A symptom whose clear was lost holds the old incident open; the element's next failure
+    must still get an incident (and a ticket) of its own, not vanish into the old one."""
+    h = harness()
+    h.send(0, *SITE5_DEAD)
+    h.send(3600, *[a for a in SITE5_DEAD if a[0] != "site6-c2"], cleared=True)  # one lost
+    h.send(7200, *SITE5_DEAD[:3])  # site5 dies again
+    h.run(until=9000)
+    old, new = h.incidents
+    assert old.cleared is None  # still held open by site6-c2's stale backhaul alarm
+    assert (new.root, new.root_kind, new.created) == ("site5", "element", 7260.0)
+    assert {a.cause for a in new.alarms} == {"heartbeatFailure", "lossOfSignal",
+                                             "routingAdjacencyLost"}
+    assert new.ticket_id and new.ticket_id != old.ticket_id

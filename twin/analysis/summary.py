@@ -133,6 +133,12 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "tickets_cancelled": sum(t.status == "cancelled" for t in tickets),
             "crew_utilisation": round(oss.workforce.busy_s / duty, 4) if duty else None,
             **score_oss(tables, net.service_affecting, sc.duration),
+            **oss.kpis.summary(),
+            "impact_queries": oss.impact.queries,
+            "impact_answers": oss.impact.answers,
+            "customer_tickets": len(oss.customer.tickets),
+            "customer_tickets_linked": sum(t.incident is not None
+                                           for t in oss.customer.tickets),
         },
         "bss": {
             "currency": sc.bss.catalog.currency,
@@ -170,6 +176,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "care_contacts_drops": bss.care.counts["dropped calls"],
             "care_contacts_denied": bss.care.counts["service denied"],
             "churned": bss.care.counts["churned"],
+            "trouble_reports": bss.trouble_reports,
             "cdrs_terminated": bss.mediation.terminated,
             "cdrs_partial": bss.mediation.partials,
             "sessions_assembled": bss.mediation.assembled,

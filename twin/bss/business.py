@@ -15,10 +15,11 @@ import pyarrow as pa
 import simpy
 
 from twin.bss.billing import Billing, cycle_groups, cycle_table
-from twin.bss.care import Care
+from twin.bss.care import DENIED, REASONS, Care
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.charging import OnlineCharging
 from twin.bss.collection import Collector
+from twin.bss.impact import ImpactDesk
 from twin.bss.lines import Lines
 from twin.bss.mediation import Cols, Mediation
 from twin.bss.orders import ProductOrders
@@ -29,6 +30,8 @@ from twin.messages import (
     OCS_UNAVAILABLE,
     CreditRelease,
     CreditRequest,
+    CustomerTroubleReport,
+    ImpactQuery,
     PlannedMaintenanceNotice,
     ServiceOrderUpdate,
     ServiceOutageReport,
@@ -84,7 +87,8 @@ class BusinessSupport:
         days, group = cycle_groups(spec, subs, sim.rng.stream("bss.accounts"))
         cycles = cycle_table(sim.calendar, days, sim.horizon)
         self.care = Care(sim, spec.care, subs, cycles, active_from=self.lines.active_from,
-                         group=group)
+                         group=group, on_contacts=self._forward_contacts)
+        self.trouble_reports = 0
         self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged,
                                    leaves=self.care.leaves)
         self.collector = Collector(sim, spec.mediation, self._mediate)
@@ -97,6 +101,7 @@ class BusinessSupport:
         self.rater = self.fresh_rater()
         self.rated = sim.records.buffer("rated", RATED_SCHEMA)
         self.rerating = Rerating(sim, self.prices, spec.tariff_errors, self._rerated)
+        self.impact = ImpactDesk(sim, subs, self.prices, self.care.leaves)
         self.rated_records = 0
         self.rated_minor = 0
         self.allowance_used = np.zeros(3, dtype=np.int64)  # seconds, bytes, messages
@@ -150,6 +155,7 @@ class BusinessSupport:
                             prices=self.rerating.prices_now())
         self.rerating.keep(c, offer, kind, r)
         self.care.on_records(sub, c["cause"], c["start"])
+        self.impact.on_rated(sub, c["start"], r.charge)
         self._write_rated(c, sub, offer, r, r.charge, "rated")
         self.rated_records += sub.size
         self.allowance_used += np.bincount(kind, weights=r.covered, minlength=3).astype(np.int64)
@@ -218,6 +224,35 @@ class BusinessSupport:
         """The OSS announced planned work: SLAs and care treat its outage as told."""
         self.billing.sla.on_maintenance(notice)
         self.care.on_maintenance(notice)
+
+    def _forward_contacts(self, ids: npt.NDArray[np.int64], sub: npt.NDArray[np.int64],
+                          reason: int, incident: int, experienced: float,
+                          opened: npt.NDArray[np.float64]) -> None:
+        """Care contacts about the network go to the OSS as trouble reports when opened
+        (denials by the online charging system are the BSS's own affair)."""
+        if reason == DENIED or ids.size == 0:
+            return
+        order = np.argsort(opened, kind="stable")
+        cells = self.subs.cells
+        reports = [CustomerTroubleReport(
+            int(ids[i]), int(sub[i]), int(self.subs.account[sub[i]]),
+            cells[int(self.subs.cell[sub[i]])], REASONS[reason], incident, experienced,
+            float(opened[i])) for i in order]
+        self.sim.env.process(self._send_reports(reports))
+
+    def _send_reports(self, reports: list[CustomerTroubleReport]) -> Generator[
+            simpy.Event, None, None]:
+        for r in reports:
+            if r.opened > self.sim.horizon:
+                return
+            if r.opened > self.sim.now:
+                yield self.sim.env.timeout(r.opened - self.sim.now)
+            self.trouble_reports += 1
+            self.publish(r)
+
+    def on_impact_query(self, query: ImpactQuery) -> None:
+        """The OSS asks what an incident's cells are worth: answered from the BSS's books."""
+        self.publish(self.impact.answer(query))
 
     def finish(self) -> None:
         self.collector.finish()

@@ -63,7 +63,9 @@ class Care:
     def __init__(self, sim: Sim, spec: CareSpec, subs: SubscriberBase,
                  boundaries: Sequence[float] | npt.NDArray[np.float64],
                  active_from: npt.NDArray[np.float64] | None = None,
-                 group: npt.NDArray[np.int64] | None = None) -> None:
+                 group: npt.NDArray[np.int64] | None = None,
+                 on_contacts: Callable[[I64, I64, int, int, float, npt.NDArray[np.float64]],
+                                       None] | None = None) -> None:
         self.sim, self.spec, self.subs = sim, spec, subs
         self.B = np.atleast_2d(np.asarray(boundaries, dtype=np.float64))  # per cycle group
         self.group = group if group is not None else np.zeros(subs.count, dtype=np.int64)
@@ -71,6 +73,7 @@ class Care:
                             else np.full(subs.count, -np.inf))
         # notice → cancel orders (the lines, and when each leaves)
         self.on_churn: Callable[[I64, npt.NDArray[np.float64]], None] | None = None
+        self.on_contacts = on_contacts  # (ids, subs, reason, incident, experienced, opened)
         self.rng = sim.rng.stream("bss.care")
         self.on_cell: dict[str, I64] = {}
         order = np.argsort(subs.cell, kind="stable")
@@ -107,6 +110,8 @@ class Care:
             "experienced": np.full(n, experienced), "opened": opened, "closed": closed})
         np.add.at(self.contacts, sub, 1)
         self.counts["contacts"] += n
+        if self.on_contacts is not None:
+            self.on_contacts(ids, sub, reason, incident, experienced, opened)
         self.counts[REASONS[reason]] += n
 
     def on_maintenance(self, notice: PlannedMaintenanceNotice) -> None:

@@ -17,7 +17,9 @@ from twin.messages import (
     ActiveAlarmList,
     AlarmListRequest,
     AlarmNotification,
+    CustomerTroubleReport,
     EmsEvent,
+    ImpactAnswer,
     InventorySnapshot,
     MaintenanceWindow,
     PmReport,
@@ -26,7 +28,10 @@ from twin.messages import (
 from twin.oss.alarms import Alarm, AlarmList
 from twin.oss.collection import Collector
 from twin.oss.correlation import SERVICE_CAUSES, Correlator, Incident
+from twin.oss.customer import CustomerTickets
+from twin.oss.impact import ServiceImpact
 from twin.oss.inventory import Inventory, degrade
+from twin.oss.kpis import KpiBook
 from twin.oss.maintenance import MaintenanceCalendar
 from twin.oss.noc import Noc
 from twin.oss.performance import EMS as PM_EMS
@@ -66,8 +71,9 @@ class OperationsCenter:
         self.noc = Noc(sim, spec.noc, release=self.workforce.release)
         self.correlator = Correlator(sim, spec.correlation_window_s,
                                      on_incident=self._incident_opened,
-                                     on_cleared=self.workforce.incident_cleared,
-                                     on_merged=self.workforce.incident_merged)
+                                     on_cleared=self._incident_cleared,
+                                     on_merged=self._incident_merged,
+                                     on_grown=self._incident_grown)
         self.inventory: Inventory | None = None
         self.pm_periods = 0
         self.pm = PmWatch(sim, spec.pm, raise_alarm=self.on_alarm,
@@ -77,6 +83,10 @@ class OperationsCenter:
         if spec.alarms.resync_interval > 0:
             sim.env.process(self._alarm_sync(spec.alarms.resync_interval))
         self.provisioning = Provisioning(sim, spec.provisioning, publish, self._cell_out)
+        self.kpis = KpiBook(sim)
+        self.customer = CustomerTickets(sim, spec.customer_tickets,
+                                        lambda: self.correlator.incidents)
+        self.impact = ServiceImpact(sim, publish, lambda: list(self.correlator.open.values()))
 
     # --- handlers ---------------------------------------------------------------------------
 
@@ -86,6 +96,8 @@ class OperationsCenter:
             snap, self.inventory_errors = degrade(snap, acc, self.sim.rng.stream("oss.inventory"))
         self.inventory = Inventory(snap)
         self.correlator.inventory = self.inventory
+        self.impact.inventory = self.inventory
+        self.kpis.inventory = self.inventory
 
     def on_ems_event(self, event: EmsEvent) -> None:
         """A message from an element manager, in its vendor's dialect."""
@@ -143,6 +155,15 @@ class OperationsCenter:
         """Performance counters of one granularity period: KPI thresholds per cell."""
         self.pm_periods += 1
         self.pm.on_report(report)
+        self.kpis.on_report(report)
+
+    def on_impact_answer(self, answer: ImpactAnswer) -> None:
+        """The BSS's word on what an incident puts at stake."""
+        self.impact.on_answer(answer)
+
+    def on_customer_report(self, report: CustomerTroubleReport) -> None:
+        """A customer's complaint forwarded by BSS care: a ticket linked to its incident."""
+        self.customer.on_report(report)
 
     def _on_mains_failure(self, obj: str) -> bool:
         """An environmental power alarm (mains lost, on battery) is active on ``obj``."""
@@ -165,6 +186,7 @@ class OperationsCenter:
     # --- internals --------------------------------------------------------------------------
 
     def _incident_opened(self, inc: Incident) -> None:
+        self.impact.ask(inc)
         self.workforce.open_ticket(inc)
         self.noc.triage(inc)
 
@@ -175,6 +197,18 @@ class OperationsCenter:
             return False
         info = inv.elements.get(target) or inv.links.get(target)
         return info is not None and info.standby
+
+    def _incident_cleared(self, inc: Incident) -> None:
+        self.workforce.incident_cleared(inc)
+        self.customer.incident_cleared(inc)
+
+    def _incident_grown(self, inc: Incident) -> None:
+        """More cells dark under an open incident (a mains failure spreading): ask again."""
+        self.impact.ask(inc)
+
+    def _incident_merged(self, inc: Incident) -> None:
+        self.workforce.incident_merged(inc)
+        self.customer.incident_merged(inc)
 
     def _region_of(self, target: str) -> str:
         """The region of an element, or of a link's first end, in the OSS inventory."""
@@ -209,6 +243,8 @@ class OperationsCenter:
         self.workforce.write()
         self.provisioning.write()
         self.maintenance.write()
+        self.kpis.write()
+        self.customer.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
         for inc in self.correlator.incidents:
             buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.kernel import Sim
+from twin.messages import ImpactAnswer
 from twin.oss.alarms import SEVERITY_RANK, Alarm
 from twin.oss.inventory import Inventory
 from twin.oss.performance import EMS as PM_EMS
@@ -35,7 +36,7 @@ SERVICE_CAUSES = ("heartbeatFailure", "backhaulFailure")
 class Incident:
     id: int
     root: str
-    root_kind: str  # element | link | unknown
+    root_kind: str  # element | link | power (a mains failure of a power domain) | unknown
     created: float
     alarms: list[Alarm] = field(default_factory=list)
     cells: frozenset[str] = frozenset()
@@ -46,6 +47,8 @@ class Incident:
     acknowledged: float | None = None
     ack_user: str = ""
     released: bool = False  # its ticket has been released to the field
+    services: tuple[str, ...] = ()  # services its cells carry (twin/oss/impact.py)
+    impact: ImpactAnswer | None = None  # the BSS's latest answer: what is at stake
 
     @property
     def severity(self) -> str:
@@ -66,8 +69,11 @@ class Correlator:
     def __init__(self, sim: Sim, window_s: float,
                  on_incident: Callable[[Incident], None],
                  on_cleared: Callable[[Incident], None],
-                 on_merged: Callable[[Incident], None]) -> None:
+                 on_merged: Callable[[Incident], None],
+                 on_grown: Callable[[Incident], None] | None = None) -> None:
         self.sim = sim
+        self.on_grown = on_grown or (lambda inc: None)  # an open incident's shadow grew
+        self.dark: dict[str, Incident] = {}  # element dark after a mains failure → incident
         self.window = window_s
         self.on_incident = on_incident
         self.on_cleared = on_cleared
@@ -108,7 +114,13 @@ class Correlator:
         if inv is None:
             raise RuntimeError("alarms arrived before the OSS inventory was discovered")
         alarms = [a for a in self.pending if a.cleared is None]
-        dead_open = {i.root: i for i in self.open.values() if i.root_kind == "element"}
+        alarms, dark, new_power = self._group_power(inv, alarms)
+        # an element incident whose root alarm has cleared (the element came back; the
+        # incident is held open only by a symptom whose clear was lost) does not catch the
+        # element's next failure: that is a new incident with a ticket of its own
+        dead_open = {i.root: i for i in self.open.values() if i.root_kind == "element"
+                     and any(a.role == "root" and a.cleared is None for a in i.alarms)}
+        dead_open.update(dark)  # dark after a mains failure: their power incident
         hb = {a.obj: a for a in alarms if a.cause == "heartbeatFailure"}
         new_roots: dict[str, tuple[str, list[Alarm]]] = {
             obj: ("element", [a]) for obj, a in hb.items() if obj not in dead_open}
@@ -149,7 +161,8 @@ class Correlator:
         # an open incident explains new symptoms only while its root is still down (a stale
         # symptom whose clear was lost must not keep it catching the next failure's alarms)
         candidates = list(new_roots) + [i.root for i in self.open.values() if any(
-            a.role == "root" and a.cleared is None for a in i.alarms)]
+            a.role == "root" and a.cleared is None for a in i.alarms)
+            and i.root_kind != "power"] + list(dark)
         unexplained: list[Alarm] = []
         for a in rest:
             root = self._explain(inv, a.obj, candidates)
@@ -158,6 +171,7 @@ class Correlator:
             else:
                 later.append((a, root))
         by_root = {i.root: i for i in self.open.values()}
+        by_root.update(dark)
         for root, (kind, root_alarms) in new_roots.items():
             inc = self._open_incident(inv, root, kind)
             for a in root_alarms:
@@ -177,19 +191,73 @@ class Correlator:
                 inc.attach(a, "root")
             else:
                 self.pending.append(a)
+        for inc in new_power:
+            self.on_incident(inc)
         for root in new_roots:
             self.on_incident(by_root[root])
 
-    def _absorb_port_incidents(self, inv: Inventory, dead: Incident) -> None:
-        """Merge open link incidents whose only evidence is loss of signal facing ``dead``."""
+    @staticmethod
+    def _domain(inv: Inventory, obj: str) -> str | None:
+        el = inv.elements.get(obj)
+        return (el.power_domain or el.site) if el is not None else None
+
+    def _group_power(self, inv: Inventory, alarms: list[Alarm]
+                     ) -> tuple[list[Alarm], dict[str, Incident], list[Incident]]:
+        """One incident per mains failure: the power alarms of a power domain, and the
+        heartbeat failures of its elements while it is open (they went dark when their
+        batteries ran out), form one incident rooted at the domain, whose shadow grows as
+        elements go dark. Returns the alarms left for the usual analysis, the elements dark
+        in open power incidents (→ incident) and the power incidents opened now."""
+        power = {i.root: i for i in self.open.values() if i.root_kind == "power"}
+        new_power: list[Incident] = []
+        rest: list[Alarm] = []
+        for a in alarms:
+            domain = self._domain(inv, a.obj) if a.cause == "powerProblem" else None
+            if domain is None:
+                rest.append(a)
+                continue
+            inc = power.get(domain)
+            if inc is None:
+                inc = power[domain] = self._open_incident(inv, domain, "power", cells=())
+                new_power.append(inc)
+            inc.attach(a, "root", self.sim.now)
+        self.dark = {obj: inc for obj, inc in self.dark.items() if inc.id in self.open}
+        left: list[Alarm] = []
+        grown: list[Incident] = []
+        for a in rest:
+            domain = self._domain(inv, a.obj) if a.cause == "heartbeatFailure" else None
+            inc = power.get(domain) if domain is not None else None
+            if inc is None:
+                left.append(a)
+                continue
+            inc.attach(a, "symptom", self.sim.now)
+            self.dark[a.obj] = inc
+            cells = frozenset(c for c in inv.shadow(a.obj) | {a.obj} if inv.is_cell(c))
+            if not cells <= inc.cells:
+                inc.cells = inc.cells | cells
+                if inc not in new_power and inc not in grown:
+                    grown.append(inc)
+            self._absorb_port_incidents(inv, inc, element=a.obj)
+        for inc in grown:
+            self.on_grown(inc)
+        dark = {obj: inc for obj, inc in self.dark.items() if any(
+            x.obj == obj and x.cause == "heartbeatFailure" and x.cleared is None
+            for x in inc.alarms)}
+        return left, dark, new_power
+
+    def _absorb_port_incidents(self, inv: Inventory, dead: Incident,
+                               element: str | None = None) -> None:
+        """Merge open link incidents whose only evidence is loss of signal facing the dead
+        ``element`` (by default ``dead``'s root) into ``dead``."""
+        element = element or dead.root
         for inc in list(self.open.values()):
             if inc is dead or inc.root_kind != "link":
                 continue
             link = inv.links[inc.root]
-            if dead.root not in (link.a, link.b):
+            if element not in (link.a, link.b):
                 continue
             roots = [a for a in inc.alarms if a.role == "root"]
-            if any(a.obj == dead.root for a in roots):
+            if any(a.obj == element for a in roots):
                 continue
             for a in inc.alarms:
                 dead.attach(a, "symptom", self.sim.now)
@@ -199,10 +267,13 @@ class Correlator:
             del self.open[inc.id]
             self.on_merged(inc)
 
-    def _open_incident(self, inv: Inventory, root: str, kind: str) -> Incident:
-        shadow = inv.shadow(root) | ({root} if root in inv.elements else set())
-        cells = frozenset(c for c in shadow if inv.is_cell(c))
-        inc = Incident(len(self.incidents) + 1, root, kind, self.sim.now, cells=cells)
+    def _open_incident(self, inv: Inventory, root: str, kind: str,
+                       cells: tuple[str, ...] | None = None) -> Incident:
+        if cells is None:
+            shadow = inv.shadow(root) | ({root} if root in inv.elements else set())
+            cells = tuple(c for c in shadow if inv.is_cell(c))
+        inc = Incident(len(self.incidents) + 1, root, kind, self.sim.now,
+                       cells=frozenset(cells))
         self.incidents.append(inc)
         self.open[inc.id] = inc
         return inc

@@ -146,10 +146,41 @@ def tmf621_tickets(tickets: pd.DataFrame, status: pd.DataFrame, notes: pd.DataFr
 _PROBLEM_PRIORITY = {1: 1, 2: 3, 3: 5, 4: 7}  # TMF621 level → TMF656 1 (highest)…10
 
 
+def _impact_fields(imp: Any, top: float) -> dict[str, Any]:
+    """TMF656 impact of an incident from its latest ``incident_impact`` row: the services
+    hit, the sites, what the BSS said is at stake (as characteristics), and an importance
+    0–100 relative to the costliest incident of the export."""
+    services = [s for s in str(imp.services).split(",") if s]
+    sites = [s for s in str(imp.sites).split(",") if s]
+    at_risk = int(imp.revenue_at_risk_minor_per_h)
+    chars = [("cellsAffected", int(imp.cells_affected)), ("linesAffected", int(imp.lines)),
+             ("customersAffected", int(imp.customers)),
+             ("enterpriseAccountsAffected", int(imp.enterprise_accounts)),
+             ("slaLinesAffected", int(imp.sla_lines)),
+             ("revenueAtRiskMinorPerHour", at_risk),
+             ("slaExposureMinor", int(imp.sla_exposure_minor))]
+    return {
+        "impactImportanceFactor": str(round(100 * at_risk / top) if top > 0 else 0),
+        "affectedService": [{"id": s, "name": f"mobile {s}", "@referredType": "Service"}
+                            for s in services],
+        "affectedLocation": [{"id": s, "name": s, "role": "cell site",
+                              "@referredType": "GeographicSite"} for s in sites],
+        "characteristic": [{"name": n, "valueType": "integer", "value": v} for n, v in chars],
+    }
+
+
 def tmf656_problems(incidents: pd.DataFrame, alarms: pd.DataFrame, tickets: pd.DataFrame,
-                    start: datetime) -> list[dict[str, Any]]:
+                    start: datetime, impact: pd.DataFrame | None = None
+                    ) -> list[dict[str, Any]]:
     """Every incident of the ``incidents`` table as a TMF656 ``ServiceProblem``: its root
-    cause, the alarms underneath, the cells it affects and its ticket."""
+    cause, the alarms underneath, the cells it affects and its ticket; with the
+    ``incident_impact`` table, the services, sites, customers and revenue at stake too."""
+    latest: dict[int, Any] = {}
+    top = 0.0
+    if impact is not None and len(impact):
+        for r in impact.sort_values(["incident_id", "query_id"]).itertuples():
+            latest[int(r.incident_id)] = r
+        top = float(max(int(r.revenue_at_risk_minor_per_h) for r in latest.values()))
     by_incident = {k: g for k, g in alarms.groupby("incident_id")}
     ticket = tickets.set_index("ticket_id") if len(tickets) else tickets
     out = []
@@ -200,5 +231,64 @@ def tmf656_problems(incidents: pd.DataFrame, alarms: pd.DataFrame, tickets: pd.D
             "troubleTicket": [_ticket_ref(int(r.ticket_id))] if r.ticket_id else [],
             "parentProblem": [{"id": str(int(r.merged_into)),
                                "@referredType": "ServiceProblem"}] if r.merged_into else [],
+            **(_impact_fields(latest[iid], top) if iid in latest else {}),
+        }))
+    return out
+
+
+def tmf621_customer_tickets(customer_tickets: pd.DataFrame,
+                            start: datetime) -> list[dict[str, Any]]:
+    """Every row of ``customer_tickets`` as a TMF621 ``TroubleTicket`` of type ``complaint``:
+    the customer (``relatedParty``), the cell and the service problem it was linked to
+    (``relatedEntity``), and the network ticket as its parent (``troubleTicketRelationship``).
+    Ids are prefixed ``C`` so they never collide with network tickets."""
+    out = []
+    for r in customer_tickets.itertuples():
+        cid = f"C{int(r.customer_ticket_id)}"
+        inc, parent = int(r.incident_id), int(r.network_ticket_id)
+        investigated = instant(start, r.investigated) is not None
+        changes: list[dict[str, Any]] = [{
+            "changeDate": instant(start, r.received),
+            "status": "inProgress" if investigated else "acknowledged",
+            "changeReason": f"complaint from care: {r.reason}"
+            + ("; NOC engineer investigating" if investigated else "")}]
+        if instant(start, r.linked) and r.status == "pending":
+            changes.append({"changeDate": instant(start, r.linked), "status": "pending",
+                            "changeReason": f"linked to incident {inc} ({r.linked_by})"})
+        if instant(start, r.resolved):
+            changes.append({"changeDate": instant(start, r.resolved), "status": "closed",
+                            "changeReason": r.resolution})
+        last = changes[-1]
+        out.append(_drop_none({
+            "id": cid,
+            "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{cid}",
+            "@type": "TroubleTicket",
+            "name": f"complaint: {r.reason} on {r.cell}",
+            "description": f"customer line {int(r.sub)} on {r.cell}: {r.reason}"
+                           + (f"; linked to incident {inc} ({r.linked_by})" if inc else ""),
+            "externalId": f"care-{int(r.care_ticket_id)}",
+            "ticketType": "complaint",
+            "channel": {"id": "care", "name": "customer care"},
+            "severity": "Minor",
+            "priority": "Medium",
+            "status": r.status,
+            "statusChangeDate": last["changeDate"],
+            "statusChangeReason": last["changeReason"],
+            "creationDate": instant(start, r.received),
+            "lastUpdate": last["changeDate"],
+            "resolutionDate": instant(start, r.resolved),
+            "statusChange": changes,
+            "relatedParty": [{"id": str(int(r.account)), "role": "customer",
+                              "@referredType": "Customer"}],
+            "relatedEntity": [
+                {"id": r.cell, "role": "affectedResource", "@referredType": "Resource"},
+                *([{"id": str(inc), "role": "serviceProblem",
+                    "href": f"/tmf-api/serviceProblemManagement/v4/serviceProblem/{inc}",
+                    "@referredType": "ServiceProblem"}] if inc else []),
+            ],
+            "troubleTicketRelationship": [
+                {"id": str(parent), "relationshipType": "isChild",
+                 "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{parent}"}] if parent
+            else [],
         }))
     return out

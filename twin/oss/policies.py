@@ -58,8 +58,35 @@ class EarliestDeadline:
         return (ticket.deadline, ticket.id)
 
 
+class MostCustomers:
+    """Most customers affected first, as the BSS counted them for the incident's cells (the
+    :class:`~twin.messages.ImpactAnswer`), then most lines, then oldest. A ticket whose answer
+    has not arrived yet counts no customers."""
+
+    name = "customers"
+
+    def rank(self, ticket: Ticket, now: float) -> tuple[float, ...]:
+        a = ticket.incident.impact
+        return (-(a.customers if a else 0), -(a.lines if a else 0), ticket.created, ticket.id)
+
+
+class RevenueAtRisk:
+    """Most revenue at risk per hour first, as the BSS priced the incident's cells from its
+    recent usage, then the largest SLA exposure, then oldest. With equal repair times,
+    serving the costliest hour first minimises the revenue lost while tickets wait (Smith's
+    rule). A ticket whose answer has not arrived yet counts nothing at risk."""
+
+    name = "revenue"
+
+    def rank(self, ticket: Ticket, now: float) -> tuple[float, ...]:
+        a = ticket.incident.impact
+        return (-(a.revenue_at_risk_minor_per_h if a else 0),
+                -(a.sla_exposure_minor if a else 0), ticket.created, ticket.id)
+
+
 POLICIES: dict[str, RepairPolicy] = {
-    p.name: p for p in (Fifo(), MostImpact(), HighestPriority(), EarliestDeadline())}
+    p.name: p for p in (Fifo(), MostImpact(), HighestPriority(), EarliestDeadline(),
+                        MostCustomers(), RevenueAtRisk())}
 
 
 def policy_for(name: str) -> RepairPolicy:

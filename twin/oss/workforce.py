@@ -116,7 +116,8 @@ class Workforce:
             return
         t.released = self.sim.now
         t.notes.append((self.sim.now, f"released: {how}"))
-        if inc.root_kind == "element" and self.on_mains_failure(inc.root):
+        if inc.root_kind == "power" or (inc.root_kind == "element"
+                                        and self.on_mains_failure(inc.root)):
             # dark because the mains failed and the batteries ran out: no crew can fix that
             t.set_status(self.sim.now, "held", "mains power failure: waiting for the utility")
             return

@@ -228,6 +228,10 @@ class SubscriberSpec(Strict):
                                  "enterprise": 0.1},
         description="share of subscribers per catalog offer")
     lines_per_enterprise_account: int = Field(10, ge=1)
+    site_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="relative weight of a site (or a single cell) when homing subscribers "
+                    "and enterprise offices; unlisted sites weigh 1 (empty: uniform)")
 
     @model_validator(mode="after")
     def _check_mix(self) -> SubscriberSpec:
@@ -510,7 +514,7 @@ class KpiThreshold(Strict):
 class PmDetectionSpec(Strict):
     """Silent failures found from PM counters, on cells no alarm already accounts for."""
 
-    enabled: bool = Field(False, description="watch the cell KPIs (off by default for now)")
+    enabled: bool = Field(True, description="watch the cell KPIs for silent failures")
     call_setup_success: KpiThreshold = Field(
         default_factory=lambda: KpiThreshold(raise_at=0.8, clear_at=0.95),
         description="share of call attempts not failed (congestion aside); raised below")
@@ -605,6 +609,14 @@ class ProvisioningSpec(Strict):
     max_attempts: int = Field(5, ge=1, description="attempts before the order fails")
 
 
+class CustomerTicketSpec(Strict):
+    """Customer-originated tickets (complaints forwarded by BSS care)."""
+
+    investigate_mean_min: float = Field(
+        30.0, ge=0, description="a NOC engineer investigates a complaint no open incident "
+                                "explains for this long on average (exponential)")
+
+
 class OssSpec(Strict):
     correlation_window_s: float = Field(60.0, ge=0)
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
@@ -616,10 +628,13 @@ class OssSpec(Strict):
     automation: AutomationSpec = AutomationSpec()
     maintenance: MaintenanceSpec = MaintenanceSpec()
     spares: SparesSpec = SparesSpec()
-    repair_policy: Literal["fifo", "impact", "severity", "sla"] = Field(
+    customer_tickets: CustomerTicketSpec = CustomerTicketSpec()
+    repair_policy: Literal["fifo", "impact", "severity", "sla", "customers", "revenue"] = Field(
         "fifo", description="fifo: first ticket first; impact: most cells affected first; "
                             "severity: highest priority first; sla: earliest restore "
-                            "deadline first")
+                            "deadline first; customers: most customers affected first (the "
+                            "BSS's count); revenue: most revenue at risk per hour first (the "
+                            "BSS's estimate)")
     provisioning: ProvisioningSpec = ProvisioningSpec()
 
 

@@ -1,0 +1,204 @@
+"""Service KPIs from the PM counters the OSS receives: per cell, site, region, network and
+service, per granularity period and per run.
+
+A KPI of a group is a ratio of the group's *summed counters*, never an average of its cells'
+ratios: a site whose busy cell sets up 990 of 1,000 calls and whose quiet cell 0 of 10 sets up
+990 of 1,010 (98 %), not 49.5 %. So every row carries the summed counters next to the ratios,
+and rows can be rolled up further the same way.
+
+| KPI | from the counters |
+|---|---|
+| availability | seconds in service / (cells × seconds observed) |
+| call setup success (CSSR) | (attempts − blocked − failed) / attempts |
+| drop rate | dropped / answered calls (attempts − blocked − failed) |
+| blocking | blocked / attempts |
+| throughput | data MB × 8 / seconds observed (Mbit/s carried, summed over cells) |
+| carried traffic | Erlang-seconds / seconds observed (Erlang, summed over cells) |
+| user throughput | data-weighted mean share of their demanded rate users got |
+
+Services: every cell carries voice, data and SMS, so a service row holds that service's
+counters over the network (voice: calls; data: sessions and volume; SMS: messages) with the
+network's availability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from twin.kernel import Sim
+from twin.messages import PmReport
+from twin.oss.inventory import Inventory
+
+F64 = npt.NDArray[np.float64]
+COUNTERS = ("calls_attempted", "calls_blocked", "calls_failed", "calls_dropped",
+            "erlang_s", "sessions_attempted", "sms_attempted", "data_mb", "available_s")
+LEVELS = ("cell", "site", "region", "network")
+SERVICE_COUNTERS = {"voice": ("calls_attempted", "calls_blocked", "calls_failed",
+                              "calls_dropped", "erlang_s"),
+                    "data": ("sessions_attempted", "data_mb"), "sms": ("sms_attempted",)}
+KPI_FIELDS = [
+    ("level", pa.string()), ("object", pa.string()), ("cells", pa.int64()),
+    ("observed_s", pa.float64()),
+    *[(c, pa.float64() if c in ("erlang_s", "data_mb", "available_s") else pa.int64())
+      for c in COUNTERS],
+    ("traffic_erlang", pa.float64()),
+    ("availability", pa.float64()), ("cssr", pa.float64()), ("drop_rate", pa.float64()),
+    ("blocking", pa.float64()), ("throughput_mbps", pa.float64()),
+    ("user_throughput", pa.float64()),
+]
+KPIS_SCHEMA = pa.schema([("period_start", pa.float64()), ("period_s", pa.float64()),
+                         *KPI_FIELDS])
+KPIS_RUN_SCHEMA = pa.schema([("start", pa.float64()), ("end", pa.float64()), *KPI_FIELDS])
+
+
+def _ratio(num: npt.NDArray[Any], den: npt.NDArray[Any]) -> F64:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: F64 = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return out
+
+
+def kpis(sums: dict[str, npt.NDArray[Any]], cells: npt.NDArray[Any],
+         seconds: float) -> dict[str, F64]:
+    """KPIs from summed counters (``tf_mb``: throughput factor × data MB) of groups of
+    ``cells`` cells over ``seconds``."""
+    att = sums["calls_attempted"]
+    answered = att - sums["calls_blocked"] - sums["calls_failed"]
+    return {
+        "traffic_erlang": sums["erlang_s"] / seconds if seconds > 0
+        else np.full(att.shape, np.nan),
+        "availability": _ratio(sums["available_s"], cells * seconds),
+        "cssr": _ratio(answered, att),
+        "drop_rate": _ratio(sums["calls_dropped"], answered),
+        "blocking": _ratio(sums["calls_blocked"], att),
+        "throughput_mbps": sums["data_mb"] * 8.0 / seconds if seconds > 0
+        else np.full(att.shape, np.nan),
+        "user_throughput": _ratio(sums["tf_mb"], sums["data_mb"]),
+    }
+
+
+class KpiBook:
+    def __init__(self, sim: Sim) -> None:
+        self.sim = sim
+        self.inventory: Inventory | None = None
+        self.cells: tuple[str, ...] = ()
+        self.index = np.zeros(0, np.int64)  # cell → its row at every level (_setup)
+        self.groups_n = 0
+        self.total: dict[str, F64] = {}
+        self.first: float | None = None
+        self.last = 0.0
+        self.buf = sim.records.buffer("kpis", KPIS_SCHEMA)
+
+    def _setup(self, cells: tuple[str, ...]) -> None:
+        """Every cell belongs to one row per level; rows of all levels are numbered in one
+        index so each counter is summed into every row with a single bincount."""
+        self.cells = cells
+        inv = self.inventory
+        els = [inv.elements.get(c) if inv is not None else None for c in cells]
+        site = [e.site if e is not None else "" for e in els]
+        region = [e.region if e is not None else "" for e in els]
+        idx_parts, levels, objects = [], [], []
+        offset = 0
+        for level, keys in (("cell", list(cells)), ("site", site), ("region", region),
+                            ("network", ["network"] * len(cells))):
+            names, idx = np.unique(np.array(keys, dtype=object), return_inverse=True)
+            idx_parts.append(idx.astype(np.int64) + offset)
+            levels += [level] * len(names)
+            objects += [str(n) for n in names]
+            offset += len(names)
+        self.index = np.concatenate(idx_parts)
+        self.groups_n = offset
+        # one bincount for every counter and every group above the cell: counter k's sums
+        # land in k * (groups above the cell) + group
+        n = len(cells)
+        above = self.index[n:] - n
+        self.above_n = offset - n
+        self.flat = (np.arange(len(COUNTERS) + 1)[:, None] * self.above_n
+                     + above[None, :]).ravel()
+        self.cell_order = np.argsort(self.index[:n])  # cell rows are sorted by name
+        self.levels = np.array(levels + ["service"] * len(SERVICE_COUNTERS), dtype=object)
+        self.objects = np.array(objects + list(SERVICE_COUNTERS), dtype=object)
+        self.cell_count = np.append(np.bincount(self.index, minlength=offset),
+                                    [len(cells)] * len(SERVICE_COUNTERS)).astype(float)
+        # which counters each service row keeps (available_s: every cell carries every one)
+        self.service_mask = {k: np.array([float(k in keep or k == "available_s"
+                                                or (k == "tf_mb" and svc == "data"))
+                                          for svc, keep in SERVICE_COUNTERS.items()])
+                             for k in (*COUNTERS, "tf_mb")}
+        svc = list(SERVICE_COUNTERS)
+        self.not_voice = np.zeros(len(self.levels), bool)
+        self.not_data = np.zeros(len(self.levels), bool)
+        self.not_voice[offset:] = [x != "voice" for x in svc]
+        self.not_data[offset:] = [x != "data" for x in svc]
+        self.total = {k: np.zeros(len(cells)) for k in (*COUNTERS, "tf_mb")}
+
+    def on_report(self, report: PmReport) -> None:
+        if report.object_kind != "cell":
+            return
+        if report.objects != self.cells:
+            self._setup(report.objects)
+        c = report.counters
+        per_cell = {k: np.asarray(c[k], dtype=float) for k in COUNTERS if k != "erlang_s"}
+        per_cell["erlang_s"] = np.asarray(c["traffic_erlang"], dtype=float) * report.period_s
+        per_cell["tf_mb"] = np.asarray(c["throughput_factor"], dtype=float) * per_cell["data_mb"]
+        for k, v in per_cell.items():
+            self.total[k] += v
+        if self.first is None:
+            self.first = report.period_start
+        self.last = report.period_start + report.period_s
+        cols = self._rows(per_cell, report.period_s)
+        n = len(cols["level"])
+        self.buf.extend({"period_start": np.full(n, report.period_start),
+                         "period_s": np.full(n, report.period_s), **cols})
+
+    def _rows(self, per_cell: dict[str, F64], seconds: float) -> dict[str, Any]:
+        """Rows per cell, site, region, network and service from per-cell counters."""
+        names = (*COUNTERS, "tf_mb")
+        w = np.stack([per_cell[k] for k in names])  # counters × cells, in report order
+        keys = len(names)
+        above = np.bincount(self.flat, weights=np.tile(w, 3).ravel(),
+                            minlength=keys * self.above_n).reshape(keys, self.above_n)
+        cells = w[:, self.cell_order]
+        sums: dict[str, npt.NDArray[Any]] = {
+            k: np.concatenate([cells[i], above[i], above[i, -1] * self.service_mask[k]])
+            for i, k in enumerate(names)}  # cells, sites, regions, network; services
+        count = self.cell_count
+        row = kpis(sums, count, seconds)
+        for k in ("cssr", "drop_rate", "blocking"):
+            row[k][self.not_voice] = np.nan
+        for k in ("throughput_mbps", "user_throughput"):
+            row[k][self.not_data] = np.nan
+        out: dict[str, Any] = {"level": self.levels, "object": self.objects,
+                               "cells": count.astype(np.int64), "observed_s": count * seconds,
+                               **{k: sums[k] for k in COUNTERS}, **row}
+        for k in ("calls_attempted", "calls_blocked", "calls_failed", "calls_dropped",
+                  "sessions_attempted", "sms_attempted"):
+            out[k] = np.rint(out[k]).astype(np.int64)
+        return out
+
+    def run_rows(self) -> dict[str, Any] | None:
+        """The whole run's KPIs (counters summed over every period)."""
+        if self.first is None:
+            return None
+        return self._rows(self.total, self.last - self.first)
+
+    def summary(self) -> dict[str, float | None]:
+        """Network KPIs over the run, for ``summary.json``."""
+        rows = self.run_rows()
+        keys = ("availability", "cssr", "drop_rate", "blocking", "throughput_mbps")
+        if rows is None:
+            return {f"kpi_{k}": None for k in keys}
+        i = self.groups_n - 1  # the network row comes last before the services
+        return {f"kpi_{k}": (None if np.isnan(rows[k][i]) else round(float(rows[k][i]), 6))
+                for k in keys}
+
+    def write(self) -> None:
+        rows = self.run_rows()
+        buf = self.sim.records.buffer("kpis_run", KPIS_RUN_SCHEMA)
+        if rows is None:
+            return
+        n = len(rows["level"])
+        buf.extend({"start": np.full(n, self.first), "end": np.full(n, self.last), **rows})
