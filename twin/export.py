@@ -7,8 +7,9 @@ Open API v4 schema it names (the tests validate them against the schemas):
 API       file                             rows of
 ========  ===============================  ==========================================
 TMF642    ``TMF642-alarm.json``            ``alarms``
-TMF621    ``TMF621-troubleTicket.json``    ``tickets`` (+ ``ticket_status``, notes)
-TMF656    ``TMF656-serviceProblem.json``   ``incidents``
+TMF621    ``TMF621-troubleTicket.json``    ``tickets`` (+ ``ticket_status``, notes), then
+                                           ``customer_tickets`` (complaints)
+TMF656    ``TMF656-serviceProblem.json``   ``incidents`` (+ ``incident_impact``)
 TMF635    ``TMF635-usage.json``            ``cdrs`` (every received record)
 TMF678    ``TMF678-customerBill.json``,    ``invoices``, ``invoice_lines``
           ``TMF678-appliedCustomerBillingRate.json``
@@ -64,13 +65,18 @@ def _oss(run: Run, api: str, limit: int | None) -> Iterator[dict[str, Any]]:
     start = _start(run)
     if api == "TMF642":
         yield from exports.tmf642_alarms(run.table("alarms").head(limit), start)
-    elif api == "TMF621":
+    elif api == "TMF621":  # network trouble tickets, then customer complaints
         yield from exports.tmf621_tickets(run.table("tickets").head(limit),
                                           run.table("ticket_status"),
                                           run.table("ticket_notes"), start)
+        if "customer_tickets" in run.tables:
+            yield from exports.tmf621_customer_tickets(
+                run.table("customer_tickets").head(limit), start)
     elif api == "TMF656":
+        impact = run.table("incident_impact") if "incident_impact" in run.tables else None
         yield from exports.tmf656_problems(run.table("incidents").head(limit),
-                                           run.table("alarms"), run.table("tickets"), start)
+                                           run.table("alarms"), run.table("tickets"), start,
+                                           impact)
 
 
 def _usage(run: Run, limit: int | None) -> Iterator[dict[str, Any]]:
@@ -82,7 +88,7 @@ def _usage(run: Run, limit: int | None) -> Iterator[dict[str, Any]]:
     bss = run.summary["bss"]
     invoices = run.table("invoices")
     rated = ds.dataset(run.path / "tables" / "rated.parquet")
-    record = ds.field("record_id")
+    session = ds.field("charging_id")
     left = limit
     for batch in pq.ParquetFile(run.path / "tables" / "cdrs.parquet").iter_batches(
             batch_size=USAGE_SLICE):
@@ -92,10 +98,10 @@ def _usage(run: Run, limit: int | None) -> Iterator[dict[str, Any]]:
             left -= len(cdrs)
         if cdrs.empty:
             return
-        ids = cdrs["record_id"]
+        ids = cdrs["charging_id"]  # a rated session carries its charging id
         # a range first (row-group statistics skip most of the file), then the ids
-        mine = rated.to_table(filter=(record >= int(ids.min())) & (record <= int(ids.max()))
-                              & record.isin(ids.unique())).to_pandas()
+        mine = rated.to_table(filter=(session >= int(ids.min())) & (session <= int(ids.max()))
+                              & session.isin(ids.unique())).to_pandas()
         yield from tmf635_usage(cdrs, mine, invoices, _start(run), int(bss["minor_per_major"]),
                                 str(bss["currency"]))
         if left is not None and left <= 0:

@@ -143,7 +143,8 @@ def tmf635_usage(cdrs: pd.DataFrame, rated: pd.DataFrame, invoices: pd.DataFrame
     status = usage_status(cdrs, rated, invoices)
     charge = rated.groupby(["node_id", "charging_id"]).agg(
         charge=("charge_minor", "sum"), allowance=("allowance_used", "sum"),
-        offer=("offer", "first"), period=("period", "first"), rated_at=("rated_at", "max"))
+        offer=("offer", "first"), period=("period", "first"),
+        rated_at=("rated_at", "max")).to_dict("index")  # a dict: one lookup per record
     out = []
     for r, st in zip(cdrs.itertuples(), status, strict=True):
         kind = KIND_NAMES[int(r.kind)] if 0 <= int(r.kind) < 3 else "unknown"
@@ -179,8 +180,8 @@ def tmf635_usage(cdrs: pd.DataFrame, rated: pd.DataFrame, invoices: pd.DataFrame
             "@type": "Usage",
         }
         key = (int(r.node_id), int(r.charging_id))
-        if st in ("rated", "rerated", "billed") and key in charge.index:
-            c = charge.loc[key]
+        if st in ("rated", "rerated", "billed") and key in charge:
+            c = charge[key]
             usage["ratedProductUsage"] = [{
                 "isBilled": st == "billed",
                 "ratingDate": instant(start, c["rated_at"]),
