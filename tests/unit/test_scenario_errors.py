@@ -99,6 +99,12 @@ EXPLICIT_CASES: list[tuple[str, Mutation, str, str]] = [
     ("both preset and elements", set_in(("network", "preset"), "small"), "network", "not both"),
     ("no core router", set_in(("network", "elements", 0, "type"), "agg_router"),
      "network.elements", "core_router"),
+    ("site weight of no site", set_in(("subscribers", "site_weights"), {"mall": 2.0}),
+     "subscribers.site_weights.mall", "no site or cell"),
+    ("crew team in no region", set_in(("oss",), {"crews": {"teams": [{"region": "north"}]}}),
+     "oss.crews.teams[0].region", "no region 'north'"),
+    ("crews of no region", set_in(("oss",), {"crews": {"regions": {"north": 2}}}),
+     "oss.crews.regions.north", "no region"),
 ]
 
 

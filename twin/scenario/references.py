@@ -32,4 +32,20 @@ def check_references(scenario: Scenario) -> list[str]:
         if storm.region not in regions:
             problems.append(f"faults.storms[{i}].region: no region {storm.region!r} "
                             f"(regions: {', '.join(sorted(regions))})")
+    known = ", ".join(sorted(regions))
+    crews = scenario.oss.crews
+    for field, keys in (("regions", crews.regions), ("region_travel_mean_min",
+                                                      crews.region_travel_mean_min),
+                        ("bases", crews.bases)):
+        for key in keys:
+            if key != "*" and key not in regions:
+                problems.append(f"oss.crews.{field}.{key}: no region {key!r} (regions: {known})")
+    for i, team in enumerate(crews.teams):
+        if team.region != "*" and team.region not in regions:
+            problems.append(f"oss.crews.teams[{i}].region: no region {team.region!r} "
+                            f"(regions: {known}, or '*')")
+    placed = sites | set(topo.cells)
+    for key in scenario.subscribers.site_weights:
+        if key not in placed:
+            problems.append(f"subscribers.site_weights.{key}: no site or cell {key!r}")
     return problems
