@@ -63,3 +63,23 @@ def test_a_crowd_over_cell_capacity_lowers_user_throughput(tmp_path: Path) -> No
     over = pm["data_utilisation"] > 1
     assert (pm.loc[over, "throughput_factor"] * pm.loc[over, "data_utilisation"]).round(
         9).eq(1.0).all()
+
+
+def test_a_congested_detour_slows_the_cells_behind_it(tmp_path: Path) -> None:
+    run = twin.simulate(SCENARIOS / "ring_resilience.yaml", out=tmp_path / "s", report=False,
+                        overrides=["duration=3d", "faults.random.mtbf_h={}",
+                                   "network.link_capacity_mbps={fibre: 45, microwave: 45}"])
+    util = run.table("link_traffic").pivot(index="period_start", columns="link",
+                                           values="utilisation")
+    factor = run.table("traffic").pivot(index="period_start", columns="cell",
+                                        values="throughput_factor")
+    cut_at = 34 * 3600
+    behind = ["site2-c1", "site3-c1", "site4-c1"]  # all come round through site4-agg1
+    over = (util["site4-agg1"] > 1) & (util.index >= cut_at)
+    assert over.any()
+    for cell in behind:  # no more than the detour's capacity over its load
+        assert (factor.loc[over, cell] <= 1 / util.loc[over, "site4-agg1"] + 1e-12).all()
+    # a period where no link is full leaves every user the whole rate (no cell is full here)
+    calm = util.max(axis=1) <= 1
+    assert calm.any() and (factor.loc[calm] == 1).all().all()
+    assert (factor < 1).any().any()

@@ -550,9 +550,12 @@ class TrafficEngine:
         """The period's counters: into the ``traffic`` table (truth, for reports) and, as
         the element managers upload them, to the OSS."""
         n = len(self.cell_ids)
-        # demand over the cell's data capacity; above 1 every user gets a share of it
+        # demand over the cell's data capacity; above 1 every user gets a share of it — and
+        # no more than the transport path to the core carries (a detour onto a smaller path)
         utilisation = pm["data_mb"] * 8.0 / (t1 - t0) / self.data_capacity
         factor = 1.0 / np.maximum(utilisation, 1.0)
+        if self.transport is not None:
+            factor = np.minimum(factor, self.transport.bottleneck(t0, t1, pm["data_mb"]))
         self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column,
                         **pm, "available_s": available, "data_utilisation": utilisation,
                         "throughput_factor": factor})
