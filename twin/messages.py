@@ -149,8 +149,8 @@ class PmReport:
     ``traffic_erlang``, ``sessions_attempted``, ``sms_attempted``, ``data_mb``,
     ``available_s`` (seconds in service), ``drop_rate``, ``data_utilisation`` (data demand
     over the cell's capacity) and ``throughput_factor`` (share of their demanded rate users
-    get: 1 unless the cell, or a link on its path to the core, is over capacity). Link counters: ``load_mbps``,
-    ``utilisation`` (0–1), ``available_s``.
+    get: 1 unless the cell, or a link on its path to the core, is over capacity). Link
+    counters: ``load_mbps``, ``utilisation`` (0–1), ``available_s``.
     """
 
     period_start: float

@@ -107,8 +107,8 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     sim = Sim.create(scenario.start, scenario.duration, scenario.seed, tables_dir)
     topo = build_topology(scenario.network)
     subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"),
-                             tuple(topo.elements[c].region for c in topo.cells),
-                             [topo.elements[c].site for c in topo.cells])
+                             cell_region=tuple(topo.elements[c].region for c in topo.cells),
+                             sites=[topo.elements[c].site for c in topo.cells])
     publish = sim.bus.publish
     network = NetworkTwin(sim, topo, scenario.network, scenario.traffic, scenario.faults,
                           subs, publish)

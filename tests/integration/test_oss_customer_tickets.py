@@ -9,7 +9,8 @@ import twin
 from twin.oss.exports import tmf621_customer_tickets
 
 from .support import QUICKSTART, SMALL, RunScenario
-from .test_oss_exports import TMF, check, start_of
+from .test_oss_exports import start_of
+from .tmf import check
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,6 @@ def test_every_network_complaint_reaches_the_oss_linked(run: twin.Run) -> None:
     assert run.summary["oss"]["customer_tickets"] == len(cust)
 
 
-@pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
 def test_complaints_export_as_tmf621(run: twin.Run) -> None:
     exported = tmf621_customer_tickets(run.table("customer_tickets"), start_of(run))
     check("TMF621", "TroubleTicket", exported)

@@ -11,7 +11,8 @@ import twin
 from twin.oss.exports import tmf656_problems
 
 from .support import QUICKSTART, SMALL, RunScenario
-from .test_oss_exports import TMF, check, start_of
+from .test_oss_exports import start_of
+from .tmf import check
 
 H = 3600.0
 LATENCY = 90.0
@@ -67,7 +68,6 @@ def test_the_answer_is_what_the_bss_books_say(run: twin.Run) -> None:
     assert (imp["revenue_at_risk_minor_per_h"] > 0).all()
 
 
-@pytest.mark.skipif(not TMF.is_dir(), reason="TMF schemas not available")
 def test_service_problems_carry_the_impact(run: twin.Run) -> None:
 
     exported = tmf656_problems(run.table("incidents"), run.table("alarms"),

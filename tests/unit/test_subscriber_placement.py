@@ -22,7 +22,7 @@ def base(explicit_scenario: dict[str, Any], **subs: Any) -> Scenario:
 
 def test_sites_and_cells_weigh_as_given(explicit_scenario: dict[str, Any]) -> None:
     sc = base(explicit_scenario, site_weights={"s2": 4, "s3-c1": 0})
-    subs = build_subscribers(sc, CELLS, np.random.default_rng(1), SITES)
+    subs = build_subscribers(sc, CELLS, np.random.default_rng(1), sites=SITES)
     share = np.bincount(subs.cell, minlength=5) / subs.count
     np.testing.assert_allclose(share, [0.1, 0.1, 0.4, 0.4, 0.0], atol=0.015)
     ent = subs.offer == subs.offers.index("enterprise")
@@ -32,7 +32,7 @@ def test_sites_and_cells_weigh_as_given(explicit_scenario: dict[str, Any]) -> No
 
 def test_uniform_without_weights_is_unchanged(explicit_scenario: dict[str, Any]) -> None:
     sc = base(explicit_scenario)
-    a = build_subscribers(sc, CELLS, np.random.default_rng(1), SITES)
+    a = build_subscribers(sc, CELLS, np.random.default_rng(1), sites=SITES)
     b = build_subscribers(sc, CELLS, np.random.default_rng(1))
     np.testing.assert_array_equal(a.cell, b.cell)
     assert set(np.unique(a.cell)) == set(range(5))
@@ -41,4 +41,4 @@ def test_uniform_without_weights_is_unchanged(explicit_scenario: dict[str, Any])
 def test_an_unknown_site_is_named(explicit_scenario: dict[str, Any]) -> None:
     sc = base(explicit_scenario, site_weights={"s9": 2})
     with pytest.raises(ValueError, match=r"subscribers\.site_weights\.s9: no such site"):
-        build_subscribers(sc, CELLS, np.random.default_rng(1), SITES)
+        build_subscribers(sc, CELLS, np.random.default_rng(1), sites=SITES)

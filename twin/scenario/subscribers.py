@@ -37,7 +37,7 @@ def _cell_weights(weights: dict[str, float], cells: list[str],
     return out
 
 
-def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Generator,
+def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Generator, *,
                       cell_region: tuple[str, ...] = (),
                       sites: list[str] | None = None) -> SubscriberBase:
     """``sites[i]`` is the site of ``cells[i]`` (for ``site_weights``)."""
