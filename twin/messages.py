@@ -144,13 +144,14 @@ class PmReport:
     objects, as the element managers upload them at the end of the period.
 
     ``object_kind`` is ``cell`` or ``link``; ``objects`` names the objects; each array in
-    ``counters`` has one value per object. Cell counters: ``calls_attempted``,
-    ``calls_blocked``, ``calls_dropped``, ``calls_failed`` (attempts lost to lost service),
-    ``traffic_erlang``, ``sessions_attempted``, ``sms_attempted``, ``data_mb``,
-    ``available_s`` (seconds in service), ``drop_rate``, ``data_utilisation`` (data demand
-    over the cell's capacity) and ``throughput_factor`` (share of their demanded rate users
-    get: 1 unless the cell, or a link on its path to the core, is over capacity). Link
-    counters: ``load_mbps``, ``utilisation`` (0–1), ``available_s``.
+    ``counters`` has one value per object. Cell counters: ``calls_attempted`` (not counting
+    calls online charging refused), ``calls_blocked``, ``calls_dropped``, ``calls_failed``
+    (attempts lost to lost service), ``traffic_erlang``, ``sessions_attempted``,
+    ``sms_attempted``, ``data_mb``, ``available_s`` (seconds in service), ``drop_rate``,
+    ``data_utilisation`` (data demand over the cell's capacity) and ``throughput_factor``
+    (share of their demanded rate users get: 1 unless the cell, or a link on its path to the
+    core, is over capacity). Link counters: ``load_mbps``, ``utilisation`` (0–1),
+    ``available_s``.
     """
 
     period_start: float

@@ -76,3 +76,15 @@ def test_the_network_obeys_the_ocs(runs: dict[str, twin.Run]) -> None:
     assert (pm["c"], pm["d"], pm["s"]) == (kinds["voice"], kinds["data"], kinds["sms"])
     assert run.summary["traffic"]["calls_offered"] == run.sql(
         "SELECT count(*) n FROM usage WHERE kind = 'voice'")["n"][0]
+
+
+def test_calls_online_charging_refused_are_not_network_setup_failures(
+        runs: dict[str, twin.Run]) -> None:
+    cl = runs["fail_closed"]
+    t = cl.table("traffic")
+    assert t["calls_denied"].sum() > 0
+    attempted = t["calls_offered"].sum() - t["calls_denied"].sum()
+    set_up = attempted - t["calls_blocked"].sum() - t["calls_lost_outage"].sum()
+    kpi = cl.table("kpis_run").set_index(["level", "object"]).loc[("network", "network")]
+    assert kpi["calls_attempted"] == attempted
+    assert kpi["cssr"] == pytest.approx(set_up / attempted)

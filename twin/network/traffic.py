@@ -559,10 +559,12 @@ class TrafficEngine:
         self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column,
                         **pm, "available_s": available, "data_utilisation": utilisation,
                         "throughput_factor": factor})
-        answered = (pm["calls_offered"] - pm["calls_blocked"] - pm["calls_lost_outage"]
-                    - pm["calls_denied"])
+        # attempts online charging refused are the subscriber's failures, not the network's:
+        # left out of the attempts the KPIs (call setup success, drop rate) are taken over
+        attempted = pm["calls_offered"] - pm["calls_denied"]
+        answered = attempted - pm["calls_blocked"] - pm["calls_lost_outage"]
         counters = {
-            "calls_attempted": pm["calls_offered"], "calls_blocked": pm["calls_blocked"],
+            "calls_attempted": attempted, "calls_blocked": pm["calls_blocked"],
             "calls_dropped": pm["calls_dropped"], "calls_failed": pm["calls_lost_outage"],
             "traffic_erlang": pm["carried_erlang"], "sms_attempted": pm["sms_offered"],
             "sessions_attempted": pm["sessions_offered"], "data_mb": pm["data_mb"],
