@@ -11,8 +11,9 @@ Rules (deliberately simple; each test states its own):
   to its first underscore, plus the fragment). A row whose meaning says "every key in
   [doc](docs/X.md#anchor)" delegates: an ``a.x`` key counts when ``x`` is named in that
   section of that page.
-- Tables: every table a run writes has a ``### `name` `` section in docs/tables.md naming each
-  of its columns in backticks on its own (`` `col` ``). The quickstart writes every table the
+- Tables: every table a run writes is in the "Truth and observation" overview of
+  docs/tables.md and has a ``### `name` `` section there naming each of its columns in
+  backticks on its own (`` `col` ``). The quickstart writes every table the
   code declares (checked against the ``records.buffer("…")`` calls in ``twin/``), so one short
   run covers the tables of every scenario.
 - Scenario fields: every field of the pydantic models in ``twin/scenario/schema.py`` (walked
@@ -181,7 +182,9 @@ def test_every_table_and_column_is_in_tables_md(quick) -> None:
     unwritten = declared - set(quick.tables)
     assert not unwritten, f"tables the quickstart does not write (run their scenario): {unwritten}"
     text = read(DOCS / "tables.md")
-    problems = []
+    overview = spans(section(text, "## Truth and observation"))
+    problems = [f"{t}: not in the 'Truth and observation' table" for t in quick.tables
+                if t not in overview]
     for table in quick.tables:
         heading = next((line for line in text.splitlines()
                         if line.startswith(f"### `{table}`")), None)
@@ -297,3 +300,24 @@ def test_readme_dependency_table_matches_pyproject() -> None:
     prose = table.split("Development", 1)[1]
     missing = [d for d in dev if d not in prose]
     assert not missing, f"dev dependencies the README does not mention: {missing}"
+
+
+def test_links_between_the_docs_resolve() -> None:
+    """Every relative Markdown link from README.md and docs/*.md names an existing file and,
+    with ``#anchor``, one of its headings (GitHub's anchors)."""
+    broken = []
+    for page in [REPO / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", read(page)):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+                continue
+            if anchor and file.suffix == ".md":
+                slugs = {slug(line) for line in read(file).splitlines()
+                         if re.match(r"#+ ", line)}
+                if anchor not in slugs:
+                    broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
