@@ -30,7 +30,9 @@ Rules (deliberately simple; each test states its own):
 - README scenarios: the scenario table lists exactly ``scenarios/*.yaml``; the dependency table
   lists exactly ``[project].dependencies`` of pyproject.toml.
 - The handler table in docs/tables.md has a row for each routed message type naming its
-  handler (from the run's ``manifest.json`` ``message_routes``, i.e. ``twin/wiring.py``).
+  handler (from the run's ``manifest.json`` ``message_routes``, i.e. ``twin/wiring.py``), and
+  says `` `bss.integration_latency_s` `` exactly for the subscriptions wired with it.
+- Relative links between README.md and docs/*.md resolve to a file and a heading.
 """
 
 from __future__ import annotations
@@ -200,11 +202,12 @@ def test_every_table_and_column_is_in_tables_md(quick) -> None:
 
 def test_the_handler_table_lists_every_route(quick) -> None:
     text = section(read(DOCS / "tables.md"), "## The message log and the handler table")
-    rows = {}
+    rows, latency = {}, {}
     for row in text.splitlines():
         cells = [c.strip() for c in row.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0].startswith("`"):
             rows[cells[0].strip("`")] = cells[2]
+            latency[cells[0].strip("`")] = cells[3]
     routes = quick.manifest["message_routes"]
     missing = [m for m in routes if m not in rows]
     assert not missing, f"routed messages not in the handler table: {missing}"
@@ -212,6 +215,13 @@ def test_the_handler_table_lists_every_route(quick) -> None:
     assert not wrong, f"handlers not named in the table: {wrong}"
     unrouted = sorted(set(rows) - set(routes))
     assert not unrouted, f"the handler table lists messages nobody receives: {unrouted}"
+    wiring = read(REPO / "twin" / "wiring.py")
+    delayed = {m for m, args in re.findall(r"bus\.subscribe\((\w+),([^)]*)\)", wiring)
+               if "latency_s=scenario.bss.integration_latency_s" in args}
+    assert delayed, "no delayed subscription found in twin/wiring.py: the scan is out of date"
+    wrong_latency = [m for m in rows
+                     if ("`bss.integration_latency_s`" in latency[m]) != (m in delayed)]
+    assert not wrong_latency, f"latency column disagrees with twin/wiring.py: {wrong_latency}"
 
 
 # ------------------------------------------------------------------ scenario fields
