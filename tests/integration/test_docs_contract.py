@@ -331,3 +331,14 @@ def test_links_between_the_docs_resolve() -> None:
                 if anchor not in slugs:
                     broken.append(f"{page.name}: {target} (no such heading)")
     assert not broken, "\n".join(broken)
+
+
+def test_the_files_the_docs_name_exist() -> None:
+    """Every ``twin/….py``, ``tests/….py`` and ``scenarios/….yaml`` path in README.md and
+    docs/*.md exists (``scenarios/mine.yaml``, the example of a user's file, aside)."""
+    missing = []
+    for page in [REPO / "README.md", *sorted(DOCS.glob("*.md"))]:
+        for path in re.findall(r"(?:twin|tests|scenarios)/[\w/]+\.(?:py|yaml)", read(page)):
+            if path != "scenarios/mine.yaml" and not (REPO / path).exists():
+                missing.append(f"{page.name}: {path}")
+    assert not missing, "\n".join(missing)
