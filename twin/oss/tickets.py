@@ -84,10 +84,9 @@ class Ticket:
     restarts: int = 0
     truck_rolls: int = 0
     queued: bool = False  # waiting for a crew
-    remote: bool = False  # a remote restart is being verified
     hold: str = ""  # why it is held: "" (mains power) or "maintenance"
     switchovers: int = 0
-    switching: bool = False  # a switchover to standby is being verified
+    remote: str = ""  # the remote action being verified: "restart" or "switch_standby"
     unit_repair: bool = False  # restored on the standby: a crew still repairs the failed unit
     skill: str = "transmission"  # what the repair needs (radio, transmission, power, core)
     part: tuple[str, str] | None = None  # spare reserved for it (depot, element type)

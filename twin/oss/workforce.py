@@ -41,6 +41,9 @@ from twin.oss.spares import SpareParts
 from twin.oss.tickets import NOTES_SCHEMA, STATUS_SCHEMA, TICKETS_SCHEMA, Ticket, priority_of
 from twin.scenario.schema import OssSpec
 
+REMOTE_STATUS = {"restart": "remote restart", "switch_standby": "switch to standby"}
+REMOTE_FAILED = {"restart": "restart did not help", "switch_standby": "switchover did not help"}
+
 __all__ = ["ANY_REGION", "Crew", "Workforce"]
 
 
@@ -58,7 +61,6 @@ class Workforce:
         self.on_mains_failure = on_mains_failure or (lambda target: False)
         self.on_maintenance = on_maintenance or (lambda target: False)
         self.has_standby = has_standby or (lambda target: False)
-        self._last_switch: dict[str, float] = {}
         self.inventory = inventory or (lambda: None)
         self.rng = sim.rng.stream("oss.workforce")
         self.crews = build_crews(spec.crews)
@@ -70,7 +72,7 @@ class Workforce:
             sim.env.process(self._shift_changes(starts))
         self.tickets: list[Ticket] = []
         self.waiting: list[Ticket] = []
-        self._last_restart: dict[str, float] = {}
+        self._last_remote: dict[tuple[str, str], float] = {}  # (action, target) → when
         self._ids = itertools.count(1)
 
     @property
@@ -127,13 +129,13 @@ class Workforce:
             t.hold = "maintenance"
             return
         if self._switch_helps(t):
-            self.sim.env.process(self._switch_standby(t))
+            self.sim.env.process(self._remote(t, "switch_standby", self._remote_or_crew))
         else:
             self._remote_or_crew(t)
 
     def _remote_or_crew(self, t: Ticket) -> None:
         if self._restart_helps(t):
-            self.sim.env.process(self._remote_restart(t))
+            self.sim.env.process(self._remote(t, "restart", self._enqueue))
         else:
             self._enqueue(t)
 
@@ -155,14 +157,14 @@ class Workforce:
             self.waiting.remove(t)
             t.queued = False
             self._close(t, "cleared before dispatch")
-        elif t.switching:  # service back on the standby: the failed unit still needs a crew
-            t.switching = False
+        elif t.remote == "switch_standby":  # back on the standby: the failed unit needs a crew
+            t.remote = ""
             t.unit_repair = True
             t.resolution = "switched to standby"
             t.notes.append((now, "restored on the standby; failed unit queued for repair"))
             self._enqueue(t)
-        elif t.remote:
-            t.remote = False
+        elif t.remote == "restart":
+            t.remote = ""
             self._close(t, "remote restart")
         elif was_held:  # mains back, or the overrunning work done
             self._close(t, "maintenance completed" if t.hold == "maintenance"
@@ -215,22 +217,7 @@ class Workforce:
                 a.obj == inc.root and a.note.alarm_type == "processingErrorAlarm"
                 for a in inc.alarms):
             return False
-        last = self._last_restart.get(inc.root)
-        return last is None or self.sim.now - last >= self.spec.automation.guard
-
-    def _remote_restart(self, t: Ticket) -> Any:
-        now = self.sim.now
-        self._last_restart[t.root] = now
-        t.restarts += 1
-        t.remote = True
-        t.in_progress = t.in_progress if t.in_progress is not None else now
-        t.set_status(now, "inProgress", "remote restart")
-        self.publish(RepairCommand(t.id, t.root, action="restart"))
-        yield self.sim.env.timeout(self.spec.automation.verify)
-        if t.remote and t.is_open:  # the alarms did not clear: send a crew
-            t.remote = False
-            t.notes.append((self.sim.now, "restart did not help"))
-            self._enqueue(t)
+        return self._unguarded("restart", inc.root)
 
     # --- switchover to standby ---------------------------------------------------------------
 
@@ -238,24 +225,34 @@ class Workforce:
         inc = t.incident
         if not self.spec.automation.switch_standby or inc.root_kind not in ("element", "link"):
             return False
-        if not self.has_standby(inc.root):
-            return False
-        last = self._last_switch.get(inc.root)
+        return self.has_standby(inc.root) and self._unguarded("switch_standby", inc.root)
+
+    # --- remote actions, verified ---------------------------------------------------------------
+
+    def _unguarded(self, action: str, target: str) -> bool:
+        """Not sent to ``target`` within the guard time (no repeating an action too often)."""
+        last = self._last_remote.get((action, target))
         return last is None or self.sim.now - last >= self.spec.automation.guard
 
-    def _switch_standby(self, t: Ticket) -> Any:
+    def _remote(self, t: Ticket, action: str, fallback: Callable[[Ticket], None]) -> Any:
+        """Send ``action`` (``restart`` or ``switch_standby``) from the NOC and wait
+        ``verify`` for the alarms to clear; if they do not, ``fallback`` (a crew, or a restart
+        first)."""
         now = self.sim.now
-        self._last_switch[t.root] = now
-        t.switchovers += 1
-        t.switching = True
+        self._last_remote[(action, t.root)] = now
+        if action == "restart":
+            t.restarts += 1
+        else:
+            t.switchovers += 1
+        t.remote = action
         t.in_progress = t.in_progress if t.in_progress is not None else now
-        t.set_status(now, "inProgress", "switch to standby")
-        self.publish(RepairCommand(t.id, t.root, action="switch_standby"))
+        t.set_status(now, "inProgress", REMOTE_STATUS[action])
+        self.publish(RepairCommand(t.id, t.root, action=action))
         yield self.sim.env.timeout(self.spec.automation.verify)
-        if t.switching and t.is_open:  # the alarms did not clear: restart, or a crew
-            t.switching = False
-            t.notes.append((self.sim.now, "switchover did not help"))
-            self._remote_or_crew(t)
+        if t.remote == action and t.is_open:  # the alarms did not clear
+            t.remote = ""
+            t.notes.append((self.sim.now, REMOTE_FAILED[action]))
+            fallback(t)
 
     # --- crews ------------------------------------------------------------------------------
 
