@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from fractions import Fraction
-
 import pytest
 
 import twin
 
 from .support import SCENARIOS, RunScenario
-from .test_sla_credits import bill_cycles, half_up, seconds, union_seconds
+from .test_sla_credits import expected_credits
 
 SLA_BREACH = SCENARIOS / "sla_breach.yaml"
 
 
 def credits_from(run: twin.Run, outages_table: str) -> int:
     """Credits by hand, from the outages in ``outages_table`` (truth or measured)."""
-    sc = run.scenario
-    start = datetime.fromisoformat(str(sc["start"]).replace("Z", "+00:00"))
-    offers = sc["bss"]["catalog"]["offers"]
-    outages = run.table(outages_table)
-    total = 0
-    for _, lo, hi, cycle_s in bill_cycles(start, sc["bss"]["bill_cycle_day"],
-                                          seconds(sc["duration"])):
-        for sub in run.table("subscriptions").itertuples():
-            sla = offers[sub.offer].get("sla")
-            if sla is None:
-                continue
-            cell = outages[outages["cell"] == sub.cell]
-            out = union_seconds(list(zip(cell["start"], cell["end"], strict=True)), lo, hi)
-            if out <= 0 or 100.0 * (1 - out / (hi - lo)) >= sla["availability_target"]:
-                continue
-            pct = min(max([s["credit_pct"] for s in sla["credit_table"]
-                           if out > seconds(s["over"])], default=0.0), sla.get("cap_pct", 100))
-            base = half_up(Fraction(offers[sub.offer]["recurring_fee"] * round(hi - lo),
-                                    round(cycle_s)))
-            total += half_up(base * Fraction(str(pct)) / 100)
-    return total
+    return int(expected_credits(run, outages_table)["credit_minor"].sum())
 
 
 def test_measured_and_true_outages_and_the_credits_they_earn(run_scenario: RunScenario) -> None:

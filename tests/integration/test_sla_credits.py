@@ -77,12 +77,13 @@ def bill_cycles(start: datetime, day: int, horizon: float) -> list[tuple[datetim
     return out
 
 
-def expected_credits(run: twin.Run) -> pd.DataFrame:
-    """Every enterprise line with measured outage in a cycle, credited by hand."""
+def expected_credits(run: twin.Run, outages_table: str = "service_outages") -> pd.DataFrame:
+    """Every enterprise line with outage in a cycle, credited by hand; the outages are the
+    OSS's measurements (``service_outages``) or the truth (``cell_outages``)."""
     sc = run.scenario
     start = datetime.fromisoformat(str(sc["start"]).replace("Z", "+00:00"))
     offers = sc["bss"]["catalog"]["offers"]
-    outages = run.table("service_outages")
+    outages = run.table(outages_table)
     rows = []
     for c0, lo, hi, cycle_s in bill_cycles(start, sc["bss"]["bill_cycle_day"],
                                            seconds(sc["duration"])):
