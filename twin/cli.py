@@ -24,7 +24,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _summary_table(summary: dict[str, object]) -> Table:
-    from twin.report.html import flatten
+    from twin.store.run import flatten
 
     table = Table(title=f"{summary['scenario']} (seed {summary['seed']})", show_header=True)
     table.add_column("metric")

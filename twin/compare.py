@@ -32,6 +32,7 @@ from scipy import stats
 
 from twin.scenario import Scenario, ScenarioError, load
 from twin.store import RunDirectory
+from twin.store.run import flatten
 
 DEFAULT_METRICS = (
     "traffic.blocking_ratio", "traffic.calls_lost_outage", "oss.mttd_s", "oss.mttr_s",
@@ -76,16 +77,10 @@ def _slug(label: str, index: int) -> str:
     return f"{index:02d}-" + (re.sub(r"[^A-Za-z0-9_.=-]+", "_", label)[:60] or "baseline")
 
 
-def flatten_numeric(summary: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    """The summary's numeric leaves as ``dotted.key → float`` (booleans excluded)."""
-    out: dict[str, float] = {}
-    for k, v in summary.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(flatten_numeric(v, key + "."))
-        elif isinstance(v, int | float) and not isinstance(v, bool) and key != "seed":
-            out[key] = float(v)
-    return out
+def flatten_numeric(summary: Mapping[str, Any]) -> dict[str, float]:
+    """The summary's numeric leaves as ``dotted.key → float`` (booleans and the seed out)."""
+    return {k: float(v) for k, v in flatten(summary).items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and k != "seed"}
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,7 @@ class RepairCommand:
 
 # --- network → BSS (usage) -----------------------------------------------------------------
 
+VOICE, DATA, SMS = 0, 1, 2  # the ``kind`` of a usage record, a credit request, a rated record
 
 # causeForTerm / causeForRecClosing of 3GPP TS 32.298, with its numbering
 NORMAL_RELEASE, PARTIAL_RECORD, UNSUCCESSFUL_CALL_ATTEMPT, ABNORMAL_RELEASE = 0, 1, 3, 4

@@ -22,12 +22,11 @@ from twin.bss import BusinessSupport
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.rating import Rater, TariffClock
 from twin.kernel import Calendar, Sim
-from twin.messages import SubscriberBase, UsageBatch
+from twin.messages import DATA, SMS, VOICE, SubscriberBase, UsageBatch
 from twin.scenario.schema import BssSpec, CatalogSpec
 
 DAY, HOUR = 86_400.0, 3_600.0
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; its bill cycle began on 1 January
-VOICE, DATA, SMS = 0, 1, 2
 PERIODS = [{"name": "weekend", "days": ["sat", "sun"]},
            {"name": "off_peak", "days": ["mon", "tue", "wed", "thu", "fri"], "hours": [20, 8]}]
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from twin.messages import DATA, VOICE
 from twin.scenario.schema import CatalogSpec, OfferSpec, UsagePrice
 
 KB = 1_000
 MB = 1_000_000
-VOICE, DATA, SMS = 0, 1, 2
 KINDS = ("voice", "data", "sms")
 UNIT_BYTES = (1, KB, 1)  # base units per catalog unit: seconds, KB, messages
 ROUNDING = ("up", "half_up", "down")

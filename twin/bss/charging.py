@@ -23,13 +23,16 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from twin.bss.catalog import DATA, MB, SMS, VOICE, PriceTable, rate
+from twin.bss.catalog import MB, PriceTable, rate
 from twin.bss.rating import TariffClock
 from twin.kernel import Sim
 from twin.messages import (
+    DATA,
     DENIED_CREDIT,
     GRANTED,
     OCS_UNAVAILABLE,
+    SMS,
+    VOICE,
     CreditAnswer,
     CreditRequest,
     SubscriberBase,

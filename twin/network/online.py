@@ -30,18 +30,20 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.messages import (
+    DATA,
     DENIED_CREDIT,
     FAIL_OPEN,
     GRANTED,
     OCS_UNAVAILABLE,
     ONLINE,
+    SMS,
+    VOICE,
     CreditAnswer,
     CreditRelease,
     CreditRequest,
 )
 
 Arr = npt.NDArray[Any]
-VOICE, DATA, SMS = 0, 1, 2
 ADMITTED, DENIED_CREDIT_OUT, DENIED_OCS_OUT = 0, 1, 2  # admission verdicts
 _EPS = 1e-6  # s; a capped call ends just inside its last granted second
 

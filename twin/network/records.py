@@ -31,16 +31,18 @@ import numpy.typing as npt
 from twin.kernel import Sim
 from twin.messages import (
     ABNORMAL_RELEASE,
+    DATA,
     NORMAL_RELEASE,
+    SMS,
     TIME_LIMIT,
     UNSUCCESSFUL_CALL_ATTEMPT,
+    VOICE,
     VOLUME_LIMIT,
     SubscriberBase,
 )
 from twin.scenario.schema import UsageRecordSpec
 
 Arr = npt.NDArray[Any]
-VOICE, DATA, SMS = 0, 1, 2
 NODE_IDS = {VOICE: 1, DATA: 2, SMS: 3}  # recording entities: msc1, pgw1, smsc1
 MB = 1_000_000
 OFF_NET = 491_500_000_000  # other national mobile networks: 49 15x xxxxxxxx

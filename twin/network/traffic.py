@@ -29,6 +29,9 @@ import pyarrow as pa
 from twin.kernel import Sim, labels
 from twin.messages import (
     CAMEL_INIT_CALL_RELEASE,
+    DATA,
+    SMS,
+    VOICE,
     CreditAnswer,
     PmReport,
     SubscriberBase,
@@ -43,7 +46,6 @@ from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
 ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED, DENIED_CREDIT, DENIED_OCS, QUOTA_END = range(8)
 OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped", "denied_credit",
             "denied_ocs", "quota_exhausted")
-VOICE, DATA, SMS = 0, 1, 2
 KINDS = ("voice", "data", "sms")
 MB = 1_000_000
 _KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it

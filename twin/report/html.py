@@ -6,29 +6,18 @@ import base64
 import html
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from twin.analysis.story import render, story
 from twin.report.figures import incident_timeline, revenue_breakdown, traffic_and_blocking
+from twin.store.run import flatten
 
 FIGURES = (
     ("timeline.png", "Incident timeline: true faults, OSS incidents and crew work"),
     ("traffic.png", "Traffic and blocking"),
     ("revenue.png", "Revenue breakdown"),
 )
-
-
-def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 STORIES = 12  # faults told in the report, most service lost first
