@@ -62,3 +62,23 @@ def test_different_seed_different_results(twins: tuple[twin.Run, twin.Run],
     # Same scenario, so the same network and scripted fault: only the dice changed.
     assert c.scenario == {**a.scenario, "seed": SEED + 1}
     assert c.summary["network"] == a.summary["network"]
+
+
+def test_same_seed_same_run_whatever_the_string_hash_seed(tmp_path: Path) -> None:
+    """Python randomises string hashing per process: nothing may depend on the iteration
+    order of a set of names. Congested links (many threshold alarms) once did."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    summaries = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"h{hash_seed}"
+        subprocess.run([sys.executable, "-m", "twin.cli", "run", str(QUICKSTART), "-q",
+                        "--out", str(out), "--seed", str(SEED), *(f"--set={o}" for o in SMALL),
+                        "--set=network.link_capacity_mbps={fibre: 45, microwave: 45}"],
+                       check=True, capture_output=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        summaries.append(json.loads((out / "summary.json").read_text()))
+    assert summaries[0] == summaries[1]

@@ -129,7 +129,7 @@ class ElementManagers:
             if f.mode == "software_crash" and f.target in down:
                 out.append(software_error(f.target))
         out += [mains_failure(e) for e in state.mains_by]
-        out += [link_congested(topo.links[lid].a, lid) for lid in state.congested]
+        out += [link_congested(topo.links[lid].a, lid) for lid in sorted(state.congested)]
         for cell, held in state.degraded_by.items():
             if not all(state.active[fid].silent for fid in held):
                 out.append(performance_degraded(cell))
