@@ -556,8 +556,10 @@ class TrafficEngine:
         # no more than the transport path to the core carries (a detour onto a smaller path)
         utilisation = pm["data_mb"] * 8.0 / (t1 - t0) / self.data_capacity
         factor = 1.0 / np.maximum(utilisation, 1.0)
+        link_util = None
         if self.transport is not None:
-            factor = np.minimum(factor, self.transport.bottleneck(t0, t1, pm["data_mb"]))
+            link_util, bottleneck = self.transport.load(t0, t1, pm["data_mb"])
+            factor = np.minimum(factor, bottleneck)
         self.pm.extend({"period_start": np.full(n, t0), "cell": self._cell_column,
                         **pm, "available_s": available, "data_utilisation": utilisation,
                         "throughput_factor": factor})
@@ -575,8 +577,8 @@ class TrafficEngine:
             "drop_rate": pm["calls_dropped"] / np.maximum(answered, 1),
         }
         self.publish(PmReport(t0, t1 - t0, "cell", self.cell_tuple, counters))
-        if self.transport is not None:
+        if self.transport is not None and link_util is not None:
             before = set(self.state.congested)
-            self.publish(self.transport.period(t0, t1, pm["data_mb"]))
+            self.publish(self.transport.period(t0, t1, link_util))
             if self.state.congested != before and self.on_congestion is not None:
                 self.on_congestion()

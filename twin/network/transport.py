@@ -75,10 +75,23 @@ class TransportLoad:
         self._pairs = (np.array(cells, dtype=np.int64), np.array(links, dtype=np.int64))
         return self._pairs
 
-    def period(self, t0: float, t1: float, cell_mb: npt.NDArray[np.float64]) -> PmReport:
-        """Load the period's cell traffic onto the links; update congestion."""
+    def load(self, t0: float, t1: float, cell_mb: npt.NDArray[np.float64],
+             ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The period's cell traffic on the links: each link's utilisation and, per cell, the
+        share of its demanded rate its transport path carries — 1 unless a link on the way
+        to the core is loaded beyond its capacity, then capacity over load of the fullest such
+        link (every flow on a link slowed alike)."""
         cells, links = self._paths()
-        util = self._utilisation(t0, t1, cell_mb, cells, links)
+        mbps = cell_mb * 8.0 / (t1 - t0)
+        util = np.bincount(links, weights=mbps[cells], minlength=len(self.link_ids)) \
+            / self.capacity
+        bottleneck = np.ones(len(self.state.cell_ids))
+        np.minimum.at(bottleneck, cells, 1.0 / np.maximum(util[links], 1.0))
+        return util, bottleneck
+
+    def period(self, t0: float, t1: float, util: npt.NDArray[np.float64]) -> PmReport:
+        """Record the period's link counters (``util`` from :meth:`load`); update
+        congestion."""
         load = util * self.capacity
         down = self.state.down_targets()
         available = np.array([0.0 if lid in down else t1 - t0 for lid in self.link_ids])
@@ -93,22 +106,3 @@ class TransportLoad:
                 congested.discard(lid)
         return PmReport(t0, t1 - t0, "link", tuple(self.link_ids),
                         {"load_mbps": load, "utilisation": util, "available_s": available})
-
-    def _utilisation(self, t0: float, t1: float, cell_mb: npt.NDArray[np.float64],
-                     cells: npt.NDArray[np.int64], links: npt.NDArray[np.int64],
-                     ) -> npt.NDArray[np.float64]:
-        mbps = cell_mb * 8.0 / (t1 - t0)
-        load = np.bincount(links, weights=mbps[cells], minlength=len(self.link_ids))
-        out: npt.NDArray[np.float64] = load / self.capacity
-        return out
-
-    def bottleneck(self, t0: float, t1: float,
-                   cell_mb: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Per cell, the share of its demanded rate its transport path can carry: 1 unless a
-        link on the way to the core is loaded beyond its capacity, then capacity over load of
-        the fullest such link (every flow on a link slowed alike)."""
-        cells, links = self._paths()
-        util = self._utilisation(t0, t1, cell_mb, cells, links)
-        out = np.ones(len(self.state.cell_ids))
-        np.minimum.at(out, cells, 1.0 / np.maximum(util[links], 1.0))
-        return out
