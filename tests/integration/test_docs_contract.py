@@ -16,7 +16,7 @@ Rules (deliberately simple; each test states its own):
   backticks on its own (`` `col` ``). The quickstart writes every table the
   code declares (checked against the ``records.buffer("…")`` calls in ``twin/``), so one short
   run covers the tables of every scenario.
-- Scenario fields: every field of the pydantic models in ``twin/scenario/schema.py`` (walked
+- Scenario fields: every field of the pydantic models in ``twin/scenario/schema/`` (walked
   from ``Scenario``; a dict or list field is one field, and a dict/list *of models* is also
   walked into; a field holding one nested model is checked through that model's fields only)
   is named in docs/scenario.md inside the section of its top-level key

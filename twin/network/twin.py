@@ -32,10 +32,8 @@ from twin.network.telemetry import ElementManagers
 from twin.network.topology import Topology
 from twin.network.traffic import TrafficEngine
 from twin.network.transport import TransportLoad
-from twin.scenario.schema import (
-    FaultSpec,
-    NetworkSpec,
-    TrafficSpec,
+from twin.scenario.schema import FaultSpec, NetworkSpec, TrafficSpec
+from twin.scenario.schema.network import (
     _default_battery,
     _default_capacity,
     _default_cell_data,
