@@ -69,7 +69,7 @@ def _close(lane: str, group: list[tuple[float, str]]) -> tuple[str, float, list[
     return lane, group[0][0], labels
 
 
-def draw_swimlane(steps: pd.DataFrame, title: str, out: Path) -> None:
+def draw_swimlane(steps: pd.DataFrame, title: str, out: Path) -> Figure:
     """``steps``: one fault's rows of ``story()`` (its first row the fault itself)."""
     t0 = float(steps["t"].iloc[0])
     rel_end = float((steps["t"] - t0).max())
@@ -110,3 +110,4 @@ def draw_swimlane(steps: pd.DataFrame, title: str, out: Path) -> None:
     ax.legend(loc="upper right", fontsize=7, frameon=False, ncol=3)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
+    return fig

@@ -135,7 +135,7 @@ def storm_windows(scenario: Mapping[str, Any]) -> list[tuple[float, float, str]]
             for s in storms]
 
 
-def draw_timeline(tl: Timeline, out: Path) -> None:
+def draw_timeline(tl: Timeline, out: Path) -> Figure:
     lane = {name: i for i, name in enumerate(tl.lanes)}
     fig = Figure(figsize=(11, max(2.8, 0.42 * len(tl.lanes) + 1.8)))
     ax = fig.subplots()
@@ -150,7 +150,7 @@ def draw_timeline(tl: Timeline, out: Path) -> None:
         width = max(b.end - b.start, tl.min_width)
         y = lane[b.lane] - row
         ax.barh(y, width / HOUR, left=b.start / HOUR, height=0.24, color=colour, hatch=hatch,
-                edgecolor="white" if not hatch else "#ffffff", linewidth=0)
+                edgecolor="white", linewidth=0)
         if b.end - b.start < tl.min_width and b.note and b.kind in FAULT_KINDS:
             right = (b.start + width) / HOUR + span * 0.004
             if right < span * 0.8:  # the true duration beside the widened bar
@@ -160,6 +160,9 @@ def draw_timeline(tl: Timeline, out: Path) -> None:
                         ha="right", color=colour)
         if b.kind not in kinds:
             kinds.append(b.kind)
+    if not tl.lanes:
+        ax.text(0.5, 0.5, "no faults, incidents or ticket work in this run",
+                transform=ax.transAxes, ha="center", va="center", color="#616161")
     ax.set_yticks(range(len(tl.lanes)), tl.lanes, fontsize=8)
     ax.set_ylim(len(tl.lanes) - 0.5, -1.0)  # first lane at the top
     ax.set_xlim(0, span)
@@ -178,3 +181,4 @@ def draw_timeline(tl: Timeline, out: Path) -> None:
               frameon=False)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
+    return fig

@@ -82,7 +82,7 @@ def failed_elements(topo: Topology, target: str, kind: str) -> tuple[set[str], s
 
 
 def draw_fault_map(topo: Topology, lay: Layout, title: str, target: str, target_kind: str,
-                   cells_out: Iterable[str], out: Path) -> None:
+                   cells_out: Iterable[str], out: Path) -> Figure:
     down = set(cells_out)
     elems, links = failed_elements(topo, target, target_kind)
     failed_sites = {topo.elements[e].site for e in elems}
@@ -160,3 +160,4 @@ def draw_fault_map(topo: Topology, lay: Layout, title: str, target: str, target_
     ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=True, framealpha=0.85)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
+    return fig

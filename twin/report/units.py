@@ -78,7 +78,7 @@ def percent(fraction: float | None) -> str:
     v = float(fraction) * 100
     if v == 0:
         return "0 %"
-    digits = 2 if abs(v) >= 1 else min(6, 2 - math.floor(math.log10(abs(v))))
+    digits = 2 if abs(v) >= 1 else min(6, 1 - math.floor(math.log10(abs(v))))  # 2 significant
     return f"{v:.{digits}f} %"
 
 

@@ -104,7 +104,7 @@ COLOURS = {"up": "#2ca02c", "down": "#8c564b", "total": "#1f77b4", "unexplained"
            "lost": "#d62728", "leaked": "#ff7f0e", "online": "#17becf"}
 
 
-def draw_waterfall(w: Waterfall, money: Money, out: Path) -> None:
+def draw_waterfall(w: Waterfall, money: Money, out: Path) -> Figure:
     """Bars left to right: each part from the running total, the invoiced total from zero;
     then, after a gap and on the same scale, what was lost, leaked or charged online."""
     scale = money.minor_per_major
@@ -148,3 +148,4 @@ def draw_waterfall(w: Waterfall, money: Money, out: Path) -> None:
     ax.set_axisbelow(True)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
+    return fig
