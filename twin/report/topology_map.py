@@ -144,14 +144,16 @@ def draw_fault_map(topo: Topology, lay: Layout, title: str, target: str, target_
         pad = 2.5 * lay.spacing
         ax.set_xlim(min(xs) - pad, max(xs) + pad)
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_aspect("equal", adjustable="box" if big and touched else "datalim")
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_title(title, fontsize=9)
     handles = [
-        Line2D([], [], color="#d62728", lw=3, label=f"failed: {target}"),
+        Line2D([], [], color="#d62728", lw=3, label=f"failed: {target}") if links else
+        Line2D([], [], marker="o", ms=10, ls="", color="#d62728", markeredgecolor="black",
+               label=f"failed: {target}"),
         Line2D([], [], marker="o", ls="", color="#d62728", label=f"cell out of service "
                f"({len(down)})"),
         Line2D([], [], marker="o", ls="", color="#4daf4a", label="cell in service"),
