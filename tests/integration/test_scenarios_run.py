@@ -158,3 +158,14 @@ def test_quickstart_report_is_built(run_scenario: RunScenario) -> None:
     assert len(figures) >= 3, figures
     text = html.read_text(encoding="utf-8")
     assert text.count("<img") >= len(figures), "report.html does not embed every figure"
+
+
+def test_revenue_waterfall_adds_up(scenario_run: twin.Run) -> None:
+    """The report's waterfall: recurring + usage + one-time − discounts + tax − SLA credits
+    is exactly what was invoiced, with nothing left unexplained."""
+    from twin.report.waterfall import revenue_waterfall
+
+    w = revenue_waterfall(scenario_run.summary)
+    assert w.unexplained_minor == 0
+    assert sum(b.minor for b in w.bars[:-1]) == w.invoiced_minor
+    assert w.invoiced_minor == scenario_run.summary["bss"]["billed_minor"]
