@@ -11,7 +11,9 @@ A network whose PoPs do not all join up is cut down to its largest connected par
 PoPs, then most links, then the part holding the first PoP listed); the PoPs left out are
 named in :attr:`Backbone.left_out`. A network is refused, with the reason, when a PoP has no
 position, a link has no length (or a negative one), or the largest part has fewer than two
-PoPs.
+PoPs — and when its positions are not longitude/latitude at all: several SNDlib networks
+(atlanta, france, india35, ta2 …) place their nodes on a drawing grid (whole numbers, some
+beyond ±90°), from which topohub's great-circle lengths of up to 19,000 km mean nothing.
 """
 
 from __future__ import annotations
@@ -128,6 +130,11 @@ def from_node_link(key: str, data: Mapping[str, Any]) -> Backbone:
         if not isinstance(pos, list | tuple) or len(pos) != 2 or any(
                 _number(v) is None for v in pos):
             raise BackboneError(f"backbone: {key} gives PoP {names[n['id']]!r} no position")
+    lonlat = [(float(n["pos"][0]), float(n["pos"][1])) for n in nodes]
+    if any(abs(lon) > 180 or abs(lat) > 90 for lon, lat in lonlat) or (
+            lonlat and all(v.is_integer() for xy in lonlat for v in xy)):
+        raise BackboneError(f"backbone: {key} places its PoPs on a drawing grid, not at "
+                            "longitude/latitude, so its link lengths mean nothing")
     g = nx.MultiGraph()
     g.add_nodes_from(n["id"] for n in nodes)
     edges = []
@@ -171,7 +178,8 @@ class CatalogueRow:
     links: int
     km: float  # total length of the links
     demands: int  # PoP pairs with a demand (SNDlib)
-    left_out: int
+    left_out: int  # PoPs outside the largest connected part
+    refused: str = ""  # why the network cannot be used, if it cannot
 
 
 def catalogue(group: str | None = None) -> list[CatalogueRow]:
@@ -180,7 +188,8 @@ def catalogue(group: str | None = None) -> list[CatalogueRow]:
     for key in keys(group):
         try:
             bb = load(key)
-        except BackboneError:
+        except BackboneError as exc:
+            rows.append(CatalogueRow(key, 0, 0, 0.0, 0, 0, str(exc).removeprefix("backbone: ")))
             continue
         rows.append(CatalogueRow(key, len(bb.pops), len(bb.trunks),
                                  round(sum(t.km for t in bb.trunks), 1), len(bb.demands),
