@@ -177,15 +177,20 @@ def cmd_topologies(args: argparse.Namespace) -> int:
             if not args.match or args.match.lower() in r.key.lower()]
     table = Table(title="real backbones for network.backbone (topohub, shipped with the "
                         "package)", show_header=True)
-    for name in ("backbone", "PoPs", "links", "km", "demand pairs", "note"):
-        table.add_column(name, justify="left" if name in ("backbone", "note") else "right")
+    table.add_column("backbone", no_wrap=True)
+    for name in ("PoPs", "links", "km", "demand pairs"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("note")
     for r in rows:
-        note = r.refused or (f"{r.left_out} PoPs not joined to the rest left out"
-                             if r.left_out else "")
+        if r.refused:
+            table.add_row(r.key, "–", "–", "–", "–", f"refused: it {r.refused}")
+            continue
+        note = f"{r.left_out} PoPs not joined to the rest left out" if r.left_out else ""
         table.add_row(r.key, str(r.pops), str(r.links), f"{r.km:,.0f}",
                       str(r.demands) if r.demands else "–", note)
     console.print(table)
-    console.print(f"{len(rows)} backbones")
+    usable = sum(not r.refused for r in rows)
+    console.print(f"{len(rows)} listed, {usable} usable")
     return 0
 
 

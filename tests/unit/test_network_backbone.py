@@ -35,7 +35,7 @@ def test_every_network_builds_at_its_real_positions_and_lengths_or_is_refused(
         key: str) -> None:
     data = topohub.get(key)
     if key.startswith("sndlib/") and key.removeprefix("sndlib/") in GRID:
-        with pytest.raises(BackboneError, match="drawing grid, not at longitude/latitude"):
+        with pytest.raises(BackboneError, match="drawn on a grid, not at longitude and latitude"):
             build_topology(NetworkSpec(backbone=key, cells_per_site=1))
         return
     topo = build_topology(NetworkSpec(backbone=key, cells_per_site=1, sites_per_chain=2))
@@ -181,7 +181,7 @@ def test_a_disconnected_network_keeps_its_largest_part() -> None:
     (lambda d: d["edges"][0].update(dist=None), "gives the link A–B no length"),
     (lambda d: d["edges"][0].update(dist=-3.0), "gives the link A–B no length"),
     (lambda d: d.update(edges=[]), "has no two PoPs joined by a link"),
-    (lambda d: d["nodes"][0].update(pos=[10, 95]), "drawing grid"),
+    (lambda d: d["nodes"][0].update(pos=[10, 95]), "drawn on a grid"),
 ])
 def test_networks_that_cannot_be_used_are_refused_with_the_reason(change: Any,
                                                                    reason: str) -> None:
@@ -225,7 +225,7 @@ def test_bad_keys_and_names_get_the_nearest_ones() -> None:
     assert problems({"backbone": "topozoo/Abilene", "pops": {"demand_load": 0.3}})[0] \
         .startswith("network.pops.demand_load: topozoo/Abilene has no demand matrix")
     assert problems({"backbone": "sndlib/ta2"})[0].startswith(
-        "network.backbone: sndlib/ta2 places its PoPs on a drawing grid")
+        "network.backbone: sndlib/ta2 is drawn on a grid")
     assert problems({"backbone": "sndlib/abilene", "sites": 5,
                      "pops": {"access": {"NYCMng": 1}}}) == [
         "network.sites: give either sites or a map in pops.access, not both"]
@@ -248,3 +248,21 @@ def test_topology_zoo_names_become_element_ids() -> None:
     topo = build_topology(NetworkSpec(backbone="topozoo/SwitchL3", cells_per_site=1,
                                       pops={"core": ["Zurich (ETH)"]}))  # source name too
     assert topo.core == ["Zurich_ETH"]
+
+
+def test_topohub_reads_its_networks_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data ships inside the package: loading works with every socket refused."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network access during a topology load")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    load.cache_clear()
+    keys.cache_clear()
+    for key in ("sndlib/abilene", "topozoo/Geant2012", "topozoo/TataNld"):
+        assert len(topohub.get(key)["nodes"]) > 10
+        assert build_topology(NetworkSpec(backbone=key, cells_per_site=1)).backbone
+    assert len(keys()) == 229

@@ -133,8 +133,8 @@ def from_node_link(key: str, data: Mapping[str, Any]) -> Backbone:
     lonlat = [(float(n["pos"][0]), float(n["pos"][1])) for n in nodes]
     if any(abs(lon) > 180 or abs(lat) > 90 for lon, lat in lonlat) or (
             lonlat and all(v.is_integer() for xy in lonlat for v in xy)):
-        raise BackboneError(f"backbone: {key} places its PoPs on a drawing grid, not at "
-                            "longitude/latitude, so its link lengths mean nothing")
+        raise BackboneError(f"backbone: {key} is drawn on a grid, not at longitude and "
+                            "latitude, so its link lengths mean nothing")
     g = nx.MultiGraph()
     g.add_nodes_from(n["id"] for n in nodes)
     edges = []
@@ -189,7 +189,8 @@ def catalogue(group: str | None = None) -> list[CatalogueRow]:
         try:
             bb = load(key)
         except BackboneError as exc:
-            rows.append(CatalogueRow(key, 0, 0, 0.0, 0, 0, str(exc).removeprefix("backbone: ")))
+            why = str(exc).removeprefix("backbone: ").removeprefix(f"{key} ")
+            rows.append(CatalogueRow(key, 0, 0, 0.0, 0, 0, why))
             continue
         rows.append(CatalogueRow(key, len(bb.pops), len(bb.trunks),
                                  round(sum(t.km for t in bb.trunks), 1), len(bb.demands),
