@@ -178,19 +178,17 @@ def cmd_topologies(args: argparse.Namespace) -> int:
     table = Table(title="real backbones for network.backbone (topohub, shipped with the "
                         "package)", show_header=True)
     table.add_column("backbone", no_wrap=True)
-    for name in ("PoPs", "links", "km", "demand pairs"):
+    for name in ("PoPs", "links", "km", "demand pairs", "left out"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("note")
+    for r in rows:
+        if not r.refused:
+            table.add_row(r.key, str(r.pops), str(r.links), f"{r.km:,.0f}",
+                          str(r.demands) if r.demands else "–", str(r.left_out or "–"))
+    console.print(table)
     for r in rows:
         if r.refused:
-            table.add_row(r.key, "–", "–", "–", "–", f"refused: it {r.refused}")
-            continue
-        note = f"{r.left_out} PoPs not joined to the rest left out" if r.left_out else ""
-        table.add_row(r.key, str(r.pops), str(r.links), f"{r.km:,.0f}",
-                      str(r.demands) if r.demands else "–", note)
-    console.print(table)
-    usable = sum(not r.refused for r in rows)
-    console.print(f"{len(rows)} listed, {usable} usable")
+            console.print(f"refused {r.key}: it {r.refused}", highlight=False)
+    console.print(f"{len(rows)} listed, {sum(not r.refused for r in rows)} usable")
     return 0
 
 
