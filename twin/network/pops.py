@@ -39,12 +39,12 @@ DEMAND_LOAD = 0.2
 
 
 def pop_ids(bb: Backbone) -> list[str]:
-    """Element ids for the PoPs: their names with anything but letters, digits, ``_`` and
-    ``.`` turned into ``_``; a repeated name gets ``_2``, ``_3`` …"""
+    """Element ids for the PoPs: their names with anything but letters, digits and ``_``
+    turned into ``_`` (ids stay usable in dotted paths); a repeated name gets ``_2``, ``_3`` …"""
     out: list[str] = []
     used: set[str] = set()
     for p in bb.pops:
-        base = re.sub(r"[^A-Za-z0-9_.]+", "_", p.name).strip("_") or f"pop{p.source_id}"
+        base = re.sub(r"[^A-Za-z0-9_]+", "_", p.name).strip("_") or f"pop{p.source_id}"
         pid, n = base, 1
         while pid in used:
             n += 1
