@@ -11,6 +11,8 @@ import networkx as nx
 import pytest
 import topohub
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import twin
 from twin.network.backbone import BackboneError, from_node_link, keys, load
@@ -230,7 +232,7 @@ def test_bad_keys_and_names_get_the_nearest_ones() -> None:
                      "pops": {"access": {"NYCMng": 1}}}) == [
         "network.sites: give either sites or a map in pops.access, not both"]
     assert problems({"backbone": "sndlib/abilene", "preset": "small"}) == [
-        "network.backbone: give one of preset, backbone or a list of elements, not preset and "
+        "network: give one of preset, backbone or a list of elements, not both preset and "
         "backbone"]
     assert problems({"preset": "small", "pops": {"demand_load": 0}}) == [
         "network.pops: only a backbone has PoPs to dress"]
@@ -266,3 +268,32 @@ def test_topohub_reads_its_networks_without_the_network(monkeypatch: pytest.Monk
         assert len(topohub.get(key)["nodes"]) > 10
         assert build_topology(NetworkSpec(backbone=key, cells_per_site=1)).backbone
     assert len(keys()) == 229
+
+
+WORDS = st.one_of(st.sampled_from(["sndlib/abilene", "topozoo/Abilene", "sndlib/geant",
+                                   "topozoo/", "sndlib", "../etc/passwd", "sndlib/../x",
+                                   "NYCMng", "ATLAng", "Atlanta", "de1.de", ""]),
+                  st.text(max_size=20))
+POPS = st.fixed_dictionaries({}, optional={
+    "core": st.lists(WORDS, max_size=3),
+    "access": st.one_of(st.sampled_from(["demand", "degree", "uniform", "random", None, 3]),
+                        st.dictionaries(WORDS, st.integers(-2, 5), max_size=3)),
+    "site_spacing_km": st.one_of(st.floats(allow_nan=True), st.integers(-5, 50)),
+    "demand_load": st.one_of(st.none(), st.floats(-1, 3), st.text(max_size=3)),
+    "trunk_capacity_mbps": st.one_of(st.integers(-10, 10**6), st.just("fast")),
+})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(backbone=WORDS, pops=POPS, sites=st.one_of(st.none(), st.integers(-1, 40)))
+def test_fuzzed_backbones_load_or_name_the_field(backbone: str, pops: dict[str, Any],
+                                                 sites: int | None) -> None:
+    data = yaml.safe_load(QUICKSTART.read_text())
+    data["network"] = {"backbone": backbone, "pops": pops, "cells_per_site": 1,
+                       **({"sites": sites} if sites is not None else {})}
+    data["faults"]["scripted"] = []
+    try:
+        twin.load_scenario(data, base_dir=QUICKSTART.parent)
+    except ScenarioError as exc:
+        assert exc.problems
+        assert all(p.startswith("network") and ": " in p for p in exc.problems), exc.problems

@@ -182,8 +182,8 @@ class NetworkSpec(Strict):
         if not given:
             raise ValueError("give a preset, a backbone or a list of elements")
         if len(given) > 1:
-            raise ValueError(f"{given[1]}: give one of preset, backbone or a list of elements, "
-                             f"not {' and '.join(given)}")
+            raise ValueError("give one of preset, backbone or a list of elements, not both "
+                             f"{' and '.join(given[:2])}")
         if self.backbone is None and self.pops != PopSpec():
             raise ValueError("pops: only a backbone has PoPs to dress")
         if self.elements:
