@@ -170,6 +170,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topologies(args: argparse.Namespace) -> int:
+    from twin.network.backbone import catalogue
+
+    rows = [r for r in catalogue(args.group)
+            if not args.match or args.match.lower() in r.key.lower()]
+    table = Table(title="real backbones for network.backbone (topohub, shipped with the "
+                        "package)", show_header=True)
+    table.add_column("backbone", no_wrap=True)
+    for name in ("PoPs", "links", "km", "demand pairs", "left out"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in rows:
+        if not r.refused:
+            table.add_row(r.key, str(r.pops), str(r.links), f"{r.km:,.0f}",
+                          str(r.demands) if r.demands else "–", str(r.left_out or "–"))
+    console.print(table)
+    for r in rows:
+        if r.refused:
+            console.print(f"refused {r.key}: it {r.refused}", highlight=False)
+    console.print(f"{len(rows)} listed, {sum(not r.refused for r in rows)} usable")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="twin", description="OSS/BSS Twin: telecom operations "
                                 "simulation from network faults to revenue.")
@@ -225,6 +247,11 @@ def parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios")
     ls.set_defaults(func=cmd_list)
+    tp = sub.add_parser("topologies", help="the real backbones a scenario can name in "
+                        "network.backbone (Topology Zoo, SNDlib)")
+    tp.add_argument("match", nargs="?", help="only keys containing this (any case)")
+    tp.add_argument("--group", choices=["topozoo", "sndlib"], help="only this collection")
+    tp.set_defaults(func=cmd_topologies)
     return p
 
 

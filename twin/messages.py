@@ -38,6 +38,8 @@ class LinkInfo:
     cable: str = ""  # "" means a cable of its own
     medium: str = "fibre"  # fibre | microwave
     standby: bool = False  # a protection path (1+1, switched over on command)
+    length_km: float | None = None  # cable route length; None: unknown (no positions)
+    capacity_mbps: float | None = None  # None: the capacity of its medium
 
 
 @dataclass(frozen=True, eq=False)

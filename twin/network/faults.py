@@ -13,6 +13,13 @@ calendar, not operating, time — the price of a schedule the OSS cannot perturb
 adds failures at ``factor - 1`` times the normal rate to the elements of its region while
 it lasts. Random element failures are software crashes (share ``crash_share``, fixed by a
 remote restart) or hardware failures (need a truck roll).
+
+Fibre is cut by diggers along its route, so cuts scale with length: with
+``cuts_per_1000km_year`` each fibre cable (a link, or the links sharing a ``cable``) is cut at
+that rate times its length (its longest link's) over 1,000 km, from a stream of its own
+(``faults.cut.<cable>``) — a 2,000 km long-haul link is cut a hundred times as often as a
+20 km metro one. These cuts come on top of ``link_mtbf_h`` (port and equipment failures,
+whatever the length). Links of unknown length, and microwave hops, are not cut.
 """
 
 from __future__ import annotations
@@ -27,6 +34,19 @@ from twin.network.topology import Topology
 from twin.scenario.schema import FaultSpec, ScriptedFault
 
 LINK_MODES = ("link_failure", "fibre_cut")
+HOURS_PER_YEAR = 8766.0  # 365.25 days
+
+
+def cable_lengths(topo: Topology) -> dict[str, float]:
+    """Each fibre cable's route length in km: its longest link's (links of unknown length and
+    microwave hops left out)."""
+    out: dict[str, float] = {}
+    for cable, lids in topo.cables.items():
+        kms = [ln.length_km for ln in (topo.links[x] for x in lids)
+               if ln.medium == "fibre" and ln.length_km is not None]
+        if kms:
+            out[cable] = max(kms)
+    return out
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,16 @@ def fault_schedule(spec: FaultSpec, topo: Topology, horizon: float,
             rng = streams.fresh(f"faults.{lid}")
             for t in _gaps(rng, horizon, spec.random.link_mtbf_h * 3600.0, spec):
                 add_random(t, lid, "link", "link_failure", "random", rng)
+    cuts = spec.random.cuts_per_1000km_year
+    if cuts:
+        for cable, km in cable_lengths(topo).items():
+            if km <= 0:
+                continue
+            rng = streams.fresh(f"faults.cut.{cable}")
+            mean_s = 1000.0 / (cuts * km) * HOURS_PER_YEAR * 3600.0
+            kind = "link" if topo.cables[cable] == [cable] else "cable"
+            for t in _gaps(rng, horizon, mean_s, spec):
+                add_random(t, cable, kind, "fibre_cut", "random", rng)
     for sf in spec.scripted:
         planned = sf.mode == "planned_maintenance"
         drawn.append(dict(at=sf.at, target=sf.target, target_kind=target_kind(topo, sf),

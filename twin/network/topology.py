@@ -12,6 +12,7 @@ traffic the other way round.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
@@ -23,6 +24,20 @@ from twin.scenario.schema import NetworkSpec
 CORE_TYPES = ("core_router",)
 
 
+@dataclass(frozen=True)
+class BackboneInfo:
+    """Where a topology built on a real backbone came from (see :mod:`twin.network.pops`)."""
+
+    key: str  # topohub key, e.g. sndlib/abilene
+    pops: tuple[str, ...]  # the PoPs' router (and site) ids, in the source's order
+    names: tuple[str, ...]  # … their names in the source
+    lonlat: tuple[tuple[float, float], ...]  # … their positions in the source
+    trunks: tuple[str, ...]  # the backbone links' ids, in the source's order
+    demands: tuple[tuple[str, str, float], ...]  # (from PoP, to PoP, volume in source units)
+    demand_load: float  # busiest trunk's utilisation from demands at the mean hour; 0: none
+    left_out: tuple[str, ...] = ()  # PoPs outside the largest connected part
+
+
 @dataclass
 class Topology:
     elements: dict[str, ElementInfo]
@@ -30,6 +45,7 @@ class Topology:
     channels: dict[str, int]
     graph: nx.MultiGraph = field(repr=False)
     manual_failover: bool = False  # core function pairs switch over only on command
+    backbone: BackboneInfo | None = None  # built on a real backbone
 
     @property
     def cells(self) -> list[str]:
@@ -116,7 +132,14 @@ class _Places:
 
 
 def build_topology(spec: NetworkSpec) -> Topology:
-    topo = _generate(spec) if spec.preset is not None else _listed(spec)
+    if spec.backbone is not None:
+        from twin.network.pops import dress
+
+        topo = dress(spec)
+    else:
+        topo = _generate(spec) if spec.preset is not None else _listed(spec)
+    topo.links = {k: replace(ln, length_km=_span(topo.elements, ln))
+                  if ln.length_km is None else ln for k, ln in topo.links.items()}
     if spec.core_failover == "manual":
         # each instance of a paired service function is recorded with a standby (its mate)
         paired = {t for t in SERVICE_FUNCTIONS
@@ -125,6 +148,14 @@ def build_topology(spec: NetworkSpec) -> Topology:
                          for k, e in topo.elements.items()}
         topo.manual_failover = True
     return topo
+
+
+def _span(elements: dict[str, ElementInfo], link: LinkInfo) -> float | None:
+    """A link's length where both its ends have a position: the straight line between."""
+    a, b = elements[link.a].location, elements[link.b].location
+    if a is None or b is None:
+        return None
+    return round(math.hypot(a[0] - b[0], a[1] - b[1]), 3)
 
 
 def _listed(spec: NetworkSpec) -> Topology:

@@ -6,12 +6,22 @@ reroutes a ring the survivors carry the detour. A link's utilisation is its load
 capacity (by medium: fibre or microwave). Utilisation above the raise threshold raises a
 threshold alarm on the link, cleared only below the clear threshold (hysteresis). The
 ``link_traffic`` table and a link :class:`PmReport` carry the counters.
+
+On a real backbone with a demand matrix (SNDlib), the traffic between PoPs rides the trunks
+too: each demand follows the shortest route by length over the PoP routers and trunks that
+are up, so a cut moves it onto the detour — and can congest it. Demands are scaled once, with
+every link up, so that the busiest trunk carries ``demand_load`` of its capacity at the day's
+mean hour, and follow the traffic profile through the day. A demand whose PoPs no route joins
+is not carried. A link's load counts both directions, as the cells' traffic does.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Callable
 
+import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -23,18 +33,40 @@ from twin.network.state import NetworkState
 LINK_SCHEMA = pa.schema([
     ("period_start", pa.float64()), ("link", pa.string()), ("load_mbps", pa.float64()),
     ("utilisation", pa.float64()), ("available_s", pa.float64()),
+    ("demand_mbps", pa.float64()),
 ])
 
 
 class TransportLoad:
     def __init__(self, sim: Sim, state: NetworkState, capacity_mbps: dict[str, float],
-                 raise_at: float, clear_at: float) -> None:
+                 raise_at: float, clear_at: float,
+                 profile: Callable[[float], float] | None = None) -> None:
+        """``profile(t)``: the traffic at ``t`` over the day's mean (shapes the demands)."""
         self.sim, self.state = sim, state
         topo = state.topo
         self.link_ids = list(topo.links)
         self.link_index = {lid: i for i, lid in enumerate(self.link_ids)}
-        self.capacity = np.array([capacity_mbps[topo.links[lid].medium]
+        self.capacity = np.array([topo.links[lid].capacity_mbps
+                                  or capacity_mbps[topo.links[lid].medium]
                                   for lid in self.link_ids])
+        self.profile = profile or (lambda t: 1.0)
+        bb = topo.backbone
+        self.demands = bb.demands if bb is not None and bb.demand_load > 0 else ()
+        self.demand_mbps = np.zeros(len(self.demands))
+        self._routes_key: frozenset[str] | None = None
+        self._routes: list[list[str] | None] = []
+        self._route_pairs = (np.empty(0, np.int64), np.empty(0, np.int64))
+        self._pairs_key: frozenset[str] | None = None
+        self.demand_load = np.zeros(len(self.link_ids))  # the last period's, in Mb/s
+        if self.demands:
+            assert bb is not None
+            pairs, links = self._route_arrays(frozenset())
+            volume = np.array([v for _, _, v in self.demands])
+            util = np.bincount(links, weights=volume[pairs],
+                               minlength=len(self.link_ids)) / self.capacity
+            busiest = float(util.max())
+            if busiest > 0:
+                self.demand_mbps = volume * bb.demand_load / busiest
         self.raise_at, self.clear_at = raise_at, clear_at
         self.table = sim.records.buffer("link_traffic", LINK_SCHEMA)
         self._column = labels(np.arange(len(self.link_ids)), self.link_ids)
@@ -75,6 +107,50 @@ class TransportLoad:
         self._pairs = (np.array(cells, dtype=np.int64), np.array(links, dtype=np.int64))
         return self._pairs
 
+    def routes(self, down: frozenset[str]) -> list[list[str] | None]:
+        """Each demand's route (trunk ids) over the backbone with ``down`` out; None where no
+        route joins its PoPs. Shortest by length; the first found among equals."""
+        if down == self._routes_key:
+            return self._routes
+        topo = self.state.topo
+        assert topo.backbone is not None
+        g = nx.Graph()
+        g.add_nodes_from(p for p in topo.backbone.pops if p not in down)
+        for lid in topo.backbone.trunks:
+            ln = topo.links[lid]
+            km = ln.length_km or 0.0
+            if lid in down or ln.a in down or ln.b in down:
+                continue
+            if not g.has_edge(ln.a, ln.b) or g.edges[ln.a, ln.b]["km"] > km:
+                g.add_edge(ln.a, ln.b, km=km, link=lid)
+        paths: dict[str, dict[str, list[str]]] = {}
+        out: list[list[str] | None] = []
+        for a, b, _ in self.demands:
+            if a not in g:
+                out.append(None)
+                continue
+            if a not in paths:
+                paths[a] = nx.single_source_dijkstra_path(g, a, weight="km")
+            nodes = paths[a].get(b)
+            out.append(None if nodes is None else
+                       [g.edges[u, v]["link"] for u, v in itertools.pairwise(nodes)])
+        self._routes_key, self._routes = down, out
+        return out
+
+    def _route_arrays(self, down: frozenset[str],
+                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(demand index, link index) for every trunk on every routed demand's path."""
+        if down != self._pairs_key:
+            pairs, links = [], []
+            for i, route in enumerate(self.routes(down)):
+                for lid in route or ():
+                    pairs.append(i)
+                    links.append(self.link_index[lid])
+            self._route_pairs = (np.array(pairs, dtype=np.int64),
+                                 np.array(links, dtype=np.int64))
+            self._pairs_key = down
+        return self._route_pairs
+
     def load(self, t0: float, t1: float, cell_mb: npt.NDArray[np.float64],
              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The period's cell traffic on the links: each link's utilisation and, per cell, the
@@ -83,8 +159,15 @@ class TransportLoad:
         link (every flow on a link slowed alike)."""
         cells, links = self._paths()
         mbps = cell_mb * 8.0 / (t1 - t0)
-        util = np.bincount(links, weights=mbps[cells], minlength=len(self.link_ids)) \
-            / self.capacity
+        load = np.bincount(links, weights=mbps[cells],
+                           minlength=len(self.link_ids)).astype(np.float64)
+        if self.demands:
+            pairs, trunks = self._route_arrays(frozenset(self.state.down_targets()))
+            flow = self.demand_mbps * self.profile(0.5 * (t0 + t1))
+            self.demand_load = np.bincount(trunks, weights=flow[pairs],
+                                           minlength=len(self.link_ids)).astype(np.float64)
+            load = load + self.demand_load
+        util = load / self.capacity
         bottleneck = np.ones(len(self.state.cell_ids))
         np.minimum.at(bottleneck, cells, 1.0 / np.maximum(util[links], 1.0))
         return util, bottleneck
@@ -97,7 +180,7 @@ class TransportLoad:
         available = np.array([0.0 if lid in down else t1 - t0 for lid in self.link_ids])
         self.table.extend({"period_start": np.full(len(self.link_ids), t0),
                            "link": self._column, "load_mbps": load, "utilisation": util,
-                           "available_s": available})
+                           "available_s": available, "demand_mbps": self.demand_load})
         congested = self.state.congested
         for i in np.flatnonzero(util > self.raise_at):
             congested.add(self.link_ids[i])

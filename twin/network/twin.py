@@ -83,9 +83,11 @@ class NetworkTwin:
             [cell_mbps.get(topo.elements[c].technology or "4G", 150.0)  # type: ignore[call-overload]
              for c in self.state.cell_ids])
         capacity = {**_default_capacity(), **spec.link_capacity_mbps}  # a medium left out
+        engine = self.traffic
         self.traffic.transport = TransportLoad(
             sim, self.state, {str(k): v for k, v in capacity.items()},
-            tel.congestion_raise, tel.congestion_clear)
+            tel.congestion_raise, tel.congestion_clear,
+            profile=lambda t: 24.0 * engine._share(t))  # demands follow the day's profile
         self.traffic.on_congestion = lambda: self.ems.update(None)
         self.schedule = fault_schedule(faults, topo, sim.horizon, sim.rng)
         self.fault_by_id = {f.id: f for f in self.schedule}

@@ -42,6 +42,11 @@ class RandomFaultSpec(Strict):
     mtbf_h: dict[ElementType, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict, description="mean time between failures per element type")
     link_mtbf_h: float | None = Field(None, gt=0)
+    cuts_per_1000km_year: float | None = Field(
+        None, ge=0, description="fibre cuts per 1,000 km of cable a year: each fibre cable "
+                                "(a link, or the links sharing a cable) is cut at this rate "
+                                "times its length, on top of link_mtbf_h (2.73 is a published "
+                                "average; see docs/domain.md)")
     distribution: Literal["exponential", "weibull"] = "exponential"
     weibull_shape: float = Field(1.5, gt=0, description="k; < 1 infant mortality, > 1 wear-out")
     crash_share: Share = Field(0.3, description="share of element failures that are "

@@ -99,7 +99,35 @@ def _default_capacity() -> dict[Medium, float]:
     return {"fibre": 10_000.0, "microwave": 1_000.0}
 
 
+class PopSpec(Strict):
+    """How a real backbone's PoPs are dressed as an operator's network."""
+
+    core: list[str] = Field(
+        default_factory=list, description="core PoPs by name (source name or element id); "
+                                          "default: the core_sites PoPs of highest degree")
+    access: Literal["demand", "degree", "uniform"] | dict[
+        str, Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="access sites per PoP: network.sites shared in proportion to the "
+                          "PoP's demand (SNDlib), its degree, or evenly; or a map PoP → sites "
+                          "(PoPs left out get none). Default: demand where the backbone has a "
+                          "demand matrix, else degree")
+    site_spacing_km: float = Field(5.0, gt=0, description="mean distance between "
+                                                          "neighbouring access sites")
+    trunk_capacity_mbps: float = Field(100_000.0, gt=0, description="capacity of each "
+                                                                     "backbone link")
+    demand_load: float | None = Field(
+        None, ge=0, description="SNDlib demand between PoPs, scaled so that with every link "
+                                "up the busiest backbone link carries this share of its "
+                                "capacity at the day's mean hour; 0: none. Default 0.2 where "
+                                "the backbone has a demand matrix")
+
+
 class NetworkSpec(Strict):
+    backbone: str | None = Field(
+        None, description="a real backbone from topohub: topozoo/<Name> or sndlib/<name> "
+                          "(`twin topologies` lists them); its PoPs and links with their real "
+                          "positions and lengths, dressed by `pops`")
+    pops: PopSpec = PopSpec()
     preset: Literal["small", "metro", "national"] | None = Field(
         None, description="generate an operator network (sizes below default per preset: "
                           "small 12 sites, metro 190 sites ≈ 1,000 cells, national 1,900 "
@@ -149,10 +177,15 @@ class NetworkSpec(Strict):
 
     @model_validator(mode="after")
     def _check_topology(self) -> NetworkSpec:
-        if self.preset is None and not self.elements:
-            raise ValueError("give either a preset or a list of elements")
-        if self.preset is not None and self.elements:
-            raise ValueError("give either a preset or a list of elements, not both")
+        given = [k for k, v in (("preset", self.preset), ("backbone", self.backbone),
+                                ("elements", self.elements)) if v]
+        if not given:
+            raise ValueError("give a preset, a backbone or a list of elements")
+        if len(given) > 1:
+            raise ValueError("give one of preset, backbone or a list of elements, not both "
+                             f"{' and '.join(given[:2])}")
+        if self.backbone is None and self.pops != PopSpec():
+            raise ValueError("pops: only a backbone has PoPs to dress")
         if self.elements:
             seen: set[str] = set()
             for i, e in enumerate(self.elements):
