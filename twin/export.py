@@ -31,8 +31,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,7 +48,8 @@ from twin.messages import TMF_BASE_URL
 from twin.store import Run
 
 APIS = ("TMF642", "TMF621", "TMF656", "TMF635", "TMF678", "TMF622", "TMF641")
-USAGE_SLICE = 100_000
+USAGE_SLICE = 40_000
+USAGE_THREADS = 2
 
 
 class ExportError(ValueError):
@@ -56,7 +60,9 @@ def _start(run: Run) -> datetime:
     return datetime.fromisoformat(str(run.scenario["start"]).replace("Z", "+00:00"))
 
 
-Items = Iterable[dict[str, Any]] | Iterable[pa.Array]  # dicts, or JSON texts per slice
+# dicts, or per slice JSON texts that carry their separators (",\n" before each, or "\n"
+# after each for NDJSON): written end to end
+Items = Iterable[dict[str, Any]] | Iterable[pa.Array]
 
 
 def _raw(texts: pa.Array) -> memoryview:
@@ -72,19 +78,14 @@ def _raw(texts: pa.Array) -> memoryview:
 
 def _write(f: BinaryIO, items: Items, ndjson: bool) -> int:
     """Write ``items`` as the elements of a JSON array (or as NDJSON lines); the count."""
-    import pyarrow.compute as pc
-
     n = 0
     f.write(b"" if ndjson else b"[")
     for item in items:
         if isinstance(item, pa.Array):  # a slice of resources as JSON texts
             if len(item) == 0:
                 continue
-            if ndjson:
-                f.write(_raw(pc.binary_join_element_wise(item, "\n", "")))
-            else:
-                chunk = _raw(pc.binary_join_element_wise(",\n", item, ""))
-                f.write(chunk if n else chunk[1:])  # the first element: no comma
+            chunk = _raw(item)
+            f.write(chunk if n or ndjson else chunk[1:])  # the first element: no comma
             n += len(item)
         else:
             text = json.dumps(item, ensure_ascii=False, default=str)
@@ -115,7 +116,7 @@ def _oss(run: Run, api: str, limit: int | None, base: str) -> Iterator[dict[str,
                                            impact, base)
 
 
-def _usage(run: Run, limit: int | None, base: str) -> Iterator[pa.Array]:
+def _usage(run: Run, limit: int | None, base: str, ndjson: bool) -> Iterator[pa.Array]:
     """TMF635 texts of the records mediation received, slice by slice (first receipts:
     rows of ``cdrs`` that are not an assembled session or a later decision)."""
     import pyarrow.compute as pc
@@ -133,37 +134,92 @@ def _usage(run: Run, limit: int | None, base: str) -> Iterator[pa.Array]:
     subs = pq.read_table(tables / "subscriptions.parquet", columns=["sub", "account"])
     text = UsageText(_start(run), int(bss["minor_per_major"]), str(bss["currency"]), base,
                      account_of(subs.to_pydict()), Fates.of(later))
-    rated = ds.dataset(tables / "rated.parquet")
-    session = ds.field("charging_id")
-    left, row0 = limit, 0
-    for batch in pq.ParquetFile(tables / "cdrs.parquet").iter_batches(
-            batch_size=USAGE_SLICE, columns=CDR_COLUMNS):
-        t = pa.Table.from_batches([batch])
-        first = pc.and_(pc.equal(t["parts"], 0), pc.equal(t["processed"], t["received"]))
-        rows = np.flatnonzero(first.to_numpy(zero_copy_only=False)) + row0
-        row0 += batch.num_rows
-        t = t.filter(first)
-        if left is not None:
-            t, rows = t.slice(0, left), rows[:left]
-            left -= t.num_rows
-        if t.num_rows:
-            ids = pc.unique(t["charging_id"])
-            lo, hi = pc.min_max(ids).values()
-            # a range first (row-group statistics skip most of the file), then the ids
-            mine = rated.to_table(columns=RATED_COLUMNS,
-                                  filter=(session >= lo) & (session <= hi) & session.isin(ids))
-            yield text.texts(t, rows, mine)
-        if left is not None and left <= 0:
-            return
+    rated = RatedWindow(tables / "rated.parquet", RATED_COLUMNS)
+
+    before, after = ("", "\n") if ndjson else (",\n", "")
+
+    def convert(t: pa.Table, rows: np.ndarray) -> pa.Array:
+        return text.texts(t, rows, rated.of(t["charging_id"]), before, after)
+
+    def receipts() -> Iterator[tuple[pa.Table, np.ndarray]]:
+        left, row0 = limit, 0
+        for batch in pq.ParquetFile(tables / "cdrs.parquet").iter_batches(
+                batch_size=USAGE_SLICE, columns=CDR_COLUMNS):
+            t = pa.Table.from_batches([batch])
+            first = pc.and_(pc.equal(t["parts"], 0), pc.equal(t["processed"], t["received"]))
+            rows = np.flatnonzero(first.to_numpy(zero_copy_only=False)) + row0
+            row0 += batch.num_rows
+            t = t.filter(first)
+            if left is not None:
+                t, rows = t.slice(0, left), rows[:left]
+                left -= t.num_rows
+            if t.num_rows:
+                yield t, rows
+            if left is not None and left <= 0:
+                return
+
+    # slices converted two at a time (Arrow's kernels release the GIL), written in order;
+    # at most a few slices in memory
+    with ThreadPoolExecutor(max_workers=USAGE_THREADS) as pool:
+        pending: deque[Future[pa.Array]] = deque()
+        for t, rows in receipts():
+            pending.append(pool.submit(convert, t, rows))
+            if len(pending) > USAGE_THREADS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
-def _bss(run: Run, api: str, limit: int | None, base: str) -> dict[str, Items]:
+class RatedWindow:
+    """The ``rated`` rows of some charging ids, read by row group: only the row groups whose
+    charging-id range overlaps theirs, and the last few kept decoded — consecutive slices of
+    ``cdrs`` meet mostly the same row groups, since both tables grow in the order records
+    were processed."""
+
+    def __init__(self, path: Path, columns: list[str], keep: int = 3) -> None:
+        import pyarrow.parquet as pq
+
+        self.file = pq.ParquetFile(path)
+        self.columns, self.keep = columns, keep
+        md = self.file.metadata
+        col = md.schema.names.index("charging_id")
+        self.ranges = []
+        for g in range(md.num_row_groups):
+            st = md.row_group(g).column(col).statistics
+            has = st is not None and st.has_min_max
+            self.ranges.append((st.min, st.max) if has else (-np.inf, np.inf))
+        self.cache: dict[int, pa.Table] = {}
+        self.lock = threading.Lock()  # slices are converted in threads
+
+    def _group(self, g: int) -> pa.Table:
+        with self.lock:
+            if g not in self.cache:
+                if len(self.cache) >= self.keep:
+                    del self.cache[next(iter(self.cache))]
+                self.cache[g] = self.file.read_row_group(g, columns=self.columns)
+            return self.cache[g]
+
+    def of(self, ids: pa.Array | pa.ChunkedArray) -> pa.Table:
+        import pyarrow.compute as pc
+
+        ids = pc.unique(ids)
+        lo, hi = (x.as_py() for x in pc.min_max(ids).values())
+        groups = [self._group(g) for g, (a, b) in enumerate(self.ranges)
+                  if a <= hi and b >= lo]
+        if not groups:
+            return self.file.schema_arrow.empty_table().select(self.columns)
+        t = pa.concat_tables(groups)
+        return t.filter(pc.is_in(t["charging_id"], value_set=ids))
+
+
+def _bss(run: Run, api: str, limit: int | None, base: str,
+         ndjson: bool) -> dict[str, Items]:
     from twin.bss import exports
 
     start = _start(run)
     per = int(run.summary["bss"]["minor_per_major"])
     if api == "TMF635":
-        return {"usage": _usage(run, limit, base)}
+        return {"usage": _usage(run, limit, base, ndjson)}
     if api == "TMF678":
         invoices = run.table("invoices")
         vat = float(run.scenario["bss"]["catalog"].get("vat_pct", 0))
@@ -235,7 +291,7 @@ def export(run_dir: str | Path, out: str | Path | None = None,
             if api in ("TMF642", "TMF621", "TMF656"):
                 parts: dict[str, Items] = {RESOURCES[api][0]: _oss(run, api, limit, base)}
             else:
-                parts = _bss(run, api, limit, base)
+                parts = _bss(run, api, limit, base, ndjson)
             for resource, items in parts.items():
                 name = f"{api}-{resource}{suffix}"
                 with (tmp / name).open("wb") as f:

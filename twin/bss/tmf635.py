@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -102,119 +102,252 @@ class Fates:
 
 
 def ratings(rated: pa.Table) -> pa.Table:
-    """The ``rated`` rows of some records summed per (recording entity, charging id): the
-    charge with its re-rating differences, the allowance used, when last rated."""
-    g = rated.group_by(["node_id", "charging_id"]).aggregate([
-        ("charge_minor", "sum"), ("allowance_used", "sum"), ("offer", "min"),
-        ("period", "min"), ("rated_at", "max"), ("state", "max"), ("channel", "min")])
-    return g.rename_columns({"charge_minor_sum": "r_charge", "allowance_used_sum": "r_allow",
-                             "offer_min": "r_offer", "period_min": "r_period",
-                             "rated_at_max": "r_at", "state_max": "r_state",
-                             "channel_min": "r_channel"})
+    """Each record's (or session's) rating, by (recording entity, charging id), from its
+    ``rated`` rows: the original rating (offer, period, allowance, channel) and the charge
+    with any re-rating differences added, when last rated and whether it was rerated."""
+    key = ["node_id", "charging_id"]
+    state = rated["state"]
+    base = rated.filter(pc.equal(state, "rated"))
+    out = pa.table({"node_id": base["node_id"], "charging_id": base["charging_id"],
+                    "r_charge": base["charge_minor"], "r_allow": base["allowance_used"],
+                    "r_offer": base["offer"], "r_period": base["period"],
+                    "r_at": base["rated_at"], "r_channel": base["channel"]})
+    again = rated.filter(pc.equal(state, "rerated"))
+    if again.num_rows == 0:
+        return out.append_column("r_state", pa.repeat("rated", out.num_rows))
+    adj = again.group_by(key).aggregate([("charge_minor", "sum"), ("rated_at", "max")])
+    out = out.join(adj, key, join_type="left outer")
+    rerated = pc.is_valid(out["charge_minor_sum"])
+    return pa.table({
+        **{k: out[k] for k in ("node_id", "charging_id", "r_allow", "r_offer", "r_period",
+                               "r_channel")},
+        "r_charge": pc.add(out["r_charge"], pc.fill_null(out["charge_minor_sum"], 0)),
+        "r_at": pc.if_else(rerated, out["rated_at_max"], out["r_at"]),
+        "r_state": pc.if_else(rerated, "rerated", "rated")})
+
+
+def _key(node: Any, other: Any) -> npt.NDArray[np.int64]:
+    """One integer per (recording entity, record or charging id) pair."""
+    a = np.asarray(node.to_numpy(zero_copy_only=False) if hasattr(node, "to_numpy")
+                   else node, dtype=np.int64)
+    b = np.asarray(other.to_numpy(zero_copy_only=False), dtype=np.int64)
+    out: npt.NDArray[np.int64] = (a << 44) | b  # ids below 2^44, entities below 2^19
+    return out
+
+
+def _table(values: list[str]) -> pa.Array:
+    return pa.array(values, pa.string())
+
+
+def _pick(table: pa.Array, index: npt.NDArray[np.int64],
+          shown: npt.NDArray[np.bool_] | None = None) -> pa.Array:
+    """``table[index]`` per row; null (left out of the text) where not ``shown``."""
+    idx = pa.array(index, mask=None if shown is None else ~shown)
+    return table.take(idx)
+
+
+def _sparse(shown: npt.NDArray[np.bool_], texts: pa.Array) -> pa.Array:
+    """``texts`` (one per shown row) in the shown rows, null in the others."""
+    return _pick(texts, np.cumsum(shown) - 1, shown)
+
+
+class Clock:
+    """ISO 8601 instants to the millisecond (``2026-01-05T08:00:01.250Z``) of simulated
+    seconds, as three lookup pieces — date, time of day, milliseconds — so no instant is
+    formatted one by one (string formatting would be the slowest step of the export)."""
+
+    def __init__(self, start: datetime, after_ms: str) -> None:
+        self.start_ms = round(start.timestamp() * 1e3)
+        s = np.arange(86_400)
+        self.hms = _table([f"{h:02d}:{m:02d}:{x:02d}." for h, m, x in
+                           zip(s // 3600, s // 60 % 60, s % 60, strict=True)])
+        self.ms = _table([f"{m:03d}Z{after_ms}" for m in range(1000)])
+
+    def pieces(self, t: npt.NDArray[np.float64],
+               shown: npt.NDArray[np.bool_] | None = None) -> list[pa.Array]:
+        ms = np.rint(np.nan_to_num(t) * 1e3).astype(np.int64) + self.start_ms
+        day, rest = np.divmod(ms, 86_400_000)
+        sec, milli = np.divmod(rest, 1000)
+        first = int(day.min()) if day.size else 0
+        span = int(day.max()) - first + 1 if day.size else 0
+        epoch = datetime.fromtimestamp(0, tz=UTC)
+        dates = _table([(epoch + timedelta(days=first + i)).strftime("%Y-%m-%dT")
+                        for i in range(span)])
+        return [_pick(dates, day - first, shown), _pick(self.hms, sec, shown),
+                _pick(self.ms, milli, shown)]
+
+
+STATUS = ("billed", "rated", "rerated", "guided", "rejected", "recycled", "received")
+TAGS = ("usage", "included usage", "non included usage")
+
+
+def _codes(arr: pa.Array | pa.ChunkedArray, names: tuple[str, ...]) -> npt.NDArray[np.int64]:
+    """The index in ``names`` of each string (-1: null or another string)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    d = pc.dictionary_encode(arr)
+    lookup = np.array([names.index(v) if v in names else -1
+                       for v in d.dictionary.to_pylist()] + [-1], dtype=np.int64)
+    idx = d.indices.to_numpy(zero_copy_only=False)
+    idx = np.where(pc.is_valid(d.indices).to_numpy(zero_copy_only=False), idx,
+                   len(lookup) - 1).astype(np.int64)
+    out: npt.NDArray[np.int64] = lookup[idx]
+    return out
+
+
+def _dict_pieces(arr: pa.Array | pa.ChunkedArray, before: str, after: str,
+                 shown: npt.NDArray[np.bool_]) -> pa.Array:
+    """Each string ``v`` as ``before + json(v) + after``, through its dictionary; null
+    where not ``shown``."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    d = pc.dictionary_encode(pc.fill_null(arr.cast(pa.string()), ""))
+    table = _table([before + json.dumps(v, ensure_ascii=False) + after
+                    for v in d.dictionary.to_pylist()])
+    return _pick(table, d.indices.to_numpy(zero_copy_only=False).astype(np.int64), shown)
+
+
+def _char(name: str, value_type: str) -> str:
+    return f'{{"name":"{name}","valueType":"{value_type}","value":'
 
 
 class UsageText:
-    """Turns slices of first receipts (rows of ``cdrs``) into TMF635 JSON texts."""
+    """Turns slices of first receipts (rows of ``cdrs``) into TMF635 JSON texts: one
+    concatenation per slice of pieces that are constants, lookups (a value with the constant
+    text around it) or numbers cast to text; optional parts are null where absent."""
 
     def __init__(self, start: datetime, minor_per_major: int, currency: str, base_url: str,
                  account: npt.NDArray[np.int64], fates: Fates) -> None:
-        self.start_us = round(start.timestamp() * 1e6)
+        self.usage_clock = Clock(start, '","usageType":"')
+        self.rating_clock = Clock(start, '","offerTariffType":')
         self.per = float(minor_per_major)
-        self.currency = json.dumps(currency)
         self.base = json.dumps(base_url.rstrip("/") + USAGE_PATH)[1:-1]
-        self.account = account
         self.fates = fates
+        n = account.size
+        sub = _text(pa.array(np.arange(n, dtype=np.int64)))
+        known = account >= 0
+        self.party = _join(pc.if_else(pa.array(known), '"relatedParty":[{"id":"cust-', None),
+                           _text(pa.array(account)),
+                           '","role":"customer","@referredType":"Customer"}],')
+        self.msisdn = _join('"usageCharacteristic":[' + _char("msisdn", "string") + '"',
+                            _text(pa.array(np.arange(n, dtype=np.int64) + MSISDN_BASE)),
+                            '"},' + _char("recordingEntity", "integer"))
+        self.product = _join('},"productRef":{"id":"sub-', sub, '","name":')
+        self.kinds = _table([f'{k}","description":"{k} record ' for k in (*KIND_NAMES,
+                                                                         "unknown")])
+        self.status_kind = _table([
+            f'{st}","usageSpecification":{{"id":"{k}","name":"{k} usage",'
+            '"@referredType":"UsageSpecification"},' for st in STATUS
+            for k in (*KIND_NAMES, "unknown")])
         causes = max(max(CAUSE_NAMES) + 1, 128)
-        self.cause_names = pa.array([json.dumps(CAUSE_NAMES.get(i, str(i)))
-                                     for i in range(causes)])
-        self.kind_names = pa.array([*KIND_NAMES, "unknown"])
+        self.causes = _table([
+            '},' + _char("causeForTermination", "string") + json.dumps(
+                CAUSE_NAMES.get(i, str(i))) + '},' + _char("chargingId", "integer")
+            for i in range(causes)])
+        self.billed = _table([f'"ratedProductUsage":[{{"isBilled":{b},"ratingDate":"'
+                              for b in ("false", "true")])
+        cur = json.dumps(currency)
+        self.tags = _table([f'{t}","ratingAmountType":"total","taxExcludedRatingAmount":'
+                            f'{{"unit":{cur},"value":' for t in TAGS])
 
-    def _iso(self, t: pa.Array) -> pa.Array:
-        us = pc.add(pc.cast(pc.round(pc.multiply(t, 1e6)), pa.int64()), self.start_us)
-        return pc.strftime(us.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
-
-    def texts(self, cdrs: pa.Table, rows: npt.NDArray[np.int64],
-              rated: pa.Table) -> pa.Array:
+    def texts(self, cdrs: pa.Table, rows: npt.NDArray[np.int64], rated: pa.Table,
+              before: str = "", after: str = "") -> pa.Array:
         """JSON of each first receipt in ``cdrs`` (``rows``: their rows in the table, for
-        the ids of duplicates), given the ``rated`` rows of their charging ids."""
+        the ids of duplicates), given the ``rated`` rows of their charging ids; each text
+        between ``before`` and ``after`` (separators, so a file is the texts end to end)."""
         n = cdrs.num_rows
-        t = cdrs.append_column("row", pa.array(rows)).append_column(
-            "pos", pa.array(np.arange(n, dtype=np.int64)))
-        t = t.join(self.fates.later, ["node_id", "record_id"], join_type="left outer")
-        t = t.join(self.fates.sessions, ["node_id", "charging_id"], join_type="left outer")
-        t = t.join(ratings(rated), ["node_id", "charging_id"], join_type="left outer")
-        t = t.sort_by("pos")
-        c = {name: t[name].combine_chunks() for name in t.column_names}
-        state, reason = c["state"], c["reason"]
-        recycled, held = pc.equal(state, "recycled"), pc.equal(state, "received")
-        has_later, has_session = pc.is_valid(c["l_state"]), pc.is_valid(c["s_state"])
-        final = pc.if_else(pc.and_(recycled, has_later), c["l_state"],
-                           pc.if_else(pc.and_(held, has_session), c["s_state"], state))
-        reason = pc.if_else(pc.and_(recycled, has_later), c["l_reason"],
-                            pc.if_else(pc.and_(held, has_session), c["s_reason"], reason))
-        rated_ok = pc.and_(pc.equal(final, "guided"), pc.is_valid(c["r_charge"]))
-        billed = pc.fill_null(pc.and_(rated_ok, pc.equal(c["r_channel"], "invoice")), False)
-        status = pc.if_else(billed, "billed", pc.if_else(rated_ok, c["r_state"], final))
+        c = {name: cdrs[name].combine_chunks() if isinstance(cdrs[name], pa.ChunkedArray)
+             else cdrs[name] for name in cdrs.column_names}
+        node = np.asarray(c["node_id"].to_numpy(zero_copy_only=False), dtype=np.int64)
+        for table, key in ((self.fates.later, "record_id"),
+                           (self.fates.sessions, "charging_id"),
+                           (ratings(rated), "charging_id")):
+            ours = _key(node, c[key])
+            if table.num_rows:
+                theirs = _key(table["node_id"], table[key])
+                order = np.argsort(theirs, kind="stable")
+                pos = np.minimum(np.searchsorted(theirs[order], ours), order.size - 1)
+                hit = theirs[order][pos] == ours
+                idx = pa.array(order[pos], mask=~hit)
+            else:
+                idx = pa.nulls(n, pa.int64())
+            for name in table.column_names:
+                if name not in ("node_id", key):
+                    c[name] = table[name].combine_chunks().take(idx) if table.num_rows \
+                        else pa.nulls(n, table.schema.field(name).type)
+
+        def num(name: str) -> npt.NDArray[Any]:
+            return np.asarray(c[name].to_numpy(zero_copy_only=False))
+
+        # the final decision on each record: a suspended record's later one, a part's
+        # session's; then its TMF635 status
+        states = ("guided", "rejected", "recycled", "received")
+        state, later, sess = (_codes(c[k], states) for k in ("state", "l_state", "s_state"))
+        use_later = (state == 2) & (later >= 0)
+        use_sess = (state == 3) & (sess >= 0)
+        final = np.where(use_later, later, np.where(use_sess, sess, state))
+        reason = pc.if_else(pa.array(use_later), c["l_reason"],
+                            pc.if_else(pa.array(use_sess), c["s_reason"], c["reason"]))
+        rated_ok = (final == 0) & pc.is_valid(c["r_charge"]).to_numpy(zero_copy_only=False)
+        billed = rated_ok & (_codes(c["r_channel"], ("invoice",)) == 0)
+        rerated = _codes(c["r_state"], ("rerated",)) == 0
+        status = np.where(billed, 0, np.where(rated_ok, np.where(rerated, 2, 1),
+                                              np.array([3, 4, 5, 6])[np.maximum(final, 0)]))
         # a session's rating shows on its closing part; the other parts carry the status
-        closing = pc.or_(pc.invert(held),
-                         pc.fill_null(pc.equal(c["record_id"], c["s_record"]), False))
-        show = pc.fill_null(pc.and_(rated_ok, closing), False)
+        record = num("record_id")
+        s_record = np.nan_to_num(num("s_record").astype(np.float64), nan=-1).astype(np.int64)
+        show = rated_ok & ((state != 3) | (record == s_record))
 
-        node, rid = _text(c["node_id"]), _text(c["record_id"])
-        dup = pc.equal(reason, "duplicate")
-        uid = pc.if_else(dup, _join(node, "-", rid, "-dup-", _text(c["row"])),
-                         _join(node, "-", rid))
-        kind = c["kind"].to_numpy(zero_copy_only=False).astype(np.int64)
-        kind_name = self.kind_names.take(pa.array(np.where((kind >= 0) & (kind < 3), kind, 3)))
-        sub = c["sub"].to_numpy(zero_copy_only=False).astype(np.int64)
-        known = (sub >= 0) & (sub < self.account.size)
-        acc = _text(pa.array(self.account[np.where(known, sub, 0)]))
-        cause = c["cause"].to_numpy(zero_copy_only=False).astype(np.int64)
-        cause_name = self.cause_names.take(
-            pa.array(np.clip(cause, 0, len(self.cause_names) - 1)))
-        sub_text = _text(c["sub"])
-        parts = pc.fill_null(c["s_parts"], 0)
-        party = _when(pa.array(known), _join(
-            '"relatedParty":[{"id":"cust-', acc,
-            '","role":"customer","@referredType":"Customer"}],'))
-
-        def char(name: str, value_type: str, value: Any) -> pa.Array:
-            return _join(f'{{"name":"{name}","valueType":"{value_type}","value":', value, "}")
-
-        chars = _join(
-            char("msisdn", "string", _join('"', _text(pc.add(c["sub"], MSISDN_BASE)), '"')),
-            ",", char("recordingEntity", "integer", node),
-            ",", char("recordId", "integer", rid),
-            ",", char("durationSeconds", "integer", _text(c["duration_s"])),
-            ",", char("volumeBytes", "integer", _text(c["volume_bytes"])),
-            ",", char("causeForTermination", "string", cause_name),
-            ",", char("chargingId", "integer", _text(c["charging_id"])),
-            ",", char("recordSequenceNumber", "integer", _text(c["seq"])),
-            _when(pc.and_(show, pc.greater(parts, 0)),
-                  _join(",", char("assembledFromParts", "integer", _text(parts)))),
-            _when(pc.not_equal(reason, ""),
-                  _join(",", char("rejectReason", "string", _json_strings(reason)))))
-        charge = pc.fill_null(c["r_charge"], 0)
-        allow = pc.fill_null(c["r_allow"], 0)
-        tag = pc.if_else(pc.equal(allow, 0), "usage",
-                         pc.if_else(pc.equal(charge, 0), "included usage",
-                                    "non included usage"))
-        rating = _when(show, _join(
-            '"ratedProductUsage":[{"isBilled":', pc.if_else(billed, "true", "false"),
-            ',"ratingDate":"', self._iso(pc.fill_null(c["r_at"], 0.0)),
-            '","offerTariffType":', _json_strings(c["r_period"]),
-            ',"usageRatingTag":"', tag, '","ratingAmountType":"total",'
-            '"taxExcludedRatingAmount":{"unit":', self.currency, ',"value":',
-            _text(pc.divide(pc.cast(charge, pa.float64()), self.per)),
-            '},"productRef":{"id":"sub-', sub_text, '","name":', _json_strings(c["r_offer"]),
-            ',"@referredType":"Product"}}],'))
-        return _join(
-            '{"id":"', uid, '","href":"', self.base, uid,
-            '","usageDate":"', self._iso(c["start"]), '","usageType":"', kind_name,
-            '","description":"', kind_name, " record ", rid, " from recording entity ", node,
-            '","status":"', status, '","usageSpecification":{"id":"', kind_name,
-            '","name":"', kind_name, ' usage","@referredType":"UsageSpecification"},',
-            party, '"usageCharacteristic":[', chars, "],", rating, '"@type":"Usage"}')
+        kind = num("kind").astype(np.int64)
+        kind = np.where((kind >= 0) & (kind < 3), kind, 3)
+        sub = num("sub").astype(np.int64)
+        known = (sub >= 0) & (sub < len(self.msisdn))
+        subi = np.where(known, sub, 0)
+        node = num("node_id").astype(np.int64)
+        nodes, node_idx = np.unique(node, return_inverse=True)
+        node_txt = _text(pa.array(nodes))
+        node_dash = _pick(_join(node_txt, "-"), node_idx)
+        node_col = _pick(node_txt, node_idx)
+        rid = _text(c["record_id"])
+        reason_codes = _codes(reason, ("duplicate",))
+        dup = reason_codes == 0
+        dup_suffix = _sparse(dup, _join("-dup-", _text(pa.array(rows[dup]))))
+        # records of unknown subscribers: no customer, their number written as it came
+        odd = _sparse(~known, _join('"usageCharacteristic":[' + _char("msisdn", "string")
+                                    + '"', _text(pa.array(sub[~known] + MSISDN_BASE)),
+                                    '"},' + _char("recordingEntity", "integer")))
+        parts = np.nan_to_num(num("s_parts").astype(np.float64)).astype(np.int64)
+        assembled = show & (parts > 0)
+        cause = np.clip(num("cause").astype(np.int64), 0, len(self.causes) - 1)
+        charge = np.nan_to_num(num("r_charge").astype(np.float64))
+        allow = np.nan_to_num(num("r_allow").astype(np.float64))
+        tag = np.where(allow == 0, 0, np.where(charge == 0, 1, 2))
+        value = _sparse(show, _text(pa.array(charge[show] / self.per)))
+        pieces: list[Any] = [
+            before + '{"id":"', node_dash, rid, dup_suffix, '","href":"' + self.base,
+            node_dash, rid, dup_suffix, '","usageDate":"',
+            *self.usage_clock.pieces(num("start")),
+            _pick(self.kinds, kind), rid, " from recording entity ", node_col,
+            '","status":"', _pick(self.status_kind, status * 4 + kind),
+            _pick(self.party, subi, known), _pick(self.msisdn, subi, known), odd, node_col,
+            "}," + _char("recordId", "integer"), rid,
+            "}," + _char("durationSeconds", "integer"), _text(c["duration_s"]),
+            "}," + _char("volumeBytes", "integer"), _text(c["volume_bytes"]),
+            _pick(self.causes, cause), _text(c["charging_id"]),
+            "}," + _char("recordSequenceNumber", "integer"), _text(c["seq"]), "}",
+            _sparse(assembled, _join("," + _char("assembledFromParts", "integer"),
+                                     _text(pa.array(parts[assembled])), "}")),
+            _dict_pieces(reason, "," + _char("rejectReason", "string"), "}",
+                         _codes(reason, ("",)) != 0),
+            "],",
+            _pick(self.billed, billed.astype(np.int64), show),
+            *self.rating_clock.pieces(num("r_at").astype(np.float64), show),
+            _dict_pieces(c["r_period"], "", ',"usageRatingTag":"', show),
+            _pick(self.tags, tag, show), value, _pick(self.product, subi, show),
+            _dict_pieces(c["r_offer"], "", ',"@referredType":"Product"}}],', show),
+            '"@type":"Usage"}' + after,
+        ]
+        return pc.binary_join_element_wise(*pieces, "", null_handling="skip")
 
 
 def account_of(subscriptions: Mapping[str, Any]) -> npt.NDArray[np.int64]:
