@@ -97,7 +97,8 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
                           billing=SimpleNamespace(totals={"recurring_potential_minor":
                                                           recurring}),
                           spec=SimpleNamespace(catalog=SimpleNamespace(
-                              vat_pct=catalog["vat_pct"])), prices=prices)
+                              vat_pct=catalog["vat_pct"])), prices=prices,
+                          mediation=SimpleNamespace(received=run.summary["bss"]["cdrs_received"]))
     lost = {**good, "offered_records": 0, "potential_usage_minor": rated + 7,
             "carried_usage_minor": rated, "lost_outage_minor": 7, "lost_dropped_minor": 0,
             "lost_blocking_minor": 0, "lost_denied_minor": 0, "lost_denied_records": 0,
@@ -109,7 +110,8 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
             "lost_outage_records": 0, "lost_blocking_records": 0}
     out = tables.parent / "ra-check"
     out.mkdir(exist_ok=True)
-    for name in ("rated", "invoices", "invoice_lines", "subscriptions", "product_orders"):
+    for name in ("rated", "invoices", "invoice_lines", "subscriptions", "product_orders",
+                 "cdrs"):
         (out / f"{name}.parquet").write_bytes((tables / f"{name}.parquet").read_bytes())
     reconcile(out, bss, lost)  # consistent: passes
     with pytest.raises(ReconciliationError, match="funnel"):
@@ -118,6 +120,9 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
         reconcile(out, SimpleNamespace(**{**vars(bss), "rated_minor": rated + 1}), lost)
     with pytest.raises(ReconciliationError, match="re-rating"):
         reconcile(out, bss, {**lost, "rerated_rows_differing": 3})
+    with pytest.raises(ReconciliationError, match="received_records_logged_once"):
+        reconcile(out, SimpleNamespace(**{**vars(bss), "mediation": SimpleNamespace(
+            received=run.summary["bss"]["cdrs_received"] + 1)}), lost)
 
 
 def test_a_line_on_no_invoice_fails_the_run(run_scenario: RunScenario, tmp_path: Path) -> None:

@@ -70,6 +70,8 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
                        "WHERE channel = 'balance'")
     billed_usage = _one(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
                              f"WHERE line_type IN {USAGE_LINES}")
+    receipts = _one(con, f"SELECT count(*) FROM '{tables / 'cdrs.parquet'}' "
+                         "WHERE parts = 0 AND processed = received")
     inv = {k: _one(con, f"SELECT sum({k}_minor) FROM '{inv_path}'")
            for k in ("recurring", "one_time", "discount", "usage", "sla_credit", "net", "tax",
                      "total")}
@@ -98,6 +100,10 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
                  f"re-rating the rated table gives other charges on "
                  f"{lost['rerated_rows_differing']} rows ({bss.misrated_records} were rated "
                  "with a misconfigured tariff)"),
+        Identity("received_records_logged_once", receipts == bss.mediation.received,
+                 f"mediation received {bss.mediation.received} records, the cdrs table "
+                 f"logs {receipts} first receipts (rows that are not an assembled session or "
+                 "a later decision)"),
         Identity("truth_rated_is_bss_rated", lost["subscribed_records"] == rated_records,
                  f"the truth says {lost['subscribed_records']} records were rated, the BSS "
                  f"rated {rated_records}"),

@@ -261,10 +261,12 @@ class Billing:
         u = np.where(mine[:, None], self.usage[k], 0)
         per_sub = np.stack([recurring, one_time, -discount, u[:, 0], u[:, 1], u[:, 2], -credit])
         n_acc = int(subs.account.max()) + 1
-        # accounts of the group with a line activated by the end of the billed part, and any
-        # with something to bill: every invoice line belongs to an invoice
+        # accounts of the group with a postpaid line activated by the end of the billed part,
+        # and any with something to bill: every invoice line belongs to an invoice (prepaid
+        # usage goes to balances; a prepaid account gets an invoice only for fees)
         owes = (per_sub != 0).any(axis=0) | (segments.per_line(subs.count) != 0)
-        accounts = np.unique(subs.account[active | (owes & mine)])
+        postpaid = self.account_type[offer] == "postpaid"
+        accounts = np.unique(subs.account[(active & postpaid) | (owes & mine)])
         inv_ids = np.zeros(n_acc, dtype=np.int64)
         inv_ids[accounts] = [next(self._invoice_ids) for _ in accounts]
         acc = subs.account.astype(np.int64)
