@@ -93,7 +93,8 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
     prices = SimpleNamespace(offers=offers, one_time=np.array(
         [catalog["offers"][o].get("one_time_fee", 0) for o in offers]))
     bss = SimpleNamespace(rated_minor=rated, misrated_records=0,
-                          ocs=SimpleNamespace(counts={"debited_minor": 0}),
+                          ocs=SimpleNamespace(counts={"debited_minor": int(run.table("rated").query(
+                              "channel == 'balance'")["charge_minor"].sum())}),
                           billing=SimpleNamespace(totals={"recurring_potential_minor":
                                                           recurring}),
                           spec=SimpleNamespace(catalog=SimpleNamespace(
