@@ -181,35 +181,37 @@ def _usage_lines(con: duckdb.DuckDBPyConnection) -> Identity:
 def _dispositions(con: duckdb.DuckDBPyConnection) -> tuple[Identity, dict[str, int]]:
     """Each rated row's fate: on its own cycle's bill, carried to a later one, or a
     prepaid balance's; anything else breaks the identity."""
-    row = _row(con, """
-        WITH r AS (
-            SELECT r.*, p.invoice_id AS posted_id, p.billed_from AS p_from,
-                   p.billed_to AS p_to, p.bill_run AS p_run,
-                   o.billed_to AS own_to, o.bill_run AS own_run
-            FROM rated r
-            LEFT JOIN invoices p ON p.account = r.account AND p.bill_cycle = r.bill_cycle
-            ASOF LEFT JOIN invoices o ON o.account = r.account AND r.start >= o.billed_from),
-        f AS (
-            SELECT *, CASE
-                WHEN channel = 'balance' THEN
-                    CASE WHEN bill_cycle = -1 THEN 'balance' ELSE 'bad' END
-                WHEN posted_id IS NULL OR p_run < rated_at OR start >= p_to THEN 'bad'
-                WHEN start >= p_from THEN 'own'
-                WHEN own_run <= rated_at AND start < own_to THEN 'carried'
-                ELSE 'bad' END AS fate
-            FROM r)
-        SELECT count(*) FILTER (WHERE fate = 'bad'),
-               count(*) FILTER (WHERE fate = 'own' AND state = 'rated'),
-               count(*) FILTER (WHERE fate = 'carried' AND state = 'rated'),
-               count(*) FILTER (WHERE fate = 'balance' AND state = 'rated'),
-               coalesce(sum(charge_minor) FILTER (WHERE fate = 'carried'), 0),
-               count(*) FILTER (WHERE state = 'rerated'),
-               count(*) FILTER (WHERE fate = 'balance' AND
-                                sub NOT IN (SELECT sub FROM subscriptions
-                                            WHERE account_type = 'prepaid'))
-        FROM f""")
-    bad, own, carried, balance, carried_minor, rerated, not_prepaid = row
-    counts = {"records_billed": own + carried, "records_billed_late": carried,
+    # one pass: the invoice each row was posted to (hash joins on small tables)
+    posted = """
+        FROM rated r
+        LEFT JOIN invoices p ON p.account = r.account AND p.bill_cycle = r.bill_cycle
+        LEFT JOIN (SELECT sub, account_type FROM subscriptions) s ON s.sub = r.sub"""
+    valid = ("r.channel = 'invoice' AND p.invoice_id IS NOT NULL AND p.bill_run >= r.rated_at "
+             "AND r.start < p.billed_to")
+    bad_posting, own, balance, rerated, not_prepaid = _row(con, f"""
+        SELECT count(*) FILTER (WHERE CASE WHEN r.channel = 'balance' THEN r.bill_cycle <> -1
+                                           ELSE NOT coalesce({valid}, false) END),
+               count(*) FILTER (WHERE {valid} AND r.start >= p.billed_from
+                                AND r.state = 'rated'),
+               count(*) FILTER (WHERE r.channel = 'balance' AND r.bill_cycle = -1
+                                AND r.state = 'rated'),
+               count(*) FILTER (WHERE r.state = 'rerated'),
+               count(*) FILTER (WHERE r.channel = 'balance'
+                                AND coalesce(s.account_type, '') <> 'prepaid')
+        {posted}""")
+    # the few rows posted to a later cycle than their own: was their own bill run already?
+    late, carried, carried_rated, carried_minor = _row(con, f"""
+        WITH l AS (SELECT r.account, r.start, r.rated_at, r.charge_minor, r.state {posted}
+                   WHERE {valid} AND r.start < p.billed_from)
+        SELECT count(*),
+               count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to),
+               count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to
+                                AND l.state = 'rated'),
+               coalesce(sum(l.charge_minor) FILTER (WHERE o.bill_run <= l.rated_at
+                                                    AND l.start < o.billed_to), 0)
+        FROM l ASOF LEFT JOIN invoices o ON o.account = l.account AND l.start >= o.billed_from""")
+    bad = bad_posting + late - carried
+    counts = {"records_billed": own + carried_rated, "records_billed_late": carried_rated,
               "records_charged_online": balance, "billed_late_minor": carried_minor,
               "rerated_rows": rerated}
     return _check("rated_records_disposed", bad + not_prepaid,
