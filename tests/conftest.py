@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,18 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
+
+# Property tests run the same examples in every CI run (derandomised, no example database):
+# a failure is reproducible and never flaky. Tests take it with ``@settings(
+# settings.get_profile("ci"), max_examples=…)`` or inherit it (it is loaded by default);
+# HYPOTHESIS_PROFILE=dev explores new random examples locally.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          max_examples=200, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile("dev", deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from twin.messages import TMF_BASE_URL
 from twin.scenario import ScenarioError, load
 
 console = Console(soft_wrap=True)
@@ -144,14 +145,20 @@ def cmd_story(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from twin.export import ExportError, export
 
+    def said(name: str, n: int) -> None:
+        console.print(f"{name}: {n:,} resources" if n else
+                      f"{name}: none (no data in this run, no file written)",
+                      highlight=False, markup=False)
+
     try:
-        written = export(args.run_dir, args.out, args.api, args.limit,
-                         progress=lambda name, n: console.print(f"{name}: {n:,} resources"))
+        written = export(args.run_dir, args.out, args.api, args.limit, progress=said,
+                         base_url=args.base_url, ndjson=args.ndjson)
     except ExportError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"error: {exc}", highlight=False, markup=False)
         return 2
     out = Path(args.out) if args.out else Path(args.run_dir) / "tmf"
-    console.print(f"{len(written)} files in {out}")
+    files = sum(1 for n in written.values() if n)
+    console.print(f"{files} files in {out}", highlight=False, markup=False)
     return 0
 
 
@@ -243,6 +250,10 @@ def parser() -> argparse.ArgumentParser:
                          "(repeatable; default every one the run has data for)")
     ex.add_argument("--out", help="directory (default RUN_DIR/tmf)")
     ex.add_argument("--limit", type=int, help="at most this many rows of each source table")
+    ex.add_argument("--base-url", default=TMF_BASE_URL, metavar="URL",
+                    help=f"where the resources' href point (default {TMF_BASE_URL})")
+    ex.add_argument("--ndjson", action="store_true",
+                    help="one resource per line (.ndjson files) instead of JSON arrays")
     ex.set_defaults(func=cmd_export)
     ls = sub.add_parser("list", help="the scenarios with their descriptions")
     ls.add_argument("--dir", default="scenarios")

@@ -210,6 +210,19 @@ class RepairCommand:
     action: str = "replace"
 
 
+# --- TM Forum Open API exports of both layers --------------------------------------------
+
+# Where the exported resources live: ``href`` = base + the API's path (e.g.
+# ``/alarmManagement/v4/alarm/``) + id. ``twin export --base-url`` replaces it.
+TMF_BASE_URL = "http://localhost:8080/tmf-api"
+
+
+def tmf_href(base_url: str, path: str, rid: object) -> str:
+    """The absolute ``href`` of resource ``rid`` at ``path`` (``/troubleTicket/v4/troubleTicket``)
+    under ``base_url``."""
+    return f"{base_url.rstrip('/')}{path}/{rid}"
+
+
 # --- network → BSS (usage) -----------------------------------------------------------------
 
 VOICE, DATA, SMS = 0, 1, 2  # the ``kind`` of a usage record, a credit request, a rated record

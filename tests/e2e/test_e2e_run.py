@@ -101,8 +101,15 @@ def test_tables_agree_with_the_summary(run_dir: Path) -> None:
     faults = run.table("faults")
     assert faults[["target", "mode", "source", "start"]].values.tolist() == [
         ["site1-site2", "fibre_cut", "scripted", 36_000.0]]
-    # rated revenue equals the usage lines on invoices, to the minor unit
-    rated = run.sql("SELECT sum(charge_minor) AS m FROM rated")["m"].iloc[0]
+    # rated revenue equals the usage lines on invoices plus the prepaid balances' debits, to
+    # the minor unit (prepaid usage is never invoiced)
+    def rated_on(channel: str) -> int:
+        return int(run.sql("SELECT coalesce(sum(charge_minor), 0) AS m FROM rated "
+                           f"WHERE channel = '{channel}'")["m"].iloc[0])
+
+    rated, online = rated_on("invoice"), rated_on("balance")
+    assert int(online) == s["bss"]["ocs_debited_minor"] == \
+        s["reconciliation"]["charged_online_minor"]
     lines = run.sql("SELECT sum(amount_minor) AS m FROM invoice_lines "
                     "WHERE line_type IN ('usage_voice', 'usage_data', 'usage_sms')")["m"].iloc[0]
     assert int(rated) == int(lines)

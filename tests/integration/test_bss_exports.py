@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import twin
-from twin.bss.exports import tmf635_usage, tmf678_bills, tmf678_rates, usage_status
+from twin.bss.exports import tmf678_bills, tmf678_rates
+from twin.export import export
 
 from .support import QUICKSTART, SMALL, RunScenario
 from .tmf import check
@@ -46,18 +49,20 @@ def test_bills_export_as_tmf678(run: twin.Run) -> None:
     assert "appliedBillingCharge" in kinds
 
 
-def test_usage_exports_as_tmf635_with_its_states(run: twin.Run) -> None:
-    cdrs, rated, inv = run.table("cdrs"), run.table("rated"), run.table("invoices")
-    status = usage_status(cdrs, rated, inv)
+def test_usage_exports_as_tmf635_with_its_states(run: twin.Run, tmp_path: Path) -> None:
+    export(run.path, tmp_path / "t", ["TMF635"])
+    usage = json.loads((tmp_path / "t" / "TMF635-usage.json").read_text(encoding="utf-8"))
+    assert len(usage) == run.summary["bss"]["cdrs_received"]
+    status = Counter(u["status"] for u in usage)
     assert set(status) <= STATES
-    # every rated record was billed by the end of the run; duplicates were rejected
-    assert (status[cdrs["state"] == "guided"] == "billed").all()
-    assert (status[cdrs["reason"] == "duplicate"] == "rejected").all()
-    sample = pd.concat([cdrs.head(300), cdrs[cdrs["state"] == "rejected"].head(20)])
-    usage = tmf635_usage(sample, rated, inv, start_of(run),
-                         run.summary["bss"]["minor_per_major"], run.summary["bss"]["currency"])
-    assert len(usage) == len(sample)
-    check("TMF635", "Usage", usage)
-    assert {u["status"] for u in usage} == {"billed", "rejected"}
-    billed = [u for u in usage if u["status"] == "billed"]
-    assert all(u["ratedProductUsage"][0]["isBilled"] for u in billed)
+    # every rated record was billed by the end of the run, or charged to a prepaid balance;
+    # duplicates were rejected
+    online = run.summary["reconciliation"]["records_charged_online"]
+    assert status["billed"] == run.summary["bss"]["cdrs_rated"] - online
+    assert status["rated"] == online > 0
+    dups = [u for u in usage
+            if {"name": "rejectReason", "valueType": "string", "value": "duplicate"}
+            in u["usageCharacteristic"]]
+    assert len(dups) == run.summary["bss"]["cdrs_duplicate"] > 0
+    assert all(u["status"] == "rejected" and "-dup-" in u["id"] for u in dups)
+    check("TMF635", "Usage", usage[:300] + dups[:20])

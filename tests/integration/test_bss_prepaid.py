@@ -34,7 +34,27 @@ def test_prepaid_usage_goes_to_balances_and_the_funnel_holds(
     assert "CreditRequest" in run.manifest["message_routes"]
 
 
-def test_without_online_charging_prepaid_usage_is_invoiced(run_scenario: RunScenario) -> None:
+def test_without_online_charging_prepaid_usage_is_debited_from_balances(
+        run_scenario: RunScenario) -> None:
+    """Online charging off: the network asks nothing before serving prepaid lines, and the
+    BSS debits each prepaid record from its line's balance afterwards (hot billing). A
+    prepaid account is never invoiced for usage: it gets no invoice at all here (the
+    default catalog's prepaid offer has no fees)."""
     run: twin.Run = run_scenario(QUICKSTART, overrides=SMALL)
-    assert run.summary["reconciliation"]["charged_online_minor"] == 0
-    assert set(run.table("rated")["channel"]) == {"invoice"}
+    b, rec = run.summary["bss"], run.summary["reconciliation"]
+    assert b["ocs_enabled"] is False and b["ocs_requests"] == 0
+    rated = run.table("rated")
+    subs = run.table("subscriptions").set_index("sub")
+    prepaid = subs.loc[rated["sub"], "account_type"].to_numpy() == "prepaid"
+    assert prepaid.any() and (rated.loc[prepaid, "channel"] == "balance").all()
+    assert (rated.loc[~prepaid, "channel"] == "invoice").all()
+    online = int(rated.loc[prepaid, "charge_minor"].sum())
+    assert online > 0 and rec["charged_online_minor"] == online == b["ocs_debited_minor"]
+    # every prepaid record was charged from its record, none had a reservation
+    assert b["ocs_post_charged"] == int(prepaid.sum()) == rec["records_charged_online"]
+    assert (b["ocs_opening_balance_minor"] + b["ocs_topup_minor"] - b["ocs_debited_minor"]
+            == b["ocs_balance_minor"])
+    inv = run.table("invoices")
+    assert set(inv["account_type"]) == {"postpaid"}
+    pre_accounts = set(subs.loc[subs["account_type"] == "prepaid", "account"])
+    assert not pre_accounts & set(inv["account"])

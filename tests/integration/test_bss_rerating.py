@@ -1,6 +1,7 @@
 """Rerating: a misconfigured prepaid voice price (free calls) from Tuesday 08:00, corrected on
-Thursday 20:00: the calls rated in between are rerated, the differences billed; an error never
-corrected leaks."""
+Thursday 20:00: the calls rated in between are rerated, the differences charged (to the
+prepaid balances); an error never corrected leaks. A correction after a bill run goes on
+the next bill."""
 
 from __future__ import annotations
 
@@ -65,19 +66,40 @@ def test_an_error_never_corrected_leaks(run_scenario: RunScenario,
         "tariff error not corrected", "amount_minor"] == -rec["tariff_error_minor"]
 
 
+def test_prepaid_rerating_without_online_charging_adjusts_balances(
+        corrected: twin.Run) -> None:
+    """The prepaid calls rerated at the correction are debited from the balances (online
+    charging is off: prepaid is charged from its records), not invoiced."""
+    rated = corrected.table("rated")
+    again = rated[rated["state"] == "rerated"]
+    assert (again["channel"] == "balance").all()
+    b = corrected.summary["bss"]
+    assert b["ocs_adjusted_minor"] == int(again["charge_minor"].sum()) > 0
+
+
 def test_a_correction_after_the_bill_run_goes_on_the_next_bill(
         run_scenario: RunScenario) -> None:
+    """A wrong price on business calls (8 ct a minute instead of free) from 29 January,
+    corrected on 2 February after January's bill run: January's calls are credited back on
+    February's invoices."""
     run = run_scenario(SCENARIO, overrides=(
         *SMALLER, "start=2026-01-28T00:00:00Z", "duration=6d",
+        "bss.tariff_errors[0].offer=enterprise", "bss.tariff_errors[0].price=8",
         "bss.tariff_errors[0].at=1d", "bss.tariff_errors[0].corrected_at=5d"))
     rated = run.table("rated")
     again = rated[rated["state"] == "rerated"]
     feb_1 = 4 * 86_400
     jan = again[again["start"] < feb_1]
-    assert len(jan) > 0
+    assert len(jan) > 0 and (jan["charge_minor"] < 0).all()  # credits
     inv = run.table("invoices")
     feb = inv[inv["billed_from"] >= feb_1]
     # February's invoices carry February's usage plus January's rerating differences
-    feb_usage = rated[(rated["start"] >= feb_1)]["charge_minor"].sum()
+    billed = rated[rated["channel"] == "invoice"]
+    feb_usage = billed[(billed["start"] >= feb_1)]["charge_minor"].sum()
     assert int(feb["usage_minor"].sum()) == int(feb_usage + jan["charge_minor"].sum())
-    assert run.summary["reconciliation"]["tariff_error_minor"] == 0
+    rec = run.summary["reconciliation"]
+    assert rec["tariff_error_minor"] == 0
+    # carried to a later bill: posted to February's cycle (1) though January's (0) usage
+    assert (jan["bill_cycle"] == 1).all()
+    carried = billed[(billed["start"] < feb_1) & (billed["bill_cycle"] == 1)]
+    assert rec["billed_late_minor"] == int(carried["charge_minor"].sum())

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import twin
@@ -86,10 +88,18 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
     good = {f"{k}_minor": 0 for k in STEPS} | {f"{k}_records": 0 for k in STEPS}
     rated = int(run.table("rated")["charge_minor"].sum())
     recurring = int(run.table("invoices")["recurring_minor"].sum())
+    catalog = run.scenario["bss"]["catalog"]
+    offers = sorted(catalog["offers"])
+    prices = SimpleNamespace(offers=offers, one_time=np.array(
+        [catalog["offers"][o].get("one_time_fee", 0) for o in offers]))
     bss = SimpleNamespace(rated_minor=rated, misrated_records=0,
-                          ocs=SimpleNamespace(counts={"debited_minor": 0}),
+                          ocs=SimpleNamespace(counts={"debited_minor": int(run.table("rated").query(
+                              "channel == 'balance'")["charge_minor"].sum())}),
                           billing=SimpleNamespace(totals={"recurring_potential_minor":
-                                                          recurring}))
+                                                          recurring}),
+                          spec=SimpleNamespace(catalog=SimpleNamespace(
+                              vat_pct=catalog["vat_pct"])), prices=prices,
+                          mediation=SimpleNamespace(received=run.summary["bss"]["cdrs_received"]))
     lost = {**good, "offered_records": 0, "potential_usage_minor": rated + 7,
             "carried_usage_minor": rated, "lost_outage_minor": 7, "lost_dropped_minor": 0,
             "lost_blocking_minor": 0, "lost_denied_minor": 0, "lost_denied_records": 0,
@@ -101,13 +111,67 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
             "lost_outage_records": 0, "lost_blocking_records": 0}
     out = tables.parent / "ra-check"
     out.mkdir(exist_ok=True)
-    for name in ("rated", "invoices", "invoice_lines"):
+    for name in ("rated", "invoices", "invoice_lines", "subscriptions", "product_orders",
+                 "cdrs"):
         (out / f"{name}.parquet").write_bytes((tables / f"{name}.parquet").read_bytes())
     reconcile(out, bss, lost)  # consistent: passes
     with pytest.raises(ReconciliationError, match="funnel"):
         reconcile(out, bss, {**lost, "lost_outage_minor": 8})  # one cent unaccounted for
     with pytest.raises(ReconciliationError, match="rated usage"):
-        reconcile(out, SimpleNamespace(rated_minor=rated + 1, misrated_records=0,
-                                       ocs=bss.ocs, billing=bss.billing), lost)
+        reconcile(out, SimpleNamespace(**{**vars(bss), "rated_minor": rated + 1}), lost)
     with pytest.raises(ReconciliationError, match="re-rating"):
         reconcile(out, bss, {**lost, "rerated_rows_differing": 3})
+    with pytest.raises(ReconciliationError, match="received_records_logged_once"):
+        reconcile(out, SimpleNamespace(**{**vars(bss), "mediation": SimpleNamespace(
+            received=run.summary["bss"]["cdrs_received"] + 1)}), lost)
+
+
+def test_a_line_on_no_invoice_fails_the_run(run_scenario: RunScenario, tmp_path: Path) -> None:
+    """The books of a real run, with one invoice line moved off its invoice (as one-time
+    fees of lines activated between a cycle's end and its bill run once were): the
+    reconciliation fails and names the identity; every identity is reported."""
+    run = run_scenario(SCENARIOS / "order_to_cash.yaml")
+    assert run.summary["reconciliation"]["identity_holds"] is True
+    assert run.summary["reconciliation"]["identities_checked"] >= 11
+    from twin.analysis.ledger import ledger
+
+    tables = run.path / "tables"
+    for name in ("rated", "invoices", "subscriptions", "product_orders"):
+        (tmp_path / f"{name}.parquet").write_bytes((tables / f"{name}.parquet").read_bytes())
+    lines = run.table("invoice_lines")
+    fees = {o: int(v.get("one_time_fee", 0))
+            for o, v in run.scenario["bss"]["catalog"]["offers"].items()}
+    lines.to_parquet(tmp_path / "invoice_lines.parquet")
+    assert all(c.holds for c in ledger(tmp_path, 19.0, fees)[0])
+    moved = lines.copy()
+    moved.loc[moved["line_type"] == "one_time", "invoice_id"] = np.where(
+        np.arange((moved["line_type"] == "one_time").sum()) == 0, 0,
+        moved.loc[moved["line_type"] == "one_time", "invoice_id"])
+    moved.to_parquet(tmp_path / "invoice_lines.parquet")
+    broken = {c.name for c in ledger(tmp_path, 19.0, fees)[0] if not c.holds}
+    assert broken == {"lines_on_one_invoice", "invoice_is_its_lines"}
+
+
+def test_one_time_fees_of_lines_activated_before_the_bill_run_are_billed(
+        run_scenario: RunScenario) -> None:
+    """order_to_cash: lines activated between January's end and its bill run (01:00) pay
+    their connection fee on February's bill; no invoice line is on no invoice."""
+    run = run_scenario(SCENARIOS / "order_to_cash.yaml")
+    orphans = run.sql("SELECT count(*) AS n FROM invoice_lines WHERE invoice_id NOT IN "
+                      "(SELECT invoice_id FROM invoices)")["n"].iloc[0]
+    assert orphans == 0
+    inv = run.table("invoices")
+    between = run.sql("""
+        SELECT o.sub, o.activated FROM product_orders o, (SELECT DISTINCT billed_to, bill_run
+             FROM invoices WHERE billed_to < bill_run) b
+        WHERE o.action = 'add' AND o.state = 'completed'
+          AND o.activated >= b.billed_to AND o.activated < b.bill_run""")
+    assert len(between) > 0  # the scenario has such lines
+    fee = run.table("invoice_lines")
+    fee = fee[(fee["line_type"] == "one_time") & fee["sub"].isin(between["sub"])]
+    offers = run.table("subscriptions").set_index("sub").loc[between["sub"], "offer"]
+    owed = sum(run.scenario["bss"]["catalog"]["offers"][o].get("one_time_fee", 0)
+               for o in offers)
+    assert owed > 0 and int(fee["amount_minor"].sum()) == owed
+    assert set(fee["invoice_id"]) <= set(inv["invoice_id"])
+    assert pd.Series(fee["sub"]).is_unique

@@ -111,7 +111,7 @@ def test_counts_agree_between_summary_and_tables(scenario_run: twin.Run) -> None
 
 def test_rated_usage_equals_invoiced_usage_to_the_minor_unit(scenario_run: twin.Run) -> None:
     run = scenario_run
-    # prepaid lines on online charging pay from their balances, the rest is invoiced
+    # prepaid lines pay from their balances (online charging on or off), the rest is invoiced
     rated = int(run.sql("SELECT coalesce(sum(charge_minor), 0) x FROM rated "
                         "WHERE channel = 'invoice'")["x"].iloc[0])
     online = int(run.sql("SELECT coalesce(sum(charge_minor), 0) x FROM rated "

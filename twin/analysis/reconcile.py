@@ -40,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twin.analysis.ledger import Identity, ledger
 from twin.bss.billing import USAGE_LINES
 from twin.bss.money import percent_of
 from twin.bss.sla import counted_outage, credit_pct
@@ -69,25 +70,12 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
                        "WHERE channel = 'balance'")
     billed_usage = _one(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
                              f"WHERE line_type IN {USAGE_LINES}")
+    receipts = _one(con, f"SELECT count(*) FROM '{tables / 'cdrs.parquet'}' "
+                         "WHERE parts = 0 AND processed = received")
     inv = {k: _one(con, f"SELECT sum({k}_minor) FROM '{inv_path}'")
            for k in ("recurring", "one_time", "discount", "usage", "sla_credit", "net", "tax",
                      "total")}
     con.close()
-    if (rated_minor != billed_usage + online or rated_minor != bss.rated_minor
-            or online != bss.ocs.counts["debited_minor"]):
-        raise ReconciliationError(
-            f"rated usage {rated_minor} != invoiced usage {billed_usage} + charged online "
-            f"{online} (BSS counters: rated {bss.rated_minor}, debited "
-            f"{bss.ocs.counts['debited_minor']})")
-    if lost["rerated_rows_differing"] > bss.misrated_records:
-        raise ReconciliationError(
-            f"re-rating the rated table gives other charges on "
-            f"{lost['rerated_rows_differing']} rows ({bss.misrated_records} were rated with "
-            "a misconfigured tariff)")
-    if lost["subscribed_records"] != rated_records:
-        raise ReconciliationError(
-            f"the truth says {lost['subscribed_records']} records were rated, the BSS rated "
-            f"{rated_records}")
     tariff_error = lost["rerated_catalog_minor"] - rated_minor
     losses = (lost["lost_outage_minor"] + lost["lost_dropped_minor"] + lost["lost_denied_minor"]
               + lost["lost_blocking_minor"])
@@ -98,12 +86,40 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
                          + inv["one_time"])
     expect_net = (potential_revenue - losses - sum(leaks.values()) - lost["rating_order_minor"]
                   - tariff_error - online - churn - inv["discount"] - inv["sla_credit"])
-    if expect_net != inv["net"] or inv["net"] + inv["tax"] != inv["total"]:
-        raise ReconciliationError(
-            f"the funnel gives {expect_net} billed net of tax, the invoices {inv['net']}")
-    if lost["carried_usage_minor"] - sum(leaks.values()) - lost["rating_order_minor"] \
-            - tariff_error != rated_minor:
-        raise ReconciliationError("carried usage does not split into rated + leaked")
+    rows, counts = ledger(tables, float(bss.spec.catalog.vat_pct),
+                          dict(zip(bss.prices.offers, bss.prices.one_time.tolist(), strict=True)))
+    checks = [
+        Identity("rated_is_invoiced_plus_online",
+                 rated_minor == billed_usage + online == bss.rated_minor
+                 and online == bss.ocs.counts["debited_minor"],
+                 f"rated usage {rated_minor} != invoiced usage {billed_usage} + charged online "
+                 f"{online} (BSS counters: rated {bss.rated_minor}, debited "
+                 f"{bss.ocs.counts['debited_minor']})"),
+        Identity("rerating_reproduces_charges",
+                 lost["rerated_rows_differing"] <= bss.misrated_records,
+                 f"re-rating the rated table gives other charges on "
+                 f"{lost['rerated_rows_differing']} rows ({bss.misrated_records} were rated "
+                 "with a misconfigured tariff)"),
+        Identity("received_records_logged_once", receipts == bss.mediation.received,
+                 f"mediation received {bss.mediation.received} records, the cdrs table "
+                 f"logs {receipts} first receipts (rows that are not an assembled session or "
+                 "a later decision)"),
+        Identity("truth_rated_is_bss_rated", lost["subscribed_records"] == rated_records,
+                 f"the truth says {lost['subscribed_records']} records were rated, the BSS "
+                 f"rated {rated_records}"),
+        Identity("funnel_gives_billed_net",
+                 expect_net == inv["net"] and inv["net"] + inv["tax"] == inv["total"],
+                 f"the funnel gives {expect_net} billed net of tax, the invoices {inv['net']}"
+                 f" (+ tax {inv['tax']} = {inv['net'] + inv['tax']}, total {inv['total']})"),
+        Identity("carried_is_rated_plus_leaked",
+                 lost["carried_usage_minor"] - sum(leaks.values()) - lost["rating_order_minor"]
+                 - tariff_error == rated_minor,
+                 "carried usage does not split into rated + leaked"),
+        *rows,
+    ]
+    failed = [c for c in checks if not c.holds]
+    if failed:
+        raise ReconciliationError("; ".join(f"{c.name}: {c.detail}" for c in failed))
     _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records, online,
                  churn)
     return {
@@ -117,7 +133,10 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
         "records_collected": lost["collected_records"],
         "records_accepted": lost["accepted_records"],
         "records_rated": rated_records,
-        "records_billed": rated_records,
+        "records_billed": counts["records_billed"],
+        "records_billed_late": counts["records_billed_late"],
+        "records_charged_online": counts["records_charged_online"],
+        "billed_late_minor": counts["billed_late_minor"],
         "potential_revenue_minor": potential_revenue,
         "lost_outage_minor": lost["lost_outage_minor"] + lost["lost_dropped_minor"],
         "lost_denied_minor": lost["lost_denied_minor"],
@@ -133,7 +152,8 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
         "credited_minor": inv["sla_credit"],
         "discounts_minor": inv["discount"],
         "billed_net_minor": inv["net"],
-        "identity_holds": True,
+        "identities_checked": len(checks),
+        "identity_holds": not failed,
     }
 
 

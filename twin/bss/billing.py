@@ -50,7 +50,7 @@ INVOICE_SCHEMA = pa.schema([
     ("discount_minor", pa.int64()), ("usage_minor", pa.int64()),
     ("sla_credit_minor", pa.int64()), ("net_minor", pa.int64()), ("tax_minor", pa.int64()),
     ("total_minor", pa.int64()), ("currency", pa.string()),
-    ("bill_cycle_day", pa.int64()), ("region", pa.string()),
+    ("bill_cycle_day", pa.int64()), ("region", pa.string()), ("bill_cycle", pa.int64()),
 ])
 LINE_SCHEMA = pa.schema([
     ("invoice_id", pa.int64()), ("account", pa.int64()), ("sub", pa.int64()),
@@ -124,7 +124,9 @@ class Billing:
         self.bill_time: list[list[float]] = [[] for _ in self.days]
         self.late_records = 0
         self.late_minor = 0
-        self.one_time_due = np.asarray(new_lines, dtype=bool).copy()
+        # one-time fee owed per line, billed on the first bill run after its activation
+        self.one_time_due: I64 = np.where(np.asarray(new_lines, dtype=bool),
+                                          prices.one_time[subs.offer], 0).astype(np.int64)
         self.sla = SlaCredits(sim, subs, [s.sla for s in prices.specs], self.B, self.group)
         self._invoice_ids = itertools.count(1)
         self.invoices = sim.records.buffer("invoices", INVOICE_SCHEMA)
@@ -187,9 +189,14 @@ class Billing:
                   charge: I64) -> None:
         self.add_usage_in(self.cycle_of(sub, np.asarray(start)), sub, kind, charge)
 
+    def fee_due(self, sub: int) -> None:
+        """A line was activated: its offer's one-time fee goes on its first bill."""
+        self.one_time_due[sub] = self.prices.one_time[self.inventory.current[sub]]
+
     def add_usage_in(self, cycle: I64, sub: I64, kind: npt.NDArray[np.integer],
-                     charge: I64) -> None:
-        """Rated charges of ``cycle``; those of a billed cycle go on the next open bill."""
+                     charge: I64) -> I64:
+        """Rated charges of ``cycle``; those of a billed cycle go on the next open bill.
+        Returns the cycle each charge was posted to (its bill)."""
         g = self.group[sub]
         open_k = self.billed[g]
         late = cycle < open_k
@@ -199,6 +206,7 @@ class Billing:
             cycle = np.maximum(cycle, np.minimum(open_k, self.n_real[g] - 1))
         flat = (cycle * self.subs.count + sub) * 3 + np.asarray(kind, dtype=np.int64)
         np.add.at(self.usage.reshape(-1), flat, np.asarray(charge, dtype=np.int64))
+        return np.asarray(cycle, dtype=np.int64)
 
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.sla.on_outage(report, self.billed, self.recurring_base)
@@ -242,16 +250,23 @@ class Billing:
         potential = self._recurring_of(lo, hi, cycle_s, None).only(mine).per_line(subs.count)
         self._recurring.setdefault(k, np.zeros(subs.count, dtype=np.int64))[mine] = recurring[mine]
         self.totals["recurring_potential_minor"] += int(potential.sum())
-        one_time = np.where(self.one_time_due & mine, prices.one_time[offer], 0).astype(np.int64)
-        self.one_time_due[mine] = False
+        # the lines active by the end of the billed part; a line activated after it (between
+        # the cycle's end and its bill run) pays its one-time fee on its own first bill
+        active = (inventory.active_from < hi) & mine
+        one_time = np.where(active, self.one_time_due, 0).astype(np.int64)
+        self.one_time_due[active] = 0
         discount = percent_of(recurring, self._discount_pct(offer,
                                                                  inventory.active_from < hi))
         credit = self.sla.credits(k, recurring, mine)
         u = np.where(mine[:, None], self.usage[k], 0)
         per_sub = np.stack([recurring, one_time, -discount, u[:, 0], u[:, 1], u[:, 2], -credit])
         n_acc = int(subs.account.max()) + 1
-        # accounts of the group with a line activated by the end of the billed part
-        accounts = np.unique(subs.account[(inventory.active_from < hi) & mine])
+        # accounts of the group with a postpaid line activated by the end of the billed part,
+        # and any with something to bill: every invoice line belongs to an invoice (prepaid
+        # usage goes to balances; a prepaid account gets an invoice only for fees)
+        owes = (per_sub != 0).any(axis=0) | (segments.per_line(subs.count) != 0)
+        postpaid = self.account_type[offer] == "postpaid"
+        accounts = np.unique(subs.account[(active & postpaid) | (owes & mine)])
         inv_ids = np.zeros(n_acc, dtype=np.int64)
         inv_ids[accounts] = [next(self._invoice_ids) for _ in accounts]
         acc = subs.account.astype(np.int64)
@@ -305,6 +320,7 @@ class Billing:
             "currency": np.full(accounts.size, self.spec.catalog.currency),
             "bill_cycle_day": np.full(accounts.size, self.days[g], dtype=np.int64),
             "region": self.account_region[accounts],
+            "bill_cycle": np.full(accounts.size, k, dtype=np.int64),
         })
         t = self.totals
         t["invoices"] += int(accounts.size)

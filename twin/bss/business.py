@@ -47,7 +47,7 @@ RATED_SCHEMA = pa.schema([
     ("period", pa.string()), ("billable", pa.int64()), ("allowance_used", pa.int64()),
     ("chargeable", pa.int64()), ("units", pa.int64()), ("charge_minor", pa.int64()),
     ("state", pa.string()), ("channel", pa.string()), ("rated_at", pa.float64()),
-    ("charging_id", pa.int64()), ("parts", pa.int32()),
+    ("charging_id", pa.int64()), ("parts", pa.int32()), ("bill_cycle", pa.int64()),
 ])
 CUSTOMER_SCHEMA = pa.schema([
     ("sub", pa.int64()), ("msisdn", pa.int64()), ("account", pa.int64()),
@@ -169,6 +169,10 @@ class BusinessSupport:
                      r: Rating, charge: npt.NDArray[np.int64], state: str) -> None:
         n = sub.size
         online = self.ocs.prepaid[sub]
+        inv = ~online
+        posted = np.full(n, -1, dtype=np.int64)  # the bill cycle it goes on; -1: a balance
+        posted[inv] = self.billing.add_usage_in(r.cycle[inv], sub[inv],
+                                                c["kind"][inv].astype(np.int64), charge[inv])
         self.rated.extend({
             "record_id": c["record_id"], "node_id": c["node_id"], "sub": sub,
             "account": self.subs.account[sub].astype(np.int64),
@@ -181,11 +185,9 @@ class BusinessSupport:
             "channel": labels(online.astype(np.int8), CHANNELS),
             "rated_at": np.full(n, self.sim.now),
             "charging_id": c.get("charging_id", c["record_id"]).astype(np.int64),
-            "parts": c.get("parts", np.zeros(n, dtype=np.int32)).astype(np.int32)})
+            "parts": c.get("parts", np.zeros(n, dtype=np.int32)).astype(np.int32),
+            "bill_cycle": posted})
         self.rated_minor += int(charge.sum())
-        inv = ~online
-        self.billing.add_usage_in(r.cycle[inv], sub[inv], c["kind"][inv].astype(np.int64),
-                                  charge[inv])
         if online.any():
             if state == "rated":
                 session = c.get("charging_id", c["record_id"]).astype(np.int64)
@@ -211,7 +213,7 @@ class BusinessSupport:
     def _activated(self, sub: int) -> None:
         """A new line's order completed: billing starts, the one-time fee is due, and the line
         reaches mediation's guiding table (after the guiding delay, if any)."""
-        self.billing.one_time_due[sub] = True
+        self.billing.fee_due(sub)
         mean = self.spec.mediation.guiding_delay_mean
         delay = float(self.guiding_rng.exponential(mean)) if mean > 0 else 0.0
         self.mediation.guidable_from[sub] = self.sim.now + delay

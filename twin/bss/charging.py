@@ -11,8 +11,11 @@ the reservation. Customers top up when their balance runs low, after a while.
 When the OCS is down it cannot answer: the answer says so, and the network applies the
 configured failure handling — *fail-open* serves the session uncharged (its record says
 ``online = FAIL_OPEN``; it is written off unless ``post_charge_fail_open``), *fail-closed*
-denies it. Usage records of prepaid lines that never asked (a network without online
-charging) are charged to the balance afterwards, with no reservation.
+denies it. Usage records of prepaid lines that never asked are charged to the balance
+afterwards, with no reservation: with ``bss.ocs.enabled`` off the network asks for nothing,
+and every prepaid record is charged this way — the balance is debited from the records,
+as prepaid was billed before online charging ("hot billing"), and nothing stops a balance
+going below zero. Prepaid lines are never invoiced.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class OnlineCharging:
                  clock: TariffClock) -> None:
         self.sim, self.spec, self.subs, self.prices, self.clock = sim, spec, subs, prices, clock
         prepaid_offer = np.array([s.account_type == "prepaid" for s in prices.specs])
-        self.prepaid = prepaid_offer[subs.offer] & spec.enabled
+        self.prepaid = prepaid_offer[subs.offer]  # charged to balances, online or not
         self.rng = sim.rng.stream("bss.ocs")
         opening = np.rint(self.rng.exponential(max(spec.initial_balance_mean, 1),
                                                subs.count)).astype(np.int64)
@@ -63,7 +66,7 @@ class OnlineCharging:
                            topups=0, topup_minor=0, debited_minor=0, post_charged=0,
                            adjusted_minor=0, released=0)
         self.denied_subs: list[I64] = []  # who was denied (for care)
-        if spec.enabled:
+        if self.prepaid.any():
             self._schedule_topups()
             sim.env.process(self._topups())
 

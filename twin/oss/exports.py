@@ -19,7 +19,14 @@ from typing import Any
 
 import pandas as pd
 
+from twin.messages import TMF_BASE_URL, tmf_href
+
 SYSTEM = "twin-oss"
+ALARM = "/alarmManagement/v4/alarm"
+TICKET = "/troubleTicket/v4/troubleTicket"
+PROBLEM = "/serviceProblemManagement/v4/serviceProblem"
+ORIGINATOR = {"id": SYSTEM, "name": "OSS/BSS Twin fault management", "role": "originator",
+              "@referredType": "Organization"}
 SERVICE_CAUSES = ("heartbeatFailure", "backhaulFailure")
 
 
@@ -34,13 +41,15 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None and v != []}
 
 
-def _alarm_ref(alarm_id: int) -> dict[str, Any]:
-    return {"id": str(alarm_id), "href": f"/tmf-api/alarmManagement/v4/alarm/{alarm_id}",
+def _alarm_ref(alarm_id: int, base: str) -> dict[str, Any]:
+    return {"id": str(alarm_id), "href": tmf_href(base, ALARM, alarm_id),
             "@referredType": "Alarm"}
 
 
-def tmf642_alarms(alarms: pd.DataFrame, start: datetime) -> list[dict[str, Any]]:
-    """Every alarm of the ``alarms`` table as a TMF642 ``Alarm``."""
+def tmf642_alarms(alarms: pd.DataFrame, start: datetime,
+                  base_url: str = TMF_BASE_URL) -> list[dict[str, Any]]:
+    """Every alarm of the ``alarms`` table as a TMF642 ``Alarm`` (``href`` under
+    ``base_url``)."""
     roots: dict[int, list[int]] = defaultdict(list)
     symptoms: dict[int, list[int]] = defaultdict(list)
     for r in alarms.itertuples():
@@ -57,8 +66,8 @@ def tmf642_alarms(alarms: pd.DataFrame, start: datetime) -> list[dict[str, Any]]
                                         "suppressed", "systemId": SYSTEM,
                              "time": instant(start, r.changed)})
         out.append(_drop_none({
-            "id": aid,
-            "href": f"/tmf-api/alarmManagement/v4/alarm/{aid}",
+            "id": aid,  # an integer in TMF642 v4
+            "href": tmf_href(base_url, ALARM, aid),
             "@type": "Alarm",
             "externalAlarmId": f"{r.ems}/{int(r.notification_id)}",
             "sourceSystemId": r.ems,
@@ -83,23 +92,28 @@ def tmf642_alarms(alarms: pd.DataFrame, start: datetime) -> list[dict[str, Any]]
             "ackSystemId": SYSTEM if r.ack_state == "acknowledged" else None,
             "isRootCause": is_root if inc else None,
             "serviceAffecting": r.probable_cause in SERVICE_CAUSES,
-            "correlatedAlarm": [_alarm_ref(s) for s in symptoms[inc]] if is_root and inc
-            else [],
-            "parentAlarm": [_alarm_ref(p) for p in roots[inc]] if not is_root and inc
-            else [],
+            "correlatedAlarm": [_alarm_ref(s, base_url) for s in symptoms[inc]]
+            if is_root and inc else [],
+            "parentAlarm": [_alarm_ref(p, base_url) for p in roots[inc]]
+            if not is_root and inc else [],
             "comment": comments,
         }))
     return out
 
 
-def _ticket_ref(ticket_id: int) -> dict[str, Any]:
-    return {"id": str(ticket_id),
-            "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{ticket_id}",
+def _ticket_ref(ticket_id: int, base: str) -> dict[str, Any]:
+    return {"id": str(ticket_id), "href": tmf_href(base, TICKET, ticket_id),
             "@referredType": "TroubleTicket"}
 
 
+def _problem_ref(incident_id: int, base: str, role: str | None = None) -> dict[str, Any]:
+    ref = {"id": str(incident_id), "href": tmf_href(base, PROBLEM, incident_id),
+           "@referredType": "ServiceProblem"}
+    return {**ref, "role": role} if role else ref
+
+
 def tmf621_tickets(tickets: pd.DataFrame, status: pd.DataFrame, notes: pd.DataFrame,
-                   start: datetime) -> list[dict[str, Any]]:
+                   start: datetime, base_url: str = TMF_BASE_URL) -> list[dict[str, Any]]:
     """Every ticket of the ``tickets`` table as a TMF621 ``TroubleTicket``, with its status
     history (``ticket_status``) and notes (``ticket_notes``)."""
     history = {k: g for k, g in status.groupby("ticket_id")}
@@ -111,7 +125,7 @@ def tmf621_tickets(tickets: pd.DataFrame, status: pd.DataFrame, notes: pd.DataFr
         last = max([r.created, *changes["t"].tolist()])
         out.append(_drop_none({
             "id": str(tid),
-            "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{tid}",
+            "href": tmf_href(base_url, TICKET, tid),
             "@type": "TroubleTicket",
             "name": f"{r.priority_name}: {r.root}",
             "description": f"incident {int(r.incident_id)} rooted at {r.root}; "
@@ -132,9 +146,7 @@ def tmf621_tickets(tickets: pd.DataFrame, status: pd.DataFrame, notes: pd.DataFr
                       "text": n.text}
                      for i, n in enumerate(noted.get(tid, notes.iloc[0:0]).itertuples())],
             "relatedEntity": [
-                {"id": str(int(r.incident_id)), "role": "serviceProblem",
-                 "href": f"/tmf-api/serviceProblemManagement/v4/serviceProblem/"
-                         f"{int(r.incident_id)}", "@referredType": "ServiceProblem"},
+                _problem_ref(int(r.incident_id), base_url, "serviceProblem"),
                 {"id": r.root, "role": "rootCause", "@referredType": "Resource"},
             ],
             "relatedParty": [{"id": f"crew-{int(r.crew)}", "role": "fieldCrew",
@@ -170,8 +182,8 @@ def _impact_fields(imp: Any, top: float) -> dict[str, Any]:
 
 
 def tmf656_problems(incidents: pd.DataFrame, alarms: pd.DataFrame, tickets: pd.DataFrame,
-                    start: datetime, impact: pd.DataFrame | None = None
-                    ) -> list[dict[str, Any]]:
+                    start: datetime, impact: pd.DataFrame | None = None,
+                    base_url: str = TMF_BASE_URL) -> list[dict[str, Any]]:
     """Every incident of the ``incidents`` table as a TMF656 ``ServiceProblem``: its root
     cause, the alarms underneath, the cells it affects and its ticket; with the
     ``incident_impact`` table, the services, sites, customers and revenue at stake too."""
@@ -200,13 +212,14 @@ def tmf656_problems(incidents: pd.DataFrame, alarms: pd.DataFrame, tickets: pd.D
         cells = [c for c in str(r.cells).split(",") if c]
         out.append(_drop_none({
             "id": str(iid),
-            "href": f"/tmf-api/serviceProblemManagement/v4/serviceProblem/{iid}",
+            "href": tmf_href(base_url, PROBLEM, iid),
             "@type": "ServiceProblem",
             "name": f"{r.root_kind} failure: {r.root}",
             "description": f"{int(r.alarms)} alarms correlated; {len(cells)} cells cut off "
                            "in the OSS inventory",
             "category": "system.originated",
             "originatingSystem": SYSTEM,
+            "originatorParty": ORIGINATOR,
             "reason": "root cause unknown" if r.root_kind == "unknown"
             else f"{r.root_kind} {r.root} failed",
             "status": status,
@@ -223,21 +236,19 @@ def tmf656_problems(incidents: pd.DataFrame, alarms: pd.DataFrame, tickets: pd.D
             or [{"id": r.root, "@referredType": "Resource"}],
             "rootCauseResource": [{"id": r.root, "@referredType": "Resource"}]
             if r.root_kind != "unknown" else [],
-            "underlyingAlarm": [{"id": str(int(a)), "@referredType": "Alarm",
-                                 "href": f"/tmf-api/alarmManagement/v4/alarm/{int(a)}"}
-                                for a in mine["alarm_id"]],
-            "firstAlert": {"id": str(int(mine["alarm_id"].iloc[0])), "role": "firstAlert",
-                           "@referredType": "Alarm"} if len(mine) else None,
-            "troubleTicket": [_ticket_ref(int(r.ticket_id))] if r.ticket_id else [],
-            "parentProblem": [{"id": str(int(r.merged_into)),
-                               "@referredType": "ServiceProblem"}] if r.merged_into else [],
+            "underlyingAlarm": [_alarm_ref(int(a), base_url) for a in mine["alarm_id"]],
+            "firstAlert": {**_alarm_ref(int(mine["alarm_id"].iloc[0]), base_url),
+                           "role": "firstAlert"} if len(mine) else None,
+            "troubleTicket": [_ticket_ref(int(r.ticket_id), base_url)] if r.ticket_id else [],
+            "parentProblem": [_problem_ref(int(r.merged_into), base_url)] if r.merged_into
+            else [],
             **(_impact_fields(latest[iid], top) if iid in latest else {}),
         }))
     return out
 
 
-def tmf621_customer_tickets(customer_tickets: pd.DataFrame,
-                            start: datetime) -> list[dict[str, Any]]:
+def tmf621_customer_tickets(customer_tickets: pd.DataFrame, start: datetime,
+                            base_url: str = TMF_BASE_URL) -> list[dict[str, Any]]:
     """Every row of ``customer_tickets`` as a TMF621 ``TroubleTicket`` of type ``complaint``:
     the customer (``relatedParty``), the cell and the service problem it was linked to
     (``relatedEntity``), and the network ticket as its parent (``troubleTicketRelationship``).
@@ -261,7 +272,7 @@ def tmf621_customer_tickets(customer_tickets: pd.DataFrame,
         last = changes[-1]
         out.append(_drop_none({
             "id": cid,
-            "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{cid}",
+            "href": tmf_href(base_url, TICKET, cid),
             "@type": "TroubleTicket",
             "name": f"complaint: {r.reason} on {r.cell}",
             "description": f"customer line {int(r.sub)} on {r.cell}: {r.reason}"
@@ -278,17 +289,15 @@ def tmf621_customer_tickets(customer_tickets: pd.DataFrame,
             "lastUpdate": last["changeDate"],
             "resolutionDate": instant(start, r.resolved),
             "statusChange": changes,
-            "relatedParty": [{"id": str(int(r.account)), "role": "customer",
+            "relatedParty": [{"id": f"cust-{int(r.account)}", "role": "customer",
                               "@referredType": "Customer"}],
             "relatedEntity": [
                 {"id": r.cell, "role": "affectedResource", "@referredType": "Resource"},
-                *([{"id": str(inc), "role": "serviceProblem",
-                    "href": f"/tmf-api/serviceProblemManagement/v4/serviceProblem/{inc}",
-                    "@referredType": "ServiceProblem"}] if inc else []),
+                *([_problem_ref(inc, base_url, "serviceProblem")] if inc else []),
             ],
             "troubleTicketRelationship": [
                 {"id": str(parent), "relationshipType": "isChild",
-                 "href": f"/tmf-api/troubleTicket/v4/troubleTicket/{parent}"}] if parent
+                 "href": tmf_href(base_url, TICKET, parent)}] if parent
             else [],
         }))
     return out

@@ -25,7 +25,14 @@ import pyarrow as pa
 import simpy
 
 from twin.kernel import Sim
-from twin.messages import ActivationCommand, ActivationResult, ServiceOrder, ServiceOrderUpdate
+from twin.messages import (
+    TMF_BASE_URL,
+    ActivationCommand,
+    ActivationResult,
+    ServiceOrder,
+    ServiceOrderUpdate,
+    tmf_href,
+)
 from twin.scenario.schema import ProvisioningSpec
 
 SERVICE_ORDERS_SCHEMA = pa.schema([
@@ -118,10 +125,12 @@ class Provisioning:
 SERVICE_STATE = {"add": "active", "modify": "active", "delete": "terminated"}
 
 
-def tmf641_orders(orders: Any, start: Any) -> list[dict[str, Any]]:
+def tmf641_orders(orders: Any, start: Any,
+                  base_url: str = TMF_BASE_URL) -> list[dict[str, Any]]:
     """Every row of the ``service_orders`` table (a DataFrame) as a TMF641 ``ServiceOrder``
     with one item: the mobile line's service on its serving cell; ``start`` is the scenario's
-    start instant (a ``datetime``)."""
+    start instant (a ``datetime``); the product order it realises is an external reference
+    (TMF622, by id and ``href``)."""
     from datetime import timedelta
 
     def iso(t: float) -> str:
@@ -145,11 +154,14 @@ def tmf641_orders(orders: Any, start: Any) -> list[dict[str, Any]]:
         }
         order: dict[str, Any] = {
             "id": str(r.service_order_id),
-            "href": f"/tmf-api/serviceOrdering/v4/serviceOrder/{r.service_order_id}",
+            "href": tmf_href(base_url, "/serviceOrdering/v4/serviceOrder", r.service_order_id),
             "orderDate": iso(r.ordered), "startDate": iso(r.received),
             "state": r.state, "category": "provisioning",
-            "externalReference": [{"name": str(r.product_order_id),
-                                   "externalReferenceType": "productOrder"}],
+            "externalReference": [{
+                "id": str(r.product_order_id), "name": str(r.product_order_id),
+                "externalReferenceType": "productOrder",
+                "href": tmf_href(base_url, "/productOrderingManagement/v4/productOrder",
+                                 r.product_order_id)}],
             "serviceOrderItem": [{"id": "1", "quantity": 1, "action": r.action,
                                   "state": r.state, "service": service}],
             "@type": "ServiceOrder",
