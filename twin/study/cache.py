@@ -4,7 +4,8 @@ A run is known by a key: the SHA-256 of the resolved scenario (YAML, with the ru
 seed and the twin's code version. Two variants that resolve to the same scenario share one run;
 a sweep re-run or resumed after an interruption finds every finished run under its key and
 runs only the rest. The code version is the release number plus a digest of the package's
-source, so an edited twin never reuses the results of an older one.
+source (the modules a run executes), so an edited model never reuses the results of an older
+one.
 
 The cache is a directory of small JSON files (``<key>.json``: the run's summary and where and
 how fast it ran), each written whole — to a temporary name, then renamed — so an interrupted
@@ -23,14 +24,21 @@ from typing import Any
 
 import twin
 
+# Code a run does not execute: the study machinery itself, the CLI, figures and export.
+# Editing them keeps the cache; editing anything else (the model) empties it.
+NOT_IN_A_RUN = ("study/", "cli.py", "compare.py", "report/", "export.py")
+
 
 @functools.cache
 def code_version() -> str:
-    """``0.1.0+3f2a9c1d0b4e``: the release and a digest of every ``twin/**.py`` file."""
+    """``0.1.0+3f2a9c1d0b4e``: the release and a digest of the source a run executes."""
     root = Path(twin.__file__).resolve().parent
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(NOT_IN_A_RUN):
+            continue
+        digest.update(rel.encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")

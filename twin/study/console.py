@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Sequence
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -41,6 +42,8 @@ def parse_until_ci(items: Sequence[str] | None, metrics: Sequence[str]
 def fmt(metric: str, value: float, per_major: int) -> str:
     if value != value:  # NaN: undefined (e.g. no faults in any run)
         return "–"
+    if abs(value) < 1e-9:  # a fit's rounding noise around an exact zero
+        value = 0.0
     if metric.endswith("_minor"):
         return f"{value / per_major:,.2f}"
     return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
@@ -70,18 +73,25 @@ def statistics_table(study: Study, per_major: int, title: str) -> Table:
     return table
 
 
-def sensitivity_table(study: Study, per_major: int, title: str) -> Table:
-    table = Table(title=title, show_header=True)
-    for name in ("metric", "parameter", "from → to", "effect ± 95 % CI", "Holm", "verdict"):
-        table.add_column(name, justify="right" if name.startswith(("effect", "Holm")) else "left")
+def sensitivity_tables(study: Study, per_major: int) -> list[Table]:
+    """One table per metric: each parameter's effect from its low to its high end."""
     assert study.sensitivity is not None
-    for r in study.sensitivity.itertuples():
-        m = str(r.metric)
-        table.add_row(m, str(r.parameter).split("=")[0], f"{r.low} → {r.high}",
-                      f"{fmt(m, float(r.effect), per_major)} ± "
-                      f"{fmt(m, float(r.ci95), per_major)}",
-                      _p(float(r.p_holm)), str(r.verdict))
-    return table
+    tables = []
+    for metric, rows in study.sensitivity.groupby("metric", sort=False):
+        m = str(metric)
+        table = Table(title=m, title_justify="left", box=box.SIMPLE_HEAD, show_header=True)
+        table.add_column("parameter", no_wrap=True)
+        table.add_column("from → to")
+        table.add_column("effect ± 95% CI", justify="right")
+        table.add_column("Holm", justify="right")
+        table.add_column("verdict", min_width=12)
+        for r in rows.itertuples():
+            table.add_row(str(r.parameter).split("=")[0], f"{r.low} → {r.high}",
+                          f"{fmt(m, float(r.effect), per_major)} ± "
+                          f"{fmt(m, float(r.ci95), per_major)}",
+                          _p(float(r.p_holm)), str(r.verdict))
+        tables.append(table)
+    return tables
 
 
 def show(study: Study, out: Console, err: Console, per_major: int, name: str) -> None:
@@ -93,9 +103,11 @@ def show(study: Study, out: Console, err: Console, per_major: int, name: str) ->
             f"{name}: mean ± 95% CI over {seeds}; Δ paired with {study.variants[0]}, "
             "p corrected for the number of variants (Holm)")))
     else:
-        out.print(sensitivity_table(study, per_major, (
-            f"{name}: effect of each parameter from its low to its high end, "
-            f"{len(study.variants)} design points × {len(study.seeds)} seeds")))
+        out.print(f"{name}: effect of each parameter from its low to its high end "
+                  f"({len(study.variants)} design points × {len(study.seeds)} seeds, fitted "
+                  "with a term per seed; p corrected per metric, Holm)")
+        for table in sensitivity_tables(study, per_major):
+            out.print(table)
     if study.until_ci is not None:
         u = study.until_ci
         w = u.get("widest")

@@ -21,7 +21,7 @@ def _scale(metric: str, per_major: int) -> tuple[float, str]:
     return (float(per_major), " (major units)") if metric.endswith("_minor") else (1.0, "")
 
 
-def _panels(n: int, rows_each: list[int]) -> Figure:
+def _panels(rows_each: list[int]) -> Figure:
     height = sum(max(1.2, 0.35 * r + 0.9) for r in rows_each)
     return Figure(figsize=(9, max(2.5, height)), layout="constrained")
 
@@ -33,7 +33,7 @@ def effects(table: pd.DataFrame, out: Path, per_major: int) -> Path | None:
     if diffs.empty or not metrics:
         return None
     sizes = [int((diffs["metric"] == m).sum()) for m in metrics]
-    fig = _panels(len(metrics), sizes)
+    fig = _panels(sizes)
     axes = fig.subplots(len(metrics), 1, squeeze=False,
                         gridspec_kw={"height_ratios": [max(1, s) for s in sizes]})[:, 0]
     for ax, m in zip(axes, metrics, strict=True):
@@ -63,7 +63,7 @@ def tornado(sens: pd.DataFrame, out: Path, per_major: int) -> Path | None:
     if sens.empty or not metrics:
         return None
     sizes = [int((sens["metric"] == m).sum()) for m in metrics]
-    fig = _panels(len(metrics), sizes)
+    fig = _panels(sizes)
     axes = fig.subplots(len(metrics), 1, squeeze=False,
                         gridspec_kw={"height_ratios": [max(1, s) for s in sizes]})[:, 0]
     for ax, m in zip(axes, metrics, strict=True):
@@ -79,6 +79,9 @@ def tornado(sens: pd.DataFrame, out: Path, per_major: int) -> Path | None:
             ax.barh(i, effect, color=DARK if significant else GREY, alpha=0.85)
             ax.errorbar(effect, i, xerr=half, fmt="none", ecolor="black", capsize=3, lw=0.8)
         ax.axvline(0, color="black", lw=0.8)
+        if rows["effect"].isna().all():
+            ax.text(0.5, 0.5, "not estimable (too few runs define this metric)",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=8)
         labels = [f"{r.parameter.split('=')[0]}: {r.low} → {r.high}" for r in rows.itertuples()]
         ax.set_yticks(range(len(rows)), labels, fontsize=8)
         ax.set_ylim(len(rows) - 0.5, -0.5)

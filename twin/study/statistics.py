@@ -140,24 +140,27 @@ def sensitivity(runs: pd.DataFrame, ranges: Sequence[Range],
         ok = ~np.isnan(y)
         x = np.column_stack([*(t[3] for t in terms), *seed_cols])[ok]
         y = y[ok]
+        # a seed or a level no valid run has (a metric undefined there) drops out of the fit
+        keep = np.flatnonzero(np.any(x != 0, axis=0)) if len(y) else np.array([], dtype=int)
+        x = x[:, keep]
         n, k = x.shape
         effect = np.full(len(terms), math.nan)
         half = np.full(len(terms), math.nan)
         p = np.full(len(terms), math.nan)
-        rank = int(np.linalg.matrix_rank(x)) if n else 0
-        if n and rank == k:
+        fitted = [int(j) for j in keep if j < len(terms)]
+        if n and k and int(np.linalg.matrix_rank(x)) == k:
             beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-            effect = beta[:len(terms)]
+            effect[fitted] = beta[:len(fitted)]
             df = n - k
             if df > 0:
                 resid = y - x @ beta
                 s2 = float(resid @ resid) / df
-                se = np.sqrt(np.maximum(np.diag(np.linalg.inv(x.T @ x))[:len(terms)] * s2, 0))
-                half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
+                se = np.sqrt(np.maximum(np.diag(np.linalg.inv(x.T @ x))[:len(fitted)] * s2, 0))
+                half[fitted] = float(stats.t.ppf(0.5 + CONFIDENCE / 2, df)) * se
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    tval = np.where(se > 0, np.abs(effect) / se,
-                                    np.where(np.abs(effect) > 0, np.inf, 0.0))
-                p = 2 * stats.t.sf(tval, df)
+                    b = beta[:len(fitted)]
+                    tval = np.where(se > 0, np.abs(b) / se, np.where(np.abs(b) > 0, np.inf, 0.0))
+                p[fitted] = 2 * stats.t.sf(tval, df)
         adjusted = holm([float(v) for v in p])
         for j, (name, lo, hi, _) in enumerate(terms):
             e = float(effect[j])
