@@ -22,6 +22,7 @@ import json
 import math
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,6 +155,8 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
     half-width for every metric, or per metric, that the reported differences must reach;
     seeds are added up to ``max_seeds``. ``out``: the result directory (see the module).
     """
+    t_start = time.perf_counter()
+    timing = {"check_s": 0.0, "cluster_s": 0.0, "runs_s": 0.0, "write_s": 0.0}
     problems = []
     if replications < 1:
         problems.append(f"--replications: must be at least 1 (got {replications})")
@@ -181,6 +184,7 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
     texts = [dump(sc.model_copy(update={"seed": 0})) for sc in scenarios]
     version = code_version()
     say = log or (lambda _msg: None)
+    timing["check_s"] = time.perf_counter() - t_start
 
     with contextlib.ExitStack() as stack:
         root = target if target is not None else Path(
@@ -208,12 +212,16 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
                 f"{state.total(seeds) - len(todo)} already done, {len(todo)} to run")
             if todo:
                 if engine is None:
+                    t0 = time.perf_counter()
                     engine = stack.enter_context(Engine(scheduler, workers, len(todo)))
+                    timing["cluster_s"] = time.perf_counter() - t0
                     say(f"running on {engine.where}")
                 if target is not None:
                     target.mkdir(parents=True, exist_ok=True)
                     _write_marker(target, {**header, "status": "running", "seeds": seeds})
+                t0 = time.perf_counter()
                 engine.run(todo, version, state.done)
+                timing["runs_s"] += time.perf_counter() - t0
             summaries, runs, table, sens = _tables(state, seeds, the_design, chosen)
             if not targets:
                 break
@@ -239,12 +247,15 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
                       until, engine.where if engine else "nothing to run")
         if target is not None:
             target.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
             _write_outputs(target, study, base.bss.catalog.minor_per_major)
+            timing["write_s"] = time.perf_counter() - t0
             _write_marker(target, {
                 **header, "status": "failed" if study.failed else "complete", "seeds": seeds,
                 "runs": state.total(seeds), "executed": study.executed,
                 "cached": study.cached, "failures": study.failures, "until_ci": until,
                 "where": study.where,
+                "timing": {k: round(v, 3) for k, v in timing.items()},
                 "files": sorted(p for p in OUTPUTS if (target / p).exists())})
     return study
 
