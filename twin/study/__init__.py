@@ -5,6 +5,7 @@ scenario over common seeds, cache every finished run by key, and report paired d
 and sensitivities with their intervals. See docs/studies.md.
 """
 
+from twin.study.engine import local_cluster
 from twin.study.study import Study, sweep
 
-__all__ = ["Study", "sweep"]
+__all__ = ["Study", "local_cluster", "sweep"]

@@ -101,6 +101,21 @@ def check_scheduler(address: str | None, workers: int | None) -> None:
         raise ScenarioError("--scheduler", problems)
 
 
+def local_cluster(workers: int) -> Any:
+    """A ``distributed.LocalCluster`` for studies: ``workers`` processes of one thread each (a
+    simulation is Python and holds its process's lock), Dask's profiler off and
+    its monitors slowed (:data:`QUIET`). Pass its ``scheduler_address`` as ``scheduler=`` to
+    run several studies on one cluster; close it when done (it is a context manager)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(QUIET):  # the workers take the configuration when they start
+        return LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True,
+            # its HTTP endpoints on a free loopback port: 8787 may be another cluster's
+            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+
+
 class Engine:
     """Runs :class:`RunSpec` s; a context manager that owns its cluster, if it made one."""
 
@@ -112,14 +127,13 @@ class Engine:
         self.runs = runs
         self.client: Any = None
         self.cluster: Any = None
-        self._config: Any = None
         self.where = "this process"
         self.n_workers = 1
 
     def __enter__(self) -> Engine:
         if self.workers == 0 and self.scheduler is None:
             return self
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         if self.scheduler is not None:
             try:
@@ -134,13 +148,7 @@ class Engine:
             self.where = f"{self.scheduler} ({self.n_workers} workers)"
             return self
         n = self.workers or max(1, min(os.cpu_count() or 1, self.runs))
-        import dask
-
-        self._config = dask.config.set(QUIET)  # the workers take it when they start
-        # One thread per process: a simulation is pure Python and holds the GIL.
-        self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.ERROR)
+        self.cluster = local_cluster(n)
         self.client = Client(self.cluster)  # type: ignore[no-untyped-call]
         self.n_workers = n
         self.where = f"a local cluster ({n} worker processes)"
@@ -152,9 +160,7 @@ class Engine:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
-        if self._config is not None:
-            self._config.__exit__(None, None, None)
-        self.client = self.cluster = self._config = None
+        self.client = self.cluster = None
 
     def run(self, specs: Sequence[RunSpec], version: str,
             done: Callable[[Outcome], None]) -> None:

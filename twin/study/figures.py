@@ -44,6 +44,9 @@ def effects(table: pd.DataFrame, out: Path, per_major: int) -> Path | None:
             half = 0.0 if math.isnan(r["diff_ci95"]) else r["diff_ci95"] / div
             ax.errorbar(r["diff"] / div, i, xerr=half, fmt="o", capsize=4,
                         color=DARK if significant else GREY)
+            if r["verdict"] == "identical on every seed":
+                ax.annotate(" identical on every seed", (r["diff"] / div, i), fontsize=7,
+                            va="center", color=GREY)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(range(len(rows)), [str(v) for v in rows["variant"]], fontsize=8)
         ax.set_ylim(len(rows) - 0.5, -0.5)
