@@ -60,8 +60,8 @@ def timed(args: list[str], expect: int = 0) -> dict[str, Any]:
             "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)]}
 
 
-def bench(design: tuple[str, ...], repeat: int, workers: int, log: Any = print
-          ) -> dict[str, Any]:
+def bench(design: tuple[str, ...], repeat: int, workers: int, typos: int = 5,
+          log: Any = print) -> dict[str, Any]:
     rows: dict[str, list[dict[str, Any]]] = {"serial": [], "parallel": [], "cached": []}
     with tempfile.TemporaryDirectory(prefix="twin-bench-sweep-") as tmp:
         for i in range(repeat):
@@ -83,7 +83,7 @@ def bench(design: tuple[str, ...], repeat: int, workers: int, log: Any = print
                                          "-q"]))
             runs = json.loads((Path(tmp) / f"parallel-{i}" / "sweep.json").read_text())["runs"]
         typo = [timed([TWIN, "sweep", QUICKSTART, *design, "--metric", "oss.mtr_s", "--out",
-                       str(Path(tmp) / "typo")], expect=2) for _ in range(5)]
+                       str(Path(tmp) / "typo")], expect=2) for _ in range(typos)]
     med = {m: statistics.median(r["wall_s"] for r in rs) for m, rs in rows.items()}
     run_phase = {m: statistics.median(r["phases"]["runs_s"] for r in rows[m])
                  for m in ("serial", "parallel")}
@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--json", type=Path, metavar="PATH", help="also write results here")
     args = p.parse_args(argv)
-    result = bench(SMOKE if args.smoke else FULL, args.repeat, args.workers)
+    result = bench(SMOKE if args.smoke else FULL, args.repeat, args.workers,
+                   typos=2 if args.smoke else 5)
     print(table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

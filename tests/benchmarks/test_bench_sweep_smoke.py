@@ -21,4 +21,4 @@ def test_sweep_benchmark_writes_table_and_json(tmp_path: Path,
     assert result["serial_s"] > 0 and result["parallel_s"] > 0 and result["speedup"] > 0
     assert result["detail"]["parallel"][0]["phases"]["cluster_s"] > 0
     assert result["detail"]["serial"][0]["phases"]["cluster_s"] == 0
-    assert len(result["detail"]["typo"]) == 5
+    assert len(result["detail"]["typo"]) == 2
