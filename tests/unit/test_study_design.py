@@ -94,3 +94,15 @@ def test_run_keys_and_the_cache(tmp_path) -> None:  # type: ignore[no-untyped-de
     (tmp_path / "cache" / f"{k}.json").write_text("{half")  # damaged: treated as missing
     assert cache.get(k) is None
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{k}.json"]  # no temp files
+
+
+def test_until_ci_targets() -> None:
+    from twin.study.console import parse_until_ci
+
+    assert parse_until_ci(None, ["a", "b"]) is None
+    assert parse_until_ci(["600"], ["a", "b"]) == {"a": 600.0, "b": 600.0}
+    assert parse_until_ci(["0.5", "b=10"], ["a", "b"]) == {"a": 0.5, "b": 10.0}
+    assert parse_until_ci(["b=1e3"], ["a", "b"]) == {"b": 1000.0}
+    for bad in (["soon"], ["=5"], ["b=x"]):
+        with pytest.raises(ScenarioError, match="HALF_WIDTH"):
+            parse_until_ci(bad, ["a", "b"])

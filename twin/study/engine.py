@@ -178,9 +178,12 @@ class Engine:
         from distributed import as_completed
 
         token = uuid.uuid4().hex[:8]
-        futures = {self.client.submit(execute_run, s.scenario_yaml, s.seed, s.keep_dir, version,
-                                      key=f"twin-run-{s.key[:16]}-{token}", pure=False,
-                                      retries=0): s for s in specs}
+        # each variant's scenario goes to the cluster once, not once per seed
+        texts = {t: self.client.scatter(t, hash=False)
+                 for t in dict.fromkeys(s.scenario_yaml for s in specs)}
+        futures = {self.client.submit(execute_run, texts[s.scenario_yaml], s.seed, s.keep_dir,
+                                      version, key=f"twin-run-{s.key[:16]}-{token}",
+                                      pure=False, retries=0): s for s in specs}
         try:
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 spec = futures[future]
@@ -196,3 +199,5 @@ class Engine:
             pending = [f for f in futures if not f.done()]
             if pending:  # interrupted: nothing left running on the cluster
                 self.client.cancel(pending)
+            for data in texts.values():
+                data.release()
