@@ -3,16 +3,48 @@
 >>> import twin
 >>> run = twin.simulate("scenarios/quickstart.yaml", seed=1)   # doctest: +SKIP
 >>> run.summary["oss"]["mttr_s"], run.table("invoices").head()  # doctest: +SKIP
+
+The public names are imported on first use, so ``import twin.scenario`` (the CLI checking
+its arguments) does not pay for pandas, DuckDB and the simulation model.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from twin.api import simulate
+# Light modules (their heavy imports happen inside the functions). Imported here because a
+# submodule import would otherwise bind ``twin.compare`` to the module, not the function.
 from twin.compare import Comparison, compare
-from twin.scenario import Scenario, ScenarioError, load
-from twin.store import Run
+from twin.study import Study, sweep
 
-load_scenario = load
+if TYPE_CHECKING:
+    from twin.api import simulate
+    from twin.scenario import Scenario, ScenarioError, load
+    from twin.store import Run
 
-__all__ = ["Comparison", "Run", "Scenario", "ScenarioError", "__version__", "compare",
-           "load_scenario", "simulate"]
+    load_scenario = load
+
+_LAZY = {
+    "simulate": ("twin.api", "simulate"),
+    "Scenario": ("twin.scenario", "Scenario"),
+    "ScenarioError": ("twin.scenario", "ScenarioError"),
+    "load_scenario": ("twin.scenario", "load"),
+    "Run": ("twin.store", "Run"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'twin' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["Comparison", "Run", "Scenario", "ScenarioError", "Study", "__version__", "compare",
+           "load_scenario", "simulate", "sweep"]

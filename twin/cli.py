@@ -1,6 +1,7 @@
 """The ``twin`` command: run, validate, report and list scenarios.
 
-``compare`` runs design variants over common seeds (see :mod:`twin.compare`).
+``compare`` and ``sweep`` run design studies over common seeds on Dask (see
+:mod:`twin.study`).
 
 Exit codes: 0 success, 2 invalid scenario or arguments (nothing written), 1 a failed run.
 """
@@ -82,47 +83,72 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(metric: str, value: float, per_major: int) -> str:
-    if value != value:  # NaN: undefined (e.g. no faults in any run)
-        return "–"
-    if metric.endswith("_minor"):
-        return f"{value / per_major:,.2f}"
-    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+def _study(args: argparse.Namespace, command: str) -> int:
+    from twin.study import sweep
+    from twin.study.console import parse_until_ci, show
+    from twin.study.design import parse_vary
+    from twin.study.metrics import choose_metrics
 
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    from twin.compare import compare, parse_vary
-
-    vary = parse_vary(args.vary)
+    vary = parse_vary(args.vary or [])
+    until = parse_until_ci(args.until_ci, choose_metrics(args.metric))
     scenario = load(args.scenario, args.set)  # validate the base before any output exists
-    out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-compare"
+    out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-{command}"
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
                   console=err, transient=True, disable=args.quiet) as progress:
-        task = progress.add_task(f"comparing {scenario.name}", total=None)
-        result = compare(args.scenario, vary, replications=args.replications, seed=args.seed,
-                         overrides=args.set, metrics=args.metric or None, out=out,
-                         keep_runs=args.keep_runs, jobs=args.jobs,
-                         progress=lambda d, n: progress.update(task, completed=d, total=n))
-    per_major = int(load(args.scenario, args.set).bss.catalog.minor_per_major)
-    table = Table(title=f"{scenario.name}: mean ± 95% CI over seeds "
-                        f"{result.seeds[0]}–{result.seeds[-1]}; Δ paired with "
-                        f"{result.variants[0]}", show_header=True)
-    table.add_column("metric")
-    for v in result.variants:
-        table.add_column(v, justify="right")
-    for metric, rows in result.table.groupby("metric", sort=False):
-        cells = []
-        for i, (_, r) in enumerate(rows.iterrows()):
-            text = f"{_fmt(metric, r['mean'], per_major)} ± {_fmt(metric, r['ci95'], per_major)}"
-            if i:
-                text += (f"\nΔ {_fmt(metric, r['diff'], per_major)} ± "
-                         f"{_fmt(metric, r['diff_ci95'], per_major)}")
-            cells.append(text)
-        table.add_row(str(metric), *cells)
-    console.print(table)
-    console.print(f"comparison: {result.path}")
-    return 0
+        task = progress.add_task(f"{command} {scenario.name}", total=None)
+        try:
+            study = sweep(args.scenario, vary, sample=getattr(args, "sample", None) or [],
+                          points=getattr(args, "points", 10),
+                          design=getattr(args, "design", "lhs"),
+                          replications=args.replications, seed=args.seed, overrides=args.set,
+                          metrics=args.metric, out=out, keep_runs=args.keep_runs,
+                          workers=args.workers, scheduler=args.scheduler, until_ci=until,
+                          max_seeds=args.max_seeds,
+                          progress=lambda d, n: progress.update(task, completed=d, total=n),
+                          log=None if args.quiet else progress.console.print,
+                          command=command)
+        except KeyboardInterrupt:
+            err.print(f"interrupted: finished runs are kept in {out / 'cache'}; run the same "
+                      "command again to resume", highlight=False)
+            return 130
+    show(study, console, err, int(scenario.bss.catalog.minor_per_major), scenario.name)
+    return 1 if study.failed else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    return _study(args, "compare")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    return _study(args, "sweep")
+
+
+def _study_options(c: argparse.ArgumentParser, default_out: str) -> None:
+    """Options twin compare and twin sweep share."""
+    c.add_argument("-n", "--replications", type=int, default=5,
+                   help="seeds per variant (default 5)")
+    c.add_argument("--seed", type=int, help="first seed (default the scenario's)")
+    c.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field in every variant")
+    c.add_argument("--metric", action="append", metavar="KEY",
+                   help="summary key to compare, e.g. bss.lost_outage_minor; 'all' for "
+                        "every numeric key (default: a standard set)")
+    c.add_argument("--until-ci", action="append", metavar="[KEY=]HALF_WIDTH",
+                   help="add seeds until every reported difference has this 95%% half-width "
+                        "(in the metric's unit; repeatable per metric)")
+    c.add_argument("--max-seeds", type=int, default=40,
+                   help="the cap of seeds for --until-ci (default 40)")
+    c.add_argument("--scheduler", metavar="ADDRESS",
+                   help="an existing Dask cluster, e.g. tcp://host:8786 (default: a local "
+                        "cluster)")
+    c.add_argument("--workers", "-j", "--jobs", type=int, dest="workers",
+                   help="local worker processes (default one per core; 0: run here, "
+                        "without Dask)")
+    c.add_argument("--out", help=f"result directory (default {default_out})")
+    c.add_argument("--keep-runs", action="store_true",
+                   help="keep every run directory under <out>/runs")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def cmd_story(args: argparse.Namespace) -> int:
@@ -224,20 +250,21 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--vary", action="append", required=True, metavar="PATH=V1,V2,…",
                    help="a field and its values, e.g. --vary oss.repair_policy=fifo,sla; "
                         "several --vary give every combination")
-    c.add_argument("-n", "--replications", type=int, default=5,
-                   help="seeds per variant (default 5)")
-    c.add_argument("--seed", type=int, help="first seed (default the scenario's)")
-    c.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a field in every variant")
-    c.add_argument("--metric", action="append", metavar="KEY",
-                   help="summary key to compare, e.g. bss.lost_outage_minor; 'all' for "
-                        "every numeric key (default: a standard set)")
-    c.add_argument("--out", help="result directory (default runs/<scenario>-compare)")
-    c.add_argument("--keep-runs", action="store_true",
-                   help="keep every run directory under <out>/runs")
-    c.add_argument("-j", "--jobs", type=int, default=1, help="runs in parallel processes")
-    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _study_options(c, "runs/<scenario>-compare")
     c.set_defaults(func=cmd_compare)
+    sw = sub.add_parser("sweep", help="a design study on Dask: grid, random or Latin-hypercube "
+                        "designs, cached and resumable, with paired statistics")
+    sw.add_argument("scenario")
+    sw.add_argument("--vary", action="append", metavar="PATH=V1,V2,…",
+                    help="a field and its values; several --vary give every combination")
+    sw.add_argument("--sample", action="append", metavar="PATH=LOW..HIGH",
+                    help="a numeric field sampled over a range (integers if both ends are)")
+    sw.add_argument("--points", type=int, default=10,
+                    help="design points drawn over the --sample ranges (default 10)")
+    sw.add_argument("--design", choices=("lhs", "random"), default="lhs",
+                    help="Latin hypercube (default) or independent random points")
+    _study_options(sw, "runs/<scenario>-sweep")
+    sw.set_defaults(func=cmd_sweep)
     st = sub.add_parser("story", help="tell each fault's chain from failure to bill")
     st.add_argument("run_dir")
     st.add_argument("--fault", type=int, help="only this fault id")
@@ -272,7 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except ScenarioError as exc:
-        err.print(f"[red]error:[/] {exc.source}: invalid scenario", highlight=False)
+        what = "invalid argument" if exc.source.startswith("--") else "invalid scenario"
+        err.print(f"[red]error:[/] {exc.source}: {what}", highlight=False)
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -20,7 +21,7 @@ def result(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     out = tmp_path_factory.mktemp("cmp") / "crews"
     return compare("scenarios/crew_shortage.yaml", {"oss.crews.count": [1, 3]},
                    replications=3, seed=5, overrides=SHORT, out=out, keep_runs=True,
-                   metrics=["faults.injected", "oss.mttr_s", "bss.lost_outage_minor"])
+                   workers=0, metrics=["faults.injected", "oss.mttr_s", "bss.lost_outage_minor"])
 
 
 def test_every_variant_runs_the_same_seeds_and_faults(result) -> None:  # type: ignore[no-untyped-def]
@@ -54,16 +55,20 @@ def test_statistics_are_student_t_intervals_and_paired_differences(result) -> No
 
 
 def test_result_files(result) -> None:  # type: ignore[no-untyped-def]
-    on_disk = pd.read_csv(result.path / "runs.csv")
-    pd.testing.assert_frame_equal(on_disk, result.runs.reset_index(drop=True),
+    on_disk = pd.read_parquet(result.path / "summaries.parquet")
+    pd.testing.assert_frame_equal(on_disk[result.runs.columns], result.runs)
+    pd.testing.assert_frame_equal(pd.read_csv(result.path / "summaries.csv"), on_disk,
                                   check_dtype=False)
-    assert len(pd.read_csv(result.path / "comparison.csv")) == 2 * 3
-    assert (result.path / "comparison.json").exists()
+    assert len(pd.read_csv(result.path / "statistics.csv")) == 2 * 3
+    marker = json.loads((result.path / "sweep.json").read_text())
+    assert marker["kind"] == "twin-study" and marker["command"] == "compare"
+    assert marker["status"] == "complete" and marker["runs"] == 6
+    assert (result.path / "figures" / "effects.png").exists()
 
 
-def test_parallel_jobs_give_the_same_numbers(result) -> None:  # type: ignore[no-untyped-def]
+def test_two_dask_workers_give_the_same_numbers(result) -> None:  # type: ignore[no-untyped-def]
     again = compare("scenarios/crew_shortage.yaml", {"oss.crews.count": [1, 3]},
-                    replications=3, seed=5, overrides=SHORT, jobs=2,
+                    replications=3, seed=5, overrides=SHORT, workers=2,
                     metrics=["faults.injected", "oss.mttr_s", "bss.lost_outage_minor"])
     pd.testing.assert_frame_equal(again.runs, result.runs)
 

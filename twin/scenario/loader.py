@@ -27,7 +27,8 @@ class ScenarioError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: invalid scenario\n" + "\n".join(f"  {p}" for p in problems))
+        what = "invalid argument" if source.startswith("--") else "invalid scenario"
+        super().__init__(f"{source}: {what}\n" + "\n".join(f"  {p}" for p in problems))
 
 
 def _read_yaml(path: Path, source: str) -> dict[str, Any]:

@@ -1,0 +1,203 @@
+"""Where a study's runs execute: dask.distributed, or this process.
+
+Every run is an independent simulation of one resolved scenario and seed, so the runs of a
+study are a bag of tasks for a cluster: a ``LocalCluster`` of worker processes on this
+machine by default (one simulation per process, as many processes as cores), or an existing
+cluster given by its scheduler's address (``tcp://host:8786``) whose workers have the same
+twin installed. ``workers=0`` runs them here, one after another, without Dask.
+
+A task carries the resolved scenario as YAML text (catalog inlined), so workers need no
+scenario files; it returns the run's summary. Results are handed back as they complete; a
+run that raises is reported with its variant and seed and the others go on. A worker whose
+twin differs from the client's (another release or edited source) refuses the run rather
+than file a result under the wrong key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import re
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from twin.scenario import ScenarioError
+
+# Dask's statistical profiler samples the running task's stack every 10 ms: on a deep simpy
+# stack that costs a third more CPU than the simulation itself. Its event-loop tick (20 ms)
+# and memory and system monitors keep an idle local cluster at a tenth of a core; at 1 s
+# and 5 s, at under 2 %. None of them changes what runs where.
+QUIET = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to execute: its key, the resolved scenario, the seed and (``--keep-runs``)
+    the run directory to write."""
+
+    key: str
+    scenario_yaml: str
+    seed: int
+    label: str
+    keep_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    spec: RunSpec
+    result: dict[str, Any] | None  # summary, twin_version, wall_s, worker
+    error: str | None = None
+    detail: str | None = None  # the traceback
+
+
+def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
+                version: str) -> dict[str, Any]:
+    """Simulate one run (on a worker) and return its summary."""
+    import yaml
+
+    from twin.api import simulate
+    from twin.study.cache import code_version
+
+    mine = code_version()
+    if mine != version:
+        raise RuntimeError(f"this worker has twin {mine}, the client {version}: install the "
+                           "same twin on every worker")
+    data = yaml.safe_load(scenario_yaml)
+    t0 = time.perf_counter()
+    if keep_dir is not None:
+        summary = simulate(data, seed=seed, out=keep_dir, report=False).summary
+    else:
+        with tempfile.TemporaryDirectory(prefix="twin-study-") as tmp:
+            summary = simulate(data, seed=seed, out=Path(tmp) / "run", report=False).summary
+    return {"summary": summary, "twin_version": mine,
+            "wall_s": round(time.perf_counter() - t0, 3),
+            "worker": f"{platform.node()}:{os.getpid()}"}
+
+
+def check_scheduler(address: str | None, workers: int | None) -> None:
+    """Argument checks that need no network: exit 2 before anything runs."""
+    problems = []
+    if address is not None and not _ADDRESS.match(address):
+        problems.append(f"{address!r}: expected a scheduler address like tcp://host:8786")
+    if workers is not None and workers < 0:
+        problems.append(f"--workers: must be 0 (this process) or more (got {workers})")
+    if address is not None and workers is not None:
+        problems.append("--workers: the cluster at --scheduler has its own workers")
+    if problems:
+        raise ScenarioError("--scheduler", problems)
+
+
+def local_cluster(workers: int) -> Any:
+    """A ``distributed.LocalCluster`` for studies: ``workers`` processes of one thread each (a
+    simulation is Python and holds its process's lock), Dask's profiler off and
+    its monitors slowed (:data:`QUIET`). Pass its ``scheduler_address`` as ``scheduler=`` to
+    run several studies on one cluster; close it when done (it is a context manager)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(QUIET):  # the workers take the configuration when they start
+        return LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True,
+            # its HTTP endpoints on a free loopback port: 8787 may be another cluster's
+            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+
+
+class Engine:
+    """Runs :class:`RunSpec` s; a context manager that owns its cluster, if it made one."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None,
+                 runs: int = 1) -> None:
+        check_scheduler(scheduler, workers)
+        self.scheduler = scheduler
+        self.workers = workers
+        self.runs = runs
+        self.client: Any = None
+        self.cluster: Any = None
+        self.where = "this process"
+        self.n_workers = 1
+
+    def __enter__(self) -> Engine:
+        if self.workers == 0 and self.scheduler is None:
+            return self
+        from distributed import Client
+
+        if self.scheduler is not None:
+            try:
+                self.client = Client(self.scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+                self.client.wait_for_workers(1, timeout=30)
+            except (OSError, TimeoutError) as exc:
+                if self.client is not None:
+                    self.client.close()
+                raise ScenarioError("--scheduler", [
+                    f"{self.scheduler}: no scheduler with a worker answered ({exc})"]) from None
+            self.n_workers = len(self.client.scheduler_info()["workers"])
+            self.where = f"{self.scheduler} ({self.n_workers} workers)"
+            return self
+        n = self.workers or max(1, min(os.cpu_count() or 1, self.runs))
+        self.cluster = local_cluster(n)
+        self.client = Client(self.cluster)  # type: ignore[no-untyped-call]
+        self.n_workers = n
+        self.where = f"a local cluster ({n} worker processes)"
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    def run(self, specs: Sequence[RunSpec], version: str,
+            done: Callable[[Outcome], None]) -> None:
+        """Execute every spec; ``done`` is called with each outcome as it completes."""
+        if self.client is None:
+            for spec in specs:
+                try:
+                    result = execute_run(spec.scenario_yaml, spec.seed, spec.keep_dir, version)
+                except Exception as exc:  # a failed run is reported; the others go on
+                    done(Outcome(spec, None, f"{type(exc).__name__}: {exc}",
+                                 traceback.format_exc()))
+                else:
+                    done(Outcome(spec, result))
+            return
+        from distributed import as_completed
+
+        token = uuid.uuid4().hex[:8]
+        # each variant's scenario goes to the cluster once, not once per seed
+        texts = {t: self.client.scatter(t, hash=False)
+                 for t in dict.fromkeys(s.scenario_yaml for s in specs)}
+        futures = {self.client.submit(execute_run, texts[s.scenario_yaml], s.seed, s.keep_dir,
+                                      version, key=f"twin-run-{s.key[:16]}-{token}",
+                                      pure=False, retries=0): s for s in specs}
+        try:
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                spec = futures[future]
+                if future.status == "finished":
+                    outcome = Outcome(spec, future.result())
+                else:
+                    error = future.exception()
+                    detail = "".join(traceback.format_tb(future.traceback()))
+                    outcome = Outcome(spec, None, f"{type(error).__name__}: {error}", detail)
+                future.release()
+                done(outcome)
+        finally:
+            pending = [f for f in futures if not f.done()]
+            if pending:  # interrupted: nothing left running on the cluster
+                self.client.cancel(pending)
+            for data in texts.values():
+                data.release()
