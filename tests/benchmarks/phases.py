@@ -3,6 +3,7 @@
     python -m tests.benchmarks.phases                 # quickstart, report=False
     python -m tests.benchmarks.phases --report        # ... with the report
     python -m tests.benchmarks.phases --large         # the 100k-subscriber, 30-day network
+    python -m tests.benchmarks.phases --metro --days 3  # the metro preset, three days
 
 A thread samples the main thread's stack every few milliseconds and charges each sample to
 a phase: analysis, report or scenario loading when the stack is inside them, else the layer
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .run import LARGE, QUICKSTART
+from .run import LARGE, METRO, QUICKSTART
 
 TWIN = str(Path(__file__).resolve().parents[2] / "twin")
 
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.benchmarks.phases", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--large", action="store_true", help="the large network, not the quickstart")
+    p.add_argument("--metro", action="store_true", help="the metro preset (100k subscribers)")
+    p.add_argument("--days", type=float, help="simulated days (default: the case's own)")
     p.add_argument("--report", action="store_true", help="include report generation")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="extra scenario overrides")
@@ -93,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import twin
 
-    overrides = [*(LARGE if args.large else ()), *args.set]
+    case = LARGE if args.large else METRO if args.metro else ()
+    overrides = [*case, *args.set]
+    if args.days is not None:
+        overrides.append(f"duration={args.days:g}d")
     with tempfile.TemporaryDirectory(prefix="twin-phases-") as tmp:
         stats, wall = sample(lambda: twin.simulate(
             QUICKSTART, out=Path(tmp) / "run", overrides=overrides, report=args.report))
