@@ -152,10 +152,11 @@ class Mediation:
 
     def _remember(self, key: I64, bucket: I64) -> None:
         for b in np.unique(bucket):
-            new = key[bucket == b]
+            new = np.sort(key[bucket == b])
             old = self.seen.get(int(b))
-            self.seen[int(b)] = np.sort(new) if old is None else np.sort(np.concatenate([old,
-                                                                                         new]))
+            # merged into the sorted keys of the hour, not sorted again with them
+            self.seen[int(b)] = new if old is None else np.insert(
+                old, np.searchsorted(old, new), new)
 
     def _forget_old(self) -> None:
         oldest = int(np.floor((self.sim.now - self.spec.dedup_retention) / BUCKET_S))
@@ -218,7 +219,10 @@ class Mediation:
             return out
         # in the order the records were written (an assembled session where its closing
         # record was): allowances go to the same records as with partial records off
-        order = np.argsort(out["record_id"], kind="stable")
+        rid = out["record_id"]
+        if (rid[1:] >= rid[:-1]).all():  # already in order (no session assembled now)
+            return out
+        order = np.argsort(rid, kind="stable")
         return {k: v[order] for k, v in out.items()}
 
     def assemble(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf,
@@ -298,6 +302,8 @@ class Mediation:
         self.terminated += int((whole & (reason == TERMINATED)).sum())
         self.too_late += int((whole & (reason == TOO_LATE)).sum())
         self.fail_open += int((whole & (reason == FAIL_OPEN)).sum())
+        if ok.all():  # the usual batch: every record guided
+            return dict(c)
         return {k: c[k][ok] for k in c}
 
     def recycle(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
