@@ -41,7 +41,8 @@ def test_shared_rating_equals_rating_every_step_in_full(name: str, tmp_path: Pat
     asm = _run(name, tmp_path)
     tables, bss = tmp_path / "tables", asm.bss
     shared = usage_chain(tables, asm.subscribers, bss.fresh_rater, bss.lines.offer_at)
-    full = usage_chain(tables, asm.subscribers, bss.fresh_rater, bss.lines.offer_at, full=True)
+    full = usage_chain(tables, asm.subscribers, bss.fresh_rater, bss.lines.offer_at,
+                       in_full=True)
     assert shared == full
     # the run loses and leaks something, or the shortcut would have nothing to skip
     money = [shared[f"{k}_minor"] for k in STEPS]

@@ -211,15 +211,15 @@ def _diverge(steps: list[_Step | None], i: int, keys: npt.NDArray[np.int64]) -> 
 
 
 def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
-                offer_of: OfferOf | None = None, full: bool = False) -> dict[str, int]:
-    """Money (minor units) and record counts at each step of the chain. ``full`` rates every
+                offer_of: OfferOf | None = None, in_full: bool = False) -> dict[str, int]:
+    """Money (minor units) and record counts at each step of the chain. ``in_full`` rates every
     step in full (the reference the shared rating must equal; slow)."""
     offer_at = _offer_of(subs, offer_of)
     usage_path = tables / "usage.parquet"
     fate, parts = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
     root = make_rater()
-    steps: list[_Step | None] = [_Step(root)] + [
-        _Step(make_rater(), own_all=True) if full else None for _ in STEPS[1:]]
+    steps: list[_Step | None] = [_Step(root)]
+    steps += [_Step(make_rater(), own_all=True) if in_full else None for _ in STEPS[1:]]
     money = dict.fromkeys(STEPS, 0)
     records = dict.fromkeys(STEPS, 0)
     offered = 0
