@@ -16,9 +16,48 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from twin.network.faults import Fault
 from twin.network.topology import SERVICE_FUNCTIONS, Topology
+
+
+class Components:
+    """The topology as index arrays, for the connected parts of what still works: one sparse
+    components pass instead of a walk through networkx's filtered views (a Python callback
+    per node and edge), which every change of state used to pay."""
+
+    def __init__(self, g: nx.MultiGraph) -> None:
+        self.nodes: list[str] = list(g.nodes)
+        self.index = {n: i for i, n in enumerate(self.nodes)}
+        edges = list(g.edges(keys=True))
+        self.a = np.array([self.index[u] for u, _, _ in edges], dtype=np.int64)
+        self.b = np.array([self.index[v] for _, v, _ in edges], dtype=np.int64)
+        self.rows: dict[str, list[int]] = {}
+        for i, (_, _, key) in enumerate(edges):
+            self.rows.setdefault(key, []).append(i)
+
+    def labels(self, down: set[str]) -> npt.NDArray[np.int32]:
+        """Component of each node with the ``down`` elements and links taken out (a down
+        element is a component of its own)."""
+        n = len(self.nodes)
+        node_up = np.ones(n, dtype=bool)
+        edge_up = np.ones(self.a.size, dtype=bool)
+        for target in down:
+            i = self.index.get(target)
+            if i is not None:
+                node_up[i] = False
+            edge_up[self.rows.get(target, [])] = False
+        edge_up &= node_up[self.a] & node_up[self.b]
+        a, b = self.a[edge_up], self.b[edge_up]
+        m = csr_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n))
+        labels: npt.NDArray[np.int32] = connected_components(m, directed=False)[1]
+        return labels
+
+    def names(self, mask: npt.NDArray[np.bool_]) -> set[str]:
+        return {self.nodes[i] for i in np.flatnonzero(mask)}
 
 
 @dataclass
@@ -51,6 +90,9 @@ class NetworkState:
         self.active_fn: dict[str, str] = {
             t: ids[0] for t, ids in self._functions.items()
             if self.topo.manual_failover and len(ids) > 1}
+        self._parts = Components(self.topo.graph)
+        self._cell_nodes = np.array([self._parts.index[c] for c in self.cell_ids],
+                                    dtype=np.int64)
 
     # --- effects --------------------------------------------------------------------------
 
@@ -127,24 +169,21 @@ class NetworkState:
     def recompute(self, t: float) -> tuple[list[int], list[int]]:
         """Refresh reachability; returns the cell indices that went down and came back."""
         down = self.down_targets()
-        g = self.topo.graph
-        view = nx.subgraph_view(
-            g, filter_node=lambda n: n not in down,
-            filter_edge=lambda a, b, k: k not in down)
-        reach: set[str] = set()
-        served: set[str] = set()
+        parts, index = self._parts, self._parts.index
+        labels = parts.labels(down)
+        reach = np.zeros(labels.size, dtype=bool)
+        served = np.zeros(labels.size, dtype=bool)
         for core in self.topo.core:
-            if core not in down and core not in reach:
-                part = nx.node_connected_component(view, core)
+            if core not in down and not reach[index[core]]:
+                part = labels == labels[index[core]]
                 reach |= part
                 # service needs a working instance of each core function in this part
-                if all(any(f in part for f in ([self.active_fn[t]] if t in self.active_fn
-                                               else ids))
+                if all(any(part[index[f]] for f in ([self.active_fn[t]] if t in self.active_fn
+                                                    else ids))
                        for t, ids in self._functions.items()):
                     served |= part
-        self._connected = reach
-        now = np.fromiter((c in served for c in self.cell_ids), dtype=bool,
-                          count=len(self.cell_ids))
+        self._connected = parts.names(reach)
+        now = served[self._cell_nodes]
         went_down = np.flatnonzero(self.in_service & ~now).tolist()
         came_up = np.flatnonzero(~self.in_service & now).tolist()
         for i in went_down:
@@ -171,13 +210,13 @@ class NetworkState:
     def cut_off_by(self, fault_id: int) -> set[str]:
         """Elements that would lose the core if ``fault_id`` were the only fault."""
         targets = {t for t, held in self.down_by.items() if fault_id in held}
-        view = nx.subgraph_view(self.topo.graph, filter_node=lambda n: n not in targets,
-                                filter_edge=lambda a, b, k: k not in targets)
-        reach: set[str] = set()
+        parts, index = self._parts, self._parts.index
+        labels = parts.labels(targets)
+        reach = np.zeros(labels.size, dtype=bool)
         for core in self.topo.core:
-            if core not in targets and core not in reach:
-                reach |= nx.node_connected_component(view, core)
-        return set(self.topo.elements) - reach - targets
+            if core not in targets and not reach[index[core]]:
+                reach |= labels == labels[index[core]]
+        return set(self.topo.elements) - parts.names(reach) - targets
 
     def take_changes(self, until: float) -> list[CellChange]:
         """Pop logged changes strictly before ``until`` (in time order)."""

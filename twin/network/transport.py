@@ -38,6 +38,9 @@ class TransportLoad:
         self.raise_at, self.clear_at = raise_at, clear_at
         self.table = sim.records.buffer("link_traffic", LINK_SCHEMA)
         self._column = labels(np.arange(len(self.link_ids)), self.link_ids)
+        # neighbours and the links to them, in the graph's order (the tree's tie-breaks)
+        self._adj = {node: [(nbr, tuple(edges)) for nbr, edges in nbrs.items()]
+                     for node, nbrs in topo.graph.adj.items()}
         self._tree_key: tuple[frozenset[str], ...] | None = None
         self._pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] = (
             np.empty(0, np.int64), np.empty(0, np.int64))
@@ -49,13 +52,13 @@ class TransportLoad:
         if key == self._tree_key:
             return self._pairs
         down = key[0]
-        g = st.topo.graph
+        adj = self._adj
         parent: dict[str, tuple[str, str]] = {}
         queue = deque(c for c in st.topo.core if c not in down)
         seen = set(queue)
         while queue:
             node = queue.popleft()
-            for nbr, edges in g.adj[node].items():
+            for nbr, edges in adj[node]:
                 if nbr in seen or nbr in down:
                     continue
                 up = [k for k in edges if k not in down]
