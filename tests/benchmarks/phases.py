@@ -100,11 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [*case, *args.set]
     if args.days is not None:
         overrides.append(f"duration={args.days:g}d")
+    load0 = os.getloadavg()[0]
+    cpu0 = time.process_time()
     with tempfile.TemporaryDirectory(prefix="twin-phases-") as tmp:
         stats, wall = sample(lambda: twin.simulate(
             QUICKSTART, out=Path(tmp) / "run", overrides=overrides, report=args.report))
+    cpu = time.process_time() - cpu0
     total = sum(n for n, _ in stats.values()) or 1
-    print(f"wall {wall:.2f} s, {total:.0f} samples")
+    print(f"wall {wall:.2f} s, cpu {cpu:.2f} s (all threads), {total:.0f} samples of the main "
+          f"thread; load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"  {'phase':<16} {'share':>7}  {'time':>8}  {'max RSS':>9}")
     for name, (n, rss) in sorted(stats.items(), key=lambda kv: -kv[1][0]):
         print(f"  {name:<16} {100 * n / total:5.1f} %  {wall * n / total:6.2f} s  "
