@@ -38,6 +38,10 @@ def labels(codes: np.ndarray, names: Sequence[str]) -> Labels:
 
 
 Column = Sequence[Any] | np.ndarray | Labels
+STATS_COLUMNS = frozenset({
+    "t", "start", "end", "period_start", "received", "raised", "created", "bill_run",
+    "id", "record_id", "charging_id", "sub", "account", "cell", "kind", "state",
+    "fault_id", "alarm_id", "incident_id", "ticket_id", "invoice_id"})
 
 
 def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array:
@@ -200,9 +204,13 @@ class RecordBuffer:
             strings = [f.name for f in self.schema if pa.types.is_string(f.type)]
             ints = {f.name: "DELTA_BINARY_PACKED" for f in self.schema
                     if pa.types.is_integer(f.type)}
+            # min/max statistics let readers skip row groups; they pay off for the columns
+            # queries select on (times, ids, lines), and cost a fifth of the encoding
+            stats = [f.name for f in self.schema if f.name in STATS_COLUMNS]
             self._writer = pq.ParquetWriter(self.path, self._stored, compression="snappy",
                                             use_dictionary=strings, column_encoding=ints,
-                                            store_schema=self._store_schema)
+                                            store_schema=self._store_schema,
+                                            write_statistics=stats)
         if table is not None:
             self._writer.write_table(table)
 

@@ -14,50 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
-import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
+from twin.kernel.graph import Components
 from twin.network.faults import Fault
 from twin.network.topology import SERVICE_FUNCTIONS, Topology
-
-
-class Components:
-    """The topology as index arrays, for the connected parts of what still works: one sparse
-    components pass instead of a walk through networkx's filtered views (a Python callback
-    per node and edge), which every change of state used to pay."""
-
-    def __init__(self, g: nx.MultiGraph) -> None:
-        self.nodes: list[str] = list(g.nodes)
-        self.index = {n: i for i, n in enumerate(self.nodes)}
-        edges = list(g.edges(keys=True))
-        self.a = np.array([self.index[u] for u, _, _ in edges], dtype=np.int64)
-        self.b = np.array([self.index[v] for _, v, _ in edges], dtype=np.int64)
-        self.rows: dict[str, list[int]] = {}
-        for i, (_, _, key) in enumerate(edges):
-            self.rows.setdefault(key, []).append(i)
-
-    def labels(self, down: set[str]) -> npt.NDArray[np.int32]:
-        """Component of each node with the ``down`` elements and links taken out (a down
-        element is a component of its own)."""
-        n = len(self.nodes)
-        node_up = np.ones(n, dtype=bool)
-        edge_up = np.ones(self.a.size, dtype=bool)
-        for target in down:
-            i = self.index.get(target)
-            if i is not None:
-                node_up[i] = False
-            edge_up[self.rows.get(target, [])] = False
-        edge_up &= node_up[self.a] & node_up[self.b]
-        a, b = self.a[edge_up], self.b[edge_up]
-        m = csr_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n))
-        labels: npt.NDArray[np.int32] = connected_components(m, directed=False)[1]
-        return labels
-
-    def names(self, mask: npt.NDArray[np.bool_]) -> set[str]:
-        return {self.nodes[i] for i in np.flatnonzero(mask)}
 
 
 @dataclass
@@ -210,13 +171,8 @@ class NetworkState:
     def cut_off_by(self, fault_id: int) -> set[str]:
         """Elements that would lose the core if ``fault_id`` were the only fault."""
         targets = {t for t, held in self.down_by.items() if fault_id in held}
-        parts, index = self._parts, self._parts.index
-        labels = parts.labels(targets)
-        reach = np.zeros(labels.size, dtype=bool)
-        for core in self.topo.core:
-            if core not in targets and not reach[index[core]]:
-                reach |= labels == labels[index[core]]
-        return set(self.topo.elements) - parts.names(reach) - targets
+        reach = self._parts.reachable(targets, self.topo.core)
+        return set(self.topo.elements) - reach - targets
 
     def take_changes(self, until: float) -> list[CellChange]:
         """Pop logged changes strictly before ``until`` (in time order)."""
