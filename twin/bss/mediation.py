@@ -36,6 +36,8 @@ and a second row when a suspended record is later guided or rejected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -75,17 +77,21 @@ def normalise(columns: dict[str, np.ndarray]) -> Cols:
     """The batch's columns, with the optional ones a recording entity may leave out."""
     c = {k: np.asarray(v) for k, v in columns.items()}
     n = c["record_id"].size
-    z = np.zeros(n, dtype=np.int64)
-    c.setdefault("charging_id", c["record_id"].astype(np.int64))
-    c.setdefault("seq", z)
-    c.setdefault("parts", np.zeros(n, dtype=np.int32))
-    c.setdefault("uplink_bytes", z)
-    c.setdefault("downlink_bytes", c["volume_bytes"].astype(np.int64) - c["uplink_bytes"])
-    c.setdefault("calling", 491_700_000_000 + c["sub"].astype(np.int64))
-    c.setdefault("called", z)
-    c.setdefault("answer", c["start"].astype(np.float64))
-    c.setdefault("release", c["start"] + c["duration_s"])
-    c.setdefault("online", np.zeros(n, dtype=np.int8))
+    defaults: dict[str, Callable[[], np.ndarray]] = {  # computed only when left out
+        "charging_id": lambda: c["record_id"].astype(np.int64),
+        "seq": lambda: np.zeros(n, dtype=np.int64),
+        "parts": lambda: np.zeros(n, dtype=np.int32),
+        "uplink_bytes": lambda: np.zeros(n, dtype=np.int64),
+        "downlink_bytes": lambda: c["volume_bytes"].astype(np.int64) - c["uplink_bytes"],
+        "calling": lambda: 491_700_000_000 + c["sub"].astype(np.int64),
+        "called": lambda: np.zeros(n, dtype=np.int64),
+        "answer": lambda: c["start"].astype(np.float64),
+        "release": lambda: c["start"] + c["duration_s"],
+        "online": lambda: np.zeros(n, dtype=np.int8),
+    }
+    for k, make in defaults.items():  # in this order: downlink needs uplink
+        if k not in c:
+            c[k] = make()
     return c
 
 
