@@ -149,7 +149,9 @@ class Rater:
                  kind: npt.NDArray[np.integer], allow: I64, bill: I64) -> tuple[I64, I64]:
         """Allowance cover and cumulative charged quantity before each of ``rows``, in record
         order per (cycle, subscription, kind), and the counters advanced past them."""
-        key = (cycle[rows] * self.n_subs + sub[rows]) * 3 + kind[rows]
+        whole = rows.size == cycle.size  # every record (the usual case): no gathers
+        c, s, k = (cycle, sub, kind) if whole else (cycle[rows], sub[rows], kind[rows])
+        key = (c * self.n_subs + s) * 3 + k
         # a stable sort by key, done as a plain sort of unique values: the key shifted
         # left, the position in the low bits (much faster than a stable argsort)
         shift = max(int(rows.size).bit_length(), 1)
@@ -166,10 +168,11 @@ class Rater:
             base = np.maximum.accumulate(np.where(first, cs - q, 0))
             return cs - q - base, cs - base
 
-        q = bill[rows][order]
+        at = order if whole else rows[order]
+        q = bill[at]
         used_before, used_total = before_in_group(q)
         used_flat = self.used.reshape(-1)
-        left = allow[rows][order] - (used_flat[ks] + used_before)
+        left = allow[at] - (used_flat[ks] + used_before)
         cov = np.clip(left, 0, q)
         charged_before, charged_total = before_in_group(q - cov)
         charged_flat = self.charged.reshape(-1)
@@ -228,7 +231,9 @@ class Rater:
         # only records with an allowance or tiers need the counters of their cycle
         tiered = p.tiered.ravel()[ok]
         stateful = np.flatnonzero((allow > 0) | tiered)
-        if stateful.size:
+        if stateful.size == bill.size:
+            covered, before_all = self._advance(stateful, cycle, sub, kind, allow, bill)
+        elif stateful.size:
             cov, before = self._advance(stateful, cycle, sub, kind, allow, bill)
             covered[stateful] = cov
             before_all[stateful] = before
