@@ -45,6 +45,8 @@ for the records' fates).
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +75,47 @@ def _batches(path: Path, columns: list[str],
     batches: Iterator[pa.RecordBatch] = pq.ParquetFile(
         path, pre_buffer=False, read_dictionary=list(labels)).iter_batches(
         batch_size=BATCH, columns=columns, use_threads=False)
-    return batches
+    return _ahead(batches)
+
+
+def _ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The batches, read and decoded one or two ahead on another thread (pyarrow releases
+    the GIL) while the caller rates the one before."""
+    q: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: pa.RecordBatch | BaseException | None) -> bool:
+        """Hand ``item`` over, unless the reader below has stopped reading."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for b in batches:
+                if not put(b):
+                    return
+            put(None)
+        except BaseException as e:  # handed to the reader below
+            put(e)
+
+    t = threading.Thread(target=read, name="parquet-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
 
 
 def _lut(column: pa.Array, value: Callable[[str], int], dtype: type = np.int8) -> np.ndarray:
