@@ -3,6 +3,7 @@
     python -m tests.benchmarks.phases                 # quickstart, report=False
     python -m tests.benchmarks.phases --report        # ... with the report
     python -m tests.benchmarks.phases --large         # the 100k-subscriber, 30-day network
+    python -m tests.benchmarks.phases --metro --days 3  # the metro preset, three days
 
 A thread samples the main thread's stack every few milliseconds and charges each sample to
 a phase: analysis, report or scenario loading when the stack is inside them, else the layer
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .run import LARGE, QUICKSTART
+from .run import LARGE, METRO, QUICKSTART
 
 TWIN = str(Path(__file__).resolve().parents[2] / "twin")
 
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.benchmarks.phases", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--large", action="store_true", help="the large network, not the quickstart")
+    p.add_argument("--metro", action="store_true", help="the metro preset (100k subscribers)")
+    p.add_argument("--days", type=float, help="simulated days (default: the case's own)")
     p.add_argument("--report", action="store_true", help="include report generation")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="extra scenario overrides")
@@ -93,12 +96,19 @@ def main(argv: list[str] | None = None) -> int:
 
     import twin
 
-    overrides = [*(LARGE if args.large else ()), *args.set]
+    case = LARGE if args.large else METRO if args.metro else ()
+    overrides = [*case, *args.set]
+    if args.days is not None:
+        overrides.append(f"duration={args.days:g}d")
+    load0 = os.getloadavg()[0]
+    cpu0 = time.process_time()
     with tempfile.TemporaryDirectory(prefix="twin-phases-") as tmp:
         stats, wall = sample(lambda: twin.simulate(
             QUICKSTART, out=Path(tmp) / "run", overrides=overrides, report=args.report))
+    cpu = time.process_time() - cpu0
     total = sum(n for n, _ in stats.values()) or 1
-    print(f"wall {wall:.2f} s, {total:.0f} samples")
+    print(f"wall {wall:.2f} s, cpu {cpu:.2f} s (all threads), {total:.0f} samples of the main "
+          f"thread; load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"  {'phase':<16} {'share':>7}  {'time':>8}  {'max RSS':>9}")
     for name, (n, rss) in sorted(stats.items(), key=lambda kv: -kv[1][0]):
         print(f"  {name:<16} {100 * n / total:5.1f} %  {wall * n / total:6.2f} s  "

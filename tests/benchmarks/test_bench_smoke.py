@@ -1,4 +1,6 @@
-"""The benchmark machinery works end to end on a six-hour toy run (timings are not checked)."""
+"""The benchmark machinery works end to end on a six-hour toy run — the twin, the naive
+reference model on the same simulated hours, the ratio and the memory samples (timings are not
+checked)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,19 @@ def test_smoke_benchmark_writes_table_and_json(tmp_path: Path,
     out = tmp_path / "bench.json"
     assert bench.main(["--smoke", "--repeat", "1", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "usage rec/s" in printed and "smoke" in printed
-    (row,) = json.loads(out.read_text())["results"]
+    assert "records/s" in printed and "smoke" in printed and "naive model" in printed
+    result = json.loads(out.read_text())
+    row, naive, memory = result["results"]
     assert row["scenario"] == "smoke" and row["subscribers"] == 300 and row["sim_days"] == 0.25
-    assert row["usage_rows"] > 0 and row["cdr_rows"] > 0
+    assert row["usage_rows"] > 0 and row["cdr_rows"] > 0 and row["disk_mb"] > 0
     assert row["wall_s"] > 0 and row["report_s"] > 0 and row["peak_rss_mb"] > 0
     assert len(row["runs"]) == 1
+    # the naive model on the same network and hours makes about as many records
+    assert naive["model"] == "naive" and naive["sim_days"] == 0.25
+    assert 0.5 < naive["usage_rows"] / row["usage_rows"] < 2  # a few dozen records
+    (ratio,) = result["ratios"]
+    assert ratio["ratio"] == round(row["usage_rows_per_s"] / naive["usage_rows_per_s"], 2)
+    assert len(memory["rss_mb"]) == 12 and all(mb > 0 for _, mb in memory["rss_mb"])
 
 
 def test_large_case_is_a_valid_scenario() -> None:
@@ -36,15 +45,15 @@ def test_national_case_is_a_valid_scenario() -> None:
     from twin.scenario import load
 
     sc = load(bench.QUICKSTART, bench.NATIONAL)
-    assert sc.subscribers.count == 1_000_000 and sc.duration == 86_400
+    assert sc.subscribers.count == 1_000_000 and sc.duration == 30 * 86_400
     topo = build_topology(sc.network)
     assert 9_000 <= len(topo.cells) <= 11_000
     assert "site1-site2" in topo.links
 
 
 def test_table_formats_missing_values() -> None:
-    row = {"scenario": "x", "subscribers": 1, "sim_days": 1.0, "usage_rows": 10, "cdr_rows": 9,
-           "repeat": 1, "wall_s": 0.5, "cpu_s": 0.4, "report_s": None, "peak_rss_mb": 100.0,
-           "usage_rows_per_s": 20}
+    row = {"scenario": "x", "model": "twin", "subscribers": 1, "sim_days": 1.0,
+           "usage_rows": 10, "cdr_rows": 9, "repeat": 1, "wall_s": 0.5, "cpu_s": 0.4,
+           "report_s": None, "peak_rss_mb": 100.0, "disk_mb": None, "usage_rows_per_s": 20}
     lines = bench.table([row]).splitlines()
     assert len(lines) == 3 and lines[2].split()[8] == "-"

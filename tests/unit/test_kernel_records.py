@@ -125,3 +125,39 @@ def test_extend_with_unequal_columns_raises(tmp_path: Path) -> None:
     buf = RecordBuffer("t", SCHEMA, tmp_path / "t.parquet")
     with pytest.raises((ValueError, pa.ArrowInvalid)):
         buf.extend({"i": np.arange(3), "name": ["a", "b"], "x": np.zeros(3)})
+
+
+def test_store_writes_on_its_thread_and_reports_its_failures(tmp_path: Path) -> None:
+    """Chunks are encoded on the store's writer thread, in order; a failure there (here the
+    directory vanished) is raised in the simulation's thread, not lost."""
+    store = RecordStore(tmp_path / "ok", chunk_rows=3)
+    (tmp_path / "ok").mkdir()
+    buf = store.buffer("t", SCHEMA)
+    for i in range(10):
+        buf.append(i=i, name=f"r{i}", x=float(i))
+    store.close()
+    assert pq.read_table(buf.path).column("i").to_pylist() == list(range(10))
+    assert pq.ParquetFile(buf.path).metadata.num_row_groups >= 3
+
+    broken = RecordStore(tmp_path / "missing", chunk_rows=2)
+    b = broken.buffer("t", SCHEMA)
+    with pytest.raises(RuntimeError, match="writing Parquet failed"):
+        for i in range(10):
+            b.append(i=i, name="x", x=0.0)
+        broken.close()
+
+
+def test_labels_are_stored_as_dictionaries_and_read_back_as_strings(tmp_path: Path) -> None:
+    from twin.kernel import labels
+
+    store = RecordStore(tmp_path)
+    buf = store.buffer("t", SCHEMA)
+    buf.extend({"i": np.arange(4), "name": labels(np.array([1, 0, 1, 1]), ("a", "b")),
+                "x": np.zeros(4)})
+    store.close()
+    f = pq.ParquetFile(buf.path)
+    assert f.schema_arrow.equals(SCHEMA)  # strings, as declared
+    assert f.read().column("name").to_pylist() == ["b", "a", "b", "b"]
+    column = f.metadata.row_group(0).column(1)
+    assert "PLAIN_DICTIONARY" in column.encodings or "RLE_DICTIONARY" in column.encodings
+    assert "DELTA_BINARY_PACKED" in f.metadata.row_group(0).column(0).encodings

@@ -26,19 +26,27 @@ subscribed              … minus usage of lines that had left (churn): the set 
 
 Successive differences are lost to outages, to drops, to denials, to blocking, and leaked by
 collector loss, rejects, unguided suspense, late write-off, fail-open charging and usage after
-termination — exactly, in integer minor units. A step that removes nothing in a batch shares
-its predecessor's counters until it first differs, so a run without leakage pays for four
-ratings, not eleven.
+termination — exactly, in integer minor units. Only the first step is rated in full. Rating
+is separable by counter — (bill cycle, line, usage kind): a record's charge depends only on
+the records before it with the same counter — so each later step rates only the counters
+where one of its records differs from the step before (a call lost, cut or leaked there);
+every other record keeps the charge the step before gave it. The result is exactly that of
+rating every step in full, at the cost of one rating plus the few lines that lost something.
 
-Then the ``rated`` table is re-rated in the order the BSS rated it: this reproduces the BSS's
-charges exactly unless a tariff was misconfigured, and the difference between the two orders
-(truth order and arrival order; allowances go to whichever record comes first) is reported.
+The BSS's own order is checked the same way: rating the ``rated`` table again in the order
+the BSS rated it, with the catalog's prices, reproduces every charge except those of records
+rated with a misconfigured price, whose catalog charge the BSS priced as it rated them
+(:mod:`twin.bss.rerating`). The difference between the two orders (truth order and arrival
+order; allowances go to whichever record comes first) is reported. :func:`rerate_bss_order`
+re-rates the table in full, for tests that check that bookkeeping.
 Everything is read in batches, so memory stays bounded on long runs (one byte per record id
 for the records' fates).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from twin.bss.catalog import quantity
@@ -58,12 +67,69 @@ STEPS = ("potential", "without_lost", "with_drops", "without_denied", "carried",
 BATCH = 250_000
 
 
-def _batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def _batches(path: Path, columns: list[str],
+             labels: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
     """Read a table in batches; without pre-buffering pyarrow would keep the whole file's
-    pages while iterating, and a 30-day run's tables would sit in memory at once."""
-    batches: Iterator[pa.RecordBatch] = pq.ParquetFile(path, pre_buffer=False).iter_batches(
+    pages while iterating, and a 30-day run's tables would sit in memory at once. The
+    string columns ``labels`` come as dictionaries (read with :func:`_lut`), not strings."""
+    batches: Iterator[pa.RecordBatch] = pq.ParquetFile(
+        path, pre_buffer=False, read_dictionary=list(labels)).iter_batches(
         batch_size=BATCH, columns=columns, use_threads=False)
-    return batches
+    return _ahead(batches)
+
+
+def _ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The batches, read and decoded one or two ahead on another thread (pyarrow releases
+    the GIL) while the caller rates the one before."""
+    q: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: pa.RecordBatch | BaseException | None) -> bool:
+        """Hand ``item`` over, unless the reader below has stopped reading."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for b in batches:
+                if not put(b):
+                    return
+            put(None)
+        except BaseException as e:  # handed to the reader below
+            put(e)
+
+    t = threading.Thread(target=read, name="parquet-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
+
+
+def _lut(column: pa.Array, value: Callable[[str], int], dtype: type = np.int8) -> np.ndarray:
+    """``value`` of each row of a string column, computed once per distinct string."""
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    table: np.ndarray = np.array([value(x) for x in column.dictionary.to_pylist()],
+                                 dtype=dtype)
+    out: np.ndarray = table[column.indices.to_numpy(zero_copy_only=False)]
+    return out
+
+
+def _code(names: tuple[str, ...]) -> Callable[[str], int]:
+    return lambda x: names.index(x) if x in names else -1
 
 
 @dataclass
@@ -93,18 +159,19 @@ def record_fates(cdrs_path: Path, max_id: int) -> tuple[npt.NDArray[np.int8], Pa
     cols = ["charging_id", "state", "reason", "seq", "kind", "start", "duration_s",
             "volume_bytes"]
     p_id, p_qty, p_start, p_ok = [], [], [], []
-    for b in _batches(cdrs_path, cols):
+    states = ("guided", "recycled", "received")
+    reasons = ("duplicate", "too late", "unguidable", "fail-open, not charged",
+               "terminated subscription")
+    by_reason = np.array([REJECTED, TOO_LATE, UNGUIDABLE, FAIL_OPEN, TERMINATED, REJECTED],
+                         dtype=np.int8)  # indexed by the reason's position (-1: the last)
+    for b in _batches(cdrs_path, cols, ("state", "reason")):
         ids = b.column("charging_id").to_numpy()
-        state = b.column("state").to_numpy(zero_copy_only=False)
-        reason = b.column("reason").to_numpy(zero_copy_only=False)
+        state = _lut(b.column("state"), _code(states))
+        reason = _lut(b.column("reason"), _code(reasons))
         seq = b.column("seq").to_numpy()
-        keep = (reason != "duplicate") & (ids >= 0) & (ids <= max_id)
-        code = np.select(
-            [state == "guided", state == "recycled", reason == "too late",
-             reason == "unguidable", reason == "fail-open, not charged",
-             reason == "terminated subscription"],
-            [RATED, SUSPENSE, TOO_LATE, UNGUIDABLE, FAIL_OPEN, TERMINATED],
-            default=REJECTED).astype(np.int8)
+        keep = (reason != 0) & (ids >= 0) & (ids <= max_id)
+        code = np.where(state == 0, RATED, np.where(state == 1, SUSPENSE,
+                                                    by_reason[reason])).astype(np.int8)
         whole = keep & (seq == 0)  # a record of a whole session, or an assembled session
         fate[ids[whole]] = code[whole]  # later decisions (after suspense) overwrite earlier
         part = keep & (seq > 0)
@@ -114,7 +181,7 @@ def record_fates(cdrs_path: Path, max_id: int) -> tuple[npt.NDArray[np.int8], Pa
             p_qty.append(quantity(kind, b.column("duration_s").to_numpy()[part],
                                   b.column("volume_bytes").to_numpy()[part]))
             p_start.append(b.column("start").to_numpy()[part])
-            p_ok.append(state[part] == "received")
+            p_ok.append(state[part] == 2)
     if not p_id:
         e = np.empty(0, dtype=np.int64)
         return fate, Parts(e, e, np.empty(0), e, np.empty(0))
@@ -152,24 +219,62 @@ def _offer_of(subs: SubscriberBase, offer_of: OfferOf | None) -> OfferOf:
     return lambda sub, start: subs.offer[sub].astype(np.int64)
 
 
+class _Step:
+    """A step's own rater, authoritative for the counters it has ``own`` (where its records
+    differ from the step before); every other counter it shares with the step before."""
+
+    def __init__(self, rater: Rater, own_all: bool = False) -> None:
+        self.rater = rater
+        self.own = np.full(rater.used.size, own_all, dtype=bool)
+
+
+def _diverge(steps: list[_Step | None], i: int, keys: npt.NDArray[np.int64]) -> None:
+    """Counters ``keys`` of step ``i`` go their own way from now on: they start from the
+    state the step before has for them (its own, or the one it shares further up)."""
+    step = steps[i]
+    assert step is not None
+    keys = np.unique(keys)
+    new = keys[~step.own[keys]]
+    if new.size == 0:
+        return
+    step.own[new] = True
+    todo = np.ones(new.size, dtype=bool)
+    for j in range(i - 1, -1, -1):
+        src = steps[j]
+        if src is None:
+            continue
+        take = todo if j == 0 else todo & src.own[new]
+        k = new[take]
+        step.rater.used.reshape(-1)[k] = src.rater.used.reshape(-1)[k]
+        step.rater.charged.reshape(-1)[k] = src.rater.charged.reshape(-1)[k]
+        todo &= ~take
+        if not todo.any():
+            return
+
+
 def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
-                offer_of: OfferOf | None = None) -> dict[str, int]:
-    """Money (minor units) and record counts at each step of the chain."""
+                offer_of: OfferOf | None = None, in_full: bool = False) -> dict[str, int]:
+    """Money (minor units) and record counts at each step of the chain. ``in_full`` rates every
+    step in full (the reference the shared rating must equal; slow)."""
     offer_at = _offer_of(subs, offer_of)
     usage_path = tables / "usage.parquet"
     fate, parts = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
-    raters: list[Rater | None] = [make_rater()] + [None] * (len(STEPS) - 1)
+    root = make_rater()
+    steps: list[_Step | None] = [_Step(root)]
+    steps += [_Step(make_rater(), own_all=True) if in_full else None for _ in STEPS[1:]]
     money = dict.fromkeys(STEPS, 0)
     records = dict.fromkeys(STEPS, 0)
     offered = 0
+    outcomes = ("completed", "dropped", "lost_outage", "quota_exhausted")
     cols = ["id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
             "actual_bytes", "outcome", "answer_s"]
-    for b in _batches(usage_path, cols):
+    for b in _batches(usage_path, cols, ("kind", "outcome")):
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
-        name = b.column("kind").to_numpy(zero_copy_only=False)
-        kind = np.where(name == "voice", 0, np.where(name == "data", 1, 2))
-        outcome = b.column("outcome").to_numpy(zero_copy_only=False)
+        kind = _lut(b.column("kind"), lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
+                    np.int64)
+        outcome = _lut(b.column("outcome"), _code(outcomes))
+        denied = _lut(b.column("outcome"), lambda x: x.startswith("denied"), np.bool_)
         start = b.column("start").to_numpy()
         offer = offer_at(sub, start)
         answer = b.column("answer_s").to_numpy()  # a call is charged from its answer
@@ -177,11 +282,8 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
                         b.column("intended_bytes").to_numpy())
         got = quantity(kind, _talk(b.column("actual_s").to_numpy(), answer),
                        b.column("actual_bytes").to_numpy())
-        dropped = outcome == "dropped"
-        lost = outcome == "lost_outage"
-        denied = np.char.startswith(outcome.astype(str), "denied")  # by online charging
-        quota = outcome == "quota_exhausted"  # ended by online charging: quota used up
-        served = (outcome == "completed") | dropped | quota
+        dropped, lost, quota = outcome == 1, outcome == 2, outcome == 3
+        served = (outcome == 0) | dropped | quota
         f = fate[ids]
         collected = served & (f != LOST)
         accepted = collected & (f != REJECTED)
@@ -203,24 +305,38 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
         qtys = [full, full, cut, np.where(quota, got, cut), got, coll, acc, acc, acc, acc, acc]
         starts = [start] * 5 + [coll_s] + [acc_s] * 5
         offered += ids.size
-        # a step still sharing its predecessor's counters gets its own once they differ
+        # the counter (cycle, line, kind) of each record, for each of the starts
+        by_start = {id(x): (root.cycle_of(x, sub) * root.n_subs + sub) * 3 + kind
+                    for x in (start, coll_s, acc_s)}
+        keys = [by_start[id(x)] for x in starts]
+        # first every step's new own counters, from the states before this batch …
         for i in range(1, len(STEPS)):
-            same = (np.array_equal(masks[i], masks[i - 1])
-                    and np.array_equal(qtys[i][masks[i]], qtys[i - 1][masks[i - 1]])
-                    and np.array_equal(starts[i][masks[i]], starts[i - 1][masks[i - 1]]))
-            if raters[i] is None and not same:
-                raters[i] = _root(raters, i - 1).clone()
-        charges: list[int] = []
-        for i, name_ in enumerate(STEPS):
-            m = masks[i]
-            records[name_] += int(m.sum())
-            r = raters[i]
-            if r is None:
-                charges.append(charges[i - 1])
-            else:
-                charges.append(int(r.rate(sub[m], offer[m], kind[m], starts[i][m],
-                                          qtys[i][m]).charge.sum()))
-            money[name_] += charges[i]
+            m, pm = masks[i], masks[i - 1]
+            diff = m != pm
+            if qtys[i] is not qtys[i - 1]:
+                diff |= m & (qtys[i] != qtys[i - 1])
+            if starts[i] is not starts[i - 1]:
+                diff |= m & (starts[i] != starts[i - 1])
+            rows = np.flatnonzero(diff)
+            if rows.size:  # where a record differs, its counters (before and now) part
+                if steps[i] is None:
+                    steps[i] = _Step(make_rater())
+                _diverge(steps, i, np.concatenate([keys[i][rows[m[rows]]],
+                                                   keys[i - 1][rows[pm[rows]]]]))
+        # … then the ratings: in full for the first step, where they own it for the others
+        charge = root.rate(sub, offer, kind, start, full).charge
+        money[STEPS[0]] += int(charge.sum())
+        records[STEPS[0]] += ids.size
+        for i in range(1, len(STEPS)):
+            m, step = masks[i], steps[i]
+            charge = np.where(m, charge, 0)  # the step before's, where they are the same
+            if step is not None:
+                own = np.flatnonzero(m & step.own[keys[i]])
+                if own.size:
+                    charge[own] = step.rater.rate(sub[own], offer[own], kind[own],
+                                                  starts[i][own], qtys[i][own]).charge
+            money[STEPS[i]] += int(charge.sum())
+            records[STEPS[i]] += int(m.sum())
     out = {f"{k}_minor": v for k, v in money.items()}
     out.update({f"{k}_records": v for k, v in records.items()})
     out["offered_records"] = offered
@@ -234,24 +350,15 @@ def _talk(seconds: npt.NDArray[np.float64],
     return out
 
 
-def _root(raters: list[Rater | None], i: int) -> Rater:
-    while raters[i] is None:
-        i -= 1
-    r = raters[i]
-    assert r is not None
-    return r
-
-
 def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater,
                      offer_of: OfferOf | None = None) -> dict[str, int]:
     """Re-rate the ``rated`` table's first ratings in the order the BSS made them, with the
     catalog's prices. Returns the sum, the BSS's sum of those rows, and how many rows differ."""
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=0)
     cols = ["sub", "kind", "start", "duration_s", "volume_bytes", "charge_minor", "state"]
-    for b in _batches(rated_path, cols):
-        state = b.column("state").to_numpy(zero_copy_only=False)
+    for b in _batches(rated_path, cols, ("state",)):
+        first = _lut(b.column("state"), lambda x: x == "rated", np.bool_)
         charge = b.column("charge_minor").to_numpy()
-        first = state == "rated"
         out["rerated_minor"] += int(charge[~first].sum())
         sub = b.column("sub").to_numpy()[first].astype(np.int64)
         kind = b.column("kind").to_numpy()[first].astype(np.int64)
@@ -265,15 +372,33 @@ def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater,
     return out
 
 
+def bss_order(rated_path: Path, repriced_minor: int, repriced_rows: int) -> dict[str, int]:
+    """What :func:`rerate_bss_order` gives, from the ``rated`` table's sums and the BSS's
+    catalog pricing of the records it rated with a misconfigured price: ``repriced_minor``
+    (catalog charge − charge, summed) on ``repriced_rows`` rows that differ. Every other
+    record the catalog prices as the BSS did — same counters, same prices."""
+    out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=repriced_rows)
+    for b in _batches(rated_path, ["state", "charge_minor"], ("state",)):
+        first = _lut(b.column("state"), lambda x: x == "rated", np.bool_)
+        charge = b.column("charge_minor").to_numpy()
+        out["bss_minor"] += int(charge[first].sum())
+        out["rerated_minor"] += int(charge[~first].sum())
+    out["catalog_minor"] = out["bss_minor"] + repriced_minor
+    return out
+
+
 def lost_revenue(usage_path: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
-                 offer_of: OfferOf | None = None) -> dict[str, int]:
+                 offer_of: OfferOf | None = None,
+                 repriced: tuple[int, int] | None = None) -> dict[str, int]:
     """The usage chain of a run (``usage_path`` in its tables directory), with the losses
     split out: ``lost_outage_minor`` (attempts on cells out of service), ``lost_dropped_minor``
     (the unserved rest of dropped calls and sessions), ``lost_blocking_minor``, and the
-    leaks between the network and rating."""
+    leaks between the network and rating. ``repriced``: the BSS's catalog pricing of its
+    misrated records (see :func:`bss_order`); None re-rates the ``rated`` table in full."""
     tables = usage_path.parent
     c = usage_chain(tables, subs, make_rater, offer_of)
-    order = rerate_bss_order(tables / "rated.parquet", subs, make_rater(), offer_of)
+    order = (rerate_bss_order(tables / "rated.parquet", subs, make_rater(), offer_of)
+             if repriced is None else bss_order(tables / "rated.parquet", *repriced))
     m = {k: c[f"{k}_minor"] for k in STEPS}
     r = {k: c[f"{k}_records"] for k in STEPS}
     return {

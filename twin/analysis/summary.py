@@ -87,7 +87,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     dedup = len(oss.alarms.all)
     incidents = sum(i.merged_into == 0 for i in oss.correlator.incidents)
     lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater,
-                        bss.lines.offer_at)
+                        bss.lines.offer_at,
+                        (bss.rerating.repriced_minor, bss.rerating.repriced_rows))
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
     duty = oss.workforce.duty_s(sc.duration)  # crew-seconds on shift or on call

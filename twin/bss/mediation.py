@@ -36,6 +36,8 @@ and a second row when a suspended record is later guided or rejected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -75,17 +77,21 @@ def normalise(columns: dict[str, np.ndarray]) -> Cols:
     """The batch's columns, with the optional ones a recording entity may leave out."""
     c = {k: np.asarray(v) for k, v in columns.items()}
     n = c["record_id"].size
-    z = np.zeros(n, dtype=np.int64)
-    c.setdefault("charging_id", c["record_id"].astype(np.int64))
-    c.setdefault("seq", z)
-    c.setdefault("parts", np.zeros(n, dtype=np.int32))
-    c.setdefault("uplink_bytes", z)
-    c.setdefault("downlink_bytes", c["volume_bytes"].astype(np.int64) - c["uplink_bytes"])
-    c.setdefault("calling", 491_700_000_000 + c["sub"].astype(np.int64))
-    c.setdefault("called", z)
-    c.setdefault("answer", c["start"].astype(np.float64))
-    c.setdefault("release", c["start"] + c["duration_s"])
-    c.setdefault("online", np.zeros(n, dtype=np.int8))
+    defaults: dict[str, Callable[[], np.ndarray]] = {  # computed only when left out
+        "charging_id": lambda: c["record_id"].astype(np.int64),
+        "seq": lambda: np.zeros(n, dtype=np.int64),
+        "parts": lambda: np.zeros(n, dtype=np.int32),
+        "uplink_bytes": lambda: np.zeros(n, dtype=np.int64),
+        "downlink_bytes": lambda: c["volume_bytes"].astype(np.int64) - c["uplink_bytes"],
+        "calling": lambda: 491_700_000_000 + c["sub"].astype(np.int64),
+        "called": lambda: np.zeros(n, dtype=np.int64),
+        "answer": lambda: c["start"].astype(np.float64),
+        "release": lambda: c["start"] + c["duration_s"],
+        "online": lambda: np.zeros(n, dtype=np.int8),
+    }
+    for k, make in defaults.items():  # in this order: downlink needs uplink
+        if k not in c:
+            c[k] = make()
     return c
 
 
@@ -152,10 +158,11 @@ class Mediation:
 
     def _remember(self, key: I64, bucket: I64) -> None:
         for b in np.unique(bucket):
-            new = key[bucket == b]
+            new = np.sort(key[bucket == b])
             old = self.seen.get(int(b))
-            self.seen[int(b)] = np.sort(new) if old is None else np.sort(np.concatenate([old,
-                                                                                         new]))
+            # merged into the sorted keys of the hour, not sorted again with them
+            self.seen[int(b)] = new if old is None else np.insert(
+                old, np.searchsorted(old, new), new)
 
     def _forget_old(self) -> None:
         oldest = int(np.floor((self.sim.now - self.spec.dedup_retention) / BUCKET_S))
@@ -218,7 +225,10 @@ class Mediation:
             return out
         # in the order the records were written (an assembled session where its closing
         # record was): allowances go to the same records as with partial records off
-        order = np.argsort(out["record_id"], kind="stable")
+        rid = out["record_id"]
+        if (rid[1:] >= rid[:-1]).all():  # already in order (no session assembled now)
+            return out
+        order = np.argsort(rid, kind="stable")
         return {k: v[order] for k, v in out.items()}
 
     def assemble(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf,
@@ -298,6 +308,8 @@ class Mediation:
         self.terminated += int((whole & (reason == TERMINATED)).sum())
         self.too_late += int((whole & (reason == TOO_LATE)).sum())
         self.fail_open += int((whole & (reason == FAIL_OPEN)).sum())
+        if ok.all():  # the usual batch: every record guided
+            return dict(c)
         return {k: c[k][ok] for k in c}
 
     def recycle(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:

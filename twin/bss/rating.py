@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from twin.bss.catalog import PriceTable, billable, money, usage_numerator
+from twin.bss.catalog import PriceTable, money, usage_numerator
 from twin.kernel import Calendar
 from twin.scenario.schema import TariffPeriod
 
@@ -46,6 +46,7 @@ class TariffClock:
         self.days = np.array([[d in p.days for d in WEEKDAYS] for p in periods],
                              dtype=bool).reshape(len(periods), 7)
         self.hours = [p.hours for p in periods]
+        self.table = self._table() if self.hours else None
 
     def period(self, t: npt.ArrayLike) -> npt.NDArray[np.int64]:
         t = np.asarray(t, dtype=np.float64) + self.offset
@@ -55,11 +56,28 @@ class TariffClock:
         day = np.floor(t / DAY)
         weekday = ((self.weekday0 + day) % 7).astype(np.int64)
         hour = (t - day * DAY) / 3600.0
+        if self.table is not None:  # whole-hour periods: a lookup by weekday and hour
+            out = self.table[weekday, hour.astype(np.int64)]
+            return out
         for p in range(len(self.hours) - 1, -1, -1):  # the first match wins: apply it last
             lo, hi = self.hours[p]
             in_hours = (hour >= lo) & (hour < hi) if lo < hi else (hour >= lo) | (hour < hi)
             out[self.days[p][weekday] & in_hours] = p + 1
         return out
+
+    def _table(self) -> npt.NDArray[np.int64] | None:
+        """Period by weekday and whole hour (0–24: the hour of a day's last instant may round
+        up to 24.0), when every period starts and ends on the hour; else None."""
+        if any(float(b) != int(b) for h in self.hours for b in h):
+            return None
+        hour = np.tile(np.arange(25, dtype=np.float64), 7)
+        weekday = np.repeat(np.arange(7), 25)
+        out = np.zeros(hour.size, dtype=np.int64)
+        for p in range(len(self.hours) - 1, -1, -1):
+            lo, hi = self.hours[p]
+            in_hours = (hour >= lo) & (hour < hi) if lo < hi else (hour >= lo) | (hour < hi)
+            out[self.days[p][weekday] & in_hours] = p + 1
+        return out.reshape(7, 25)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,9 +149,15 @@ class Rater:
                  kind: npt.NDArray[np.integer], allow: I64, bill: I64) -> tuple[I64, I64]:
         """Allowance cover and cumulative charged quantity before each of ``rows``, in record
         order per (cycle, subscription, kind), and the counters advanced past them."""
-        key = (cycle[rows] * self.n_subs + sub[rows]) * 3 + kind[rows]
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
+        whole = rows.size == cycle.size  # every record (the usual case): no gathers
+        c, s, k = (cycle, sub, kind) if whole else (cycle[rows], sub[rows], kind[rows])
+        key = (c * self.n_subs + s) * 3 + k
+        # a stable sort by key, done as a plain sort of unique values: the key shifted
+        # left, the position in the low bits (much faster than a stable argsort)
+        shift = max(int(rows.size).bit_length(), 1)
+        packed = np.sort((key << shift) | np.arange(rows.size, dtype=np.int64))
+        order = packed & ((1 << shift) - 1)
+        ks = packed >> shift
         first = np.ones(ks.size, dtype=bool)
         first[1:] = ks[1:] != ks[:-1]
         last = np.ones(ks.size, dtype=bool)
@@ -144,10 +168,11 @@ class Rater:
             base = np.maximum.accumulate(np.where(first, cs - q, 0))
             return cs - q - base, cs - base
 
-        q = bill[rows][order]
+        at = order if whole else rows[order]
+        q = bill[at]
         used_before, used_total = before_in_group(q)
         used_flat = self.used.reshape(-1)
-        left = allow[rows][order] - (used_flat[ks] + used_before)
+        left = allow[at] - (used_flat[ks] + used_before)
         cov = np.clip(left, 0, q)
         charged_before, charged_total = before_in_group(q - cov)
         charged_flat = self.charged.reshape(-1)
@@ -191,22 +216,36 @@ class Rater:
         qty = np.asarray(qty, dtype=np.int64)
         cycle = self.cycle_of(start, sub)
         period = self.clock.period(start)
-        bill = billable(p, offer, kind, qty)
+        ok = offer * 3 + kind  # flat (offer, kind): one gather per price array
+        inc = p.increment.ravel()[ok]
+        rounded = -(-qty // inc) * inc
+        bill = np.where(qty > 0, np.maximum(rounded, p.first.ravel()[ok]), 0)
         covered = np.zeros_like(bill)
         before_all = np.zeros_like(bill)
-        allow = self.allowance_by_group[self.group[sub], cycle, offer, kind]
+        if self.B.shape[0] == 1:
+            allow = self.allowance.reshape(-1)[cycle * self.allowance[0].size + ok]
+        else:
+            allow = self.allowance_by_group[self.group[sub], cycle, offer, kind]
         if self.line_start is not None:
             self._prorate_allowance(allow, cycle, sub, offer, kind)
         # only records with an allowance or tiers need the counters of their cycle
-        stateful = np.flatnonzero((allow > 0) | p.tiered[offer, kind])
-        if stateful.size:
+        tiered = p.tiered.ravel()[ok]
+        stateful = np.flatnonzero((allow > 0) | tiered)
+        if stateful.size == bill.size:
+            covered, before_all = self._advance(stateful, cycle, sub, kind, allow, bill)
+        elif stateful.size:
             cov, before = self._advance(stateful, cycle, sub, kind, allow, bill)
             covered[stateful] = cov
             before_all[stateful] = before
         chargeable = bill - covered
-        num = usage_numerator(p, offer, kind, period, before_all, chargeable)
-        charge = money(num, p.per[offer, kind], p.rounding[offer, kind])
-        charge = charge + np.where(chargeable > 0, p.connect_fee[offer, kind], 0)
+        num = p.price.reshape(-1)[ok * p.price.shape[2] + period] * chargeable
+        tier_rows = np.flatnonzero(tiered)
+        if tier_rows.size:
+            num[tier_rows] = usage_numerator(p, offer[tier_rows], kind[tier_rows],
+                                             period[tier_rows], before_all[tier_rows],
+                                             chargeable[tier_rows])
+        charge = money(num, p.per.ravel()[ok], p.rounding.ravel()[ok])
+        charge = charge + np.where(chargeable > 0, p.connect_fee.ravel()[ok], 0)
         return Rating(cycle=cycle, period=period, billable=bill, covered=covered,
                       before=before_all, chargeable=chargeable,
-                      units=bill // p.increment[offer, kind], charge=charge.astype(np.int64))
+                      units=bill // inc, charge=charge.astype(np.int64))

@@ -49,6 +49,8 @@ class Rerating:
         self.errors = [_Error(e, prices.offers.index(e.offer), KINDS.index(e.kind))
                        for e in errors if e.offer in prices.offers]
         self.misrated_records = 0
+        self.repriced_minor = 0  # catalog charge − charge of the misrated records …
+        self.repriced_rows = 0  # … and how many of them the catalog prices otherwise
         self.rerated_records = 0
         self.rerated_minor = 0
         for err in self.errors:
@@ -77,9 +79,25 @@ class Rerating:
             m = (offer == e.offer) & (kind == e.kind) & (r.billable > 0)
             if m.any():
                 idx = np.flatnonzero(m)
-                e.store.append(({k: v[idx] for k, v in c.items()}, _take(r, idx)))
+                kept = _take(r, idx)
+                e.store.append(({k: v[idx] for k, v in c.items()}, kept))
                 e.records += idx.size
                 self.misrated_records += idx.size
+                delta = self._catalog(e, kept) - kept.charge
+                self.repriced_minor += int(delta.sum())
+                self.repriced_rows += int((delta != 0).sum())
+
+    def _catalog(self, err: _Error, r: Rating) -> I64:
+        """The catalog's charge of records of ``err``'s offer and kind: the same allowance
+        cover and tier position, the right price."""
+        p, n = self.prices, r.charge.size
+        offer = np.full(n, err.offer, dtype=np.int64)
+        kind = np.full(n, err.kind, dtype=np.int64)
+        num = usage_numerator(p, offer, kind, r.period, r.before, r.chargeable)
+        right = money(num, p.per[offer, kind], p.rounding[offer, kind])
+        out: I64 = (right + np.where(r.chargeable > 0, p.connect_fee[offer, kind], 0)).astype(
+            np.int64)
+        return out
 
     def _correct_at(self, err: _Error) -> Generator[simpy.Event, None, None]:
         assert err.spec.corrected_at is not None
@@ -88,15 +106,8 @@ class Rerating:
 
     def correct(self, err: _Error) -> None:
         """Rerate what the error priced wrong, with the catalog's prices."""
-        p = self.prices
         for c, r in err.store:
-            n = r.charge.size
-            offer = np.full(n, err.offer, dtype=np.int64)
-            kind = np.full(n, err.kind, dtype=np.int64)
-            num = usage_numerator(p, offer, kind, r.period, r.before, r.chargeable)
-            right = money(num, p.per[offer, kind], p.rounding[offer, kind])
-            right = right + np.where(r.chargeable > 0, p.connect_fee[offer, kind], 0)
-            delta = (right - r.charge).astype(np.int64)
+            delta = self._catalog(err, r) - r.charge
             moved = delta != 0
             if moved.any():
                 sel = np.flatnonzero(moved)

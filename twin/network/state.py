@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
+from twin.kernel.graph import Components
 from twin.network.faults import Fault
 from twin.network.topology import SERVICE_FUNCTIONS, Topology
 
@@ -51,6 +51,9 @@ class NetworkState:
         self.active_fn: dict[str, str] = {
             t: ids[0] for t, ids in self._functions.items()
             if self.topo.manual_failover and len(ids) > 1}
+        self._parts = Components(self.topo.graph)
+        self._cell_nodes = np.array([self._parts.index[c] for c in self.cell_ids],
+                                    dtype=np.int64)
 
     # --- effects --------------------------------------------------------------------------
 
@@ -127,24 +130,21 @@ class NetworkState:
     def recompute(self, t: float) -> tuple[list[int], list[int]]:
         """Refresh reachability; returns the cell indices that went down and came back."""
         down = self.down_targets()
-        g = self.topo.graph
-        view = nx.subgraph_view(
-            g, filter_node=lambda n: n not in down,
-            filter_edge=lambda a, b, k: k not in down)
-        reach: set[str] = set()
-        served: set[str] = set()
+        parts, index = self._parts, self._parts.index
+        labels = parts.labels(down)
+        reach = np.zeros(labels.size, dtype=bool)
+        served = np.zeros(labels.size, dtype=bool)
         for core in self.topo.core:
-            if core not in down and core not in reach:
-                part = nx.node_connected_component(view, core)
+            if core not in down and not reach[index[core]]:
+                part = labels == labels[index[core]]
                 reach |= part
                 # service needs a working instance of each core function in this part
-                if all(any(f in part for f in ([self.active_fn[t]] if t in self.active_fn
-                                               else ids))
+                if all(any(part[index[f]] for f in ([self.active_fn[t]] if t in self.active_fn
+                                                    else ids))
                        for t, ids in self._functions.items()):
                     served |= part
-        self._connected = reach
-        now = np.fromiter((c in served for c in self.cell_ids), dtype=bool,
-                          count=len(self.cell_ids))
+        self._connected = parts.names(reach)
+        now = served[self._cell_nodes]
         went_down = np.flatnonzero(self.in_service & ~now).tolist()
         came_up = np.flatnonzero(~self.in_service & now).tolist()
         for i in went_down:
@@ -171,12 +171,7 @@ class NetworkState:
     def cut_off_by(self, fault_id: int) -> set[str]:
         """Elements that would lose the core if ``fault_id`` were the only fault."""
         targets = {t for t, held in self.down_by.items() if fault_id in held}
-        view = nx.subgraph_view(self.topo.graph, filter_node=lambda n: n not in targets,
-                                filter_edge=lambda a, b, k: k not in targets)
-        reach: set[str] = set()
-        for core in self.topo.core:
-            if core not in targets and core not in reach:
-                reach |= nx.node_connected_component(view, core)
+        reach = self._parts.reachable(targets, self.topo.core)
         return set(self.topo.elements) - reach - targets
 
     def take_changes(self, until: float) -> list[CellChange]:

@@ -17,7 +17,6 @@ call by call, exactly. Calls in progress when their cell loses service are dropp
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -163,7 +162,7 @@ class TrafficEngine:
                                       if state.topo.elements[c].site == ev.site], dtype=np.int64))
                        for ev in spec.events]
         self.carried = {VOICE: Batch.empty(), DATA: Batch.empty(), SMS: Batch.empty()}
-        self.ids = itertools.count(1)
+        self.next_id = 1  # ids of calls, sessions and messages, in the order drawn
         self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
         self.pm = sim.records.buffer("traffic", PM_SCHEMA)
         self._cell_column = labels(np.arange(n_cells), self.cell_ids)
@@ -317,7 +316,8 @@ class TrafficEngine:
             hold, volume = hold[live], volume[live]
             n = int(live.sum())
         order = np.lexsort((start, cell))
-        ids = np.fromiter(itertools.islice(self.ids, n), dtype=np.int64, count=n)
+        ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
+        self.next_id += n
         b = Batch(ids, cell[order], sub[order], start[order], start[order] + hold[order],
                   volume[order])
         return b

@@ -70,6 +70,12 @@ class TransportLoad:
         self.raise_at, self.clear_at = raise_at, clear_at
         self.table = sim.records.buffer("link_traffic", LINK_SCHEMA)
         self._column = labels(np.arange(len(self.link_ids)), self.link_ids)
+        # neighbours and the links to them, in the graph's order (the tree's tie-breaks)
+        self._adj = {node: [(nbr, tuple(edges)) for nbr, edges in nbrs.items()]
+                     for node, nbrs in topo.graph.adj.items()}
+        self._node_index = {node: i for i, node in enumerate(topo.graph.nodes)}
+        self._cell_nodes = np.array([self._node_index[c] for c in state.cell_ids],
+                                    dtype=np.int64)
         self._tree_key: tuple[frozenset[str], ...] | None = None
         self._pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] = (
             np.empty(0, np.int64), np.empty(0, np.int64))
@@ -81,13 +87,13 @@ class TransportLoad:
         if key == self._tree_key:
             return self._pairs
         down = key[0]
-        g = st.topo.graph
+        adj = self._adj
         parent: dict[str, tuple[str, str]] = {}
         queue = deque(c for c in st.topo.core if c not in down)
         seen = set(queue)
         while queue:
             node = queue.popleft()
-            for nbr, edges in g.adj[node].items():
+            for nbr, edges in adj[node]:
                 if nbr in seen or nbr in down:
                     continue
                 up = [k for k in edges if k not in down]
@@ -96,15 +102,33 @@ class TransportLoad:
                 seen.add(nbr)
                 parent[nbr] = (node, min(up))
                 queue.append(nbr)
-        cells, links = [], []
-        for ci, cell in enumerate(st.cell_ids):
-            node = cell
-            while node in parent:
-                node, lid = parent[node]
-                cells.append(ci)
-                links.append(self.link_index[lid])
+        # each cell's path up the tree, all cells at once (one step up per round), then in
+        # the order of a walk cell by cell: the loads add up in the same order as ever
+        index = self._node_index
+        up_node = np.full(len(index), -1, dtype=np.int64)
+        up_link = np.full(len(index), -1, dtype=np.int64)
+        for node, (par, lid) in parent.items():
+            up_node[index[node]] = index[par]
+            up_link[index[node]] = self.link_index[lid]
+        cells_at, links_at, steps_at = [], [], []
+        ci = np.arange(len(st.cell_ids), dtype=np.int64)
+        at = self._cell_nodes
+        step = 0
+        while True:
+            on = up_node[at] >= 0
+            if not on.any():
+                break
+            ci, at = ci[on], at[on]
+            cells_at.append(ci)
+            links_at.append(up_link[at])
+            steps_at.append(np.full(ci.size, step, dtype=np.int64))
+            at = up_node[at]
+            step += 1
+        cells = np.concatenate(cells_at) if cells_at else np.empty(0, np.int64)
+        links = np.concatenate(links_at) if links_at else np.empty(0, np.int64)
+        order = np.lexsort((np.concatenate(steps_at), cells)) if steps_at else cells
         self._tree_key = key
-        self._pairs = (np.array(cells, dtype=np.int64), np.array(links, dtype=np.int64))
+        self._pairs = (cells[order], links[order])
         return self._pairs
 
     def routes(self, down: frozenset[str]) -> list[list[str] | None]:

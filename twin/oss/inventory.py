@@ -14,6 +14,7 @@ from functools import lru_cache
 import networkx as nx
 import numpy as np
 
+from twin.kernel.graph import Components
 from twin.messages import InventorySnapshot, LinkInfo
 from twin.scenario.schema import InventoryAccuracySpec
 
@@ -62,6 +63,7 @@ class Inventory:
         self.graph.add_nodes_from(self.elements)
         for link in snapshot.links:
             self.graph.add_edge(link.a, link.b, key=link.id)
+        self.parts = Components(self.graph)
         self.core = [e.id for e in snapshot.elements if e.type == "core_router"]
         self.cells = frozenset(e.id for e in snapshot.elements if e.type == "cell")
         self.shadow = lru_cache(maxsize=4096)(self._shadow)
@@ -71,13 +73,7 @@ class Inventory:
         return el is not None and el.type == "cell"
 
     def _reachable(self, failed: frozenset[str]) -> set[str]:
-        view = nx.subgraph_view(self.graph, filter_node=lambda n: n not in failed,
-                                filter_edge=lambda a, b, k: k not in failed)
-        reach: set[str] = set()
-        for c in self.core:
-            if c not in failed and c not in reach:
-                reach |= nx.node_connected_component(view, c)
-        return reach
+        return self.parts.reachable(failed, self.core)
 
     def _shadow(self, root: str) -> frozenset[str]:
         """Elements cut off from every core router if ``root`` (element or link) fails."""
