@@ -76,23 +76,3 @@ def test_repair_policy_leaves_faults_and_demand_identical(one_crew: twin.Run,
     pd.testing.assert_frame_equal(one_crew.table("faults"), impact.table("faults"),
                                   check_exact=True)
     pd.testing.assert_frame_equal(offered(one_crew), offered(impact), check_exact=True)
-
-
-def first_draws(run: twin.Run, column: str) -> pd.Series:
-    """Each root's first drawn travel or repair time, in the order crews reached it (a ticket
-    no crew travelled to or repaired has 0 or null)."""
-    t = run.table("tickets")
-    t = t[t[column] > 0].sort_values(["in_progress", "ticket_id"])
-    return t.groupby("root", sort=True)[column].first()
-
-
-@pytest.mark.parametrize("column", ["travel_s", "repair_s"])
-def test_crew_count_leaves_each_elements_repair_times_alone(
-        one_crew: twin.Run, four_crews: twin.Run, column: str) -> None:
-    # Times come from a stream per target, so the n-th visit to an element takes the same time
-    # however many crews there are and whichever ticket they take first.
-    d1, d4 = first_draws(one_crew, column), first_draws(four_crews, column)
-    common = d1.index.intersection(d4.index)
-    assert len(common) >= 5, "too few elements repaired in both runs"
-    pd.testing.assert_series_equal(d1[common], d4[common], check_exact=True)
-    assert d1[common].nunique() > 1, "the times are not drawn"

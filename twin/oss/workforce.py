@@ -62,6 +62,7 @@ class Workforce:
         self.on_maintenance = on_maintenance or (lambda target: False)
         self.has_standby = has_standby or (lambda target: False)
         self.inventory = inventory or (lambda: None)
+        self.rng = sim.rng.stream("oss.workforce")
         self.crews = build_crews(spec.crews)
         self.spares = SpareParts(sim, spec.spares, on_arrival=self._part_arrived)
         self._centres: dict[str, tuple[float, float] | None] = {}
@@ -327,16 +328,11 @@ class Workforce:
             if site is not None and base is not None:
                 return drive_s(spec, base, site)
         return self._draw(spec.region_travel_mean_min.get(t.region, spec.travel_mean_min),
-                          spec.travel_dist, f"travel.{t.root}")
+                          spec.travel_dist)
 
-    def _draw(self, mean_min: float, dist: str, key: str) -> float:
-        """A travel or repair time from the stream of its kind and target: the n-th visit to
-        an element takes the same time whatever the crew count, policy or dispatch order, so
-        designs compared on the same seed differ by the design, not by the dice."""
+    def _draw(self, mean_min: float, dist: str) -> float:
         mean = mean_min * 60.0
-        if dist == "deterministic" or mean == 0:
-            return mean
-        return float(self.sim.rng.stream(f"oss.workforce.{key}").exponential(mean))
+        return mean if dist == "deterministic" or mean == 0 else float(self.rng.exponential(mean))
 
     def _work(self, crew: Crew, t: Ticket) -> Any:
         spec = self.crew_spec
@@ -359,7 +355,7 @@ class Workforce:
             if t.resolved is not None and not t.unit_repair:
                 t.resolution = "no fault found on site"
                 return
-            t.repair_s = self._draw(spec.repair_mean_min, spec.repair_dist, f"repair.{t.root}")
+            t.repair_s = self._draw(spec.repair_mean_min, spec.repair_dist)
             yield self.sim.env.timeout(t.repair_s)
             if t.status == "cancelled":
                 return
