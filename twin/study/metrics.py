@@ -66,13 +66,14 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "reconciliation": (
         "potential_usage_minor", "rated_minor", "invoiced_usage_minor", "lost_minor",
         "unbilled_minor", "records_offered", "records_carried", "records_collected",
-        "records_accepted", "records_rated", "records_billed", "potential_revenue_minor",
+        "records_accepted", "records_rated", "records_billed", "records_billed_late",
+        "records_charged_online", "billed_late_minor", "potential_revenue_minor",
         "lost_outage_minor", "lost_denied_minor", "lost_blocking_minor", "carried_usage_minor",
         "leaked_collector_minor", "leaked_rejected_minor", "leaked_suspense_minor",
         "leaked_late_minor", "leaked_fail_open_minor", "leaked_terminated_minor", "leaked_minor",
         "charged_online_minor", "rating_order_minor", "tariff_error_minor",
         "rerate_adjustments_minor", "lost_churn_minor", "credited_minor", "discounts_minor",
-        "billed_net_minor",
+        "billed_net_minor", "identities_checked",
     ),
 }
 SUMMARY_KEYS: tuple[str, ...] = ("sim_days", *(f"{section}.{leaf}"
