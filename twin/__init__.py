@@ -10,9 +10,9 @@ __version__ = "0.1.0"
 from twin.api import simulate
 from twin.compare import Comparison, compare
 from twin.scenario import Scenario, ScenarioError, load
-from twin.store import Run
+from twin.store import OutputError, OutputWriteError, Run
 
 load_scenario = load
 
-__all__ = ["Comparison", "Run", "Scenario", "ScenarioError", "__version__", "compare",
-           "load_scenario", "simulate"]
+__all__ = ["Comparison", "OutputError", "OutputWriteError", "Run", "Scenario", "ScenarioError",
+           "__version__", "compare", "load_scenario", "simulate"]

@@ -2,25 +2,49 @@
 
 ``compare`` runs design variants over common seeds (see :mod:`twin.compare`).
 
-Exit codes: 0 success, 2 invalid scenario or arguments (nothing written), 1 a failed run.
+Exit codes: 0 success; 2 an invalid scenario, argument or output path (nothing written); 1 a
+failed run (a write error such as a full disk in one line, other failures with their
+traceback); 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (the partial output removed).
+
+Everything a user wrote — names, descriptions, paths — is printed as plain text: the consoles
+interpret no markup and highlight nothing (rich's highlighter also takes time quadratic in a
+line's length).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from twin import __version__
 from twin.scenario import ScenarioError, load
+from twin.store import OutputError, OutputWriteError
+from twin.store.rundir import STORAGE_ERRNOS
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+
+def error(message: str) -> None:
+    """One line on stderr: ``error: message`` (the message as plain text)."""
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
+
+
+def _progress(counter: str, quiet: bool) -> Progress:
+    return Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+                    TextColumn(counter), TimeElapsedColumn(), console=err, transient=True,
+                    disable=quiet)
 
 
 def _summary_table(summary: dict[str, object]) -> Table:
@@ -51,9 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load(args.scenario, args.set)  # validate before any output exists
     out = Path(args.out) if args.out else Path("runs") / scenario.name
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=args.quiet) as progress:
+    with _progress("{task.percentage:>3.0f}%", args.quiet) as progress:
         task = progress.add_task(f"simulating {scenario.name}", total=1.0)
         run = simulate(scenario, seed=args.seed, out=out,
                        progress=lambda f: progress.update(task, completed=f))
@@ -75,7 +97,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "summary.json").exists():
-        err.print(f"[red]error:[/] {run_dir} is not a run directory (no summary.json)")
+        error(f"{run_dir} is not a run directory (no summary.json)")
         return 2
     console.print(f"report: {build_report(run_dir)}")
     return 0
@@ -95,9 +117,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     vary = parse_vary(args.vary)
     scenario = load(args.scenario, args.set)  # validate the base before any output exists
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-compare"
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=args.quiet) as progress:
+    with _progress("{task.completed}/{task.total} runs", args.quiet) as progress:
         task = progress.add_task(f"comparing {scenario.name}", total=None)
         result = compare(args.scenario, vary, replications=args.replications, seed=args.seed,
                          overrides=args.set, metrics=args.metric or None, out=out,
@@ -132,12 +152,12 @@ def cmd_story(args: argparse.Namespace) -> int:
         run = Run(args.run_dir)
         steps = run.story(args.fault)
     except (FileNotFoundError, KeyError) as exc:
-        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        error(str(exc.args[0]))
         return 2
     if steps.empty:
         console.print("no faults in this run")
         return 0
-    console.print(render(steps, run.scenario["start"]), highlight=False, markup=False)
+    console.print(render(steps, run.scenario["start"]))
     return 0
 
 
@@ -148,7 +168,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         written = export(args.run_dir, args.out, args.api, args.limit,
                          progress=lambda name, n: console.print(f"{name}: {n:,} resources"))
     except ExportError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        error(str(exc))
         return 2
     out = Path(args.out) if args.out else Path(args.run_dir) / "tmf"
     console.print(f"{len(written)} files in {out}")
@@ -156,14 +176,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from twin.scenario.yamlfile import read_mapping
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        error(f"--dir {folder}: {'not a directory' if folder.exists() else 'no such directory'}")
+        return 2
     table = Table(show_header=True)
     table.add_column("scenario")
     table.add_column("description")
-    for path in sorted(Path(args.dir).glob("*.yaml")):
+    for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text())
-            desc = str(data.get("description", "")).strip().split(". ")[0]
-        except (yaml.YAMLError, AttributeError):
+            desc = str(read_mapping(path).get("description", "")).strip().split(". ")[0]
+        except ScenarioError:
             desc = "(unreadable)"
         table.add_row(str(path), desc)
     console.print(table)
@@ -172,26 +197,34 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="twin", description="OSS/BSS Twin: telecom operations "
-                                "simulation from network faults to revenue.")
-    sub = p.add_subparsers(dest="command", required=True)
+                                "simulation from network faults to revenue.",
+                                epilog="exit codes: 0 success, 2 invalid scenario, argument or "
+                                       "output path (nothing written), 1 failed run, 130/143 "
+                                       "interrupted (SIGINT/SIGTERM)")
+    p.add_argument("--version", action="version", version=f"twin {__version__}",
+                   help="print the version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           help="run, validate, compare, report, story, export or list")
     r = sub.add_parser("run", help="simulate a scenario and write a run directory")
-    r.add_argument("scenario")
-    r.add_argument("--out", help="run directory (default runs/<scenario name>)")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--out", help="run directory (default runs/<scenario name>): a new path, "
+                                 "or an earlier run directory, which is replaced")
     r.add_argument("--seed", type=int, help="replace the scenario's seed")
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario field, e.g. --set oss.crews.count=3")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check a scenario without running it")
-    v.add_argument("scenario")
-    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    v.add_argument("scenario", help="scenario YAML file")
+    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario field, e.g. --set oss.crews.count=3")
     v.set_defaults(func=cmd_validate)
     rep = sub.add_parser("report", help="(re)build figures and report.html of a run")
-    rep.add_argument("run_dir")
+    rep.add_argument("run_dir", help="a run directory written by `twin run`")
     rep.set_defaults(func=cmd_report)
     c = sub.add_parser("compare", help="run design variants over the same seeds and compare "
                        "their metrics with confidence intervals")
-    c.add_argument("scenario")
+    c.add_argument("scenario", help="scenario YAML file (the baseline design)")
     c.add_argument("--vary", action="append", required=True, metavar="PATH=V1,V2,…",
                    help="a field and its values, e.g. --vary oss.repair_policy=fifo,sla; "
                         "several --vary give every combination")
@@ -203,41 +236,91 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--metric", action="append", metavar="KEY",
                    help="summary key to compare, e.g. bss.lost_outage_minor; 'all' for "
                         "every numeric key (default: a standard set)")
-    c.add_argument("--out", help="result directory (default runs/<scenario>-compare)")
+    c.add_argument("--out", help="result directory (default runs/<scenario>-compare): a new "
+                                 "path, or an earlier comparison, which is replaced")
     c.add_argument("--keep-runs", action="store_true",
                    help="keep every run directory under <out>/runs")
     c.add_argument("-j", "--jobs", type=int, default=1, help="runs in parallel processes")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
     st = sub.add_parser("story", help="tell each fault's chain from failure to bill")
-    st.add_argument("run_dir")
+    st.add_argument("run_dir", help="a run directory written by `twin run`")
     st.add_argument("--fault", type=int, help="only this fault id")
     st.set_defaults(func=cmd_story)
     ex = sub.add_parser("export", help="write a run's alarms, tickets, problems, usage, bills "
                         "and orders as TM Forum Open API JSON")
-    ex.add_argument("run_dir")
+    ex.add_argument("run_dir", help="a run directory written by `twin run`")
     ex.add_argument("--api", action="append", metavar="TMFnnn",
                     help="TMF642, TMF621, TMF656, TMF635, TMF678, TMF622 or TMF641 "
                          "(repeatable; default every one the run has data for)")
-    ex.add_argument("--out", help="directory (default RUN_DIR/tmf)")
+    ex.add_argument("--out", help="directory (default RUN_DIR/tmf): a new path, or an earlier "
+                                  "export, which is replaced")
     ex.add_argument("--limit", type=int, help="at most this many rows of each source table")
     ex.set_defaults(func=cmd_export)
     ls = sub.add_parser("list", help="the scenarios with their descriptions")
-    ls.add_argument("--dir", default="scenarios")
+    ls.add_argument("--dir", default="scenarios",
+                    help="the directory of scenario files (default scenarios)")
     ls.set_defaults(func=cmd_list)
     return p
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: unwind (removing partial output), then exit 143."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # a second signal must not cut short the clean-up the first one started
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM raise (so ``with`` blocks clean up) while a command runs. A signal
+    ignored when the process started stays ignored (a shell's background job ignores
+    Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in old.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, _stop)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        with _interruptible():
+            code: int = args.func(args)
         return code
     except ScenarioError as exc:
-        err.print(f"[red]error:[/] {exc.source}: invalid scenario", highlight=False)
+        error(f"{exc.source}: invalid scenario")
         for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
+            err.print(f"  {problem}")
         return 2
+    except OutputError as exc:
+        error(str(exc))
+        return 2
+    except OutputWriteError as exc:
+        error(str(exc))
+        return 1
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        error(f"{where}{exc.strerror or exc}")
+        return 1
+    except KeyboardInterrupt as exc:
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        err.print(f"twin: interrupted ({name}); no partial output was left behind")
+        return 143 if isinstance(exc, Terminated) else 130
 
 
 def run() -> None:

@@ -10,7 +10,8 @@ Student-t confidence interval, plus the paired difference to the first (baseline
 
 The result directory (written atomically, like a run directory) holds ``runs.csv`` (one row
 per variant and seed with every numeric summary metric), ``comparison.csv`` (one row per
-variant and metric) and ``comparison.json`` (the same, with the sweep's definition).
+variant and metric), ``comparison.json`` (the same, with the sweep's definition) and
+``manifest.json`` (``"kind": "comparison"``: what lets a later comparison replace it).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import multiprocessing
 import re
-import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
+from twin import __version__
 from twin.scenario import Scenario, ScenarioError, load
 from twin.store import RunDirectory
 from twin.store.run import flatten
@@ -88,6 +90,18 @@ class _Job:
     scenario: Scenario
     seed: int
     out: str | None
+
+
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to the parent, which stops the pool; told to stop (SIGTERM),
+    it exits quietly, its partial run directory removed on the way out."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_quietly)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
 
 
 def _run_one(job: _Job) -> dict[str, Any]:
@@ -193,12 +207,19 @@ def compare(scenario: str | Path | Mapping[str, Any] | Scenario,
                 if progress:
                     progress(done, len(jobs_list))
             return results
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for summary in pool.map(_run_one, jobs_list):
+        pool = multiprocessing.get_context().Pool(jobs, initializer=_worker_signals)
+        try:
+            for summary in pool.imap(_run_one, jobs_list):
                 results.append(summary)
                 done += 1
                 if progress:
                     progress(done, len(jobs_list))
+        except BaseException:
+            pool.terminate()  # an interrupt or a failed run: stop the others now
+            raise
+        finally:
+            pool.close()
+            pool.join()
         return results
 
     def build(summaries: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -223,7 +244,7 @@ def compare(scenario: str | Path | Mapping[str, Any] | Scenario,
     if out is None:
         runs, table, _ = build(execute(None))
         return Comparison(None, labels, seeds, runs, table)
-    with RunDirectory(Path(out)) as rd:
+    with RunDirectory(Path(out), kind="comparison") as rd:
         runs, table, chosen = build(execute(rd.tmp / "runs" if keep_runs else None))
         runs.to_csv(rd.tmp / "runs.csv", index=False)
         table.to_csv(rd.tmp / "comparison.csv", index=False)
@@ -233,7 +254,8 @@ def compare(scenario: str | Path | Mapping[str, Any] | Scenario,
             "metrics": chosen, "confidence": CONFIDENCE,
             "statistics": json.loads(table.to_json(orient="records")),
         })
-        shutil.rmtree(rd.tables, ignore_errors=True)
-        shutil.rmtree(rd.tmp / "figures", ignore_errors=True)
+        # marks the directory as the twin's, so a later comparison may replace it
+        rd.write_json("manifest.json", {"twin_version": __version__, "kind": "comparison",
+                                        "scenario": scenarios[0].name, "seeds": seeds})
         path = rd.commit()
     return Comparison(path, labels, seeds, runs, table)

@@ -25,15 +25,12 @@ into it when complete.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from twin.store import Run
+from twin.store import Run, RunDirectory
 
 APIS = ("TMF642", "TMF621", "TMF656", "TMF635", "TMF678", "TMF622", "TMF641")
 USAGE_SLICE = 100_000
@@ -160,11 +157,9 @@ def export(run_dir: str | Path, out: str | Path | None = None,
     if limit is not None and limit < 1:
         raise ExportError(f"limit must be at least 1 (got {limit})")
     final = Path(out) if out is not None else run.path / "tmf"
-    final = final.resolve()
-    tmp = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
     written: dict[str, int] = {}
-    try:
+    with RunDirectory(final, kind="export") as rd:  # replaces only an earlier export
+        tmp = rd.tmp
         for api in wanted:
             if api in ("TMF642", "TMF621", "TMF656"):
                 parts: dict[str, Iterable[dict[str, Any]]] = {
@@ -176,12 +171,5 @@ def export(run_dir: str | Path, out: str | Path | None = None,
                 written[name] = _write_array(tmp / name, items)
                 if progress:
                     progress(name, written[name])
-        if final.exists():
-            old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(final, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        rd.commit()
     return written
