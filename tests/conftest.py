@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,19 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
+
+# One Hypothesis profile for CI and local runs: derandomised (each test's examples follow from
+# its name, so a failure reproduces on any machine), no example database, no deadline (the
+# machine is shared), and a failing example printed with the blob that replays it.
+# HYPOTHESIS_PROFILE=explore draws fresh random examples, ten times as many.
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True, max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", settings.get_profile("ci"), derandomize=False,
+                          max_examples=2000)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -74,3 +88,10 @@ def make_sim(tmp_path: Path) -> Callable[..., Any]:
         return Sim.create(START, horizon, seed, tables, chunk_rows=chunk_rows)
 
     return make
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    profile = settings.default
+    return (f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize="
+            f"{profile.derandomize}, max_examples={profile.max_examples} (seed: each test's "
+            f"name when derandomised)")
