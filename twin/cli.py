@@ -14,6 +14,7 @@ line's length).
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -36,9 +37,20 @@ console = Console(soft_wrap=True, markup=False, highlight=False)
 err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def plain(text: object, lines: bool = True) -> str:
+    """User text safe to print: control characters (a terminal's escape sequences among them)
+    shown as escapes; newlines too unless ``lines``."""
+    pattern = _CONTROL if lines else _CONTROL_OR_NEWLINE
+    return pattern.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 def error(message: str) -> None:
     """One line on stderr: ``error: message`` (the message as plain text)."""
-    err.print(Text.assemble(("error:", "bold red"), " ", message))
+    err.print(Text.assemble(("error:", "bold red"), " ", plain(message, lines=False)))
 
 
 def _progress(counter: str, quiet: bool) -> Progress:
@@ -50,7 +62,8 @@ def _progress(counter: str, quiet: bool) -> Progress:
 def _summary_table(summary: dict[str, object]) -> Table:
     from twin.store.run import flatten
 
-    table = Table(title=f"{summary['scenario']} (seed {summary['seed']})", show_header=True)
+    table = Table(title=plain(f"{summary['scenario']} (seed {summary['seed']})"),
+                  show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
     bss: dict[str, object] = summary["bss"]  # type: ignore[assignment]
@@ -81,14 +94,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                        progress=lambda f: progress.update(task, completed=f))
     if not args.quiet:
         console.print(_summary_table(run.summary))
-    console.print(f"run directory: {run.path}")
-    console.print(f"report: {run.path / 'report.html'}")
+    console.print(plain(f"run directory: {run.path}"))
+    console.print(plain(f"report: {run.path / 'report.html'}"))
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = load(args.scenario, args.set)
-    console.print(f"{args.scenario}: valid — {scenario.name}: {scenario.description}")
+    console.print(plain(f"{args.scenario}: valid — {scenario.name}: {scenario.description}"))
     return 0
 
 
@@ -99,7 +112,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not (run_dir / "summary.json").exists():
         error(f"{run_dir} is not a run directory (no summary.json)")
         return 2
-    console.print(f"report: {build_report(run_dir)}")
+    console.print(plain(f"report: {build_report(run_dir)}"))
     return 0
 
 
@@ -124,12 +137,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
                          keep_runs=args.keep_runs, jobs=args.jobs,
                          progress=lambda d, n: progress.update(task, completed=d, total=n))
     per_major = int(load(args.scenario, args.set).bss.catalog.minor_per_major)
-    table = Table(title=f"{scenario.name}: mean ± 95% CI over seeds "
-                        f"{result.seeds[0]}–{result.seeds[-1]}; Δ paired with "
-                        f"{result.variants[0]}", show_header=True)
+    table = Table(title=plain(f"{scenario.name}: mean ± 95% CI over seeds "
+                              f"{result.seeds[0]}–{result.seeds[-1]}; Δ paired with "
+                              f"{result.variants[0]}"), show_header=True)
     table.add_column("metric")
     for v in result.variants:
-        table.add_column(v, justify="right")
+        table.add_column(plain(v), justify="right")
     for metric, rows in result.table.groupby("metric", sort=False):
         cells = []
         for i, (_, r) in enumerate(rows.iterrows()):
@@ -140,7 +153,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             cells.append(text)
         table.add_row(str(metric), *cells)
     console.print(table)
-    console.print(f"comparison: {result.path}")
+    console.print(plain(f"comparison: {result.path}"))
     return 0
 
 
@@ -157,7 +170,7 @@ def cmd_story(args: argparse.Namespace) -> int:
     if steps.empty:
         console.print("no faults in this run")
         return 0
-    console.print(render(steps, run.scenario["start"]))
+    console.print(plain(render(steps, run.scenario["start"])))
     return 0
 
 
@@ -171,7 +184,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         error(str(exc))
         return 2
     out = Path(args.out) if args.out else Path(args.run_dir) / "tmf"
-    console.print(f"{len(written)} files in {out}")
+    console.print(plain(f"{len(written)} files in {out}"))
     return 0
 
 
@@ -190,7 +203,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             desc = str(read_mapping(path).get("description", "")).strip().split(". ")[0]
         except ScenarioError:
             desc = "(unreadable)"
-        table.add_row(str(path), desc)
+        table.add_row(plain(path, lines=False), plain(desc, lines=False))
     console.print(table)
     return 0
 
@@ -303,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         error(f"{exc.source}: invalid scenario")
         for problem in exc.problems:
-            err.print(f"  {problem}")
+            err.print(f"  {plain(problem, lines=False)}")
         return 2
     except OutputError as exc:
         error(str(exc))

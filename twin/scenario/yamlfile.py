@@ -26,6 +26,10 @@ _MERGE = "tag:yaml.org,2002:merge"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
+# libyaml's parser when PyYAML has it: several times faster, and it limits nesting itself
+Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class YamlProblem(ScenarioError):
     """Text that is not usable YAML; ``syntax`` is true when it does not parse at all (as
     opposed to parsing into something refused: duplicate keys, too deep, too big)."""
@@ -104,8 +108,9 @@ class _Checker:
 
 def parse(text: str, source: str, prefix: str = "") -> Any:
     """The data in YAML ``text``; problems name key paths under ``prefix``."""
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = Loader(text)  # (the pure-Python one checks the characters already)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -127,7 +132,8 @@ def parse(text: str, source: str, prefix: str = "") -> Any:
         raise YamlProblem(source, [f"{prefix or '(file)'}: unreadable value: {exc}"],
                           syntax=True) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_mapping(path: Path, source: str | None = None) -> dict[str, Any]:

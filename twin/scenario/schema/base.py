@@ -26,8 +26,10 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError("a duration must be a finite number of seconds")
-        seconds = float(value) if abs(value) <= 2 * MAX_DURATION_S else math.copysign(
-            math.inf, value)
+        if abs(value) > 2 * MAX_DURATION_S:  # (an int too big for a float, too)
+            seconds = math.inf if value > 0 else -math.inf
+        else:
+            seconds = float(value)
     elif isinstance(value, str) and len(value) <= _DUR_TEXT_MAX and _DUR.match(value):
         seconds = sum(float(n) * _UNIT[u] for n, u in _PART.findall(value))
     else:
@@ -60,5 +62,6 @@ MONEY_MAX = 10**9  # minor units of one fee or balance (10 million EUR in cents)
 PRICE_MAX = 10**6  # minor units per priced quantity
 KM_MAX = 40_000.0  # a position, km from the datum: the Earth's circumference
 Km = Annotated[float, Field(ge=-KM_MAX, le=KM_MAX)]
+Hour = Annotated[float, Field(ge=0, le=24)]  # of the day
 
 

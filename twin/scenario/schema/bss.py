@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import MONEY_MAX, PRICE_MAX, Duration, Share, Strict
+from twin.scenario.schema.base import MONEY_MAX, PRICE_MAX, Duration, Hour, Share, Strict
 
 # base units (s, bytes or messages; KB for data tiers) fit int64 arithmetic with any price
 QUANTITY_MAX = 10**12
@@ -22,7 +22,7 @@ class TariffPeriod(Strict):
 
     name: str = Field(min_length=1)
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
-    hours: tuple[float, float] = Field(
+    hours: tuple[Hour, Hour] = Field(
         (0.0, 24.0), description="from, to (hours of the day); wraps past midnight if from > to")
 
     @model_validator(mode="after")
@@ -286,7 +286,7 @@ class BssSpec(Strict):
     ocs: OcsSpec = OcsSpec()
     care: CareSpec = CareSpec()
     orders: OrdersSpec = OrdersSpec()
-    bill_cycle_days: dict[int, Share] = Field(
+    bill_cycle_days: dict[int, Annotated[float, Field(gt=0, le=1)]] = Field(
         default_factory=dict, description="bill cycle day → share of accounts on it (e.g. "
                                           "{1: 0.25, 8: 0.25, 15: 0.25, 22: 0.25}); empty: "
                                           "every account on bill_cycle_day")

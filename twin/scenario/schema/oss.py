@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, ElementType, Km, Share, Strict
+from twin.scenario.schema.base import Duration, ElementType, Hour, Km, Share, Strict
 
 CREWS_MAX = 1_000
 
@@ -138,7 +138,7 @@ class ShiftSpec(Strict):
     midnight into the next day if from > to)."""
 
     days: list[ShiftDay] = Field(default_factory=lambda: list(SHIFT_DAYS), min_length=1)
-    hours: tuple[float, float] = (0.0, 24.0)
+    hours: tuple[Hour, Hour] = (0.0, 24.0)
 
     @model_validator(mode="after")
     def _check_hours(self) -> ShiftSpec:
