@@ -123,6 +123,11 @@ def parse(text: str, source: str, prefix: str = "") -> Any:
         raise YamlProblem(source, exc.problems, exc.syntax) from None
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
+        if "maximum nesting depth" in detail:  # libyaml's own limit
+            where = getattr(getattr(exc, "problem_mark", None), "line", None)
+            at = f" (line {where + 1})" if where is not None else ""
+            raise YamlProblem(source, [f"{prefix or '(file)'}: nested too deeply{at}"],
+                              syntax=False) from None
         raise YamlProblem(source, [f"{prefix or '(file)'}: not valid YAML: {detail}"],
                           syntax=True) from None
     except RecursionError:
