@@ -42,6 +42,8 @@ DEFAULT_METRICS = (
     "bss.sla_credits_minor", "bss.billed_minor",
 )
 CONFIDENCE = 0.95
+MAX_REPLICATIONS = 10_000
+MAX_JOBS = 64  # processes at once
 
 
 def parse_vary(items: Iterable[str]) -> dict[str, list[str]]:
@@ -172,10 +174,11 @@ def compare(scenario: str | Path | Mapping[str, Any] | Scenario,
     numeric key). ``out`` (optional) receives the result files and, with ``keep_runs``,
     every run directory. Every variant is validated before anything runs.
     """
-    if replications < 1:
-        raise ScenarioError("--replications", [f"must be at least 1 (got {replications})"])
-    if jobs < 1:
-        raise ScenarioError("--jobs", [f"must be at least 1 (got {jobs})"])
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise ScenarioError("--replications", [
+            f"--replications: from 1 to {MAX_REPLICATIONS:,} (got {replications})"])
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ScenarioError("--jobs", [f"--jobs: from 1 to {MAX_JOBS} (got {jobs})"])
     if not vary:
         raise ScenarioError("--vary", ["give at least one PATH=VALUE1,VALUE2,…"])
     base_overrides = list(overrides)
@@ -207,7 +210,8 @@ def compare(scenario: str | Path | Mapping[str, Any] | Scenario,
                 if progress:
                     progress(done, len(jobs_list))
             return results
-        pool = multiprocessing.get_context().Pool(jobs, initializer=_worker_signals)
+        pool = multiprocessing.get_context().Pool(min(jobs, len(jobs_list)),
+                                                  initializer=_worker_signals)
         try:
             for summary in pool.imap(_run_one, jobs_list):
                 results.append(summary)
