@@ -141,3 +141,18 @@ def test_export_and_compare_refuse_what_is_not_theirs(
     err = capsys.readouterr().err
     assert "is not a TMF export directory" in err and "refusing" in err
     assert [p.name for p in mine.iterdir()] == ["data.csv"]
+
+
+def test_the_report_draws_user_text_as_text(tmp_path: Path,
+                                            explicit_scenario: dict[str, Any]) -> None:
+    """Element ids label the timeline; a "$" in one started matplotlib's math notation and
+    the report failed (``\\frac`` without its braces)."""
+    odd = "c$\\frac{1}$[/]"
+    explicit_scenario["network"]["elements"][1]["id"] = odd
+    explicit_scenario["network"]["links"][0]["a"] = odd
+    explicit_scenario["bss"]["catalog"]["currency"] = "$$$"
+    explicit_scenario.update(duration="6h", faults={"scripted": [
+        {"at": "1h", "target": odd, "mode": "element_failure"}]})
+    run = twin.simulate(explicit_scenario, out=tmp_path / "run")
+    assert len(list((run.path / "figures").glob("*.png"))) == 3
+    assert odd in (run.path / "report.html").read_text().replace("&#x27;", "'")

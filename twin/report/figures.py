@@ -50,7 +50,8 @@ def incident_timeline(run_dir: Path, out: Path, horizon: float) -> None:
             ax.barh(lane[t.root] - 0.25, (end - t.in_progress) / HOUR,
                     left=t.in_progress / HOUR, height=0.22, color="#1f77b4",
                     label="crew dispatched")
-    ax.set_yticks(range(len(targets)), targets, fontsize=8)
+    # element ids are user text: a "$" in one must not start matplotlib's math notation
+    ax.set_yticks(range(len(targets)), targets, fontsize=8, parse_math=False)
     ax.set_xlim(0, horizon / HOUR)
     ax.set_xlabel("hours since start")
     ax.set_title("Faults, incidents and repairs" + (
@@ -101,7 +102,8 @@ def revenue_breakdown(summary: dict[str, Any], out: Path) -> None:
                     va="center", ha="left", fontsize=8)
     ax.set_xlim(0, max([*vals, 1.0]) * 1.25)
     ax.invert_yaxis()
-    ax.set_xlabel(f"{b['currency']} — invoiced net of credits: {b['billed_minor'] / scale:,.2f}")
+    ax.set_xlabel(f"{b['currency']} — invoiced net of credits: {b['billed_minor'] / scale:,.2f}",
+                  parse_math=False)
     ax.set_title("Revenue: billed, credited and lost")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
