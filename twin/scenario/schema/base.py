@@ -14,7 +14,10 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhms])")
 
 
 DAY_S = 86_400.0
-MAX_DURATION_S = 3_660 * DAY_S  # ten years: the longest any time in a scenario may be
+MAX_DURATION_S = 3_660 * DAY_S
+# the same ten years for times given in a unit of their own (travel_mean_min, mttr_h, …)
+MAX_MINUTES = 3_660 * 1_440
+MAX_HOURS = 3_660 * 24  # ten years: the longest any time in a scenario may be
 _DUR_TEXT_MAX = 200  # characters of duration text worth reading
 
 

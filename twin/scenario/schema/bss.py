@@ -6,7 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import MONEY_MAX, PRICE_MAX, Duration, Hour, Share, Strict
+from twin.scenario.schema.base import (
+    MAX_DURATION_S,
+    MAX_MINUTES,
+    MONEY_MAX,
+    PRICE_MAX,
+    Duration,
+    Hour,
+    Share,
+    Strict,
+)
 
 # base units (s, bytes or messages; KB for data tiers) fit int64 arithmetic with any price
 QUANTITY_MAX = 10**12
@@ -153,7 +162,8 @@ class CareSpec(Strict):
     denied_contact_prob: Share = Field(
         0.3, description="a prepaid customer denied service while the OCS was down calls")
     contact_delay_mean: Duration = Field(1800.0, description="after the experience")
-    handling_min: float = Field(8.0, gt=0, le=1_440, description="mean handling time of a contact")
+    handling_min: float = Field(8.0, gt=0, le=MAX_MINUTES,
+                                description="mean handling time of a contact")
     churn_base_monthly: Share = Field(0.0, description="share of lines giving notice a month")
     churn_per_outage_hour: float = Field(
         0.0, ge=0, le=1, description="added monthly churn probability per hour of outage the line "
@@ -273,7 +283,7 @@ class OrdersSpec(Strict):
 class BssSpec(Strict):
     catalog: CatalogSpec
     bill_cycle_day: int = Field(1, ge=1, le=28)
-    integration_latency_s: float = Field(0.0, ge=0, le=86_400,
+    integration_latency_s: float = Field(0.0, ge=0, le=MAX_DURATION_S,
                                          description="OSS → BSS message delay")
     late_window: Duration = Field(
         7 * 86_400.0, description="usage arriving this long after its cycle's bill run still "

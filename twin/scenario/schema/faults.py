@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, ElementType, Share, Strict
+from twin.scenario.schema.base import MAX_HOURS, Duration, ElementType, Share, Strict
 
 MTBF_MAX_H = 1e9  # "never" in practice; at least an hour (more faults than hours is noise)
 
@@ -29,7 +29,7 @@ class RepairSpec(Strict):
     fixes — a controlled experiment with no crew limit and no detection delay."""
 
     by: Literal["oss", "fixed"] = "oss"
-    mttr_h: float = Field(4.0, gt=0, le=10_000, description="with by: fixed")
+    mttr_h: float = Field(4.0, gt=0, le=MAX_HOURS, description="with by: fixed")
     dist: Literal["deterministic", "exponential"] = "deterministic"
 
 

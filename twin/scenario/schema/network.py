@@ -6,7 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, ElementType, Km, Share, Strict, Technology
+from twin.scenario.schema.base import (
+    MAX_DURATION_S,
+    MAX_HOURS,
+    Duration,
+    ElementType,
+    Km,
+    Share,
+    Strict,
+    Technology,
+)
 
 SITES_MAX = 20_000  # ten times the national preset; memory grows with the cells
 ELEMENTS_MAX = 200_000  # elements (or links) listed one by one
@@ -60,7 +69,7 @@ class LinkSpec(Strict):
 
 class DelaySpec(Strict):
     dist: Literal["exponential", "deterministic"] = "exponential"
-    mean_s: float = Field(30.0, ge=0, le=86_400)
+    mean_s: float = Field(30.0, ge=0, le=MAX_DURATION_S)
 
 
 class TelemetrySpec(Strict):
@@ -87,7 +96,7 @@ def _default_battery() -> dict[ElementType, float]:
 
 
 class PowerSpec(Strict):
-    battery_h: dict[ElementType, Annotated[float, Field(ge=0, le=1_000)]] = Field(
+    battery_h: dict[ElementType, Annotated[float, Field(ge=0, le=MAX_HOURS)]] = Field(
         default_factory=_default_battery,
         description="battery backup per element type when mains power fails (types "
                     "left out keep their default)")

@@ -6,7 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, ElementType, Hour, Km, Share, Strict
+from twin.scenario.schema.base import (
+    MAX_DURATION_S,
+    MAX_HOURS,
+    MAX_MINUTES,
+    Duration,
+    ElementType,
+    Hour,
+    Km,
+    Share,
+    Strict,
+)
 
 CREWS_MAX = 1_000
 
@@ -38,7 +48,8 @@ class NocSpec(Strict):
     """The NOC operators who triage (acknowledge) incidents before a crew is sent."""
 
     operators: int = Field(2, ge=0, le=10_000, description="0: incidents are acknowledged at once")
-    triage_mean_s: float = Field(120.0, ge=0, le=86_400, description="time to look at an incident")
+    triage_mean_s: float = Field(120.0, ge=0, le=MAX_DURATION_S,
+                                 description="time to look at an incident")
     triage_dist: Literal["exponential", "deterministic"] = "exponential"
     auto_ticket_after: Duration = Field(
         900.0, ge=0, description="dispatch anyway when still unacknowledged after this long "
@@ -58,7 +69,7 @@ class TicketSpec(Strict):
     service-affecting critical incident, High: other service-affecting or critical ones,
     Medium: major, Low: the rest), and escalation when a ticket runs late."""
 
-    sla_target_h: dict[TicketPriority, Annotated[float, Field(gt=0, le=10_000)]] = Field(
+    sla_target_h: dict[TicketPriority, Annotated[float, Field(gt=0, le=MAX_HOURS)]] = Field(
         default_factory=_default_sla_targets, description="time to restore per priority, hours")
     escalate_at: list[Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=lambda: [0.5, 1.0],
@@ -156,7 +167,7 @@ class TeamSpec(Strict):
     skills: list[Skill] = Field(default_factory=lambda: list(SKILLS), min_length=1)
     shifts: list[ShiftSpec] = Field(
         default_factory=list, description="on duty in any of these; empty: around the clock")
-    call_out_min: float = Field(0.0, ge=0, le=1_440,
+    call_out_min: float = Field(0.0, ge=0, le=MAX_MINUTES,
                                 description="delay before they set out (on call from home)")
     base: tuple[Km, Km] | None = Field(
         None, description="depot position, km; default crews.bases of the region, else the "
@@ -178,14 +189,14 @@ class SparesSpec(Strict):
 
 class CrewSpec(Strict):
     count: int = Field(2, ge=1, le=CREWS_MAX)
-    travel_mean_min: float = Field(45.0, ge=0, le=1_440)
-    repair_mean_min: float = Field(90.0, ge=0, le=10_080)
+    travel_mean_min: float = Field(45.0, ge=0, le=MAX_MINUTES)
+    repair_mean_min: float = Field(90.0, ge=0, le=MAX_MINUTES)
     repair_dist: Literal["exponential", "deterministic"] = "exponential"
     travel_dist: Literal["exponential", "deterministic"] = "exponential"
     regions: dict[str, Annotated[int, Field(ge=0, le=CREWS_MAX)]] = Field(
         default_factory=dict, description="crews per region, each serving its own region; "
                                           "empty: `count` crews serve every region")
-    region_travel_mean_min: dict[str, Annotated[float, Field(ge=0, le=1_440)]] = Field(
+    region_travel_mean_min: dict[str, Annotated[float, Field(ge=0, le=MAX_MINUTES)]] = Field(
         default_factory=dict, description="mean travel per region, overriding travel_mean_min")
     teams: list[TeamSpec] = Field(
         default_factory=list, description="crews with regions, skills, shifts and call-out "
@@ -196,7 +207,7 @@ class CrewSpec(Strict):
     speed_kmh: float = Field(50.0, ge=1, le=1_000,
                              description="distance travel: average road speed")
     road_factor: float = Field(1.3, ge=1, le=10, description="road distance / straight distance")
-    travel_overhead_min: float = Field(10.0, ge=0, le=1_440,
+    travel_overhead_min: float = Field(10.0, ge=0, le=MAX_MINUTES,
                                        description="distance travel: loading, parking, site "
                                                    "access")
     bases: dict[str, tuple[Km, Km]] = Field(
@@ -219,13 +230,13 @@ class CustomerTicketSpec(Strict):
     """Customer-originated tickets (complaints forwarded by BSS care)."""
 
     investigate_mean_min: float = Field(
-        30.0, ge=0, le=10_080,
+        30.0, ge=0, le=MAX_MINUTES,
         description="a NOC engineer investigates a complaint no open incident explains for this "
                     "long on average (exponential)")
 
 
 class OssSpec(Strict):
-    correlation_window_s: float = Field(60.0, ge=0, le=86_400)
+    correlation_window_s: float = Field(60.0, ge=0, le=MAX_DURATION_S)
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
     noc: NocSpec = NocSpec()
     inventory: InventoryAccuracySpec = InventoryAccuracySpec()
