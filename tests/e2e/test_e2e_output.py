@@ -22,6 +22,8 @@ import pytest
 import yaml
 from e2e_support import ENV, REPO, earlier_run, snapshot, twin
 
+from twin.cli import main
+
 SHORT = ["-q", "--set", "duration=2h"]
 
 
@@ -84,29 +86,31 @@ def test_other_outputs_are_not_replaced_by_a_run(tmp_path: Path, tiny: Path) -> 
 
 
 @pytest.mark.parametrize("name", ["..", ".", "/tmp/elsewhere", "a/../../b", ".hidden"])
-def test_a_scenario_name_cannot_point_outside_runs(tmp_path: Path, tiny: Path,
-                                                   name: str) -> None:
+def test_a_scenario_name_cannot_point_outside_runs(
+        tmp_path: Path, tiny: Path, name: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     work = tmp_path / "work"
     work.mkdir()
     (work / "keep.txt").write_text("the current directory")
-    proc = twin("run", str(tiny), "--set", f"name={name}", *SHORT, cwd=work)
-    assert proc.returncode == 2
-    assert "name: must be a plain name" in proc.stderr
+    monkeypatch.chdir(work)  # `twin run` without --out writes runs/<name> here
+    assert main(["run", str(tiny), "--set", f"name={name}", *SHORT]) == 2
+    assert "name: must be a plain name" in capsys.readouterr().err
     assert sorted(p.name for p in work.iterdir()) == ["keep.txt"]
 
 
-def test_an_invalid_scenario_writes_nothing(tmp_path: Path, tiny: Path) -> None:
+def test_an_invalid_scenario_writes_nothing(tmp_path: Path, tiny: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "runs" / "x"
-    proc = twin("run", str(tiny), "--out", str(out), "--set", "subscribers.count=-1")
-    assert proc.returncode == 2 and "subscribers.count: " in proc.stderr
+    assert main(["run", str(tiny), "--out", str(out), "--set", "subscribers.count=-1"]) == 2
+    assert "subscribers.count: " in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_parent_that_is_a_file_is_one_line(tmp_path: Path, tiny: Path) -> None:
+def test_a_parent_that_is_a_file_is_one_line(tmp_path: Path, tiny: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "file").write_text("x")
-    proc = twin("run", str(tiny), "--out", str(tmp_path / "file" / "run"), *SHORT)
-    assert proc.returncode == 2
-    assert "is not a directory" in one_error_line(proc.stderr)
+    assert main(["run", str(tiny), "--out", str(tmp_path / "file" / "run"), *SHORT]) == 2
+    assert "is not a directory" in one_error_line(capsys.readouterr().err)
 
 
 def test_a_run_that_fails_exits_1_and_writes_nothing(tmp_path: Path, tiny: Path) -> None:
