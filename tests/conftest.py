@@ -13,16 +13,17 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-# Property tests run the same examples in every CI run (derandomised, no example database):
-# a failure is reproducible and never flaky. Tests take it with ``@settings(
-# settings.get_profile("ci"), max_examples=…)`` or inherit it (it is loaded by default);
-# HYPOTHESIS_PROFILE=dev explores new random examples locally.
-settings.register_profile("ci", derandomize=True, database=None, deadline=None,
-                          max_examples=200, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
-settings.register_profile("dev", deadline=None, max_examples=200)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# One Hypothesis profile for CI and local runs: derandomised (each test's examples follow from
+# its name, so a failure reproduces on any machine), no example database, no deadline (the
+# machine is shared), and a failing example printed with the blob that replays it.
+# HYPOTHESIS_PROFILE=explore draws fresh random examples, ten times as many.
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True, max_examples=200,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("explore", settings.get_profile("ci"), derandomize=False,
+                          max_examples=2000)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -87,3 +88,10 @@ def make_sim(tmp_path: Path) -> Callable[..., Any]:
         return Sim.create(START, horizon, seed, tables, chunk_rows=chunk_rows)
 
     return make
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    profile = settings.default
+    return (f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize="
+            f"{profile.derandomize}, max_examples={profile.max_examples} (seed: each test's "
+            f"name when derandomised)")

@@ -23,7 +23,7 @@ from twin.study import Study, sweep
 if TYPE_CHECKING:
     from twin.api import simulate
     from twin.scenario import Scenario, ScenarioError, load
-    from twin.store import Run
+    from twin.store import OutputError, OutputWriteError, Run
 
     load_scenario = load
 
@@ -33,6 +33,8 @@ _LAZY = {
     "ScenarioError": ("twin.scenario", "ScenarioError"),
     "load_scenario": ("twin.scenario", "load"),
     "Run": ("twin.store", "Run"),
+    "OutputError": ("twin.store", "OutputError"),
+    "OutputWriteError": ("twin.store", "OutputWriteError"),
 }
 
 
@@ -46,5 +48,5 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["Comparison", "Run", "Scenario", "ScenarioError", "Study", "__version__", "compare",
-           "load_scenario", "simulate", "sweep"]
+__all__ = ["Comparison", "OutputError", "OutputWriteError", "Run", "Scenario", "ScenarioError",
+           "Study", "__version__", "compare", "load_scenario", "simulate", "sweep"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from twin import __version__
 from twin.analysis import summarize
-from twin.scenario import Scenario, dump, load
+from twin.scenario import Scenario, dump, load, reseed
 from twin.store import Run, RunDirectory
 from twin.wiring import assemble
 
@@ -24,12 +24,14 @@ def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int |
 
     ``scenario`` is a path to a YAML file, a mapping of scenario fields or a
     :class:`Scenario`. ``seed`` replaces the scenario's seed; ``overrides`` are
-    ``dotted.path=value`` strings like the CLI's ``--set``. ``out`` is the run directory
-    (replaced atomically if it exists); by default a new temporary directory.
+    ``dotted.path=value`` strings like the CLI's ``--set``. ``out`` is the run directory:
+    absent, empty, or an earlier run directory (replaced atomically); anything else raises
+    :class:`~twin.store.OutputError` before the run starts. By default a new temporary
+    directory.
     """
     sc = load(scenario, overrides)
     if seed is not None:
-        sc = sc.model_copy(update={"seed": int(seed)})
+        sc = reseed(sc, seed)
     target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="twin-")) / sc.name
     wall0 = time.perf_counter()
     with RunDirectory(target) as rd:

@@ -3,32 +3,69 @@
 ``compare`` and ``sweep`` run design studies over common seeds on Dask (see
 :mod:`twin.study`).
 
-Exit codes: 0 success, 2 invalid scenario or arguments (nothing written), 1 a failed run.
+Exit codes: 0 success; 2 an invalid scenario, argument or output path (nothing written); 1 a
+failed run (a write error such as a full disk in one line, other failures with their
+traceback); 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM (the partial output removed).
+
+Everything a user wrote — names, descriptions, paths — is printed as plain text: the consoles
+interpret no markup and highlight nothing (rich's highlighter also takes time quadratic in a
+line's length).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from twin import __version__
 from twin.messages import TMF_BASE_URL
 from twin.scenario import ScenarioError, load
+from twin.store import OutputError, OutputWriteError
+from twin.store.rundir import STORAGE_ERRNOS
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def plain(text: object, lines: bool = True) -> str:
+    """User text safe to print: control characters (a terminal's escape sequences among them)
+    shown as escapes; newlines too unless ``lines``."""
+    pattern = _CONTROL if lines else _CONTROL_OR_NEWLINE
+    return pattern.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+def error(message: str) -> None:
+    """One line on stderr: ``error: message`` (the message as plain text)."""
+    err.print(Text.assemble(("error:", "bold red"), " ", plain(message, lines=False)))
+
+
+def _progress(counter: str, quiet: bool) -> Progress:
+    return Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+                    TextColumn(counter), TimeElapsedColumn(), console=err, transient=True,
+                    disable=quiet)
 
 
 def _summary_table(summary: dict[str, object]) -> Table:
     from twin.store.run import flatten
 
-    table = Table(title=f"{summary['scenario']} (seed {summary['seed']})", show_header=True)
+    table = Table(title=plain(f"{summary['scenario']} (seed {summary['seed']})"),
+                  show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
     bss: dict[str, object] = summary["bss"]  # type: ignore[assignment]
@@ -53,22 +90,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load(args.scenario, args.set)  # validate before any output exists
     out = Path(args.out) if args.out else Path("runs") / scenario.name
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=args.quiet) as progress:
+    with _progress("{task.percentage:>3.0f}%", args.quiet) as progress:
         task = progress.add_task(f"simulating {scenario.name}", total=1.0)
         run = simulate(scenario, seed=args.seed, out=out,
                        progress=lambda f: progress.update(task, completed=f))
     if not args.quiet:
         console.print(_summary_table(run.summary))
-    console.print(f"run directory: {run.path}")
-    console.print(f"report: {run.path / 'report.html'}")
+    console.print(plain(f"run directory: {run.path}"))
+    console.print(plain(f"report: {run.path / 'report.html'}"))
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = load(args.scenario, args.set)
-    console.print(f"{args.scenario}: valid — {scenario.name}: {scenario.description}")
+    console.print(plain(f"{args.scenario}: valid — {scenario.name}: {scenario.description}"))
     return 0
 
 
@@ -77,9 +112,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "summary.json").exists():
-        err.print(f"[red]error:[/] {run_dir} is not a run directory (no summary.json)")
+        error(f"{run_dir} is not a run directory (no summary.json)")
         return 2
-    console.print(f"report: {build_report(run_dir)}")
+    console.print(plain(f"report: {build_report(run_dir)}"))
     return 0
 
 
@@ -93,9 +128,7 @@ def _study(args: argparse.Namespace, command: str) -> int:
     until = parse_until_ci(args.until_ci, choose_metrics(args.metric))
     scenario = load(args.scenario, args.set)  # validate the base before any output exists
     out = Path(args.out) if args.out else Path("runs") / f"{scenario.name}-{command}"
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} runs"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=args.quiet) as progress:
+    with _progress("{task.completed}/{task.total} runs", args.quiet) as progress:
         task = progress.add_task(f"{command} {scenario.name}", total=None)
         try:
             study = sweep(args.scenario, vary, sample=getattr(args, "sample", None) or [],
@@ -108,10 +141,11 @@ def _study(args: argparse.Namespace, command: str) -> int:
                           progress=lambda d, n: progress.update(task, completed=d, total=n),
                           log=None if args.quiet else progress.console.print,
                           command=command)
-        except KeyboardInterrupt:
-            err.print(f"interrupted: finished runs are kept in {out / 'cache'}; run the same "
-                      "command again to resume", highlight=False)
-            return 130
+        except KeyboardInterrupt as exc:
+            name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+            err.print(plain(f"twin: interrupted ({name}); finished runs are kept in "
+                            f"{out / 'cache'}: run the same command again to resume"))
+            return 143 if isinstance(exc, Terminated) else 130
     show(study, console, err, int(scenario.bss.catalog.minor_per_major), scenario.name)
     return 1 if study.failed else 0
 
@@ -159,12 +193,12 @@ def cmd_story(args: argparse.Namespace) -> int:
         run = Run(args.run_dir)
         steps = run.story(args.fault)
     except (FileNotFoundError, KeyError) as exc:
-        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        error(str(exc.args[0]))
         return 2
     if steps.empty:
         console.print("no faults in this run")
         return 0
-    console.print(render(steps, run.scenario["start"]), highlight=False, markup=False)
+    console.print(plain(render(steps, run.scenario["start"])))
     return 0
 
 
@@ -180,25 +214,30 @@ def cmd_export(args: argparse.Namespace) -> int:
         written = export(args.run_dir, args.out, args.api, args.limit, progress=said,
                          base_url=args.base_url, ndjson=args.ndjson)
     except ExportError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
+        error(str(exc))
         return 2
     out = Path(args.out) if args.out else Path(args.run_dir) / "tmf"
     files = sum(1 for n in written.values() if n)
-    console.print(f"{files} files in {out}", highlight=False, markup=False)
+    console.print(plain(f"{files} files in {out}"))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from twin.scenario.yamlfile import read_mapping
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        error(f"--dir {folder}: {'not a directory' if folder.exists() else 'no such directory'}")
+        return 2
     table = Table(show_header=True)
     table.add_column("scenario")
     table.add_column("description")
-    for path in sorted(Path(args.dir).glob("*.yaml")):
+    for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text())
-            desc = str(data.get("description", "")).strip().split(". ")[0]
-        except (yaml.YAMLError, AttributeError):
+            desc = str(read_mapping(path).get("description", "")).strip().split(". ")[0]
+        except ScenarioError:
             desc = "(unreadable)"
-        table.add_row(str(path), desc)
+        table.add_row(plain(path, lines=False), plain(desc, lines=False))
     console.print(table)
     return 0
 
@@ -227,26 +266,34 @@ def cmd_topologies(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="twin", description="OSS/BSS Twin: telecom operations "
-                                "simulation from network faults to revenue.")
-    sub = p.add_subparsers(dest="command", required=True)
+                                "simulation from network faults to revenue.",
+                                epilog="exit codes: 0 success, 2 invalid scenario, argument or "
+                                       "output path (nothing written), 1 failed run, 130/143 "
+                                       "interrupted (SIGINT/SIGTERM)")
+    p.add_argument("--version", action="version", version=f"twin {__version__}",
+                   help="print the version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           help="run, validate, compare, report, story, export or list")
     r = sub.add_parser("run", help="simulate a scenario and write a run directory")
-    r.add_argument("scenario")
-    r.add_argument("--out", help="run directory (default runs/<scenario name>)")
+    r.add_argument("scenario", help="scenario YAML file")
+    r.add_argument("--out", help="run directory (default runs/<scenario name>): a new path, "
+                                 "or an earlier run directory, which is replaced")
     r.add_argument("--seed", type=int, help="replace the scenario's seed")
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario field, e.g. --set oss.crews.count=3")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check a scenario without running it")
-    v.add_argument("scenario")
-    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    v.add_argument("scenario", help="scenario YAML file")
+    v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario field, e.g. --set oss.crews.count=3")
     v.set_defaults(func=cmd_validate)
     rep = sub.add_parser("report", help="(re)build figures and report.html of a run")
-    rep.add_argument("run_dir")
+    rep.add_argument("run_dir", help="a run directory written by `twin run`")
     rep.set_defaults(func=cmd_report)
     c = sub.add_parser("compare", help="run design variants over the same seeds and compare "
                        "their metrics with confidence intervals")
-    c.add_argument("scenario")
+    c.add_argument("scenario", help="scenario YAML file (the baseline design)")
     c.add_argument("--vary", action="append", required=True, metavar="PATH=V1,V2,…",
                    help="a field and its values, e.g. --vary oss.repair_policy=fifo,sla; "
                         "several --vary give every combination")
@@ -254,7 +301,7 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_compare)
     sw = sub.add_parser("sweep", help="a design study on Dask: grid, random or Latin-hypercube "
                         "designs, cached and resumable, with paired statistics")
-    sw.add_argument("scenario")
+    sw.add_argument("scenario", help="scenario YAML file (the baseline design)")
     sw.add_argument("--vary", action="append", metavar="PATH=V1,V2,…",
                     help="a field and its values; several --vary give every combination")
     sw.add_argument("--sample", action="append", metavar="PATH=LOW..HIGH",
@@ -266,16 +313,17 @@ def parser() -> argparse.ArgumentParser:
     _study_options(sw, "runs/<scenario>-sweep")
     sw.set_defaults(func=cmd_sweep)
     st = sub.add_parser("story", help="tell each fault's chain from failure to bill")
-    st.add_argument("run_dir")
+    st.add_argument("run_dir", help="a run directory written by `twin run`")
     st.add_argument("--fault", type=int, help="only this fault id")
     st.set_defaults(func=cmd_story)
     ex = sub.add_parser("export", help="write a run's alarms, tickets, problems, usage, bills "
                         "and orders as TM Forum Open API JSON")
-    ex.add_argument("run_dir")
+    ex.add_argument("run_dir", help="a run directory written by `twin run`")
     ex.add_argument("--api", action="append", metavar="TMFnnn",
                     help="TMF642, TMF621, TMF656, TMF635, TMF678, TMF622 or TMF641 "
                          "(repeatable; default every one the run has data for)")
-    ex.add_argument("--out", help="directory (default RUN_DIR/tmf)")
+    ex.add_argument("--out", help="directory (default RUN_DIR/tmf): a new path, or an earlier "
+                                  "export, which is replaced")
     ex.add_argument("--limit", type=int, help="at most this many rows of each source table")
     ex.add_argument("--base-url", default=TMF_BASE_URL, metavar="URL",
                     help=f"where the resources' href point (default {TMF_BASE_URL})")
@@ -283,7 +331,8 @@ def parser() -> argparse.ArgumentParser:
                     help="one resource per line (.ndjson files) instead of JSON arrays")
     ex.set_defaults(func=cmd_export)
     ls = sub.add_parser("list", help="the scenarios with their descriptions")
-    ls.add_argument("--dir", default="scenarios")
+    ls.add_argument("--dir", default="scenarios",
+                    help="the directory of scenario files (default scenarios)")
     ls.set_defaults(func=cmd_list)
     tp = sub.add_parser("topologies", help="the real backbones a scenario can name in "
                         "network.backbone (Topology Zoo, SNDlib)")
@@ -293,17 +342,64 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: unwind (removing partial output), then exit 143."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # a second signal must not cut short the clean-up the first one started
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM raise (so ``with`` blocks clean up) while a command runs. A signal
+    ignored when the process started stays ignored (a shell's background job ignores
+    Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in old.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, _stop)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        with _interruptible():
+            code: int = args.func(args)
         return code
     except ScenarioError as exc:
         what = "invalid argument" if exc.source.startswith("--") else "invalid scenario"
-        err.print(f"[red]error:[/] {exc.source}: {what}", highlight=False)
+        error(f"{exc.source}: {what}")
         for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
+            err.print(f"  {plain(problem, lines=False)}")
         return 2
+    except OutputError as exc:
+        error(str(exc))
+        return 2
+    except OutputWriteError as exc:
+        error(str(exc))
+        return 1
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        error(f"{where}{exc.strerror or exc}")
+        return 1
+    except KeyboardInterrupt as exc:
+        name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        err.print(f"twin: interrupted ({name}); no partial output was left behind")
+        return 143 if isinstance(exc, Terminated) else 130
 
 
 def run() -> None:

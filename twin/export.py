@@ -29,10 +29,7 @@ written beside its final place and renamed into it when complete.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 
 from twin.messages import TMF_BASE_URL
-from twin.store import Run
+from twin.store import Run, RunDirectory
 
 APIS = ("TMF642", "TMF621", "TMF656", "TMF635", "TMF678", "TMF622", "TMF641")
 USAGE_SLICE = 40_000
@@ -281,12 +278,10 @@ def export(run_dir: str | Path, out: str | Path | None = None,
     if limit is not None and limit < 1:
         raise ExportError(f"limit must be at least 1 (got {limit})")
     final = Path(out) if out is not None else run.path / "tmf"
-    final = final.resolve()
-    tmp = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
     written: dict[str, int] = {}
     suffix = ".ndjson" if ndjson else ".json"
-    try:
+    with RunDirectory(final, kind="export") as rd:  # replaces only an earlier export
+        tmp = rd.tmp
         for api in wanted:
             if api in ("TMF642", "TMF621", "TMF656"):
                 parts: dict[str, Items] = {RESOURCES[api][0]: _oss(run, api, limit, base)}
@@ -300,12 +295,5 @@ def export(run_dir: str | Path, out: str | Path | None = None,
                     (tmp / name).unlink()
                 if progress:
                     progress(name, written[name])
-        if final.exists():
-            old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(final, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        rd.commit()
     return written

@@ -265,7 +265,20 @@ class UsageBatch:
 
     @property
     def rows(self) -> int:
-        return int(self.columns["record_id"].size) if self.columns else 0
+        """Records in the batch: the length of ``record_id`` (of its longest column if a
+        malformed batch has none; mediation rejects such a batch whole)."""
+        if not self.columns:
+            return 0
+        if "record_id" in self.columns:
+            return _length(self.columns["record_id"])
+        return max(_length(v) for v in self.columns.values())
+
+
+def _length(column: object) -> int:
+    try:
+        return len(column)  # type: ignore[arg-type]
+    except TypeError:  # a scalar, or a 0-d array
+        return 1
 
 
 # --- OSS → BSS (integration bus) -------------------------------------------------------------

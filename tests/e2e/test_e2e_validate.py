@@ -129,6 +129,7 @@ def test_failed_run_leaves_an_earlier_run_untouched(
     """A run that fails half way (here: summarising) raises, and writes nothing."""
     earlier = tmp_path / "run"
     earlier.mkdir()
+    (earlier / "manifest.json").write_text('{"twin_version": "0.1.0"}\n')
     (earlier / "summary.json").write_text('{"scenario": "earlier"}\n')
 
     def broken(*args: Any, **kwargs: Any) -> Any:

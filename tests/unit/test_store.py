@@ -50,6 +50,7 @@ def test_exception_leaves_no_directory_under_the_final_name(tmp_path: Path) -> N
 def test_exception_leaves_an_earlier_run_untouched(tmp_path: Path) -> None:
     final = tmp_path / "r1"
     (final / "tables").mkdir(parents=True)
+    (final / "manifest.json").write_text('{"twin_version": "0.1.0"}\n')
     (final / "summary.json").write_text('{"old": true}\n')
     (final / "tables" / "t.parquet").write_bytes(b"old table")
     before = snapshot(final)
@@ -63,6 +64,7 @@ def test_exception_leaves_an_earlier_run_untouched(tmp_path: Path) -> None:
 def test_commit_replaces_an_earlier_run_wholesale(tmp_path: Path) -> None:
     final = tmp_path / "r1"
     final.mkdir()
+    (final / "manifest.json").write_text('{"twin_version": "0.1.0"}\n')
     (final / "stale.txt").write_text("from the old run")
     with RunDirectory(final) as rd:
         rd.write_text("fresh.txt", "new")

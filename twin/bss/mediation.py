@@ -2,6 +2,9 @@
 
 Each record goes through, in this order (TMF635 usage states in brackets):
 
+0. **intake** (:mod:`twin.bss.intake`) — a batch with a missing column, columns of unequal
+   length or not numbers, and a record with a time that is not finite, an identifier or a
+   quantity out of range → [rejected] with the reason, before any step below;
 1. **validation** — a known subscriber number, non-negative quantities, a known record type
    (voice 0, data 1, SMS 2); otherwise [rejected] with the reason;
 2. **deduplication** — the same (recording entity, charging id, record sequence number) seen
@@ -42,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from twin.bss import intake
 from twin.kernel import Sim, labels
 from twin.messages import PARTIAL_CAUSES, UsageBatch
 from twin.scenario.schema import MediationSpec
@@ -60,7 +64,7 @@ CDR_SCHEMA = pa.schema([
  FAIL_OPEN, TERMINATED, LATE_PART) = range(11)
 REASONS = ("", "unknown subscriber", "negative quantity", "unknown record type", "duplicate",
            "too late", "not guidable yet", "unguidable", "fail-open, not charged",
-           "terminated subscription", "late partial record")
+           "terminated subscription", "late partial record", *intake.REASONS)
 STATES = ("guided", "rejected", "recycled", "received")
 GUIDED, REJECTED, RECYCLED, HELD = range(4)
 BUCKET_S = 3600.0  # dedup keys are kept per hour of record start
@@ -142,6 +146,7 @@ class Mediation:
         self.suspended = 0  # records that went into suspense
         self.recycled = 0  # of which guided later
         self.unguidable = 0  # of which rejected after suspense_max_age
+        self.unreadable = 0  # rejected at intake (malformed batches and records)
 
     # --- dedup store -----------------------------------------------------------------------
 
@@ -189,8 +194,8 @@ class Mediation:
         now. Records starting before ``too_late_before`` belong to a bill cycle closed for
         good: rejected, written off."""
         self._forget_old()
-        c = normalise(batch.columns)
-        n = batch.rows
+        c = normalise(self._intake(batch))
+        n = c["record_id"].size
         reason = np.zeros(n, dtype=np.int8)
         reason[(c["sub"] < 0) | (c["sub"] >= self.n_subs)] = UNKNOWN_SUB
         reason[(reason == OK) & ((c["duration_s"] < 0) | (c["volume_bytes"] < 0))] = NEGATIVE
@@ -230,6 +235,19 @@ class Mediation:
             return out
         order = np.argsort(rid, kind="stable")
         return {k: v[order] for k, v in out.items()}
+
+    def _intake(self, batch: UsageBatch) -> Cols:
+        """The records of ``batch`` mediation can read; the others logged as rejected."""
+        good, bad, reasons = intake.screen(batch.columns)
+        if reasons:
+            n = len(reasons)
+            code = np.array([REASONS.index(r) for r in reasons], dtype=np.int8)
+            now = np.full(n, self.sim.now)
+            self._log(bad, now, now, np.full(n, REJECTED), code)
+            self.received += n
+            self.rejected += n
+            self.unreadable += n
+        return good
 
     def assemble(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf,
                  flush: bool = False) -> Cols:

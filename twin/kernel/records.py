@@ -117,8 +117,9 @@ class Writer:
         self._raise()
 
     def _raise(self) -> None:
+        # the writer's own exception, so a full disk (OSError ENOSPC) is reported as one
         if self._error is not None:
-            raise RuntimeError(f"writing Parquet failed: {self._error}") from self._error
+            raise self._error
 
 
 def _storage(schema: pa.Schema) -> tuple[pa.Schema, bool]:

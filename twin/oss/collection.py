@@ -8,9 +8,11 @@ X.733 / TMF642 fields of :class:`~twin.messages.AlarmNotification` (alarmType,
 perceivedSeverity, probableCause, specificProblem, alarmedObject, event time).
 
 A message an adapter cannot read — truncated, garbled, an unknown enumeration value, an
-unknown dialect — is a *reject*: counted, kept with its reason in the ``alarm_rejects``
-table, and never allowed to crash the run. Adapters are small classes behind the
-:class:`DialectAdapter` protocol, so another dialect is one more class.
+unknown dialect, JSON nested too deeply, a number out of range (an id that does not fit the
+64-bit columns of the tables, an event time decades away), text that is not valid Unicode —
+is a *reject*: counted, kept with its reason in the ``alarm_rejects`` table, and never
+allowed to crash the run. Adapters are small classes behind the :class:`DialectAdapter`
+protocol, so another dialect is one more class.
 
 The enumerations below are the OSS's own copy of the vendors' MIB and mappings (an OSS loads
 MIB files; it does not share code with the network), so an enumeration value the OSS's copy
@@ -42,6 +44,9 @@ REJECTS_SCHEMA = pa.schema([
     ("reason", pa.string()), ("payload", pa.string()),
 ])
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ID_MAX = 2**63 - 1  # notification ids are int64 columns
+MAX_OFFSET_US = 100 * 366 * 86_400 * 10**6  # an event more than a century from the start
+MAX_PAYLOAD = 65_536  # characters; an SNMP trap fits a UDP datagram, a VES fault event too
 
 
 class Reject(Exception):
@@ -60,11 +65,28 @@ class DialectAdapter(Protocol):
     def parse(self, ems: str, payload: str) -> AlarmNotification: ...
 
 
+def _unicode(text: str) -> bool:
+    """Whether ``text`` can be stored (UTF-8): no lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _alarm(ems: str, nid: int, event_us: int, start_us: int, obj: str, resource: str,
            alarm_type: str, cause: str, problem: str, severity: str) -> AlarmNotification:
     """The checks every dialect shares, then the normalised alarm."""
     if nid <= 0:
         raise Reject(f"notification id {nid} is not positive")
+    if nid > ID_MAX:
+        raise Reject(f"notification id {nid} is out of range (above 2^63 - 1)")
+    if abs(event_us - start_us) > MAX_OFFSET_US:
+        raise Reject(f"event time {event_us} µs since the epoch is out of range")
+    for name, text in (("alarmed object", obj), ("resource", resource),
+                       ("probable cause", cause), ("specific problem", problem)):
+        if not _unicode(text):
+            raise Reject(f"{name} is not valid Unicode (a lone surrogate)")
     if not obj:
         raise Reject("no alarmed object")
     if alarm_type not in ALARM_TYPES:
@@ -288,6 +310,8 @@ class VesAdapter:
             doc = json.loads(payload)
         except ValueError as e:
             raise Reject(f"invalid JSON: {e.args[0] if e.args else e}") from None
+        except RecursionError:
+            raise Reject("invalid JSON: nested too deeply") from None
         if not isinstance(doc, dict):
             raise Reject("not a JSON object")
         event = _field(doc, "event", dict, "")
@@ -340,20 +364,33 @@ class Collector:
         try:
             if adapter is None:
                 raise Reject(f"unknown dialect {event.dialect!r}")
+            if not isinstance(event.payload, str):
+                raise Reject("payload is not text")
+            if len(event.payload) > MAX_PAYLOAD:
+                raise Reject(f"payload longer than {MAX_PAYLOAD:,} characters")
+            if not _unicode(event.ems):
+                raise Reject("element manager name is not valid Unicode")
             note = adapter.parse(event.ems, event.payload)
         except Reject as e:
             self._reject(event, str(e))
             return None
-        except ValueError as e:  # e.g. an int() of a huge or odd number: still a reject
-            self._reject(event, f"unreadable value: {e}")
+        except (ValueError, ArithmeticError, RecursionError) as e:
+            # a number too odd or too big for int(), float() or a date: still a reject
+            self._reject(event, f"unreadable value: {type(e).__name__}: {e}")
             return None
         return note
 
     def _reject(self, event: EmsEvent, reason: str) -> None:
         self.rejected[event.dialect] += 1
-        self._rejects.append(received=self.sim.now, ems=event.ems, dialect=event.dialect,
-                             reason=reason, payload=event.payload)
+        self._rejects.append(received=self.sim.now, ems=_storable(event.ems),
+                             dialect=_storable(event.dialect), reason=_storable(reason),
+                             payload=_storable(str(event.payload)[:MAX_PAYLOAD]))
 
     @property
     def rejects(self) -> int:
         return sum(self.rejected.values())
+
+
+def _storable(text: str) -> str:
+    """Text as UTF-8 can hold it: a lone surrogate kept as its escape (``\\udc80``)."""
+    return text if _unicode(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import pandas as pd
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -128,7 +129,13 @@ def _environment() -> Environment:
 
 def build_report(run_dir: Path) -> Path:
     """(Re)build ``figures/*.png`` and ``report.html`` from the run's tables and summary."""
-    run_dir = Path(run_dir)
+    # element ids, regions and the currency are user text: a "$" in one must not start
+    # matplotlib's math notation (``\\frac`` without braces fails the whole report)
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _build(Path(run_dir))
+
+
+def _build(run_dir: Path) -> Path:
     summary = json.loads((run_dir / "summary.json").read_text())
     scenario_text = (run_dir / "scenario.yaml").read_text()
     scenario = yaml.safe_load(scenario_text)

@@ -18,31 +18,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from twin.scenario.errors import ScenarioError
 from twin.scenario.schema import Scenario
+from twin.scenario.yamlfile import YamlProblem, parse, read_mapping
 
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; ``problems`` lists ``field.path: what is wrong``."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        what = "invalid argument" if source.startswith("--") else "invalid scenario"
-        super().__init__(f"{source}: {what}\n" + "\n".join(f"  {p}" for p in problems))
-
-
-def _read_yaml(path: Path, source: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(source, [f"cannot read {path}: {exc.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(source, [f"not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(source, ["the file must hold a mapping of scenario fields"])
-    return data
+__all__ = ["ScenarioError", "apply_override", "deep_merge", "dump", "load", "reseed",
+           "validate"]
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,7 +41,7 @@ def _resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         chain = " → ".join(p.name for p in (*seen, path))
         raise ScenarioError(str(path), [f"extends: circular ({chain})"])
-    data = _read_yaml(path, str(path))
+    data = read_mapping(path, str(path))
     _resolve_catalog(data, path.parent, str(path))
     parent = data.pop("extends", None)
     if parent is None:
@@ -79,7 +60,7 @@ def _resolve_catalog(data: dict[str, Any], base: Path, source: str) -> None:
         cat_path = base / bss["catalog"]
         if not cat_path.exists():
             raise ScenarioError(source, [f"bss.catalog: no such file {bss['catalog']!r}"])
-        bss["catalog"] = _read_yaml(cat_path, str(cat_path))
+        bss["catalog"] = read_mapping(cat_path, str(cat_path))
 
 
 _STEP = re.compile(r"^([A-Za-z_][\w-]*)((?:\[\d+\])*)$")
@@ -91,9 +72,11 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         raise ScenarioError("--set", [f"{assignment}: expected dotted.path=value"])
     path, raw = assignment.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError:
-        value = raw
+        value = parse(raw, "--set", prefix=path.strip()) if raw != "" else ""
+    except YamlProblem as exc:
+        if not exc.syntax:
+            raise
+        value = raw  # not YAML: the text itself
     steps: list[str | int] = []
     for part in path.strip().split("."):
         m = _STEP.match(part)
@@ -162,6 +145,14 @@ def validate(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
     if problems:
         raise ScenarioError(source, problems)
     return scenario
+
+
+def reseed(scenario: Scenario, seed: object) -> Scenario:
+    """The scenario with another root seed, checked like the scenario's own."""
+    try:
+        return Scenario.model_validate({**scenario.model_dump(), "seed": seed})
+    except ValidationError as err:
+        raise ScenarioError("--seed", _format(err)) from None
 
 
 def load(source: str | Path | Mapping[str, Any] | Scenario,

@@ -19,7 +19,9 @@ import logging
 import os
 import platform
 import re
+import signal
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -109,11 +111,22 @@ def local_cluster(workers: int) -> Any:
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(QUIET):  # the workers take the configuration when they start
-        return LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True,
-            # its HTTP endpoints on a free loopback port: 8787 may be another cluster's
-            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+    # Ctrl-C reaches the whole process group: the study (the parent) stops its workers, so
+    # they start with SIGINT ignored (inherited across exec) instead of printing tracebacks
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        with dask.config.set(QUIET):  # the workers take the configuration when they start
+            return LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers, threads_per_worker=1, processes=True,
+                # its HTTP endpoints on a free loopback port: 8787 may be another cluster's
+                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 class Engine:

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, Share, Strict
+from twin.scenario.schema.base import (
+    MAX_DURATION_S,
+    MAX_MINUTES,
+    MONEY_MAX,
+    PRICE_MAX,
+    Duration,
+    Hour,
+    Share,
+    Strict,
+)
+
+# base units (s, bytes or messages; KB for data tiers) fit int64 arithmetic with any price
+QUANTITY_MAX = 10**12
+ALLOWANCE_MAX = 10**6  # minutes, MB or messages a cycle
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -18,7 +31,7 @@ class TariffPeriod(Strict):
 
     name: str = Field(min_length=1)
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
-    hours: tuple[float, float] = Field(
+    hours: tuple[Hour, Hour] = Field(
         (0.0, 24.0), description="from, to (hours of the day); wraps past midnight if from > to")
 
     @model_validator(mode="after")
@@ -32,23 +45,24 @@ class TariffPeriod(Strict):
 
 
 class PriceTier(Strict):
-    over: int = Field(gt=0, description="chargeable quantity in the bill cycle (seconds, KB or "
-                                        "messages) above which this price applies")
-    price: int = Field(ge=0, description="minor units per `per` above it")
+    over: int = Field(gt=0, le=QUANTITY_MAX,
+                      description="chargeable quantity in the bill cycle (seconds, KB or "
+                                  "messages) above which this price applies")
+    price: int = Field(ge=0, le=PRICE_MAX, description="minor units per `per` above it")
 
 
 class Allowances(Strict):
     """Usage included in the recurring fee per bill cycle, prorated to the billed part."""
 
-    voice_min: int = Field(0, ge=0, description="minutes")
-    data_mb: int = Field(0, ge=0, description="MB of 10^6 bytes")
-    sms: int = Field(0, ge=0, description="messages")
+    voice_min: int = Field(0, ge=0, le=ALLOWANCE_MAX, description="minutes")
+    data_mb: int = Field(0, ge=0, le=ALLOWANCE_MAX, description="MB of 10^6 bytes")
+    sms: int = Field(0, ge=0, le=ALLOWANCE_MAX, description="messages")
 
 
 class DiscountSpec(Strict):
     """A volume discount on the recurring fee for accounts with many lines of the offer."""
 
-    min_lines: int = Field(1, ge=1)
+    min_lines: int = Field(1, ge=1, le=1_000_000)
     pct: float = Field(gt=0, le=100)
 
 
@@ -63,7 +77,7 @@ class MediationSpec(Strict):
     mode: Literal["batch", "streaming"] = Field(
         "batch", description="batch: the collector fetches CDR files every batch_interval; "
                              "streaming: records are pushed to it as they are written")
-    batch_interval: Duration = Field(900.0, gt=0, description="file pickup period (batch)")
+    batch_interval: Duration = Field(900.0, ge=1, description="file pickup period (batch)")
     ne_buffer: Duration = Field(
         2 * 86_400.0, description="how long recording entities keep CDR files the collector "
                                   "has not fetched (batch); older files are overwritten")
@@ -74,7 +88,7 @@ class MediationSpec(Strict):
     dedup_retention: Duration = Field(
         3 * 86_400.0, description="duplicates are recognised among records that started "
                                   "this long before now")
-    recycle_every: Duration = Field(3600.0, gt=0, description="suspense recycling period")
+    recycle_every: Duration = Field(3600.0, ge=1, description="suspense recycling period")
     suspense_max_age: Duration = Field(
         3 * 86_400.0, description="a record still unguidable this long after it arrived is "
                                   "rejected")
@@ -82,7 +96,7 @@ class MediationSpec(Strict):
         0.0, description="mean delay (exponential) before a new line reaches mediation's "
                          "guiding table; its records wait in suspense until then")
     assembly_timeout: Duration = Field(
-        86_400.0, gt=0, description="partial records of a session still incomplete this long "
+        86_400.0, ge=1, description="partial records of a session still incomplete this long "
                                     "after its latest part arrived are assembled from the "
                                     "parts received")
 
@@ -92,7 +106,8 @@ class TariffError(Strict):
 
     offer: str
     kind: Literal["voice", "data", "sms"]
-    price: int = Field(ge=0, description="the wrong price, per `per`, in every tariff period")
+    price: int = Field(ge=0, le=PRICE_MAX,
+                       description="the wrong price, per `per`, in every tariff period")
     at: Duration = Field(description="records rated from then on get the wrong price")
     corrected_at: Duration | None = Field(
         None, description="when the correction is issued: the records rated since `at` are "
@@ -115,15 +130,18 @@ class OcsSpec(Strict):
 
     enabled: bool = Field(False, description="prepaid usage is charged to balances, not "
                                              "invoiced")
-    initial_balance_mean: int = Field(1000, ge=0, description="mean opening balance, minor "
-                                                              "units (exponential)")
-    topup_amount: int = Field(1500, gt=0, description="minor units per top-up")
-    topup_below: int = Field(100, ge=0, description="a customer tops up when the balance "
-                                                    "falls below this ...")
+    initial_balance_mean: int = Field(
+        1000, ge=0, le=MONEY_MAX, description="mean opening balance, minor units (exponential)")
+    topup_amount: int = Field(1500, gt=0, le=MONEY_MAX, description="minor units per top-up")
+    topup_below: int = Field(
+        100, ge=0, le=MONEY_MAX, description="a customer tops up when the balance falls below "
+                                             "this ...")
     topup_delay_mean: Duration = Field(86_400.0, description="... after this mean delay "
                                                              "(exponential)")
-    quota_voice_s: int = Field(300, gt=0, description="default quota per voice session")
-    quota_data_mb: int = Field(10, gt=0, description="default quota per data session")
+    quota_voice_s: int = Field(300, gt=0, le=86_400,
+                               description="default quota per voice session")
+    quota_data_mb: int = Field(10, gt=0, le=1_000_000,
+                               description="default quota per data session")
     outages: list[OcsOutage] = Field(default_factory=list)
     failure_handling: Literal["fail_open", "fail_closed"] = Field(
         "fail_open", description="when the OCS is down: serve sessions uncharged, or deny "
@@ -136,20 +154,21 @@ class CareSpec(Strict):
     """Customers who contact care, and who leave."""
 
     outage_contact_rate_per_h: float = Field(
-        0.05, ge=0, description="a line on a cell out of service contacts care with "
+        0.05, ge=0, le=100, description="a line on a cell out of service contacts care with "
                                 "probability 1 − exp(−rate × hours out)")
-    drop_threshold: int = Field(3, ge=1, description="dropped calls in a day that make a "
-                                                     "customer call ...")
+    drop_threshold: int = Field(
+        3, ge=1, le=10_000, description="dropped calls in a day that make a customer call ...")
     drop_contact_prob: Share = Field(0.3, description="... with this probability")
     denied_contact_prob: Share = Field(
         0.3, description="a prepaid customer denied service while the OCS was down calls")
     contact_delay_mean: Duration = Field(1800.0, description="after the experience")
-    handling_min: float = Field(8.0, gt=0, description="mean handling time of a contact")
+    handling_min: float = Field(8.0, gt=0, le=MAX_MINUTES,
+                                description="mean handling time of a contact")
     churn_base_monthly: Share = Field(0.0, description="share of lines giving notice a month")
     churn_per_outage_hour: float = Field(
-        0.0, ge=0, description="added monthly churn probability per hour of outage the line "
+        0.0, ge=0, le=1, description="added monthly churn probability per hour of outage the line "
                                "experienced (OSS-measured)")
-    churn_per_contact: float = Field(0.0, ge=0, description="added per care contact")
+    churn_per_contact: float = Field(0.0, ge=0, le=1, description="added per care contact")
 
 
 class CreditStep(Strict):
@@ -170,23 +189,28 @@ class SlaSpec(Strict):
 
 
 class UsagePrice(Strict):
-    increment: int = Field(gt=0, description="charging increment: seconds (voice), KB of "
-                                             "1,000 bytes (data), messages (SMS)")
-    price: int = Field(ge=0, description="minor units per `per` (default: per started "
-                                         "increment) in the peak period")
-    per: int | None = Field(None, gt=0, description="quantity the price is quoted for; "
-                                                     "default the increment")
+    increment: int = Field(gt=0, le=1_000_000,
+                           description="charging increment: seconds (voice), KB of 1,000 "
+                                       "bytes (data), messages (SMS)")
+    price: int = Field(ge=0, le=PRICE_MAX, description="minor units per `per` (default: per "
+                                                       "started increment) in the peak period")
+    per: int | None = Field(None, gt=0, le=QUANTITY_MAX,
+                            description="quantity the price is quoted for; default the "
+                                        "increment")
     first_increment: int | None = Field(
-        None, gt=0, description="minimum charged quantity of a record (60 in 60/1 billing); "
-                                "a multiple of the increment")
+        None, gt=0, le=1_000_000,
+        description="minimum charged quantity of a record (60 in 60/1 billing); a multiple of "
+                    "the increment")
     rounding: Literal["up", "half_up", "down"] = Field(
         "up", description="rounding of each record's charge to the minor unit")
-    connect_fee: int = Field(0, ge=0, description="minor units per record not wholly covered "
-                                                  "by an allowance")
-    period_prices: dict[str, int] = Field(
+    connect_fee: int = Field(
+        0, ge=0, le=PRICE_MAX, description="minor units per record not wholly covered by an "
+                                           "allowance")
+    period_prices: dict[str, Annotated[int, Field(ge=0, le=PRICE_MAX)]] = Field(
         default_factory=dict, description="price in other tariff periods (by period name)")
     tiers: list[PriceTier] = Field(
-        default_factory=list, description="prices above cumulative chargeable quantities")
+        default_factory=list, max_length=100,
+        description="prices above cumulative chargeable quantities")
 
     @model_validator(mode="after")
     def _check_price(self) -> UsagePrice:
@@ -197,8 +221,6 @@ class UsagePrice(Strict):
             raise ValueError("tiers: `over` must increase from tier to tier")
         if self.tiers and self.period_prices:
             raise ValueError("give tiers or period_prices, not both")
-        if any(v < 0 for v in self.period_prices.values()):
-            raise ValueError("period_prices: prices cannot be negative")
         return self
 
 
@@ -206,13 +228,14 @@ class OfferSpec(Strict):
     name: str
     segment: Literal["consumer", "enterprise"]
     account_type: Literal["postpaid", "prepaid"]
-    recurring_fee: int = Field(ge=0, description="minor units per month")
+    recurring_fee: int = Field(ge=0, le=MONEY_MAX, description="minor units per month")
     voice: UsagePrice
     data: UsagePrice
     sms: UsagePrice | None = None
     allowances: Allowances = Allowances()
-    one_time_fee: int = Field(0, ge=0, description="minor units, on the first bill of a line "
-                                                   "activated during the run")
+    one_time_fee: int = Field(
+        0, ge=0, le=MONEY_MAX, description="minor units, on the first bill of a line activated "
+                                           "during the run")
     discount: DiscountSpec | None = None
     sla: SlaSpec | None = None
     prorate_allowances: bool = Field(
@@ -222,7 +245,7 @@ class OfferSpec(Strict):
 
 class CatalogSpec(Strict):
     currency: str = Field("EUR", min_length=3, max_length=3)
-    minor_per_major: int = Field(100, ge=1)
+    minor_per_major: int = Field(100, ge=1, le=1_000_000)
     vat_pct: float = Field(0.0, ge=0, le=100, description="tax rate on invoices (VAT)")
     tariff_periods: list[TariffPeriod] = Field(default_factory=list)
     offers: dict[str, OfferSpec] = Field(min_length=1)
@@ -246,8 +269,9 @@ class OrdersSpec(Strict):
     """Product orders (TMF622) the BSS takes during the run."""
 
     new_lines_per_day: float = Field(
-        0.0, ge=0, description="new subscriptions ordered per day (Poisson arrivals), offers "
-                               "drawn from subscribers.mix")
+        0.0, ge=0, le=100_000,
+        description="new subscriptions ordered per day (Poisson arrivals), offers drawn from "
+                    "subscribers.mix")
     changes_monthly: Share = Field(
         0.0, description="monthly probability that a line with a target in change_to orders "
                          "the offer change")
@@ -259,7 +283,8 @@ class OrdersSpec(Strict):
 class BssSpec(Strict):
     catalog: CatalogSpec
     bill_cycle_day: int = Field(1, ge=1, le=28)
-    integration_latency_s: float = Field(0.0, ge=0, description="OSS → BSS message delay")
+    integration_latency_s: float = Field(0.0, ge=0, le=MAX_DURATION_S,
+                                         description="OSS → BSS message delay")
     late_window: Duration = Field(
         7 * 86_400.0, description="usage arriving this long after its cycle's bill run still "
                                   "goes on the next bill; older late usage is written off")
@@ -271,7 +296,7 @@ class BssSpec(Strict):
     ocs: OcsSpec = OcsSpec()
     care: CareSpec = CareSpec()
     orders: OrdersSpec = OrdersSpec()
-    bill_cycle_days: dict[int, float] = Field(
+    bill_cycle_days: dict[int, Annotated[float, Field(gt=0, le=1)]] = Field(
         default_factory=dict, description="bill cycle day → share of accounts on it (e.g. "
                                           "{1: 0.25, 8: 0.25, 15: 0.25, 22: 0.25}); empty: "
                                           "every account on bill_cycle_day")

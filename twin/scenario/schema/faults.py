@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, ElementType, Share, Strict
+from twin.scenario.schema.base import MAX_HOURS, Duration, ElementType, Share, Strict
+
+MTBF_MAX_H = 1e9  # "never" in practice; at least an hour (more faults than hours is noise)
 
 FaultMode = Literal[
     "element_failure",  # hard failure of the hardware: needs a truck roll (replace)
@@ -27,7 +29,7 @@ class RepairSpec(Strict):
     fixes — a controlled experiment with no crew limit and no detection delay."""
 
     by: Literal["oss", "fixed"] = "oss"
-    mttr_h: float = Field(4.0, gt=0, description="with by: fixed")
+    mttr_h: float = Field(4.0, gt=0, le=MAX_HOURS, description="with by: fixed")
     dist: Literal["deterministic", "exponential"] = "deterministic"
 
 
@@ -35,20 +37,22 @@ class StormSpec(Strict):
     at: Duration
     duration: Duration = Field(gt=0)
     region: str
-    factor: float = Field(gt=1, description="failure rates multiplied by this in the region")
+    factor: float = Field(gt=1, le=1_000,
+                          description="failure rates multiplied by this in the region")
 
 
 class RandomFaultSpec(Strict):
-    mtbf_h: dict[ElementType, Annotated[float, Field(gt=0)]] = Field(
+    mtbf_h: dict[ElementType, Annotated[float, Field(ge=1, le=MTBF_MAX_H)]] = Field(
         default_factory=dict, description="mean time between failures per element type")
-    link_mtbf_h: float | None = Field(None, gt=0)
+    link_mtbf_h: float | None = Field(None, ge=1, le=MTBF_MAX_H)
     cuts_per_1000km_year: float | None = Field(
-        None, ge=0, description="fibre cuts per 1,000 km of cable a year: each fibre cable "
-                                "(a link, or the links sharing a cable) is cut at this rate "
-                                "times its length, on top of link_mtbf_h (2.73 is a published "
-                                "average; see docs/domain.md)")
+        None, ge=0, le=1000, description="fibre cuts per 1,000 km of cable a year: each fibre "
+                                         "cable (a link, or the links sharing a cable) is cut at "
+                                         "this rate times its length, on top of link_mtbf_h (2.73 "
+                                         "is a published average; see docs/domain.md)")
     distribution: Literal["exponential", "weibull"] = "exponential"
-    weibull_shape: float = Field(1.5, gt=0, description="k; < 1 infant mortality, > 1 wear-out")
+    weibull_shape: float = Field(1.5, ge=0.1, le=20,
+                                 description="k; < 1 infant mortality, > 1 wear-out")
     crash_share: Share = Field(0.3, description="share of element failures that are "
                                                 "software crashes (the rest are hardware)")
     repair: RepairSpec = RepairSpec()
@@ -62,8 +66,8 @@ class ScriptedFault(Strict):
     silent: bool = Field(False, description="raises no alarm; shows only in PM counters")
     capacity_factor: Share = Field(1.0, description="degradation: share of channels left")
     drop_rate: Share = Field(0.0, description="degradation: chance an answered call drops")
-    flap_down: Duration = Field(120.0, gt=0, description="flapping: down time per flap")
-    flap_up: Duration = Field(600.0, gt=0, description="flapping: up time between flaps")
+    flap_down: Duration = Field(120.0, ge=1, description="flapping: down time per flap")
+    flap_up: Duration = Field(600.0, ge=1, description="flapping: up time between flaps")
     window: Duration | None = Field(
         None, gt=0, description="planned_maintenance: the announced window (default: the "
                                 "duration); work lasting longer overruns it")

@@ -6,17 +6,31 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, ElementType, Share, Strict, Technology
+from twin.scenario.schema.base import (
+    MAX_DURATION_S,
+    MAX_HOURS,
+    Duration,
+    ElementType,
+    Km,
+    Share,
+    Strict,
+    Technology,
+)
+
+SITES_MAX = 20_000  # ten times the national preset; memory grows with the cells
+ELEMENTS_MAX = 200_000  # elements (or links) listed one by one
+CHANNELS_MAX = 10_000  # traffic channels of one cell
 
 
 class CellSpec(Strict):
-    voice_channels: int = Field(30, ge=1, description="traffic channels per cell (loss system)")
+    voice_channels: int = Field(30, ge=1, le=CHANNELS_MAX,
+                                description="traffic channels per cell (loss system)")
 
 
 class TechnologySpec(Strict):
     share_of_sites: Share = Field(1.0, description="share of sites with this layer")
-    sectors: int = Field(3, ge=1, description="cells per site on this layer")
-    voice_channels: int = Field(ge=1)
+    sectors: int = Field(3, ge=1, le=12, description="cells per site on this layer")
+    voice_channels: int = Field(ge=1, le=CHANNELS_MAX)
 
 
 def _default_technologies() -> dict[Technology, TechnologySpec]:
@@ -33,11 +47,11 @@ class ElementSpec(Strict):
     region: str = "region1"
     power_domain: str | None = Field(None, description="sites sharing a power feed; "
                                                        "defaults to the site")
-    voice_channels: int | None = Field(None, ge=1, description="cells only")
+    voice_channels: int | None = Field(None, ge=1, le=CHANNELS_MAX, description="cells only")
     technology: Technology | None = Field(None, description="cells only")
     standby: bool = Field(False, description="has a standby unit (1:1 equipment protection) "
                                              "that a switch_standby command brings into service")
-    location: tuple[float, float] | None = Field(
+    location: tuple[Km, Km] | None = Field(
         None, description="site position, km east and north of any datum (crews travel "
                           "there); default: that of another element of the same site")
 
@@ -55,7 +69,7 @@ class LinkSpec(Strict):
 
 class DelaySpec(Strict):
     dist: Literal["exponential", "deterministic"] = "exponential"
-    mean_s: float = Field(30.0, ge=0)
+    mean_s: float = Field(30.0, ge=0, le=MAX_DURATION_S)
 
 
 class TelemetrySpec(Strict):
@@ -63,12 +77,12 @@ class TelemetrySpec(Strict):
     duplicate_rate: Share = Field(0.05, description="chance an EMS sends an alarm twice")
     cdr_duplicate_rate: Share = Field(0.001, description="chance a CDR is written twice")
     transient_per_ne_day: float = Field(
-        0.0, ge=0, description="noise: transient alarms per element per day that clear by "
-                               "themselves, with no fault behind them")
+        0.0, ge=0, le=1_000, description="noise: transient alarms per element per day that "
+                                         "clear by themselves, with no fault behind them")
     transient_duration: Duration = Field(120.0, gt=0, description="their mean duration")
-    congestion_raise: float = Field(0.8, gt=0, description="link utilisation raising a "
+    congestion_raise: float = Field(0.8, gt=0, le=10, description="link utilisation raising a "
                                                            "threshold alarm")
-    congestion_clear: float = Field(0.7, gt=0, description="… and clearing it (hysteresis)")
+    congestion_clear: float = Field(0.7, gt=0, le=10, description="… and clearing it (hysteresis)")
     malformed_rate: Share = Field(0.01, description="chance an EMS message is cut in transit "
                                                     "(the OSS rejects it; its alarm is lost)")
     dialects: dict[str, Literal["snmp", "syslog", "ves"]] = Field(
@@ -82,7 +96,7 @@ def _default_battery() -> dict[ElementType, float]:
 
 
 class PowerSpec(Strict):
-    battery_h: dict[ElementType, Annotated[float, Field(ge=0)]] = Field(
+    battery_h: dict[ElementType, Annotated[float, Field(ge=0, le=MAX_HOURS)]] = Field(
         default_factory=_default_battery,
         description="battery backup per element type when mains power fails (types "
                     "left out keep their default)")
@@ -132,11 +146,12 @@ class NetworkSpec(Strict):
         None, description="generate an operator network (sizes below default per preset: "
                           "small 12 sites, metro 190 sites ≈ 1,000 cells, national 1,900 "
                           "sites ≈ 10,000 cells) instead of listing elements")
-    sites: int | None = Field(None, ge=1, description="access (radio) sites")
+    sites: int | None = Field(None, ge=1, le=SITES_MAX, description="access (radio) sites")
     sites_per_chain: int | None = Field(
-        None, ge=1, description="access sites on one chain/ring behind an aggregation router")
+        None, ge=1, le=1_000,
+        description="access sites on one chain/ring behind an aggregation router")
     cells_per_site: int | None = Field(
-        None, ge=1, description="one layer of this many cells per site (small's shape); "
+        None, ge=1, le=24, description="one layer of this many cells per site (small's shape); "
                                 "unset on metro/national: the technologies below")
     technologies: dict[Technology, TechnologySpec] = Field(
         default_factory=_default_technologies,
@@ -153,7 +168,8 @@ class NetworkSpec(Strict):
     transport: Literal["tree", "ring"] = Field(
         "tree",
         description="tree: each chain hangs off its aggregation router; ring: it closes back")
-    vendors: list[str] = Field(default_factory=lambda: ["alpha", "beta", "gamma"], min_length=1)
+    vendors: list[str] = Field(default_factory=lambda: ["alpha", "beta", "gamma"], min_length=1,
+                               max_length=100)
     cell: CellSpec = CellSpec()
     core_failover: Literal["automatic", "manual"] = Field(
         "automatic", description="core network function pairs: the standby takes over at "
@@ -163,14 +179,14 @@ class NetworkSpec(Strict):
         default_factory=list, description="element types with a standby unit (1:1 equipment "
                                           "protection, switched over on command), generated "
                                           "or listed")
-    elements: list[ElementSpec] = Field(default_factory=list)
-    links: list[LinkSpec] = Field(default_factory=list)
+    elements: list[ElementSpec] = Field(default_factory=list, max_length=ELEMENTS_MAX)
+    links: list[LinkSpec] = Field(default_factory=list, max_length=ELEMENTS_MAX)
     telemetry: TelemetrySpec = TelemetrySpec()
     power: PowerSpec = PowerSpec()
-    link_capacity_mbps: dict[Medium, Annotated[float, Field(gt=0)]] = Field(
+    link_capacity_mbps: dict[Medium, Annotated[float, Field(gt=0, le=10_000_000)]] = Field(
         default_factory=_default_capacity,
         description="link capacity by medium (a medium left out keeps its default)")
-    cell_data_capacity_mbps: dict[Technology, Annotated[float, Field(gt=0)]] = Field(
+    cell_data_capacity_mbps: dict[Technology, Annotated[float, Field(gt=0, le=1_000_000)]] = Field(
         default_factory=_default_cell_data,
         description="cell data capacity by technology (a technology left out keeps its "
                     "default); demand above it lowers user throughput")

@@ -6,7 +6,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, ElementType, Share, Strict
+from twin.scenario.schema.base import (
+    MAX_DURATION_S,
+    MAX_HOURS,
+    MAX_MINUTES,
+    Duration,
+    ElementType,
+    Hour,
+    Km,
+    Share,
+    Strict,
+)
+
+CREWS_MAX = 1_000
 
 
 class AlarmHandlingSpec(Strict):
@@ -14,21 +26,30 @@ class AlarmHandlingSpec(Strict):
     flapping; its alarm then stays open through clears and re-raises (suppressed, counted)
     and clears only after ``flap_quiet`` without a raise."""
 
-    flap_count: int = Field(3, ge=2, description="raises within the window that mean flapping")
+    flap_count: int = Field(3, ge=2, le=1_000,
+                            description="raises within the window that mean flapping")
     flap_window: Duration = Field(3600.0, gt=0)
     flap_quiet: Duration = Field(1800.0, gt=0, description="quiet time before a flapping "
                                                             "alarm clears")
     resync_interval: Duration = Field(
         900.0, ge=0, description="alarm synchronisation: every so often the OSS reads each "
                                  "element manager's active alarm list and raises the alarms "
-                                 "it missed and clears those gone; 0 turns it off")
+                                 "it missed and clears those gone; 0 turns it off, else at "
+                                 "least 60 s")
+
+    @model_validator(mode="after")
+    def _check_resync(self) -> AlarmHandlingSpec:
+        if 0 < self.resync_interval < 60:
+            raise ValueError("resync_interval: 0 (off) or at least 60 seconds")
+        return self
 
 
 class NocSpec(Strict):
     """The NOC operators who triage (acknowledge) incidents before a crew is sent."""
 
-    operators: int = Field(2, ge=0, description="0: incidents are acknowledged at once")
-    triage_mean_s: float = Field(120.0, ge=0, description="time to look at an incident")
+    operators: int = Field(2, ge=0, le=10_000, description="0: incidents are acknowledged at once")
+    triage_mean_s: float = Field(120.0, ge=0, le=MAX_DURATION_S,
+                                 description="time to look at an incident")
     triage_dist: Literal["exponential", "deterministic"] = "exponential"
     auto_ticket_after: Duration = Field(
         900.0, ge=0, description="dispatch anyway when still unacknowledged after this long "
@@ -48,9 +69,9 @@ class TicketSpec(Strict):
     service-affecting critical incident, High: other service-affecting or critical ones,
     Medium: major, Low: the rest), and escalation when a ticket runs late."""
 
-    sla_target_h: dict[TicketPriority, Annotated[float, Field(gt=0)]] = Field(
+    sla_target_h: dict[TicketPriority, Annotated[float, Field(gt=0, le=MAX_HOURS)]] = Field(
         default_factory=_default_sla_targets, description="time to restore per priority, hours")
-    escalate_at: list[Annotated[float, Field(gt=0)]] = Field(
+    escalate_at: list[Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=lambda: [0.5, 1.0],
         description="shares of the target at which an unresolved ticket escalates a level")
 
@@ -95,13 +116,14 @@ class KpiThreshold(Strict):
     ones; a window with fewer than ``min_attempts`` calls, or in which the cell was not fully
     available, counts neither way."""
 
-    raise_at: float = Field(ge=0)
-    clear_at: float = Field(ge=0)
-    window: int = Field(4, ge=1, description="periods the KPI is summed over")
-    periods: int = Field(2, ge=1)
-    clear_periods: int = Field(2, ge=1)
-    min_attempts: int = Field(10, ge=1, description="calls in the window (answered calls "
-                                                    "for the drop rate)")
+    raise_at: float = Field(ge=0, le=1)
+    clear_at: float = Field(ge=0, le=1)
+    window: int = Field(4, ge=1, le=96, description="periods the KPI is summed over")
+    periods: int = Field(2, ge=1, le=96)
+    clear_periods: int = Field(2, ge=1, le=96)
+    min_attempts: int = Field(10, ge=1, le=1_000_000,
+                              description="calls in the window (answered calls for the drop "
+                                          "rate)")
 
 
 class PmDetectionSpec(Strict):
@@ -127,7 +149,7 @@ class ShiftSpec(Strict):
     midnight into the next day if from > to)."""
 
     days: list[ShiftDay] = Field(default_factory=lambda: list(SHIFT_DAYS), min_length=1)
-    hours: tuple[float, float] = (0.0, 24.0)
+    hours: tuple[Hour, Hour] = (0.0, 24.0)
 
     @model_validator(mode="after")
     def _check_hours(self) -> ShiftSpec:
@@ -141,13 +163,13 @@ class TeamSpec(Strict):
     """Crews alike: where they work, what they can repair, when they are on duty."""
 
     region: str = Field("*", description="the region they serve; '*': every region")
-    count: int = Field(1, ge=1)
+    count: int = Field(1, ge=1, le=CREWS_MAX)
     skills: list[Skill] = Field(default_factory=lambda: list(SKILLS), min_length=1)
     shifts: list[ShiftSpec] = Field(
         default_factory=list, description="on duty in any of these; empty: around the clock")
-    call_out_min: float = Field(0.0, ge=0, description="delay before they set out (on call "
-                                                       "from home)")
-    base: tuple[float, float] | None = Field(
+    call_out_min: float = Field(0.0, ge=0, le=MAX_MINUTES,
+                                description="delay before they set out (on call from home)")
+    base: tuple[Km, Km] | None = Field(
         None, description="depot position, km; default crews.bases of the region, else the "
                           "centre of the region's sites")
 
@@ -158,23 +180,23 @@ class SparesSpec(Strict):
     none on hand the ticket is ``pending`` until a unit arrives."""
 
     enabled: bool = False
-    stock: dict[ElementType, Annotated[int, Field(ge=0)]] = Field(
+    stock: dict[ElementType, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=dict, description="units on hand per depot at the start, per type")
-    default_stock: int = Field(2, ge=0, description="for types not in `stock`")
+    default_stock: int = Field(2, ge=0, le=1_000_000, description="for types not in `stock`")
     lead_time: Duration = Field(2 * 86_400.0, description="reorder lead time")
     central: bool = Field(False, description="one depot for every region")
 
 
 class CrewSpec(Strict):
-    count: int = Field(2, ge=1)
-    travel_mean_min: float = Field(45.0, ge=0)
-    repair_mean_min: float = Field(90.0, ge=0)
+    count: int = Field(2, ge=1, le=CREWS_MAX)
+    travel_mean_min: float = Field(45.0, ge=0, le=MAX_MINUTES)
+    repair_mean_min: float = Field(90.0, ge=0, le=MAX_MINUTES)
     repair_dist: Literal["exponential", "deterministic"] = "exponential"
     travel_dist: Literal["exponential", "deterministic"] = "exponential"
-    regions: dict[str, Annotated[int, Field(ge=0)]] = Field(
+    regions: dict[str, Annotated[int, Field(ge=0, le=CREWS_MAX)]] = Field(
         default_factory=dict, description="crews per region, each serving its own region; "
                                           "empty: `count` crews serve every region")
-    region_travel_mean_min: dict[str, Annotated[float, Field(ge=0)]] = Field(
+    region_travel_mean_min: dict[str, Annotated[float, Field(ge=0, le=MAX_MINUTES)]] = Field(
         default_factory=dict, description="mean travel per region, overriding travel_mean_min")
     teams: list[TeamSpec] = Field(
         default_factory=list, description="crews with regions, skills, shifts and call-out "
@@ -182,11 +204,13 @@ class CrewSpec(Strict):
     travel: Literal["draw", "distance"] = Field(
         "draw", description="draw: travel drawn with travel_mean_min; distance: from the "
                             "crew's depot to the site (where both positions are known)")
-    speed_kmh: float = Field(50.0, gt=0, description="distance travel: average road speed")
-    road_factor: float = Field(1.3, ge=1, description="road distance / straight distance")
-    travel_overhead_min: float = Field(10.0, ge=0, description="distance travel: loading, "
-                                                               "parking, site access")
-    bases: dict[str, tuple[float, float]] = Field(
+    speed_kmh: float = Field(50.0, ge=1, le=1_000,
+                             description="distance travel: average road speed")
+    road_factor: float = Field(1.3, ge=1, le=10, description="road distance / straight distance")
+    travel_overhead_min: float = Field(10.0, ge=0, le=MAX_MINUTES,
+                                       description="distance travel: loading, parking, site "
+                                                   "access")
+    bases: dict[str, tuple[Km, Km]] = Field(
         default_factory=dict, description="depot position per region, km")
 
 
@@ -197,21 +221,22 @@ class ProvisioningSpec(Strict):
         1800.0, description="mean time (exponential) the OSS takes to design and assign a "
                             "service order before it pushes the activation to the network")
     retry_interval: Duration = Field(
-        3600.0, gt=0, description="a service order that fell out (serving cell out of "
+        3600.0, ge=1, description="a service order that fell out (serving cell out of "
                                   "service) is retried after this")
-    max_attempts: int = Field(5, ge=1, description="attempts before the order fails")
+    max_attempts: int = Field(5, ge=1, le=1_000, description="attempts before the order fails")
 
 
 class CustomerTicketSpec(Strict):
     """Customer-originated tickets (complaints forwarded by BSS care)."""
 
     investigate_mean_min: float = Field(
-        30.0, ge=0, description="a NOC engineer investigates a complaint no open incident "
-                                "explains for this long on average (exponential)")
+        30.0, ge=0, le=MAX_MINUTES,
+        description="a NOC engineer investigates a complaint no open incident explains for this "
+                    "long on average (exponential)")
 
 
 class OssSpec(Strict):
-    correlation_window_s: float = Field(60.0, ge=0)
+    correlation_window_s: float = Field(60.0, ge=0, le=MAX_DURATION_S)
     alarms: AlarmHandlingSpec = AlarmHandlingSpec()
     noc: NocSpec = NocSpec()
     inventory: InventoryAccuracySpec = InventoryAccuracySpec()

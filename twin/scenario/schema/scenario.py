@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from twin.scenario.schema.base import Duration, Strict
 from twin.scenario.schema.bss import BssSpec
@@ -13,11 +14,19 @@ from twin.scenario.schema.network import NetworkSpec
 from twin.scenario.schema.oss import OssSpec
 from twin.scenario.schema.traffic import SubscriberSpec, TrafficSpec
 
+SEED_MAX = 2**63 - 1  # the seed is kept in Parquet and JSON as a 64-bit integer
+START_MIN = datetime(1970, 1, 1, tzinfo=UTC)  # element managers stamp alarms in epoch time
+START_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+# a plain name: it names the default run directory runs/<name>, so no path separators,
+# no leading dot (hidden, or "." and ".."), no control characters
+_PLAIN_NAME = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,99}")
+
 
 class Scenario(Strict):
-    name: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    seed: int = 0
+    name: str = Field(description="a plain name of 1 to 100 characters: no / or \\, no "
+                                  "leading dot, no control characters")
+    description: str = Field(min_length=1, max_length=100_000)
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     start: datetime
     duration: Duration = Field(gt=0)
     network: NetworkSpec
@@ -26,6 +35,22 @@ class Scenario(Strict):
     faults: FaultSpec = FaultSpec()
     oss: OssSpec = OssSpec()
     bss: BssSpec
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not _PLAIN_NAME.fullmatch(name):
+            raise ValueError("must be a plain name of 1 to 100 characters without / or \\, a "
+                             "leading dot or control characters (it names runs/<name>)")
+        return name
+
+    @field_validator("start")
+    @classmethod
+    def _check_start(cls, start: datetime) -> datetime:
+        aware = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+        if not START_MIN <= aware < START_MAX:
+            raise ValueError("must be from 1970-01-01 to 2099-12-31")
+        return start
 
     @model_validator(mode="after")
     def _check_mix_offers(self) -> Scenario:

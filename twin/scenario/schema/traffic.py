@@ -7,17 +7,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from twin.scenario.schema.base import Duration, Share, Strict
+from twin.scenario.schema.base import DAY_S, Duration, Share, Strict
+
+SUBSCRIBERS_MAX = 10_000_000  # ten times the national preset's base
 
 
 class SubscriberSpec(Strict):
-    count: int = Field(ge=1)
+    count: int = Field(ge=1, le=SUBSCRIBERS_MAX)
     mix: dict[str, Share] = Field(
         default_factory=lambda: {"consumer_postpaid": 0.6, "consumer_prepaid": 0.3,
                                  "enterprise": 0.1},
         description="share of subscribers per catalog offer")
-    lines_per_enterprise_account: int = Field(10, ge=1)
-    site_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+    lines_per_enterprise_account: int = Field(10, ge=1, le=100_000)
+    site_weights: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(
         default_factory=dict,
         description="relative weight of a site (or a single cell) when homing subscribers "
                     "and enterprise offices; unlisted sites weigh 1 (empty: uniform)")
@@ -32,24 +34,25 @@ class SubscriberSpec(Strict):
 
 class HoldingSpec(Strict):
     dist: Literal["exponential", "lognormal", "loglogistic", "deterministic"] = "lognormal"
-    mean_s: float = Field(110.0, gt=0)
-    sigma: float = Field(1.0, gt=0, description="lognormal shape (std of the log)")
-    shape: float = Field(3.0, gt=1, description="log-logistic shape β (> 1 for a finite mean)")
+    mean_s: float = Field(110.0, gt=0, le=7 * DAY_S)
+    sigma: float = Field(1.0, gt=0, le=10, description="lognormal shape (std of the log)")
+    shape: float = Field(3.0, gt=1, le=100,
+                         description="log-logistic shape β (> 1 for a finite mean)")
 
 
 class VolumeSpec(Strict):
     dist: Literal["exponential", "lognormal"] = "lognormal"
-    mean: float = Field(20.0, gt=0, description="mean MB per session")
-    sigma: float = Field(1.5, gt=0)
+    mean: float = Field(20.0, gt=0, le=1e6, description="mean MB per session")
+    sigma: float = Field(1.5, gt=0, le=10)
 
 
 class VoiceSpec(Strict):
-    calls_per_sub_day: float = Field(3.0, ge=0)
+    calls_per_sub_day: float = Field(3.0, ge=0, le=1_000)
     holding: HoldingSpec = HoldingSpec()
 
 
 class DataSpec(Strict):
-    sessions_per_sub_day: float = Field(8.0, ge=0)
+    sessions_per_sub_day: float = Field(8.0, ge=0, le=10_000)
     mb_per_session: VolumeSpec = VolumeSpec()
     duration: HoldingSpec = HoldingSpec(dist="exponential", mean_s=300.0)
 
@@ -73,11 +76,12 @@ class DemandEvent(Strict):
     at: Duration
     duration: Duration = Field(gt=0)
     site: str = Field(description="every cell of this site")
-    factor: float = Field(gt=0, description="demand multiplied by this while it lasts")
+    factor: float = Field(gt=0, le=1_000, description="demand multiplied by this while it lasts")
 
 
 class SmsSpec(Strict):
-    per_sub_day: float = Field(2.0, ge=0, description="text messages sent per subscriber a day")
+    per_sub_day: float = Field(2.0, ge=0, le=10_000,
+                               description="text messages sent per subscriber a day")
 
 
 class UsageRecordSpec(Strict):
@@ -87,11 +91,12 @@ class UsageRecordSpec(Strict):
         3600.0, gt=0, description="a data session longer than this is written as partial "
                                   "records, one per interval (null: one record per session)")
     partial_volume_limit_mb: float | None = Field(
-        None, gt=0, description="… or a partial record each time a session has moved this "
+        None, gt=0, le=1e6, description="… or a partial record each time a session has moved this "
                                 "many MB (whichever limit comes first)")
     answer_delay_mean_s: float = Field(
-        6.0, ge=0, description="mean setup and ring time from seizure to answer (exponential)"
-                               "; a call is charged from answer to release")
+        6.0, ge=0, le=600,
+        description="mean setup and ring time from seizure to answer (exponential); a call is "
+                    "charged from answer to release")
     on_net_share: Share = Field(0.5, description="share of calls to another subscriber")
     international_share: Share = Field(0.05, description="share of calls abroad; the rest go "
                                                          "to other national networks")
@@ -99,21 +104,23 @@ class UsageRecordSpec(Strict):
 
 
 class TrafficSpec(Strict):
-    interval: Duration = Field(900.0, gt=0, description="traffic generation step (PM period)")
+    interval: Duration = Field(900.0, ge=60, le=7 * DAY_S,
+                               description="traffic generation step (PM period)")
     profile: Literal["diurnal", "flat"] = "diurnal"
-    hourly_shares: list[Annotated[float, Field(ge=0)]] = Field(
+    hourly_shares: list[Annotated[float, Field(ge=0, le=1e6)]] = Field(
         default_factory=lambda: list(DEFAULT_PROFILE), min_length=24, max_length=24,
         description="weekday shape: relative traffic per hour (normalised to the day)")
-    weekend_shares: list[Annotated[float, Field(ge=0)]] = Field(
+    weekend_shares: list[Annotated[float, Field(ge=0, le=1e6)]] = Field(
         default_factory=lambda: list(WEEKEND_PROFILE), min_length=24, max_length=24)
-    weekend_factor: float = Field(0.85, gt=0, description="a weekend day's volume vs a weekday")
+    weekend_factor: float = Field(0.85, gt=0, le=100,
+                                  description="a weekend day's volume vs a weekday")
     holidays: list[date] = Field(default_factory=list, description="days run as weekend days")
     events: list[DemandEvent] = Field(default_factory=list)
     voice: VoiceSpec = VoiceSpec()
     data: DataSpec = DataSpec()
     sms: SmsSpec = SmsSpec()
     records: UsageRecordSpec = UsageRecordSpec()
-    segment_factors: dict[str, Annotated[float, Field(gt=0)]] = Field(
+    segment_factors: dict[str, Annotated[float, Field(gt=0, le=1_000)]] = Field(
         default_factory=dict,
         description="demand multiplier per offer name or catalog segment (voice, data and "
                     "SMS rates of its subscribers); an offer's own entry wins over its "

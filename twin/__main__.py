@@ -1,0 +1,5 @@
+"""``python -m twin``: the ``twin`` command."""
+
+from twin.cli import run
+
+run()
