@@ -340,6 +340,8 @@ class Collector:
         try:
             if adapter is None:
                 raise Reject(f"unknown dialect {event.dialect!r}")
+            if event.decode_error:  # bytes its transport could not read as a message
+                raise Reject(f"undecodable {event.dialect} message: {event.decode_error}")
             note = adapter.parse(event.ems, event.payload)
         except Reject as e:
             self._reject(event, str(e))
