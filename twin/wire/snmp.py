@@ -14,6 +14,7 @@ tests check it against both, and against net-snmp and Wireshark.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -264,10 +265,49 @@ def _message(pdu_tag: int, community: str, request_id: int,
 def encode_get(community: str, request_id: int, oids: tuple[str, ...] = (SYS_UPTIME,)
                ) -> bytes:
     """A GetRequest-PDU for ``oids``."""
+    if 1 << 24 <= request_id < 1 << 31:  # a four-byte id: patch it into a template
+        head, tail = _get_template(community, oids)
+        return head + request_id.to_bytes(4, "big") + tail
     return _message(0xA0, community, request_id, [(o, ber.tlv(ber.NULL, b"")) for o in oids])
+
+
+@functools.lru_cache(maxsize=64)
+def _get_template(community: str, oids: tuple[str, ...]) -> tuple[bytes, bytes]:
+    probe = 0x7A5A5A5A
+    full = _message(0xA0, community, probe, [(o, ber.tlv(ber.NULL, b"")) for o in oids])
+    at = full.index(probe.to_bytes(4, "big"))
+    return full[:at], full[at + 4:]
 
 
 def encode_uptime_response(community: str, request_id: int, uptime_cs: int) -> bytes:
     """The Response-PDU to a GET of sysUpTime.0."""
     value = ber.encode_integer(uptime_cs & 0xFFFFFFFF, tag=TAGS["Timeticks"])
     return _message(0xA2, community, request_id, [(SYS_UPTIME, value)])
+
+
+def encode_truncated(text: str, community: str, request_id: int) -> bytes:
+    """The datagram of a trap cut short in transit: the dialect's text of such a message
+    (:func:`twin.network.dialects.truncate`) cannot be encoded whole, so its complete
+    varbind lines are encoded and the datagram cut to three quarters — a BER message whose
+    lengths run past its end, as a receiver of a cut datagram sees it."""
+    lines = text.split("\n")
+    whole: list[tuple[str, bytes]] = []
+    for line in lines:
+        try:
+            (vb,) = parse(line)
+        except EncodeError:
+            break
+        whole.append((vb.oid, _encode_value(vb)))
+    full = _message(0xA7, community, request_id, whole)
+    return full[:max(1, len(full) * 3 // 4)]
+
+
+def _encode_value(vb: Varbind) -> bytes:
+    if vb.type == "STRING":
+        assert isinstance(vb.value, bytes)
+        return ber.tlv(ber.OCTET_STRING, vb.value)
+    if vb.type == "OID":
+        assert isinstance(vb.value, str)
+        return ber.encode_oid(vb.value)
+    assert isinstance(vb.value, int)
+    return ber.encode_integer(vb.value, TAGS[vb.type])
