@@ -18,8 +18,8 @@ from twin.wire import DecodeError, EncodeError, alarm_list, ber, http, snmp, sys
 from twin.wire.pcap import PcapWriter
 
 START_US = dialects.epoch_us(datetime(2026, 1, 5, tzinfo=UTC))
-TYPES = sorted(dialects.EVENT_TYPE_CODES) + ["someNewAlarmType"]
-CAUSES = sorted(dialects.PROBABLE_CAUSE_CODES) + ["aCauseTheMibLacks"]
+TYPES = [*sorted(dialects.EVENT_TYPE_CODES), "someNewAlarmType"]
+CAUSES = [*sorted(dialects.PROBABLE_CAUSE_CODES), "aCauseTheMibLacks"]
 TEXT = st.text(alphabet=string.printable + "äéΩ—\\\"]", max_size=60)
 
 

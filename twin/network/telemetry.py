@@ -161,9 +161,10 @@ class ElementManagers:
 
     def supervise(self, unreachable: set[str] | frozenset[str]) -> None:
         """The elements that did not answer the element managers' polls, as a wire found.
-        The dead ones already have their heartbeat failure; the live ones get one (cleared
-        when they answer again, and their element manager reads their alarms afresh)."""
-        unreachable = frozenset(unreachable)
+        The dead ones have their heartbeat failure already (it clears when they are
+        repaired); the live ones get one, cleared when they answer again — their element
+        manager then reads their alarms afresh."""
+        unreachable = frozenset(e for e in unreachable if not self.state.is_down(e))
         if unreachable == self.unreachable:
             return
         back = self.unreachable - unreachable
