@@ -374,11 +374,12 @@ class Southbound:
         self.log.add(leg, item.proto, src, dst, len(item.data), False)
         if item.stage == "ne" and item.event is not None:
             self.network.ems.not_heard(item.ems, item.event.notification_id)
-        for waiting in (self.at_ems.get(item.ems), self.lists.get(item.ems),
-                        self.at_collector.get((item.ems, item.proto))):
+        for waiting in (self.at_ems.get(item.ems), self.at_collector.get((item.ems,
+                                                                          item.proto))):
             if waiting is not None and item in waiting:
                 waiting.remove(item)
-        item.stage = "lost"
+        item.stage = "lost"  # a lost alarm-list request keeps its place: a late answer
+        # on its connection is its own, not the next request's
 
     # --- socket handlers ----------------------------------------------------------------
 
@@ -418,7 +419,8 @@ class Southbound:
             if event.decode_error:
                 self.log.decode_errors += 1
             item = self._match(self.at_collector.get((ems, proto)), data)
-            if item is None:
+            if item is None:  # given up on (late), or never sent by the twin
+                self.log.late += 1
                 self.extras.append(event)
                 continue
             self._arrived(item, "ems-collector", ems, "collector", stamp)
@@ -455,6 +457,7 @@ class Southbound:
             stream.send(http.response(status))
             item = self._match(self.at_collector.get((ems, "ves")), request.body)
             if item is None:
+                self.log.late += 1
                 self.extras.append(event)
                 continue
             self._arrived(item, "ems-collector", ems, "collector", stamp)
@@ -493,6 +496,9 @@ class Southbound:
             if not self.lists[ems]:
                 continue
             item = self.lists[ems].popleft()
+            if item.stage == "lost":  # the answer to a request given up on
+                self.log.late += 1
+                continue
             item.data = reply.body
             self._arrived(item, "ems-collector", ems, "collector", stamp)
             if reply.status == 200:

@@ -33,6 +33,7 @@ class WireLog:
         self.bytes = 0
         self.latencies: list[float] = []
         self.decode_errors = 0
+        self.late = 0  # arrived after being counted lost (or unasked for): handed on late
         self.polls = 0
         self.polls_unanswered = 0
 
@@ -71,7 +72,7 @@ class WireLog:
             "ves_sent": self.sent(("ves",)),
             "notifications_lost": self.sent(("notification",))
             - self.received(("notification",)),
-            "decode_errors": self.decode_errors,
+            "decode_errors": self.decode_errors, "late": self.late,
             "polls": self.polls, "polls_unanswered": self.polls_unanswered,
             "latency_p50_ms": pct(50), "latency_p90_ms": pct(90), "latency_p99_ms": pct(99),
             "latency_max_ms": round(float(lat.max()), 3) if lat.size else None,
