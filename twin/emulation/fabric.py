@@ -162,7 +162,8 @@ class Fabric:
 
     def _shape(self, node: str, intf: str, mbps: float, lines: list[str]) -> None:
         kbit = max(8, round(mbps * 1000))
-        burst = min(max(3028, kbit * 1000 // 8 // 100), 1 << 20)  # ~10 ms of the rate
+        # ~10 ms of the rate, at least one full frame: a burst beyond it queues, then drops
+        burst = min(max(1600, kbit * 1000 // 8 // 100), 1 << 20)
         lines += [f"qdisc replace dev {intf} root handle 5: htb default 1",
                   f"class replace dev {intf} parent 5: classid 5:1 htb rate {kbit}kbit "
                   f"ceil {kbit}kbit burst {burst} cburst {burst}",

@@ -257,6 +257,7 @@ class Southbound:
     def _carry(self, items: list[Item]) -> None:
         for item in items:
             self._start(item)
+        self._north([i for i in items if i.stage == "new"])  # the element managers' own
         self._pump(lambda: not any(i.open for i in items))
         for item in items:
             if item.open:
@@ -298,8 +299,7 @@ class Southbound:
         assert event is not None
         origin = event.origin
         if not origin:
-            self._north(item)
-            return
+            return  # the element manager's own: sent on with the others (_north)
         item.stage, item.proto, item.data = "ne", "notification", event.payload.encode()
         if self.network.state.is_down(origin):  # a dead element sends nothing
             self._lose(item)
@@ -313,11 +313,25 @@ class Southbound:
             return
         self.at_ems[event.ems].append(item)
 
-    def _north(self, item: Item) -> None:
-        """The element manager sends the event on in its dialect."""
+    def _north(self, items: list[Item]) -> None:
+        """Element managers send events on in their dialects: each encodes what it has in
+        hand, then sends it all — a burst, as a forwarder emptying its queue."""
+        for item in items:
+            self._encode(item)
+        for item in items:
+            event = item.event
+            assert event is not None
+            item.sent_ns = time.time_ns()
+            if item.proto == "ves":
+                self._ves_stream(event.ems).send(ves.post(event.payload, self.collector_addr))
+            else:
+                port = TRAP_PORT if item.proto == "snmp-trap" else syslog.PORT
+                self._sendto(self.north[event.ems], item.data, (self.collector_addr, port))
+            self.at_collector.setdefault((event.ems, item.proto), deque()).append(item)
+
+    def _encode(self, item: Item) -> None:
         event = item.event
         assert event is not None
-        ems = event.ems
         item.stage, item.proto = "north", PROTOCOL.get(event.dialect, event.dialect)
         if event.dialect == "snmp":
             rid = next(self._rid)
@@ -325,23 +339,15 @@ class Southbound:
                 item.data = snmp.encode_trap(event.payload, self.spec.community, rid)
             except EncodeError:  # cut in transit (the dialect's noise)
                 item.data = snmp.encode_truncated(event.payload, self.spec.community, rid)
-            item.sent_ns = time.time_ns()
-            self._sendto(self.north[ems], item.data, (self.collector_addr, TRAP_PORT))
         elif event.dialect == "syslog":
             try:
                 item.data = syslog.to_datagram(event.payload)
             except EncodeError:
                 item.data = event.payload.encode() or b"\0"
-            item.sent_ns = time.time_ns()
-            self._sendto(self.north[ems], item.data, (self.collector_addr, syslog.PORT))
         elif event.dialect == "ves":
             item.data = event.payload.encode()
-            request = ves.post(event.payload, self.collector_addr)
-            item.sent_ns = time.time_ns()
-            self._ves_stream(ems).send(request)
         else:
-            raise ValueError(f"{ems}: no wire format for dialect {event.dialect!r}")
-        self.at_collector.setdefault((ems, item.proto), deque()).append(item)
+            raise ValueError(f"{event.ems}: no wire format for dialect {event.dialect!r}")
 
     @staticmethod
     def _sendto(sock: socket.socket, data: bytes, dst: tuple[str, int]) -> bool:
@@ -397,13 +403,15 @@ class Southbound:
                      (stamp - item.sent_ns) / 1e6)
 
     def _on_notification(self, ems: str, sock: socket.socket) -> None:
+        arrived = []
         while (got := receive(sock)) is not None:
-            data, _src, _, _, stamp = got
+            data, _, _, _, stamp = got
             item = self._match(self.at_ems[ems], data)
             if item is None or item.event is None:
                 continue  # not a notification this element manager waits for
             self._arrived(item, "ne-ems", item.event.origin, ems, stamp)
-            self._north(item)
+            arrived.append(item)
+        self._north(arrived)
 
     def _on_datagram(self, dialect: str, sock: socket.socket) -> None:
         proto = PROTOCOL[dialect]
