@@ -37,7 +37,8 @@ def require(tool: str | None = None) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.fspath)).parents:
+        path = Path(str(item.fspath))
+        if HERE in path.parents or path.name == "03_fibre_cut_on_the_wire.ipynb":
             item.add_marker(pytest.mark.xdist_group("emulation"))
 
 

@@ -184,5 +184,5 @@ def test_a_crash_inside_the_run_leaves_nothing_behind(tmp_path: Path,
 
 
 def test_a_normal_run_leaves_nothing_behind(quickstart_pair: tuple[twin.Run, twin.Run]) -> None:
-    assert not shells()
+    assert not shells(os.getpid())
     assert not {name for name in root_links() if name.startswith("w") and "-" in name}
