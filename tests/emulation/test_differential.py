@@ -56,3 +56,30 @@ def test_mttd_differs_by_no_more_than_the_wire_latency(
     assert abs(a - b) <= latency_s
     print(f"MTTD in-process {a} s, emulated {b} s; wire latency p50 "
           f"{emu.summary['wire']['latency_p50_ms']} ms, max {latency_s * 1000:.3f} ms")
+
+
+def test_the_wire_keys_and_table_are_documented(
+        quickstart_pair: tuple[twin.Run, twin.Run]) -> None:
+    """The docs contract (tests/integration/test_docs_contract.py) reads an in-process run;
+    the emulation's summary keys and table are checked here."""
+    import re
+
+    from .conftest import REPO
+
+    def section(text: str, heading: str) -> str:
+        level = heading.split(" ")[0]
+        body = text.split(heading + "\n", 1)[1]
+        return re.split(rf"\n#{{1,{len(level)}}} ", body, maxsplit=1)[0]
+
+    spans = re.compile(r"`([^`\n]+)`")
+    emulation = (REPO / "docs" / "emulation.md").read_text()
+    documented = set(spans.findall(section(emulation, "### `wire` in summary.json")))
+    _, emu = quickstart_pair
+    assert set(emu.summary["wire"]) <= documented, set(emu.summary["wire"]) - documented
+    tables = (REPO / "docs" / "tables.md").read_text()
+    heading = next(line for line in tables.splitlines()
+                   if line.startswith("### `wire_messages`"))
+    columns = set(spans.findall(section(tables, heading)))
+    assert set(emu.table("wire_messages").columns) <= columns
+    overview = section(tables, "## Truth and observation")
+    assert "`wire_messages`" in overview

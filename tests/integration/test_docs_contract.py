@@ -176,7 +176,7 @@ def declared_tables(emulation: bool = False) -> set[str]:
     checked in tests/emulation) apart."""
     found = set()
     for path in (REPO / "twin").rglob("*.py"):
-        if ("emulation" in path.parts) == emulation:
+        if (path.relative_to(REPO / "twin").parts[0] == "emulation") == emulation:
             found |= set(re.findall(r'records\.buffer\(\s*"(\w+)"', read(path)))
     return found
 
