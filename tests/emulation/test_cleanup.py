@@ -20,6 +20,8 @@ from twin.oss import OperationsCenter
 
 from .conftest import QUICKSTART, REPO
 
+pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
+
 SHORT = ("duration=2d", "subscribers.count=300")
 
 

@@ -5,8 +5,11 @@ differs by no more than the measured wire latency (lock-step adds no simulated t
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import twin
+
+pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
 
 
 def test_nothing_is_lost_on_the_wire(quickstart_pair: tuple[twin.Run, twin.Run]) -> None:

@@ -32,6 +32,8 @@ from twin.network.topology import build_topology
 
 from .conftest import QUICKSTART, require
 
+pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
+
 CUT = ("duration=1d", "subscribers.count=500", "faults.random.mtbf_h={}",
        "faults.scripted[0].at=2h")
 CUT_AT = 7200.0
@@ -126,3 +128,29 @@ def test_in_band_the_collector_still_hears_its_element_managers(
     w = runs["in_band"].summary["wire"]
     assert w["management"] == "in_band" and w["southbound_sent"] == w["southbound_received"]
     assert w["polls_unanswered"] > 0 and w["decode_errors"] == 0
+
+
+MEASURED = {"setup_s", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_max_ms",
+            "pcap_frames"}
+
+
+def test_same_seed_same_emulated_run(runs: dict[str, twin.Run],
+                                     tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Lock-step: a second in-band run with the same seed gives the same tables and summary,
+    but for what is measured (latencies, set-up time, the capture's frames)."""
+    import pandas as pd
+
+    a = runs["in_band"]
+    b = twin.simulate(QUICKSTART, out=tmp_path_factory.mktemp("again") / "in_band",
+                      report=False, emulate=True,
+                      overrides=(*CUT, "emulation.management=in_band"))
+    assert a.tables == b.tables
+    for table in a.tables:
+        ta, tb = a.table(table), b.table(table)
+        if table == "wire_messages":
+            ta, tb = ta.drop(columns="latency_ms"), tb.drop(columns="latency_ms")
+        pd.testing.assert_frame_equal(ta, tb, check_exact=True, obj=table)
+    wa, wb = (dict(r.summary) for r in (a, b))
+    for w in (wa, wb):
+        w["wire"] = {k: v for k, v in w["wire"].items() if k not in MEASURED}
+    assert wa == wb

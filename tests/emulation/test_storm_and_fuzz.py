@@ -29,6 +29,8 @@ from twin.wiring import assemble
 
 from .conftest import QUICKSTART, require
 
+pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
+
 STORM = (
     "duration=2h", "subscribers.count=300", "network.sites=4", "network.vendors=[alpha]",
     "faults.random.mtbf_h={}",

@@ -20,6 +20,8 @@ from twin.wire import snmp, syslog
 
 from .conftest import require
 
+pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
+
 
 def _pcap_payloads(path: Path, port: int) -> list[bytes]:
     from scapy.all import UDP, rdpcap

@@ -11,7 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO, require
+
+pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
 
 FILES = ("Vagrantfile", ".ci/vagrant-provision", ".ci/install-emulation")
 

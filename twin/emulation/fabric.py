@@ -24,7 +24,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -86,15 +86,7 @@ class Fabric:
         with self.inside(name):
             return socket.socket(family, kind, proto)
 
-    def run(self, name: str, script: str) -> str:
-        """Run a shell script in node ``name``'s namespace; fail on the first error."""
-        done = subprocess.run(["mnexec", "-a", str(self.pid(name)), "bash", "-e", "-c", script],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise EmulationError(f"{name}: {done.stderr.strip() or done.stdout.strip()}")
-        return done.stdout
-
-    def batch(self, name: str, ip: list[str] = (), tc: list[str] = ()) -> None:  # type: ignore[assignment]
+    def batch(self, name: str, ip: Sequence[str] = (), tc: Sequence[str] = ()) -> None:
         """``ip -batch`` then ``tc -batch`` lines in node ``name``'s own shell (no process
         start-up but the two commands'); fail on the first error."""
         parts = []
