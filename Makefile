@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SCENARIO ?= scenarios/quickstart.yaml
 
-.PHONY: demo test lint bench lab clean
+.PHONY: demo test lint bench lab clean emulation-deps
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy twin
 
 test: lint
-	$(VENV)/bin/pytest -n 2 --nbmake tests notebooks
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --nbmake tests notebooks
 
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
@@ -28,6 +28,10 @@ bench: $(STAMP)
 lab: $(STAMP)
 	$(PY) -m pip install -q -e '.[lab]'
 	$(VENV)/bin/jupyter lab notebooks
+
+# System packages of the emulated wire (`twin run --emulate`): Debian/Ubuntu, as root.
+emulation-deps:
+	.ci/install-emulation
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
 import tempfile
@@ -19,7 +20,8 @@ from twin.wiring import assemble
 
 def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int | None = None,
              out: str | Path | None = None, overrides: Iterable[str] = (),
-             report: bool = True, progress: Callable[[float], None] | None = None) -> Run:
+             report: bool = True, progress: Callable[[float], None] | None = None,
+             emulate: bool = False) -> Run:
     """Run a scenario and return the finished run.
 
     ``scenario`` is a path to a YAML file, a mapping of scenario fields or a
@@ -27,17 +29,29 @@ def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int |
     ``dotted.path=value`` strings like the CLI's ``--set``. ``out`` is the run directory:
     absent, empty, or an earlier run directory (replaced atomically); anything else raises
     :class:`~twin.store.OutputError` before the run starts. By default a new temporary
-    directory.
+    directory. ``emulate`` carries the southbound messages over an emulated management
+    network (Mininet, as root: :mod:`twin.emulation`); a machine that cannot raises
+    ``EmulationUnavailable`` before anything is written.
     """
     sc = load(scenario, overrides)
     if seed is not None:
         sc = reseed(sc, seed)
+    emulation = None
+    if emulate:
+        from twin.emulation import Emulation
+
+        emulation = Emulation(sc)  # checks the machine first
     target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="twin-")) / sc.name
     wall0 = time.perf_counter()
-    with RunDirectory(target) as rd:
-        asm = assemble(sc, rd.tables)
+    with RunDirectory(target) as rd, emulation or contextlib.nullcontext():
+        if emulation is not None:
+            emulation.out = rd.tmp / "wire"
+        asm = assemble(sc, rd.tables, southbound=emulation)
         asm.sim.run(progress=progress)
         summary = summarize(asm, rd.tables)
+        if emulation is not None:
+            emulation.close()  # the capture is complete
+            summary["wire"] = emulation.summary()
         text = dump(sc)
         rd.write_text("scenario.yaml", text)
         rd.write_json("summary.json", summary)

@@ -89,10 +89,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from twin.api import simulate
 
     scenario = load(args.scenario, args.set)  # validate before any output exists
+    if args.emulate:
+        from twin.emulation import unavailable
+
+        problem = unavailable()
+        if problem is not None:
+            error(f"--emulate: {problem}")
+            return 2
     out = Path(args.out) if args.out else Path("runs") / scenario.name
     with _progress("{task.percentage:>3.0f}%", args.quiet) as progress:
         task = progress.add_task(f"simulating {scenario.name}", total=1.0)
-        run = simulate(scenario, seed=args.seed, out=out,
+        run = simulate(scenario, seed=args.seed, out=out, emulate=args.emulate,
                        progress=lambda f: progress.update(task, completed=f))
     if not args.quiet:
         console.print(_summary_table(run.summary))
@@ -282,6 +289,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario field, e.g. --set oss.crews.count=3")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    r.add_argument("--emulate", action="store_true",
+                   help="carry the alarms over an emulated management network (Mininet, "
+                        "root; see docs/emulation.md)")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("validate", help="check a scenario without running it")
     v.add_argument("scenario", help="scenario YAML file")

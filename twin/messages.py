@@ -133,11 +133,21 @@ class EmsEvent:
     ``dialect`` names the format of ``payload``: ``snmp`` (trap varbinds as text lines of
     numeric OIDs), ``syslog`` (one RFC 5424-style text line) or ``ves`` (a JSON event record).
     The OSS's collection adapters parse it; a payload they cannot parse is a reject.
+
+    For a wire (``twin.emulation``) the sender also says where the message starts and which
+    notification it is: ``origin`` is the network element whose agent reports it to its
+    element manager ("" for the element manager's own: a heartbeat failure, the alarms of a
+    dead element) and ``notification_id`` the element manager's id. A receiver that took
+    the message off a wire knows neither; it sets ``decode_error`` when the bytes were not a
+    message of the dialect at all (then ``payload`` shows them).
     """
 
     ems: str
     dialect: str
     payload: str
+    origin: str = ""
+    notification_id: int = 0
+    decode_error: str = ""
 
 
 @dataclass(frozen=True, eq=False)

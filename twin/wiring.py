@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -44,6 +45,16 @@ from twin.scenario.subscribers import build_subscribers
 MESSAGES_SCHEMA = pa.schema([
     ("t", pa.float64()), ("type", pa.string()), ("detail", pa.string()),
 ])
+
+
+class SouthboundRoute(Protocol):
+    """Another route for the southbound messages (EMS events, alarm-list requests) than the
+    bus's direct one — the emulated wire (:mod:`twin.emulation`). ``attach`` subscribes its
+    handlers; ``finish`` carries what is still on its way at the end of the run."""
+
+    def attach(self, sim: Sim, network: NetworkTwin, oss: OperationsCenter) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 @dataclass
@@ -103,7 +114,8 @@ def _detail(msg: object) -> str:
     return type(msg).__name__
 
 
-def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
+def assemble(scenario: Scenario, tables_dir: Path,
+             southbound: SouthboundRoute | None = None) -> Assembly:
     sim = Sim.create(scenario.start, scenario.duration, scenario.seed, tables_dir)
     topo = build_topology(scenario.network)
     subs = build_subscribers(scenario, topo.cells, sim.rng.stream("subscribers"),
@@ -120,8 +132,11 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     bus = sim.bus  # the handler table
     bus.subscribe(InventorySnapshot, oss.on_inventory)
     bus.subscribe(AlarmNotification, oss.on_alarm)
-    bus.subscribe(EmsEvent, oss.on_ems_event)
-    bus.subscribe(AlarmListRequest, network.on_alarm_list_request)  # alarm synchronisation
+    if southbound is None:
+        bus.subscribe(EmsEvent, oss.on_ems_event)
+        bus.subscribe(AlarmListRequest, network.on_alarm_list_request)  # alarm sync
+    else:  # over a wire, which hands the OSS what arrives and publishes the alarm lists
+        southbound.attach(sim, network, oss)
     bus.subscribe(ActiveAlarmList, oss.on_alarm_list)
     bus.subscribe(PmReport, oss.on_pm)
     bus.subscribe(RepairCommand, network.on_repair)
@@ -153,6 +168,8 @@ def assemble(scenario: Scenario, tables_dir: Path) -> Assembly:
     # end of run: traffic in flight completes, the OSS reports, messages in flight arrive,
     # then the last bill run
     sim.at_end(network.finish)
+    if southbound is not None:
+        sim.at_end(southbound.finish)
     sim.at_end(oss.finish)
     sim.at_end(bus.drain)
     sim.at_end(bss.finish)

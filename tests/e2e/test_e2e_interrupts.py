@@ -86,7 +86,7 @@ def test_an_interrupted_comparison_stops_its_workers_and_leaves_nothing(
     proc = spawn("compare", str(SCENARIOS / "crew_shortage.yaml"), "--vary",
                  "oss.crews.count=1,2", "-n", "2", "--workers", "2", "--set", "duration=4d",
                  "-q", "--out", str(out), env={**ENV, "TMPDIR": str(tmpdir)})
-    wait_for(lambda: len(list(tmpdir.glob("twin-study-*/.run.partial-*"))) >= 2, proc)
+    wait_for(lambda: len(list(tmpdir.rglob(".run.partial-*"))) >= 2, proc)
     time.sleep(0.5)
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # Ctrl-C reaches the workers too: they leave it to the parent

@@ -141,7 +141,7 @@ def test_store_writes_on_its_thread_and_reports_its_failures(tmp_path: Path) -> 
 
     broken = RecordStore(tmp_path / "missing", chunk_rows=2)
     b = broken.buffer("t", SCHEMA)
-    with pytest.raises(RuntimeError, match="writing Parquet failed"):
+    with pytest.raises(OSError):  # the writer's own error, raised on the simulation's thread
         for i in range(10):
             b.append(i=i, name="x", x=0.0)
         broken.close()

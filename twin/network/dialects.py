@@ -207,7 +207,7 @@ class EmsEncoders:
                         for i, v in enumerate(vendors)}
         self.malformed = 0
 
-    def encode(self, note: AlarmNotification, sent_at: float) -> EmsEvent:
+    def encode(self, note: AlarmNotification, sent_at: float, origin: str = "") -> EmsEvent:
         dialect = self.dialect.get(note.ems, DIALECTS[0])
         event_us = self.start_us + round(note.event_time * 1e6)
         if dialect == "snmp":
@@ -220,4 +220,4 @@ class EmsEncoders:
         if noise < self.spec.malformed_rate:
             self.malformed += 1
             payload = truncate(payload, 0.2 + 0.6 * noise / self.spec.malformed_rate)
-        return EmsEvent(note.ems, dialect, payload)
+        return EmsEvent(note.ems, dialect, payload, origin, note.notification_id)

@@ -12,6 +12,13 @@ real NOC after a failure:
 
 Alarms reach the OSS after a detection delay; some are sent twice (noise). Each raise is
 recorded in the truth table ``alarm_causes`` with the fault that caused it, for scoring.
+
+On an emulated management network (``twin.emulation``) the element managers' supervision
+polls are real packets: :meth:`ElementManagers.supervise` tells them which elements did not
+answer. An element that is alive but unreachable (in-band management behind a cut) then
+loses its heartbeat too, and a notification that never reached its element manager
+(:meth:`ElementManagers.not_heard`) is left out of its active alarm list until the element
+is reachable again (the element manager then reads the element's alarms afresh).
 """
 
 from __future__ import annotations
@@ -117,6 +124,8 @@ class ElementManagers:
         # the raise each alarm was announced with, when it went out and when its clear goes
         # out (inf while active): what the element manager's alarm list shows
         self._announced: dict[tuple[str, str, str], tuple[AlarmNotification, float, float]] = {}
+        self.unreachable: frozenset[str] = frozenset()  # alive, but not answering polls
+        self._unheard: set[tuple[str, str, str]] = set()  # raises that never reached the EMS
 
     def ems_of(self, obj: str) -> str:
         return f"ems-{self.state.topo.elements[obj].vendor}"
@@ -124,7 +133,8 @@ class ElementManagers:
     def conditions(self) -> dict[tuple[str, str, str], AlarmDef]:
         topo, state = self.state.topo, self.state
         down = state.down_targets()
-        out: list[AlarmDef] = [heartbeat(e) for e in topo.elements if e in down]
+        out: list[AlarmDef] = [heartbeat(e) for e in topo.elements
+                               if e in down or e in self.unreachable]
         for f in state.active.values():
             if f.mode == "software_crash" and f.target in down:
                 out.append(software_error(f.target))
@@ -149,6 +159,27 @@ class ElementManagers:
                 out.append(core_unreachable(eid))
         return {a.key: a for a in out}
 
+    def supervise(self, unreachable: set[str] | frozenset[str]) -> None:
+        """The elements that did not answer the element managers' polls, as a wire found.
+        The dead ones have their heartbeat failure already (it clears when they are
+        repaired); the live ones get one, cleared when they answer again — their element
+        manager then reads their alarms afresh."""
+        unreachable = frozenset(e for e in unreachable if not self.state.is_down(e))
+        if unreachable == self.unreachable:
+            return
+        back = self.unreachable - unreachable
+        self._unheard = {k for k in self._unheard if k[0] not in back}
+        self.unreachable = unreachable
+        self.update(None)
+
+    def not_heard(self, ems: str, notification_id: int) -> None:
+        """A raise notification was lost on its way from the element to its element manager:
+        the element manager does not list the alarm (until it reads the element afresh)."""
+        for key, (note, _, _) in self._announced.items():
+            if note.ems == ems and note.notification_id == notification_id:
+                self._unheard.add(key)
+                return
+
     def update(self, cause_fault: int | None) -> None:
         """Diff the alarm conditions against the last picture and notify the changes."""
         now = self.sim.now
@@ -172,7 +203,8 @@ class ElementManagers:
             return min(held, default=0)
         if alarm.probable_cause == "thresholdCrossed":  # a detour, or just demand (0)
             return min((f for held in st.down_by.values() for f in held), default=0)
-        if alarm.probable_cause in ("backhaulFailure", "routingAdjacencyLost"):
+        if alarm.probable_cause in ("backhaulFailure", "routingAdjacencyLost") or (
+                alarm.probable_cause == "heartbeatFailure" and alarm.obj not in st.down_by):
             for fid in sorted({f for held in st.down_by.values() for f in held}):
                 if alarm.obj in st.cut_off_by(fid):
                     return fid
@@ -191,7 +223,8 @@ class ElementManagers:
         for key, (note, sent, cleared) in list(self._announced.items()):
             if cleared <= now:
                 del self._announced[key]
-            elif sent <= now:
+                self._unheard.discard(key)
+            elif sent <= now and key not in self._unheard:
                 lists.setdefault(note.ems, []).append(note)
         return [ActiveAlarmList(ems, now, tuple(sorted(notes, key=lambda n: n.notification_id)))
                 for ems, notes in lists.items()]
@@ -247,6 +280,7 @@ class ElementManagers:
                                noise=noise)
             if c == 0:
                 self._announced[alarm.key] = (msg, send_at, np.inf)
+                self._unheard.discard(alarm.key)
             self._send(msg, send_at + c * float(self.rng.uniform(1.0, 10.0)))
 
     def _clear(self, alarm: AlarmDef, t: float) -> None:
@@ -268,7 +302,11 @@ class ElementManagers:
 
         if not hasattr(self, "encoders"):
             self.encoders = EmsEncoders(self.sim, self.spec, self.state.topo)
-        event = self.encoders.encode(msg, at)
+        # the element reports for itself while it lives; the element manager speaks for a
+        # dead element and for its own supervision (heartbeat)
+        obj = msg.alarmed_object
+        own = msg.probable_cause == "heartbeatFailure" or self.state.is_down(obj)
+        event = self.encoders.encode(msg, at, origin="" if own else obj)
 
         def deliver() -> Any:
             yield self.sim.env.timeout(max(0.0, at - self.sim.now))

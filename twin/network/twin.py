@@ -99,6 +99,8 @@ class NetworkTwin:
         # target → faults of its failed unit, bypassed by a switchover and awaiting repair
         self.bypassed: dict[str, set[int]] = {}
         self.service_affecting: set[int] = set()
+        # called after every change of network state (an emulated wire follows them)
+        self.watchers: list[Callable[[], None]] = []
         for f in self.schedule:
             self._faults.append(fault_id=f.id, start=f.at, time=sim.calendar.at(f.at),
                                 target=f.target, target_kind=f.target_kind, mode=f.mode,
@@ -287,6 +289,8 @@ class NetworkTwin:
             self._outages.append(cell=self.state.cell_ids[c], start=start, end=now,
                                  root_fault_id=root)
         self.ems.update(cause)
+        for watch in self.watchers:
+            watch()
 
     def finish(self) -> None:
         self.traffic.finish()

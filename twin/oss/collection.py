@@ -364,6 +364,8 @@ class Collector:
         try:
             if adapter is None:
                 raise Reject(f"unknown dialect {event.dialect!r}")
+            if event.decode_error:  # bytes its transport could not read as a message
+                raise Reject(f"undecodable {event.dialect} message: {event.decode_error}")
             if not isinstance(event.payload, str):
                 raise Reject("payload is not text")
             if len(event.payload) > MAX_PAYLOAD:

@@ -3,7 +3,9 @@
 New alarms wait a short correlation window (like Alertmanager's ``group_wait``) so the burst
 a failure causes can be read as one picture. Then, using only the inventory:
 
-* a *heartbeat failure* means the element itself is dead — a root cause;
+* a *heartbeat failure* means the element itself is dead — a root cause — unless the element
+  lies in the shadow of another that lost its heartbeat: then it may only be unreachable
+  (management that rides the transport, in-band, is cut off with it) and is a symptom;
 * *loss of signal* on a port is a symptom of a dead neighbour if there is one, otherwise
   the link itself is cut — a root cause;
 * every other alarm (cell out of service, core adjacency lost) is a symptom of the root
@@ -122,9 +124,17 @@ class Correlator:
                      and any(a.role == "root" and a.cleared is None for a in i.alarms)}
         dead_open.update(dark)  # dark after a mains failure: their power incident
         hb = {a.obj: a for a in alarms if a.cause == "heartbeatFailure"}
+        later: list[tuple[Alarm, str]] = []  # (alarm, root it belongs to)
+        # silent behind another silent element: unreachable, perhaps alive (in-band)
+        behind: dict[str, str] = {}
+        for obj in hb:
+            ups = [r for r in [*hb, *dead_open] if r != obj and obj in inv.shadow(r)]
+            if ups and obj not in dead_open:
+                behind[obj] = max(ups, key=lambda r: (len(inv.shadow(r)), r))
+        for obj, up in behind.items():
+            later.append((hb.pop(obj), up))
         new_roots: dict[str, tuple[str, list[Alarm]]] = {
             obj: ("element", [a]) for obj, a in hb.items() if obj not in dead_open}
-        later: list[tuple[Alarm, str]] = []  # (alarm, root it belongs to)
         for obj, a in hb.items():
             if obj in dead_open:
                 later.append((a, obj))

@@ -122,7 +122,7 @@ def show(study: Study, out: Console, err: Console, per_major: int, name: str) ->
     out.print(f"runs: {study.executed} executed, {study.cached} from the cache "
               f"({study.where})")
     for f in study.failures:
-        err.print(f"[red]run failed:[/] {f['variant']} seed {f['seed']}: {f['error']}",
-                  highlight=False)
+        err.print(f"run failed: {f['variant']} seed {f['seed']}: {f['error']}",
+                  highlight=False, markup=False)
     if study.path is not None:
         out.print(f"results: {study.path}")

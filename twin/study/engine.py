@@ -19,6 +19,7 @@ import logging
 import os
 import platform
 import re
+import shutil
 import signal
 import tempfile
 import threading
@@ -67,8 +68,11 @@ class Outcome:
 
 
 def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
-                version: str) -> dict[str, Any]:
-    """Simulate one run (on a worker) and return its summary."""
+                version: str, scratch: str | None = None) -> dict[str, Any]:
+    """Simulate one run (on a worker) and return its summary. A run not kept is written
+    under ``scratch`` where that exists on the worker (the study's own temporary directory,
+    which it removes after stopping its local workers), else the worker's temporary
+    directory."""
     import yaml
 
     from twin.api import simulate
@@ -83,7 +87,8 @@ def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
     if keep_dir is not None:
         summary = simulate(data, seed=seed, out=keep_dir, report=False).summary
     else:
-        with tempfile.TemporaryDirectory(prefix="twin-study-") as tmp:
+        where = scratch if scratch is not None and os.path.isdir(scratch) else None
+        with tempfile.TemporaryDirectory(prefix="twin-study-", dir=where) as tmp:
             summary = simulate(data, seed=seed, out=Path(tmp) / "run", report=False).summary
     return {"summary": summary, "twin_version": mine,
             "wall_s": round(time.perf_counter() - t0, 3),
@@ -142,6 +147,9 @@ class Engine:
         self.cluster: Any = None
         self.where = "this process"
         self.n_workers = 1
+        # a killed worker cannot clean up the run it was writing: local workers write under
+        # this directory, which goes once they have stopped
+        self.scratch: str | None = None
 
     def __enter__(self) -> Engine:
         if self.workers == 0 and self.scheduler is None:
@@ -161,6 +169,7 @@ class Engine:
             self.where = f"{self.scheduler} ({self.n_workers} workers)"
             return self
         n = self.workers or max(1, min(os.cpu_count() or 1, self.runs))
+        self.scratch = tempfile.mkdtemp(prefix="twin-study-")
         self.cluster = local_cluster(n)
         self.client = Client(self.cluster)  # type: ignore[no-untyped-call]
         self.n_workers = n
@@ -173,7 +182,9 @@ class Engine:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
-        self.client = self.cluster = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        self.client = self.cluster = self.scratch = None
 
     def run(self, specs: Sequence[RunSpec], version: str,
             done: Callable[[Outcome], None]) -> None:
@@ -195,7 +206,7 @@ class Engine:
         texts = {t: self.client.scatter(t, hash=False)
                  for t in dict.fromkeys(s.scenario_yaml for s in specs)}
         futures = {self.client.submit(execute_run, texts[s.scenario_yaml], s.seed, s.keep_dir,
-                                      version, key=f"twin-run-{s.key[:16]}-{token}",
+                                      version, self.scratch, key=f"twin-run-{s.key[:16]}-{token}",
                                       pure=False, retries=0): s for s in specs}
         try:
             for future in as_completed(futures):  # type: ignore[no-untyped-call]

@@ -34,6 +34,9 @@ from twin.scenario.schema.bss import (
     UsagePrice,
     Weekday,
 )
+from twin.scenario.schema.emulation import (
+    EmulationSpec,
+)
 from twin.scenario.schema.faults import (
     ELEMENT_MODES,
     FaultMode,
@@ -119,6 +122,7 @@ __all__ = [
     "Duration",
     "ElementSpec",
     "ElementType",
+    "EmulationSpec",
     "FaultMode",
     "FaultSpec",
     "HoldingSpec",

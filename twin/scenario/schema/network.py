@@ -120,20 +120,20 @@ class PopSpec(Strict):
         default_factory=list, description="core PoPs by name (source name or element id); "
                                           "default: the core_sites PoPs of highest degree")
     access: Literal["demand", "degree", "uniform"] | dict[
-        str, Annotated[int, Field(ge=0)]] | None = Field(
+        str, Annotated[int, Field(ge=0, le=SITES_MAX)]] | None = Field(
         None, description="access sites per PoP: network.sites shared in proportion to the "
                           "PoP's demand (SNDlib), its degree, or evenly; or a map PoP → sites "
                           "(PoPs left out get none). Default: demand where the backbone has a "
                           "demand matrix, else degree")
-    site_spacing_km: float = Field(5.0, gt=0, description="mean distance between "
-                                                          "neighbouring access sites")
-    trunk_capacity_mbps: float = Field(100_000.0, gt=0, description="capacity of each "
-                                                                     "backbone link")
+    site_spacing_km: float = Field(5.0, gt=0, le=1_000,
+                                   description="mean distance between neighbouring access sites")
+    trunk_capacity_mbps: float = Field(100_000.0, gt=0, le=10_000_000,
+                                       description="capacity of each backbone link")
     demand_load: float | None = Field(
-        None, ge=0, description="SNDlib demand between PoPs, scaled so that with every link "
-                                "up the busiest backbone link carries this share of its "
-                                "capacity at the day's mean hour; 0: none. Default 0.2 where "
-                                "the backbone has a demand matrix")
+        None, ge=0, le=10, description="SNDlib demand between PoPs, scaled so that with every "
+                                       "link up the busiest backbone link carries this share of "
+                                       "its capacity at the day's mean hour; 0: none. Default "
+                                       "0.2 where the backbone has a demand matrix")
 
 
 class NetworkSpec(Strict):

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.scenario.schema.base import Duration, Strict
 from twin.scenario.schema.bss import BssSpec
+from twin.scenario.schema.emulation import EmulationSpec
 from twin.scenario.schema.faults import FaultSpec
 from twin.scenario.schema.network import NetworkSpec
 from twin.scenario.schema.oss import OssSpec
@@ -35,6 +36,7 @@ class Scenario(Strict):
     faults: FaultSpec = FaultSpec()
     oss: OssSpec = OssSpec()
     bss: BssSpec
+    emulation: EmulationSpec = EmulationSpec()
 
     @field_validator("name")
     @classmethod
