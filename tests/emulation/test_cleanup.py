@@ -23,6 +23,9 @@ from .conftest import QUICKSTART, REPO
 pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
 
 SHORT = ("duration=2d", "subscribers.count=300")
+# a run the signal interrupts: long enough that it cannot end before the signal is sent,
+# however fast or loaded the machine (the signal stops it within seconds either way)
+LONG = ("duration=60d", "subscribers.count=300")
 
 
 def shells(parent: int | None = None) -> dict[int, str]:
@@ -113,7 +116,7 @@ def start_run(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, set[str]]:
     out = tmp_path / "run"
     child = subprocess.Popen(
         [sys.executable, "-m", "twin.cli", "run", str(QUICKSTART), "--emulate", "-q",
-         "--out", str(out), *(f"--set={o}" for o in SHORT)],
+         "--out", str(out), *(f"--set={o}" for o in LONG)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
     found: dict[int, str] = {}
@@ -139,8 +142,8 @@ def test_a_signal_mid_run_leaves_nothing_behind(sig: signal.Signals, tmp_path: P
     child, tag, namespaces = start_run(tmp_path)
     assert len(namespaces) >= 56
     child.send_signal(sig)
-    _, _err = child.communicate(timeout=120)
-    assert child.returncode != 0
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 128 + sig, (out, err)
     assert_nothing_left(tag, namespaces, before)
     assert not (tmp_path / "run").exists()
     assert not list(tmp_path.glob(".run.partial-*"))
