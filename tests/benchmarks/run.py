@@ -4,6 +4,7 @@
     python -m tests.benchmarks.run --quick            # quickstart, demo and memory only
     python -m tests.benchmarks.run --metro-days 3     # metro, twin and naive, 3 days only
     python -m tests.benchmarks.run --naive-days 3     # the naive model over 3 days only
+    python -m tests.benchmarks.run --metro-only       # the metro case, twin and naive, only
     python -m tests.benchmarks.run --repeat 5 --json bench.json
     python -m tests.benchmarks.run --smoke            # a six-hour toy run: checks the machinery
     python -m tests.benchmarks.run --national         # the national preset, 30 days (optional)
@@ -340,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated days of the metro case (30)")
     p.add_argument("--naive-days", type=float, metavar="D",
                    help="days of the naive model (default: the metro case's)")
+    p.add_argument("--metro-only", action="store_true",
+                   help="only the metro case (twin and naive), no quickstart, demo or year")
     p.add_argument("--no-naive", action="store_true", help="leave the naive model out")
     p.add_argument("--no-large", action="store_true", help="leave the 100-site network out")
     p.add_argument("--no-report", action="store_true", help="do not time report generation")
@@ -357,10 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.national:
         cases = [Case("national", NATIONAL, args.large_repeat)]
     else:
-        cases = [Case("quickstart", (), args.repeat), Case("demo", (), 1, kind="demo"),
-                 Case("quickstart-year", YEAR, 1, kind="memory")]
+        cases = [] if args.metro_only else [
+            Case("quickstart", (), args.repeat), Case("demo", (), 1, kind="demo"),
+            Case("quickstart-year", YEAR, 1, kind="memory")]
         if not args.quick:
-            if not args.no_large:
+            if not args.no_large and not args.metro_only:
                 cases.append(Case("large", LARGE, args.large_repeat))
             metro = (*METRO, f"duration={args.metro_days:g}d")
             cases.append(Case("metro", metro, args.large_repeat))
