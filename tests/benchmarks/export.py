@@ -51,8 +51,8 @@ def simulate(subscribers: int, days: int, out: Path) -> Path:
     return run.path
 
 
-def measure(run: Path, ndjson: bool, scratch: Path) -> dict[str, Any]:
-    out = scratch / ("ndjson" if ndjson else "json")
+def measure(run: Path, ndjson: bool, scratch: Path, i: int = 0) -> dict[str, Any]:
+    out = scratch / f"{'ndjson' if ndjson else 'json'}-{i}"  # a fresh directory each time
     proc = subprocess.run([sys.executable, "-c", CHILD, str(run), str(out),
                            "1" if ndjson else "0"], capture_output=True, text=True,
                           check=True, cwd=ROOT)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         sim_s = time.perf_counter() - t0
         rows = []
         for ndjson in (False, True):
-            reps = [measure(run, ndjson, scratch) for _ in range(args.repeat)]
+            reps = [measure(run, ndjson, scratch, i) for i in range(args.repeat)]
             wall = statistics.median(r["wall_s"] for r in reps)
             rows.append({
                 "case": "ndjson" if ndjson else "json array", "records": reps[0]["records"],

@@ -4,9 +4,11 @@
     python -m tests.benchmarks.run --quick            # quickstart, demo and memory only
     python -m tests.benchmarks.run --metro-days 3     # metro, twin and naive, 3 days only
     python -m tests.benchmarks.run --naive-days 3     # the naive model over 3 days only
+    python -m tests.benchmarks.run --metro-only       # the metro case, twin and naive, only
     python -m tests.benchmarks.run --repeat 5 --json bench.json
     python -m tests.benchmarks.run --smoke            # a six-hour toy run: checks the machinery
     python -m tests.benchmarks.run --national         # the national preset, 30 days (optional)
+    python -m tests.benchmarks.run --national --national-days 1   # ... one day
 
 The cases: the quickstart (simulate three times; target ≤ 3 s), ``make demo``'s command
 (``twin run`` with the report, interpreter start included; target well under 15 s), a
@@ -340,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated days of the metro case (30)")
     p.add_argument("--naive-days", type=float, metavar="D",
                    help="days of the naive model (default: the metro case's)")
+    p.add_argument("--national-days", type=float, default=30.0, metavar="D",
+                   help="simulated days of the national case (30)")
+    p.add_argument("--year-days", type=float, default=365.0, metavar="D",
+                   help="simulated days of the quickstart memory check (365)")
+    p.add_argument("--metro-only", action="store_true",
+                   help="only the metro case (twin and naive), no quickstart, demo or year")
     p.add_argument("--no-naive", action="store_true", help="leave the naive model out")
     p.add_argument("--no-large", action="store_true", help="leave the 100-site network out")
     p.add_argument("--no-report", action="store_true", help="do not time report generation")
@@ -355,12 +363,15 @@ def main(argv: list[str] | None = None) -> int:
         cases = [Case("smoke", SMOKE, args.repeat), Case("smoke", SMOKE, 1, kind="naive"),
                  Case("smoke", SMOKE, 1, kind="memory")]
     elif args.national:
-        cases = [Case("national", NATIONAL, args.large_repeat)]
+        cases = [Case("national", (*NATIONAL, f"duration={args.national_days:g}d"),
+                      args.large_repeat)]
     else:
-        cases = [Case("quickstart", (), args.repeat), Case("demo", (), 1, kind="demo"),
-                 Case("quickstart-year", YEAR, 1, kind="memory")]
+        cases = [] if args.metro_only else [
+            Case("quickstart", (), args.repeat), Case("demo", (), 1, kind="demo"),
+            Case("quickstart-year", (*YEAR, f"duration={args.year_days:g}d"), 1,
+                 kind="memory")]
         if not args.quick:
-            if not args.no_large:
+            if not args.no_large and not args.metro_only:
                 cases.append(Case("large", LARGE, args.large_repeat))
             metro = (*METRO, f"duration={args.metro_days:g}d")
             cases.append(Case("metro", metro, args.large_repeat))

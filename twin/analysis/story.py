@@ -10,7 +10,9 @@ the repair or restart (``fault_ends``), service back, the usage that could not h
 customers calling care (``care_tickets``) and the SLA credits on the next bill
 (``sla_credits`` ⋈ ``invoices``).
 
-Everything is read with DuckDB straight from the Parquet files, so long runs stay cheap.
+Everything is read with DuckDB straight from the Parquet files, so long runs stay cheap: the
+small tables are loaded once, and the usage gaps of every fault come from one pass over
+``usage`` (a month of a metro network holds tens of millions of rows) rather than one per fault.
 """
 
 from __future__ import annotations
@@ -41,12 +43,19 @@ class _Run:
         return all(n in self.tables for n in names)
 
 
+# read many times, one fault at a time, and small beside ``usage``: held in memory once
+SMALL = frozenset({"faults", "fault_ends", "cell_outages", "alarm_causes", "alarms_raw",
+                   "alarms", "incidents", "tickets", "service_outages", "care_tickets",
+                   "sla_credits", "invoices"})
+
+
 def _open(run_dir: Path) -> _Run:
     con = duckdb.connect()
     names = set()
     for p in sorted((run_dir / "tables").glob("*.parquet")):
         path = p.as_posix().replace("'", "''")
-        con.execute(f"CREATE VIEW \"{p.stem}\" AS SELECT * FROM read_parquet('{path}')")
+        what = "TEMP TABLE" if p.stem in SMALL else "VIEW"
+        con.execute(f"CREATE {what} \"{p.stem}\" AS SELECT * FROM read_parquet('{path}')")
         names.add(p.stem)
     return _Run(run_dir, con, names)
 
@@ -83,6 +92,7 @@ def story(run_dir: str | Path, fault: int | None = None) -> pd.DataFrame:
 
 def _story(run: _Run, only: int | None) -> pd.DataFrame:
     scenario = yaml.safe_load((run.path / "scenario.yaml").read_text())
+    start = pd.Timestamp(scenario["start"])
     catalog = (scenario.get("bss") or {}).get("catalog") or {}
     per_major = int(catalog.get("minor_per_major", 100))
     currency = str(catalog.get("currency", ""))
@@ -93,6 +103,7 @@ def _story(run: _Run, only: int | None) -> pd.DataFrame:
         if faults.empty:
             raise KeyError(f"no fault {only} in {run.path}")
     ends = run.df("SELECT * FROM fault_ends").set_index("fault_id")
+    gaps = _usage_gaps(run, only)
     outages = run.df("SELECT * FROM cell_outages")
     rows: list[dict[str, Any]] = []
 
@@ -128,8 +139,8 @@ def _story(run: _Run, only: int | None) -> pd.DataFrame:
                 f"every affected cell back in service after "
                 f"{duration(back - mine['start'].min())} "
                 f"({(mine['end'] - mine['start']).sum() / 3600:,.1f} cell-hours lost)")
-            _usage_gap(run, fid, back, add)
-        _bss(run, fid, mine, outages, per_major, currency, add)
+            _usage_gap(gaps, fid, back, add)
+        _bss(run, fid, mine, outages, start, per_major, currency, add)
     out = pd.DataFrame(rows, columns=COLUMNS)
     return out.sort_values(["fault_id", "t"], kind="stable").reset_index(drop=True)
 
@@ -202,17 +213,35 @@ def _ticket(run: _Run, fid: int, ticket_id: int, add: Any) -> None:
                ", restore target met" if bool(met) else ", restore target MISSED"))
 
 
-def _usage_gap(run: _Run, fid: int, back: float, add: Any) -> None:
+_GAP = """
+    FROM usage u JOIN cell_outages o ON u.cell = o.cell
+    WHERE {only}
+      ((u.outcome = 'lost_outage' AND u.start >= o.start AND u.start < o."end")
+       OR (u.outcome = 'dropped' AND u.start + u.actual_s >= o.start - 1
+           AND u.start + u.actual_s <= o."end"))"""
+
+
+def _usage_gaps(run: _Run, only: int | None) -> tuple[pd.DataFrame, pd.Series]:
+    """Every fault's usage gap in one pass: the records lost or dropped on the cells it took
+    out of service while they were out, by fault, kind and outcome; and the distinct
+    subscribers who could not make one, by fault."""
     if not run.has("usage"):
-        return
-    gap = run.df("""
-        SELECT u.kind, u.outcome, count(*) AS n, count(DISTINCT u.sub) AS subs
-        FROM usage u JOIN (SELECT * FROM cell_outages WHERE root_fault_id = ?) o
-          ON u.cell = o.cell
-        WHERE (u.outcome = 'lost_outage' AND u.start >= o.start AND u.start < o."end")
-           OR (u.outcome = 'dropped' AND u.start + u.actual_s >= o.start - 1
-               AND u.start + u.actual_s <= o."end")
-        GROUP BY ALL""", fid)
+        return pd.DataFrame(columns=["fid", "kind", "outcome", "n"]), pd.Series(dtype=int)
+    where = "" if only is None else f"o.root_fault_id = {int(only)} AND"
+    gap = run.df(f"""
+        SELECT o.root_fault_id AS fid, u.kind, u.outcome, count(*) AS n
+        {_GAP.format(only=where)} GROUP BY ALL ORDER BY ALL""")
+    subs = run.df(f"""
+        SELECT o.root_fault_id AS fid, count(DISTINCT u.sub) AS n
+        {_GAP.format(only=where)} AND u.outcome = 'lost_outage'
+        GROUP BY ALL ORDER BY ALL""").set_index("fid")["n"]
+    return gap, subs
+
+
+def _usage_gap(gaps: tuple[pd.DataFrame, pd.Series], fid: int, back: float,
+               add: Any) -> None:
+    every, subs_by_fault = gaps
+    gap = every[every["fid"] == fid]
     if gap.empty:
         return
     lost = gap[gap["outcome"] == "lost_outage"].set_index("kind")["n"]
@@ -220,20 +249,16 @@ def _usage_gap(run: _Run, fid: int, back: float, add: Any) -> None:
     parts = [f"{int(lost[k]):,} {name}" for k, name in
              (("voice", "calls"), ("data", "data sessions"), ("sms", "SMS"))
              if k in lost.index]
-    subs = run.df("""
-        SELECT count(DISTINCT u.sub) AS n FROM usage u
-        JOIN (SELECT * FROM cell_outages WHERE root_fault_id = ?) o ON u.cell = o.cell
-        WHERE u.outcome = 'lost_outage' AND u.start >= o.start AND u.start < o."end" """,
-                  fid)["n"].iloc[0]
-    text = (f"usage gap: {_list(parts, 3) or 'nothing'} could not be made by {int(subs):,} "
+    subs = int(subs_by_fault.get(fid, 0))
+    text = (f"usage gap: {_list(parts, 3) or 'nothing'} could not be made by {subs:,} "
             f"subscriber(s)")
     if dropped:
         text += f"; {dropped:,} call(s)/session(s) in progress were dropped"
     add(fid, back, "network", "usage gap", text)
 
 
-def _bss(run: _Run, fid: int, mine: pd.DataFrame, outages: pd.DataFrame, per_major: int,
-         currency: str, add: Any) -> None:
+def _bss(run: _Run, fid: int, mine: pd.DataFrame, outages: pd.DataFrame, start: pd.Timestamp,
+         per_major: int, currency: str, add: Any) -> None:
     if mine.empty:
         return
     if run.has("service_outages"):
@@ -269,7 +294,6 @@ def _bss(run: _Run, fid: int, mine: pd.DataFrame, outages: pd.DataFrame, per_maj
         WHERE s.credit_minor > 0 AND s.cell IN ({",".join("?" * len(cells))})""", *cells)
     if credits.empty:
         return
-    start = pd.Timestamp(yaml.safe_load((run.path / "scenario.yaml").read_text())["start"])
     at = start + pd.to_timedelta(float(mine["start"].min()), unit="s")
     credits = credits[pd.to_datetime(credits["cycle_end"], utc=True) > at]
     if credits.empty:
