@@ -124,7 +124,7 @@ def local_cluster(workers: int) -> Any:
             return LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers, threads_per_worker=1, processes=True,
                 # its HTTP endpoints on a free loopback port: 8787 may be another cluster's
-                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
@@ -150,10 +150,15 @@ class Engine:
         # a killed worker cannot clean up the run it was writing: local workers write under
         # this directory, which goes once they have stopped
         self.scratch: str | None = None
+        self._log_level: int | None = None
 
     def __enter__(self) -> Engine:
         if self.workers == 0 and self.scheduler is None:
             return self
+        # a study reports its failed runs itself; Dask's own log lines (missed heartbeats on
+        # a loaded machine, workers closing on Ctrl-C) would only bury its one-line messages
+        self._log_level = logging.getLogger("distributed").level
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
         from distributed import Client
 
         if self.scheduler is not None:
@@ -184,7 +189,9 @@ class Engine:
             self.cluster.close()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
-        self.client = self.cluster = self.scratch = None
+        if self._log_level is not None:
+            logging.getLogger("distributed").setLevel(self._log_level)
+        self.client = self.cluster = self.scratch = self._log_level = None
 
     def run(self, specs: Sequence[RunSpec], version: str,
             done: Callable[[Outcome], None]) -> None:
