@@ -107,7 +107,9 @@ class _SubscriptionIn(BaseModel):
 
 class _ControlIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    action: str
+    action: str = Field(max_length=20)
+    at: float | None = Field(None, ge=0, le=1e12, description="pause: at this simulated "
+                             "second instead of now")
 
 
 def _field_message(e: ValidationError | RequestValidationError, where: str) -> str:
@@ -433,11 +435,16 @@ def create_app(twin: LiveTwin, token: str | None = None) -> FastAPI:
               responses=_responses(200, None, "TMF642", (409, 413)))
     async def control(request: Request) -> dict[str, Any]:
         body: _ControlIn = await _body(request, _ControlIn)
-        actions = {"pause": twin.pacer.pause, "resume": twin.pacer.resume,
-                   "stop": twin.pacer.stop}
-        if body.action not in actions:
+        if body.action == "pause":
+            twin.pacer.pause(body.at)
+        elif body.at is not None:
+            raise ApiError(400, "invalid field", "at: only with action pause")
+        elif body.action == "resume":
+            twin.pacer.resume()
+        elif body.action == "stop":
+            twin.pacer.stop()
+        else:
             raise ApiError(400, "invalid field", "action: one of pause, resume, stop")
-        actions[body.action]()
         return twin.status()
 
     collector = metrics.TwinCollector(lambda: twin.asm, twin.lock, lambda: {

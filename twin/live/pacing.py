@@ -26,7 +26,7 @@ class Pacer:
     :func:`twin.api.simulate`). ``pause``/``resume``/``stop`` may be called from any thread;
     ``after_step`` hooks run in the simulation thread, under ``lock``, after every step."""
 
-    def __init__(self, speed: float, tick_s: float = 0.05) -> None:
+    def __init__(self, speed: float, tick_s: float = 0.05, paused: bool = False) -> None:
         if not MIN_SPEED <= speed <= MAX_SPEED:
             raise ValueError(f"speed: must be between {MIN_SPEED} and {MAX_SPEED:g}")
         self.speed = speed
@@ -37,8 +37,10 @@ class Pacer:
         self.asm: Assembly | None = None
         self.steps = 0
         self.max_lag_s = 0.0  # the furthest the simulation fell behind its pace
+        self.pause_at: float | None = None  # pause when the clock reaches this instant
         self._resume = threading.Event()
-        self._resume.set()
+        if not paused:
+            self._resume.set()
         self._stop = threading.Event()
         self.started = threading.Event()  # the assembly is ready (state can be read)
         self.finished = threading.Event()  # the run's tables are written
@@ -47,7 +49,11 @@ class Pacer:
     def now(self) -> float:
         return self.asm.sim.now if self.asm is not None else 0.0
 
-    def pause(self) -> None:
+    def pause(self, at: float | None = None) -> None:
+        """Pause now, or (``at``) once the simulation clock reaches that instant."""
+        if at is not None and at > self.now:
+            self.pause_at = at
+            return
         if self.state == "running":
             self.state = "paused"
             self._resume.clear()
@@ -79,7 +85,7 @@ class Pacer:
         sim = asm.sim
         self.asm = asm
         if self.state == "starting":
-            self.state = "running"
+            self.state = "running" if self._resume.is_set() else "paused"
         self.started.set()
         wall0, t0 = time.monotonic(), sim.now
         while sim.now < sim.horizon and not self._stop.is_set():
@@ -89,13 +95,19 @@ class Pacer:
                 wall0 += time.monotonic() - paused  # the pause does not count
                 continue
             target = min(sim.horizon, sim.now + self.speed * self.tick_s)
+            if self.pause_at is not None:
+                target = min(target, max(self.pause_at, sim.now))
             due = wall0 + (target - t0) / self.speed
             if self._stop.wait(max(0.0, due - time.monotonic())):
                 break
             with self.lock:
-                sim.env.run(until=target)
+                if target > sim.now:
+                    sim.env.run(until=target)
                 self.steps += 1
                 self._hooks()
+                if self.pause_at is not None and sim.now >= self.pause_at:
+                    self.pause_at = None
+                    self.pause()
             self.max_lag_s = max(self.max_lag_s, time.monotonic() - due)
         with self.lock:
             if sim.now < sim.horizon:  # stopped early: the run ends here

@@ -31,12 +31,12 @@ class LiveTwin:
                  base_url: str = "http://127.0.0.1:8642/tmf-api",
                  trap_to: tuple[str, int] | None = None,
                  syslog_to: tuple[str, int] | None = None,
-                 expose_truth: bool = False) -> None:
+                 expose_truth: bool = False, paused: bool = False) -> None:
         self.scenario = scenario
         self.out = out
         self.base_url = base_url
         self.expose_truth = expose_truth
-        self.pacer = Pacer(speed)
+        self.pacer = Pacer(speed, paused=paused)
         self.hub = Hub(scenario.start)
         self.forwarder = (Forwarder(trap_to, syslog_to)
                           if trap_to is not None or syslog_to is not None else None)

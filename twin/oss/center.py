@@ -186,11 +186,20 @@ class OperationsCenter:
     def on_operator_ticket(self, msg: OperatorTroubleTicket) -> None:
         """A ticket an outside ticketing system opened: handled like a complaint forwarded
         by care — linked to the incident it names or to an open one over its resource, else
-        investigated."""
+        investigated. A resource names an incident when it is its root or carries one of its
+        alarms (the oldest open one)."""
+        incident_id = msg.incident_id
+        if not incident_id and msg.resource:
+            for inc in self.correlator.incidents:
+                if inc.cleared is None and inc.merged_into == 0 and (
+                        inc.root == msg.resource
+                        or any(msg.resource in (a.obj, a.note.resource) for a in inc.alarms)):
+                    incident_id = inc.id
+                    break
         self.customer.on_report(CustomerTroubleReport(
             care_ticket_id=0, sub=0, account=0, cell=msg.resource,
             reason=f"opened by {msg.user}: {msg.name} ({msg.reference})",
-            incident_id=msg.incident_id, experienced=msg.opened, opened=msg.opened))
+            incident_id=incident_id, experienced=msg.opened, opened=msg.opened))
 
     def _on_mains_failure(self, obj: str) -> bool:
         """An environmental power alarm (mains lost, on battery) is active on ``obj``."""

@@ -91,6 +91,8 @@ class Noc:
         return True
 
     def _acknowledge(self, inc: Incident, user: str) -> None:
+        if inc.acknowledged is not None:  # an outside operator was quicker
+            return
         now = self.sim.now
         inc.acknowledged, inc.ack_user = now, user
         for a in inc.alarms:
