@@ -134,6 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     twin = serve(scenario, out, host=args.host, port=args.port, speed=args.speed,
                  trap_to=trap_to, syslog_to=syslog_to, token=args.token,
                  expose_truth=args.expose_truth, exit_at_end=args.exit_at_end,
+                 paused=args.paused,
                  say=lambda text: console.print(plain(text)))
     if twin.error is not None:
         error(f"the run failed: {twin.error}")
@@ -359,6 +360,9 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--seed", type=int, help="replace the scenario's seed")
     sv.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                     help="override a scenario field, e.g. --set oss.crews.count=3")
+    sv.add_argument("--paused", action="store_true",
+                    help="start paused (resume with POST /twin/v1/control), so that tools "
+                         "can subscribe before anything happens")
     sv.add_argument("--exit-at-end", action="store_true",
                     help="stop serving when the run is written (default: serve until stopped)")
     sv.set_defaults(func=cmd_serve)

@@ -28,13 +28,13 @@ CUT_AT = 3600.0  # the fibre cut, one hour in
 CUT = "site1-site2"
 
 
-def scenario_text() -> str:
+def scenario_text(duration: str = "12h", subscribers: int = 500, cut_at: str = "1h") -> str:
     """The quickstart shrunk to 12 hours and 500 lines, its fibre cut one hour in, one NOC
     operator taking 30 minutes per incident (so an outside tool acknowledges first)."""
     data = yaml.safe_load(QUICKSTART.read_text(encoding="utf-8"))
-    data["duration"] = "12h"
-    data["subscribers"]["count"] = 500
-    data["faults"]["scripted"] = [{"at": "1h", "target": CUT, "mode": "fibre_cut"}]
+    data["duration"] = duration
+    data["subscribers"]["count"] = subscribers
+    data["faults"]["scripted"] = [{"at": cut_at, "target": CUT, "mode": "fibre_cut"}]
     data["oss"]["noc"] = {"operators": 1, "triage_mean_s": 1800,
                           "triage_dist": "deterministic"}
     data["bss"]["catalog"] = str(SCENARIOS / "catalogs" / "default.yaml")

@@ -24,7 +24,7 @@ def base_url(host: str, port: int) -> str:
 def serve(scenario: Scenario, out: Path, *, host: str = "127.0.0.1", port: int = 8642,
           speed: float = 60.0, trap_to: tuple[str, int] | None = None,
           syslog_to: tuple[str, int] | None = None, token: str | None = None,
-          expose_truth: bool = False, exit_at_end: bool = False,
+          expose_truth: bool = False, exit_at_end: bool = False, paused: bool = False,
           say: Callable[[str], None] = print) -> LiveTwin:
     """Serve until the end; the finished :class:`LiveTwin` (``.run`` its run directory, or
     ``.error`` why the run failed)."""
@@ -32,7 +32,7 @@ def serve(scenario: Scenario, out: Path, *, host: str = "127.0.0.1", port: int =
 
     check_target(Path(out).resolve(), "run")  # before anything starts
     twin = LiveTwin(scenario, out, speed, base_url(host, port), trap_to, syslog_to,
-                    expose_truth)
+                    expose_truth, paused)
     app = create_app(twin, token)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             access_log=False, lifespan="off")

@@ -109,6 +109,7 @@ class LiveTwin:
             "seed": self.scenario.seed,
             "hub": {"subscribers": len(self.hub.subscribers()), **self.hub.totals},
             "operatorActions": self.operator.count if self.operator is not None else 0,
+            "events": self.state.events_total if self.state is not None else 0,
         }
         if self.forwarder is not None:
             out["forwarded"] = dict(self.forwarder.counts)
