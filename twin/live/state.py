@@ -94,7 +94,9 @@ class LiveState:
         self._problems_seen = 0
         self._problems_open: set[int] = set()
         self.events_total = 0
+        self.rebuilds = 0
         self._seq = itertools.count(1)
+        self._signature: tuple[object, ...] | None = None
 
     # --- resources --------------------------------------------------------------------------
 
@@ -121,6 +123,27 @@ class LiveState:
                                            None, self.base_url)
         return Snapshot(alarms, tickets, problems, self.asm.sim.now)
 
+    def _changed(self) -> bool:
+        """Whether anything the resources show changed since the last build (cheap: only
+        what is still open is looked at; what closed shows in the counts)."""
+        oss = self.asm.oss
+        wf, cust, incs = oss.workforce.tickets, oss.customer.tickets, oss.correlator.incidents
+        sig = (
+            len(oss.alarms.all),
+            tuple((a.id, a.changed, a.repeat_count, a.incident_id, a.role, a.acknowledged,
+                   a.cleared) for a in oss.alarms.active.values()),
+            len(incs), tuple((i.id, i.acknowledged, len(i.alarms), len(i.cells), i.ticket_id)
+                             for i in incs if i.cleared is None and i.merged_into == 0),
+            sum(i.cleared is not None or i.merged_into != 0 for i in incs),
+            len(wf), tuple((t.id, len(t.history), len(t.notes), t.crew, t.escalation)
+                           for t in wf if t.is_open), sum(not t.is_open for t in wf),
+            len(cust), tuple((c.id, c.status) for c in cust if c.status != "closed"),
+        )
+        if sig == self._signature:
+            return False
+        self._signature = sig
+        return True
+
     # --- events -----------------------------------------------------------------------------
 
     def _alarm_changes(self) -> list[tuple[float, int, int, str]]:
@@ -143,7 +166,11 @@ class LiveState:
         """Rebuild the picture and hand the events since the last refresh to ``publish``
         (call with the simulation still: in its thread, or under its lock)."""
         changes = self._alarm_changes()
+        if not changes and not self._changed():
+            return []
+        self._changed()  # remember what this build shows
         snap = self._build()
+        self.rebuilds += 1
         events: list[tuple[float, int, int, Event]] = []
         for t, order, aid, kind in changes:
             alarm = snap.alarm_by_id[str(aid)]
