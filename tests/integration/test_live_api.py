@@ -83,6 +83,27 @@ def test_lists_page_count_and_select(client: TestClient, finished: LiveTwin) -> 
     assert one["id"] == 1 and "perceivedSeverity" in one
 
 
+def test_usage_and_bills_of_the_written_run(client: TestClient, finished: LiveTwin) -> None:
+    from .tmf import check
+
+    run = finished.run
+    assert run is not None
+    r = client.get("/tmf-api/usageManagement/v4/usage", params={"offset": 5, "limit": 50})
+    assert r.status_code == 200
+    assert r.headers["X-Total-Count"] == str(len(run.table("cdrs")))
+    usage = r.json()
+    assert len(usage) == 50
+    check("TMF635", "Usage", usage)
+    first = client.get("/tmf-api/usageManagement/v4/usage", params={"limit": 55}).json()
+    assert first[5:] == usage  # pages are slices of one order
+    r = client.get("/tmf-api/customerBillManagement/v4/customerBill", params={"limit": 1000})
+    bills = r.json()
+    assert r.headers["X-Total-Count"] == str(len(run.table("invoices"))) != "0"
+    check("TMF678", "CustomerBill", bills)
+    one = client.get(f"/tmf-api/customerBillManagement/v4/customerBill/{bills[0]['id']}")
+    assert one.json() == bills[0]
+
+
 @pytest.mark.parametrize(("method", "path", "body", "status", "field"), [
     ("get", f"{A642}/alarm?limit={MAX_LIMIT + 1}", None, 400, "limit"),
     ("get", f"{A642}/alarm?offset=-1", None, 400, "offset"),
@@ -101,6 +122,7 @@ def test_lists_page_count_and_select(client: TestClient, finished: LiveTwin) -> 
     ("post", f"{A642}/hub", {"callback": "http://x", "query": "eventType=nope"}, 400,
      "query"),
     ("delete", f"{A642}/hub/77", None, 404, "id"),
+    ("get", "/tmf-api/customerBillManagement/v4/customerBill/nope", None, 404, "id"),
     ("post", "/twin/v1/control", {"action": "jump"}, 400, "action"),
     ("post", "/twin/v1/control", "[1]", 400, "body"),
     ("post", f"{A642}/ackAlarms", "{not json", 400, "body"),
