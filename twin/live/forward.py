@@ -29,8 +29,9 @@ def parse_target(option: str, value: str) -> tuple[str, int]:
         raise ForwardError(f"{option}: expected HOST:PORT (port 1–65535), got {value!r}")
     try:
         addr = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_DGRAM)[0][4]
-    except OSError as e:
-        raise ForwardError(f"{option}: cannot resolve {host!r}: {e.strerror or e}") from None
+    except (OSError, UnicodeError) as e:  # UnicodeError: an empty or too long label
+        reason = getattr(e, "strerror", None) or e
+        raise ForwardError(f"{option}: cannot resolve {host!r}: {reason}") from None
     return str(addr[0]), int(addr[1])
 
 
