@@ -15,13 +15,14 @@ from twin import __version__
 from twin.analysis import summarize
 from twin.scenario import Scenario, dump, load, reseed
 from twin.store import Run, RunDirectory
-from twin.wiring import assemble
+from twin.wiring import Assembly, assemble
 
 
 def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int | None = None,
              out: str | Path | None = None, overrides: Iterable[str] = (),
              report: bool = True, progress: Callable[[float], None] | None = None,
-             emulate: bool = False) -> Run:
+             emulate: bool = False,
+             drive: Callable[[Assembly], None] | None = None) -> Run:
     """Run a scenario and return the finished run.
 
     ``scenario`` is a path to a YAML file, a mapping of scenario fields or a
@@ -31,7 +32,8 @@ def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int |
     :class:`~twin.store.OutputError` before the run starts. By default a new temporary
     directory. ``emulate`` carries the southbound messages over an emulated management
     network (Mininet, as root: :mod:`twin.emulation`); a machine that cannot raises
-    ``EmulationUnavailable`` before anything is written.
+    ``EmulationUnavailable`` before anything is written. ``drive`` runs the assembled
+    simulation to its end in place of ``Sim.run`` (the live twin paces it in real time).
     """
     sc = load(scenario, overrides)
     if seed is not None:
@@ -47,7 +49,10 @@ def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int |
         if emulation is not None:
             emulation.out = rd.tmp / "wire"
         asm = assemble(sc, rd.tables, southbound=emulation)
-        asm.sim.run(progress=progress)
+        if drive is None:
+            asm.sim.run(progress=progress)
+        else:
+            drive(asm)
         summary = summarize(asm, rd.tables)
         if emulation is not None:
             emulation.close()  # the capture is complete

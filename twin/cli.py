@@ -108,6 +108,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from twin.live.forward import ForwardError, parse_target
+    from twin.live.pacing import MAX_SPEED, MIN_SPEED
+    from twin.live.serve import serve
+
+    scenario = load(args.scenario, args.set)  # validate before anything starts
+    if args.seed is not None:
+        from twin.scenario import reseed
+
+        scenario = reseed(scenario, args.seed)
+    if not MIN_SPEED <= args.speed <= MAX_SPEED:
+        error(f"--speed: must be between {MIN_SPEED} and {MAX_SPEED:g}")
+        return 2
+    if not 0 <= args.port <= 65535:
+        error("--port: must be between 0 and 65535")
+        return 2
+    try:
+        trap_to = parse_target("--trap-to", args.trap_to) if args.trap_to else None
+        syslog_to = parse_target("--syslog-to", args.syslog_to) if args.syslog_to else None
+    except ForwardError as e:
+        error(str(e))
+        return 2
+    out = Path(args.out) if args.out else Path("runs") / scenario.name
+    twin = serve(scenario, out, host=args.host, port=args.port, speed=args.speed,
+                 trap_to=trap_to, syslog_to=syslog_to, token=args.token,
+                 expose_truth=args.expose_truth, exit_at_end=args.exit_at_end,
+                 paused=args.paused,
+                 say=lambda text: console.print(plain(text)))
+    if twin.error is not None:
+        error(f"the run failed: {twin.error}")
+        return 1
+    assert twin.run is not None
+    console.print(plain(f"run directory: {twin.run.path}"))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from twin.live.score import ScoreError, score, show
+
+    try:
+        result = score(Path(args.run_dir))
+    except ScoreError as e:
+        error(str(e))
+        return 2
+    console.print(plain(show(result)))
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = load(args.scenario, args.set)
     console.print(plain(f"{args.scenario}: valid — {scenario.name}: {scenario.description}"))
@@ -280,7 +328,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"twin {__version__}",
                    help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                           help="run, validate, compare, report, story, export or list")
+                           help="run, serve, score, validate, compare, report, story, export "
+                                "or list")
     r = sub.add_parser("run", help="simulate a scenario and write a run directory")
     r.add_argument("scenario", help="scenario YAML file")
     r.add_argument("--out", help="run directory (default runs/<scenario name>): a new path, "
@@ -293,6 +342,34 @@ def parser() -> argparse.ArgumentParser:
                    help="carry the alarms over an emulated management network (Mininet, "
                         "root; see docs/emulation.md)")
     r.set_defaults(func=cmd_run)
+    sv = sub.add_parser("serve", help="run a scenario in paced real time and serve it: TM "
+                        "Forum Open APIs and hub, forwarded traps, /metrics (docs/live.md)")
+    sv.add_argument("scenario", help="scenario YAML file")
+    sv.add_argument("--speed", type=float, default=60.0,
+                    help="simulated seconds per real second (default 60)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8642, help="port to bind (default 8642)")
+    sv.add_argument("--trap-to", metavar="HOST:PORT",
+                    help="forward the element managers' SNMPv2c traps there")
+    sv.add_argument("--syslog-to", metavar="HOST:PORT",
+                    help="forward the element managers' syslog (RFC 5424 over UDP) there")
+    sv.add_argument("--token", help="require this bearer token on every API request")
+    sv.add_argument("--expose-truth", action="store_true",
+                    help="serve the ground truth too (/twin/v1/truth/faults)")
+    sv.add_argument("--out", help="run directory (default runs/<scenario name>)")
+    sv.add_argument("--seed", type=int, help="replace the scenario's seed")
+    sv.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a scenario field, e.g. --set oss.crews.count=3")
+    sv.add_argument("--paused", action="store_true",
+                    help="start paused (resume with POST /twin/v1/control), so that tools "
+                         "can subscribe before anything happens")
+    sv.add_argument("--exit-at-end", action="store_true",
+                    help="stop serving when the run is written (default: serve until stopped)")
+    sv.set_defaults(func=cmd_serve)
+    sc = sub.add_parser("score", help="score an outside tool's actions in a served run "
+                        "against the ground truth")
+    sc.add_argument("run_dir", help="run directory written by twin serve")
+    sc.set_defaults(func=cmd_score)
     v = sub.add_parser("validate", help="check a scenario without running it")
     v.add_argument("scenario", help="scenario YAML file")
     v.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",

@@ -468,3 +468,30 @@ class CustomerTroubleReport:
     incident_id: int
     experienced: float
     opened: float
+
+
+@dataclass(frozen=True)
+class OperatorAlarmAction:
+    """A NOC operator's action on an OSS alarm from outside the twin (a fault manager
+    through TMF642, :mod:`twin.live`): ``acknowledge`` (the alarm's incident is triaged and
+    its ticket released, as the built-in NOC does) or ``clear`` (the operator clears the
+    alarm by hand). ``user`` is the ackUserId / clearUserId the tool gave."""
+
+    alarm_id: int
+    action: str  # acknowledge | clear
+    user: str
+    requested: float
+
+
+@dataclass(frozen=True)
+class OperatorTroubleTicket:
+    """A trouble ticket an outside ticketing system opened (TMF621 create): it joins the
+    OSS's flow as a ticket linked to the incident it names, or to an open incident over the
+    resource it names (``incident_id`` 0: none named)."""
+
+    reference: str  # the external tool's id for it (TMF621 externalId)
+    name: str
+    resource: str
+    incident_id: int
+    user: str
+    opened: float

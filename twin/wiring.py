@@ -28,6 +28,8 @@ from twin.messages import (
     ImpactQuery,
     InventorySnapshot,
     MaintenanceWindow,
+    OperatorAlarmAction,
+    OperatorTroubleTicket,
     PlannedMaintenanceNotice,
     PmReport,
     RepairCommand,
@@ -109,6 +111,10 @@ def _detail(msg: object) -> str:
     if isinstance(msg, ActivationCommand | ActivationResult):
         ok = "" if isinstance(msg, ActivationCommand) else (" ok" if msg.ok else f" {msg.reason}")
         return f"service order {msg.service_order_id}: {msg.action} line {msg.sub}{ok}"
+    if isinstance(msg, OperatorAlarmAction):
+        return f"{msg.user}: {msg.action} alarm {msg.alarm_id}"
+    if isinstance(msg, OperatorTroubleTicket):
+        return f"{msg.user}: ticket {msg.reference} on {msg.resource or 'no resource'}"
     if isinstance(msg, InventorySnapshot):
         return f"{len(msg.elements)} elements, {len(msg.links)} links"
     return type(msg).__name__
@@ -161,6 +167,8 @@ def assemble(scenario: Scenario, tables_dir: Path,
                   latency_s=scenario.bss.integration_latency_s)
     bus.subscribe(CustomerTroubleReport, oss.on_customer_report,
                   latency_s=scenario.bss.integration_latency_s)
+    bus.subscribe(OperatorAlarmAction, oss.on_operator_action)  # from a live twin's client
+    bus.subscribe(OperatorTroubleTicket, oss.on_operator_ticket)
 
     log = sim.records.buffer("messages", MESSAGES_SCHEMA)
     bus.tap(lambda t, m: log.append(t=t, type=type(m).__name__, detail=_detail(m)))

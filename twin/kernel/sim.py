@@ -52,6 +52,11 @@ class Sim:
             self.env.run(until=self.horizon * i / steps)
             if progress is not None:
                 progress(self.now / self.horizon)
+        self.finish()
+
+    def finish(self) -> None:
+        """The end of the run: the finishers, then close all tables (after the clock reached
+        the horizon — or a live twin stopped early, which moves the horizon to now)."""
         for finish in self._finishers:
             finish()
         self.records.close()

@@ -86,6 +86,24 @@ class Alarm:
     def severity(self) -> str:
         return self.note.perceived_severity
 
+    def row(self) -> dict[str, Any]:
+        """The alarm as a row of the ``alarms`` table (as of now)."""
+        n = self.note
+        return dict(alarm_id=self.id, reduction_key=n.reduction_key,
+                    alarmed_object=n.alarmed_object, resource=n.resource,
+                    alarm_type=n.alarm_type,
+                    probable_cause=n.probable_cause, specific_problem=n.specific_problem,
+                    perceived_severity=n.perceived_severity, raised=self.raised,
+                    cleared=self.cleared, repeat_count=self.repeat_count,
+                    incident_id=self.incident_id, role=self.role, event_time=n.event_time,
+                    clear_event_time=self.clear_event if self.cleared is not None else None,
+                    changed=self.changed,
+                    ack_state="acknowledged" if self.acknowledged is not None
+                    else "unacknowledged",
+                    acknowledged=self.acknowledged, ack_user=self.ack_user,
+                    flapping=self.flapping, flaps=self.flaps, ems=n.ems,
+                    notification_id=n.notification_id, maintenance=self.maintenance)
+
     def acknowledge(self, t: float, user: str) -> None:
         if self.acknowledged is None:
             self.acknowledged, self.ack_user, self.changed = t, user, max(self.changed, t)
@@ -194,18 +212,4 @@ class AlarmList:
     def write(self) -> None:
         buf = self.sim.records.buffer("alarms", ALARMS_SCHEMA)
         for a in self.all:
-            n = a.note
-            buf.append(alarm_id=a.id, reduction_key=n.reduction_key,
-                       alarmed_object=n.alarmed_object, resource=n.resource,
-                       alarm_type=n.alarm_type,
-                       probable_cause=n.probable_cause, specific_problem=n.specific_problem,
-                       perceived_severity=n.perceived_severity, raised=a.raised,
-                       cleared=a.cleared, repeat_count=a.repeat_count,
-                       incident_id=a.incident_id, role=a.role, event_time=n.event_time,
-                       clear_event_time=a.clear_event if a.cleared is not None else None,
-                       changed=a.changed,
-                       ack_state="acknowledged" if a.acknowledged is not None
-                       else "unacknowledged",
-                       acknowledged=a.acknowledged, ack_user=a.ack_user, flapping=a.flapping,
-                       flaps=a.flaps, ems=n.ems, notification_id=n.notification_id,
-                       maintenance=a.maintenance)
+            buf.append(**a.row())

@@ -22,6 +22,8 @@ from twin.messages import (
     ImpactAnswer,
     InventorySnapshot,
     MaintenanceWindow,
+    OperatorAlarmAction,
+    OperatorTroubleTicket,
     PmReport,
     ServiceOutageReport,
 )
@@ -165,6 +167,40 @@ class OperationsCenter:
         """A customer's complaint forwarded by BSS care: a ticket linked to its incident."""
         self.customer.on_report(report)
 
+    def on_operator_action(self, msg: OperatorAlarmAction) -> None:
+        """An operator outside the twin acknowledged or cleared one of the OSS's alarms.
+        Acknowledging an alarm acknowledges its incident (and releases its ticket); an
+        alarm not yet in an incident is acknowledged alone. Clearing closes the alarm as its
+        element manager's clear would."""
+        if not 0 < msg.alarm_id <= len(self.alarms.all):
+            return
+        alarm = self.alarms.all[msg.alarm_id - 1]
+        if msg.action == "acknowledge":
+            if alarm.incident_id:
+                self.noc.acknowledge(self.correlator.incidents[alarm.incident_id - 1], msg.user)
+            alarm.acknowledge(self.sim.now, msg.user)
+        elif msg.action == "clear" and alarm.cleared is None and alarm.up:
+            self.on_alarm(replace(alarm.note, notification_id=0, event_time=self.sim.now,
+                                  perceived_severity="cleared"), via="operator")
+
+    def on_operator_ticket(self, msg: OperatorTroubleTicket) -> None:
+        """A ticket an outside ticketing system opened: handled like a complaint forwarded
+        by care — linked to the incident it names or to an open one over its resource, else
+        investigated. A resource names an incident when it is its root or carries one of its
+        alarms (the oldest open one)."""
+        incident_id = msg.incident_id
+        if not incident_id and msg.resource:
+            for inc in self.correlator.incidents:
+                if inc.cleared is None and inc.merged_into == 0 and (
+                        inc.root == msg.resource
+                        or any(msg.resource in (a.obj, a.note.resource) for a in inc.alarms)):
+                    incident_id = inc.id
+                    break
+        self.customer.on_report(CustomerTroubleReport(
+            care_ticket_id=0, sub=0, account=0, cell=msg.resource,
+            reason=f"opened by {msg.user}: {msg.name} ({msg.reference})",
+            incident_id=incident_id, experienced=msg.opened, opened=msg.opened))
+
     def _on_mains_failure(self, obj: str) -> bool:
         """An environmental power alarm (mains lost, on battery) is active on ``obj``."""
         return any(a.obj == obj and a.cause == "powerProblem"
@@ -247,9 +283,14 @@ class OperationsCenter:
         self.customer.write()
         buf = self.sim.records.buffer("incidents", INCIDENTS_SCHEMA)
         for inc in self.correlator.incidents:
-            buf.append(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,
-                       first_alarm=inc.first_alarm, created=inc.created, cleared=inc.cleared,
-                       alarms=len(inc.alarms), cells_affected=len(inc.cells),
-                       ticket_id=inc.ticket_id, merged_into=inc.merged_into,
-                       severity=inc.severity, acknowledged=inc.acknowledged,
-                       ack_user=inc.ack_user, cells=",".join(sorted(inc.cells)))
+            buf.append(**incident_row(inc))
+
+
+def incident_row(inc: Incident) -> dict[str, Any]:
+    """An incident as a row of the ``incidents`` table (as of now)."""
+    return dict(incident_id=inc.id, root=inc.root, root_kind=inc.root_kind,
+                first_alarm=inc.first_alarm, created=inc.created, cleared=inc.cleared,
+                alarms=len(inc.alarms), cells_affected=len(inc.cells),
+                ticket_id=inc.ticket_id, merged_into=inc.merged_into,
+                severity=inc.severity, acknowledged=inc.acknowledged,
+                ack_user=inc.ack_user, cells=",".join(sorted(inc.cells)))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import simpy
@@ -54,6 +55,18 @@ class CustomerTicket:
     investigated: float | None = None
     resolved: float | None = None
     resolution: str = ""
+
+    def row(self) -> dict[str, Any]:
+        """The complaint as a row of the ``customer_tickets`` table (as of now)."""
+        r, inc = self.report, self.incident
+        return dict(customer_ticket_id=self.id, care_ticket_id=r.care_ticket_id, sub=r.sub,
+                    account=r.account, cell=r.cell, reason=r.reason,
+                    experienced=r.experienced, received=self.received,
+                    incident_id=inc.id if inc else 0,
+                    network_ticket_id=inc.ticket_id if inc else 0,
+                    linked_by=self.linked_by, linked=self.linked, status=self.status,
+                    investigated=self.investigated, resolved=self.resolved,
+                    closed=self.resolved, resolution=self.resolution)
 
 
 class CustomerTickets:
@@ -127,12 +140,4 @@ class CustomerTickets:
     def write(self) -> None:
         buf = self.sim.records.buffer("customer_tickets", CUSTOMER_TICKETS_SCHEMA)
         for t in self.tickets:
-            r, inc = t.report, t.incident
-            buf.append(customer_ticket_id=t.id, care_ticket_id=r.care_ticket_id, sub=r.sub,
-                       account=r.account, cell=r.cell, reason=r.reason,
-                       experienced=r.experienced, received=t.received,
-                       incident_id=inc.id if inc else 0,
-                       network_ticket_id=inc.ticket_id if inc else 0,
-                       linked_by=t.linked_by, linked=t.linked, status=t.status,
-                       investigated=t.investigated, resolved=t.resolved, closed=t.resolved,
-                       resolution=t.resolution)
+            buf.append(**t.row())

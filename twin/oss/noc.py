@@ -65,8 +65,8 @@ class Noc:
             operator = self.free.pop()
             began = self.sim.now
             try:
-                if inc.merged_into or inc.cleared is not None:
-                    return  # gone before anyone looked at it
+                if inc.merged_into or inc.cleared is not None or inc.acknowledged is not None:
+                    return  # gone, or acknowledged from outside, before anyone looked at it
                 d = self.spec.triage_mean_s
                 yield self.sim.env.timeout(
                     d if self.spec.triage_dist == "deterministic"
@@ -79,7 +79,20 @@ class Noc:
                 self.busy_s += self.sim.now - began
                 self.free.append(operator)
 
+    def acknowledge(self, inc: Incident, user: str) -> bool:
+        """An operator outside the twin acknowledged ``inc`` (through TMF642): as the NOC's
+        own acknowledgement, it releases the ticket. False if it was acknowledged already."""
+        if inc.acknowledged is not None or inc.merged_into:
+            return False
+        self._acknowledge(inc, user)
+        if not inc.released and inc.cleared is None:
+            inc.released = True
+            self.release(inc, "acknowledged")
+        return True
+
     def _acknowledge(self, inc: Incident, user: str) -> None:
+        if inc.acknowledged is not None:  # an outside operator was quicker
+            return
         now = self.sim.now
         inc.acknowledged, inc.ack_user = now, user
         for a in inc.alarms:
