@@ -184,10 +184,21 @@ def test_stale_partials_of_dead_processes_go_live_ones_stay(tmp_path: Path) -> N
     ownerless_other = partial(tmp_path, dead, None)  # no owner, content not the twin's
     user = tmp_path / ".run.partial-notes"
     user.mkdir()
+    # killed between mkdir and its owner file, or while writing it: nothing else inside
+    empty = tmp_path / f".empty.partial-{dead}-0000aaa1"
+    empty.mkdir()
+    half_owner = tmp_path / f".half.partial-{dead}-0000aaa2"
+    half_owner.mkdir()
+    (half_owner / rundir.OWNER).write_text('{"pid": ')
+    half_owner_other = tmp_path / f".other.partial-{dead}-0000aaa3"  # and something not ours
+    half_owner_other.mkdir()
+    (half_owner_other / rundir.OWNER).write_text('{"pid": ')
+    (half_owner_other / "notes.txt").write_text("mine")
     removed = clean_stale(tmp_path)
-    assert sorted(removed) == sorted([gone, reused, ownerless_ours])
+    assert sorted(removed) == sorted([gone, reused, ownerless_ours, empty, half_owner])
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted(p.name for p in (live, elsewhere, ownerless_other, user))
+    assert left == sorted(p.name for p in (live, elsewhere, ownerless_other, user,
+                                           half_owner_other))
 
 
 def test_a_new_run_cleans_the_leftovers_beside_it(tmp_path: Path) -> None:

@@ -166,15 +166,27 @@ def _stale(path: Path, pid_in_name: int) -> bool:
     except FileNotFoundError:
         owner = None
     except (OSError, ValueError):
-        return False
+        owner = None  # cut while its owner file was written: only an otherwise empty one goes
+        if _contents(path) != {OWNER}:
+            return False
     if isinstance(owner, dict):
         pid, started = owner.get("pid"), owner.get("started")
         if owner.get("host") != socket.gethostname() or not isinstance(pid, int):
             return False
         return not _alive(pid, started if isinstance(started, int) else None)
     # no owner file (cut right after mkdir, or an old output swapped out): trust the name's
-    # pid only for content that is recognisably the twin's
-    return kind_of(path) is not None and not _alive(pid_in_name, None)
+    # pid only for content that is recognisably the twin's, or for nothing at all
+    contents = _contents(path)
+    ours = kind_of(path) is not None or (contents is not None and contents <= {OWNER})
+    return ours and not _alive(pid_in_name, None)
+
+
+def _contents(path: Path) -> set[str] | None:
+    """The names in ``path``; None if it cannot be listed (then it is left alone)."""
+    try:
+        return set(os.listdir(path))
+    except OSError:
+        return None
 
 
 def clean_stale(parent: Path) -> list[Path]:
