@@ -35,7 +35,10 @@ def test_there_are_scenarios_to_run() -> None:
     assert len(SCENARIO_FILES) >= 3, "issue 2 asks for the quickstart and two more stories"
 
 
-@pytest.fixture(scope="module", params=SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
+# one worker per scenario, shared with test_scenarios_say.py: its checks reuse the cached run
+@pytest.fixture(scope="module", params=[
+    pytest.param(p, marks=pytest.mark.xdist_group(f"scenario-{p.stem}"), id=p.stem)
+    for p in SCENARIO_FILES])
 def scenario_run(request: pytest.FixtureRequest, run_scenario: RunScenario) -> twin.Run:
     path: Path = request.param
     return run_scenario(path, report=path == QUICKSTART)
