@@ -13,7 +13,7 @@ import pytest
 
 import twin
 
-from .support import QUICKSTART, SCENARIO_FILES, RunScenario
+from .support import QUICKSTART, SCENARIO_FILES, RunScenario, missed_outcomes
 
 # The summary.json keys QA scripts rely on (issue 2, "summary.json — a contract").
 CONTRACT = [
@@ -35,10 +35,7 @@ def test_there_are_scenarios_to_run() -> None:
     assert len(SCENARIO_FILES) >= 3, "issue 2 asks for the quickstart and two more stories"
 
 
-# one worker per scenario, shared with test_scenarios_say.py: its checks reuse the cached run
-@pytest.fixture(scope="module", params=[
-    pytest.param(p, marks=pytest.mark.xdist_group(f"scenario-{p.stem}"), id=p.stem)
-    for p in SCENARIO_FILES])
+@pytest.fixture(scope="module", params=SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
 def scenario_run(request: pytest.FixtureRequest, run_scenario: RunScenario) -> twin.Run:
     path: Path = request.param
     return run_scenario(path, report=path == QUICKSTART)
@@ -76,6 +73,14 @@ def test_summary_has_the_contract_keys(scenario_run: twin.Run) -> None:
     assert s["bss"]["invoices"] > 0
     # The file on disk is what Run.summary reads.
     assert json.loads((scenario_run.path / "summary.json").read_text()) == s
+
+
+def test_the_scenario_shows_what_its_description_says(scenario_run: twin.Run) -> None:
+    # expect.outcomes at the scenario's own seed; other seeds and sizes: test_scenarios_say.py
+    if twin.load_scenario(scenario_run.path / "scenario.yaml").expect.set:
+        pytest.skip("its outcomes are stated for other settings (test_scenarios_say.py)")
+    missed = missed_outcomes(scenario_run)
+    assert not missed, f"{scenario_run.summary['scenario']}: " + "; ".join(missed)
 
 
 def test_run_directory_is_complete(scenario_run: twin.Run) -> None:

@@ -1,10 +1,10 @@
-"""Every shipped scenario shows what its description says, and this test holds it to it.
+"""Every shipped scenario shows what its description says, and these tests hold it to it.
 
 A scenario's ``expect`` section lists outcomes — a summary key, a value and a tolerance — and
 its description must state each one in the words :meth:`Outcome.phrase` renders ("blocking
-3.65 % ± 0.3 pp"), with the seeds (and any ``expect.set`` overrides) they hold for. The runs
-are shared with ``test_scenarios_run.py`` where the seed and overrides are the scenario's own
-(same ``xdist_group``, same cached run), so most checks cost no simulation of their own.
+3.65 % ± 0.3 pp"), with the seeds (and any ``expect.set`` overrides) they hold for. The run at
+the scenario's own seed and settings is checked in ``test_scenarios_run.py`` on the run its
+other tests share; this file runs the other seeds and the stated overrides.
 """
 
 from __future__ import annotations
@@ -18,18 +18,17 @@ import pytest
 import twin
 from twin.scenario.schema import Outcome
 
-from .support import QUICKSTART, SCENARIO_FILES, RunScenario
+from .support import QUICKSTART, SCENARIO_FILES, SCENARIOS, RunScenario, missed_outcomes
 
 
 def _cases() -> list[object]:
+    """(scenario, seed) runs besides the scenario's own seed and settings."""
     cases: list[object] = []
     for path in SCENARIO_FILES:
         sc = twin.load_scenario(path)
-        group = pytest.mark.xdist_group(f"scenario-{path.stem}")
         for seed in sc.expect.seeds or [sc.seed]:
-            # the scenario's own seed as None: the very run test_scenarios_run.py caches
-            arg = None if seed == sc.seed else seed
-            cases.append(pytest.param(path, arg, marks=group, id=f"{path.stem}-seed{seed}"))
+            if seed != sc.seed or sc.expect.set:
+                cases.append(pytest.param(path, seed, id=f"{path.stem}-seed{seed}"))
     return cases
 
 
@@ -42,14 +41,6 @@ def _seeds_phrase(seeds: list[int]) -> str:
         return f"with seed {seeds[0]}"
     listed = ", ".join(str(s) for s in seeds[:-1]) + f" and {seeds[-1]}"
     return f"with each of seeds {listed}"
-
-
-def _lookup(summary: dict[str, object], dotted: str) -> object:
-    node: object = summary
-    for part in dotted.split("."):
-        assert isinstance(node, dict) and part in node, f"summary lacks {dotted!r}"
-        node = node[part]
-    return node
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
@@ -67,18 +58,28 @@ def test_the_description_states_each_expected_outcome(path: Path) -> None:
 
 
 @pytest.mark.parametrize(("path", "seed"), _cases())
-def test_the_scenario_shows_what_it_says(path: Path, seed: int | None,
-                                         run_scenario: RunScenario) -> None:
-    sc = twin.load_scenario(path)
-    run = run_scenario(path, seed=seed, overrides=sc.expect.set,
-                       report=path == QUICKSTART and not sc.expect.set)
-    missed = []
-    for outcome in sc.expect.outcomes:
-        measured = _lookup(run.summary, outcome.key)
-        assert isinstance(measured, int | float), (outcome.key, measured)
-        if not outcome.holds(float(measured)):
-            missed.append(f"{outcome.phrase()}: measured {outcome.shown(float(measured))}")
-    assert not missed, f"{path.name} seed {run.summary['seed']}: " + "; ".join(missed)
+def test_the_scenario_shows_what_it_says_on_other_seeds(path: Path, seed: int,
+                                                        run_scenario: RunScenario) -> None:
+    overrides = twin.load_scenario(path).expect.set
+    run = run_scenario(path, seed=seed, overrides=overrides)
+    missed = missed_outcomes(run)
+    assert not missed, f"{path.name} seed {seed}: " + "; ".join(missed)
+
+
+def test_the_own_seed_is_checked_elsewhere_and_other_seeds_here() -> None:
+    # single_cell_erlang's blocking is noisy: its two further seeds run here
+    ids = [c.id for c in _cases()]  # type: ignore[attr-defined]
+    assert "single_cell_erlang-seed8" in ids and "single_cell_erlang-seed9" in ids
+    assert not any(i.startswith("quickstart-") for i in ids)
+
+
+def test_a_missed_outcome_is_reported(tmp_path: Path) -> None:
+    promise = ("expect.outcomes=[{key: traffic.blocking_ratio, label: blocking, value: 0.5, "
+               "tolerance: 0.01, unit: '%'}, {key: faults.injected, label: faults, value: 0}]")
+    run = twin.simulate(SCENARIOS / "single_cell_erlang.yaml", out=tmp_path / "run",
+                        overrides=("duration=2h", promise), report=False)
+    missed = missed_outcomes(run)
+    assert len(missed) == 1 and missed[0].startswith("blocking 50 % ± 1 pp: measured "), missed
 
 
 def test_an_outcome_reads_as_the_description_writes_it() -> None:
