@@ -64,3 +64,19 @@ def link_ends(scenario: str | Path, overrides: Iterable[str], link: str) -> set[
 
     info = build_topology(twin.load_scenario(scenario, tuple(overrides)).network).links[link]
     return {info.a, info.b}
+
+
+def missed_outcomes(run: twin.Run) -> list[str]:
+    """The ``expect.outcomes`` of the run's own scenario that it missed, each with what it
+    measured (empty: the run shows what its description says)."""
+    sc = twin.load_scenario(run.path / "scenario.yaml")
+    missed = []
+    for outcome in sc.expect.outcomes:
+        node: object = run.summary
+        for part in outcome.key.split("."):
+            assert isinstance(node, dict) and part in node, f"summary lacks {outcome.key!r}"
+            node = node[part]
+        assert isinstance(node, int | float) and not isinstance(node, bool), (outcome.key, node)
+        if not outcome.holds(float(node)):
+            missed.append(f"{outcome.phrase()}: measured {outcome.shown(float(node))}")
+    return missed

@@ -13,7 +13,7 @@ import pytest
 
 import twin
 
-from .support import QUICKSTART, SCENARIO_FILES, RunScenario
+from .support import QUICKSTART, SCENARIO_FILES, RunScenario, missed_outcomes
 
 # The summary.json keys QA scripts rely on (issue 2, "summary.json — a contract").
 CONTRACT = [
@@ -73,6 +73,14 @@ def test_summary_has_the_contract_keys(scenario_run: twin.Run) -> None:
     assert s["bss"]["invoices"] > 0
     # The file on disk is what Run.summary reads.
     assert json.loads((scenario_run.path / "summary.json").read_text()) == s
+
+
+def test_the_scenario_shows_what_its_description_says(scenario_run: twin.Run) -> None:
+    # expect.outcomes at the scenario's own seed; other seeds and sizes: test_scenarios_say.py
+    if twin.load_scenario(scenario_run.path / "scenario.yaml").expect.set:
+        pytest.skip("its outcomes are stated for other settings (test_scenarios_say.py)")
+    missed = missed_outcomes(scenario_run)
+    assert not missed, f"{scenario_run.summary['scenario']}: " + "; ".join(missed)
 
 
 def test_run_directory_is_complete(scenario_run: twin.Run) -> None:

@@ -37,6 +37,10 @@ from twin.scenario.schema.bss import (
 from twin.scenario.schema.emulation import (
     EmulationSpec,
 )
+from twin.scenario.schema.expect import (
+    ExpectSpec,
+    Outcome,
+)
 from twin.scenario.schema.faults import (
     ELEMENT_MODES,
     FaultMode,
@@ -123,6 +127,7 @@ __all__ = [
     "ElementSpec",
     "ElementType",
     "EmulationSpec",
+    "ExpectSpec",
     "FaultMode",
     "FaultSpec",
     "HoldingSpec",
@@ -139,6 +144,7 @@ __all__ = [
     "OfferSpec",
     "OrdersSpec",
     "OssSpec",
+    "Outcome",
     "PmDetectionSpec",
     "PopSpec",
     "PowerSpec",

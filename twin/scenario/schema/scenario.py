@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from twin.scenario.schema.base import Duration, Strict
 from twin.scenario.schema.bss import BssSpec
 from twin.scenario.schema.emulation import EmulationSpec
+from twin.scenario.schema.expect import ExpectSpec
 from twin.scenario.schema.faults import FaultSpec
 from twin.scenario.schema.network import NetworkSpec
 from twin.scenario.schema.oss import OssSpec
@@ -37,6 +38,7 @@ class Scenario(Strict):
     oss: OssSpec = OssSpec()
     bss: BssSpec
     emulation: EmulationSpec = EmulationSpec()
+    expect: ExpectSpec = ExpectSpec()
 
     @field_validator("name")
     @classmethod
