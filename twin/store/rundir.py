@@ -26,6 +26,7 @@ the final name, and an earlier one there stays whole until the new one replaces 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -189,6 +190,24 @@ def _contents(path: Path) -> set[str] | None:
         return None
 
 
+def remove(path: Path) -> None:
+    """Remove an output directory of ours, its owner file and manifest last: a process killed
+    part-way leaves what the next run still recognises as its own (and removes)."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    last = [e for e in entries if e.name in (OWNER, MANIFEST)]
+    for entry in [e for e in entries if e.name not in (OWNER, MANIFEST)] + last:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
 def clean_stale(parent: Path) -> list[Path]:
     """Remove the partial (and swapped-out) directories dead twin processes left in
     ``parent``; put back an old output a cut fallback swap left aside. Returns what was
@@ -209,7 +228,7 @@ def clean_stale(parent: Path) -> list[Path]:
         if m["what"] == "old" and not os.path.lexists(target):
             os.rename(path, target)  # the new output never arrived: the old one goes back
         else:
-            shutil.rmtree(path, ignore_errors=True)
+            remove(path)
         done.append(path)
     return done
 
@@ -322,7 +341,7 @@ class RunDirectory:
                 self.tmp, self._aside = self._aside, None
             self.committed = True
         # after an exchange the old output sits at the partial's name
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        remove(self.tmp)
         return self.final
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -331,7 +350,7 @@ class RunDirectory:
             return
         if self._aside is not None and not os.path.lexists(self.final):
             os.rename(self._aside, self.final)  # cut between the fallback's two renames
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        remove(self.tmp)
         if _storage_error(exc) and not isinstance(exc, OutputWriteError):
             assert isinstance(exc, OSError)
             raise OutputWriteError(f"{self.final}: cannot write the {self.kind} output: "
