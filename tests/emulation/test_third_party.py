@@ -19,6 +19,7 @@ from twin.network import dialects
 from twin.wire import snmp, syslog
 
 from .conftest import require
+from .trapd import ours, snmptrapd
 
 pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
 
@@ -52,44 +53,6 @@ def _synthetic_traps() -> list[bytes]:
     return out
 
 
-_VB = re.compile(r"^\.?([\d.]+) = ([A-Za-z0-9]+): (.*)$")
-
-
-def _normalise(kind: str, value: str) -> tuple[str, str]:
-    if kind == "Timeticks":  # snmptrapd: "(12345) 0:02:03.45"
-        value = re.match(r"\((\d+)\)", value).group(1)  # type: ignore[union-attr]
-    elif kind == "OID":
-        value = value.lstrip(".")
-    return kind, value
-
-
-def _snmptrapd_traps(out: str) -> list[list[tuple[str, str, str]]]:
-    traps = []
-    for line in out.splitlines():
-        if not line.startswith(".1.3.6"):
-            continue
-        fields = []
-        for part in line.split("\t"):
-            empty = re.match(r'^\.?([\d.]+) = ""$', part)  # net-snmp: an empty string
-            if empty:
-                fields.append((empty.group(1), "STRING", '""'))
-                continue
-            m = _VB.match(part)
-            assert m is not None, part
-            fields.append((m.group(1), *_normalise(m.group(2), m.group(3))))
-        traps.append(fields)
-    return traps
-
-
-def _ours(datagram: bytes) -> list[tuple[str, str, str]]:
-    out = []
-    for line in snmp.decode_trap(datagram).text.split("\n"):
-        m = _VB.match(line)
-        assert m is not None
-        out.append((m.group(1), m.group(2), m.group(3)))
-    return out
-
-
 def test_snmptrapd_logs_the_same_oids_and_varbinds(
         quickstart_pair: tuple[twin.Run, twin.Run], tmp_path: Path) -> None:
     require("snmptrapd")
@@ -97,35 +60,15 @@ def test_snmptrapd_logs_the_same_oids_and_varbinds(
     traps = _pcap_payloads(emu.path / "wire" / "southbound.pcap", 162)
     assert len(traps) == emu.summary["wire"]["snmp_traps_sent"] > 0
     traps += _synthetic_traps()
-    conf = tmp_path / "snmptrapd.conf"
-    conf.write_text(f"disableAuthorization yes\n[snmp] persistentDir {tmp_path}\n")
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    log = tmp_path / "snmptrapd.log"
-    with open(log, "w") as f:
-        trapd = subprocess.Popen(
-            ["snmptrapd", "-f", "-Lo", "-On", "-n", "-C", "-c", str(conf), "-M", "/dev/null",
-             "-m", "", f"udp:127.0.0.1:{port}"], stdout=f, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while "NET-SNMP version" not in log.read_text():
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+    with snmptrapd(tmp_path) as trapd:
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for data in traps:
-            sender.sendto(data, ("127.0.0.1", port))
+            sender.sendto(data, ("127.0.0.1", trapd.port))
             time.sleep(0.002)
         sender.close()
-        while len(_snmptrapd_traps(log.read_text())) < len(traps):
-            assert time.monotonic() < deadline + 15, "snmptrapd logged too few traps"
-            time.sleep(0.05)
-    finally:
-        trapd.terminate()
-        trapd.wait(timeout=10)
-    logged = _snmptrapd_traps(log.read_text())
-    assert logged == [_ours(t) for t in traps]
+        trapd.wait_for(len(traps), 30)
+        logged = trapd.traps()
+    assert logged == [ours(t) for t in traps]
     trap_oids = {vb[2] for t in logged for vb in t if vb[0] == snmp.SNMP_TRAP_OID}
     assert trap_oids == {dialects.TRAP_RAISED, dialects.TRAP_CLEARED}
 
@@ -153,7 +96,7 @@ def test_tshark_decodes_every_packet_without_a_malformed_one(
     traps = _pcap_payloads(pcap, 162)
     for row, data in zip(snmp_rows, traps, strict=True):
         names, community = row.split("\t")
-        assert names.split(",") == [vb[0] for vb in _ours(data)]
+        assert names.split(",") == [vb[0] for vb in ours(data)]
         assert community == "public"
     for row, data in zip(syslog_rows, _pcap_payloads(pcap, 514), strict=True):
         host, level = row.split("\t")

@@ -10,19 +10,17 @@ import contextlib
 import os
 import shutil
 import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from emulation.test_third_party import _ours, _snmptrapd_traps
+from emulation.trapd import ours, snmptrapd
 
 from twin.emulation import REQUIRE
 from twin.live.service import LiveTwin
 from twin.messages import EmsEvent
 from twin.wire import EncodeError, snmp, syslog
 
-from .live_support import free_port, small_scenario
+from .live_support import small_scenario
 
 
 def _need(tool: str) -> None:
@@ -35,24 +33,12 @@ def _need(tool: str) -> None:
 def test_snmptrapd_and_a_syslog_receiver_get_the_forwarded_messages(tmp_path: Path) -> None:
     _need("snmptrapd")
     _, sc = small_scenario(tmp_path)
-    conf = tmp_path / "snmptrapd.conf"
-    conf.write_text(f"disableAuthorization yes\n[snmp] persistentDir {tmp_path}\n")
-    port = free_port()
-    log = tmp_path / "snmptrapd.log"
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
     rx.settimeout(0.2)
-    with open(log, "w") as f:
-        trapd = subprocess.Popen(
-            ["snmptrapd", "-f", "-Lo", "-On", "-n", "-C", "-c", str(conf), "-M", "/dev/null",
-             "-m", "", f"udp:127.0.0.1:{port}"], stdout=f, stderr=subprocess.STDOUT)
     payloads: dict[str, list[str]] = {"snmp": [], "syslog": []}
-    try:
-        deadline = time.monotonic() + 15
-        while "NET-SNMP version" not in log.read_text():
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        twin = LiveTwin(sc, tmp_path / "run", speed=5e4, trap_to=("127.0.0.1", port),
+    with snmptrapd(tmp_path) as trapd, contextlib.closing(rx):
+        twin = LiveTwin(sc, tmp_path / "run", speed=5e4, trap_to=("127.0.0.1", trapd.port),
                         syslog_to=rx.getsockname(), paused=True)
         twin.start()
         assert twin.asm is not None
@@ -74,17 +60,12 @@ def test_snmptrapd_and_a_syslog_receiver_get_the_forwarded_messages(tmp_path: Pa
         for p in payloads["snmp"]:
             # one garbled by the dialect's noise is sent cut short, which a receiver drops
             with contextlib.suppress(EncodeError):
-                expected.append(_ours(snmp.encode_trap(p, "public", 1)))
+                expected.append(ours(snmp.encode_trap(p, "public", 1)))
         assert expected
         assert twin.forwarder is not None
         assert twin.forwarder.counts["traps_sent"] == len(payloads["snmp"])
-        while len(_snmptrapd_traps(log.read_text())) < len(expected):
-            assert time.monotonic() < deadline + 60, "snmptrapd logged too few traps"
-            time.sleep(0.05)
-    finally:
-        trapd.terminate()
-        trapd.wait(timeout=10)
-        rx.close()
-    assert _snmptrapd_traps(log.read_text()) == expected  # every trap, in order
+        trapd.wait_for(len(expected), 75)
+        logged = trapd.traps()
+    assert logged == expected  # every trap, in order
     assert payloads["syslog"], "the scenario's element managers sent no syslog"
     assert [syslog.from_datagram(d) for d in got] == payloads["syslog"]
