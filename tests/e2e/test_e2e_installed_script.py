@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-
-REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = REPO / "scenarios"
-
-
-def twin_script() -> str:
-    beside = Path(sys.executable).parent / "twin"
-    found = str(beside) if beside.exists() else shutil.which("twin")
-    if found is None:
-        pytest.fail("the `twin` console script is not installed")
-    return found
+from e2e_support import REPO, SCENARIOS, twin_script
 
 
 def twin(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

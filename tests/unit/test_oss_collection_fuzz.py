@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
 from mutation import dumps, havoc, mutants, replace_in_json, replace_value
+from test_oss_collection import encode
 
 from twin.kernel import Sim
 from twin.messages import AlarmNotification, EmsEvent
-from twin.network.dialects import DIALECTS, encode_snmp, encode_syslog, encode_ves, epoch_us
+from twin.network.dialects import DIALECTS
 from twin.oss.alarms import RAW_SCHEMA
 from twin.oss.collection import ALARM_TYPES, SEVERITIES, Collector
 
-START_US = epoch_us(datetime(2026, 1, 5, tzinfo=UTC))  # make_sim's start
 N = 12_000
 SEED = 20260105
 CAUSES = ["lossOfSignal", "heartbeatFailure", "softwareError", "powerProblem", "fanFailure"]
@@ -40,15 +39,7 @@ def valid_note(rng: random.Random) -> AlarmNotification:
 
 
 def encoder(dialect: str) -> Callable[[random.Random], str]:
-    def valid(rng: random.Random) -> str:
-        note = valid_note(rng)
-        event_us = START_US + round(note.event_time * 1e6)
-        if dialect == "snmp":
-            return encode_snmp(note, event_us, uptime_cs=int(note.event_time * 100))
-        if dialect == "syslog":
-            return encode_syslog(note, event_us)
-        return encode_ves(note, event_us, vendor="alpha")
-    return valid
+    return lambda rng: encode(dialect, valid_note(rng))
 
 
 def structural(dialect: str) -> Callable[[str, random.Random], str]:
