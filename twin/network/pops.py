@@ -30,7 +30,13 @@ import numpy as np
 
 from twin.messages import ElementInfo, LinkInfo
 from twin.network.backbone import Backbone, hint, load
-from twin.network.topology import CORE_FUNCTIONS, BackboneInfo, Topology, _graph
+from twin.network.topology import (
+    CORE_FUNCTIONS,
+    BackboneInfo,
+    Topology,
+    _graph,
+    site_cells,
+)
 from twin.scenario.schema import NetworkSpec
 
 EARTH_KM = 6371.0088  # mean Earth radius
@@ -211,16 +217,10 @@ def dress(spec: NetworkSpec) -> Topology:
                 loc = (round(x, 3), round(y, 3))
                 add(site, "site_router", site, vendor, pid, loc)
                 link(prev, site, medium="microwave" if rng.random() < mw_share else "fibre")
-                j = 0
-                for tech, share, sectors, ch in layers:
-                    if share < 1.0 and rng.random() >= share:
-                        continue
-                    for _ in range(sectors):
-                        j += 1
-                        cell = f"{site}-c{j}"
-                        add(cell, "cell", site, vendor, pid, loc, tech)
-                        channels[cell] = ch
-                        link(site, cell, f"{cell}-up")
+                for cell, tech, ch in site_cells(site, layers, rng):
+                    add(cell, "cell", site, vendor, pid, loc, tech)
+                    channels[cell] = ch
+                    link(site, cell, f"{cell}-up")
                 prev = site
             if spec.transport == "ring" and prev != pid:
                 other = ids[nearest[i]] if dual and i in nearest else pid

@@ -13,6 +13,7 @@ traffic the other way round.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import networkx as nx
@@ -184,6 +185,22 @@ def _listed(spec: NetworkSpec) -> Topology:
     return Topology(elements, links, channels, _graph(elements, links))
 
 
+Layer = tuple[str, float, int, int]  # technology, share of sites, sectors, voice channels
+
+
+def site_cells(site: str, layers: list[Layer],
+               rng: np.random.Generator) -> Iterator[tuple[str, str, int]]:
+    """A radio site's cells as (id, technology, voice channels), layer by layer; a layer on
+    only a share of the sites draws once whether this site has it."""
+    k = 0
+    for tech, share, sectors, channels in layers:
+        if share < 1.0 and rng.random() >= share:
+            continue
+        for _ in range(sectors):
+            k += 1
+            yield f"{site}-c{k}", tech, channels
+
+
 def _generate(spec: NetworkSpec) -> Topology:
     """Core ring – aggregation – access chains or rings – radio sites with their cells."""
     assert spec.preset is not None
@@ -254,16 +271,10 @@ def _generate(spec: NetworkSpec) -> Topology:
             at = places.step(at[0], at[1], bearing)
             add(site, "site_router", site, vendor)
             link(prev, site, medium="microwave" if rng.random() < mw_share else "fibre")
-            k = 0
-            for tech, share, sectors, ch in layers:
-                if share < 1.0 and rng.random() >= share:
-                    continue
-                for _ in range(sectors):
-                    k += 1
-                    cell = f"{site}-c{k}"
-                    add(cell, "cell", site, vendor, tech)
-                    channels[cell] = ch
-                    link(site, cell, f"{cell}-up")
+            for cell, tech, ch in site_cells(site, layers, rng):
+                add(cell, "cell", site, vendor, tech)
+                channels[cell] = ch
+                link(site, cell, f"{cell}-up")
             prev = site
         if spec.transport == "ring" and prev != agg:
             other = aggs[c % len(aggs)] if dual and len(aggs) > 1 else agg
