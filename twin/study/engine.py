@@ -21,6 +21,7 @@ import platform
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -44,6 +45,10 @@ QUIET = {
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
 }
+# On Linux local workers are forked from a process that has already imported the simulator:
+# a spawned worker would spend about a CPU-second on each of distributed's and the twin's
+# imports before its first run, a tenth of a quickstart run on a two-core machine.
+FORK = sys.platform.startswith("linux") and not os.environ.get("TWIN_SPAWN")
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$")
 
 
@@ -119,8 +124,13 @@ def local_cluster(workers: int) -> Any:
     # Ctrl-C reaches the whole process group: the study (the parent) stops its workers, so
     # they start with SIGINT ignored (inherited across exec) instead of printing tracebacks
     old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    config = dict(QUIET)
+    if FORK:
+        import twin.api  # noqa: F401  (what every run needs, inherited by the workers)
+
+        config["distributed.worker.multiprocessing-method"] = "fork"
     try:
-        with dask.config.set(QUIET):  # the workers take the configuration when they start
+        with dask.config.set(config):  # the workers take the configuration when they start
             return LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=workers, threads_per_worker=1, processes=True,
                 # its HTTP endpoints on a free loopback port: 8787 may be another cluster's

@@ -18,10 +18,12 @@ same study again, or a larger one, into the same directory runs only what is mis
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import math
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -219,6 +221,11 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
                 if target is not None:
                     target.mkdir(parents=True, exist_ok=True)
                     _write_marker(target, {**header, "status": "running", "seeds": seeds})
+                if engine.client is not None and target is not None:
+                    # this process only waits while the cluster runs: load the plotting
+                    # library the figures need meanwhile, not after the last run
+                    threading.Thread(target=importlib.import_module,
+                                     args=("twin.study.figures",), daemon=True).start()
                 t0 = time.perf_counter()
                 engine.run(todo, version, state.done)
                 timing["runs_s"] += time.perf_counter() - t0
