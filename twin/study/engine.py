@@ -48,7 +48,7 @@ QUIET = {
 # On Linux local workers are forked from a process that has already imported the simulator:
 # a spawned worker would spend about a CPU-second on each of distributed's and the twin's
 # imports before its first run, a tenth of a quickstart run on a two-core machine.
-FORK = sys.platform.startswith("linux") and not os.environ.get("TWIN_SPAWN")
+FORK = sys.platform.startswith("linux")
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$")
 
 
