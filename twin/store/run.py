@@ -6,11 +6,13 @@ import json
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import pandas as pd
 import yaml
+
+if TYPE_CHECKING:  # loaded when a table is read: the command line starts without them
+    import duckdb
+    import pandas as pd
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -59,6 +61,8 @@ class Run:
         path = self.path / "tables" / f"{name}.parquet"
         if not path.exists():
             raise KeyError(f"no table {name!r}; tables: {', '.join(self.tables)}")
+        import pandas as pd
+
         return pd.read_parquet(path)
 
     def story(self, fault: int | None = None) -> pd.DataFrame:
@@ -70,6 +74,8 @@ class Run:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per table."""
+        import duckdb
+
         con = duckdb.connect()
         for name in self.tables:
             path = (self.path / "tables" / f"{name}.parquet").as_posix().replace("'", "''")
