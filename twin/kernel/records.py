@@ -151,6 +151,8 @@ class RecordBuffer:
         self._writer: pq.ParquetWriter | None = None
         self._thread = writer  # None: write in the caller's thread
         self._closed = False
+        # called with each chunk handed to the writer (a live reader keeps what it needs)
+        self.taps: list[Callable[[pa.Table], None]] = []
 
     def append(self, **row: Any) -> None:
         """Append one row (for rare, discrete-event records)."""
@@ -221,15 +223,28 @@ class RecordBuffer:
         self._writer.close()
         self._writer = None
 
+    def _table(self, chunks: list[dict[str, Column]]) -> pa.Table:
+        return pa.Table.from_arrays(
+            [_to_arrow([c[f.name] for c in chunks], f.type) for f in self._stored],
+            schema=self._stored)
+
     def _flush(self) -> None:
         if not self._chunks:
             return
-        table = pa.Table.from_arrays(
-            [_to_arrow([c[f.name] for c in self._chunks], f.type) for f in self._stored],
-            schema=self._stored)
+        table = self._table(self._chunks)
         self._chunks = []
         self._staged = 0
+        for tap in self.taps:
+            tap(table)
         self._run(lambda: self._write(table))
+
+    def unflushed(self) -> pa.Table:
+        """The rows appended but not yet handed to the writer, as a table (a copy; call
+        from the thread that appends, or while it is held still)."""
+        chunks = list(self._chunks)
+        if self._pending:
+            chunks.append({k: list(v) for k, v in self._cols.items()})
+        return self._table(chunks) if chunks else self._stored.empty_table()
 
     def close(self) -> None:
         """Write what is left and close the file (its writer thread finishes it)."""

@@ -27,7 +27,8 @@ APIS: dict[str, tuple[str, tuple[str, ...]]] = {
         "ServiceProblem", "EventSubscription", "EventSubscriptionInput", "Error",
         "ServiceProblemCreateEvent", "ServiceProblemStateChangeEvent")),
     "TMF635": ("/tmf-api/usageManagement/v4", ("Usage", "Error")),
-    "TMF678": ("/tmf-api/customerBillManagement/v4", ("CustomerBill", "Error")),
+    "TMF678": ("/tmf-api/customerBillManagement/v4", ("CustomerBill", "AppliedCustomerBillingRate",
+                                                       "Error")),
 }
 
 

@@ -1,0 +1,138 @@
+"""Tables the BSS is still writing, readable while the twin runs, in bounded memory.
+
+A run's Parquet files cannot be read before they are closed (the footer comes last), and the
+buffers hand each full chunk to the writer and forget it. A :class:`LiveTable` taps one
+buffer: each chunk it flushes is also written, on a thread of its own, to a part file in a
+spill directory in row groups of :data:`GROUP_ROWS`, and a small summary of each row group is
+kept in memory (counts, id ranges — whatever the reader needs to find a page without reading
+everything). The rows not flushed yet are read from the buffer itself. A request then reads
+only the row groups its page lies in: memory is a few row groups, however long the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from twin.kernel.records import RecordBuffer
+
+GROUP_ROWS = 16_384
+
+
+@dataclass
+class _Part:
+    path: Path
+    table: pa.Table | None  # until its file is written
+
+
+@dataclass(frozen=True)
+class Group:
+    """Consecutive rows of a table: ``rows`` rows from row ``row0``, with their summary."""
+
+    row0: int
+    rows: int
+    summary: Any
+    _part: _Part | None
+    _index: int  # the row group in the part's file
+    _lo: int  # its first row in the part
+    _table: pa.Table | None  # rows not flushed yet
+
+    def load(self, columns: list[str], schema: pa.Schema) -> pa.Table:
+        if self._table is not None:
+            t = self._table
+        else:
+            assert self._part is not None
+            held = self._part.table
+            if held is not None:
+                t = held.slice(self._lo, self.rows)
+            else:
+                return _logical(pq.ParquetFile(self._part.path).read_row_group(
+                    self._index, columns=columns), schema)
+        return _logical(t.select(columns), schema)
+
+
+def _logical(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``t`` with the buffer's declared types (its strings dictionary-encoded in memory)."""
+    return t.cast(pa.schema([schema.field(n) for n in t.column_names]))
+
+
+def _slices(t: pa.Table, size: int) -> Iterator[tuple[int, pa.Table]]:
+    for lo in range(0, t.num_rows, size):
+        yield lo, t.slice(lo, size)
+
+
+class LiveTable:
+    """One buffer's rows so far, as :class:`Group` s; ``summarise`` turns a row group (with
+    the declared types) into what the reader keeps of it."""
+
+    def __init__(self, buf: RecordBuffer, spill: Path,
+                 summarise: Callable[[pa.Table], Any], pool: ThreadPoolExecutor,
+                 group_rows: int = GROUP_ROWS) -> None:
+        self.buf = buf
+        self.group_rows = group_rows
+        self.schema = buf.schema
+        self.spill = spill
+        self.summarise = summarise
+        self.pool = pool
+        self._groups: list[Group] = []
+        self._rows = 0  # rows in _groups
+        self._parts = itertools.count()
+        self._tail: tuple[int, list[Group]] = (-1, [])  # unflushed rows, by buffer count
+        self._lock = threading.Lock()
+        buf.taps.append(self._flushed)
+
+    def _flushed(self, stored: pa.Table) -> None:
+        """A chunk the buffer hands to its writer (in the simulation's thread)."""
+        part = _Part(self.spill / f"{self.buf.name}-{next(self._parts):05d}.parquet", stored)
+        groups = []
+        for i, (lo, t) in enumerate(_slices(stored, self.group_rows)):
+            groups.append(Group(self._rows, t.num_rows, self.summarise(
+                _logical(t, self.schema)), part, i, lo, None))
+            self._rows += t.num_rows
+        with self._lock:
+            self._groups = self._groups + groups
+
+        def write() -> None:
+            pq.write_table(stored, part.path, row_group_size=self.group_rows,
+                           compression="snappy")
+            part.table = None
+
+        self.pool.submit(write)
+
+    def groups(self) -> list[Group]:
+        """Every row so far (call with the simulation held still)."""
+        with self._lock:
+            done = self._groups
+        count = self.buf.rows
+        seen, tail = self._tail
+        if seen != count:
+            t = _logical(self.buf.unflushed(), self.schema)
+            tail, row0 = [], self._rows
+            for _, s in _slices(t, self.group_rows):
+                tail.append(Group(row0, s.num_rows, self.summarise(s), None, 0, 0, s))
+                row0 += s.num_rows
+            self._tail = (count, tail)
+        return done + tail
+
+
+def page(groups: list[Group], counts: list[int], offset: int,
+         limit: int) -> Iterator[tuple[Group, int, int]]:
+    """The groups a page of the selected rows falls in, with the first and last+1 selected
+    row of each within the group (``counts``: selected rows per group)."""
+    for g, n in zip(groups, counts, strict=True):
+        if limit <= 0:
+            return
+        if offset >= n:
+            offset -= n
+            continue
+        take = min(n - offset, limit)
+        yield g, offset, offset + take
+        offset, limit = 0, limit - take
