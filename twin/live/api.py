@@ -27,7 +27,16 @@ from twin.live import metrics
 from twin.live.bss import LiveBss, NotFound
 from twin.live.hub import SubscriptionError
 from twin.live.operator import RunEnded
-from twin.live.schemas import APIS, components, ref
+from twin.live.schemas import (
+    APIS,
+    closure,
+    components,
+    definitions,
+    ref,
+    refs,
+    to_openapi3,
+    unprefixed,
+)
 from twin.live.service import LiveTwin
 from twin.oss.exports import instant
 
@@ -533,7 +542,35 @@ def create_app(twin: LiveTwin, token: str | None = None) -> FastAPI:
                         for f in net.schedule if f.at <= now]
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    for api in APIS:
+        app.add_route(f"{APIS[api][0]}/openapi.json", _api_document_route(app, api),
+                      include_in_schema=False)
     return app
+
+
+def _api_document_route(app: FastAPI, api: str) -> Callable[[Request], Any]:
+    async def route(_r: Request) -> JSONResponse:
+        return JSONResponse(api_document(app, api))
+    return route
+
+
+def api_document(app: FastAPI, api: str) -> dict[str, Any]:
+    """The OpenAPI document of one TM Forum API as served, shaped like its specification:
+    the API's base path as the server, paths relative to it, the spec's definitions under
+    their own names."""
+    doc = _openapi(app)
+    base = APIS[api][0]
+    paths = {p[len(base):]: unprefixed(ops, api) for p, ops in doc["paths"].items()
+             if p.startswith(base + "/")}
+    schemas = {name: to_openapi3(s, api, prefixed=False)
+               for name, s in definitions()[api].items()}
+    used = closure(schemas, tuple(sorted(set(refs(paths)))))
+    return {"openapi": doc["openapi"],
+            "info": {"title": f"{api} ({base.split('/')[2]}) — OSS/BSS Twin, live",
+                     "version": "4.0.0", "description": f"The {api} routes the running twin "
+                     "serves, with the TM Forum specification's schemas"},
+            "servers": [{"url": base}], "paths": paths,
+            "components": {"schemas": used}}
 
 
 def _hub_routes(app: FastAPI, twin: LiveTwin, api: str) -> None:
