@@ -153,6 +153,7 @@ class RecordBuffer:
         self._closed = False
         # called with each chunk handed to the writer (a live reader keeps what it needs)
         self.taps: list[Callable[[pa.Table], None]] = []
+        self.flushes = 0
 
     def append(self, **row: Any) -> None:
         """Append one row (for rare, discrete-event records)."""
@@ -234,17 +235,20 @@ class RecordBuffer:
         table = self._table(self._chunks)
         self._chunks = []
         self._staged = 0
+        self.flushes += 1
         for tap in self.taps:
             tap(table)
         self._run(lambda: self._write(table))
 
-    def unflushed(self) -> pa.Table:
-        """The rows appended but not yet handed to the writer, as a table (a copy; call
-        from the thread that appends, or while it is held still)."""
-        chunks = list(self._chunks)
-        if self._pending:
-            chunks.append({k: list(v) for k, v in self._cols.items()})
-        return self._table(chunks) if chunks else self._stored.empty_table()
+    def unflushed(self, start: int = 0) -> tuple[int, list[pa.Table], pa.Table | None]:
+        """The rows appended but not yet handed to the writer (copies; call from the thread
+        that appends, or while it is held still): how many batches are staged, the staged
+        batches from ``start`` on as tables, and the rows appended one by one since the last
+        batch (None if none). ``flushes`` tells when the staged batches started again."""
+        tables = [self._table([c]) for c in self._chunks[start:]]
+        rows = (self._table([{k: list(v) for k, v in self._cols.items()}])
+                if self._pending else None)
+        return len(self._chunks), tables, rows
 
     def close(self) -> None:
         """Write what is left and close the file (its writer thread finishes it)."""

@@ -128,6 +128,7 @@ class LiveBss:
         self.account = np.asarray(asm.subscribers.account, dtype=np.int64)
         self._text: UsageText | None = None
         self._fates: tuple[int, Fates] | None = None
+        self._building = threading.Lock()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -144,9 +145,10 @@ class LiveBss:
             later = _concat([g.summary.later for g in cdrs],
                             pa.schema([self.cdrs.schema.field(n) for n in FATE_COLUMNS]))
             self._fates = (rows, Fates.of(later))
-        if self._text is None:
-            self._text = UsageText(self.start, self.per, self.currency, self.base,
-                                   self.account, self._fates[1])
+        with self._building:  # built once (a second of lookups), not by every client
+            if self._text is None:
+                self._text = UsageText(self.start, self.per, self.currency, self.base,
+                                       self.account, self._fates[1])
         text = copy.copy(self._text)  # the lookups shared, the decisions of this picture
         text.fates = self._fates[1]
         return text

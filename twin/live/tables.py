@@ -85,7 +85,12 @@ class LiveTable:
         self._groups: list[Group] = []
         self._rows = 0  # rows in _groups
         self._parts = itertools.count()
-        self._tail: tuple[int, list[Group]] = (-1, [])  # unflushed rows, by buffer count
+        # the rows not flushed yet, converted batch by batch as they are staged: full row
+        # groups, and the batches of the one still filling
+        self._flushes, self._seen = buf.flushes, 0
+        self._full: list[Group] = []
+        self._filling: list[pa.Table] = []
+        self._open: Group | None = None
         self._lock = threading.Lock()
         buf.taps.append(self._flushed)
 
@@ -111,16 +116,27 @@ class LiveTable:
         """Every row so far (call with the simulation held still)."""
         with self._lock:
             done = self._groups
-        count = self.buf.rows
-        seen, tail = self._tail
-        if seen != count:
-            t = _logical(self.buf.unflushed(), self.schema)
-            tail, row0 = [], self._rows
-            for _, s in _slices(t, self.group_rows):
-                tail.append(Group(row0, s.num_rows, self.summarise(s), None, 0, 0, s))
-                row0 += s.num_rows
-            self._tail = (count, tail)
-        return done + tail
+        buf = self.buf
+        if buf.flushes != self._flushes:  # the staged batches went to a part
+            self._flushes, self._seen = buf.flushes, 0
+            self._full, self._filling, self._open = [], [], None
+        self._seen, batches, rows = buf.unflushed(self._seen)
+        if batches:
+            self._filling += [_logical(t, self.schema) for t in batches]
+            self._open = None
+            t = pa.concat_tables(self._filling)
+            full = t.num_rows // self.group_rows * self.group_rows
+            for _, s in _slices(t.slice(0, full), self.group_rows):
+                self._full.append(self._tail_group(s))
+            self._filling = [t.slice(full)] if full < t.num_rows else []
+        tail = self._filling + ([_logical(rows, self.schema)] if rows is not None else [])
+        if rows is not None or (self._open is None and tail):
+            self._open = self._tail_group(pa.concat_tables(tail))
+        return done + self._full + ([self._open] if self._open is not None and tail else [])
+
+    def _tail_group(self, t: pa.Table) -> Group:
+        row0 = self._rows + sum(g.rows for g in self._full)
+        return Group(row0, t.num_rows, self.summarise(t), None, 0, 0, t)
 
 
 def page(groups: list[Group], counts: list[int], offset: int,
