@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import yaml
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -57,10 +58,13 @@ def _client(url: str, path: str, times: list[float], start: float, latencies: li
 
 
 def bench(seconds: float, rate: float, clients: int, speed: float, subscribers: int,
-          cut_at: str, resource: str = "alarm") -> dict[str, Any]:
+          cut_at: str, resource: str = "alarm", start: str | None = None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="twin-live-bench-"))
     scen = tmp / "live.yaml"
-    scen.write_text(scenario_text("7d", subscribers, cut_at), encoding="utf-8")
+    data = yaml.safe_load(scenario_text("7d", subscribers, cut_at))
+    if start is not None:
+        data["start"] = start
+    scen.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(scen), "--port",
@@ -107,6 +111,8 @@ def bench(seconds: float, rate: float, clients: int, speed: float, subscribers: 
                 break
             time.sleep(0.1)
         delivered = len(listener.received)
+        usage_records = int(httpx.get(f"{url}{RESOURCES['usage']}", params={"limit": 1},
+                                      timeout=30).headers["X-Total-Count"])
         httpx.post(f"{url}/twin/v1/control", json={"action": "stop"})
         proc.wait(timeout=300)
         time.sleep(0.5)
@@ -123,7 +129,7 @@ def bench(seconds: float, rate: float, clients: int, speed: float, subscribers: 
         "p50_ms": round(float(np.percentile(lat, 50)), 2),
         "p99_ms": round(float(np.percentile(lat, 99)), 2),
         "max_ms": round(float(lat.max()), 2),
-        "resource": resource,
+        "resource": resource, "usage_records": usage_records,
         "events": last["events"], "delivered": delivered,
         "dropped": hub.get("dropped", 0), "failed_deliveries": hub.get("failed", 0),
         "speed": speed,
@@ -141,11 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=60.0)
     p.add_argument("--subscribers", type=int, default=5000)
     p.add_argument("--cut-at", default="10m", help="when the fibre cut strikes")
+    p.add_argument("--start", help="the scenario's start instant (default the quickstart's, "
+                   "midnight; 2026-01-05T10:00:00Z starts in the busy hours, usage arriving "
+                   "every 15 minutes)")
     p.add_argument("--resource", choices=sorted(RESOURCES), default="alarm",
                    help="the list the clients poll")
     p.add_argument("--json", help="write the results here")
     a = p.parse_args(argv)
-    r = bench(a.seconds, a.rate, a.clients, a.speed, a.subscribers, a.cut_at, a.resource)
+    r = bench(a.seconds, a.rate, a.clients, a.speed, a.subscribers, a.cut_at, a.resource,
+              a.start)
     width = max(len(k) for k in r)
     for k, v in r.items():
         print(f"{k:<{width}}  {v}")

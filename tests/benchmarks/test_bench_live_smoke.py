@@ -25,6 +25,7 @@ def test_live_benchmark_prints_a_table_and_json(tmp_path: Path,
 def test_live_benchmark_polls_usage(tmp_path: Path) -> None:
     out = tmp_path / "usage.json"
     assert live.main(["--seconds", "2", "--rate", "10", "--clients", "2", "--speed", "600",
-                      "--subscribers", "300", "--resource", "usage", "--json", str(out)]) == 0
+                      "--subscribers", "300", "--resource", "usage", "--start",
+                      "2026-01-05T10:00:00Z", "--json", str(out)]) == 0
     r = json.loads(out.read_text())["results"]
     assert r["resource"] == "usage" and r["requests"] == 20 and r["failed"] == 0

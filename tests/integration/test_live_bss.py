@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from twin.bss.tmf635 import KIND_NAMES, STATUS
 from twin.export import export
 from twin.live.api import create_app
+from twin.live.bss import PAGES_KEPT
 from twin.live.service import LiveTwin
 from twin.scenario import load
 
@@ -146,6 +147,7 @@ def test_every_page_is_the_export(seen: Seen) -> None:
     groups = seen.twin.bss.cdrs.groups()
     assert len(groups) > 10 and len({id(g._part) for g in groups}) > 3
     assert all(g._part is not None and g._part.table is None for g in groups)  # on disk
+    assert 0 < len(seen.twin.bss._pages) <= PAGES_KEPT  # pages kept for pollers, bounded
     assert _all(c, B) == _exported(seen, "TMF678-customerBill.json")
     assert _all(c, R) == _exported(seen, "TMF678-appliedCustomerBillingRate.json")
     picks = [final[0], final[len(final) // 2], final[-1]]

@@ -455,9 +455,13 @@ def create_app(twin: LiveTwin, token: str | None = None) -> FastAPI:
              responses=_responses(200, _array("TMF635", "Usage"), "TMF635", (409,)))
     def list_usage(fields: str | None = Fields, offset: int = Offset, limit: int = Limit,
                    usageType: str | None = Query(None, max_length=100),
-                   status: str | None = Query(None, max_length=100)) -> JSONResponse:
+                   status: str | None = Query(None, max_length=100)) -> Response:
         total, texts = bss().usage(offset, limit, usageType, status)
-        return counted(total, [json.loads(t) for t in texts], fields)
+        if fields:
+            return counted(total, [json.loads(t) for t in texts], fields)
+        return Response(f"[{','.join(texts)}]", media_type="application/json",  # as built
+                        headers={"X-Total-Count": str(total),
+                                 "X-Result-Count": str(len(texts))})
 
     @app.get(f"{a635}/usage/{{id}}", tags=["TMF635"], response_model=None,
              responses=_responses(200, ref("TMF635", "Usage"), "TMF635", (409,)))

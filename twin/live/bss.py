@@ -19,11 +19,12 @@ from __future__ import annotations
 import copy
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +40,8 @@ FATE_COLUMNS = ["node_id", "record_id", "charging_id", "parts", "state", "reason
 USAGE_ID = re.compile(r"(\d{1,9})-(\d{1,15})(?:-dup-(\d{1,15}))?")
 RATE_ID = re.compile(r"(\d{1,15})-(\d{1,9})")
 ACCOUNT_ID = re.compile(r"acc-(\d{1,15})")
+PAGES_KEPT = 32  # pages built, kept for pollers until the tables change
+_Page = TypeVar("_Page")
 
 
 class NotFound(LookupError):
@@ -101,6 +104,10 @@ def _overlapping(groups: list[Group], lo: int, hi: int,
     return [g for g in groups if key(g.summary)[0] <= hi and key(g.summary)[1] >= lo]
 
 
+def _rows(groups: list[Group]) -> int:
+    return sum(g.rows for g in groups)
+
+
 def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
@@ -129,6 +136,8 @@ class LiveBss:
         self._text: UsageText | None = None
         self._fates: tuple[int, Fates] | None = None
         self._building = threading.Lock()
+        self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._pages_lock = threading.Lock()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -193,24 +202,41 @@ class LiveBss:
         if (usage_type is not None and kind is None) or (status is not None and code is None):
             return 0, []
         cdrs, rated = self._groups(self.cdrs, self.rated)
+        key = ("usage", _rows(cdrs), _rows(rated), offset, limit, kind, code)
+        return self._cached(key, lambda: self._usage(cdrs, rated, offset, limit, kind, code))
+
+    def _usage(self, cdrs: list[Group], rated: list[Group], offset: int, limit: int,
+               kind: int | None, code: int | None) -> tuple[int, list[str]]:
         text = self._usage_text(cdrs)
         if code is None:
             counts = [int(g.summary.first if kind is None else g.summary.kinds[kind])
                       for g in cdrs]
-            chosen = None
-        else:  # the status is decided now: every row group is read
-            chosen = [self._select(g, text, rated, kind, code) for g in cdrs]
-            counts = [s[0].num_rows for s in chosen]
+        else:  # the status is decided now: every row group is read (one at a time)
+            counts = [self._select(g, text, rated, kind, code)[0].num_rows for g in cdrs]
         tables, rows = [], []
         for g, lo, hi in page(cdrs, counts, offset, limit):
-            t, r = chosen[cdrs.index(g)] if chosen is not None else \
-                self._select(g, text, rated, kind, None)
+            t, r = self._select(g, text, rated, kind, code)
             tables.append(t.slice(lo, hi - lo))
             rows.append(r[lo:hi])
         if not tables:
             return sum(counts), []
         return sum(counts), self._render(text, rated, pa.concat_tables(tables),
                                          np.concatenate(rows))
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], _Page]) -> _Page:
+        """A page as built for the same tables (their row counts in ``key``): pollers
+        asking for the same page between two changes get it without building it again."""
+        with self._pages_lock:
+            hit = self._pages.get(key)
+            if hit is not None:
+                self._pages.move_to_end(key)
+                return cast(_Page, hit)
+        out = build()
+        with self._pages_lock:
+            self._pages[key] = out
+            while len(self._pages) > PAGES_KEPT:
+                self._pages.popitem(last=False)
+        return out
 
     def one_usage(self, uid: str) -> str:
         m = USAGE_ID.fullmatch(uid)
@@ -240,6 +266,11 @@ class LiveBss:
     def bills(self, offset: int, limit: int, account: str | None = None,
               state: str | None = None) -> tuple[int, list[dict[str, Any]]]:
         (groups,) = self._groups(self.invoices)
+        return self._cached(("bills", _rows(groups), offset, limit, account, state),
+                            lambda: self._bill_page(groups, offset, limit, account, state))
+
+    def _bill_page(self, groups: list[Group], offset: int, limit: int, account: str | None,
+                   state: str | None) -> tuple[int, list[dict[str, Any]]]:
         cols = list(self.invoices.schema.names)
         if state is not None and state != exports.BILL_STATE:
             return 0, []
@@ -302,6 +333,11 @@ class LiveBss:
     def rates(self, offset: int, limit: int,
               bill: str | None = None) -> tuple[int, list[dict[str, Any]]]:
         invoices, lines = self._groups(self.invoices, self.lines)
+        return self._cached(("rates", _rows(invoices), _rows(lines), offset, limit, bill),
+                            lambda: self._rate_page(invoices, lines, offset, limit, bill))
+
+    def _rate_page(self, invoices: list[Group], lines: list[Group], offset: int, limit: int,
+                   bill: str | None) -> tuple[int, list[dict[str, Any]]]:
         if bill is not None and not (bill.isdigit() and len(bill) <= 15):
             return 0, []
         inv = int(bill) if bill is not None else None
