@@ -138,6 +138,7 @@ class LiveBss:
         self._building = threading.Lock()
         self._pages: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._pages_lock = threading.Lock()
+        threading.Thread(target=self._lookups, name="live-usage-lookups", daemon=True).start()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -154,13 +155,19 @@ class LiveBss:
             later = _concat([g.summary.later for g in cdrs],
                             pa.schema([self.cdrs.schema.field(n) for n in FATE_COLUMNS]))
             self._fates = (rows, Fates.of(later))
-        with self._building:  # built once (a second of lookups), not by every client
-            if self._text is None:
-                self._text = UsageText(self.start, self.per, self.currency, self.base,
-                                       self.account, self._fates[1])
-        text = copy.copy(self._text)  # the lookups shared, the decisions of this picture
+        text = copy.copy(self._lookups())  # the lookups shared, the decisions of this picture
         text.fates = self._fates[1]
         return text
+
+    def _lookups(self) -> UsageText:
+        """The usage texts' lookups (a second to build: built once, in the background from
+        the start, not by every client at its first page)."""
+        with self._building:
+            if self._text is None:
+                empty = pa.schema([self.cdrs.schema.field(n) for n in FATE_COLUMNS])
+                self._text = UsageText(self.start, self.per, self.currency, self.base,
+                                       self.account, Fates.of(empty.empty_table()))
+            return self._text
 
     def _rated_of(self, rated: list[Group], ids: pa.Array | pa.ChunkedArray) -> pa.Table:
         v = np.asarray(ids.to_numpy() if isinstance(ids, pa.Array)
