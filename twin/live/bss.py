@@ -150,13 +150,14 @@ class LiveBss:
     # --- TMF635 -------------------------------------------------------------------------------
 
     def _usage_text(self, cdrs: list[Group]) -> UsageText:
-        rows = sum(g.rows for g in cdrs)
-        if self._fates is None or self._fates[0] != rows:
+        rows = _rows(cdrs)
+        fates = self._fates  # one read: another request may replace it meanwhile
+        if fates is None or fates[0] != rows:
             later = _concat([g.summary.later for g in cdrs],
                             pa.schema([self.cdrs.schema.field(n) for n in FATE_COLUMNS]))
-            self._fates = (rows, Fates.of(later))
+            fates = self._fates = (rows, Fates.of(later))
         text = copy.copy(self._lookups())  # the lookups shared, the decisions of this picture
-        text.fates = self._fates[1]
+        text.fates = fates[1]
         return text
 
     def _lookups(self) -> UsageText:
