@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,7 @@ def bench(seconds: float, rate: float, clients: int, speed: float, subscribers: 
         if proc.poll() is None:
             proc.kill()
         listener.close()
+        shutil.rmtree(tmp, ignore_errors=True)  # its own scenario and run
     lat = np.array(latencies) * 1000
     hub = last["hub"]
     return {
