@@ -20,3 +20,12 @@ def test_live_benchmark_prints_a_table_and_json(tmp_path: Path,
     r = json.loads(out.read_text())["results"]
     assert r["requests"] == 40 and r["failed"] == 0
     assert r["events"] > 0 and r["delivered"] == r["events"]  # the cut's alarms, all of them
+
+
+def test_live_benchmark_polls_usage(tmp_path: Path) -> None:
+    out = tmp_path / "usage.json"
+    assert live.main(["--seconds", "2", "--rate", "10", "--clients", "2", "--speed", "600",
+                      "--subscribers", "300", "--resource", "usage", "--start",
+                      "2026-01-05T10:00:00Z", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())["results"]
+    assert r["resource"] == "usage" and r["requests"] == 20 and r["failed"] == 0

@@ -24,6 +24,7 @@ from .tmf import check
 
 A642 = "/tmf-api/alarmManagement/v4"
 A621 = "/tmf-api/troubleTicket/v4"
+A656 = "/tmf-api/serviceProblemManagement/v4"
 PAUSE_AT = CUT_AT + 300
 USER = "noc-tool"
 
@@ -50,7 +51,7 @@ def acted(tmp_path_factory: pytest.TempPathFactory) -> Acted:
     try:
         with served(sc, tmp / "run") as s:
             c = s.client
-            for api in (A642, A621):
+            for api in (A642, A621, A656):
                 r = c.post(f"{api}/hub", json={"callback": listener.url})
                 assert r.status_code == 201, r.text
                 assert r.json()["callback"] == listener.url
@@ -69,8 +70,7 @@ def acted(tmp_path_factory: pytest.TempPathFactory) -> Acted:
             limit = {"limit": 1000}
             out.alarms_api = c.get(f"{A642}/alarm", params=limit).json()
             out.tickets_api = c.get(f"{A621}/troubleTicket", params=limit).json()
-            out.problems_api = c.get("/tmf-api/serviceProblemManagement/v4/serviceProblem",
-                                     params=limit).json()
+            out.problems_api = c.get(f"{A656}/serviceProblem", params=limit).json()
             s.twin.hub.close()
             out.hub = dict(s.twin.hub.totals)
     finally:
@@ -125,6 +125,33 @@ def test_ticket_events_reach_the_tmf621_listener(acted: Acted) -> None:
     complaints = acted.run.table("customer_tickets")  # care's and the tool's
     assert names.count("troubleTicketCreateEvent") == len(tickets) + len(complaints)
     assert "troubleTicketStatusChangeEvent" in names
+
+
+def test_service_problem_events_reach_the_tmf656_listener(acted: Acted) -> None:
+    seen = [(p.rsplit("/", 1)[1], b) for p, b in acted.events
+            if "/listener/serviceProblem" in p]
+    incidents = acted.run.table("incidents")
+    assert len(incidents) >= 1
+    creates = [b["event"]["serviceProblem"]["id"] for n, b in seen
+               if n == "serviceProblemCreateEvent"]
+    changes = [b["event"]["serviceProblem"]["id"] for n, b in seen
+               if n == "serviceProblemStateChangeEvent"]
+    assert creates == [str(i) for i in sorted(incidents["incident_id"])]  # each, in order
+    ended = incidents[incidents["cleared"].notna() | (incidents["merged_into"] != 0)]
+    assert sorted(changes, key=int) == [str(i) for i in sorted(ended["incident_id"])]
+    position = {(n, b["event"]["serviceProblem"]["id"]): i for i, (n, b) in enumerate(seen)}
+    for pid in changes:
+        assert position[("serviceProblemCreateEvent", pid)] < position[
+            ("serviceProblemStateChangeEvent", pid)]
+    for n, b in seen:
+        assert b["eventType"] == n[0].upper() + n[1:]
+        check("TMF656", b["eventType"], [b])
+    cut = incidents[incidents["root"] == CUT].iloc[0]
+    final = next(b["event"]["serviceProblem"] for n, b in seen
+                 if n == "serviceProblemStateChangeEvent"
+                 and b["event"]["serviceProblem"]["id"] == str(cut["incident_id"]))
+    assert final["status"] == next(p["status"] for p in acted.problems_api
+                                   if p["id"] == str(cut["incident_id"]))
 
 
 def test_outside_acknowledgement_shows_in_mtta(acted: Acted) -> None:

@@ -91,11 +91,14 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
                         (bss.rerating.repriced_minor, bss.rerating.repriced_rows))
     billing = bss.billing.totals
     recon = reconcile(tables, bss, lost)
-    duty = oss.workforce.duty_s(sc.duration)  # crew-seconds on shift or on call
+    # the simulated end: the scenario's duration, or the instant a served run was stopped
+    end = asm.sim.horizon
+    duty = oss.workforce.duty_s(end)  # crew-seconds on shift or on call
     return {
         "scenario": sc.name,
         "seed": sc.seed,
-        "sim_days": round(sc.duration / 86_400, 4),
+        "sim_days": round(end / 86_400, 4),
+        "sim_end_s": end,
         "network": {
             "elements": len(asm.topology.elements),
             "links": len(asm.topology.links),
@@ -114,7 +117,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "data_mb": round(traffic["data_bytes"] / 1e6, 3),
         },
         "faults": {
-            "injected": len(net.schedule),
+            "injected": len(net.schedule) if end >= sc.duration  # stopped: those begun
+            else sum(f.at < end for f in net.schedule),
             "service_affecting": len(net.service_affecting),
         },
         "oss": {
@@ -122,8 +126,8 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "alarm_rejects": oss.collector.rejects,
             "alarms_resync_raised": oss.resync["raised"],
             "alarms_resync_cleared": oss.resync["cleared"],
-            **oss_operations(oss, sc.duration),
-            **score_rca(tables, asm.topology, sc.duration),
+            **oss_operations(oss, end),
+            **score_rca(tables, asm.topology, end),
             "alarms_raw": raw,
             "alarms_after_dedup": dedup,
             "incidents": incidents,
@@ -133,7 +137,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "tickets_closed": sum(t.status == "closed" for t in tickets),
             "tickets_cancelled": sum(t.status == "cancelled" for t in tickets),
             "crew_utilisation": round(oss.workforce.busy_s / duty, 4) if duty else None,
-            **score_oss(tables, net.service_affecting, sc.duration),
+            **score_oss(tables, net.service_affecting, end),
             **oss.kpis.summary(),
             "impact_queries": oss.impact.queries,
             "impact_answers": oss.impact.answers,

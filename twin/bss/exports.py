@@ -26,6 +26,7 @@ from twin.messages import TMF_BASE_URL, tmf_href
 BILL = "/customerBillManagement/v4/customerBill"
 RATE = "/customerBillManagement/v4/appliedCustomerBillingRate"
 ORDER = "/productOrderingManagement/v4/productOrder"
+BILL_STATE = "new"  # every bill as issued: the twin does not follow its payment
 RATE_TYPES = {
     "recurring": ("appliedBillingCharge", "recurringCharge"),
     "one_time": ("appliedBillingCharge", "oneTimeCharge"),
@@ -72,7 +73,7 @@ def tmf678_bills(invoices: pd.DataFrame, start: datetime, minor_per_major: int,
             "lastUpdate": instant(start, r.bill_run),
             "category": "normal",
             "runType": "onCycle",
-            "state": "new",
+            "state": BILL_STATE,
             "billingPeriod": {"startDateTime": _iso(r.cycle_start),
                               "endDateTime": _iso(r.cycle_end)},
             "billingAccount": {**account_ref(r.account),

@@ -211,6 +211,16 @@ def _char(name: str, value_type: str) -> str:
     return f'{{"name":"{name}","valueType":"{value_type}","value":'
 
 
+@dataclass(frozen=True)
+class _Decided:
+    c: dict[str, Any]
+    state: npt.NDArray[np.int64]
+    reason: Any
+    rated_ok: npt.NDArray[np.bool_]
+    billed: npt.NDArray[np.bool_]
+    status: npt.NDArray[np.int64]
+
+
 class UsageText:
     """Turns slices of first receipts (rows of ``cdrs``) into TMF635 JSON texts: one
     concatenation per slice of pieces that are constants, lookups (a value with the constant
@@ -250,11 +260,9 @@ class UsageText:
         self.tags = _table([f'{t}","ratingAmountType":"total","taxExcludedRatingAmount":'
                             f'{{"unit":{cur},"value":' for t in TAGS])
 
-    def texts(self, cdrs: pa.Table, rows: npt.NDArray[np.int64], rated: pa.Table,
-              before: str = "", after: str = "") -> pa.Array:
-        """JSON of each first receipt in ``cdrs`` (``rows``: their rows in the table, for
-        the ids of duplicates), given the ``rated`` rows of their charging ids; each text
-        between ``before`` and ``after`` (separators, so a file is the texts end to end)."""
+    def _decide(self, cdrs: pa.Table, rated: pa.Table) -> _Decided:
+        """Each first receipt's columns joined with its later decision, its session and its
+        rating; its final decision and TMF635 status (an index into :data:`STATUS`)."""
         n = cdrs.num_rows
         c = {name: cdrs[name].combine_chunks() if isinstance(cdrs[name], pa.ChunkedArray)
              else cdrs[name] for name in cdrs.column_names}
@@ -293,6 +301,25 @@ class UsageText:
         rerated = _codes(c["r_state"], ("rerated",)) == 0
         status = np.where(billed, 0, np.where(rated_ok, np.where(rerated, 2, 1),
                                               np.array([3, 4, 5, 6])[np.maximum(final, 0)]))
+        return _Decided(c, state, reason, rated_ok, billed, status)
+
+    def statuses(self, cdrs: pa.Table, rated: pa.Table) -> npt.NDArray[np.int64]:
+        """The TMF635 status of each first receipt in ``cdrs`` (an index into
+        :data:`STATUS`), given the ``rated`` rows of their charging ids."""
+        return self._decide(cdrs, rated).status
+
+    def texts(self, cdrs: pa.Table, rows: npt.NDArray[np.int64], rated: pa.Table,
+              before: str = "", after: str = "") -> pa.Array:
+        """JSON of each first receipt in ``cdrs`` (``rows``: their rows in the table, for
+        the ids of duplicates), given the ``rated`` rows of their charging ids; each text
+        between ``before`` and ``after`` (separators, so a file is the texts end to end)."""
+        d = self._decide(cdrs, rated)
+        c, state, reason, rated_ok, billed, status = (d.c, d.state, d.reason, d.rated_ok,
+                                                      d.billed, d.status)
+
+        def num(name: str) -> npt.NDArray[Any]:
+            return np.asarray(c[name].to_numpy(zero_copy_only=False))
+
         # a session's rating shows on its closing part; the other parts carry the status
         record = num("record_id")
         s_record = np.nan_to_num(num("s_record").astype(np.float64), nan=-1).astype(np.int64)

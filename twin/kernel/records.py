@@ -151,6 +151,9 @@ class RecordBuffer:
         self._writer: pq.ParquetWriter | None = None
         self._thread = writer  # None: write in the caller's thread
         self._closed = False
+        # called with each chunk handed to the writer (a live reader keeps what it needs)
+        self.taps: list[Callable[[pa.Table], None]] = []
+        self.flushes = 0
 
     def append(self, **row: Any) -> None:
         """Append one row (for rare, discrete-event records)."""
@@ -221,15 +224,31 @@ class RecordBuffer:
         self._writer.close()
         self._writer = None
 
+    def _table(self, chunks: list[dict[str, Column]]) -> pa.Table:
+        return pa.Table.from_arrays(
+            [_to_arrow([c[f.name] for c in chunks], f.type) for f in self._stored],
+            schema=self._stored)
+
     def _flush(self) -> None:
         if not self._chunks:
             return
-        table = pa.Table.from_arrays(
-            [_to_arrow([c[f.name] for c in self._chunks], f.type) for f in self._stored],
-            schema=self._stored)
+        table = self._table(self._chunks)
         self._chunks = []
         self._staged = 0
+        self.flushes += 1
+        for tap in self.taps:
+            tap(table)
         self._run(lambda: self._write(table))
+
+    def unflushed(self, start: int = 0) -> tuple[int, list[pa.Table], pa.Table | None]:
+        """The rows appended but not yet handed to the writer (copies; call from the thread
+        that appends, or while it is held still): how many batches are staged, the staged
+        batches from ``start`` on as tables, and the rows appended one by one since the last
+        batch (None if none). ``flushes`` tells when the staged batches started again."""
+        tables = [self._table([c]) for c in self._chunks[start:]]
+        rows = (self._table([{k: list(v) for k, v in self._cols.items()}])
+                if self._pending else None)
+        return len(self._chunks), tables, rows
 
     def close(self) -> None:
         """Write what is left and close the file (its writer thread finishes it)."""

@@ -16,7 +16,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pyarrow.parquet as pq
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -24,14 +23,22 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException
 
-from twin.export import _bss
 from twin.live import metrics
+from twin.live.bss import LiveBss, NotFound
 from twin.live.hub import SubscriptionError
 from twin.live.operator import RunEnded
-from twin.live.schemas import APIS, components, ref
+from twin.live.schemas import (
+    APIS,
+    closure,
+    components,
+    definitions,
+    ref,
+    refs,
+    to_openapi3,
+    unprefixed,
+)
 from twin.live.service import LiveTwin
 from twin.oss.exports import instant
-from twin.store import Run
 
 MAX_LIMIT = 1000
 ALARM_FILTERS = ("state", "ackState", "perceivedSeverity", "alarmType", "probableCause",
@@ -425,51 +432,68 @@ def create_app(twin: LiveTwin, token: str | None = None) -> FastAPI:
             raise ApiError(404, "not found", f"id: no service problem {id!r}")
         return JSONResponse(_select(item, fields))
 
-    # --- TMF635, TMF678: from the run directory once written ---------------------------------
+    # --- TMF635, TMF678: what the BSS has mediated, rated and billed so far ------------------
     a635, a678 = APIS["TMF635"][0], APIS["TMF678"][0]
-    bills: list[list[dict[str, Any]]] = []
 
-    def written() -> Run:
-        if twin.run is None:
-            raise ApiError(409, "run not written", "usage and bills are served once the run is "
-                                                   "written (the BSS keeps them in its tables)")
-        return twin.run
+    def bss() -> LiveBss:
+        if twin.bss is None:
+            raise ApiError(409, "not started", "the twin is still starting")
+        return twin.bss
+
+    def counted(total: int, page: list[dict[str, Any]], fields: str | None) -> JSONResponse:
+        out = [_select(i, fields) for i in page]
+        return JSONResponse(out, headers={"X-Total-Count": str(total),
+                                          "X-Result-Count": str(len(out))})
+
+    def found(kind: str, get: Callable[[str], Any], rid: str) -> Any:
+        try:
+            return get(rid)
+        except NotFound:
+            raise ApiError(404, "not found", f"id: no {kind} {rid!r}") from None
 
     @app.get(f"{a635}/usage", tags=["TMF635"], response_model=None,
              responses=_responses(200, _array("TMF635", "Usage"), "TMF635", (409,)))
-    def list_usage(fields: str | None = Fields, offset: int = Offset,
-                   limit: int = Limit) -> JSONResponse:
-        run = written()
-        total = pq.ParquetFile(run.path / "tables" / "cdrs.parquet").metadata.num_rows
-        texts = _bss(run, "TMF635", offset + limit, twin.base_url, True)["usage"]
-        lines: list[str] = []
-        for arr in texts:
-            lines += [t for t in "".join(arr.to_pylist()).split("\n") if t]  # type: ignore[union-attr]
-            if len(lines) >= offset + limit:
-                break
-        page = [_select(json.loads(t), fields) for t in lines[offset:offset + limit]]
-        return JSONResponse(page, headers={"X-Total-Count": str(total),
-                                           "X-Result-Count": str(len(page))})
+    def list_usage(fields: str | None = Fields, offset: int = Offset, limit: int = Limit,
+                   usageType: str | None = Query(None, max_length=100),
+                   status: str | None = Query(None, max_length=100)) -> Response:
+        total, texts = bss().usage(offset, limit, usageType, status)
+        if fields:
+            return counted(total, [json.loads(t) for t in texts], fields)
+        return Response(f"[{','.join(texts)}]", media_type="application/json",  # as built
+                        headers={"X-Total-Count": str(total),
+                                 "X-Result-Count": str(len(texts))})
 
-    def customer_bills() -> list[dict[str, Any]]:
-        run = written()
-        if not bills:
-            bills.append(list(_bss(run, "TMF678", None, twin.base_url, False)["customerBill"]))
-        return bills[0]
+    @app.get(f"{a635}/usage/{{id}}", tags=["TMF635"], response_model=None,
+             responses=_responses(200, ref("TMF635", "Usage"), "TMF635", (409,)))
+    def get_usage(id: str, fields: str | None = Fields) -> JSONResponse:
+        return JSONResponse(_select(json.loads(found("usage", bss().one_usage, id)), fields))
 
     @app.get(f"{a678}/customerBill", tags=["TMF678"], response_model=None,
              responses=_responses(200, _array("TMF678", "CustomerBill"), "TMF678", (409,)))
     def list_bills(fields: str | None = Fields, offset: int = Offset, limit: int = Limit,
-                   state: str | None = Query(None, max_length=100)) -> JSONResponse:
-        return _page(customer_bills(), dict(state=state), fields, offset, limit)
+                   state: str | None = Query(None, max_length=100),
+                   account: str | None = Query(None, alias="billingAccount.id",
+                                               max_length=100)) -> JSONResponse:
+        return counted(*bss().bills(offset, limit, account, state), fields)
 
     @app.get(f"{a678}/customerBill/{{id}}", tags=["TMF678"], response_model=None,
              responses=_responses(200, ref("TMF678", "CustomerBill"), "TMF678", (409,)))
     def get_bill(id: str, fields: str | None = Fields) -> JSONResponse:
-        item = next((b for b in customer_bills() if b["id"] == id), None)
-        if item is None:
-            raise ApiError(404, "not found", f"id: no customer bill {id!r}")
-        return JSONResponse(_select(item, fields))
+        return JSONResponse(_select(found("customer bill", bss().one_bill, id), fields))
+
+    @app.get(f"{a678}/appliedCustomerBillingRate", tags=["TMF678"], response_model=None,
+             responses=_responses(200, _array("TMF678", "AppliedCustomerBillingRate"),
+                                  "TMF678", (409,)))
+    def list_rates(fields: str | None = Fields, offset: int = Offset, limit: int = Limit,
+                   bill: str | None = Query(None, alias="bill.id", max_length=100)
+                   ) -> JSONResponse:
+        return counted(*bss().rates(offset, limit, bill), fields)
+
+    @app.get(f"{a678}/appliedCustomerBillingRate/{{id}}", tags=["TMF678"],
+             response_model=None, responses=_responses(
+                 200, ref("TMF678", "AppliedCustomerBillingRate"), "TMF678", (409,)))
+    def get_rate(id: str, fields: str | None = Fields) -> JSONResponse:
+        return JSONResponse(_select(found("billing rate", bss().one_rate, id), fields))
 
     # --- hubs -------------------------------------------------------------------------------
     for api in ("TMF642", "TMF621", "TMF656"):
@@ -522,7 +546,35 @@ def create_app(twin: LiveTwin, token: str | None = None) -> FastAPI:
                         for f in net.schedule if f.at <= now]
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    for api in APIS:
+        app.add_route(f"{APIS[api][0]}/openapi.json", _api_document_route(app, api),
+                      include_in_schema=False)
     return app
+
+
+def _api_document_route(app: FastAPI, api: str) -> Callable[[Request], Any]:
+    async def route(_r: Request) -> JSONResponse:
+        return JSONResponse(api_document(app, api))
+    return route
+
+
+def api_document(app: FastAPI, api: str) -> dict[str, Any]:
+    """The OpenAPI document of one TM Forum API as served, shaped like its specification:
+    the API's base path as the server, paths relative to it, the spec's definitions under
+    their own names."""
+    doc = _openapi(app)
+    base = APIS[api][0]
+    paths = {p[len(base):]: unprefixed(ops, api) for p, ops in doc["paths"].items()
+             if p.startswith(base + "/")}
+    schemas = {name: to_openapi3(s, api, prefixed=False)
+               for name, s in definitions()[api].items()}
+    used = closure(schemas, tuple(sorted(set(refs(paths)))))
+    return {"openapi": doc["openapi"],
+            "info": {"title": f"{api} ({base.split('/')[2]}) — OSS/BSS Twin, live",
+                     "version": "4.0.0", "description": f"The {api} routes the running twin "
+                     "serves, with the TM Forum specification's schemas"},
+            "servers": [{"url": base}], "paths": paths,
+            "components": {"schemas": used}}
 
 
 def _hub_routes(app: FastAPI, twin: LiveTwin, api: str) -> None:

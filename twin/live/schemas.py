@@ -27,7 +27,8 @@ APIS: dict[str, tuple[str, tuple[str, ...]]] = {
         "ServiceProblem", "EventSubscription", "EventSubscriptionInput", "Error",
         "ServiceProblemCreateEvent", "ServiceProblemStateChangeEvent")),
     "TMF635": ("/tmf-api/usageManagement/v4", ("Usage", "Error")),
-    "TMF678": ("/tmf-api/customerBillManagement/v4", ("CustomerBill", "Error")),
+    "TMF678": ("/tmf-api/customerBillManagement/v4", ("CustomerBill", "AppliedCustomerBillingRate",
+                                                       "Error")),
 }
 
 
@@ -40,16 +41,16 @@ def closure(definitions: dict[str, Any], roots: tuple[str, ...]) -> dict[str, An
         if name in out:
             continue
         out[name] = definitions[name]
-        todo.extend(_refs(definitions[name]))
+        todo.extend(refs(definitions[name]))
     return dict(sorted(out.items()))
 
 
-def _refs(node: Any) -> list[str]:
+def refs(node: Any) -> list[str]:
     if isinstance(node, dict):
         own = [node["$ref"].rsplit("/", 1)[1]] if isinstance(node.get("$ref"), str) else []
-        return own + [r for v in node.values() for r in _refs(v)]
+        return own + [r for v in node.values() for r in refs(v)]
     if isinstance(node, list):
-        return [r for v in node for r in _refs(v)]
+        return [r for v in node for r in refs(v)]
     return []
 
 
@@ -61,21 +62,34 @@ def definitions() -> dict[str, dict[str, Any]]:
     return data
 
 
-def to_openapi3(node: Any, api: str) -> Any:
-    """A Swagger 2.0 schema as an OpenAPI 3 one: references into ``components`` under the
-    API's prefix; a string ``discriminator`` as an object."""
+def to_openapi3(node: Any, api: str, prefixed: bool = True) -> Any:
+    """A Swagger 2.0 schema as an OpenAPI 3 one: references into ``components`` (under the
+    API's prefix, ``TMF642_Alarm``, unless not ``prefixed``: ``Alarm``); a string
+    ``discriminator`` as an object."""
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for k, v in node.items():
             if k == "$ref" and isinstance(v, str):
-                out[k] = f"#/components/schemas/{api}_{v.rsplit('/', 1)[1]}"
+                out[k] = f"#/components/schemas/{api + '_' if prefixed else ''}" \
+                         f"{v.rsplit('/', 1)[1]}"
             elif k == "discriminator" and isinstance(v, str):
                 out[k] = {"propertyName": v}
             else:
-                out[k] = to_openapi3(v, api)
+                out[k] = to_openapi3(v, api, prefixed)
         return out
     if isinstance(node, list):
-        return [to_openapi3(v, api) for v in node]
+        return [to_openapi3(v, api, prefixed) for v in node]
+    return node
+
+
+def unprefixed(node: Any, api: str) -> Any:
+    """``node`` with its references to the API's prefixed components made plain."""
+    if isinstance(node, dict):
+        return {k: v.replace(f"/schemas/{api}_", "/schemas/", 1)
+                if k == "$ref" and isinstance(v, str) else unprefixed(v, api)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [unprefixed(v, api) for v in node]
     return node
 
 

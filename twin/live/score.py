@@ -46,7 +46,8 @@ def score(run_dir: Path) -> dict[str, Any]:
     except (FileNotFoundError, ValueError, OSError) as e:
         raise ScoreError(f"{run_dir}: not a run directory ({e})") from None
     sc = load(run.path / "scenario.yaml")
-    horizon = float(sc.duration)
+    # a run stopped over the API ends at the stop: faults scheduled later never began
+    horizon = float(run.summary.get("sim_end_s", sc.duration))
     faults = run.table("faults")
     ends = run.table("fault_ends")
     f = faults.merge(ends[["fault_id", "end"]], on="fault_id", how="left")

@@ -9,12 +9,15 @@ between two steps of the simulation.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import traceback
 from pathlib import Path
 from typing import Any
 
 from twin.api import simulate
+from twin.live.bss import LiveBss
 from twin.live.forward import Forwarder
 from twin.live.hub import Hub
 from twin.live.operator import Operator
@@ -31,7 +34,8 @@ class LiveTwin:
                  base_url: str = "http://127.0.0.1:8642/tmf-api",
                  trap_to: tuple[str, int] | None = None,
                  syslog_to: tuple[str, int] | None = None,
-                 expose_truth: bool = False, paused: bool = False) -> None:
+                 expose_truth: bool = False, paused: bool = False,
+                 chunk_rows: int | None = None, group_rows: int | None = None) -> None:
         self.scenario = scenario
         self.out = out
         self.base_url = base_url
@@ -43,6 +47,11 @@ class LiveTwin:
         self.asm: Assembly | None = None
         self.state: LiveState | None = None
         self.operator: Operator | None = None
+        self.bss: LiveBss | None = None
+        # the BSS tables' flushed chunks, readable while the run writes them (removed at
+        # close); chunk_rows/group_rows shrink the chunks and row groups (for tests)
+        self._spill: Path | None = None
+        self._chunk_rows, self._group_rows = chunk_rows, group_rows
         self.run: Run | None = None
         self.error: str | None = None
         self.done = threading.Event()  # the run directory is written (or the run failed)
@@ -60,6 +69,11 @@ class LiveTwin:
         self.asm = asm
         self.state = LiveState(asm, self.base_url, self.hub.publish)
         self.operator = Operator(asm, self.pacer.lock)
+        if self._chunk_rows is not None:
+            for buf in asm.sim.records.buffers.values():
+                buf.chunk_rows = self._chunk_rows
+        self._spill = Path(tempfile.mkdtemp(prefix="twin-live-"))
+        self.bss = LiveBss(asm, self.base_url, self._spill, self.pacer.lock, self._group_rows)
         if self.forwarder is not None:
             asm.sim.bus.tap(self.forwarder.tap)
 
@@ -92,6 +106,10 @@ class LiveTwin:
         self.hub.close()
         if self.forwarder is not None:
             self.forwarder.close()
+        if self.bss is not None:
+            self.bss.close()
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
     def status(self) -> dict[str, Any]:
         p = self.pacer

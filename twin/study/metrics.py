@@ -76,7 +76,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
         "billed_net_minor", "identities_checked",
     ),
 }
-SUMMARY_KEYS: tuple[str, ...] = ("sim_days", *(f"{section}.{leaf}"
+SUMMARY_KEYS: tuple[str, ...] = ("sim_days", "sim_end_s", *(f"{section}.{leaf}"
                                               for section, leaves in _SECTIONS.items()
                                               for leaf in leaves))
 """Every numeric summary key, in ``summary.json`` order."""
