@@ -27,7 +27,7 @@ bench: $(STAMP)
 
 # Mutation testing of the twin's logic (mutmut, one worker; hours, not part of `make test`):
 # a table of killed / survived / timed-out mutants per module. MODULES=twin/bss/sla.py … runs
-# only those; results are kept in mutants/ (a second run re-checks only what changed).
+# only those; results are kept in mutants/ (ignored by git).
 mutation: $(STAMP)
 	$(PY) -m tests.mutation_report run $(MODULES)
 
