@@ -114,3 +114,15 @@ def test_announced_maintenance_is_excluded_and_written(credits: SlaCredits,
     rows = pq.read_table(tmp_path / "tables" / "sla_credits.parquet").to_pylist()
     assert [(r["sub"], r["credit_minor"], r["outage_s"]) for r in rows] == [
         (0, 0, 500.0), (1, 0, 500.0), (2, 100, 4500.0)]
+
+
+def test_late_outages_are_assessed_in_every_billed_cycle_they_touch(
+        credits: SlaCredits) -> None:
+    """Cycles 0 and 1 billed: an outage only in cycle 1 adjusts cycle 1 (cycle 0 untouched);
+    one whose cycle-0 part is announced maintenance adjusts only its cycle-1 part."""
+    outage(credits, "b", 120_000, 127_000, billed=2)  # 7 000 s in cycle 1: 40 %
+    assert credits.pending.tolist() == [0, 0, 400, 0]
+    credits.on_maintenance(PlannedMaintenanceNotice(1, ("a",), 90_000, 100_000, 0.0))
+    outage(credits, "a", 95_000, 101_500, billed=2)  # cycle 0: all announced; cycle 1: 1 500 s
+    assert (0, 0) not in credits.rows
+    assert credits.pending.tolist() == [100, 100, 400, 0]
