@@ -126,3 +126,10 @@ def test_late_outages_are_assessed_in_every_billed_cycle_they_touch(
     outage(credits, "a", 95_000, 101_500, billed=2)  # cycle 0: all announced; cycle 1: 1 500 s
     assert (0, 0) not in credits.rows
     assert credits.pending.tolist() == [100, 100, 400, 0]
+
+
+def test_even_a_one_second_outage_is_recorded(credits: SlaCredits) -> None:
+    outage(credits, "b", 250_000, 250_001)
+    assert credits.credits(2, BASE).tolist() == [0, 0, 0, 0]
+    assert credits.rows[(2, 2)]["outage_s"] == 1.0
+    assert credits.rows[(2, 2)]["availability_pct"] == pytest.approx(99.999)
