@@ -112,8 +112,8 @@ def test_announced_maintenance_is_excluded_and_written(credits: SlaCredits,
     credits.write()
     credits.sim.records.close()
     rows = pq.read_table(tmp_path / "tables" / "sla_credits.parquet").to_pylist()
-    assert [(r["sub"], r["credit_minor"], r["outage_s"]) for r in rows] == [
-        (0, 0, 500.0), (1, 0, 500.0), (2, 100, 4500.0)]
+    assert [(r["sub"], r["account"], r["credit_minor"], r["outage_s"]) for r in rows] == [
+        (0, 0, 0, 500.0), (1, 0, 0, 500.0), (2, 1, 100, 4500.0)]
 
 
 def test_late_outages_are_assessed_in_every_billed_cycle_they_touch(
@@ -133,3 +133,18 @@ def test_even_a_one_second_outage_is_recorded(credits: SlaCredits) -> None:
     assert credits.credits(2, BASE).tolist() == [0, 0, 0, 0]
     assert credits.rows[(2, 2)]["outage_s"] == 1.0
     assert credits.rows[(2, 2)]["availability_pct"] == pytest.approx(99.999)
+
+
+def test_bill_cycle_groups_are_billed_apart(make_sim: Callable[..., Sim]) -> None:
+    """Two groups whose cycles are offset by half a cycle; only group 1 has billed its first
+    cycle: a late outage adjusts its line only."""
+    subs = SubscriberBase(cells=("a",), offers=("sla",), cell=np.zeros(2, dtype=np.int32),
+                          offer=np.zeros(2, dtype=np.int16),
+                          account=np.array([0, 1], dtype=np.int32))
+    half = CYCLE / 2
+    c = SlaCredits(make_sim(horizon=3 * CYCLE), subs, [SLA],
+                   [[0.0, CYCLE, 2 * CYCLE, 3 * CYCLE], [0.0, half, half + CYCLE, 3 * CYCLE]],
+                   group=np.array([0, 1], dtype=np.int64))
+    c.on_outage(ServiceOutageReport(1, "a", 10_000, 12_000), np.array([0, 1]),
+                lambda k: BASE[:2])
+    assert c.pending.tolist() == [0, 100]
