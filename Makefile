@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SCENARIO ?= scenarios/quickstart.yaml
 
-.PHONY: demo test lint bench lab clean emulation-deps
+.PHONY: demo test lint bench lab clean emulation-deps mutation
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,12 @@ test: lint
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
 
+# Mutation testing of the twin's logic (mutmut, one worker; hours, not part of `make test`):
+# a table of killed / survived / timed-out mutants per module. MODULES=twin/bss/sla.py … runs
+# only those; results are kept in mutants/ (ignored by git).
+mutation: $(STAMP)
+	$(PY) -m tests.mutation_report run $(MODULES)
+
 lab: $(STAMP)
 	$(PY) -m pip install -q -e '.[lab]'
 	$(VENV)/bin/jupyter lab notebooks
@@ -34,4 +40,4 @@ emulation-deps:
 	.ci/install-emulation
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs mutants .pytest_cache .mypy_cache .ruff_cache

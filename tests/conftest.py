@@ -95,3 +95,11 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomize="
             f"{profile.derandomize}, max_examples={profile.max_examples} (seed: each test's "
             f"name when derandomised)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under mutation testing (mutmut sets MUTANT_UNDER_TEST), the unit tests run first: a
+    mutant stops at its first failing test, so a killed mutant rarely waits for a scenario
+    run. Otherwise the order is pytest's own."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        items.sort(key=lambda item: "tests/unit/" not in item.nodeid.replace("\\", "/"))

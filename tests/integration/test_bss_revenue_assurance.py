@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,16 +115,36 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
     for name in ("rated", "invoices", "invoice_lines", "subscriptions", "product_orders",
                  "cdrs"):
         (out / f"{name}.parquet").write_bytes((tables / f"{name}.parquet").read_bytes())
-    reconcile(out, bss, lost)  # consistent: passes
-    with pytest.raises(ReconciliationError, match="funnel"):
-        reconcile(out, bss, {**lost, "lost_outage_minor": 8})  # one cent unaccounted for
-    with pytest.raises(ReconciliationError, match="rated usage"):
-        reconcile(out, SimpleNamespace(**{**vars(bss), "rated_minor": rated + 1}), lost)
-    with pytest.raises(ReconciliationError, match="re-rating"):
-        reconcile(out, bss, {**lost, "rerated_rows_differing": 3})
-    with pytest.raises(ReconciliationError, match="received_records_logged_once"):
-        reconcile(out, SimpleNamespace(**{**vars(bss), "mediation": SimpleNamespace(
-            received=run.summary["bss"]["cdrs_received"] + 1)}), lost)
+    ok = reconcile(out, bss, lost, strict=False)  # consistent: passes
+    assert (ok["identity_holds"], ok["identities_failed"]) == (True, [])
+    assert (out / "revenue_assurance.parquet").exists()
+    vary_bss = lambda **kw: SimpleNamespace(**{**vars(bss), **kw})  # noqa: E731
+    # each identity broken on its own: it fails, and only it
+    breaks: list[tuple[str, Any, dict[str, int]]] = [
+        ("funnel_gives_billed_net", bss, {**lost, "lost_outage_minor": 8}),  # a cent astray
+        ("rated_is_invoiced_plus_online", vary_bss(rated_minor=rated + 1), lost),
+        ("rated_is_invoiced_plus_online", vary_bss(ocs=SimpleNamespace(counts={
+            "debited_minor": bss.ocs.counts["debited_minor"] + 1})), lost),
+        ("rerating_reproduces_charges", bss, {**lost, "rerated_rows_differing": 3}),
+        ("received_records_logged_once", vary_bss(mediation=SimpleNamespace(
+            received=run.summary["bss"]["cdrs_received"] + 1)), lost),
+        ("truth_rated_is_bss_rated", bss,
+         {**lost, "subscribed_records": lost["subscribed_records"] - 1}),
+        ("carried_is_rated_plus_leaked", bss,
+         {**lost, "carried_usage_minor": rated + 1}),
+    ]
+    for name, b, figures in breaks:
+        audit = reconcile(out, b, figures, strict=False)
+        assert (audit["identity_holds"], audit["identities_failed"]) == (False, [name])
+        with pytest.raises(ReconciliationError, match=name):
+            reconcile(out, b, figures)
+    # the books themselves doctored: an invoice's total one cent off its net + tax
+    inv = run.table("invoices")
+    inv.loc[inv.index[0], "total_minor"] += 1
+    inv.to_parquet(out / "invoices.parquet")
+    audit = reconcile(out, bss, lost, strict=False)
+    assert set(audit["identities_failed"]) == {"funnel_gives_billed_net",
+                                               "invoice_is_its_lines"}
 
 
 def test_a_line_on_no_invoice_fails_the_run(run_scenario: RunScenario, tmp_path: Path) -> None:

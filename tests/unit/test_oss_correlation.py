@@ -200,3 +200,37 @@ def test_an_element_back_up_fails_again_as_a_new_incident(
     assert {a.cause for a in new.alarms} == {"heartbeatFailure", "lossOfSignal",
                                              "routingAdjacencyLost"}
     assert new.ticket_id and new.ticket_id != old.ticket_id
+
+
+def test_a_symptom_joins_the_most_upstream_of_two_roots(
+        harness: Callable[..., Harness]) -> None:
+    """A fibre cut and, behind it, an element that lost its heartbeat in the same window: the
+    cells behind both are cut off by either, and belong to the cut (the single failure that
+    explains the most); the downstream element keeps only its own alarms."""
+    h = harness()
+    h.send(10, *FIBRE_CUT, ("site3", "heartbeatFailure"))
+    h.run(until=200)
+    by_root = {i.root: i for i in h.incidents}
+    assert set(by_root) == {"site1-site2", "site3"}
+    assert {(a.obj, a.cause) for a in by_root["site3"].alarms} == {
+        ("site3", "heartbeatFailure"), ("site3", "routingAdjacencyLost")}
+    cut = roles(by_root["site1-site2"])
+    for cell in ("site3-c1", "site3-c2", "site2-c1", "site2-c2"):
+        assert cut[(cell, "", "backhaulFailure")] == "symptom"
+
+
+def test_a_silent_element_behind_two_dead_ones_hangs_on_the_most_upstream(
+        harness: Callable[..., Harness]) -> None:
+    """site1, site2 and site3 of one chain all lose their heartbeat: site2 and site3 may only
+    be unreachable behind site1 (in-band management), so they are site1's symptoms, not
+    site2's (which is itself behind site1)."""
+    h = harness()
+    h.send(10, ("site1", "heartbeatFailure"), ("site2", "heartbeatFailure"),
+           ("site3", "heartbeatFailure"), ("site3-c1", "backhaulFailure"))
+    h.run(until=200)
+    assert [i.root for i in h.incidents] == ["site1"]
+    r = roles(h.incidents[0])
+    assert r == {("site1", "", "heartbeatFailure"): "root",
+                 ("site2", "", "heartbeatFailure"): "symptom",
+                 ("site3", "", "heartbeatFailure"): "symptom",
+                 ("site3-c1", "", "backhaulFailure"): "symptom"}

@@ -45,8 +45,8 @@ def test_theory_numbers() -> None:
     assert mean_down(K, LAM, MU, 2) == pytest.approx(0.871, abs=5e-4)
 
 
-def replicate(crews: int, seed: int) -> twin.Run:
-    return twin.simulate(SCENARIO, seed=seed, report=False,
+def replicate(crews: int, seed: int, tmp: Path) -> twin.Run:
+    return twin.simulate(SCENARIO, seed=seed, report=False, out=tmp / f"c{crews}s{seed}",
                          overrides=(f"oss.crews.count={crews}", f"duration={DAYS}d"))
 
 
@@ -56,8 +56,8 @@ def cells_down(run: twin.Run) -> float:
 
 
 @pytest.mark.parametrize("crews", [1, 2])
-def test_cells_down_match_the_finite_source_queue(crews: int) -> None:
-    down = np.array([cells_down(replicate(crews, s)) for s in SEEDS])
+def test_cells_down_match_the_finite_source_queue(crews: int, tmp_path: Path) -> None:
+    down = np.array([cells_down(replicate(crews, s, tmp_path)) for s in SEEDS])
     mean, se = down.mean(), down.std(ddof=1) / np.sqrt(down.size)
     theory = mean_down(K, LAM, MU, crews)
     assert mean == pytest.approx(theory, rel=0.06), (mean, se, theory)
@@ -74,7 +74,7 @@ def open_tickets_sampled(tickets: pd.DataFrame, horizon: float, step: float) -> 
     return float((opened - gone).mean())
 
 
-def test_littles_law_on_the_ticket_queue() -> None:
+def test_littles_law_on_the_ticket_queue(tmp_path: Path) -> None:
     """L (open tickets, sampled every 5 minutes) = λ (tickets per hour) × W (hours each
     stays open), within 1 %; L matches the cells really down within 2 %, since every dead
     cell holds exactly one ticket from its failure to its repair; and W is the theory's
@@ -82,7 +82,7 @@ def test_littles_law_on_the_ticket_queue() -> None:
     horizon = DAYS * 86_400.0
     ls, lws, downs, ws = [], [], [], []
     for seed in list(SEEDS)[:4]:
-        run = replicate(1, seed)
+        run = replicate(1, seed, tmp_path)
         t = run.table("tickets")
         stay = (t["closed"].fillna(horizon) - t["created"]) / 3600
         lam, w = len(t) / (horizon / 3600), float(stay.mean())

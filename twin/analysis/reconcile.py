@@ -60,7 +60,12 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
+def reconcile(tables: Path, bss: Any, lost: dict[str, int], *,
+              strict: bool = True) -> dict[str, Any]:
+    """The revenue-assurance figures and identities of a run. ``strict`` (a run): raise
+    :class:`ReconciliationError` naming every identity that does not hold; otherwise (an
+    audit of given books) return them anyway, ``identity_holds`` false and the broken
+    identities named in ``identities_failed``, without writing the funnel table."""
     con = duckdb.connect()
     inv_path, lines_path = tables / "invoices.parquet", tables / "invoice_lines.parquet"
     rated_minor = _one(con, f"SELECT sum(charge_minor) FROM '{tables / 'rated.parquet'}'")
@@ -118,10 +123,12 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
         *rows,
     ]
     failed = [c for c in checks if not c.holds]
-    if failed:
+    if failed and strict:
         raise ReconciliationError("; ".join(f"{c.name}: {c.detail}" for c in failed))
-    _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records, online,
-                 churn)
+    if not failed:
+        _write_table(tables, lost, inv, leaks, tariff_error, rated_minor, rated_records,
+                     online, churn)
+    audit = {} if strict else {"identities_failed": [c.name for c in failed]}
     return {
         "potential_usage_minor": lost["potential_usage_minor"],
         "rated_minor": rated_minor,
@@ -154,6 +161,7 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int]) -> dict[str, Any]:
         "billed_net_minor": inv["net"],
         "identities_checked": len(checks),
         "identity_holds": not failed,
+        **audit,
     }
 
 
