@@ -102,11 +102,11 @@ class UsageRecordSpec(Strict):
                                                          "to other national networks")
     uplink_share_mean: Share = Field(0.12, description="mean uplink share of a data volume")
     malformed_share: Share = Field(
-        0.0, description="share of records a recording entity writes corrupt (a negative "
+        0.01, description="share of records a recording entity writes corrupt (a negative "
                          "duration or volume: a clock step between seizure and release, a "
                          "counter wrap); mediation rejects them (0: off)")
     unknown_subscriber_share: Share = Field(
-        0.0, description="share of records written with a served IMSI the subscriber base "
+        0.01, description="share of records written with a served IMSI the subscriber base "
                          "does not know (a corrupted or test identity); mediation rejects "
                          "them (0: off)")
 
@@ -124,7 +124,7 @@ class RadioSpec(Strict):
     mean length that drop in an idle cell of factor 1. 0 switches radio drops off (scenarios
     that check loss theory, e.g. Erlang B, need a clean radio)."""
 
-    drop_rate: float = Field(0.0, ge=0, le=1,
+    drop_rate: float = Field(0.01, ge=0, le=1,
                              description="radio drop probability of a mean-length call in an "
                                          "idle cell of coverage factor 1 (0: off)")
     load_sensitivity: float = Field(1.0, ge=0, le=100,
@@ -133,7 +133,7 @@ class RadioSpec(Strict):
         default_factory=lambda: {"good": 0.6, "fair": 0.3, "poor": 0.1},
         description="share of cells per coverage class (good, fair, poor), drawn per cell")
     coverage_factor: dict[str, Annotated[float, Field(ge=0, le=1_000)]] = Field(
-        default_factory=lambda: {"good": 0.5, "fair": 1.0, "poor": 4.0},
+        default_factory=lambda: {"good": 0.5, "fair": 1.0, "poor": 2.0},
         description="drop hazard multiplier per coverage class")
 
     @model_validator(mode="after")
