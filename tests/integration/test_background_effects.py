@@ -91,3 +91,15 @@ def test_defective_records_are_rejected_and_leak_to_the_unit(off: twin.Run,
         "collector", "rejected", "suspense", "late", "fail_open", "terminated"))
     assert np.isclose(rec["carried_usage_minor"],
                       off.summary["reconciliation"]["carried_usage_minor"])
+
+
+@pytest.mark.parametrize(("override", "named"), [
+    ("traffic.radio.coverage_mix={good: 0.5, great: 0.5}", "unknown coverage class 'great'"),
+    ("traffic.radio.coverage_mix={good: 0.5, poor: 0.2}", "must add up to 1"),
+    ("traffic.radio.coverage_factor={good: 1.0}", "no factor for class 'fair'"),
+    ("traffic.radio.drop_rate=1.5", "traffic.radio.drop_rate"),
+    ("traffic.records.malformed_share=-0.1", "traffic.records.malformed_share"),
+])
+def test_bad_background_settings_name_the_field(override: str, named: str) -> None:
+    with pytest.raises(twin.ScenarioError, match=named):
+        twin.load_scenario(QUICKSTART, (override,))

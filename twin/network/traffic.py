@@ -11,7 +11,9 @@ cell-intervals cannot block — an upper bound on occupancy (every offered call 
 an infinite-server system) stays below the channel count — and are admitted wholesale. Only
 cells that might block, or whose service state changes inside the interval, are replayed
 call by call, exactly. Calls in progress when their cell loses service are dropped there
-(abnormal release); attempts while it is out of service are lost.
+(abnormal release); attempts while it is out of service are lost. Calls also drop for radio
+reasons (``traffic.radio``): a hazard per cell from its coverage class and load, drawn per
+call on a stream of its own after every other outcome, so switching it on moves no other draw.
 """
 
 from __future__ import annotations
