@@ -50,7 +50,7 @@ def _mttr_h(run: Run) -> float:
 
 def _alarms_per_10_min(run: Run) -> float:
     """Alarms the OSS raised per 10 minutes of the run (every operator together)."""
-    return float(run.summary["oss"]["alarms_raw"]) / (run.summary["sim_days"] * 144.0)
+    return float(run.summary["oss"]["alarms_raw"]) / (float(run.summary["sim_days"]) * 144.0)
 
 
 def _usage_leakage(run: Run) -> float:
