@@ -50,7 +50,7 @@ ABROAD = 447_000_000_000  # international: 44 7xxx xxxxxx
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     with np.errstate(over="ignore"):
         z = x + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -74,7 +74,7 @@ class Recorder:
 
     def unit(self, ids: Arr, field: int) -> npt.NDArray[np.float64]:
         """A uniform in [0, 1) per session id, one independent value per ``field``."""
-        h = _splitmix(np.asarray(ids).astype(np.uint64) ^ self.keys[field])
+        h = splitmix(np.asarray(ids).astype(np.uint64) ^ self.keys[field])
         out: npt.NDArray[np.float64] = (h >> np.uint64(11)).astype(np.float64) / float(2**53)
         return out
 

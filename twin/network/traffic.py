@@ -39,7 +39,7 @@ from twin.messages import (
     UsageBatch,
 )
 from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
-from twin.network.records import Recorder
+from twin.network.records import Recorder, splitmix
 from twin.network.state import CellChange, NetworkState
 from twin.network.transport import TransportLoad
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
@@ -165,7 +165,10 @@ class TrafficEngine:
         self.radio_hazard = (radio.drop_rate / spec.voice.holding.mean_s
                              * np.array([radio.coverage_factor[c] for c in self.coverage],
                                         dtype=np.float64))  # per second, idle cell
-        self.radio_rng = sim.rng.stream("traffic.radio")
+        # counter-based: a call's draws in an interval hash its id and the interval, so they
+        # do not depend on which other calls exist (an outage elsewhere moves none of them)
+        self.radio_keys = sim.rng.stream("traffic.radio").integers(
+            0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
         self.transport: TransportLoad | None = None
         self.data_capacity = np.ones(n_cells)  # Mb/s per cell; set by the network twin
         self.on_congestion: Callable[[], None] | None = None
@@ -437,13 +440,17 @@ class TrafficEngine:
                     t0: float, t1: float) -> None:
         """Radio drops: every call up in this interval (carried or new) drops with
         probability 1 − exp(−hazard × its time up here), at a uniform instant of that
-        time. Drawn on the ``traffic.radio`` stream, after every other outcome."""
+        time. The uniforms hash the call's id and the interval with keys from the
+        ``traffic.radio`` stream: the same call in the same interval gets the same draws
+        whatever else happens in the run (common random numbers)."""
         rows = np.flatnonzero(outcome == ACTIVE)
         if rows.size == 0:
             return
         s = np.maximum(allb.start[rows], t0)
         span = np.clip(np.minimum(allb.end[rows], t1) - s, 0.0, None)
-        u = self.radio_rng.random((2, rows.size))
+        base = splitmix(allb.id[rows].astype(np.uint64) ^ np.uint64(int(t0 * 1000)))
+        u = np.stack([(splitmix(base ^ k) >> np.uint64(11)).astype(np.float64) / float(2**53)
+                      for k in self.radio_keys])
         hit = u[0] < -np.expm1(-hazard[allb.cell[rows]] * span)
         r = rows[hit]
         actual_end[r] = s[hit] + u[1][hit] * span[hit]
