@@ -119,3 +119,13 @@ class Listener:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def pause_at(twin: LiveTwin, at: float) -> None:
+    """Let a paused twin run to simulated second ``at`` and wait until it holds there."""
+    twin.pacer.pause(at)
+    twin.pacer.resume()
+    deadline = time.monotonic() + 120
+    while not (twin.pacer.state == "paused" and twin.pacer.now == at):
+        assert time.monotonic() < deadline and twin.error is None, twin.error
+        time.sleep(0.01)

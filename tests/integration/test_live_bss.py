@@ -26,7 +26,7 @@ from twin.live.bss import PAGES_KEPT
 from twin.live.service import LiveTwin
 from twin.scenario import load
 
-from .live_support import scenario_text
+from .live_support import pause_at, scenario_text
 from .tmf import check
 
 U = "/tmf-api/usageManagement/v4/usage"
@@ -42,17 +42,6 @@ class Seen:
         self.twin: LiveTwin
         self.client: TestClient
         self.export: Path
-
-
-def _pause(twin: LiveTwin, at: float) -> None:
-    import time
-
-    twin.pacer.pause(at)
-    twin.pacer.resume()
-    deadline = time.monotonic() + 120
-    while not (twin.pacer.state == "paused" and twin.pacer.now == at):
-        assert time.monotonic() < deadline and twin.error is None, twin.error
-        time.sleep(0.01)
 
 
 def _all(c: TestClient, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -79,7 +68,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seen]:
     twin.start()
     try:
         c = out.client
-        _pause(twin, 24 * 3600.0)
+        pause_at(twin, 24 * 3600.0)
         assert twin.asm is not None
         r = c.get(U, params={"limit": 1000})
         out.at24 = {"received": twin.asm.bss.mediation.received, "total": r.headers[
@@ -87,7 +76,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seen]:
             "by_type": {k: int(c.get(U, params={"usageType": k, "limit": 1}).headers[
                 "X-Total-Count"]) for k in KIND_NAMES},
             "by_status": {s: c.get(U, params={"status": s, "limit": 5}) for s in STATUS}}
-        _pause(twin, 26 * 3600.0)
+        pause_at(twin, 26 * 3600.0)
         out.at26 = {"invoices": twin.asm.bss.billing.totals["invoices"],
                     "bills": _all(c, B), "rates": _all(c, R)}
         twin.pacer.resume()

@@ -3,7 +3,6 @@ count — those scheduled after it never happened in this run."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import yaml
@@ -12,7 +11,7 @@ from twin.live.score import score
 from twin.live.service import LiveTwin
 from twin.scenario import load
 
-from .live_support import CUT, scenario_text
+from .live_support import CUT, pause_at, scenario_text
 
 STOP = 3 * 3600.0
 
@@ -25,12 +24,7 @@ def test_score_of_a_stopped_run_counts_faults_begun_before_the_stop(tmp_path: Pa
     twin = LiveTwin(load(path), tmp_path / "run", speed=1e6, paused=True)
     twin.start()
     try:
-        twin.pacer.pause(STOP)
-        twin.pacer.resume()
-        deadline = time.monotonic() + 120
-        while not (twin.pacer.state == "paused" and twin.pacer.now == STOP):
-            assert time.monotonic() < deadline and twin.error is None, twin.error
-            time.sleep(0.01)
+        pause_at(twin, STOP)
         twin.pacer.stop()
         assert twin.wait(120) and twin.error is None, twin.error
     finally:

@@ -54,9 +54,10 @@ class Pacer:
         if at is not None and at > self.now:
             self.pause_at = at
             return
-        if self.state == "running":
-            self.state = "paused"
-            self._resume.clear()
+        with self.lock:  # a step under way ends first; none starts after this returns
+            if self.state == "running":
+                self.state = "paused"
+                self._resume.clear()
 
     def resume(self) -> None:
         if self.state == "paused":
@@ -101,6 +102,8 @@ class Pacer:
             if self._stop.wait(max(0.0, due - time.monotonic())):
                 break
             with self.lock:
+                if not self._resume.is_set():  # paused while this step waited for its time
+                    continue
                 if target > sim.now:
                     sim.env.run(until=target)
                 self.steps += 1
