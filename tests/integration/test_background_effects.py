@@ -10,12 +10,11 @@ import pytest
 import twin
 from twin.messages import ABNORMAL_RELEASE
 
-from .support import QUICKSTART, SMALL, RunScenario
+from .support import CLEAN, QUICKSTART, SMALL, RunScenario
 
 # the OSS's PM threshold alarms are off: a noisy drop rate could page crews, and their
 # repairs would move the outages (a real effect, but not the one checked here)
-OFF = (*SMALL, "oss.pm.enabled=false", "traffic.radio.drop_rate=0",
-       "traffic.records.malformed_share=0", "traffic.records.unknown_subscriber_share=0")
+OFF = (*SMALL, "oss.pm.enabled=false", *CLEAN)
 RADIO = (*OFF, "traffic.radio.drop_rate=0.02")
 DEFECTS = (*OFF, "traffic.records.malformed_share=0.01",
            "traffic.records.unknown_subscriber_share=0.01")
