@@ -18,6 +18,10 @@ QUICKSTART = SCENARIOS / "quickstart.yaml"
 # Shrink a scenario for tests that compare several runs: fewer days and subscribers, same
 # network and same scripted faults (the quickstart's cut is at 1d10h).
 SMALL = ("duration=3d", "subscribers.count=1500")
+# The background effects of an operator's network off: no radio drops, no records written
+# wrong. For tests that check one mechanism in a clean room (each says why it needs one).
+CLEAN = ("traffic.radio.drop_rate=0", "traffic.records.malformed_share=0",
+         "traffic.records.unknown_subscriber_share=0")
 
 RunScenario = Callable[..., twin.Run]
 

@@ -44,7 +44,7 @@ def test_every_ticketed_incident_has_the_bss_answer(run: twin.Run) -> None:
 
 def test_the_answer_is_what_the_bss_books_say(run: twin.Run) -> None:
     """Recomputed from the BSS's own tables: lines on the cells, their accounts, enterprise
-    and SLA lines, and usage revenue rated before the question over the last 7 days."""
+    and SLA lines, and usage revenue rated before the question reached it, over the last 7 days."""
     imp = run.table("incident_impact")
     subs = run.table("subscriptions")
     rated = run.table("rated")
@@ -60,10 +60,12 @@ def test_the_answer_is_what_the_bss_books_say(run: twin.Run) -> None:
         assert r.enterprise_accounts == ent["account"].nunique()
         assert r.sla_lines == len(ent)  # the enterprise offer is the one with an SLA
         assert r.sla_exposure_minor == 225 * len(ent)  # 5 % of 45.00
-        now_h = int(r.asked // H)
-        seen = rated[(rated["rated_at"] < r.asked) & rated["cell"].isin(cells)
+        # from the books as they stand when the question reaches the BSS (the answer's time;
+        # the bus takes LATENCY each way)
+        now_h = int(r.answered // H)
+        seen = rated[(rated["rated_at"] < r.answered) & rated["cell"].isin(cells)
                      & (np.floor(rated["start"] / H) > now_h - 168)]
-        expected = seen["charge_minor"].sum() / min(168.0, r.asked / H)
+        expected = seen["charge_minor"].sum() / min(168.0, r.answered / H)
         assert r.revenue_at_risk_minor_per_h == pytest.approx(expected, abs=1)
     assert (imp["revenue_at_risk_minor_per_h"] > 0).all()
 

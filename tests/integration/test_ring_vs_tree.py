@@ -1,7 +1,8 @@
 """Transport design: the same fibre cut on a tree isolates sites, on a ring it costs nothing.
 
-The quickstart's scripted cut (``site1-site2``, day 2 at 10:00) with random faults switched
-off, so every lost call can only be the cut's. On the tree the sites behind the cut lose
+The quickstart's scripted cut (``site1-site2``, day 2 at 10:00) with random faults and the
+background effects (radio drops, records written wrong) switched off, so every lost or dropped
+call can only be the cut's. On the tree the sites behind the cut lose
 their path to the core: their cells are out of service from the cut until the crew's splice,
 and calls there are lost. On the ring the chain closes back to its aggregation router, so
 traffic goes the other way round: no cell outage, no lost or dropped call — though the OSS
@@ -16,6 +17,7 @@ import pytest
 import twin
 
 from .support import (
+    CLEAN,
     QUICKSTART,
     SMALL,
     RunScenario,
@@ -25,7 +27,7 @@ from .support import (
 )
 
 CUT = "site1-site2"
-CALM = (*SMALL, "faults.random.mtbf_h={}")
+CALM = (*SMALL, "faults.random.mtbf_h={}", *CLEAN)
 TREE = (*CALM, "network.transport=tree")
 RING = (*CALM, "network.transport=ring")
 

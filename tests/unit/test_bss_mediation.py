@@ -182,6 +182,15 @@ def test_a_rejected_record_does_not_count_as_seen(mediation: Mediation) -> None:
     assert out["record_id"].tolist() == [1]
 
 
+def test_a_record_written_wrong_and_twice_is_one_reject_and_one_duplicate(
+        mediation: Mediation) -> None:
+    out = mediation.process(batch([1, 1, 2, 2], subs=[99, 99, 1, 1], durations=[60, 60, -5, -5]))
+    assert out["record_id"].size == 0
+    assert [r["reason"] for r in cdrs(mediation)] == [
+        "unknown subscriber", "duplicate", "negative quantity", "duplicate"]
+    assert (mediation.rejected, mediation.duplicates) == (2, 2)
+
+
 def test_cdrs_table_records_when_each_batch_arrived(mediation: Mediation) -> None:
     sim = mediation.sim
 

@@ -113,6 +113,8 @@ def single_cell(case: Case, catalog: dict[str, Any]) -> dict[str, Any]:
             "voice": {"calls_per_sub_day": case.load * 86_400.0 / mean_s / SUBSCRIBERS,
                       "holding": dict(case.holding)},
             "data": {"sessions_per_sub_day": 0},
+            # a clean radio: a drop frees its channel early, and Erlang B knows no drops
+            "radio": {"drop_rate": 0.0},
         },
         "faults": {"random": {"mtbf_h": {}}, "scripted": []},
         "bss": {"catalog": copy.deepcopy(catalog)},

@@ -11,7 +11,9 @@ Each record goes through, in this order (TMF635 usage states in brackets):
    before among records that started within ``dedup_retention`` of now; with no charging id
    in the batch the record id stands in for it, sequence 0 (3GPP TS 32.298 names
    chargingID + nodeID + recordSequenceNumber as the key used in practice) → [rejected]
-   ``duplicate``;
+   ``duplicate`` — also a repeat, in the same batch, of a record rejected in step 1 (a
+   record written wrong and written twice is one defect and one duplicate); a rejected
+   record is not remembered, so it may come again, corrected, in a later batch;
 2b. **assembly** — a partial record (sequence number ≥ 1) is held [received] until its
    session is complete: the last part (a cause other than a partial-record cause) and every
    sequence number before it. Then the parts become one record of the whole session — the
@@ -203,10 +205,13 @@ class Mediation:
         key = dedup_key(c)
         bucket = np.floor(c["start"] / BUCKET_S).astype(np.int64)
         _, first = np.unique(key, return_index=True)
-        seen = np.ones(n, dtype=bool)
-        seen[first] = False
-        seen |= self._seen_before(key, bucket)
+        copy = np.ones(n, dtype=bool)  # repeats a record of this batch
+        copy[first] = False
+        seen = copy | self._seen_before(key, bucket)
         reason[(reason == OK) & seen] = DUPLICATE
+        # a record written wrong and written twice: its copy in the same batch is a duplicate
+        # (a rejected record is not remembered: it may come again, corrected, later)
+        reason[copy] = DUPLICATE
         part = c["seq"] > 0
         if part.any() and self.closed.size:
             sk = session_key(c)

@@ -50,7 +50,7 @@ ABROAD = 447_000_000_000  # international: 44 7xxx xxxxxx
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def _splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     with np.errstate(over="ignore"):
         z = x + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -68,10 +68,13 @@ class Recorder:
             0, 2**63, size=4, dtype=np.int64).astype(np.uint64)
         self.next_record = 1
         self.partials_written = 0
+        self.defect_rng = sim.rng.stream("network.cdr.defects")
+        self.malformed = 0  # records written corrupt
+        self.unknown_subscriber = 0  # records written with an identity the base lacks
 
     def unit(self, ids: Arr, field: int) -> npt.NDArray[np.float64]:
         """A uniform in [0, 1) per session id, one independent value per ``field``."""
-        h = _splitmix(np.asarray(ids).astype(np.uint64) ^ self.keys[field])
+        h = splitmix(np.asarray(ids).astype(np.uint64) ^ self.keys[field])
         out: npt.NDArray[np.float64] = (h >> np.uint64(11)).astype(np.float64) / float(2**53)
         return out
 
@@ -201,6 +204,30 @@ class Recorder:
         self.partials_written += int(rows.size)
         return self._columns(DATA, sid[rows], sub[rows], s + lo, dur, vol - up, up,
                              why[rows], k, np.zeros(rows.size, np.int64), s + lo, s + hi)
+
+    def defects(self, cols: dict[str, Arr]) -> dict[str, Arr]:
+        """Records the recording entity writes wrong, in place: a share with a negative
+        duration (``malformed_share``) and a share with a served identity outside the
+        subscriber base (``unknown_subscriber_share``). Only records of a whole call or
+        session (sequence 0) written for offline charging: a session the OCS charged online
+        has been paid for whatever becomes of its record."""
+        p_bad, p_unknown = self.spec.malformed_share, self.spec.unknown_subscriber_share
+        n = cols["record_id"].size
+        if (p_bad <= 0 and p_unknown <= 0) or n == 0:
+            return cols
+        u = self.defect_rng.random((2, n))
+        eligible = cols["seq"] == 0
+        if "online" in cols:
+            eligible &= cols["online"] == 0
+        bad = eligible & (u[0] < p_bad)
+        unknown = eligible & ~bad & (u[1] < p_unknown)
+        if bad.any():
+            cols["duration_s"] = np.where(bad, -1 - cols["duration_s"], cols["duration_s"])
+            self.malformed += int(bad.sum())
+        if unknown.any():
+            cols["sub"] = np.where(unknown, self.subs.count + cols["charging_id"], cols["sub"])
+            self.unknown_subscriber += int(unknown.sum())
+        return cols
 
     @staticmethod
     def _cum_bytes(volume: Arr, intended: Arr, covered: Arr) -> npt.NDArray[np.int64]:

@@ -11,7 +11,9 @@ cell-intervals cannot block — an upper bound on occupancy (every offered call 
 an infinite-server system) stays below the channel count — and are admitted wholesale. Only
 cells that might block, or whose service state changes inside the interval, are replayed
 call by call, exactly. Calls in progress when their cell loses service are dropped there
-(abnormal release); attempts while it is out of service are lost.
+(abnormal release); attempts while it is out of service are lost. Calls also drop for radio
+reasons (``traffic.radio``): a hazard per cell from its coverage class and load, drawn per
+call on a stream of its own after every other outcome, so switching it on moves no other draw.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from twin.messages import (
     UsageBatch,
 )
 from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
-from twin.network.records import Recorder
+from twin.network.records import Recorder, splitmix
 from twin.network.state import CellChange, NetworkState
 from twin.network.transport import TransportLoad
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
@@ -153,6 +155,20 @@ class TrafficEngine:
         self.ocs: OnlineCharging | None = None  # set when the network charges prepaid online
         self.subs_prepaid = subs.is_prepaid
         self.drop_rng = sim.rng.stream("traffic.drops")
+        # background radio drops: each on its own streams, so switching them on leaves every
+        # other draw of the run as it was
+        radio = spec.radio
+        classes = list(radio.coverage_mix)
+        pick = sim.rng.stream("network.coverage").choice(
+            len(classes), size=n_cells, p=np.array([radio.coverage_mix[c] for c in classes]))
+        self.coverage = np.array(classes, dtype=object)[pick]  # class of each cell
+        self.radio_hazard = (radio.drop_rate / spec.voice.holding.mean_s
+                             * np.array([radio.coverage_factor[c] for c in self.coverage],
+                                        dtype=np.float64))  # per second, idle cell
+        # counter-based: a call's draws in an interval hash its id and the interval, so they
+        # do not depend on which other calls exist (an outage elsewhere moves none of them)
+        self.radio_keys = sim.rng.stream("traffic.radio").integers(
+            0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
         self.transport: TransportLoad | None = None
         self.data_capacity = np.ones(n_cells)  # Mb/s per cell; set by the network twin
         self.on_congestion: Callable[[], None] | None = None
@@ -215,19 +231,23 @@ class TrafficEngine:
         pm: dict[str, Arr] = {}
         cdrs: list[dict[str, Arr]] = []
         news = []
+        rates = []
         for kind, per_day in ((VOICE, self.spec.voice.calls_per_sub_day),
                               (DATA, self.spec.data.sessions_per_sub_day),
                               (SMS, self.spec.sms.per_sub_day)):
             rate = self.demand_on * per_day * share / 3600.0 * (t1 - t0)
             if crowd is not None:
                 rate = rate * crowd
+            rates.append(rate)
             news.append(self._generate(kind, rate, t0, t1))
+        radio = self._radio_hazard(rates[VOICE], channels, t1 - t0)
         dark = ~up0 | sleeping
         dark[list(by_cell)] = False
         news = self._admit(news, ~dark, pm)
         for kind, cap in ((VOICE, channels), (DATA, None), (SMS, None)):
             cdrs.append(self._resolve(kind, news[kind], t0, t1, up0, by_cell, cap, pm,
-                                      sleeping, drop if kind == VOICE else None))
+                                      sleeping, drop if kind == VOICE else None,
+                                      radio if kind == VOICE else None))
         for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
             offered = "calls_offered" if k == VOICE else f"{name}_offered"
             pm[offered] = pm[offered] + pm[f"{name}_denied"]  # denied attempts were offered
@@ -338,7 +358,8 @@ class TrafficEngine:
 
     def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
                  by_cell: dict[int, list[CellChange]], cap: Arr | None,
-                 pm: dict[str, Arr], sleeping: Arr, drop: Arr | None) -> dict[str, Arr]:
+                 pm: dict[str, Arr], sleeping: Arr, drop: Arr | None,
+                 radio: Arr | None = None) -> dict[str, Arr]:
         car = self.carried[kind]
         allb = Batch.concat(car, new)
         n_car = len(car)
@@ -356,6 +377,8 @@ class TrafficEngine:
                          by_cell.get(c, []), None if cap is None else int(cap[c]))
         if drop is not None and drop.any():
             self._drop_degraded(allb, n_car, outcome, actual_end, drop, t1)
+        if radio is not None:
+            self._drop_radio(allb, outcome, actual_end, radio, t0, t1)
         finished = (outcome == DROPPED) | ((outcome == ACTIVE) & (actual_end <= t1))
         outcome[(outcome == ACTIVE) & (actual_end <= t1)] = COMPLETED
         resolved = finished | (outcome == BLOCKED) | (outcome == LOST)
@@ -401,6 +424,37 @@ class TrafficEngine:
         start = allb.start[hit]
         actual_end[hit] = start + v * (np.minimum(allb.end[hit], t1) - start)
         outcome[hit] = DROPPED
+
+    def _radio_hazard(self, voice_rate: Arr, channels: Arr, span: float) -> Arr | None:
+        """Per cell, the radio drop hazard (per second) of a call in progress this interval:
+        the coverage class's, raised by the cell's offered load over its channels."""
+        radio = self.spec.radio
+        if radio.drop_rate <= 0:
+            return None
+        offered = voice_rate * self.spec.voice.holding.mean_s / span  # Erlang
+        load = np.where(channels > 0, np.minimum(offered / np.maximum(channels, 1), 1.0), 1.0)
+        out: Arr = self.radio_hazard * (1.0 + radio.load_sensitivity * load)
+        return out
+
+    def _drop_radio(self, allb: Batch, outcome: Arr, actual_end: Arr, hazard: Arr,
+                    t0: float, t1: float) -> None:
+        """Radio drops: every call up in this interval (carried or new) drops with
+        probability 1 − exp(−hazard × its time up here), at a uniform instant of that
+        time. The uniforms hash the call's id and the interval with keys from the
+        ``traffic.radio`` stream: the same call in the same interval gets the same draws
+        whatever else happens in the run (common random numbers)."""
+        rows = np.flatnonzero(outcome == ACTIVE)
+        if rows.size == 0:
+            return
+        s = np.maximum(allb.start[rows], t0)
+        span = np.clip(np.minimum(allb.end[rows], t1) - s, 0.0, None)
+        base = splitmix(allb.id[rows].astype(np.uint64) ^ np.uint64(int(t0 * 1000)))
+        u = np.stack([(splitmix(base ^ k) >> np.uint64(11)).astype(np.float64) / float(2**53)
+                      for k in self.radio_keys])
+        hit = u[0] < -np.expm1(-hazard[allb.cell[rows]] * span)
+        r = rows[hit]
+        actual_end[r] = s[hit] + u[1][hit] * span[hit]
+        outcome[r] = DROPPED
 
     def _may_block(self, car: Batch, new: Batch, cap: Arr) -> set[int]:
         """Cells where the infinite-server occupancy bound reaches the channel count."""
@@ -503,6 +557,7 @@ class TrafficEngine:
         n = cols["record_id"].size
         if n == 0:
             return
+        cols = self.recorder.defects(cols)
         dup = np.flatnonzero(self.cdr_rng.random(n) < self.cdr_dup)
         if dup.size:
             cols = {k: np.concatenate([v, v[dup]]) for k, v in cols.items()}

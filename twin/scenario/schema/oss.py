@@ -134,8 +134,9 @@ class PmDetectionSpec(Strict):
         default_factory=lambda: KpiThreshold(raise_at=0.8, clear_at=0.95),
         description="share of call attempts not failed (congestion aside); raised below")
     drop_rate: KpiThreshold = Field(
-        default_factory=lambda: KpiThreshold(raise_at=0.1, clear_at=0.03),
-        description="dropped / answered calls; raised above")
+        default_factory=lambda: KpiThreshold(raise_at=0.1, clear_at=0.03, min_attempts=40),
+        description="dropped / answered calls; raised above (over at least 40 answered calls: "
+                    "with background radio drops a smaller window crosses 10 % by chance)")
 
 
 Skill = Literal["radio", "transmission", "power", "core"]

@@ -101,6 +101,56 @@ class UsageRecordSpec(Strict):
     international_share: Share = Field(0.05, description="share of calls abroad; the rest go "
                                                          "to other national networks")
     uplink_share_mean: Share = Field(0.12, description="mean uplink share of a data volume")
+    malformed_share: Share = Field(
+        0.01, description="share of records a recording entity writes corrupt (a negative "
+                         "duration or volume: a clock step between seizure and release, a "
+                         "counter wrap); mediation rejects them (0: off)")
+    unknown_subscriber_share: Share = Field(
+        0.01, description="share of records written with a served IMSI the subscriber base "
+                         "does not know (a corrupted or test identity); mediation rejects "
+                         "them (0: off)")
+
+
+COVERAGE_CLASSES = ("good", "fair", "poor")
+
+
+class RadioSpec(Strict):
+    """Background radio conditions: calls drop for radio reasons (handover failures, fading,
+    interference), more in cells with poor coverage and more when a cell is loaded.
+
+    A call in progress drops at a constant hazard: ``drop_rate`` / mean holding time × the
+    cell's coverage factor × (1 + ``load_sensitivity`` × the cell's offered load over its
+    channels in the interval, at most 1). ``drop_rate`` is thus roughly the share of calls of
+    mean length that drop in an idle cell of factor 1. 0 switches radio drops off (scenarios
+    that check loss theory, e.g. Erlang B, need a clean radio)."""
+
+    drop_rate: float = Field(0.01, ge=0, le=1,
+                             description="radio drop probability of a mean-length call in an "
+                                         "idle cell of coverage factor 1 (0: off)")
+    load_sensitivity: float = Field(1.0, ge=0, le=100,
+                                    description="extra drop hazard per unit of cell load")
+    coverage_mix: dict[str, Share] = Field(
+        default_factory=lambda: {"good": 0.6, "fair": 0.3, "poor": 0.1},
+        description="share of cells per coverage class (good, fair, poor), drawn per cell")
+    coverage_factor: dict[str, Annotated[float, Field(ge=0, le=1_000)]] = Field(
+        default_factory=lambda: {"good": 0.5, "fair": 1.0, "poor": 2.0},
+        description="drop hazard multiplier per coverage class")
+
+    @model_validator(mode="after")
+    def _check_classes(self) -> RadioSpec:
+        for name, d in (("coverage_mix", self.coverage_mix),
+                        ("coverage_factor", self.coverage_factor)):
+            unknown = sorted(set(d) - set(COVERAGE_CLASSES))
+            if unknown:
+                raise ValueError(f"{name}: unknown coverage class {unknown[0]!r} "
+                                 f"(known: {', '.join(COVERAGE_CLASSES)})")
+        total = sum(self.coverage_mix.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"coverage_mix: shares must add up to 1 (they add up to {total:g})")
+        missing = sorted(set(self.coverage_mix) - set(self.coverage_factor))
+        if missing:
+            raise ValueError(f"coverage_factor: no factor for class {missing[0]!r}")
+        return self
 
 
 class TrafficSpec(Strict):
@@ -120,6 +170,7 @@ class TrafficSpec(Strict):
     data: DataSpec = DataSpec()
     sms: SmsSpec = SmsSpec()
     records: UsageRecordSpec = UsageRecordSpec()
+    radio: RadioSpec = RadioSpec()
     segment_factors: dict[str, Annotated[float, Field(gt=0, le=1_000)]] = Field(
         default_factory=dict,
         description="demand multiplier per offer name or catalog segment (voice, data and "

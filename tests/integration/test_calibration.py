@@ -1,0 +1,102 @@
+"""Calibration: the quickstart and a short metro run land every default KPI inside its
+published range (docs/calibration.yaml), and docs/domain.md's table is that file.
+
+``TWIN_CALIBRATION_WRITE=1`` rewrites the recorded values and the doc table from the runs
+instead of checking them (after a change that moves the twin's defaults on purpose)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import twin
+from twin.analysis import calibration
+
+from .support import REPO
+
+DATA = REPO / "docs" / "calibration.yaml"
+DOMAIN = REPO / "docs" / "domain.md"
+BEGIN, END = "<!-- calibration table: begin -->\n", "<!-- calibration table: end -->\n"
+WRITE = os.environ.get("TWIN_CALIBRATION_WRITE") == "1"
+
+pytestmark = pytest.mark.xdist_group("calibration")
+
+
+def _scenario(spec: Any) -> Any:
+    if isinstance(spec, str):
+        return REPO / spec
+    sc = copy.deepcopy(spec)
+    catalog = sc.get("bss", {}).get("catalog")
+    if isinstance(catalog, str):
+        sc["bss"]["catalog"] = str(REPO / catalog)
+    return sc
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, float]]:
+    data = calibration.load(DATA)
+    out = {}
+    for name, run in data["runs"].items():
+        r = twin.simulate(_scenario(run["scenario"]), out=tmp_path_factory.mktemp(name) / "run",
+                          report=False)
+        out[name] = calibration.measure(r)
+    return out
+
+
+def _rewrite(measured: dict[str, dict[str, float]]) -> None:
+    text = DATA.read_text(encoding="utf-8")
+    header = text[:text.index("runs:")]
+    data = yaml.safe_load(text)
+    for row in data["kpis"]:
+        row["values"] = {r: float(f"{m[row['kpi']]:.4g}") for r, m in measured.items()}
+    DATA.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True,
+                                            width=96), encoding="utf-8")
+
+
+def test_every_kpi_is_inside_its_published_range(measured: dict[str, dict[str, float]]) -> None:
+    if WRITE:
+        _rewrite(measured)
+    data = calibration.load(DATA)
+    outside = []
+    for row in data["kpis"]:
+        for run, m in measured.items():
+            value = m[row["kpi"]]
+            if not calibration.in_range(value, row["range"]):
+                outside.append(f"{row['kpi']} in {run}: {value:.4g} not in {row['range']}")
+            recorded = row.get("values", {}).get(run)
+            assert recorded is not None and math.isclose(value, recorded, rel_tol=1e-3,
+                                                         abs_tol=1e-9), (
+                f"{row['kpi']} in {run}: measured {value:.4g}, the file records {recorded}")
+    assert not outside, "KPIs outside their published range:\n" + "\n".join(outside)
+
+
+def test_leakage_has_causes_the_funnel_names(measured: dict[str, dict[str, float]]) -> None:
+    for run, m in measured.items():
+        causes = sum(m[f"leak_{c}"] for c in calibration.LEAK_CAUSES)
+        assert causes == pytest.approx(m["usage_revenue_leakage"], abs=1e-12), run
+        assert m["leak_rejected"] > 0, run  # records the network wrote wrong
+
+
+def test_the_domain_doc_shows_the_calibration_file() -> None:
+    table = calibration.markdown_table(calibration.load(DATA))
+    text = DOMAIN.read_text(encoding="utf-8")
+    if WRITE:
+        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+        DOMAIN.write_text(text[:start] + table + text[stop:], encoding="utf-8")
+        text = DOMAIN.read_text(encoding="utf-8")
+    assert BEGIN + table + END in text, (
+        "docs/domain.md's calibration table differs from docs/calibration.yaml; "
+        "rewrite it with TWIN_CALIBRATION_WRITE=1")
+
+
+def test_a_kpi_the_code_does_not_know_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "c.yaml"
+    bad.write_text("runs: {}\nkpis:\n  - {kpi: nonsense}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="nonsense"):
+        calibration.load(bad)

@@ -1,0 +1,118 @@
+"""Calibration: the twin's default KPIs against published ranges.
+
+``docs/calibration.yaml`` lists each KPI — its published range, the source, the parameters
+that set it, and the value measured in the quickstart and in a short run of the ``metro``
+preset. :func:`measure` computes every KPI of a finished run; :func:`markdown_table` renders
+the file as the table in ``docs/domain.md``. The calibration test runs both scenarios and
+holds each measured value against its range and against the value the file records, so the
+file, the doc table and the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from twin.store import Run
+
+
+def _drop_rate(run: Run) -> float:
+    return float(run.summary["oss"]["kpi_drop_rate"])
+
+
+def _cssr(run: Run) -> float:
+    return float(run.summary["oss"]["kpi_cssr"])
+
+
+def _busy_hour_blocking(run: Run) -> float:
+    """Blocked / offered calls over every cell in each day's busy hour (the hour with the
+    most offered calls network-wide), as TRAI's TCH congestion is read."""
+    t = run.table("traffic")
+    hour = (t["period_start"] // 3600).astype(np.int64)
+    per_hour = t.groupby(hour)[["calls_offered", "calls_blocked"]].sum()
+    busy = per_hour.groupby(per_hour.index // 24)["calls_offered"].idxmax()
+    rows = per_hour.loc[busy.to_numpy()]
+    return float(rows["calls_blocked"].sum() / max(int(rows["calls_offered"].sum()), 1))
+
+
+def _cell_downtime(run: Run) -> float:
+    return float(1.0 - run.summary["oss"]["kpi_availability"])
+
+
+def _mttr_h(run: Run) -> float:
+    mttr = run.summary["oss"]["mttr_s"]
+    return float("nan") if mttr is None else float(mttr) / 3600.0
+
+
+def _alarms_per_10_min(run: Run) -> float:
+    """Alarms the OSS raised per 10 minutes of the run (every operator together)."""
+    return float(run.summary["oss"]["alarms_raw"]) / (float(run.summary["sim_days"]) * 144.0)
+
+
+def _usage_leakage(run: Run) -> float:
+    rec = run.summary["reconciliation"]
+    return float(rec["leaked_minor"]) / max(float(rec["carried_usage_minor"]), 1.0)
+
+
+KPIS: dict[str, Callable[[Run], float]] = {
+    "call_drop_rate": _drop_rate,
+    "call_setup_success_rate": _cssr,
+    "busy_hour_blocking": _busy_hour_blocking,
+    "cell_downtime": _cell_downtime,
+    "mttr_h": _mttr_h,
+    "alarms_per_10_min": _alarms_per_10_min,
+    "usage_revenue_leakage": _usage_leakage,
+}
+LEAK_CAUSES = ("collector", "rejected", "suspense", "late", "fail_open", "terminated")
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    unknown = sorted({row["kpi"] for row in data["kpis"]} - set(KPIS))
+    if unknown:
+        raise ValueError(f"{path}: kpis: unknown KPI {unknown[0]!r}")
+    return data
+
+
+def measure(run: Run) -> dict[str, float]:
+    """Every KPI of :data:`KPIS` for ``run``, and the leak of each cause as a share of the
+    carried usage revenue."""
+    out = {name: f(run) for name, f in KPIS.items()}
+    rec = run.summary["reconciliation"]
+    carried = max(float(rec["carried_usage_minor"]), 1.0)
+    for cause in LEAK_CAUSES:
+        out[f"leak_{cause}"] = float(rec[f"leaked_{cause}_minor"]) / carried
+    return out
+
+
+def in_range(value: float, bounds: list[float]) -> bool:
+    lo, hi = bounds
+    return bool(np.isfinite(value)) and lo <= value <= hi
+
+
+def _fmt(value: float, unit: str) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    if unit == "%":
+        return f"{100 * value:.3g} %"
+    return f"{value:.3g}{' ' + unit if unit else ''}"
+
+
+def markdown_table(data: Mapping[str, Any]) -> str:
+    """The calibration table of ``docs/domain.md``."""
+    runs = list(data["runs"])
+    head = ("| KPI | published range | source | " + " | ".join(runs)
+            + " | set by |")
+    lines = [head, "|" + "---|" * (4 + len(runs))]
+    for row in data["kpis"]:
+        unit = row.get("unit", "")
+        lo, hi = row["range"]
+        values = " | ".join(_fmt(row["values"].get(r), unit) for r in runs)
+        lines.append(f"| {row['label']} | {_fmt(lo, unit)} – {_fmt(hi, unit)} | "
+                     f"{row['source']} | {values} | "
+                     + ", ".join(f"`{p}`" for p in row["parameters"]) + " |")
+    return "\n".join(lines) + "\n"
