@@ -203,9 +203,11 @@ class Engine:
             logging.getLogger("distributed").setLevel(self._log_level)
         self.client = self.cluster = self.scratch = self._log_level = None
 
-    def run(self, specs: Sequence[RunSpec], version: str,
-            done: Callable[[Outcome], None]) -> None:
-        """Execute every spec; ``done`` is called with each outcome as it completes."""
+    def run(self, specs: Sequence[RunSpec], version: str, done: Callable[[Outcome], None],
+            idle: Callable[[], None] | None = None) -> None:
+        """Execute every spec; ``done`` is called with each outcome as it completes, and
+        ``idle`` (on a cluster) once, as soon as fewer runs remain than there are workers:
+        from then on a worker's core waits for the last runs, and this process may use it."""
         if self.client is None:
             for spec in specs:
                 try:
@@ -225,8 +227,14 @@ class Engine:
         futures = {self.client.submit(execute_run, texts[s.scenario_yaml], s.seed, s.keep_dir,
                                       version, self.scratch, key=f"twin-run-{s.key[:16]}-{token}",
                                       pure=False, retries=0): s for s in specs}
+        left = len(futures)
         try:
+            if idle is not None and left < self.n_workers:
+                idle()
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                left -= 1
+                if idle is not None and left == self.n_workers - 1:
+                    idle()
                 spec = futures[future]
                 if future.status == "finished":
                     outcome = Outcome(spec, future.result())
