@@ -81,13 +81,14 @@ def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
     import yaml
 
     from twin.api import simulate
+    from twin.scenario.yamlfile import Loader
     from twin.study.cache import code_version
 
     mine = code_version()
     if mine != version:
         raise RuntimeError(f"this worker has twin {mine}, the client {version}: install the "
                            "same twin on every worker")
-    data = yaml.safe_load(scenario_yaml)
+    data = yaml.load(scenario_yaml, Loader=Loader)  # a safe loader (libyaml's if built)
     t0 = time.perf_counter()
     if keep_dir is not None:
         summary = simulate(data, seed=seed, out=keep_dir, report=False).summary
