@@ -53,6 +53,11 @@ def _panels(rows_each: list[int], labels: Sequence[str]) -> tuple[Figure, list[A
     return fig, list(axes)
 
 
+def _title(fig: Figure, text: str) -> None:
+    """The figure's title, a fixed distance from the top (clear of the first panel's)."""
+    fig.suptitle(text, fontsize=10, y=1 - 0.1 / fig.get_figheight(), va="top")
+
+
 def effects(table: pd.DataFrame, out: Path, per_major: int) -> Path | None:
     """Each variant's paired difference to the baseline with its 95 % interval."""
     diffs = table[table["verdict"] != "baseline"]
@@ -77,8 +82,7 @@ def effects(table: pd.DataFrame, out: Path, per_major: int) -> Path | None:
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_title(f"{m}: difference to the baseline{unit}", fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle("Paired differences, 95 % intervals (dark: significant after Holm)",
-                 fontsize=10)
+    _title(fig, "Paired differences, 95 % intervals (dark: significant after Holm)")
     path = out / "effects.png"
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -117,8 +121,8 @@ def tornado(sens: pd.DataFrame, out: Path, per_major: int) -> Path | None:
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_title(f"{m}: change from low to high{unit}", fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle("Sensitivity: effect of each parameter over its range, 95 % intervals "
-                 "(dark: significant after Holm)", fontsize=10)
+    _title(fig, "Sensitivity: effect of each parameter over its range, 95 % intervals "
+           "(dark: significant after Holm)")
     path = out / "tornado.png"
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
