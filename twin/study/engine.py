@@ -67,7 +67,7 @@ class RunSpec:
 @dataclass(frozen=True)
 class Outcome:
     spec: RunSpec
-    result: dict[str, Any] | None  # summary, twin_version, wall_s, worker
+    result: dict[str, Any] | None  # summary, twin_version, wall_s, cpu_s, worker
     error: str | None = None
     detail: str | None = None  # the traceback
 
@@ -89,7 +89,7 @@ def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
         raise RuntimeError(f"this worker has twin {mine}, the client {version}: install the "
                            "same twin on every worker")
     data = yaml.load(scenario_yaml, Loader=Loader)  # a safe loader (libyaml's if built)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     if keep_dir is not None:
         summary = simulate(data, seed=seed, out=keep_dir, report=False).summary
     else:
@@ -98,6 +98,8 @@ def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
             summary = simulate(data, seed=seed, out=Path(tmp) / "run", report=False).summary
     return {"summary": summary, "twin_version": mine,
             "wall_s": round(time.perf_counter() - t0, 3),
+            # the run's own CPU time: below wall_s when its core was busy with other work
+            "cpu_s": round(time.thread_time() - c0, 3),
             "worker": f"{platform.node()}:{os.getpid()}"}
 
 

@@ -159,8 +159,10 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
     """
     t_start = time.perf_counter()
     # wall seconds: checks, starting the cluster, running, writing; ``busy_s`` adds up each
-    # run's own time on its worker, so busy_s / (runs_s × workers) is how busy they were
-    timing = {"check_s": 0.0, "cluster_s": 0.0, "runs_s": 0.0, "busy_s": 0.0, "write_s": 0.0}
+    # run's own time on its worker, so busy_s / (runs_s × workers) is how busy they were,
+    # and ``run_cpu_s`` their CPU time (below busy_s when other work took their cores)
+    timing = {"check_s": 0.0, "cluster_s": 0.0, "runs_s": 0.0, "busy_s": 0.0,
+              "run_cpu_s": 0.0, "write_s": 0.0}
     problems = []
     if replications < 1:
         problems.append(f"--replications: must be at least 1 (got {replications})")
@@ -227,7 +229,7 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
                 engine.run(todo, version, state.done,
                            idle=_prefetch if target is not None else None)
                 timing["runs_s"] += time.perf_counter() - t0
-                timing["busy_s"] = state.busy
+                timing["busy_s"], timing["run_cpu_s"] = state.busy, state.busy_cpu
             summaries, runs, table, sens = _tables(state, seeds, the_design, chosen)
             if not targets:
                 break
@@ -294,6 +296,7 @@ class _State:
         self.executed = 0
         self.from_cache = 0
         self.busy = 0.0  # seconds the executed runs took, each on its worker
+        self.busy_cpu = 0.0  # and their CPU seconds
         self._done = 0
         self._total = 0
 
@@ -341,6 +344,7 @@ class _State:
         else:
             record = {**outcome.result, "seed": spec.seed}
             self.busy += float(record.get("wall_s", 0.0))
+            self.busy_cpu += float(record.get("cpu_s", 0.0))
             self.cache.put(spec.key, record)
             self.records[spec.key] = {**record, "key": spec.key}
         self._done += 1
