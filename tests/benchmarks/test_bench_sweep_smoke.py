@@ -25,4 +25,5 @@ def test_sweep_benchmark_writes_table_and_json(tmp_path: Path,
     for mode, workers in (("serial", 1), ("parallel", 2)):
         phases = result["detail"][mode][0]["phases"]
         assert 0 < phases["busy_s"] <= phases["runs_s"] * workers
+        assert phases["run_cpu_s"] > 0
     assert len(result["detail"]["typo"]) == 2

@@ -160,7 +160,7 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
     t_start = time.perf_counter()
     # wall seconds: checks, starting the cluster, running, writing; ``busy_s`` adds up each
     # run's own time on its worker, so busy_s / (runs_s × workers) is how busy they were,
-    # and ``run_cpu_s`` their CPU time (below busy_s when other work took their cores)
+    # and ``run_cpu_s`` their CPU time (run_cpu_s / busy_s: the cores a run kept busy)
     timing = {"check_s": 0.0, "cluster_s": 0.0, "runs_s": 0.0, "busy_s": 0.0,
               "run_cpu_s": 0.0, "write_s": 0.0}
     problems = []
