@@ -12,10 +12,14 @@ timing of starting the cluster and of running (``sweep.json``). *serial* is ``--
 (the runs one after another in that process, no Dask); *parallel* is ``--workers 2`` (a
 LocalCluster of two worker processes). The speed-up is the ratio of the median wall times.
 *cached* re-runs the parallel sweep into its own directory: every run comes from the cache.
-*typo* is the time to exit 2 on a misspelt ``--metric`` (median of five). The machine may be
-shared: the load average before and after each sweep and the CPU seconds the sweep's
-processes used are printed beside the times. The two result tables must be identical
-(checked).
+*busy* is how much of the runs phase the workers spent running (the runs' own seconds over
+the phase's wall time × workers); *cores/run* is the CPU a run's process used while it ran
+over the run's wall time — above 1 serially, where a run's Parquet writer and reader threads
+use the otherwise idle second core, so that the runs phase cannot reach twice that speed on
+two cores. *typo* is the time to exit 2 on a misspelt ``--metric``
+(median of five). The machine may be shared: the load average before and after each sweep
+and the CPU seconds the sweep's processes used are printed beside the times. The two result
+tables must be identical (checked).
 """
 
 from __future__ import annotations
@@ -98,14 +102,15 @@ def bench(design: tuple[str, ...], repeat: int, workers: int, typos: int = 5,
 def table(result: dict[str, Any]) -> str:
     d = result["detail"]
     lines = [f"{'sweep':<22}{'wall s':>9}{'cpu s':>9}{'cluster s':>11}{'runs s':>9}"
-             "  load 1m (before → after)"]
+             f"{'busy':>6}{'cores/run':>10}  load 1m (before → after)"]
     for mode in ("serial", "parallel", "cached", "typo"):
         for r in d[mode]:
             label = {"serial": f"serial ({result['runs']} runs)",
                      "parallel": f"{result['workers']} workers ({result['runs']} runs)",
                      "cached": "again, all cached", "typo": "--metric typo (exit 2)"}[mode]
             ph = r.get("phases")
-            phases = (f"{ph['cluster_s']:>11.2f}{ph['runs_s']:>9.2f}" if ph else " " * 20)
+            phases = (f"{ph['cluster_s']:>11.2f}{ph['runs_s']:>9.2f}{_busy(ph, mode, result):>6}"
+                      f"{_cores(ph):>10}" if ph else " " * 36)
             lines.append(f"{label:<22}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{phases}  "
                          f"{r['load_avg_1m'][0]:.2f} → {r['load_avg_1m'][1]:.2f}")
     lines.append(f"speed-up (median serial / median parallel, whole command): "
@@ -113,6 +118,23 @@ def table(result: dict[str, Any]) -> str:
                  f"{result['speedup_runs_phase']:.2f}×")
     lines.append(f"typo refused in {result['typo_exit_s']:.2f} s (target < 2 s)")
     return "\n".join(lines)
+
+
+def _busy(phases: dict[str, float], mode: str, result: dict[str, Any]) -> str:
+    """How busy the workers were while the runs ran: the runs' own seconds over the runs
+    phase's wall time × workers (a worker waiting for the last run of another lowers it)."""
+    workers = 1 if mode == "serial" else result["workers"]
+    if not phases.get("runs_s") or "busy_s" not in phases:
+        return "–"
+    return f"{phases['busy_s'] / (phases['runs_s'] * workers):.0%}"
+
+
+def _cores(phases: dict[str, float]) -> str:
+    """The cores a run kept busy while it ran: its CPU seconds (the simulation and its
+    Parquet writer and reader threads) over its wall seconds."""
+    if not phases.get("busy_s") or "run_cpu_s" not in phases:
+        return "–"
+    return f"{phases['run_cpu_s'] / phases['busy_s']:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:

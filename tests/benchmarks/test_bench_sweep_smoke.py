@@ -21,4 +21,9 @@ def test_sweep_benchmark_writes_table_and_json(tmp_path: Path,
     assert result["serial_s"] > 0 and result["parallel_s"] > 0 and result["speedup"] > 0
     assert result["detail"]["parallel"][0]["phases"]["cluster_s"] > 0
     assert result["detail"]["serial"][0]["phases"]["cluster_s"] == 0
+    # the runs' own seconds: at most the runs phase on each worker
+    for mode, workers in (("serial", 1), ("parallel", 2)):
+        phases = result["detail"][mode][0]["phases"]
+        assert 0 < phases["busy_s"] <= phases["runs_s"] * workers
+        assert phases["run_cpu_s"] > 0
     assert len(result["detail"]["typo"]) == 2

@@ -92,3 +92,18 @@ def test_an_unreachable_scheduler_is_an_argument_error(tmp_path: Path,
     assert code == 2
     assert "tcp://127.0.0.1:9" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_engine_says_when_a_worker_has_no_run_left() -> None:
+    """``idle`` fires once, as soon as fewer runs remain than workers (the study then loads
+    its table and figure libraries on the freed core)."""
+    with Engine(workers=2) as engine:
+        # three runs: when the second finishes (before it is handed over), one is left;
+        # one run: at once
+        for n, expect in ((3, [1]), (1, [0])):
+            outcomes: list[object] = []
+            calls: list[int] = []
+            specs = [RunSpec(f"k{i}", "name: x\n", i, f"variant {i}") for i in range(n)]
+            engine.run(specs, "0.0.0+not-this-twin", outcomes.append,
+                       idle=lambda: calls.append(len(outcomes)))  # noqa: B023
+            assert len(outcomes) == n and calls == expect

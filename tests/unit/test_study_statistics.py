@@ -12,6 +12,8 @@ from scipy import stats
 
 from twin.study.design import Range
 from twin.study.statistics import (
+    _t_quantile,
+    _two_sided_p,
     holm,
     paired_test,
     seeds_needed,
@@ -28,6 +30,16 @@ def test_paired_test_is_scipys_paired_t_test() -> None:
     assert p == pytest.approx(stats.ttest_rel(b, a).pvalue)
     assert mean == pytest.approx((b - a).mean())
     assert half == pytest.approx(stats.t.ppf(0.975, 7) * (b - a).std(ddof=1) / math.sqrt(8))
+
+
+def test_student_t_is_scipy_stats_to_the_bit() -> None:
+    # the study reads t through scipy.special (a lighter import): the same numbers exactly,
+    # so a table never changes with how the quantile was reached
+    for df in [*range(1, 120), 500, 10**6]:
+        assert _t_quantile(df) == float(stats.t.ppf(0.975, df))
+        t = np.concatenate([[0.0, np.inf], np.linspace(0, 40, 401), np.logspace(-6, 3, 200)])
+        assert np.array_equal(_two_sided_p(t, df), 2 * stats.t.sf(t, df))
+        assert float(_two_sided_p(2.5, df)) == float(2 * stats.t.sf(2.5, df))
 
 
 def test_paired_test_without_noise() -> None:

@@ -67,7 +67,7 @@ class RunSpec:
 @dataclass(frozen=True)
 class Outcome:
     spec: RunSpec
-    result: dict[str, Any] | None  # summary, twin_version, wall_s, worker
+    result: dict[str, Any] | None  # summary, twin_version, wall_s, cpu_s, worker
     error: str | None = None
     detail: str | None = None  # the traceback
 
@@ -81,14 +81,15 @@ def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
     import yaml
 
     from twin.api import simulate
+    from twin.scenario.yamlfile import Loader
     from twin.study.cache import code_version
 
     mine = code_version()
     if mine != version:
         raise RuntimeError(f"this worker has twin {mine}, the client {version}: install the "
                            "same twin on every worker")
-    data = yaml.safe_load(scenario_yaml)
-    t0 = time.perf_counter()
+    data = yaml.load(scenario_yaml, Loader=Loader)  # a safe loader (libyaml's if built)
+    t0, c0 = time.perf_counter(), time.process_time()
     if keep_dir is not None:
         summary = simulate(data, seed=seed, out=keep_dir, report=False).summary
     else:
@@ -97,6 +98,10 @@ def execute_run(scenario_yaml: str, seed: int, keep_dir: str | None,
             summary = simulate(data, seed=seed, out=Path(tmp) / "run", report=False).summary
     return {"summary": summary, "twin_version": mine,
             "wall_s": round(time.perf_counter() - t0, 3),
+            # CPU time of the process while it ran: the simulation and its Parquet writer
+            # and reader threads (about 1.1 cores' worth on an idle machine); below wall_s
+            # when other work had the cores
+            "cpu_s": round(time.process_time() - c0, 3),
             "worker": f"{platform.node()}:{os.getpid()}"}
 
 
@@ -203,9 +208,11 @@ class Engine:
             logging.getLogger("distributed").setLevel(self._log_level)
         self.client = self.cluster = self.scratch = self._log_level = None
 
-    def run(self, specs: Sequence[RunSpec], version: str,
-            done: Callable[[Outcome], None]) -> None:
-        """Execute every spec; ``done`` is called with each outcome as it completes."""
+    def run(self, specs: Sequence[RunSpec], version: str, done: Callable[[Outcome], None],
+            idle: Callable[[], None] | None = None) -> None:
+        """Execute every spec; ``done`` is called with each outcome as it completes, and
+        ``idle`` (on a cluster) once, as soon as fewer runs remain than there are workers:
+        from then on a worker's core waits for the last runs, and this process may use it."""
         if self.client is None:
             for spec in specs:
                 try:
@@ -225,8 +232,14 @@ class Engine:
         futures = {self.client.submit(execute_run, texts[s.scenario_yaml], s.seed, s.keep_dir,
                                       version, self.scratch, key=f"twin-run-{s.key[:16]}-{token}",
                                       pure=False, retries=0): s for s in specs}
+        left = len(futures)
         try:
+            if idle is not None and left < self.n_workers:
+                idle()
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                left -= 1
+                if idle is not None and left == self.n_workers - 1:
+                    idle()
                 spec = futures[future]
                 if future.status == "finished":
                     outcome = Outcome(spec, future.result())

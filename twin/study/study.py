@@ -158,7 +158,11 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
     seeds are added up to ``max_seeds``. ``out``: the result directory (see the module).
     """
     t_start = time.perf_counter()
-    timing = {"check_s": 0.0, "cluster_s": 0.0, "runs_s": 0.0, "write_s": 0.0}
+    # wall seconds: checks, starting the cluster, running, writing; ``busy_s`` adds up each
+    # run's own time on its worker, so busy_s / (runs_s × workers) is how busy they were,
+    # and ``run_cpu_s`` their CPU time (run_cpu_s / busy_s: the cores a run kept busy)
+    timing = {"check_s": 0.0, "cluster_s": 0.0, "runs_s": 0.0, "busy_s": 0.0,
+              "run_cpu_s": 0.0, "write_s": 0.0}
     problems = []
     if replications < 1:
         problems.append(f"--replications: must be at least 1 (got {replications})")
@@ -221,14 +225,11 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
                 if target is not None:
                     target.mkdir(parents=True, exist_ok=True)
                     _write_marker(target, {**header, "status": "running", "seeds": seeds})
-                if engine.client is not None and target is not None:
-                    # this process only waits while the cluster runs: load the plotting
-                    # library the figures need meanwhile, not after the last run
-                    threading.Thread(target=importlib.import_module,
-                                     args=("twin.study.figures",), daemon=True).start()
                 t0 = time.perf_counter()
-                engine.run(todo, version, state.done)
+                engine.run(todo, version, state.done,
+                           idle=_prefetch if target is not None else None)
                 timing["runs_s"] += time.perf_counter() - t0
+                timing["busy_s"], timing["run_cpu_s"] = state.busy, state.busy_cpu
             summaries, runs, table, sens = _tables(state, seeds, the_design, chosen)
             if not targets:
                 break
@@ -267,6 +268,20 @@ def sweep(scenario: str | Path | Mapping[str, Any] | Scenario,
     return study
 
 
+def _prefetch() -> None:
+    """Import what the tables and figures need, in the background: called when a worker of
+    the cluster has no run left, so this uses its core while the last runs finish instead
+    of adding a second to the end of the study."""
+    def load() -> None:
+        for name in PREFETCH:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="twin-study-prefetch", daemon=True).start()
+
+
+PREFETCH = ("twin.study.statistics", "twin.study.figures", "pyarrow.parquet")
+
+
 class _State:
     """The runs of a study by key: planned, done (cached), executed here, failed."""
 
@@ -280,6 +295,8 @@ class _State:
         self.failures: list[dict[str, Any]] = []
         self.executed = 0
         self.from_cache = 0
+        self.busy = 0.0  # seconds the executed runs took, each on its worker
+        self.busy_cpu = 0.0  # and their CPU seconds
         self._done = 0
         self._total = 0
 
@@ -326,6 +343,8 @@ class _State:
                                   "error": outcome.error, "traceback": outcome.detail})
         else:
             record = {**outcome.result, "seed": spec.seed}
+            self.busy += float(record.get("wall_s", 0.0))
+            self.busy_cpu += float(record.get("cpu_s", 0.0))
             self.cache.put(spec.key, record)
             self.records[spec.key] = {**record, "key": spec.key}
         self._done += 1
