@@ -59,6 +59,14 @@ def splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return out
 
 
+def hashed_uniform(x: npt.NDArray[np.uint64], key: np.uint64) -> npt.NDArray[np.float64]:
+    """A uniform in [0, 1) per counter ``x``, independent per ``key`` (counter-based: the
+    value depends on nothing but the counter and the key)."""
+    out: npt.NDArray[np.float64] = ((splitmix(x ^ key) >> np.uint64(11)).astype(np.float64)
+                                    / float(2**53))
+    return out
+
+
 class Recorder:
     """Turns resolved calls and sessions into records; owns record ids and field draws."""
 
@@ -74,9 +82,7 @@ class Recorder:
 
     def unit(self, ids: Arr, field: int) -> npt.NDArray[np.float64]:
         """A uniform in [0, 1) per session id, one independent value per ``field``."""
-        h = splitmix(np.asarray(ids).astype(np.uint64) ^ self.keys[field])
-        out: npt.NDArray[np.float64] = (h >> np.uint64(11)).astype(np.float64) / float(2**53)
-        return out
+        return hashed_uniform(np.asarray(ids).astype(np.uint64), self.keys[field])
 
     def answer_delay(self, ids: Arr) -> npt.NDArray[np.float64]:
         u = self.unit(ids, 0)

@@ -39,7 +39,7 @@ from twin.messages import (
     UsageBatch,
 )
 from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
-from twin.network.records import Recorder, splitmix
+from twin.network.records import Recorder, hashed_uniform, splitmix
 from twin.network.state import CellChange, NetworkState
 from twin.network.transport import TransportLoad
 from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
@@ -449,8 +449,7 @@ class TrafficEngine:
         s = np.maximum(allb.start[rows], t0)
         span = np.clip(np.minimum(allb.end[rows], t1) - s, 0.0, None)
         base = splitmix(allb.id[rows].astype(np.uint64) ^ np.uint64(int(t0 * 1000)))
-        u = np.stack([(splitmix(base ^ k) >> np.uint64(11)).astype(np.float64) / float(2**53)
-                      for k in self.radio_keys])
+        u = np.stack([hashed_uniform(base, k) for k in self.radio_keys])
         hit = u[0] < -np.expm1(-hazard[allb.cell[rows]] * span)
         r = rows[hit]
         actual_end[r] = s[hit] + u[1][hit] * span[hit]
