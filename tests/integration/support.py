@@ -21,7 +21,8 @@ SMALL = ("duration=3d", "subscribers.count=1500")
 # The background effects of an operator's network off: no radio drops, no records written
 # wrong. For tests that check one mechanism in a clean room (each says why it needs one).
 CLEAN = ("traffic.radio.drop_rate=0", "traffic.records.malformed_share=0",
-         "traffic.records.unknown_subscriber_share=0")
+         "traffic.records.unknown_subscriber_share=0", "bss.care.account_contacts_monthly=0",
+         "bss.care.churn_base_monthly=0")
 
 RunScenario = Callable[..., twin.Run]
 

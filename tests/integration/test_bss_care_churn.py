@@ -11,11 +11,13 @@ import twin
 
 from .support import SCENARIOS, RunScenario
 
+QUICKSTART = SCENARIOS / "quickstart.yaml"
+
 SLA_BREACH = SCENARIOS / "sla_breach.yaml"
 # three weeks from 20 January: the outage on day 1 evening, notices in January, lines leave on
 # 1 February (the end of their cycle), and February is billed without them
 CHURNY = ("start=2026-01-20T00:00:00Z", "duration=20d", "subscribers.count=2000",
-          "bss.care.churn_per_outage_hour=0.05")
+          "bss.care.churn_per_outage_hour=0.05", "bss.care.churn_base_monthly=0")
 FEB_1, MAR_1 = 12 * 86_400.0, 40 * 86_400.0
 
 
@@ -82,3 +84,45 @@ def test_churned_lines_stop_paying_and_the_funnel_holds(churny: twin.Run) -> Non
     want = sum((2 * f * round(billed) + round(cycle)) // (2 * round(cycle)) for f in fees)
     assert rec["lost_churn_minor"] == want
     assert rec["identity_holds"]
+
+
+def _poisson_close(count: int, expected: float) -> bool:
+    return abs(count - expected) < 4 * np.sqrt(expected) + 2
+
+
+def test_churn_base_is_per_account_type(run_scenario: RunScenario) -> None:
+    run = run_scenario(QUICKSTART, overrides=(
+        "duration=4d", "subscribers.count=2000", "bss.care.account_contacts_monthly=0",
+        "bss.care.churn_base_monthly={prepaid: 0.6, postpaid: 0.1}"))
+    churn = run.table("churn").merge(run.table("subscriptions")[["sub", "account_type"]],
+                                     on="sub")
+    subs = run.table("subscriptions")["account_type"].value_counts()
+    assert len(churn) == run.summary["bss"]["churned"]
+    for kind, monthly in (("prepaid", 0.6), ("postpaid", 0.1)):
+        mine = churn[churn["account_type"] == kind]
+        assert (mine["monthly_prob"] == monthly).all()  # no outage or contact term by default
+        # a decision at the start of each of the 4 days; a line gives notice once
+        stay = (1 - monthly) ** (4 / 30.44)
+        assert _poisson_close(len(mine), subs[kind] * (1 - stay)), (kind, len(mine))
+    assert churn["notice"].min() == 0.0 and churn["notice"].max() == 3 * 86_400.0
+
+
+def test_lines_call_about_their_bills_whatever_the_network_does(
+        run_scenario: RunScenario) -> None:
+    run = run_scenario(QUICKSTART, overrides=(
+        "duration=3d12h", "subscribers.count=2000", "bss.care.account_contacts_monthly=3"))
+    tickets = run.table("care_tickets")
+    account = tickets[tickets["reason"] == "bill or account"]
+    assert len(account) == run.summary["bss"]["care_contacts_account"]
+    # 2,000 lines × 3 a month over 3.5 days (the last day a half one)
+    assert _poisson_close(len(account), 2000 * 3 * 3.5 / 30.44), len(account)
+    end = run.summary["sim_days"] * 86_400.0
+    assert account["opened"].between(0, end).all() and (account["closed"] > account["opened"]).all()
+    assert (account["incident_id"] == 0).all()
+    # spread over the days, the half day too
+    per_day = np.bincount((account["opened"] // 86_400).astype(int), minlength=4)
+    assert (per_day > 0).all() and per_day[3] < per_day[:3].min()
+    # they are the BSS's own affair: no trouble report reaches the OSS
+    reports = run.table("customer_tickets")
+    assert len(reports) > 0 and not reports["care_ticket_id"].isin(account["ticket_id"]).any()
+    assert set(reports["reason"]) <= {"network outage", "dropped calls"}

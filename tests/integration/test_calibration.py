@@ -55,6 +55,8 @@ def _rewrite(measured: dict[str, dict[str, float]]) -> None:
     data = yaml.safe_load(text)
     for row in data["kpis"]:
         row["values"] = {r: float(f"{m[row['kpi']]:.4g}") for r, m in measured.items()}
+        if row["kpi"] in calibration.RATES:
+            row["events"] = {r: int(m[f"{row['kpi']}_events"]) for r, m in measured.items()}
     DATA.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True,
                                             width=96), encoding="utf-8")
 
@@ -67,7 +69,8 @@ def test_every_kpi_is_inside_its_published_range(measured: dict[str, dict[str, f
     for row in data["kpis"]:
         for run, m in measured.items():
             value = m[row["kpi"]]
-            if not calibration.in_range(value, row["range"]):
+            if not calibration.in_range(value, row["range"], m.get(f"{row['kpi']}_events"),
+                                        m.get(f"{row['kpi']}_exposure")):
                 outside.append(f"{row['kpi']} in {run}: {value:.4g} not in {row['range']}")
             recorded = row.get("values", {}).get(run)
             assert recorded is not None and math.isclose(value, recorded, rel_tol=1e-3,
@@ -100,3 +103,18 @@ def test_a_kpi_the_code_does_not_know_is_an_error(tmp_path: Path) -> None:
     bad.write_text("runs: {}\nkpis:\n  - {kpi: nonsense}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="nonsense"):
         calibration.load(bad)
+
+
+def test_a_rate_of_few_events_is_held_to_its_range_by_its_poisson_interval() -> None:
+    # 4 notices in 800 line-months: 0.5 % a month, yet 1.1 % is well inside its 95 % interval
+    assert calibration.in_range(0.005, [0.007, 0.02], events=4, exposure=800)
+    # 40 in 800: 5 %, its interval (3.6–6.8 %) is far above 2 %
+    assert not calibration.in_range(0.05, [0.007, 0.02], events=40, exposure=800)
+    # the same 0.5 % from 400 notices is measured finely enough to be outside
+    assert not calibration.in_range(0.005, [0.007, 0.02], events=400, exposure=80_000)
+    # no notice at all over a short run is consistent with a low range, not with a high one
+    assert calibration.in_range(0.0, [0.007, 0.02], events=0, exposure=100)
+    assert not calibration.in_range(0.0, [0.5, 0.9], events=0, exposure=100)
+    low, high = calibration.rate_interval(4, 800)
+    assert low == pytest.approx(1.0899 / 800, rel=1e-3) and high == pytest.approx(
+        10.2416 / 800, rel=1e-3)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from twin.store import Run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _drop_rate(run: Run) -> float:
@@ -58,6 +61,42 @@ def _usage_leakage(run: Run) -> float:
     return float(rec["leaked_minor"]) / max(float(rec["carried_usage_minor"]), 1.0)
 
 
+MONTH_DAYS = 30.44
+
+
+def _line_months(run: Run, account_type: str | None = None) -> tuple[pd.DataFrame, float]:
+    """The lines that existed from the start (of one account type), and their line-months
+    in the run."""
+    subs = run.table("subscriptions")
+    subs = subs[~subs["new_line"]]
+    if account_type is not None:
+        subs = subs[subs["account_type"] == account_type]
+    return subs, len(subs) * float(run.summary["sim_days"]) / MONTH_DAYS
+
+
+def _care_contacts_per_1000(run: Run) -> float:
+    """Care contacts a month per 1,000 lines, every reason together."""
+    subs, months = _line_months(run)
+    tickets = run.table("care_tickets")
+    return 1000.0 * int(tickets["sub"].isin(subs["sub"]).sum()) / max(months, 1e-12)
+
+
+def _churn(account_type: str) -> Callable[[Run], tuple[int, float]]:
+    def notices(run: Run) -> tuple[int, float]:
+        """Lines of the account type that gave notice, and the line-months at risk."""
+        subs, months = _line_months(run, account_type)
+        churn = run.table("churn")
+        return int(churn["sub"].isin(subs["sub"]).sum()), months
+    return notices
+
+
+# KPIs that count rare events (a week of a small network sees a handful): measured as events
+# over exposure, and held against their range with the count's Poisson interval
+RATES: dict[str, Callable[[Run], tuple[int, float]]] = {
+    "churn_prepaid_monthly": _churn("prepaid"),
+    "churn_postpaid_monthly": _churn("postpaid"),
+}
+
 KPIS: dict[str, Callable[[Run], float]] = {
     "call_drop_rate": _drop_rate,
     "call_setup_success_rate": _cssr,
@@ -66,13 +105,14 @@ KPIS: dict[str, Callable[[Run], float]] = {
     "mttr_h": _mttr_h,
     "alarms_per_10_min": _alarms_per_10_min,
     "usage_revenue_leakage": _usage_leakage,
+    "care_contacts_per_1000_month": _care_contacts_per_1000,
 }
 LEAK_CAUSES = ("collector", "rejected", "suspense", "late", "fail_open", "terminated")
 
 
 def load(path: str | Path) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    unknown = sorted({row["kpi"] for row in data["kpis"]} - set(KPIS))
+    unknown = sorted({row["kpi"] for row in data["kpis"]} - set(KPIS) - set(RATES))
     if unknown:
         raise ValueError(f"{path}: kpis: unknown KPI {unknown[0]!r}")
     return data
@@ -80,8 +120,13 @@ def load(path: str | Path) -> dict[str, Any]:
 
 def measure(run: Run) -> dict[str, float]:
     """Every KPI of :data:`KPIS` for ``run``, and the leak of each cause as a share of the
-    carried usage revenue."""
+    carried usage revenue; for each KPI of :data:`RATES` also ``<kpi>_events``."""
     out = {name: f(run) for name, f in KPIS.items()}
+    for name, rate in RATES.items():
+        events, exposure = rate(run)
+        out[name] = events / exposure if exposure > 0 else float("nan")
+        out[f"{name}_events"] = float(events)
+        out[f"{name}_exposure"] = float(exposure)
     rec = run.summary["reconciliation"]
     carried = max(float(rec["carried_usage_minor"]), 1.0)
     for cause in LEAK_CAUSES:
@@ -89,9 +134,27 @@ def measure(run: Run) -> dict[str, float]:
     return out
 
 
-def in_range(value: float, bounds: list[float]) -> bool:
+def rate_interval(events: float, exposure: float, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Garwood) ``level`` interval of a Poisson rate: ``events`` over
+    ``exposure``."""
+    from scipy.special import gammaincinv
+
+    a = (1.0 - level) / 2.0
+    low = gammaincinv(events, a) / exposure if events > 0 else 0.0
+    return float(low), float(gammaincinv(events + 1.0, 1.0 - a) / exposure)
+
+
+def in_range(value: float, bounds: list[float], events: float | None = None,
+             exposure: float | None = None) -> bool:
+    """``value`` inside ``bounds``; for a rate of ``events`` Poisson events over
+    ``exposure``, the rate's 95 % interval overlaps them (a run that short tells no more)."""
     lo, hi = bounds
-    return bool(np.isfinite(value)) and lo <= value <= hi
+    if events is None or exposure is None:
+        return bool(np.isfinite(value)) and lo <= value <= hi
+    if not exposure > 0:
+        return False
+    low, high = rate_interval(events, exposure)
+    return bool(low <= hi and high >= lo)
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -111,7 +174,10 @@ def markdown_table(data: Mapping[str, Any]) -> str:
     for row in data["kpis"]:
         unit = row.get("unit", "")
         lo, hi = row["range"]
-        values = " | ".join(_fmt(row["values"].get(r), unit) for r in runs)
+        events = row.get("events", {})
+        values = " | ".join(_fmt(row["values"].get(r), unit)
+                            + (f" ({events[r]:,} {row.get('event', 'events')})"
+                               if r in events else "") for r in runs)
         lines.append(f"| {row['label']} | {_fmt(lo, unit)} – {_fmt(hi, unit)} | "
                      f"{row['source']} | {values} | "
                      + ", ".join(f"`{p}`" for p in row["parameters"]) + " |")

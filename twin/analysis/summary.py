@@ -180,6 +180,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "care_contacts_outage": bss.care.counts["network outage"],
             "care_contacts_drops": bss.care.counts["dropped calls"],
             "care_contacts_denied": bss.care.counts["service denied"],
+            "care_contacts_account": bss.care.counts["bill or account"],
             "churned": bss.care.counts["churned"],
             "trouble_reports": bss.trouble_reports,
             "cdrs_terminated": bss.mediation.terminated,

@@ -15,7 +15,7 @@ import pyarrow as pa
 import simpy
 
 from twin.bss.billing import Billing, cycle_groups, cycle_table
-from twin.bss.care import DENIED, REASONS, Care
+from twin.bss.care import ACCOUNT, DENIED, REASONS, Care
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.charging import OnlineCharging
 from twin.bss.collection import Collector
@@ -87,7 +87,8 @@ class BusinessSupport:
         days, group = cycle_groups(spec, subs, sim.rng.stream("bss.accounts"))
         cycles = cycle_table(sim.calendar, days, sim.horizon)
         self.care = Care(sim, spec.care, subs, cycles, active_from=self.lines.active_from,
-                         group=group, on_contacts=self._forward_contacts)
+                         group=group, prepaid=account_type[subs.offer] == "prepaid",
+                         on_contacts=self._forward_contacts)
         self.trouble_reports = 0
         self.mediation = Mediation(sim, subs.count, spec.mediation, guidable_from, uncharged,
                                    leaves=self.care.leaves)
@@ -231,8 +232,9 @@ class BusinessSupport:
                           reason: int, incident: int, experienced: float,
                           opened: npt.NDArray[np.float64]) -> None:
         """Care contacts about the network go to the OSS as trouble reports when opened
-        (denials by the online charging system are the BSS's own affair)."""
-        if reason == DENIED or ids.size == 0:
+        (denials by the online charging system and questions about bills and accounts are
+        the BSS's own affair)."""
+        if reason in (DENIED, ACCOUNT) or ids.size == 0:
             return
         order = np.argsort(opened, kind="stable")
         cells = self.subs.cells

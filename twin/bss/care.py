@@ -13,12 +13,18 @@ serve — never from ground truth. Customers react:
 * a prepaid customer denied service while the OCS was down (fail-closed) calls with
   ``denied_contact_prob``.
 
-Churn is a daily hazard per line: ``churn_base_monthly`` plus ``churn_per_outage_hour`` per
-hour of outage the line went through plus ``churn_per_contact`` per care contact, as a monthly
-probability. A customer who gives notice leaves at the end of the current bill cycle: the
-recurring fee stops there, and usage records after it are rejected (the line is gone). The
-notice becomes a cancel order (:mod:`twin.bss.orders`): provisioning deactivates the line in
-the network from that date — records the network writes until it does are leakage.
+Most contacts of a real operator are not about the network at all but about bills, tariffs
+and accounts: every line also calls ``account_contacts_monthly`` times a month (Poisson, drawn
+day by day). Those contacts are the BSS's own affair — no trouble report reaches the OSS.
+
+Churn is a daily hazard per line, decided at the start of each day: ``churn_base_monthly`` (one
+rate, or one per account type: prepaid customers leave several times as often as postpaid ones)
+plus ``churn_per_outage_hour`` per hour of outage the line went through so far plus
+``churn_per_contact`` per care contact, as a monthly probability. A customer who gives notice
+leaves at the end of the current bill cycle: the recurring fee stops there, and usage records
+after it are rejected (the line is gone). The notice becomes a cancel order
+(:mod:`twin.bss.orders`): provisioning deactivates the line in the network from that date —
+records the network writes until it does are leakage.
 Only active lines (``active_from``: lines ordered during the run once activated) contact
 care or churn.
 """
@@ -45,8 +51,8 @@ from twin.scenario.schema import CareSpec
 
 I64 = npt.NDArray[np.int64]
 DAY = 86_400.0
-REASONS = ("network outage", "dropped calls", "service denied")
-OUTAGE, DROPS, DENIED = range(3)
+REASONS = ("network outage", "dropped calls", "service denied", "bill or account")
+OUTAGE, DROPS, DENIED, ACCOUNT = range(4)
 CARE_SCHEMA = pa.schema([
     ("ticket_id", pa.int64()), ("sub", pa.int64()), ("account", pa.int64()),
     ("reason", pa.string()), ("incident_id", pa.int64()), ("experienced", pa.float64()),
@@ -64,6 +70,7 @@ class Care:
                  boundaries: Sequence[float] | npt.NDArray[np.float64],
                  active_from: npt.NDArray[np.float64] | None = None,
                  group: npt.NDArray[np.int64] | None = None,
+                 prepaid: npt.NDArray[np.bool_] | None = None,
                  on_contacts: Callable[[I64, I64, int, int, float, npt.NDArray[np.float64]],
                                        None] | None = None) -> None:
         self.sim, self.spec, self.subs = sim, spec, subs
@@ -75,6 +82,17 @@ class Care:
         self.on_churn: Callable[[I64, npt.NDArray[np.float64]], None] | None = None
         self.on_contacts = on_contacts  # (ids, subs, reason, incident, experienced, opened)
         self.rng = sim.rng.stream("bss.care")
+        # background contacts and churn on streams of their own: switching either on or off
+        # leaves every other customer's draws where they were
+        self.account_rng = sim.rng.stream("bss.care.account")
+        self.churn_rng = sim.rng.stream("bss.care.churn")
+        base = spec.churn_base_monthly
+        if isinstance(base, dict):
+            on_prepaid = prepaid if prepaid is not None else np.zeros(subs.count, dtype=bool)
+            self.churn_base = np.where(on_prepaid, base.get("prepaid", 0.0),
+                                       base.get("postpaid", 0.0))
+        else:
+            self.churn_base = np.full(subs.count, float(base))
         self.on_cell: dict[str, I64] = {}
         order = np.argsort(subs.cell, kind="stable")
         cuts = np.flatnonzero(np.diff(subs.cell[order])) + 1
@@ -91,17 +109,22 @@ class Care:
         self._ids = itertools.count(1)
         self.tickets = sim.records.buffer("care_tickets", CARE_SCHEMA)
         self.churn = sim.records.buffer("churn", CHURN_SCHEMA)
-        if spec.churn_base_monthly or spec.churn_per_outage_hour or spec.churn_per_contact:
+        if self.churn_base.any() or spec.churn_per_outage_hour or spec.churn_per_contact:
             sim.env.process(self._daily_churn())
+        if spec.account_contacts_monthly > 0:
+            sim.env.process(self._account_contacts())
 
     # --- contacts -----------------------------------------------------------------------------
 
-    def _contact(self, sub: I64, reason: int, incident: int, experienced: float) -> None:
+    def _contact(self, sub: I64, reason: int, incident: int, experienced: float,
+                 opened: npt.NDArray[np.float64] | None = None) -> None:
         if sub.size == 0:
             return
         n = sub.size
-        opened = experienced + self.rng.exponential(max(self.spec.contact_delay_mean, 1e-9), n)
-        closed = opened + self.rng.exponential(self.spec.handling_min * 60.0, n)
+        rng = self.account_rng if reason == ACCOUNT else self.rng
+        if opened is None:
+            opened = experienced + rng.exponential(max(self.spec.contact_delay_mean, 1e-9), n)
+        closed = opened + rng.exponential(self.spec.handling_min * 60.0, n)
         ids = np.fromiter(itertools.islice(self._ids, n), dtype=np.int64, count=n)
         self.tickets.extend({
             "ticket_id": ids, "sub": sub, "account": self.subs.account[sub].astype(np.int64),
@@ -158,20 +181,39 @@ class Care:
         calls = subs[self.rng.random(subs.size) < self.spec.denied_contact_prob]
         self._contact(calls, DENIED, 0, self.sim.now)
 
+    def _account_contacts(self) -> Generator[simpy.Event, None, None]:
+        """At the start of each day (or of the run's last, shorter one), the contacts about
+        bills and accounts that day will bring, at times spread over it."""
+        while self.sim.now < self.sim.horizon:
+            day_start = self.sim.now
+            length = min(DAY, self.sim.horizon - day_start)
+            active = np.flatnonzero((self.leaves > day_start)
+                                    & (self.active_from <= day_start))
+            rate = self.spec.account_contacts_monthly * length / (30.44 * DAY)
+            k = self.account_rng.poisson(rate, active.size)
+            sub = np.repeat(active, k).astype(np.int64)
+            if sub.size:
+                opened = np.sort(day_start + self.account_rng.random(sub.size) * length)
+                self._contact(sub, ACCOUNT, 0, day_start, opened)
+            yield self.sim.env.timeout(length)
+
     # --- churn --------------------------------------------------------------------------------
 
     def _daily_churn(self) -> Generator[simpy.Event, None, None]:
-        while self.sim.now + DAY <= self.sim.horizon:
-            yield self.sim.env.timeout(DAY)
-            self.decide_churn()
+        """At the start of each day (or of the run's last, shorter one): who gives notice in
+        it, from what the line went through so far."""
+        while self.sim.now < self.sim.horizon:
+            length = min(DAY, self.sim.horizon - self.sim.now)
+            self.decide_churn(length / DAY)
+            yield self.sim.env.timeout(length)
 
-    def decide_churn(self) -> None:
+    def decide_churn(self, days: float = 1.0) -> None:
         s = self.spec
-        monthly = np.clip(s.churn_base_monthly + s.churn_per_outage_hour * self.outage_h
+        monthly = np.clip(self.churn_base + s.churn_per_outage_hour * self.outage_h
                           + s.churn_per_contact * self.contacts, 0.0, 1.0)
-        daily = 1.0 - (1.0 - monthly) ** (1.0 / 30.44)
+        daily = 1.0 - (1.0 - monthly) ** (days / 30.44)
         staying = np.isinf(self.leaves) & (self.active_from <= self.sim.now)
-        go = np.flatnonzero(staying & (self.rng.random(self.subs.count) < daily))
+        go = np.flatnonzero(staying & (self.churn_rng.random(self.subs.count) < daily))
         if go.size == 0:
             return
         leaves = np.empty(go.size)  # the end of the line's current bill cycle

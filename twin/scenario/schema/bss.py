@@ -164,7 +164,12 @@ class CareSpec(Strict):
     contact_delay_mean: Duration = Field(1800.0, description="after the experience")
     handling_min: float = Field(8.0, gt=0, le=MAX_MINUTES,
                                 description="mean handling time of a contact")
-    churn_base_monthly: Share = Field(0.0, description="share of lines giving notice a month")
+    account_contacts_monthly: float = Field(
+        0.12, ge=0, le=100, description="contacts a line makes a month about its bill, tariff or "
+                                        "account, whatever the network does (Poisson)")
+    churn_base_monthly: Share | dict[Literal["prepaid", "postpaid"], Share] = Field(
+        default_factory=lambda: {"prepaid": 0.04, "postpaid": 0.012},
+        description="share of lines giving notice a month, for every line or per account type")
     churn_per_outage_hour: float = Field(
         0.0, ge=0, le=1, description="added monthly churn probability per hour of outage the line "
                                "experienced (OSS-measured)")
