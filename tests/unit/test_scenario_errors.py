@@ -108,6 +108,15 @@ EXPLICIT_CASES: list[tuple[str, Mutation, str, str]] = [
 ]
 
 
+def test_a_field_of_number_or_mapping_names_the_key_not_the_union(
+        explicit_scenario: dict[str, Any]) -> None:
+    problems = problems_of(explicit_scenario, set_in(
+        ("bss", "care"), {"churn_base_monthly": {"prepaid": 0.04, "weird": 0.1}}))
+    assert problems == ["bss.care.churn_base_monthly: Input should be a valid number",
+                        "bss.care.churn_base_monthly.weird: Input should be 'prepaid' or "
+                        "'postpaid'"]
+
+
 @pytest.mark.parametrize(("mutate", "field", "word"),
                          [c[1:] for c in EXPLICIT_CASES], ids=[c[0] for c in EXPLICIT_CASES])
 def test_bad_input_names_the_field(explicit_scenario: dict[str, Any], mutate: Mutation,

@@ -116,8 +116,9 @@ def _format(err: ValidationError) -> list[str]:
         for part in e["loc"]:
             if isinstance(part, int):
                 loc += f"[{part}]"
-            elif part.startswith(("function-", "tagged-union")) or part == "[key]":
-                continue
+            elif part.startswith(("function-", "tagged-union", "constrained-", "dict[",
+                                  "list[")) or part == "[key]":
+                continue  # the validator's or a union member's tag, not a field
             else:
                 loc += f".{part}" if loc else str(part)
         msg = e["msg"].removeprefix("Value error, ")

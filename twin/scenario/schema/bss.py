@@ -22,6 +22,9 @@ QUANTITY_MAX = 10**12
 ALLOWANCE_MAX = 10**6  # minutes, MB or messages a cycle
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+AccountType = Literal["prepaid", "postpaid"]
+# monthly churn by account type: between the published figures (docs/calibration.yaml)
+DEFAULT_CHURN: dict[AccountType, float] = {"prepaid": 0.04, "postpaid": 0.012}
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -167,8 +170,8 @@ class CareSpec(Strict):
     account_contacts_monthly: float = Field(
         0.12, ge=0, le=100, description="contacts a line makes a month about its bill, tariff or "
                                         "account, whatever the network does (Poisson)")
-    churn_base_monthly: Share | dict[Literal["prepaid", "postpaid"], Share] = Field(
-        default_factory=lambda: {"prepaid": 0.04, "postpaid": 0.012},
+    churn_base_monthly: Share | dict[AccountType, Share] = Field(
+        default_factory=lambda: DEFAULT_CHURN.copy(),
         description="share of lines giving notice a month, for every line or per account type")
     churn_per_outage_hour: float = Field(
         0.0, ge=0, le=1, description="added monthly churn probability per hour of outage the line "
@@ -232,7 +235,7 @@ class UsagePrice(Strict):
 class OfferSpec(Strict):
     name: str
     segment: Literal["consumer", "enterprise"]
-    account_type: Literal["postpaid", "prepaid"]
+    account_type: AccountType
     recurring_fee: int = Field(ge=0, le=MONEY_MAX, description="minor units per month")
     voice: UsagePrice
     data: UsagePrice
