@@ -117,8 +117,11 @@ def test_order_to_activation_lead_time(run: twin.Run) -> None:
     n = len(lead)
     assert n > 800
     assert abs(lead.mean() - (LATENCY + PROCESSING)) < 4 * PROCESSING / np.sqrt(n)
-    # the BSS completes the product order one integration latency after the activation
-    assert np.allclose(clean["completed"] - clean["activated"], LATENCY)
+    # the BSS completes the product order one integration latency after the activation; an
+    # answer still in flight at the end of the run arrives then (the bus is drained)
+    end = run.summary["sim_days"] * 86_400.0
+    due = np.minimum(clean["activated"] + LATENCY, end)
+    assert np.allclose(clean["completed"], due)
     assert run.summary["bss"]["order_lead_time_s"] == pytest.approx(
         (add["activated"] - add["ordered"]).mean(), abs=1e-3)
 

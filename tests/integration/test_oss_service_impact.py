@@ -50,7 +50,9 @@ def test_the_answer_is_what_the_bss_books_say(run: twin.Run) -> None:
     rated = run.table("rated")
     rated = rated[rated["state"] == "rated"].merge(subs[["sub", "cell"]], on="sub")
     churn = run.table("churn")
-    assert churn.empty  # the quickstart loses no line, so every line counts
+    # lines give notice in the quickstart's week but leave with their cycle, on 1 February:
+    # every line is still there, so every line counts
+    assert (churn["leaves"] >= run.summary["sim_days"] * 86_400.0).all()
     for r in imp.itertuples():
         cells = r.cells.split(",")
         lines = subs[subs["cell"].isin(cells)]
