@@ -84,6 +84,7 @@ def test_leakage_has_causes_the_funnel_names(measured: dict[str, dict[str, float
         causes = sum(m[f"leak_{c}"] for c in calibration.LEAK_CAUSES)
         assert causes == pytest.approx(m["usage_revenue_leakage"], abs=1e-12), run
         assert m["leak_rejected"] > 0, run  # records the network wrote wrong
+        assert m["leak_collector"] > 0, run  # CDR files cut in transfer
 
 
 def test_noise_alarms_clear_without_a_ticket(measured: dict[str, dict[str, float]]) -> None:
