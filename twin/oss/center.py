@@ -83,7 +83,6 @@ class OperationsCenter:
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
         self.resync = {"requests": 0, "raised": 0, "cleared": 0}
         self.qualifying: set[int] = set()  # alarms waiting out their qualification time
-        self.unqualified = 0  # alarms that cleared before it: never correlated nor ticketed
         if spec.alarms.resync_interval > 0:
             sim.env.process(self._alarm_sync(spec.alarms.resync_interval))
         self.provisioning = Provisioning(sim, spec.provisioning, publish, self._cell_out)
@@ -132,10 +131,8 @@ class OperationsCenter:
         still raised after its qualification time (as an RTU's or OSS's alarm delay does)."""
         yield self.sim.env.timeout(wait)
         self.qualifying.discard(alarm.id)
-        if alarm.cleared is None:
+        if alarm.cleared is None:  # else it cleared by itself: never an incident
             self.correlator.add(alarm)
-        else:
-            self.unqualified += 1
 
     def on_alarm_list(self, listing: ActiveAlarmList) -> None:
         """Alarm synchronisation: an element manager's active alarms against the OSS's own.
