@@ -19,7 +19,9 @@ one loss: the design question the ``collector_outage`` scenario asks.
 In batch mode a file — one recording entity's records of one pickup — is cut in transfer with
 probability ``file_cut_share`` (as an element manager's message is, ``malformed_rate``): the
 collector reads the records before the cut, at a uniform point of the file, and counts the
-rest lost. These draws come from a stream of their own (``bss.collector.transfer``).
+rest lost. (A prepaid session charged online ends with its Diameter request, which no file
+carries: its record is never cut.) These draws come from a stream of their own
+(``bss.collector.transfer``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 import simpy
 
 from twin.kernel import Sim
-from twin.messages import UsageBatch
+from twin.messages import ONLINE, UsageBatch
 from twin.scenario.schema import MediationSpec
 
 
@@ -113,6 +115,8 @@ class Collector:
         for n, at in zip(nodes[u < share], u[u < share] / share, strict=True):
             rows = np.flatnonzero(node == n)
             keep[rows[int(rows.size * at):]] = False
+        if "online" in cols:  # a session charged online ends on Diameter, not in a file
+            keep |= np.asarray(cols["online"]) == ONLINE
         self.files_cut += int((u < share).sum())
         self.lost_records += int((~keep).sum())
         return UsageBatch({k: np.asarray(v)[keep] for k, v in cols.items()})
