@@ -28,6 +28,15 @@ CLEAN = ("traffic.radio.drop_rate=0", "traffic.records.malformed_share=0",
 RunScenario = Callable[..., twin.Run]
 
 
+def without_noise(run: twin.Run, alarms: pd.DataFrame) -> pd.DataFrame:
+    """``alarms`` (rows of the OSS's ``alarms`` table) but those the truth marks as transient
+    noise (``network.telemetry.transient_per_ne_day``): the alarms of faults and work."""
+    causes = run.table("alarm_causes")
+    noise = causes.loc[causes["noise"], ["ems", "notification_id"]]
+    key = pd.MultiIndex.from_frame(alarms[["ems", "notification_id"]])
+    return alarms[~key.isin(pd.MultiIndex.from_frame(noise))]
+
+
 def fresh_run(scenario: str | Path, out: Path, *, seed: int | None = None,
               overrides: Iterable[str] = ()) -> twin.Run:
     """An uncached run (for tests that need two runs of the very same inputs)."""
