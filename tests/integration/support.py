@@ -19,12 +19,23 @@ QUICKSTART = SCENARIOS / "quickstart.yaml"
 # network and same scripted faults (the quickstart's cut is at 1d10h).
 SMALL = ("duration=3d", "subscribers.count=1500")
 # The background effects of an operator's network off: no radio drops, no records written
-# wrong. For tests that check one mechanism in a clean room (each says why it needs one).
+# wrong, no transient alarm noise, no CDR files cut in transfer, no care contacts about bills,
+# no churn. For tests that check one mechanism in a clean room (each says why it needs one).
 CLEAN = ("traffic.radio.drop_rate=0", "traffic.records.malformed_share=0",
-         "traffic.records.unknown_subscriber_share=0", "bss.care.account_contacts_monthly=0",
-         "bss.care.churn_base_monthly=0")
+         "traffic.records.unknown_subscriber_share=0",
+         "network.telemetry.transient_per_ne_day=0", "bss.mediation.file_cut_share=0",
+         "bss.care.account_contacts_monthly=0", "bss.care.churn_base_monthly=0")
 
 RunScenario = Callable[..., twin.Run]
+
+
+def without_noise(run: twin.Run, alarms: pd.DataFrame) -> pd.DataFrame:
+    """``alarms`` (rows of the OSS's ``alarms`` table) but those the truth marks as transient
+    noise (``network.telemetry.transient_per_ne_day``): the alarms of faults and work."""
+    causes = run.table("alarm_causes")
+    noise = causes.loc[causes["noise"], ["ems", "notification_id"]]
+    key = pd.MultiIndex.from_frame(alarms[["ems", "notification_id"]])
+    return alarms[~key.isin(pd.MultiIndex.from_frame(noise))]
 
 
 def fresh_run(scenario: str | Path, out: Path, *, seed: int | None = None,

@@ -1,6 +1,7 @@
-"""Background effects of an operator's network: radio drops drawn per call, and records the
-network writes corrupt or with an unknown subscriber. Each is a real mechanism on its own
-random stream: switched on, it changes what it touches and nothing else."""
+"""Background effects of an operator's network: radio drops drawn per call, records the
+network writes corrupt or with an unknown subscriber, transient alarm noise and CDR files cut
+in transfer. Each is a real mechanism on its own random stream: switched on, it changes what
+it touches and nothing else."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ OFF = (*SMALL, "oss.pm.enabled=false", *CLEAN)
 RADIO = (*OFF, "traffic.radio.drop_rate=0.02")
 DEFECTS = (*OFF, "traffic.records.malformed_share=0.01",
            "traffic.records.unknown_subscriber_share=0.01")
+NOISE = (*OFF, "network.telemetry.transient_per_ne_day=0.5")
+CUTS = (*OFF, "bss.mediation.file_cut_share=0.05")
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +95,48 @@ def test_defective_records_are_rejected_and_leak_to_the_unit(off: twin.Run,
                       off.summary["reconciliation"]["carried_usage_minor"])
 
 
+def test_alarm_noise_leaves_the_faults_alarms_and_the_oss_work_alone(
+        off: twin.Run, run_scenario: RunScenario) -> None:
+    noisy = run_scenario(QUICKSTART, overrides=NOISE)
+    causes = noisy.table("alarm_causes")
+    assert causes["noise"].sum() > 50
+    # the faults' alarms come as before (their delays and duplicates have their own draws) …
+    real = causes[~causes["noise"]].drop(columns="notification_id").reset_index(drop=True)
+    before = off.table("alarm_causes").drop(columns="notification_id")
+    assert real.equals(before.reset_index(drop=True))
+    # … and the OSS opens no incident, no ticket and no truck roll for the noise
+    for key in ("incidents", "tickets", "truck_rolls", "remote_restarts", "false_tickets",
+                "faults_detected", "mttd_s", "mttr_s"):
+        assert noisy.summary["oss"][key] == off.summary["oss"][key], key
+    assert noisy.summary["oss"]["alarms_raw"] > off.summary["oss"]["alarms_raw"] + 50
+
+
+def test_files_cut_in_transfer_leak_at_the_collector_to_the_unit(
+        off: twin.Run, run_scenario: RunScenario) -> None:
+    cut = run_scenario(QUICKSTART, overrides=CUTS)
+    assert off.table("usage").equals(cut.table("usage"))
+    lost = cut.summary["bss"]["cdrs_lost_collector"]
+    written = off.summary["bss"]["cdrs_received"]
+    # a file in 20 cut, at a uniform point: about a fortieth of the records
+    assert 0.01 * written < lost < 0.05 * written
+    assert off.summary["bss"]["cdrs_lost_collector"] == 0
+    assert cut.summary["bss"]["cdrs_received"] == written - lost
+    rec, rec0 = cut.summary["reconciliation"], off.summary["reconciliation"]
+    assert rec["identity_holds"] is True
+    assert rec["leaked_collector_minor"] > 0 == rec0["leaked_collector_minor"]
+    assert rec["records_collected"] < rec0["records_collected"]
+    assert rec["carried_usage_minor"] == rec0["carried_usage_minor"]
+
+
 @pytest.mark.parametrize(("override", "named"), [
     ("traffic.radio.coverage_mix={good: 0.5, great: 0.5}", "unknown coverage class 'great'"),
     ("traffic.radio.coverage_mix={good: 0.5, poor: 0.2}", "must add up to 1"),
     ("traffic.radio.coverage_factor={good: 1.0}", "no factor for class 'fair'"),
     ("traffic.radio.drop_rate=1.5", "traffic.radio.drop_rate"),
     ("traffic.records.malformed_share=-0.1", "traffic.records.malformed_share"),
+    ("bss.mediation.file_cut_share=2", "bss.mediation.file_cut_share"),
+    ("network.telemetry.transient_per_ne_day=-1", "network.telemetry.transient_per_ne_day"),
+    ("oss.alarms.qualification={transmissionError: -5}", "oss.alarms.qualification"),
 ])
 def test_bad_background_settings_name_the_field(override: str, named: str) -> None:
     with pytest.raises(twin.ScenarioError, match=named):

@@ -11,10 +11,10 @@ import twin
 from .support import QUICKSTART, SCENARIOS, SMALL, RunScenario
 
 # long data sessions (mean 1.5 h) so that many cross a short partial-record interval
-# records written wrong are off: they are drawn per record written, and these runs write the
-# same sessions as different numbers of records
+# records written wrong and files cut in transfer are off: they are drawn per record written
+# (per file), and these runs write the same sessions as different numbers of records
 LONG = (*SMALL, "traffic.data.duration.mean_s=5400", "traffic.records.malformed_share=0",
-        "traffic.records.unknown_subscriber_share=0")
+        "traffic.records.unknown_subscriber_share=0", "bss.mediation.file_cut_share=0")
 PARTIAL = (*LONG, "traffic.records.partial_time_limit=15m")
 WHOLE = (*LONG, "traffic.records.partial_time_limit=null")
 

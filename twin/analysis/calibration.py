@@ -56,6 +56,31 @@ def _alarms_per_10_min(run: Run) -> float:
     return float(run.summary["oss"]["alarms_raw"]) / (float(run.summary["sim_days"]) * 144.0)
 
 
+def _noise_share(run: Run) -> float:
+    """Raw alarm raises the OSS received whose alarm cleared by itself without joining an
+    incident (so without a ticket), over all raw raises; alarms of planned maintenance left
+    out of both."""
+    raw = run.table("alarms_raw")
+    raw = raw[(raw["perceived_severity"] != "cleared") & (raw["alarm_id"] > 0)]
+    alarms = run.table("alarms").set_index("alarm_id")
+    a = alarms.loc[raw["alarm_id"].to_numpy()]
+    a = a[a["maintenance"] == 0]
+    if a.empty:
+        return float("nan")
+    alone = (a["incident_id"] == 0) & a["cleared"].notna()
+    return float(alone.mean())
+
+
+def _mttr_of(*modes: str) -> Callable[[Run], float]:
+    """Mean time to repair (fault start to its end by repair or restart, on the truth) over
+    the faults of ``modes`` that ended in the run; NaN where the run has none."""
+    def mttr(run: Run) -> float:
+        f = run.table("faults").merge(run.table("fault_ends"), on="fault_id")
+        f = f[f["mode"].isin(modes) & f["cleared_by"].isin(("repair", "restart"))]
+        return float((f["end"] - f["start"]).mean() / 3600.0) if len(f) else float("nan")
+    return mttr
+
+
 def _usage_leakage(run: Run) -> float:
     rec = run.summary["reconciliation"]
     return float(rec["leaked_minor"]) / max(float(rec["carried_usage_minor"]), 1.0)
@@ -104,6 +129,10 @@ KPIS: dict[str, Callable[[Run], float]] = {
     "cell_downtime": _cell_downtime,
     "mttr_h": _mttr_h,
     "alarms_per_10_min": _alarms_per_10_min,
+    "alarm_noise_share": _noise_share,
+    "mttr_hardware_h": _mttr_of("element_failure"),
+    "mttr_software_crash_h": _mttr_of("software_crash"),
+    "mttr_fibre_cut_h": _mttr_of("fibre_cut"),
     "usage_revenue_leakage": _usage_leakage,
     "care_contacts_per_1000_month": _care_contacts_per_1000,
 }
@@ -131,7 +160,25 @@ def measure(run: Run) -> dict[str, float]:
     carried = max(float(rec["carried_usage_minor"]), 1.0)
     for cause in LEAK_CAUSES:
         out[f"leak_{cause}"] = float(rec[f"leaked_{cause}_minor"]) / carried
+    out.update(noise_in_incidents(run))
     return out
+
+
+def noise_in_incidents(run: Run) -> dict[str, float]:
+    """Transient noise raises the OSS received (the truth's ``noise`` flag), and how many of
+    them joined an incident (a ticket for nothing)."""
+    causes = run.table("alarm_causes")
+    noise = causes[causes["noise"]][["ems", "notification_id"]]
+    raw = run.table("alarms_raw").merge(noise, on=["ems", "notification_id"])
+    raw = raw[raw["alarm_id"] > 0]
+    incident = run.table("alarms").set_index("alarm_id")["incident_id"]
+    return {"noise_raises": float(len(raw)),
+            "noise_in_incidents": float((incident.loc[raw["alarm_id"].to_numpy()] > 0).sum())}
+
+
+def measured(value: float | None) -> bool:
+    """The run has what the KPI measures (e.g. a fault of the type)."""
+    return value is not None and bool(np.isfinite(value))
 
 
 def rate_interval(events: float, exposure: float, level: float = 0.95) -> tuple[float, float]:

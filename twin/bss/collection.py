@@ -15,6 +15,13 @@ the backlog that survived arrives at once — late — and what did not is lost.
 cannot read lost records, but it counts them (gaps in file and record sequence numbers, as
 3GPP TS 32.297 asks). So a long outage costs a file-based collector lateness and a streaming
 one loss: the design question the ``collector_outage`` scenario asks.
+
+In batch mode a file — one recording entity's records of one pickup — is cut in transfer with
+probability ``file_cut_share`` (as an element manager's message is, ``malformed_rate``): the
+collector reads the records before the cut, at a uniform point of the file, and counts the
+rest lost. (A prepaid session charged online ends with its Diameter request, which no file
+carries: its record is never cut.) These draws come from a stream of their own
+(``bss.collector.transfer``).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import numpy as np
 import simpy
 
 from twin.kernel import Sim
-from twin.messages import UsageBatch
+from twin.messages import ONLINE, UsageBatch
 from twin.scenario.schema import MediationSpec
 
 
@@ -37,6 +44,8 @@ class Collector:
         self.pending: list[tuple[float, UsageBatch]] = []
         self.down: list[tuple[float, float]] = sorted(
             (o.at, o.at + o.duration) for o in spec.collector_outages)
+        self.rng = sim.rng.stream("bss.collector.transfer")
+        self.files_cut = 0
         self.lost_records = 0
         self.late_records = 0  # delivered after an outage held them back
         self.delayed_s = 0.0  # total extra delay of those records
@@ -85,7 +94,32 @@ class Collector:
                                                     for a, b in self.down):
                 self.late_records += batch.rows
                 self.delayed_s += (now - written) * batch.rows
-            self.deliver(batch)
+            self.deliver(self._transfer(batch) if self.spec.mode == "batch" else batch)
+
+    def _transfer(self, batch: UsageBatch) -> UsageBatch:
+        """The batch's files as they arrive: each recording entity's file is cut in transfer
+        with probability ``file_cut_share``, at a uniform point; what follows the cut is lost."""
+        share = self.spec.file_cut_share
+        cols = batch.columns
+        node = cols.get("node_id")
+        if share <= 0 or node is None:
+            return batch
+        node = np.asarray(node)
+        if any(np.asarray(v).shape != node.shape for v in cols.values()):
+            return batch  # written wrong: intake rejects it whole
+        nodes = np.unique(node)
+        u = self.rng.random(nodes.size)
+        if not (u < share).any():
+            return batch
+        keep = np.ones(node.size, dtype=bool)
+        for n, at in zip(nodes[u < share], u[u < share] / share, strict=True):
+            rows = np.flatnonzero(node == n)
+            keep[rows[int(rows.size * at):]] = False
+        if "online" in cols:  # a session charged online ends on Diameter, not in a file
+            keep |= np.asarray(cols["online"]) == ONLINE
+        self.files_cut += int((u < share).sum())
+        self.lost_records += int((~keep).sum())
+        return UsageBatch({k: np.asarray(v)[keep] for k, v in cols.items()})
 
     def finish(self) -> None:
         """At the horizon: a collector that is up fetches the last files; one still down
@@ -99,6 +133,7 @@ class Collector:
     @property
     def summary(self) -> dict[str, Any]:
         return {"mode": self.spec.mode, "lost_records": self.lost_records,
+                "files_cut": self.files_cut,
                 "late_records": self.late_records,
                 "mean_delay_s": round(self.delayed_s / self.late_records, 1)
                 if self.late_records else 0.0,

@@ -200,6 +200,8 @@ class EmsEncoders:
         self.sim = sim
         self.spec = spec
         self.rng = sim.rng.stream("network.telemetry.noise")
+        # transient noise alarms draw their transit garbling from their own stream
+        self.noise_rng = sim.rng.stream("network.noise.transit")
         self.start_us = epoch_us(sim.calendar.start)
         vendors = list(dict.fromkeys(e.vendor for e in topo.elements.values()))
         self.vendor = {f"ems-{v}": v for v in vendors}
@@ -207,7 +209,8 @@ class EmsEncoders:
                         for i, v in enumerate(vendors)}
         self.malformed = 0
 
-    def encode(self, note: AlarmNotification, sent_at: float, origin: str = "") -> EmsEvent:
+    def encode(self, note: AlarmNotification, sent_at: float, origin: str = "",
+               noise: bool = False) -> EmsEvent:
         dialect = self.dialect.get(note.ems, DIALECTS[0])
         event_us = self.start_us + round(note.event_time * 1e6)
         if dialect == "snmp":
@@ -216,8 +219,8 @@ class EmsEncoders:
             payload = encode_syslog(note, event_us)
         else:
             payload = encode_ves(note, event_us, self.vendor.get(note.ems, note.ems))
-        noise = float(self.rng.random())
-        if noise < self.spec.malformed_rate:
+        cut = float((self.noise_rng if noise else self.rng).random())
+        if cut < self.spec.malformed_rate:
             self.malformed += 1
-            payload = truncate(payload, 0.2 + 0.6 * noise / self.spec.malformed_rate)
+            payload = truncate(payload, 0.2 + 0.6 * cut / self.spec.malformed_rate)
         return EmsEvent(note.ems, dialect, payload, origin, note.notification_id)

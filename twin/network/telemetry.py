@@ -116,6 +116,7 @@ class ElementManagers:
         self.state = state
         self.publish = publish
         self.rng = sim.rng.stream("network.telemetry")
+        self.noise_rng = sim.rng.stream("network.noise.delivery")  # the noise's own delays
         self.active: dict[tuple[str, str, str], AlarmDef] = {}
         self._last_sent: dict[tuple[str, str, str], float] = {}
         self._ids: dict[str, itertools.count[int]] = {}
@@ -229,9 +230,10 @@ class ElementManagers:
         return [ActiveAlarmList(ems, now, tuple(sorted(notes, key=lambda n: n.notification_id)))
                 for ems, notes in lists.items()]
 
-    def _delay(self) -> float:
+    def _delay(self, rng: np.random.Generator | None = None) -> float:
         d = self.spec.detection_delay
-        return d.mean_s if d.dist == "deterministic" else float(self.rng.exponential(d.mean_s))
+        return d.mean_s if d.dist == "deterministic" else float(
+            (rng or self.rng).exponential(d.mean_s))
 
     def _next_id(self, ems: str) -> int:
         return next(self._ids.setdefault(ems, itertools.count(1)))
@@ -261,15 +263,17 @@ class ElementManagers:
     def _noise_clear(self, alarm: AlarmDef, after: float) -> Any:
         yield self.sim.env.timeout(after)
         self._noisy.discard(alarm.key)
-        self._clear(alarm, self.sim.now)
+        self._clear(alarm, self.sim.now, noise=True)
 
     def _raise(self, alarm: AlarmDef, t: float, cause_fault: int | None,
                noise: bool = False) -> None:
         ems = self.ems_of(alarm.obj)
-        send_at = max(t + self._delay(), self._last_sent.get(alarm.key, -1.0) + 1.0)
+        # noise draws its delivery from a stream of its own: the faults' alarms keep theirs
+        rng = self.noise_rng if noise else self.rng
+        send_at = max(t + self._delay(rng), self._last_sent.get(alarm.key, -1.0) + 1.0)
         self._last_sent[alarm.key] = send_at
         event_time = send_at if alarm.probable_cause == "heartbeatFailure" else t
-        copies = 2 if self.rng.random() < self.spec.duplicate_rate else 1
+        copies = 2 if rng.random() < self.spec.duplicate_rate else 1
         for c in range(copies):
             nid = self._next_id(ems)
             msg = AlarmNotification(ems, nid, event_time, alarm.obj, alarm.resource,
@@ -281,11 +285,12 @@ class ElementManagers:
             if c == 0:
                 self._announced[alarm.key] = (msg, send_at, np.inf)
                 self._unheard.discard(alarm.key)
-            self._send(msg, send_at + c * float(self.rng.uniform(1.0, 10.0)))
+            self._send(msg, send_at + c * float(rng.uniform(1.0, 10.0)), noise)
 
-    def _clear(self, alarm: AlarmDef, t: float) -> None:
+    def _clear(self, alarm: AlarmDef, t: float, noise: bool = False) -> None:
         ems = self.ems_of(alarm.obj)
-        send_at = max(t + self._delay(), self._last_sent.get(alarm.key, t) + 10.0)
+        send_at = max(t + self._delay(self.noise_rng if noise else None),
+                      self._last_sent.get(alarm.key, t) + 10.0)
         self._last_sent[alarm.key] = send_at
         if alarm.key in self._announced:
             raised, sent, _ = self._announced[alarm.key]
@@ -293,9 +298,9 @@ class ElementManagers:
         msg = AlarmNotification(ems, self._next_id(ems), t, alarm.obj, alarm.resource,
                                 alarm.alarm_type, alarm.probable_cause,
                                 alarm.specific_problem, "cleared")
-        self._send(msg, send_at)
+        self._send(msg, send_at, noise)
 
-    def _send(self, msg: AlarmNotification, at: float) -> None:
+    def _send(self, msg: AlarmNotification, at: float, noise: bool = False) -> None:
         """Deliver ``msg`` at ``at`` as its vendor's EMS puts it on the wire (an EmsEvent
         in the vendor's dialect, see :mod:`twin.network.dialects`)."""
         from twin.network.dialects import EmsEncoders
@@ -306,7 +311,7 @@ class ElementManagers:
         # dead element and for its own supervision (heartbeat)
         obj = msg.alarmed_object
         own = msg.probable_cause == "heartbeatFailure" or self.state.is_down(obj)
-        event = self.encoders.encode(msg, at, origin="" if own else obj)
+        event = self.encoders.encode(msg, at, origin="" if own else obj, noise=noise)
 
         def deliver() -> Any:
             yield self.sim.env.timeout(max(0.0, at - self.sim.now))

@@ -82,6 +82,7 @@ class OperationsCenter:
                           explained=self._alarmed_objects)
         self._outages = sim.records.buffer("service_outages", OUTAGES_SCHEMA)
         self.resync = {"requests": 0, "raised": 0, "cleared": 0}
+        self.qualifying: set[int] = set()  # alarms waiting out their qualification time
         if spec.alarms.resync_interval > 0:
             sim.env.process(self._alarm_sync(spec.alarms.resync_interval))
         self.provisioning = Provisioning(sim, spec.provisioning, publish, self._cell_out)
@@ -116,9 +117,22 @@ class OperationsCenter:
             self._report_outage(alarm.obj, alarm.cause, *out.ended, alarm.incident_id)
         if out.kind == "new":
             if not self.maintenance.suppress(alarm):
-                self.correlator.add(alarm)
+                wait = self.spec.alarms.qualification.get(alarm.cause, 0.0)
+                if wait > 0:
+                    self.qualifying.add(alarm.id)
+                    self.sim.env.process(self._qualify(alarm, wait))
+                else:
+                    self.correlator.add(alarm)
         elif out.kind == "cleared":
             self.correlator.alarm_cleared(alarm)
+
+    def _qualify(self, alarm: Alarm, wait: float) -> Generator[Any, None, None]:
+        """An alarm of a cause that mostly clears by itself is correlated only if it is
+        still raised after its qualification time (as an RTU's or OSS's alarm delay does)."""
+        yield self.sim.env.timeout(wait)
+        self.qualifying.discard(alarm.id)
+        if alarm.cleared is None:  # else it cleared by itself: never an incident
+            self.correlator.add(alarm)
 
     def on_alarm_list(self, listing: ActiveAlarmList) -> None:
         """Alarm synchronisation: an element manager's active alarms against the OSS's own.
@@ -208,7 +222,8 @@ class OperationsCenter:
 
     def _alarmed_objects(self) -> set[str]:
         """Objects with an active element-manager alarm (it accounts for their counters)."""
-        return {a.obj for a in self.alarms.active.values() if a.note.ems != PM_EMS}
+        return {a.obj for a in self.alarms.active.values()
+                if a.note.ems != PM_EMS and a.id not in self.qualifying}
 
     def _cell_out(self, cell: str) -> bool:
         """The OSS believes ``cell`` is out of service: a service-affecting alarm is up on it,

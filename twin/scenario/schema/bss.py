@@ -88,6 +88,10 @@ class MediationSpec(Strict):
         600.0, description="how long the stream holds records while the collector is down "
                            "(streaming); older records are lost")
     collector_outages: list[CollectorOutage] = Field(default_factory=list)
+    file_cut_share: Share = Field(
+        0.005, description="batch: chance a CDR file (one recording entity's records of one "
+                           "pickup) is cut in transfer; the collector reads the records before "
+                           "the cut and counts the rest lost (a gap in the sequence numbers)")
     dedup_retention: Duration = Field(
         3 * 86_400.0, description="duplicates are recognised among records that started "
                                   "this long before now")

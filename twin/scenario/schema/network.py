@@ -77,8 +77,9 @@ class TelemetrySpec(Strict):
     duplicate_rate: Share = Field(0.05, description="chance an EMS sends an alarm twice")
     cdr_duplicate_rate: Share = Field(0.001, description="chance a CDR is written twice")
     transient_per_ne_day: float = Field(
-        0.0, ge=0, le=1_000, description="noise: transient alarms per element per day that "
-                                         "clear by themselves, with no fault behind them")
+        0.05, ge=0, le=1_000, description="noise: transient alarms per element per day that "
+                                          "clear by themselves, with no fault behind them; "
+                                          "0 switches them off")
     transient_duration: Duration = Field(120.0, gt=0, description="their mean duration")
     congestion_raise: float = Field(0.8, gt=0, le=10, description="link utilisation raising a "
                                                            "threshold alarm")

@@ -21,16 +21,27 @@ from twin.scenario.schema.base import (
 CREWS_MAX = 1_000
 
 
+def _default_qualification() -> dict[str, float]:
+    return {"transmissionError": 900.0, "temperatureUnacceptable": 900.0}
+
+
 class AlarmHandlingSpec(Strict):
     """Flap detection: a reduction key raised ``flap_count`` times within ``flap_window`` is
     flapping; its alarm then stays open through clears and re-raises (suppressed, counted)
-    and clears only after ``flap_quiet`` without a raise."""
+    and clears only after ``flap_quiet`` without a raise. Qualification: an alarm whose
+    probable cause has a qualification time reaches correlation (an incident, a ticket) only
+    if it is still raised that long after it arrived."""
 
     flap_count: int = Field(3, ge=2, le=1_000,
                             description="raises within the window that mean flapping")
     flap_window: Duration = Field(3600.0, gt=0)
     flap_quiet: Duration = Field(1800.0, gt=0, description="quiet time before a flapping "
                                                             "alarm clears")
+    qualification: dict[str, Duration] = Field(
+        default_factory=_default_qualification,
+        description="probable cause → how long its alarm must stay raised before it is "
+                    "correlated and ticketed (threshold alarms that mostly clear by "
+                    "themselves); causes left out are correlated at once")
     resync_interval: Duration = Field(
         900.0, ge=0, description="alarm synchronisation: every so often the OSS reads each "
                                  "element manager's active alarm list and raises the alarms "
