@@ -99,6 +99,48 @@ def _line_months(run: Run, account_type: str | None = None) -> tuple[pd.DataFram
     return subs, len(subs) * float(run.summary["sim_days"]) / MONTH_DAYS
 
 
+def _whole_cycle(run: Run) -> tuple[float, float] | None:
+    """The first bill cycle the run billed whole (start and end, in simulated seconds)."""
+    inv = run.table("invoices")
+    whole = inv[(inv["billed_to"] - inv["billed_from"])
+                == (inv["cycle_end"] - inv["cycle_start"]).dt.total_seconds()]
+    if whole.empty:
+        return None
+    first = whole.sort_values(["billed_from", "billed_to"]).iloc[0]
+    return float(first["billed_from"]), float(first["billed_to"])
+
+
+def _arpu(account_type: str) -> Callable[[Run], float]:
+    def arpu(run: Run) -> float:
+        """Revenue (net of VAT) per line of the account type in the first bill cycle the run
+        covers whole: a postpaid line's invoice (fees, usage, discounts, credits), a prepaid
+        line's charged usage; NaN in a run shorter than a cycle."""
+        cycle = _whole_cycle(run)
+        subs, _ = _line_months(run, account_type)
+        if cycle is None or subs.empty:
+            return float("nan")
+        lo, hi = cycle
+        if account_type == "prepaid":
+            rated = run.table("rated")
+            mine = rated["sub"].isin(subs["sub"]) & (rated["start"] >= lo) & (rated["start"] < hi)
+            revenue = float(rated.loc[mine, "charge_minor"].sum())
+        else:
+            inv = run.table("invoices")
+            inv = inv[(inv["billed_from"] == lo) & (inv["billed_to"] == hi)
+                      & (inv["account_type"] == account_type)]
+            lines = run.table("invoice_lines")
+            lines = lines[lines["invoice_id"].isin(inv["invoice_id"])
+                          & lines["sub"].isin(subs["sub"])
+                          & (lines["line_type"] != "tax")]
+            revenue = float(lines["amount_minor"].sum())
+        return revenue / len(subs) / _minor_per_major(run)
+    return arpu
+
+
+def _minor_per_major(run: Run) -> float:
+    return float(run.scenario["bss"]["catalog"]["minor_per_major"])
+
+
 def _care_contacts_per_1000(run: Run) -> float:
     """Care contacts a month per 1,000 lines, every reason together."""
     subs, months = _line_months(run)
@@ -135,6 +177,8 @@ KPIS: dict[str, Callable[[Run], float]] = {
     "mttr_fibre_cut_h": _mttr_of("fibre_cut"),
     "usage_revenue_leakage": _usage_leakage,
     "care_contacts_per_1000_month": _care_contacts_per_1000,
+    "arpu_prepaid": _arpu("prepaid"),
+    "arpu_postpaid": _arpu("postpaid"),
 }
 LEAK_CAUSES = ("collector", "rejected", "suspense", "late", "fail_open", "terminated")
 
@@ -213,9 +257,10 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def markdown_table(data: Mapping[str, Any]) -> str:
-    """The calibration table of ``docs/domain.md``."""
+    """The calibration table of ``docs/domain.md``, and the leakage by cause below it."""
     runs = list(data["runs"])
-    head = ("| KPI | published range | source | " + " | ".join(runs)
+    names = [data["runs"][r].get("label", r) for r in runs]
+    head = ("| KPI | published range | source | " + " | ".join(names)
             + " | set by |")
     lines = [head, "|" + "---|" * (4 + len(runs))]
     for row in data["kpis"]:
@@ -228,4 +273,11 @@ def markdown_table(data: Mapping[str, Any]) -> str:
         lines.append(f"| {row['label']} | {_fmt(lo, unit)} – {_fmt(hi, unit)} | "
                      f"{row['source']} | {values} | "
                      + ", ".join(f"`{p}`" for p in row["parameters"]) + " |")
+    leaks = data.get("leak_values", {})
+    if leaks:
+        lines += ["", "The revenue leakage row by cause (share of the carried usage revenue):",
+                  "", "| cause | " + " | ".join(names) + " |", "|" + "---|" * (1 + len(runs))]
+        for cause, label in data["leak_causes"].items():
+            lines.append(f"| {label} | " + " | ".join(
+                _fmt(leaks.get(r, {}).get(cause), "%") for r in runs) + " |")
     return "\n".join(lines) + "\n"

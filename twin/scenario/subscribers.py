@@ -70,15 +70,17 @@ def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Gener
         cell[ent] = office[group]
     catalog_offers = [catalog[o] for o in offers]
     prepaid = np.array([c.account_type == "prepaid" for c in catalog_offers], dtype=bool)
-    factors = scenario.traffic.segment_factors
+    factors, by_type = scenario.traffic.segment_factors, scenario.traffic.account_type_factors
     per_offer = np.array([factors.get(o, factors.get(c.segment, 1.0))  # offer, else segment
+                          * by_type.get(c.account_type, 1.0)
                           for o, c in zip(offers, catalog_offers, strict=True)],
                          dtype=np.float64)
+    weighted = bool(factors) or bool((per_offer != 1.0).any())
     rate = scenario.bss.orders.new_lines_per_day
     if rate <= 0:
         return SubscriberBase(tuple(cells), offers, cell, offer, account,
                               cell_region=cell_region, prepaid=prepaid[offer],
-                              demand=per_offer[offer] if factors else None)
+                              demand=per_offer[offer] if weighted else None)
     m = int(rng.poisson(rate * scenario.duration / 86_400.0))
     share = np.array([spec.mix[o] for o in offers[:n_mix]], dtype=np.float64)
     new_offer = rng.choice(n_mix, size=m, p=share / share.sum()).astype(np.int16)
@@ -88,4 +90,4 @@ def build_subscribers(scenario: Scenario, cells: list[str], rng: np.random.Gener
     return SubscriberBase(tuple(cells), offers, np.concatenate([cell, new_cell]), every_offer,
                           np.concatenate([account, new_account]), existing=n,
                           cell_region=cell_region, prepaid=prepaid[every_offer],
-                          demand=per_offer[every_offer] if factors else None)
+                          demand=per_offer[every_offer] if weighted else None)

@@ -8,8 +8,12 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from twin.scenario.schema.base import DAY_S, Duration, Share, Strict
+from twin.scenario.schema.bss import AccountType
 
 SUBSCRIBERS_MAX = 10_000_000  # ten times the national preset's base
+# prepaid lines use the network less than postpaid ones (second SIMs, occasional users): set so
+# that the default catalog's prepaid ARPU lands near the published one (docs/calibration.yaml)
+DEFAULT_ACCOUNT_TYPE_FACTORS: dict[AccountType, float] = {"prepaid": 0.15}
 
 
 class SubscriberSpec(Strict):
@@ -102,11 +106,11 @@ class UsageRecordSpec(Strict):
                                                          "to other national networks")
     uplink_share_mean: Share = Field(0.12, description="mean uplink share of a data volume")
     malformed_share: Share = Field(
-        0.01, description="share of records a recording entity writes corrupt (a negative "
+        0.006, description="share of records a recording entity writes corrupt (a negative "
                          "duration or volume: a clock step between seizure and release, a "
                          "counter wrap); mediation rejects them (0: off)")
     unknown_subscriber_share: Share = Field(
-        0.01, description="share of records written with a served IMSI the subscriber base "
+        0.006, description="share of records written with a served IMSI the subscriber base "
                          "does not know (a corrupted or test identity); mediation rejects "
                          "them (0: off)")
 
@@ -176,5 +180,9 @@ class TrafficSpec(Strict):
         description="demand multiplier per offer name or catalog segment (voice, data and "
                     "SMS rates of its subscribers); an offer's own entry wins over its "
                     "segment's")
+    account_type_factors: dict[AccountType, Annotated[float, Field(gt=0, le=1_000)]] = Field(
+        default_factory=lambda: DEFAULT_ACCOUNT_TYPE_FACTORS.copy(),
+        description="demand multiplier per account type, times the segment factor: a prepaid "
+                    "base holds many lines that are seldom used (a type not listed: 1)")
 
 
