@@ -24,6 +24,7 @@ SMALL = ("duration=3d", "subscribers.count=1500")
 CLEAN = ("traffic.radio.drop_rate=0", "traffic.records.malformed_share=0",
          "traffic.records.unknown_subscriber_share=0",
          "network.telemetry.transient_per_ne_day=0", "bss.mediation.file_cut_share=0",
+         "bss.mediation.file_late_share=0",
          "bss.care.account_contacts_monthly=0", "bss.care.churn_base_monthly=0")
 
 RunScenario = Callable[..., twin.Run]

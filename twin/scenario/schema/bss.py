@@ -92,6 +92,14 @@ class MediationSpec(Strict):
         0.005, description="batch: chance a CDR file (one recording entity's records of one "
                            "pickup) is cut in transfer; the collector reads the records before "
                            "the cut and counts the rest lost (a gap in the sequence numbers)")
+    file_late_share: Share = Field(
+        0.002, description="batch: chance a CDR file (one recording entity's records of one "
+                           "pickup) fails to transfer and stays on the recording entity until "
+                           "the file-sequence gap is found and it is re-sent, file_late_mean "
+                           "later on average; its records reach mediation late")
+    file_late_mean: Duration = Field(
+        3 * 86_400.0, gt=0, description="mean delay (exponential) before a file held back in "
+                                        "transfer is re-sent (file_late_share)")
     dedup_retention: Duration = Field(
         3 * 86_400.0, description="duplicates are recognised among records that started "
                                   "this long before now")
