@@ -19,8 +19,9 @@ QUICKSTART = SCENARIOS / "quickstart.yaml"
 # network and same scripted faults (the quickstart's cut is at 1d10h).
 SMALL = ("duration=3d", "subscribers.count=1500")
 # The background effects of an operator's network off: no radio drops, no records written
-# wrong, no transient alarm noise, no CDR files cut in transfer, no care contacts about bills,
-# no churn. For tests that check one mechanism in a clean room (each says why it needs one).
+# wrong, no transient alarm noise, no CDR files cut or held back in transfer, no care
+# contacts about bills, no churn. For tests that check one mechanism in a clean room (each
+# says why it needs one).
 CLEAN = ("traffic.radio.drop_rate=0", "traffic.records.malformed_share=0",
          "traffic.records.unknown_subscriber_share=0",
          "network.telemetry.transient_per_ne_day=0", "bss.mediation.file_cut_share=0",

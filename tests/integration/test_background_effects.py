@@ -135,6 +135,8 @@ def test_files_cut_in_transfer_leak_at_the_collector_to_the_unit(
     ("traffic.radio.drop_rate=1.5", "traffic.radio.drop_rate"),
     ("traffic.records.malformed_share=-0.1", "traffic.records.malformed_share"),
     ("bss.mediation.file_cut_share=2", "bss.mediation.file_cut_share"),
+    ("bss.mediation.file_late_share=2", "bss.mediation.file_late_share"),
+    ("bss.mediation.file_late_mean=0", "bss.mediation.file_late_mean"),
     ("network.telemetry.transient_per_ne_day=-1", "network.telemetry.transient_per_ne_day"),
     ("oss.alarms.qualification={transmissionError: -5}", "oss.alarms.qualification"),
 ])

@@ -167,6 +167,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
             "mediation_mode": bss.collector.spec.mode,
             "cdrs_lost_collector": bss.collector.lost_records,
             "cdrs_late_collected": bss.collector.late_records,
+            "cdr_files_late": bss.collector.files_late,
             "cdrs_suspended": bss.mediation.suspended,
             "cdrs_recycled": bss.mediation.recycled,
             "cdrs_unguidable": bss.mediation.unguidable,
