@@ -17,7 +17,10 @@ SLA_BREACH = SCENARIOS / "sla_breach.yaml"
 # three weeks from 20 January: the outage on day 1 evening, notices in January, lines leave on
 # 1 February (the end of their cycle), and February is billed without them
 CHURNY = ("start=2026-01-20T00:00:00Z", "duration=20d", "subscribers.count=2000",
-          "bss.care.churn_per_outage_hour=0.05", "bss.care.churn_base_monthly=0")
+          "bss.care.churn_per_outage_hour=0.05", "bss.care.churn_base_monthly=0",
+          # prepaid lines that leave use the network like the rest, so records they write after
+          # leaving have a price (postpaid ones mostly fall inside an allowance)
+          "traffic.account_type_factors={prepaid: 1}")
 FEB_1, MAR_1 = 12 * 86_400.0, 40 * 86_400.0
 
 

@@ -44,6 +44,22 @@ def test_orders_flow_and_reconcile(run: twin.Run) -> None:
     assert run.summary["reconciliation"]["identity_holds"] is True
 
 
+def test_a_cell_that_drops_too_many_calls_still_takes_orders(run: twin.Run) -> None:
+    """An incident of PM threshold crossings alone (a drop rate over its threshold) degrades a
+    cell; it does not take it out of service, so provisioning goes on there."""
+    alarms = run.table("alarms")
+    qos = alarms[alarms["incident_id"] > 0].groupby("incident_id")["ems"].agg(
+        lambda e: (e == "oss-pm").all())
+    inc = run.table("incidents")
+    inc = inc[inc["incident_id"].isin(qos[qos].index)]
+    so = run.table("service_orders")
+    during = so.merge(inc, left_on="cell", right_on="root")
+    during = during[(during["received"] > during["created"])
+                    & (during["received"] < during["cleared"].fillna(np.inf))]
+    assert len(during) > 0  # the seeded run has such an order (site4-c2, day 11)
+    assert (during["fallouts"] == 0).all()
+
+
 def test_fallout_and_retry_while_the_cell_is_down(run: twin.Run) -> None:
     so = run.table("service_orders")
     out = run.table("cell_outages")

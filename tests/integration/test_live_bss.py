@@ -61,7 +61,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seen]:
     data["bss"]["bill_cycle_day"] = 6  # the cycle ends 2026-01-06 00:00, billed an hour on
     path = tmp / "billed.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    twin = LiveTwin(load(path), tmp / "run", speed=1e6, paused=True, chunk_rows=2000,
+    twin = LiveTwin(load(path), tmp / "run", speed=1e6, paused=True, chunk_rows=1000,
                     group_rows=500)
     out = Seen()
     out.twin, out.client = twin, TestClient(create_app(twin))

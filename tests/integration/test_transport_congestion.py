@@ -12,7 +12,9 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 def test_a_reroute_congests_the_detour_and_raises_threshold_alarms(tmp_path: Path) -> None:
     run = twin.simulate(SCENARIOS / "ring_resilience.yaml", out=tmp_path / "r", report=False,
                         overrides=["duration=3d", "faults.random.mtbf_h={}",
-                                   "network.link_capacity_mbps={fibre: 45, microwave: 45}"])
+                                   "network.link_capacity_mbps={fibre: 45, microwave: 45}",
+                                   # the load the 45 Mb/s links were sized for
+                                   "traffic.account_type_factors={prepaid: 1}"])
     links = run.table("link_traffic")
     cut_at, detour = 34 * 3600, "site4-agg1"  # the ring closes back on agg1 at site4
     on_detour = links[links["link"] == detour].set_index("period_start")["utilisation"]
@@ -68,7 +70,9 @@ def test_a_crowd_over_cell_capacity_lowers_user_throughput(tmp_path: Path) -> No
 def test_a_congested_detour_slows_the_cells_behind_it(tmp_path: Path) -> None:
     run = twin.simulate(SCENARIOS / "ring_resilience.yaml", out=tmp_path / "s", report=False,
                         overrides=["duration=3d", "faults.random.mtbf_h={}",
-                                   "network.link_capacity_mbps={fibre: 45, microwave: 45}"])
+                                   "network.link_capacity_mbps={fibre: 45, microwave: 45}",
+                                   # the load the 45 Mb/s links were sized for
+                                   "traffic.account_type_factors={prepaid: 1}"])
     util = run.table("link_traffic").pivot(index="period_start", columns="link",
                                            values="utilisation")
     factor = run.table("traffic").pivot(index="period_start", columns="cell",

@@ -227,11 +227,13 @@ class OperationsCenter:
 
     def _cell_out(self, cell: str) -> bool:
         """The OSS believes ``cell`` is out of service: a service-affecting alarm is up on it,
-        or an open incident has it among its affected cells."""
+        or an open incident has it among its affected cells — unless the incident holds only
+        threshold crossings of PM counters (a cell dropping too many calls still serves)."""
         if any(a.obj == cell and a.up and a.cause in SERVICE_CAUSES
                for a in self.alarms.active.values()):
             return True
         return any(i.cleared is None and i.merged_into == 0 and cell in i.cells
+                   and any(a.note.ems != PM_EMS for a in i.alarms)
                    for i in self.correlator.incidents)
 
     # --- internals --------------------------------------------------------------------------
