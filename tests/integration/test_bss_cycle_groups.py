@@ -17,7 +17,8 @@ DAYS = (1, 8, 15, 22)
 OVERRIDES = ("duration=20d", "subscribers.count=1500",
              "bss.bill_cycle_days={1: 0.25, 8: 0.25, 15: 0.25, 22: 0.25}",
              "bss.late_window=12h",
-             "bss.mediation.collector_outages=[{at: 2d12h, duration: 36h}]")
+             "bss.mediation.collector_outages=[{at: 2d12h, duration: 36h}]",
+             "bss.mediation.file_late_share=0")  # the outage alone makes usage late
 HORIZON = 20 * 86_400.0
 
 
