@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,6 +30,24 @@ REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 CATALOG_PATH = SCENARIOS / "catalogs" / "default.yaml"
 START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Under ``make mutation``'s traced run, no garbage collection while mutmut reads its set.
+
+    mutmut records every call of a mutated function in a set and iterates over it at each
+    test's teardown; a finaliser run by the collector in that loop (a simpy generator closed,
+    say) calls a mutated function and the loop fails with "Set changed size during iteration".
+    """
+    if os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return (yield)
+    gc.collect()
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.enable()
 
 
 @pytest.fixture(scope="session")
