@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
 import numpy as np
+import pytest
 
 from twin.kernel import RandomStreams
 from twin.network import build_topology
-from twin.network.faults import fault_schedule
+from twin.network.faults import _gaps, fault_schedule, target_kind
 from twin.network.topology import Topology
 from twin.scenario.schema import FaultSpec, NetworkSpec
 
@@ -121,3 +123,63 @@ def test_adding_sites_does_not_reshuffle_the_other_targets_failures() -> None:
     common = set(small.elements) | set(small.links)
     assert times(a, common) == times(b, common)
     assert len(b) > len(a)  # the new sites fail too
+
+
+def weibull_cv(k: float) -> float:
+    return math.sqrt(math.gamma(1 + 2 / k) / math.gamma(1 + 1 / k) ** 2 - 1)
+
+
+@pytest.mark.parametrize("distribution, cv", [("exponential", 1.0),
+                                              ("weibull", weibull_cv(1.5))])
+def test_failure_gaps_have_the_mean_and_spread_of_their_distribution(distribution: str,
+                                                                    cv: float) -> None:
+    """About 200,000 failures at a 1,000 s mean gap: the mean is the MTBF, the spread (the
+    coefficient of variation) that of the distribution — 1 for exponential gaps, 0.68 for
+    Weibull gaps of shape 1.5 (wear-out: more regular than a Poisson process)."""
+    horizon = 2e8
+    at = _gaps(np.random.default_rng(3), horizon, 1000.0,
+               spec(random={"distribution": distribution, "weibull_shape": 1.5}))
+    assert at == sorted(at) and at[0] >= 0.0 and at[-1] < horizon
+    assert abs(np.mean(at) / (horizon / 2) - 1) < 0.01  # spread over the whole horizon
+    gaps = np.diff(at)
+    assert abs(gaps.mean() / 1000.0 - 1) < 0.01
+    assert abs(gaps.std() / gaps.mean() - cv) < 0.02
+
+
+def test_a_fixed_repair_time_gives_each_failure_its_duration() -> None:
+    """``repair.by: fixed``: failures end by themselves after the MTTR (deterministic, or
+    drawn around it) and the OSS cannot repair them sooner; by default the OSS repairs."""
+    def durations(repair: dict[str, object] | None) -> list[Any]:
+        random: dict[str, object] = {"mtbf_h": {"cell": 50}}
+        if repair is not None:
+            random["repair"] = repair
+        sched = fault_schedule(spec(random=random, scripted=[]), topo(), HORIZON, rng(5))
+        assert len(sched) > 100
+        assert {f.repairable for f in sched} == {repair is None}
+        return [f.duration for f in sched]
+
+    assert set(durations({"by": "fixed", "mttr_h": 2})) == {7_200.0}
+    drawn = durations({"by": "fixed", "mttr_h": 2, "dist": "exponential"})
+    assert len(set(drawn)) == len(drawn)
+    assert abs(np.mean(drawn) / 7_200.0 - 1) < 0.2
+    assert set(durations(None)) == {None}
+
+
+def test_a_scripted_fault_names_what_its_mode_can_strike() -> None:
+    from tests.unit.test_network_cut_rates import listed
+
+    def kind(t: Topology, target: str, mode: str) -> str | None:
+        return target_kind(t, spec(scripted=[{"at": "1h", "target": target, "mode": mode,
+                                               "duration": "1h"}]).scripted[0])
+
+    t = topo()
+    assert kind(t, "site1", "power_outage") == "power_domain"  # a site's power domain
+    assert kind(t, "site1-c1", "power_outage") is None  # a cell, not a power domain
+    assert kind(t, "site1-c1", "element_failure") == "element"
+    assert kind(t, "nowhere", "element_failure") is None
+    assert kind(t, "site1-site2", "fibre_cut") == "link"
+    assert kind(t, "site1-site2", "link_failure") == "link"
+    assert kind(t, "site1", "link_failure") is None
+    ducted = build_topology(listed())
+    assert kind(ducted, "duct", "fibre_cut") == "cable"  # every link in the duct
+    assert kind(ducted, "duct", "link_failure") is None  # only a cut strikes a whole cable

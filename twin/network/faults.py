@@ -81,16 +81,16 @@ def target_kind(topo: Topology, sf: ScriptedFault) -> str | None:
     return "element" if sf.target in topo.elements else None
 
 
-def _gaps(rng: np.random.Generator, horizon: float, mean_s: float, spec: FaultSpec,
-          start: float = 0.0) -> list[float]:
-    """Failure instants in [start, horizon) of a renewal process with mean gap ``mean_s``."""
+def _gaps(rng: np.random.Generator, horizon: float, mean_s: float,
+          spec: FaultSpec) -> list[float]:
+    """Failure instants in [0, horizon) of a renewal process with mean gap ``mean_s``."""
     if spec.random.distribution == "exponential":
-        n = rng.poisson((horizon - start) / mean_s)
-        return sorted(float(t) for t in rng.uniform(start, horizon, size=n))
+        n = rng.poisson(horizon / mean_s)
+        return sorted(float(t) for t in rng.uniform(0.0, horizon, size=n))
     k = spec.random.weibull_shape
     scale = mean_s / math.gamma(1.0 + 1.0 / k)
     out: list[float] = []
-    t = start + scale * float(rng.weibull(k))
+    t = scale * float(rng.weibull(k))
     while t < horizon:
         out.append(t)
         t += scale * float(rng.weibull(k))
