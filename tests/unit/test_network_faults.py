@@ -183,3 +183,40 @@ def test_a_scripted_fault_names_what_its_mode_can_strike() -> None:
     ducted = build_topology(listed())
     assert kind(ducted, "duct", "fibre_cut") == "cable"  # every link in the duct
     assert kind(ducted, "duct", "link_failure") is None  # only a cut strikes a whole cable
+
+
+def test_an_elements_first_failure_is_its_own_streams_draw_at_its_mtbf_in_seconds() -> None:
+    """Weibull gaps of shape k and mean MTBF have scale MTBF / Γ(1 + 1/k); the first failure
+    of each cell is its own stream's first Weibull draw at that scale, in seconds."""
+    k, mtbf_s = 1.5, 500 * 3600.0
+    sched = fault_schedule(spec(random={"mtbf_h": {"cell": 500}, "distribution": "weibull",
+                                        "weibull_shape": k}, scripted=[]),
+                           topo(), HORIZON, rng(9))
+    first = {f.target: f.at for f in reversed(sched)}
+    for cell in ("site1-c1", "site4-c2", "site6-c1"):
+        at = mtbf_s / math.gamma(1 + 1 / k) * float(rng(9).fresh(f"faults.{cell}").weibull(k))
+        assert first.get(cell, HORIZON) == (at if at < HORIZON else HORIZON)
+
+
+def test_a_storm_multiplies_failures_in_its_region_during_its_window() -> None:
+    """Two storms, one per region: each adds failures at (factor − 1) × the normal rate to
+    its own region's cells, inside its own window — 6 cells × 12 h × 40 / 500 h ≈ 5.8 each."""
+    t = topo()
+    storms = [{"at": "2d", "duration": "12h", "region": "region1", "factor": 41},
+              {"at": "5d", "duration": "12h", "region": "region2", "factor": 41}]
+    windows = {"region1": (2 * 86_400.0, 2.5 * 86_400.0),
+               "region2": (5 * 86_400.0, 5.5 * 86_400.0)}
+    per_region: Counter[str] = Counter()
+    seeds = 200
+    for s in range(seeds):
+        sched = fault_schedule(spec(random={"mtbf_h": {"cell": 500}}, scripted=[],
+                                    storms=storms), t, HORIZON, rng(s))
+        for f in sched:
+            if f.source == "storm":
+                region = t.elements[f.target].region
+                lo, hi = windows[region]
+                assert lo <= f.at < hi and t.elements[f.target].type == "cell"
+                assert f.mode in ("element_failure", "software_crash")
+                per_region[region] += 1
+    for region in windows:
+        assert abs(per_region[region] / seeds - 6 * 12 * 40 / 500) < 0.6
