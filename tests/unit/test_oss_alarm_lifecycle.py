@@ -55,6 +55,7 @@ def test_flapping_is_detected_and_suppressed(make: Callable[..., Harness]) -> No
     assert flapper.raised == 2 * 720
     assert flapper.repeat_count == 6 and flapper.flaps == 5
     assert flapper.cleared is None  # paused, waiting for quiet
+    assert flapper.row()["clear_event_time"] is None  # its last clear only paused it
     assert len(h.incidents) == 3  # not one incident per flap
     h.run(until=last + 1801)
     assert flapper.cleared == last + 1800
@@ -125,3 +126,27 @@ def test_without_operators_incidents_are_acknowledged_at_once(
     assert inc.acknowledged == inc.created == 160
     assert inc.ack_user == "noc-auto"
     assert len(h.of_type(RepairCommand)) == 1
+
+
+def test_an_alarms_row_carries_its_notification_and_its_lifecycle(
+        make: Callable[..., Harness]) -> None:
+    """The ``alarms`` table row: the first notification's fields, then what happened to the
+    alarm — repeats, the incident it joined and its role, acknowledgement, the clear."""
+    h = make()
+    h.send(100, ("site5", "heartbeatFailure", "port1"))
+    h.send(160, ("site5", "heartbeatFailure", "port1"))
+    h.send(900, ("site5", "heartbeatFailure", "port1"), cleared=True)
+    h.run(until=130)  # raised; not yet correlated nor acknowledged (a 60 s window)
+    (alarm,) = h.oc.alarms.all
+    first = dict(alarm_id=1, reduction_key="site5:port1:heartbeatFailure",
+                 alarmed_object="site5", resource="port1", alarm_type="communicationsAlarm",
+                 probable_cause="heartbeatFailure", specific_problem="heartbeatFailure on site5",
+                 perceived_severity="critical", raised=100.0, event_time=100, ems="ems-test",
+                 notification_id=1, maintenance=0, flapping=False, flaps=0)
+    assert alarm.row() == first | dict(
+        cleared=None, clear_event_time=None, repeat_count=1, incident_id=0, role="",
+        changed=100.0, ack_state="unacknowledged", acknowledged=None, ack_user="")
+    h.run(until=1000)
+    assert alarm.row() == first | dict(
+        cleared=900.0, clear_event_time=900, repeat_count=2, incident_id=1, role="root",
+        changed=900.0, ack_state="acknowledged", acknowledged=160.0, ack_user="noc-auto")
