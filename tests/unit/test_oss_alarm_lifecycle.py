@@ -150,3 +150,26 @@ def test_an_alarms_row_carries_its_notification_and_its_lifecycle(
     assert alarm.row() == first | dict(
         cleared=900.0, clear_event_time=900, repeat_count=2, incident_id=1, role="root",
         changed=900.0, ack_state="acknowledged", acknowledged=160.0, ack_user="noc-auto")
+
+
+def test_each_notification_says_what_it_did_to_the_alarm_list(
+        make: Callable[..., Harness]) -> None:
+    """``AlarmList.receive``'s outcomes, one of each kind, and the counters they move."""
+    h = make(alarms={"flap_count": 2, "flap_window": "1h", "flap_quiet": "30m"})
+    alarms = h.oc.alarms
+
+    def rx(t: float, cleared: bool = False) -> tuple[int, str, tuple[float, float] | None]:
+        out = alarms.receive(h.note(*HB5, t=t, cleared=cleared))
+        return (out.alarm.id if out.alarm else 0), out.kind, out.ended
+
+    assert rx(10) == (1, "new", None)
+    assert rx(20) == (1, "repeat", None)
+    assert rx(30, cleared=True) == (1, "cleared", (10, 30))
+    assert rx(40, cleared=True) == (0, "orphan", None)  # nothing active to clear
+    assert rx(50) == (2, "new", None)  # the key's second raise within the hour: flapping
+    assert alarms.all[1].flapping
+    assert rx(60, cleared=True) == (2, "paused", (50, 60))
+    assert rx(70, cleared=True) == (2, "orphan", None)  # the paused alarm, already down
+    assert rx(80) == (2, "resumed", None)
+    assert (alarms.raises, alarms.orphan_clears, alarms.suppressed) == (4, 2, 2)
+    assert list(alarms.active) == [alarms.all[1].note.reduction_key]
