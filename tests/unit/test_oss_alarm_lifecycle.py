@@ -173,3 +173,10 @@ def test_each_notification_says_what_it_did_to_the_alarm_list(
     assert rx(80) == (2, "resumed", None)
     assert (alarms.raises, alarms.orphan_clears, alarms.suppressed) == (4, 2, 2)
     assert list(alarms.active) == [alarms.all[1].note.reduction_key]
+    alarms.receive(h.note(*HB5, t=90), via="sync")  # recovered by alarm synchronisation
+    h.sim.records.close()
+    raw = h.sim.records.read("alarms_raw").to_pylist()
+    assert [(r["event_time"], r["alarm_id"], r["via"]) for r in raw] == [
+        (10, 1, "notification"), (20, 1, "notification"), (30, 1, "notification"),
+        (40, 0, "notification"), (50, 2, "notification"), (60, 2, "notification"),
+        (70, 2, "notification"), (80, 2, "notification"), (90, 2, "sync")]

@@ -118,15 +118,16 @@ def fault_schedule(spec: FaultSpec, topo: Topology, horizon: float,
         mtbf = spec.random.mtbf_h.get(el.type)  # type: ignore[call-overload]
         if mtbf is None:
             continue
+        mtbf_s = mtbf * 3600.0
         rng = streams.fresh(f"faults.{eid}")
-        for t in _gaps(rng, horizon, mtbf * 3600.0, spec):
+        for t in _gaps(rng, horizon, mtbf_s, spec):
             add_random(t, eid, "element", "element_failure", "random", rng)
         for i, storm in enumerate(spec.storms):
             if el.region != storm.region:
                 continue
             srng = streams.fresh(f"faults.storm{i}.{eid}")
             end = min(horizon, storm.at + storm.duration)
-            n = srng.poisson((end - storm.at) * (storm.factor - 1.0) / (mtbf * 3600.0))
+            n = srng.poisson((end - storm.at) * (storm.factor - 1.0) / mtbf_s)
             for t in sorted(srng.uniform(storm.at, end, size=n)):
                 add_random(float(t), eid, "element", "element_failure", "storm", srng)
     if spec.random.link_mtbf_h is not None:
