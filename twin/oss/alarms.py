@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -62,7 +62,6 @@ class Alarm:
     repeat_count: int = 1
     incident_id: int = 0
     role: str = ""  # root | symptom
-    notifications: list[int] = field(default_factory=list)
     changed: float = 0.0
     acknowledged: float | None = None
     ack_user: str = ""
@@ -157,7 +156,6 @@ class AlarmList:
                now: float) -> Outcome:
         if alarm is not None:
             alarm.repeat_count += 1
-            alarm.notifications.append(note.notification_id)
             if alarm.up:
                 return Outcome(alarm, "repeat")
             alarm.up, alarm.up_since, alarm.changed = True, note.event_time, now
@@ -170,7 +168,6 @@ class AlarmList:
         while history and history[0] < now - self.spec.flap_window:
             history.popleft()
         alarm = Alarm(next(self._ids), note, now, changed=now, up_since=note.event_time,
-                      notifications=[note.notification_id],
                       flapping=len(history) >= self.spec.flap_count)
         self.active[key] = alarm
         self.all.append(alarm)
