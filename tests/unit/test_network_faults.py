@@ -154,7 +154,7 @@ def test_a_fixed_repair_time_gives_each_failure_its_duration() -> None:
     """``repair.by: fixed``: failures end by themselves after the MTTR (deterministic, or
     drawn around it) and the OSS cannot repair them sooner; by default the OSS repairs."""
     def durations(repair: dict[str, object] | None) -> list[Any]:
-        random: dict[str, object] = {"mtbf_h": {"cell": 50}}
+        random: dict[str, object] = {"mtbf_h": {"cell": 50}, "link_mtbf_h": 100}
         if repair is not None:
             random["repair"] = repair
         sched = fault_schedule(spec(random=random, scripted=[]), topo(), HORIZON, rng(5))
@@ -231,3 +231,45 @@ def test_a_storm_multiplies_failures_in_its_region_during_its_window() -> None:
     assert abs(crashes - 0.3) < 0.03
     assert per_region["software_crash"] + per_region["element_failure"] == sum(
         per_region[r] for r in windows)
+
+
+def test_each_failure_process_draws_from_its_own_stream_at_its_mean_in_seconds() -> None:
+    """Under Weibull gaps the first failure of an element, a link and a cable is its own
+    stream's first draw times scale = mean / Γ(1 + 1/k): element and link MTBFs are hours,
+    a cable's mean gap is 1,000 / (cuts × km) years — short cables are cut too. Each draws
+    its repair time from its own stream as well."""
+    net = build_topology(NetworkSpec.model_validate({
+        "elements": [{"id": "core1", "type": "core_router", "location": (0.0, 0.0)},
+                     {"id": "r1", "type": "site_router", "location": (30.0, 40.0)},
+                     {"id": "r2", "type": "site_router", "location": (0.3, 0.4)},
+                     {"id": "cell1", "type": "cell", "site": "r1"}],
+        "links": [{"a": "core1", "b": "r1"}, {"a": "core1", "b": "r2"},
+                  {"a": "r1", "b": "cell1"}]}))
+    k, year = 1.5, 8766 * 3600.0
+    horizon = 20 * year
+    sched = fault_schedule(FaultSpec.model_validate({"random": {
+        "mtbf_h": {"site_router": 500}, "link_mtbf_h": 700, "cuts_per_1000km_year": 1000,
+        "distribution": "weibull", "weibull_shape": k,
+        "repair": {"by": "fixed", "mttr_h": 2, "dist": "exponential"}}}), net, horizon, rng(9))
+    assert all(f.duration is not None and f.duration > 0 for f in sched)
+    first = {(f.target, f.target_kind, f.mode if f.mode != "software_crash"
+              else "element_failure"): f.at for f in reversed(sched)}
+    expected = {("r1", "element", "element_failure"): ("faults.r1", 500 * 3600.0),
+                ("core1-r1", "link", "link_failure"): ("faults.core1-r1", 700 * 3600.0),
+                ("core1-r1", "link", "fibre_cut"): ("faults.cut.core1-r1", year / 50),
+                ("core1-r2", "link", "fibre_cut"): ("faults.cut.core1-r2", year / 0.5)}
+    for key, (stream, mean) in expected.items():
+        at = mean / math.gamma(1 + 1 / k) * float(rng(9).fresh(stream).weibull(k))
+        assert at < horizon and first[key] == at, key
+
+
+def test_planned_maintenance_is_announced_with_its_window() -> None:
+    """A planned window defaults to the work's duration and to the faults' notice period;
+    other scripted faults have neither."""
+    sched = fault_schedule(spec(random={}, maintenance_notice="2d", scripted=[
+        {"at": "1d", "target": "site1", "mode": "planned_maintenance", "duration": "2h"},
+        {"at": "2d", "target": "site2", "mode": "planned_maintenance", "duration": "2h",
+         "window": "4h", "notice": "6h"},
+        {"at": "3d", "target": "site3", "mode": "element_failure"}]), topo(), HORIZON, rng(1))
+    assert [(f.target, f.window, f.notice) for f in sched] == [
+        ("site1", 7_200.0, 172_800.0), ("site2", 14_400.0, 21_600.0), ("site3", None, 0.0)]
