@@ -180,3 +180,18 @@ def test_each_notification_says_what_it_did_to_the_alarm_list(
         (10, 1, "notification"), (20, 1, "notification"), (30, 1, "notification"),
         (40, 0, "notification"), (50, 2, "notification"), (60, 2, "notification"),
         (70, 2, "notification"), (80, 2, "notification"), (90, 2, "sync")]
+    assert raw[0] == dict(received=0.0, ems="ems-test", notification_id=raw[0]["notification_id"],
+                          event_time=10.0, alarmed_object="site5", resource="",
+                          alarm_type="communicationsAlarm", probable_cause="heartbeatFailure",
+                          perceived_severity="critical", alarm_id=1, via="notification")
+    assert [r["notification_id"] for r in raw] == sorted({r["notification_id"] for r in raw})
+
+
+def test_a_raise_exactly_one_flap_window_after_the_last_counts_as_flapping(
+        make: Callable[..., Harness]) -> None:
+    h = make(alarms={"flap_count": 2, "flap_window": "1h"})
+    h.send(0, HB5)
+    h.send(60, HB5, cleared=True)
+    h.send(3600, HB5)  # the second raise, at the window's very edge
+    h.run(until=3700)
+    assert [a.flapping for a in h.oc.alarms.all] == [False, True]
