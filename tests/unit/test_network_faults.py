@@ -273,3 +273,14 @@ def test_planned_maintenance_is_announced_with_its_window() -> None:
         {"at": "3d", "target": "site3", "mode": "element_failure"}]), topo(), HORIZON, rng(1))
     assert [(f.target, f.window, f.notice) for f in sched] == [
         ("site1", 7_200.0, 172_800.0), ("site2", 14_400.0, 21_600.0), ("site3", None, 0.0)]
+
+
+def test_a_scripted_degradation_or_flapping_keeps_its_own_settings() -> None:
+    sched = fault_schedule(spec(random={}, scripted=[
+        {"at": "1d", "target": "site1-c1", "mode": "degradation", "duration": "2h",
+         "silent": True, "capacity_factor": 0.4, "drop_rate": 0.05},
+        {"at": "2d", "target": "site2-c1", "mode": "flapping", "flap_down": "1m",
+         "flap_up": "7m"}]), topo(), HORIZON, rng(1))
+    assert [(f.silent, f.capacity_factor, f.drop_rate, f.flap_down, f.flap_up)
+            for f in sched] == [(True, 0.4, 0.05, 120.0, 600.0),
+                                (False, 1.0, 0.0, 60.0, 420.0)]
