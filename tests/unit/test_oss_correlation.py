@@ -87,6 +87,9 @@ def test_late_symptom_joins_the_open_incident(harness: Callable[..., Harness]) -
     h.run(until=600)
     assert len(h.incidents) == 1
     assert roles(h.incidents[0])[("site3-c2", "", "backhaulFailure")] == "symptom"
+    # it joins an acknowledged incident: acknowledged with it, when it joined
+    late = h.oc.alarms.all[-1]
+    assert (late.obj, late.ack_user, late.acknowledged) == ("site3-c2", "noc-auto", 460.0)
 
 
 def test_cut_on_a_ring_has_no_symptoms(harness: Callable[..., Harness]) -> None:
@@ -234,3 +237,82 @@ def test_a_silent_element_behind_two_dead_ones_hangs_on_the_most_upstream(
                  ("site2", "", "heartbeatFailure"): "symptom",
                  ("site3", "", "heartbeatFailure"): "symptom",
                  ("site3-c1", "", "backhaulFailure"): "symptom"}
+
+
+RING_TWICE = [  # agg1-site1 and site2-site3 cut on the ring: site1 and site2 islanded
+    ("agg1", "lossOfSignal", "agg1-site1"), ("site1", "lossOfSignal", "agg1-site1"),
+    ("site2", "lossOfSignal", "site2-site3"), ("site3", "lossOfSignal", "site2-site3"),
+    ("site1", "routingAdjacencyLost"), ("site2", "routingAdjacencyLost"),
+    ("site1-c1", "backhaulFailure"), ("site1-c2", "backhaulFailure"),
+    ("site2-c1", "backhaulFailure"), ("site2-c2", "backhaulFailure"),
+]
+
+
+def test_what_only_two_cuts_together_cut_off_joins_the_nearest_cut(
+        harness: Callable[..., Harness]) -> None:
+    """No single cut of a ring cuts anything off; the two together island site1 and site2.
+    Each islanded alarm joins the cut nearest to it, not the first by name."""
+    h = harness(transport="ring")
+    h.send(10, *RING_TWICE)
+    h.run(until=400)
+    by_root = {i.root: i for i in h.incidents}
+    assert set(by_root) == {"agg1-site1", "site2-site3"}
+    assert {a.obj for a in by_root["agg1-site1"].alarms if a.role == "symptom"} == {
+        "site1", "site1-c1", "site1-c2"}
+    assert {a.obj for a in by_root["site2-site3"].alarms if a.role == "symptom"} == {
+        "site2", "site2-c1", "site2-c2"}
+
+
+def test_an_alarm_two_open_failures_do_not_explain_waits_for_its_own_root(
+        harness: Callable[..., Harness]) -> None:
+    h = harness()
+    h.send(10, *FIBRE_CUT[:2], *SITE5_DEAD[:2])  # two failures, neither near site4's cells
+    h.send(20, ("site4-c1", "backhaulFailure"))
+    h.run(until=400)
+    by_root = {i.root: i for i in h.incidents}
+    assert set(by_root) == {"site1-site2", "site5", "site4-c1"}
+    assert by_root["site4-c1"].root_kind == "unknown"
+
+
+def test_a_dead_element_recognised_late_takes_over_its_neighbours_link_incidents(
+        harness: Callable[..., Harness]) -> None:
+    """Loss of signal facing site2 opened link incidents before site2's heartbeat failure
+    was detected: they merge into site2's incident. Incidents of other links, of other kinds,
+    or whose own evidence comes from site2 itself stay as they are."""
+    h = harness()
+    h.send(10, ("site5", "heartbeatFailure"))  # 1: an element incident elsewhere
+    h.send(100, ("site4", "lossOfSignal", "agg2-site4"))  # 2: a link far from site2
+    h.send(200, ("site2", "lossOfSignal", "site2-c1-up"))  # 3: site2 itself saw it
+    h.send(300, ("site1", "lossOfSignal", "site1-site2"),  # 4 and 5: facing site2
+           ("site3", "lossOfSignal", "site2-site3"))
+    h.send(500, ("site2", "heartbeatFailure"))  # 6: site2 found dead
+    h.run(until=600)
+    inc = {i.id: i for i in h.incidents}
+    assert [(i.root, i.merged_into) for i in h.incidents] == [
+        ("site5", 0), ("agg2-site4", 0), ("site2-c1-up", 0), ("site1-site2", 6),
+        ("site2-site3", 6), ("site2", 0)]
+    for merged in (inc[4], inc[5]):
+        assert (merged.alarms, merged.cleared) == ([], 560.0)
+    assert {(a.obj, a.role, a.incident_id) for a in inc[6].alarms} == {
+        ("site2", "root", 6), ("site1", "symptom", 6), ("site3", "symptom", 6)}
+    assert all(inc[i].cleared is None for i in (1, 2, 3, 6))
+
+
+def test_a_power_alarm_groups_under_its_elements_power_domain(
+        harness: Callable[..., Harness]) -> None:
+    """Two sites on one power feed ("hub") lose mains: one power incident rooted at the
+    feed. A power alarm from an object the inventory does not know is left unexplained."""
+    from twin.network import build_topology
+    from twin.scenario.schema import NetworkSpec
+    h = harness(inventory=False)
+    h.oc.on_inventory(build_topology(NetworkSpec.model_validate({
+        "elements": [{"id": "core1", "type": "core_router"},
+                     {"id": "r1", "type": "site_router", "power_domain": "hub"},
+                     {"id": "r2", "type": "site_router", "power_domain": "hub"},
+                     {"id": "c1", "type": "cell", "site": "r1"}],
+        "links": [{"a": "core1", "b": "r1"}, {"a": "core1", "b": "r2"},
+                  {"a": "r1", "b": "c1"}]})).inventory())
+    h.send(10, ("r1", "powerProblem"), ("r2", "powerProblem"), ("ghost", "powerProblem"))
+    h.run(until=400)
+    assert sorted((i.root, i.root_kind) for i in h.incidents) == [
+        ("ghost", "unknown"), ("hub", "power")]
