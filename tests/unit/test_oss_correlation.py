@@ -300,8 +300,11 @@ def test_a_dead_element_recognised_late_takes_over_its_neighbours_link_incidents
 
 def test_a_power_alarm_groups_under_its_elements_power_domain(
         harness: Callable[..., Harness]) -> None:
-    """Two sites on one power feed ("hub") lose mains: one power incident rooted at the
-    feed. A power alarm from an object the inventory does not know is left unexplained."""
+    """Two sites and a cell on one power feed ("hub") lose mains: one power incident rooted
+    at the feed, its power alarms its roots (a late one acknowledged when it joins). r1 goes
+    dark; a later alarm behind r1 joins the incident, but an alarm of r2 — on the same feed,
+    still on battery, not dark — is not the power incident's. A power alarm from an object
+    the inventory does not know is left unexplained."""
     from twin.network import build_topology
     from twin.scenario.schema import NetworkSpec
     h = harness(inventory=False)
@@ -309,10 +312,21 @@ def test_a_power_alarm_groups_under_its_elements_power_domain(
         "elements": [{"id": "core1", "type": "core_router"},
                      {"id": "r1", "type": "site_router", "power_domain": "hub"},
                      {"id": "r2", "type": "site_router", "power_domain": "hub"},
-                     {"id": "c1", "type": "cell", "site": "r1"}],
+                     {"id": "c1", "type": "cell", "site": "r1", "power_domain": "hub"}],
         "links": [{"a": "core1", "b": "r1"}, {"a": "core1", "b": "r2"},
                   {"a": "r1", "b": "c1"}]})).inventory())
     h.send(10, ("r1", "powerProblem"), ("r2", "powerProblem"), ("ghost", "powerProblem"))
-    h.run(until=400)
+    h.send(200, ("c1", "powerProblem"))
+    h.send(300, ("r1", "heartbeatFailure"))  # r1's battery runs out
+    h.send(500, ("c1", "backhaulFailure"))
+    h.send(700, ("r2", "softwareError"))
+    h.run(until=1200)
     assert sorted((i.root, i.root_kind) for i in h.incidents) == [
-        ("ghost", "unknown"), ("hub", "power")]
+        ("ghost", "unknown"), ("hub", "power"), ("r2", "unknown")]
+    (hub,) = [i for i in h.incidents if i.root == "hub"]
+    assert {(a.obj, a.cause, a.role) for a in hub.alarms} == {
+        ("r1", "powerProblem", "root"), ("r2", "powerProblem", "root"),
+        ("c1", "powerProblem", "root"), ("r1", "heartbeatFailure", "symptom"),
+        ("c1", "backhaulFailure", "symptom")}
+    assert hub.acknowledged == 70.0
+    assert [a.acknowledged for a in hub.alarms if a.obj == "c1"] == [260.0, 560.0]
