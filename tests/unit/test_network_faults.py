@@ -270,7 +270,8 @@ def test_planned_maintenance_is_announced_with_its_window() -> None:
         {"at": "1d", "target": "site1", "mode": "planned_maintenance", "duration": "2h"},
         {"at": "2d", "target": "site2", "mode": "planned_maintenance", "duration": "2h",
          "window": "4h", "notice": "6h"},
-        {"at": "3d", "target": "site3", "mode": "element_failure"}]), topo(), HORIZON, rng(1))
+        {"at": "3d", "target": "site3", "mode": "element_failure", "duration": "1h"}]),
+        topo(), HORIZON, rng(1))
     assert [(f.target, f.window, f.notice) for f in sched] == [
         ("site1", 7_200.0, 172_800.0), ("site2", 14_400.0, 21_600.0), ("site3", None, 0.0)]
 

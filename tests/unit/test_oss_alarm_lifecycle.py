@@ -171,7 +171,8 @@ def test_each_notification_says_what_it_did_to_the_alarm_list(
     assert rx(60, cleared=True) == (2, "paused", (50, 60))
     assert rx(70, cleared=True) == (2, "orphan", None)  # the paused alarm, already down
     assert rx(80) == (2, "resumed", None)
-    assert (alarms.raises, alarms.orphan_clears, alarms.suppressed) == (4, 2, 2)
+    assert rx(85, cleared=True) == (2, "paused", (80, 85))
+    assert (alarms.raises, alarms.orphan_clears, alarms.suppressed) == (4, 2, 3)
     assert list(alarms.active) == [alarms.all[1].note.reduction_key]
     alarms.receive(h.note(*HB5, t=90), via="sync")  # recovered by alarm synchronisation
     h.sim.records.close()
@@ -179,7 +180,8 @@ def test_each_notification_says_what_it_did_to_the_alarm_list(
     assert [(r["event_time"], r["alarm_id"], r["via"]) for r in raw] == [
         (10, 1, "notification"), (20, 1, "notification"), (30, 1, "notification"),
         (40, 0, "notification"), (50, 2, "notification"), (60, 2, "notification"),
-        (70, 2, "notification"), (80, 2, "notification"), (90, 2, "sync")]
+        (70, 2, "notification"), (80, 2, "notification"), (85, 2, "notification"),
+        (90, 2, "sync")]
     assert raw[0] == dict(received=0.0, ems="ems-test", notification_id=raw[0]["notification_id"],
                           event_time=10.0, alarmed_object="site5", resource="",
                           alarm_type="communicationsAlarm", probable_cause="heartbeatFailure",
