@@ -17,7 +17,7 @@ from oss_harness import (
 )
 
 from twin.kernel import Sim
-from twin.messages import RepairCommand, ServiceOutageReport
+from twin.messages import ImpactQuery, RepairCommand, ServiceOutageReport
 
 
 @pytest.fixture
@@ -319,6 +319,7 @@ def test_a_power_alarm_groups_under_its_elements_power_domain(
     h.send(200, ("c1", "powerProblem"))
     h.send(300, ("r1", "heartbeatFailure"))  # r1's battery runs out
     h.send(500, ("c1", "backhaulFailure"))
+    h.send(600, ("c1", "heartbeatFailure"))  # dark too, but nothing new is cut off
     h.send(700, ("r2", "softwareError"))
     h.run(until=1200)
     assert sorted((i.root, i.root_kind) for i in h.incidents) == [
@@ -327,7 +328,9 @@ def test_a_power_alarm_groups_under_its_elements_power_domain(
     assert {(a.obj, a.cause, a.role) for a in hub.alarms} == {
         ("r1", "powerProblem", "root"), ("r2", "powerProblem", "root"),
         ("c1", "powerProblem", "root"), ("r1", "heartbeatFailure", "symptom"),
-        ("c1", "backhaulFailure", "symptom")}
+        ("c1", "backhaulFailure", "symptom"), ("c1", "heartbeatFailure", "symptom")}
+    # the BSS is asked what is at stake when the incident opens and when its shadow grows
+    assert [set(q.cells) for q in h.of_type(ImpactQuery)] == [set(), {"c1"}]
     assert hub.acknowledged == 70.0
     assert [(a.obj, a.acknowledged) for a in hub.alarms if a.raised > 10] == [
-        ("c1", 260.0), ("r1", 360.0), ("c1", 560.0)]  # each when it joined
+        ("c1", 260.0), ("r1", 360.0), ("c1", 560.0), ("c1", 660.0)]  # each when it joined

@@ -67,3 +67,13 @@ def test_a_dead_element_without_a_mains_alarm_is_its_own_incident(
     h.run(until=2 * H)
     assert sorted((i.root, i.root_kind) for i in h.incidents) == [("site2", "power"),
                                                                  ("site5", "element")]
+
+
+def test_cells_dark_when_the_mains_alarm_arrives_are_asked_about_once(
+        make: Callable[..., Harness]) -> None:
+    h = make()
+    h.send(0, *MAINS2, *CELLS_DARK)  # one correlation pass: mains lost, cells already dark
+    h.run(until=H)
+    (inc,) = h.incidents
+    assert inc.cells == {"site2-c1", "site2-c2"}
+    assert [set(q.cells) for q in h.of_type(ImpactQuery)] == [{"site2-c1", "site2-c2"}]
