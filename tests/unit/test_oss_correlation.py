@@ -298,16 +298,11 @@ def test_a_dead_element_recognised_late_takes_over_its_neighbours_link_incidents
     assert all(inc[i].cleared is None for i in (1, 2, 3, 6))
 
 
-def test_a_power_alarm_groups_under_its_elements_power_domain(
-        harness: Callable[..., Harness]) -> None:
-    """Two sites and a cell on one power feed ("hub") lose mains: one power incident rooted
-    at the feed, its power alarms its roots (a late one acknowledged when it joins). r1 goes
-    dark; a later alarm behind r1 joins the incident, but an alarm of r2 — on the same feed,
-    still on battery, not dark — is not the power incident's. A power alarm from an object
-    the inventory does not know is left unexplained."""
+def hub_harness(harness: Callable[..., Harness], **oss: Any) -> Harness:
+    """r1, r2 and r1's cell c1 on one power feed, "hub", each router hanging off core1."""
     from twin.network import build_topology
     from twin.scenario.schema import NetworkSpec
-    h = harness(inventory=False)
+    h = harness(inventory=False, **oss)
     h.oc.on_inventory(build_topology(NetworkSpec.model_validate({
         "elements": [{"id": "core1", "type": "core_router"},
                      {"id": "r1", "type": "site_router", "power_domain": "hub"},
@@ -315,6 +310,17 @@ def test_a_power_alarm_groups_under_its_elements_power_domain(
                      {"id": "c1", "type": "cell", "site": "r1", "power_domain": "hub"}],
         "links": [{"a": "core1", "b": "r1"}, {"a": "core1", "b": "r2"},
                   {"a": "r1", "b": "c1"}]})).inventory())
+    return h
+
+
+def test_a_power_alarm_groups_under_its_elements_power_domain(
+        harness: Callable[..., Harness]) -> None:
+    """Two sites and a cell on one power feed ("hub") lose mains: one power incident rooted
+    at the feed, its power alarms its roots (a late one acknowledged when it joins). r1 goes
+    dark; a later alarm behind r1 joins the incident, but an alarm of r2 — on the same feed,
+    still on battery, not dark — is not the power incident's. A power alarm from an object
+    the inventory does not know is left unexplained."""
+    h = hub_harness(harness)
     h.send(10, ("r1", "powerProblem"), ("r2", "powerProblem"), ("ghost", "powerProblem"))
     h.send(200, ("c1", "powerProblem"))
     h.send(300, ("r1", "heartbeatFailure"))  # r1's battery runs out
@@ -334,3 +340,21 @@ def test_a_power_alarm_groups_under_its_elements_power_domain(
     assert hub.acknowledged == 70.0
     assert [(a.obj, a.acknowledged) for a in hub.alarms if a.raised > 10] == [
         ("c1", 260.0), ("r1", 360.0), ("c1", 560.0), ("c1", 660.0)]  # each when it joined
+
+
+def test_a_link_incident_taken_over_by_an_acknowledged_power_incident_is_acknowledged_then(
+        harness: Callable[..., Harness]) -> None:
+    """One NOC operator, 100 s a triage: the power incident is acknowledged at 170; the link
+    incident core1 saw facing r1 opens at 290 and is merged when r1 goes dark at 360, before
+    its own triage ends — its alarm is acknowledged with the power incident, at 360."""
+    h = hub_harness(harness, noc={"operators": 1, "triage_mean_s": 100,
+                                  "triage_dist": "deterministic"})
+    h.send(10, ("r1", "powerProblem"), ("r2", "powerProblem"))
+    h.send(230, ("core1", "lossOfSignal", "core1-r1"))
+    h.send(300, ("r1", "heartbeatFailure"))
+    h.run(until=1000)
+    power, link = h.incidents
+    assert (power.root, power.acknowledged, link.root, link.merged_into) == (
+        "hub", 170.0, "core1-r1", power.id)
+    (los,) = [a for a in power.alarms if a.cause == "lossOfSignal"]
+    assert (los.role, los.acknowledged) == ("symptom", 360.0)
