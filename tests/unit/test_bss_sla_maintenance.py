@@ -26,6 +26,7 @@ def test_overlap_of_interval_lists() -> None:
     ([(100, 200)], [(100, 200)], {"excluded_planned_maintenance": False}, 100.0),
     ([(0, 10_000)], [(0, 10_000)], {"maintenance_allowance": "1h"}, 10_000 - 3600.0),
     ([(100, 200)], [], {}, 100.0),
+    ([(100, 100.5)], [(100, 200)], {}, 0.0),  # a half-second blip inside the window too
 ])
 def test_counted_outage(outages: list[tuple[float, float]], planned: list[tuple[float, float]],
                         kw: dict[str, object], want: float) -> None:

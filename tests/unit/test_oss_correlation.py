@@ -111,6 +111,7 @@ def test_unexplained_alarm_waits_then_becomes_its_own_incident(
     h.run(until=400)
     assert len(h.incidents) == 1
     assert (h.incidents[0].root, h.incidents[0].root_kind) == ("site4-c1", "unknown")
+    assert h.incidents[0].cells == {"site4-c1"}  # the cell itself is out
     assert h.incidents[0].created >= 180  # waited three correlation windows
 
 
@@ -358,3 +359,17 @@ def test_a_link_incident_taken_over_by_an_acknowledged_power_incident_is_acknowl
         "hub", 170.0, "core1-r1", power.id)
     (los,) = [a for a in power.alarms if a.cause == "lossOfSignal"]
     assert (los.role, los.acknowledged) == ("symptom", 360.0)
+
+
+def test_an_element_back_from_the_dark_no_longer_explains_alarms_behind_it(
+        harness: Callable[..., Harness]) -> None:
+    """Mains lost at the hub, r1 goes dark, then comes back (its heartbeat clears) while the
+    mains alarms stand: a later fault of its cell is not the power incident's."""
+    h = hub_harness(harness)
+    h.send(10, ("r1", "powerProblem"), ("r2", "powerProblem"))
+    h.send(300, ("r1", "heartbeatFailure"))
+    h.send(400, ("r1", "heartbeatFailure"), cleared=True)
+    h.send(600, ("c1", "backhaulFailure"))
+    h.run(until=1200)
+    assert sorted((i.root, i.root_kind) for i in h.incidents) == [
+        ("c1", "unknown"), ("hub", "power")]
