@@ -55,6 +55,27 @@ def test_credit_steps_and_cap() -> None:
     assert merged_seconds([(0, 10), (5, 20)], 8, 12) == 4.0
     assert merged_seconds([(0, 10), (10, 20)], 0, 100) == 20.0
     assert merged_seconds([(50, 60)], 0, 50) == 0.0
+    assert merged_seconds([(10, 20), (30, 40), (50, 55), (52, 60)], 0, 100) == 30.0
+    assert merged_seconds([(0, 5), (10, 20)], 8, 100) == 10.0  # the first falls before lo
+    # no credit exactly at the target, even under a table that credits any outage
+    first_second = SlaSpec.model_validate({"availability_target": 99.0,
+                                           "credit_table": [{"over": 0, "credit_pct": 5}]})
+    assert credit_pct(first_second, 1000.0, CYCLE) == (99.0, 0.0)
+    assert credit_pct(first_second, 1000.5, CYCLE)[1] == 5.0
+    assert credit_pct(SLA, 0.5, 1.0) == (50.0, 0.0)  # a line billed for one second
+
+
+def test_credits_for_some_lines_leave_the_others_pending(credits: SlaCredits) -> None:
+    """A bill run of one bill-cycle group: only its lines are credited and cleared; the
+    others keep their pending adjustments for their own bill. Credits are minor units."""
+    outage(credits, "a", 50_000, 57_000, billed=1)  # late for cycle 0: 40 % on lines 0, 1
+    outage(credits, "a", 110_000, 112_000)  # cycle 1: 10 % on lines 0, 1
+    assert credits.pending.tolist() == [400, 400, 0, 0]
+    got = credits.credits(1, BASE, lines=np.array([False, True, True, False]))
+    assert got.dtype == np.int64
+    assert got.tolist() == [0, 500, 0, 0]
+    assert credits.pending.tolist() == [400, 0, 0, 0]
+    assert (1, 0) not in credits.rows and credits.rows[(1, 1)]["credit_minor"] == 100
 
 
 def test_credits_per_cycle_from_the_outages_on_the_line_cell(credits: SlaCredits) -> None:
