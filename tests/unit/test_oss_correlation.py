@@ -66,7 +66,7 @@ def test_dead_element_with_los_on_neighbours_is_the_root(
     assert r[("site2", "", "heartbeatFailure")] == "root"
     assert [k for k, v in r.items() if v == "root"] == [("site2", "", "heartbeatFailure")]
     assert r[("site1", "site1-site2", "lossOfSignal")] == "symptom"
-    assert len(r) == len(SITE2_DEAD)
+    assert len(r) == len(inc.alarms) == len(SITE2_DEAD)  # each alarm attached once
 
 
 def test_two_failures_in_one_window_give_two_incidents(harness: Callable[..., Harness]) -> None:
@@ -149,7 +149,8 @@ def test_raise_after_clear_is_a_new_alarm_and_orphan_clears_are_counted(
 def test_alarms_before_inventory_fail_loudly(harness: Callable[..., Harness]) -> None:
     h = harness(inventory=False)
     h.send(10, *FIBRE_CUT)
-    with pytest.raises(RuntimeError, match="inventory"):
+    with pytest.raises(RuntimeError,
+                       match=r"^alarms arrived before the OSS inventory was discovered$"):
         h.run(until=200)
 
 
@@ -373,3 +374,43 @@ def test_an_element_back_from_the_dark_no_longer_explains_alarms_behind_it(
     h.run(until=1200)
     assert sorted((i.root, i.root_kind) for i in h.incidents) == [
         ("c1", "unknown"), ("hub", "power")]
+
+
+def test_the_far_end_of_an_open_link_incident_joins_it(harness: Callable[..., Harness]) -> None:
+    h = harness()
+    h.send(10, FIBRE_CUT[0])  # site1 sees the cut first
+    h.send(300, FIBRE_CUT[1])  # site2's side, long after the incident opened
+    h.run(until=600)
+    (inc,) = h.incidents
+    assert inc.root == "site1-site2"
+    assert [(a.obj, a.role) for a in inc.alarms] == [("site1", "root"), ("site2", "symptom")]
+
+
+def test_a_kpi_threshold_crossing_is_a_problem_of_the_cell_itself(
+        harness: Callable[..., Harness]) -> None:
+    """An alarm the OSS raised from PM counters (too many dropped calls on a cell) is an
+    incident of that cell, unless the cell is dead: then it is the dead cell's."""
+    from twin.messages import AlarmNotification
+    from twin.oss.performance import EMS as PM_EMS
+    h = harness()
+
+    def kpi(obj: str, t: float) -> AlarmNotification:
+        return AlarmNotification(PM_EMS, int(t), t, obj, "", "qualityOfServiceAlarm",
+                                 "callDropRateHigh", "drops over threshold", "minor")
+
+    def send(at: float, note: AlarmNotification) -> None:
+        def go() -> Any:
+            yield h.sim.env.timeout(at - h.sim.now)
+            h.oc.on_alarm(note)
+        h.sim.env.process(go())
+
+    send(10, kpi("site4-c1", 10))
+    send(20, kpi("site5-c2", 20))
+    h.send(20, ("site5-c2", "heartbeatFailure"))
+    h.run(until=400)
+    by_root = {i.root: i for i in h.incidents}
+    assert set(by_root) == {"site4-c1", "site5-c2"}
+    assert by_root["site4-c1"].root_kind == "element"
+    assert [a.cause for a in by_root["site4-c1"].alarms] == ["callDropRateHigh"]
+    assert sorted((a.cause, a.role) for a in by_root["site5-c2"].alarms) == [
+        ("callDropRateHigh", "root"), ("heartbeatFailure", "root")]
