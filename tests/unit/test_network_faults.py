@@ -170,8 +170,6 @@ def test_a_fixed_repair_time_gives_each_failure_its_duration() -> None:
 
 
 def test_a_scripted_fault_names_what_its_mode_can_strike() -> None:
-    from tests.unit.test_network_cut_rates import listed
-
     def kind(t: Topology, target: str, mode: str) -> str | None:
         return target_kind(t, spec(scripted=[{"at": "1h", "target": target, "mode": mode,
                                                "duration": "1h"}]).scripted[0])
@@ -184,7 +182,12 @@ def test_a_scripted_fault_names_what_its_mode_can_strike() -> None:
     assert kind(t, "site1-site2", "fibre_cut") == "link"
     assert kind(t, "site1-site2", "link_failure") == "link"
     assert kind(t, "site1", "link_failure") is None
-    ducted = build_topology(listed())
+    ducted = build_topology(NetworkSpec.model_validate({
+        "elements": [{"id": "core1", "type": "core_router"}, {"id": "r1", "type": "site_router"},
+                     {"id": "r2", "type": "site_router"},
+                     {"id": "cell1", "type": "cell", "site": "r1"}],
+        "links": [{"a": "core1", "b": "r1", "cable": "duct"},
+                  {"a": "core1", "b": "r2", "cable": "duct"}, {"a": "r1", "b": "cell1"}]}))
     assert kind(ducted, "duct", "fibre_cut") == "cable"  # every link in the duct
     assert kind(ducted, "duct", "link_failure") is None  # only a cut strikes a whole cable
 
