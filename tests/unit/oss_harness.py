@@ -52,10 +52,14 @@ class Harness:
 
     def send(self, at: float, *alarms: tuple[Any, ...], cleared: bool = False) -> None:
         """Deliver alarms (obj, cause[, resource]) at simulated time ``at``."""
+        self.deliver(at, *(self.note(*a, t=at, cleared=cleared) for a in alarms))
+
+    def deliver(self, at: float, *notes: AlarmNotification) -> None:
+        """Deliver ready-made notifications at simulated time ``at``."""
         def go() -> Any:
             yield self.sim.env.timeout(at - self.sim.now)
-            for a in alarms:
-                self.oc.on_alarm(self.note(*a, t=at, cleared=cleared))
+            for note in notes:
+                self.oc.on_alarm(note)
         self.sim.env.process(go())
 
     def run(self, until: float) -> None:

@@ -17,7 +17,10 @@ from oss_harness import (
 )
 
 from twin.kernel import Sim
-from twin.messages import ImpactQuery, RepairCommand, ServiceOutageReport
+from twin.messages import AlarmNotification, ImpactQuery, RepairCommand, ServiceOutageReport
+from twin.network import build_topology
+from twin.oss.performance import EMS as PM_EMS
+from twin.scenario.schema import NetworkSpec
 
 
 @pytest.fixture
@@ -302,8 +305,6 @@ def test_a_dead_element_recognised_late_takes_over_its_neighbours_link_incidents
 
 def hub_harness(harness: Callable[..., Harness], **oss: Any) -> Harness:
     """r1, r2 and r1's cell c1 on one power feed, "hub", each router hanging off core1."""
-    from twin.network import build_topology
-    from twin.scenario.schema import NetworkSpec
     h = harness(inventory=False, **oss)
     h.oc.on_inventory(build_topology(NetworkSpec.model_validate({
         "elements": [{"id": "core1", "type": "core_router"},
@@ -390,22 +391,14 @@ def test_a_kpi_threshold_crossing_is_a_problem_of_the_cell_itself(
         harness: Callable[..., Harness]) -> None:
     """An alarm the OSS raised from PM counters (too many dropped calls on a cell) is an
     incident of that cell, unless the cell is dead: then it is the dead cell's."""
-    from twin.messages import AlarmNotification
-    from twin.oss.performance import EMS as PM_EMS
     h = harness()
 
     def kpi(obj: str, t: float) -> AlarmNotification:
         return AlarmNotification(PM_EMS, int(t), t, obj, "", "qualityOfServiceAlarm",
                                  "callDropRateHigh", "drops over threshold", "minor")
 
-    def send(at: float, note: AlarmNotification) -> None:
-        def go() -> Any:
-            yield h.sim.env.timeout(at - h.sim.now)
-            h.oc.on_alarm(note)
-        h.sim.env.process(go())
-
-    send(10, kpi("site4-c1", 10))
-    send(20, kpi("site5-c2", 20))
+    h.deliver(10, kpi("site4-c1", 10))
+    h.deliver(20, kpi("site5-c2", 20))
     h.send(20, ("site5-c2", "heartbeatFailure"))
     h.run(until=400)
     by_root = {i.root: i for i in h.incidents}
