@@ -221,14 +221,14 @@ def size(out: dict[str, np.ndarray]) -> int:
 
 
 def parts(charging: int, seqs: Sequence[int], last: int, cause: int = 0, sub: int = 2,
-          volume: int = 1000, t0: float = 0.0) -> UsageBatch:
+          volume: int = 1000, t0: float = 0.0, node: int = 2) -> UsageBatch:
     """Parts ``seqs`` of a data session written as ``last`` partial records of an hour each;
     record ids are charging·100 + seq."""
     n = len(seqs)
     seq = np.array(seqs, dtype=np.int64)
     return UsageBatch({
         "record_id": charging * 100 + seq, "charging_id": np.full(n, charging, np.int64),
-        "seq": seq, "node_id": np.full(n, 2, np.int64), "sub": np.full(n, sub, np.int64),
+        "seq": seq, "node_id": np.full(n, node, np.int64), "sub": np.full(n, sub, np.int64),
         "kind": np.ones(n, np.int8), "start": t0 + (seq - 1) * 3600.0,
         "duration_s": np.full(n, 3600, np.int64), "volume_bytes": volume * seq,
         "uplink_bytes": seq.copy(), "downlink_bytes": volume * seq - seq,
@@ -253,6 +253,27 @@ def test_parts_arriving_out_of_order_are_assembled_once_complete(mediation: Medi
     rows = cdrs(mediation)
     assert [r["state"] for r in rows] == ["received"] * 3 + ["guided"]
     assert rows[-1]["parts"] == 3
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ((0, 5), (1, 5)),  # one charging id on two recording entities
+    ((0, 2**43), (1, 0)),  # the widest charging ids do not run into the entity's bits
+    ((127, 2**44 - 1), (126, 2**44 - 1)),  # the highest entity and charging id intake allows
+])
+def test_sessions_are_told_apart_by_recording_entity_and_charging_id(
+        mediation: Mediation, a: tuple[int, int], b: tuple[int, int]) -> None:
+    (node_a, charging_a), (node_b, charging_b) = a, b
+    first = parts(charging_a, [1, 2], last=2, volume=1000, node=node_a)
+    second = parts(charging_b, [1, 2], last=2, volume=10, node=node_b)
+    # distinct record ids: the partial records' own ids may collide across entities
+    second.columns["record_id"] = np.array([901, 902], dtype=np.int64)
+    first.columns["record_id"] = np.array([801, 802], dtype=np.int64)
+    out = mediation.process(UsageBatch({k: np.concatenate([first.columns[k], second.columns[k]])
+                                        for k in first.columns}))
+    got = sorted(zip(out["node_id"].tolist(), out["volume_bytes"].tolist(),
+                     out["parts"].tolist(), strict=True))
+    assert got == sorted([(node_a, 3000, 2), (node_b, 30, 2)])
+    assert mediation.duplicates == 0
 
 
 def test_duplicate_partials_are_rejected_and_not_summed(mediation: Mediation) -> None:

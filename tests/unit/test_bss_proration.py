@@ -108,3 +108,47 @@ def test_allowance_prorated_from_activation(prorate: bool, covered: int, charge:
                    np.array([12 * DAY, 12 * DAY]), np.array([13_000, 13_000]))
     assert r.covered.tolist() == [covered, 13_020]  # the existing line has all 300 minutes
     assert r.charge.tolist() == [charge, 0]
+
+
+def rater_for(cat: dict[str, Any], boundaries: list[float], horizon: float,
+              line_start: list[float]) -> Rater:
+    prices = PriceTable.build(CatalogSpec.model_validate(cat), ("m", "l", "tiny"))
+    cal = Calendar(datetime(2026, 1, 1, tzinfo=UTC))
+    return Rater(prices, boundaries, horizon, len(line_start), TariffClock(cal, []),
+                 line_start=np.array(line_start))
+
+
+def test_allowance_of_a_line_activated_in_a_later_cycle() -> None:
+    """Cycles 1 January, 1 February, 1 March; a line billed from 10 February has 19 of
+    February's 28 days: 300 min × 19/28 = 12,214.3 s → 12,180 s (203 whole minutes)."""
+    rater = rater_for(CATALOG, [0.0, 31 * DAY, 59 * DAY], 59 * DAY, [-np.inf, 40 * DAY])
+    r = rater.rate(np.array([0, 1]), np.array([0, 0]), np.array([0, 0]),
+                   np.array([45 * DAY, 45 * DAY]), np.array([20_000, 20_000]))
+    assert r.cycle.tolist() == [1, 1]
+    assert r.covered.tolist() == [18_000, 12_180]  # the line there all along: all 300 minutes
+
+
+def test_a_line_activated_on_the_runs_first_day_gets_the_allowance_of_the_run() -> None:
+    """The cycle began four days before the run (1 January; the run starts on the 5th): a
+    line billed from the run's start and a line there all along both get the 27 days of 31
+    the run covers, 310 min × 27/31 = 270 min exactly."""
+    cat = copy.deepcopy(CATALOG)
+    cat["offers"]["m"]["allowances"] = {"voice_min": 310}
+    rater = rater_for(cat, [-4 * DAY, 27 * DAY], 27 * DAY, [-np.inf, 0.0])
+    r = rater.rate(np.array([0, 1]), np.array([0, 0]), np.array([0, 0]),
+                   np.array([DAY, DAY]), np.array([20_000, 20_000]))
+    assert r.covered.tolist() == [16_200, 16_200]
+
+
+def test_the_allowance_counts_the_cycle_left_in_whole_seconds() -> None:
+    """A line billed from 0.2 s before the run ends has no whole second of the cycle left,
+    so no allowance — even of 10,000 MB, which would give kilobytes for a single second."""
+    cat = copy.deepcopy(CATALOG)
+    cat["offers"]["m"]["allowances"] = {"data_mb": 10_000}
+    cat["offers"]["m"]["data"] = {"increment": 1, "price": 1, "per": 1000}
+    end = 31 * DAY
+    rater = rater_for(cat, [0.0, end], end, [-np.inf, end - 0.2, end - 2.0])
+    r = rater.rate(np.array([1, 2]), np.array([0, 0]), np.array([1, 1]),
+                   np.array([end - 0.1, end - 0.1]), np.array([5_000, 10_000]))
+    # 2 s of 31 days: 10^10 B × 2 / 2,678,400 = 7,467 B → 7 whole KB increments
+    assert r.covered.tolist() == [0, 7_000]
