@@ -140,10 +140,11 @@ def test_unguidable_records_wait_in_suspense_and_are_recycled(mediation: Mediati
 
 def test_suspense_gives_up_after_the_maximum_age(mediation: Mediation) -> None:
     mediation.guidable_from[9] = np.inf  # never provisioned
-    mediation.process(batch([1], subs=[9]))
-    at(mediation, 2 * 3600.0)
-    assert mediation.recycle() == {} or mediation.in_suspense == 1
-    at(mediation, 3 * 3600.0)
+    at(mediation, 3600.0)
+    mediation.process(batch([1], subs=[9], start=3600.0))  # into suspense an hour in
+    at(mediation, 4 * 3600.0 - 1.0)  # a second short of the three hours' maximum age
+    assert size(mediation.recycle()) == 0 and mediation.in_suspense == 1
+    at(mediation, 4 * 3600.0)
     out = mediation.recycle()
     assert out["record_id"].size == 0
     assert (mediation.unguidable, mediation.in_suspense) == (1, 0)
