@@ -151,6 +151,35 @@ def test_suspense_gives_up_after_the_maximum_age(mediation: Mediation) -> None:
     assert cdrs(mediation)[-1]["reason"] == "unguidable"
 
 
+def test_suspense_counters_add_up_over_recycles(mediation: Mediation) -> None:
+    """Each retry adds to the counters; a record in suspense is written off by its own
+    line's bill cycle (bill cycle groups close at different instants)."""
+    mediation.guidable_from[8] = 6000.0  # another new line, known later
+    mediation.guidable_from[7] = np.inf  # a line mediation never learns of
+    mediation.process(batch([1, 2], subs=[3, 3], start=100.0), too_late_before=101.0)
+    assert mediation.too_late == 1  # record 1, before any suspense
+    mediation.process(batch([11, 12, 13, 14], subs=[9, 8, 9, 7], start=200.0))
+    assert mediation.in_suspense == 4
+    at(mediation, 3600.0)
+    mediation.process(batch([21], subs=[7], start=3600.0))
+    at(mediation, 5000.0)
+    closed = np.full(N_SUBS, -np.inf)
+    closed[9] = 200.5  # line 9's cycle closed between its records 11 (200 s) and 13 (201 s)
+    out = mediation.recycle(too_late_before=closed)
+    assert out["record_id"].tolist() == [13]
+    assert (mediation.recycled, mediation.too_late, mediation.in_suspense) == (1, 2, 3)
+    at(mediation, 6000.0)
+    assert mediation.recycle()["record_id"].tolist() == [12]
+    assert (mediation.recycled, mediation.too_late, mediation.unguidable) == (2, 2, 0)
+    at(mediation, 3 * 3600.0 + 200.0)  # record 14 has waited its three hours, 21 not yet
+    mediation.recycle()
+    assert (mediation.unguidable, mediation.in_suspense) == (1, 1)
+    at(mediation, 4 * 3600.0)
+    mediation.recycle()
+    assert (mediation.unguidable, mediation.in_suspense) == (2, 0)
+    assert (mediation.recycled, mediation.too_late) == (2, 2)
+
+
 def test_records_of_a_closed_cycle_are_written_off(mediation: Mediation) -> None:
     out = mediation.process(batch([1, 2], start=100.0), too_late_before=101.0)
     assert out["record_id"].tolist() == [2]
