@@ -13,7 +13,7 @@ import pytest
 
 import twin
 from twin.analysis import ReconciliationError
-from twin.analysis.reconcile import reconcile
+from twin.analysis.reconcile import _write_table, reconcile
 
 from .support import QUICKSTART, SCENARIO_FILES, SCENARIOS, RunScenario
 
@@ -145,6 +145,107 @@ def test_a_funnel_that_does_not_add_up_fails_the_run(run_scenario: RunScenario) 
     audit = reconcile(out, bss, lost, strict=False)
     assert set(audit["identities_failed"]) == {"funnel_gives_billed_net",
                                                "invoice_is_its_lines"}
+
+
+def test_every_figure_of_the_funnel_comes_from_its_own_source(run_scenario: RunScenario,
+                                                              tmp_path: Path) -> None:
+    """The books of a real run reconciled against figures of the truth made up so that
+    every one is distinct (and the identities hold): each figure of the result and each row
+    of the funnel table must be the one it names, not a neighbour's."""
+    run = run_scenario(QUICKSTART, report=True)
+    tables = run.path / "tables"
+    for name in ("rated", "invoices", "invoice_lines", "subscriptions", "product_orders",
+                 "cdrs"):
+        (tmp_path / f"{name}.parquet").write_bytes((tables / f"{name}.parquet").read_bytes())
+    rated_t, inv = run.table("rated"), run.table("invoices")
+    rated = int(rated_t["charge_minor"].sum())
+    online = int(rated_t.loc[rated_t["channel"] == "balance", "charge_minor"].sum())
+    rated_records = int((rated_t["state"] == "rated").sum())
+    tot = {k: int(inv[f"{k}_minor"].sum()) for k in ("recurring", "one_time", "discount",
+                                                      "usage", "sla_credit", "net", "tax",
+                                                      "total")}
+    catalog = run.scenario["bss"]["catalog"]
+    offers = sorted(catalog["offers"])
+    churn = 59
+    bss = SimpleNamespace(
+        rated_minor=rated, misrated_records=0,
+        ocs=SimpleNamespace(counts={"debited_minor": online}),
+        billing=SimpleNamespace(totals={"recurring_potential_minor": tot["recurring"] + churn}),
+        spec=SimpleNamespace(catalog=SimpleNamespace(vat_pct=catalog["vat_pct"])),
+        prices=SimpleNamespace(offers=offers, one_time=np.array(
+            [catalog["offers"][o].get("one_time_fee", 0) for o in offers])),
+        mediation=SimpleNamespace(received=run.summary["bss"]["cdrs_received"]))
+    leak = dict(zip(LEAKS, (11, 13, 17, 19, 23, 29), strict=True))
+    leak_records = dict(zip(LEAKS, (2, 3, 5, 7, 8, 9), strict=True))
+    carried = rated + sum(leak.values()) + 31 + 37  # + rating order + tariff error
+    lost = {"potential_usage_minor": carried + 41 + 43 + 47 + 53,
+            "lost_outage_minor": 41, "lost_dropped_minor": 43, "lost_denied_minor": 47,
+            "lost_blocking_minor": 53, "lost_outage_records": 101,
+            "lost_denied_records": 103, "lost_blocking_records": 107,
+            "carried_usage_minor": carried, "rating_order_minor": 31,
+            "rerated_catalog_minor": rated + 37, "rerate_adjustments_minor": 61,
+            "rerated_rows_differing": 0, "subscribed_records": rated_records,
+            "offered_records": 5001, "carried_records": 5002, "collected_records": 5003,
+            "accepted_records": 5004,
+            **{f"leaked_{k}_minor": v for k, v in leak.items()},
+            **{f"leaked_{k}_records": v for k, v in leak_records.items()}}
+    rec = reconcile(tmp_path, bss, lost)
+    counts = {k: rec[k] for k in ("records_billed", "records_billed_late",
+                                  "records_charged_online", "billed_late_minor")}
+    assert counts == {k: run.summary["reconciliation"][k] for k in counts}
+    assert {k: v for k, v in rec.items() if k not in counts} == {
+        "potential_usage_minor": lost["potential_usage_minor"], "rated_minor": rated,
+        "invoiced_usage_minor": tot["usage"], "lost_minor": 41 + 43 + 47 + 53,
+        "unbilled_minor": carried - rated, "records_offered": 5001,
+        "records_carried": 5002, "records_collected": 5003, "records_accepted": 5004,
+        "records_rated": rated_records,
+        "potential_revenue_minor": (lost["potential_usage_minor"] + tot["recurring"] + churn
+                                    + tot["one_time"]),
+        "lost_outage_minor": 41 + 43, "lost_denied_minor": 47, "lost_blocking_minor": 53,
+        "carried_usage_minor": carried,
+        **{f"leaked_{k}_minor": v for k, v in leak.items()},
+        "leaked_minor": sum(leak.values()), "charged_online_minor": online,
+        "rating_order_minor": 31, "tariff_error_minor": 37, "rerate_adjustments_minor": 61,
+        "lost_churn_minor": churn, "credited_minor": tot["sla_credit"],
+        "discounts_minor": tot["discount"], "billed_net_minor": tot["net"],
+        "identities_checked": rec["identities_checked"], "identity_holds": True}
+    assert rec["identities_checked"] >= 11
+    ra = pd.read_parquet(tmp_path / "revenue_assurance.parquet")
+    assert ra["step"].tolist() == list(range(1, 26))
+    got = list(zip(ra["stage"], ra["kind"], ra["records"], ra["amount_minor"], strict=True))
+    names = {"collector": "collector loss", "rejected": "rejected by mediation",
+             "suspense": "unguided suspense", "late": "late write-off",
+             "fail_open": "fail-open charging", "terminated": "usage after termination"}
+    assert got == [
+        ("potential usage", "subtotal", 5001, lost["potential_usage_minor"]),
+        ("lost: cell out of service", "loss", 101, -41),
+        ("lost: dropped calls and sessions", "loss", 0, -43),
+        ("lost: denied by online charging", "loss", 103, -47),
+        ("lost: blocking", "loss", 107, -53),
+        ("carried by the network", "subtotal", 5002, carried),
+        *((f"leaked: {names[k]}", "leak", leak_records[k], -leak[k]) for k in LEAKS),
+        ("rating order (allowances in arrival order)", "adjustment", 0, -31),
+        ("tariff error not corrected", "adjustment", 0, -37),
+        ("rated usage", "subtotal", rated_records, rated),
+        ("charged to prepaid balances", "online", 0, -online),
+        ("invoiced usage", "subtotal", 0, tot["usage"]),
+        ("recurring fees (no churn)", "charge", 0, tot["recurring"] + churn),
+        ("lost: churn (recurring fees)", "loss", 0, -churn),
+        ("one-time fees", "charge", 0, tot["one_time"]),
+        ("discounts", "credit", 0, -tot["discount"]),
+        ("SLA credits", "credit", 0, -tot["sla_credit"]),
+        ("billed, net of tax", "subtotal", 0, tot["net"]),
+        ("tax", "charge", 0, tot["tax"]),
+        ("invoiced total", "subtotal", 0, tot["total"]),
+    ]
+    # the running total: each subtotal is the sum of the lines since the first row
+    running = (ra["amount_minor"].where(ra["kind"] != "subtotal", 0).cumsum()
+               + lost["potential_usage_minor"])
+    assert ra["running_minor"].tolist() == running.tolist()
+    # a subtotal that is not what the lines above give is refused when the table is written
+    with pytest.raises(ReconciliationError, match="'carried by the network' is"):
+        _write_table(tmp_path, {**lost, "carried_usage_minor": carried + 1},
+                     {k: tot[k] for k in tot}, leak, 37, rated, rated_records, online, churn)
 
 
 def test_a_line_on_no_invoice_fails_the_run(run_scenario: RunScenario, tmp_path: Path) -> None:
