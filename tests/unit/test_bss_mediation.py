@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from twin.bss.mediation import Mediation
+from twin.bss.mediation import COLUMNS, Mediation
 from twin.kernel import Sim
 from twin.messages import UsageBatch
 from twin.scenario.schema import MediationSpec
@@ -164,7 +164,7 @@ def test_suspense_counters_add_up_over_recycles(mediation: Mediation) -> None:
     mediation.process(batch([21], subs=[7], start=3600.0))
     at(mediation, 5000.0)
     closed = np.full(N_SUBS, -np.inf)
-    closed[9] = 200.5  # line 9's cycle closed between its records 11 (200 s) and 13 (201 s)
+    closed[9] = 202.0  # line 9's cycle closed after record 11 (200 s), as 13 (202 s) began
     out = mediation.recycle(too_late_before=closed)
     assert out["record_id"].tolist() == [13]
     assert (mediation.recycled, mediation.too_late, mediation.in_suspense) == (1, 2, 3)
@@ -329,6 +329,21 @@ def test_a_lost_partial_leaves_the_session_waiting_until_the_assembly_timeout(
     assert size(m.process(parts(7, [2], last=3))) == 0
     assert m.late_parts == 1
     assert cdrs(m)[-1]["reason"] == "late partial record"
+
+
+def test_a_retry_returns_the_suspense_it_guided_and_the_sessions_that_timed_out(
+        make_sim: Callable[..., Sim]) -> None:
+    guidable_from = np.full(N_SUBS, -np.inf)
+    guidable_from[9] = 5000.0
+    m = Mediation(make_sim(horizon=86_400.0), N_SUBS, MediationSpec(assembly_timeout=3600.0),
+                  guidable_from)
+    assert size(m.process(batch([1], subs=[9]))) == 0  # into suspense
+    assert size(m.process(parts(5, [1], last=2))) == 0  # its session's last part never comes
+    at(m, 5000.0)
+    out = m.recycle()
+    assert sorted(out) == sorted(COLUMNS)  # the records' columns, nothing of the suspense's
+    assert sorted(out["record_id"].tolist()) == [1, 501]
+    assert (m.recycled, m.assembled, m.incomplete) == (1, 1, 1)
 
 
 def test_held_sessions_are_flushed_at_the_end_of_the_run(mediation: Mediation) -> None:
