@@ -9,7 +9,7 @@ fees on records not wholly covered.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -23,7 +23,7 @@ from twin.bss.catalog import PriceTable, quantity
 from twin.bss.rating import Rater, TariffClock
 from twin.kernel import Calendar, Sim
 from twin.messages import DATA, SMS, VOICE, SubscriberBase, UsageBatch
-from twin.scenario.schema import BssSpec, CatalogSpec
+from twin.scenario.schema import BssSpec, CatalogSpec, TariffPeriod
 
 DAY, HOUR = 86_400.0, 3_600.0
 MONDAY = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; its bill cycle began on 1 January
@@ -330,3 +330,35 @@ def test_catalog_checks(bad: dict[str, Any], message: str) -> None:
         "voice": {"increment": 60, "price": 1, **bad}, "data": {"increment": 1, "price": 0}}}}
     with pytest.raises(ValueError, match=message):
         CatalogSpec.model_validate(catalog)
+
+
+def reference_period(start: datetime, periods: list[dict[str, Any]], t: int) -> int:
+    """The tariff period of the instant ``t`` s after ``start``, by the calendar."""
+    at = start + timedelta(seconds=t)
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[at.weekday()]
+    hour = at.hour + at.minute / 60 + at.second / 3600
+    for i, p in enumerate(periods, start=1):
+        lo, hi = p.get("hours", (0, 24))
+        inside = lo <= hour < hi if lo < hi else (hour >= lo or hour < hi)
+        if day in p.get("days", [day]) and inside:
+            return i
+    return 0
+
+
+@pytest.mark.parametrize("periods", [
+    PERIODS,  # whole hours: looked up in a table
+    [{"name": "lunch", "days": ["mon", "tue", "wed", "thu", "fri"], "hours": [11.5, 13.25]},
+     {"name": "night", "hours": [22.75, 6.5]},  # every day, before the weekend: it wins
+     {"name": "weekend", "days": ["sat", "sun"]}],
+], ids=["whole hours", "quarter hours"])
+def test_tariff_clock_counts_from_the_calendars_start_time(periods: list[dict[str, Any]]
+                                                            ) -> None:
+    """A run starting on a Friday at 19:59:30: every instant of nine days, every 433 s and
+    at the periods' edges, is in the period a calendar gives."""
+    start = datetime(2026, 1, 9, 19, 59, 30, tzinfo=UTC)
+    clock = TariffClock(Calendar(start), [TariffPeriod.model_validate(p) for p in periods])
+    edges = [h * 3600 + d for h in (6.5, 8, 11.5, 13.25, 20, 22.75, 24) for d in (-1, 0)]
+    t = sorted({*range(0, 9 * 86_400, 433),
+                *(int(day * 86_400 + e - 71_970) for day in range(1, 9) for e in edges)})
+    got = clock.period(np.array(t, dtype=np.float64)).tolist()
+    assert got == [reference_period(start, periods, x) for x in t]
