@@ -97,10 +97,30 @@ def test_duplicates_across_recent_batches_are_dropped(mediation: Mediation) -> N
 
 
 def test_dedup_window_is_bounded(mediation: Mediation) -> None:
+    """Keys are kept by the hour of the record's start: the hour is forgotten once all of it
+    is more than the retention ago."""
     mediation.process(batch([1]))
-    at(mediation, RETENTION + 3600.0)  # record 1 started more than the retention ago
+    at(mediation, RETENTION + 3599.0)  # record 1's hour is not wholly past the retention
+    assert size(mediation.process(batch([1]))) == 0
+    assert mediation.duplicates == 1
+    at(mediation, RETENTION + 3600.0)  # now it is
     out = mediation.process(batch([1]))
     assert out["record_id"].tolist() == [1]
+    assert mediation.duplicates == 1
+
+
+def test_assembled_sessions_are_remembered_for_the_retention(mediation: Mediation) -> None:
+    """A part of a session assembled up to the retention ago is a late part; after that the
+    session is forgotten and the part starts a session of its own."""
+    at(mediation, 100.0)
+    mediation.process(parts(5, [1, 2], last=2))
+    assert mediation.assembled == 1
+    at(mediation, 100.0 + RETENTION)
+    assert size(mediation.process(parts(5, [3], last=3, t0=-7200.0))) == 0
+    assert mediation.late_parts == 1 and mediation.held_parts == 0
+    at(mediation, 101.0 + RETENTION)
+    assert size(mediation.process(parts(5, [4], last=4, t0=-7200.0))) == 0
+    assert mediation.late_parts == 1 and mediation.held_parts == 1
 
 
 def test_dedup_by_charging_id_and_record_sequence(mediation: Mediation) -> None:
