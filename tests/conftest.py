@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # One Hypothesis profile for CI and local runs: derandomised (each test's examples follow from
 # its name, so a failure reproduces on any machine), no example database, no deadline (the
@@ -23,7 +23,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("explore", settings.get_profile("ci"), derandomize=False,
                           max_examples=2000)
-HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+# Under mutation testing (mutmut sets MUTANT_UNDER_TEST) a failing example only has to
+# fail: shrinking it would cost most of a killed mutant's time.
+settings.register_profile("mutation", settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+HYPOTHESIS_PROFILE = os.environ.get(
+    "HYPOTHESIS_PROFILE", "mutation" if os.environ.get("MUTANT_UNDER_TEST") else "ci")
 settings.load_profile(HYPOTHESIS_PROFILE)
 
 REPO = Path(__file__).resolve().parents[1]
