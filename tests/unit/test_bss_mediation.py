@@ -70,6 +70,20 @@ def test_clean_batch_passes_through(mediation: Mediation) -> None:
     assert (mediation.received, mediation.rejected, mediation.duplicates) == (3, 0, 0)
 
 
+def test_fields_a_recording_entity_left_out_get_their_defaults(mediation: Mediation) -> None:
+    b = batch([1, 2], subs=[3, 4], durations=[60, 90], volumes=[1000, 500], start=50.0)
+    b.columns["uplink_bytes"] = np.array([100, 500], dtype=np.int64)
+    out = mediation.process(b)
+    assert out["downlink_bytes"].tolist() == [900, 0]  # the volume the uplink leaves
+    assert out["calling"].tolist() == [491_700_000_003, 491_700_000_004]  # the line's MSISDN
+    assert out["called"].tolist() == [0, 0]
+    assert out["answer"].tolist() == [50.0, 51.0]  # answered as they began
+    assert out["release"].tolist() == [110.0, 141.0]
+    assert out["online"].tolist() == [0, 0] and out["parts"].tolist() == [0, 0]
+    assert out["uplink_bytes"].tolist() == [100, 500]
+    assert mediation.process(batch([5]))["uplink_bytes"].tolist() == [0]
+
+
 def test_duplicates_within_a_batch_are_dropped(mediation: Mediation) -> None:
     out = mediation.process(batch([1, 2, 1, 3, 2, 1]))
     assert out["record_id"].tolist() == [1, 2, 3]  # first copies kept, in order
