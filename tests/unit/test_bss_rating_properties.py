@@ -350,7 +350,8 @@ def reference_period(start: datetime, periods: list[dict[str, Any]], t: int) -> 
     [{"name": "lunch", "days": ["mon", "tue", "wed", "thu", "fri"], "hours": [11.5, 13.25]},
      {"name": "night", "hours": [22.75, 6.5]},  # every day, before the weekend: it wins
      {"name": "weekend", "days": ["sat", "sun"]}],
-], ids=["whole hours", "quarter hours"])
+    [{"name": "lunch", "hours": [11.5, 13.25]}, {"name": "night", "hours": [22.75, 6.5]}],
+], ids=["whole hours", "quarter hours", "only quarter hours"])
 def test_tariff_clock_counts_from_the_calendars_start_time(periods: list[dict[str, Any]]
                                                             ) -> None:
     """A run starting on a Friday at 19:59:30: every instant of nine days, every 433 s and

@@ -108,10 +108,9 @@ def session_key(c: Cols) -> I64:
 
 
 def dedup_key(c: Cols) -> I64:
-    """(recording entity, charging id, record sequence number) packed into one integer."""
-    charging = c.get("charging_id", c["record_id"]).astype(np.int64)
-    seq = c["seq"].astype(np.int64) if "seq" in c else np.zeros(charging.size, np.int64)
-    key: I64 = (c["node_id"].astype(np.int64) << 56) | (charging << 12) | seq
+    """(recording entity, charging id, record sequence number) packed into one integer
+    (of a batch :func:`normalise` filled in)."""
+    key: I64 = session_key(c) | c["seq"].astype(np.int64)
     return key
 
 
