@@ -214,6 +214,35 @@ def test_suspense_counters_add_up_over_recycles(mediation: Mediation) -> None:
     assert (mediation.recycled, mediation.too_late) == (2, 2)
 
 
+def test_records_of_a_line_that_has_left_are_rejected(make_sim: Callable[..., Sim]) -> None:
+    leaves = np.full(N_SUBS, np.inf)
+    leaves[3] = 100.0  # line 3 churned at 100 s
+    m = Mediation(make_sim(horizon=86_400.0), N_SUBS, MediationSpec(), leaves=leaves)
+    out = m.process(batch([1, 2, 3], subs=[3, 3, 4], start=99.0))  # at 99, 100 and 101 s
+    assert out["record_id"].tolist() == [1, 3]
+    assert (m.terminated, m.rejected) == (1, 0)  # a write-off, not an invalid record
+    assert cdrs(m)[1]["reason"] == "terminated subscription"
+
+
+def test_a_duplicate_is_found_whatever_hours_come_before_it(mediation: Mediation) -> None:
+    mediation.process(batch([1], start=3600.0))  # remembered under the hour 1–2
+    # a record of the hour before (nothing remembered there) and record 1 again
+    b = batch([2, 1])
+    b.columns["start"] = np.array([0.0, 3600.0])
+    assert mediation.process(b)["record_id"].tolist() == [2]
+    assert mediation.duplicates == 1
+
+
+def test_an_unknown_subscriber_is_rejected_whatever_the_bill_cycles(
+        mediation: Mediation) -> None:
+    """Per-line write-off instants are looked up for every record, even one of a line that
+    does not exist (its number far below zero)."""
+    out = mediation.process(batch([1, 2], subs=[-1000, 3]),
+                            too_late_before=np.full(N_SUBS, -np.inf))
+    assert out["record_id"].tolist() == [2]
+    assert cdrs(mediation)[0]["reason"] == "unknown subscriber"
+
+
 def test_records_of_a_closed_cycle_are_written_off(mediation: Mediation) -> None:
     out = mediation.process(batch([1, 2], start=100.0), too_late_before=101.0)
     assert out["record_id"].tolist() == [2]

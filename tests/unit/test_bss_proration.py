@@ -152,3 +152,23 @@ def test_the_allowance_counts_the_cycle_left_in_whole_seconds() -> None:
                    np.array([end - 0.1, end - 0.1]), np.array([5_000, 10_000]))
     # 2 s of 31 days: 10^10 B × 2 / 2,678,400 = 7,467 B → 7 whole KB increments
     assert r.covered.tolist() == [0, 7_000]
+
+
+def test_each_bill_cycle_group_has_its_own_cycles_and_allowances() -> None:
+    """Lines in three bill cycle groups (cycles from the 1st, 8th and 15th of January; the
+    run starts on the 5th and lasts 20 days): a record on the 17th is in each group's first
+    cycle, whose allowance is the part of that cycle the run covers — 20, 17 and 10 days of
+    31: 310 min → 200, 170 and 100 min."""
+    cat = copy.deepcopy(CATALOG)
+    cat["offers"]["m"]["allowances"] = {"voice_min": 310}
+    prices = PriceTable.build(CatalogSpec.model_validate(cat), ("m", "l", "tiny"))
+    cal = Calendar(datetime(2026, 1, 5, tzinfo=UTC))
+    bounds = [[-4 * DAY, 27 * DAY], [3 * DAY, 34 * DAY], [10 * DAY, 41 * DAY]]
+    rater = Rater(prices, bounds, 20 * DAY, 3, TariffClock(cal, []),
+                  group=np.array([0, 1, 2]))
+    r = rater.rate(np.array([0, 1, 2]), np.zeros(3, np.int64), np.zeros(3, np.int64),
+                   np.full(3, 12 * DAY), np.full(3, 20_000))
+    assert r.cycle.tolist() == [0, 0, 0]
+    assert r.covered.tolist() == [12_000, 10_200, 6_000]
+    # before its group's first cycle began, a record is counted in that cycle
+    assert rater.cycle_of(np.array([DAY, DAY, DAY]), np.array([0, 1, 2])).tolist() == [0, 0, 0]

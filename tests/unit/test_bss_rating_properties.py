@@ -351,14 +351,17 @@ def reference_period(start: datetime, periods: list[dict[str, Any]], t: int) -> 
      {"name": "night", "hours": [22.75, 6.5]},  # every day, before the weekend: it wins
      {"name": "weekend", "days": ["sat", "sun"]}],
     [{"name": "lunch", "hours": [11.5, 13.25]}, {"name": "night", "hours": [22.75, 6.5]}],
-], ids=["whole hours", "quarter hours", "only quarter hours"])
+    [{"name": "office", "days": ["mon", "tue", "wed", "thu", "fri"], "hours": [9, 17]},
+     {"name": "evening", "hours": [17, 20]}],
+], ids=["whole hours", "quarter hours", "only quarter hours", "daytime whole hours"])
 def test_tariff_clock_counts_from_the_calendars_start_time(periods: list[dict[str, Any]]
                                                             ) -> None:
     """A run starting on a Friday at 19:59:30: every instant of nine days, every 433 s and
     at the periods' edges, is in the period a calendar gives."""
     start = datetime(2026, 1, 9, 19, 59, 30, tzinfo=UTC)
     clock = TariffClock(Calendar(start), [TariffPeriod.model_validate(p) for p in periods])
-    edges = [h * 3600 + d for h in (6.5, 8, 11.5, 13.25, 20, 22.75, 24) for d in (-1, 0)]
+    edges = [h * 3600 + d for h in (6.5, 8, 9, 11.5, 13.25, 17, 20, 22.75, 24)
+             for d in (-1, 0)]
     t = sorted({*range(0, 9 * 86_400, 433),
                 *(int(day * 86_400 + e - 71_970) for day in range(1, 9) for e in edges)})
     got = clock.period(np.array(t, dtype=np.float64)).tolist()
