@@ -237,10 +237,13 @@ def test_an_unknown_subscriber_is_rejected_whatever_the_bill_cycles(
         mediation: Mediation) -> None:
     """Per-line write-off instants are looked up for every record, even one of a line that
     does not exist (its number far below zero)."""
-    out = mediation.process(batch([1, 2], subs=[-1000, 3]),
-                            too_late_before=np.full(N_SUBS, -np.inf))
-    assert out["record_id"].tolist() == [2]
-    assert cdrs(mediation)[0]["reason"] == "unknown subscriber"
+    closed = np.full(N_SUBS, -np.inf)
+    closed[0] = 10.0  # line 0's cycle closed at 10 s, line 1's is open
+    out = mediation.process(batch([1, 2, 3, 4], subs=[-1000, 0, 1, 10**6], start=5.0),
+                            too_late_before=closed)
+    assert out["record_id"].tolist() == [3]
+    assert [r["reason"] for r in cdrs(mediation)] == [
+        "unknown subscriber", "too late", "", "unknown subscriber"]
 
 
 def test_records_of_a_closed_cycle_are_written_off(mediation: Mediation) -> None:
@@ -254,7 +257,7 @@ def test_invalid_records_are_rejected_with_a_reason(mediation: Mediation) -> Non
     out = mediation.process(batch(
         [1, 2, 3, 4, 5, 6],
         subs=[0, N_SUBS, -1, 3, 4, 5],
-        kinds=[0, 0, 0, 1, 7, 1],
+        kinds=[0, 0, 0, 1, 3, 1],  # voice 0, data 1, SMS 2: 3 is no record type
         durations=[10, 10, 10, -1, 10, 10],
         volumes=[0, 0, 0, 100, 0, 200]))
     assert out["record_id"].tolist() == [1, 6]

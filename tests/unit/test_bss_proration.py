@@ -172,3 +172,19 @@ def test_each_bill_cycle_group_has_its_own_cycles_and_allowances() -> None:
     assert r.covered.tolist() == [12_000, 10_200, 6_000]
     # before its group's first cycle began, a record is counted in that cycle
     assert rater.cycle_of(np.array([DAY, DAY, DAY]), np.array([0, 1, 2])).tolist() == [0, 0, 0]
+
+
+def test_two_bill_cycle_groups_count_cycles_apart() -> None:
+    """The run starts on 1 January; one group's cycles begin on the 1st (1 December, 1
+    January, 1 February), the other's on the 15th. A record is in the cycle that began last
+    at or before it, of its line's group."""
+    prices = PriceTable.build(CatalogSpec.model_validate(CATALOG), ("m", "l", "tiny"))
+    cal = Calendar(datetime(2026, 1, 1, tzinfo=UTC))
+    bounds = [[-31 * DAY, 0.0, 31 * DAY], [-17 * DAY, 14 * DAY, 45 * DAY]]
+    rater = Rater(prices, bounds, 40 * DAY, 2, TariffClock(cal, []), group=np.array([0, 1]))
+    lines = np.array([0, 1, 0, 1, 0, 1, 1])
+    at = np.array([9 * DAY, 9 * DAY, 19 * DAY, 19 * DAY, 0.0, 14 * DAY, 14 * DAY - 1])
+    assert rater.cycle_of(at, lines).tolist() == [1, 0, 1, 1, 1, 1, 0]
+    one = Rater(prices, bounds[0], 40 * DAY, 2, TariffClock(cal, []))  # a single group
+    assert one.cycle_of(np.array([-1.0, 0.0, 31 * DAY]), np.array([0, 1, 0])).tolist() == [
+        0, 1, 1]  # the last cycle holds whatever comes after it

@@ -133,9 +133,11 @@ class Rater:
         twin.used, twin.charged = self.used.copy(), self.charged.copy()
         return twin
 
-    def cycle_of(self, start: npt.ArrayLike, sub: npt.ArrayLike | None = None) -> I64:
+    def cycle_of(self, start: npt.ArrayLike, sub: npt.ArrayLike) -> I64:
+        """The bill cycle of each record (of line ``sub``, starting at ``start``): its
+        group's, clipped to the run's cycles."""
         start = np.asarray(start, dtype=np.float64)
-        if self.B.shape[0] == 1 or sub is None:
+        if self.B.shape[0] == 1:
             k = np.searchsorted(self.b, start, side="right") - 1
         else:
             g = self.group[np.asarray(sub, dtype=np.int64)]
