@@ -380,6 +380,65 @@ def test_duplicate_partials_are_rejected_and_not_summed(mediation: Mediation) ->
     assert out["parts"].tolist() == [3]
 
 
+def test_sessions_assembled_now_come_out_in_the_order_their_records_were_written(
+        mediation: Mediation) -> None:
+    """Single records 1 and 5 and a session closed by record 403 (parts 401–403) in one
+    batch: the records come out by record id, as the network wrote them."""
+    b = batch([1, 5], subs=[3, 3])
+    s = parts(4, [1, 2, 3], last=3)
+    s.columns["record_id"] = np.array([2, 4, 3], dtype=np.int64)  # written between 1 and 5
+    both = UsageBatch({k: np.concatenate([b.columns[k], s.columns[k]])
+                       for k in ("record_id", "node_id", "sub", "kind", "start",
+                                 "duration_s", "volume_bytes", "cause")}
+                      | {k: np.concatenate([np.zeros(2, np.int64), s.columns[k]])
+                         for k in ("charging_id", "seq")})
+    both.columns["charging_id"][:2] = [51, 52]
+    out = mediation.process(both)
+    assert out["record_id"].tolist() == [1, 3, 5]
+    assert out["parts"].tolist() == [0, 3, 0]
+
+
+def test_records_with_the_same_id_keep_the_order_they_came_in(mediation: Mediation) -> None:
+    """Two recording entities number their records alike (ids 0–299 each, interleaved); a
+    session closed by record 151 comes out after the single records numbered 151, and
+    records of one id keep the order they arrived in (enough of them that an unstable sort
+    would mix them)."""
+    ids = np.repeat(np.arange(300), 2)
+    nodes = np.tile([1, 3], 300)
+    single = batch(ids.tolist(), subs=[3] * 600, nodes=nodes.tolist())
+    single.columns["charging_id"] = nodes * 1000 + ids
+    single.columns["seq"] = np.zeros(600, np.int64)
+    s = parts(5, [1, 2], last=2)
+    s.columns["record_id"] = np.array([150, 151])
+    out = mediation.process(UsageBatch({k: np.concatenate([single.columns[k], s.columns[k]])
+                                        for k in single.columns}))
+    came = [(int(i), int(n)) for i, n in zip(ids, nodes, strict=True)] + [(151, 2)]
+    assert list(zip(out["record_id"].tolist(), out["node_id"].tolist(), strict=True)) == \
+        sorted(came, key=lambda r: r[0])  # Python's sort is stable
+
+
+def test_late_and_repeated_parts_of_assembled_sessions(mediation: Mediation) -> None:
+    """Two sessions assembled (charging ids 4 and 5); then, in one batch, a part of each
+    that was never sent (late), a part of 5 sent again (a duplicate, not a late part), a
+    single record and the first part of a new session: only the single record goes on."""
+    mediation.process(parts(4, [1, 2], last=2))
+    mediation.process(parts(5, [1, 2], last=2))
+    assert mediation.assembled == 2
+    late = [parts(4, [3], last=3), parts(5, [3], last=3), parts(5, [2], last=2),
+            parts(6, [1], last=2)]
+    one = batch([900], subs=[3])
+    cols = {k: np.concatenate([*(p.columns[k] for p in late), one.columns[k]])
+            for k in ("record_id", "node_id", "sub", "kind", "start", "duration_s",
+                      "volume_bytes", "cause")}
+    cols["charging_id"] = np.array([4, 5, 5, 6, 900])
+    cols["seq"] = np.array([3, 3, 2, 1, 0])
+    out = mediation.process(UsageBatch(cols))
+    assert out["record_id"].tolist() == [900]
+    assert (mediation.late_parts, mediation.duplicates, mediation.held_parts) == (2, 1, 1)
+    assert [r["reason"] for r in cdrs(mediation)][-5:] == [
+        "late partial record", "late partial record", "duplicate", "", ""]
+
+
 def test_a_lost_partial_leaves_the_session_waiting_until_the_assembly_timeout(
         make_sim: Callable[..., Sim]) -> None:
     spec = MediationSpec(assembly_timeout=7200.0)

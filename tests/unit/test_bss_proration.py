@@ -186,5 +186,24 @@ def test_two_bill_cycle_groups_count_cycles_apart() -> None:
     at = np.array([9 * DAY, 9 * DAY, 19 * DAY, 19 * DAY, 0.0, 14 * DAY, 14 * DAY - 1])
     assert rater.cycle_of(at, lines).tolist() == [1, 0, 1, 1, 1, 1, 0]
     one = Rater(prices, bounds[0], 40 * DAY, 2, TariffClock(cal, []))  # a single group
-    assert one.cycle_of(np.array([-1.0, 0.0, 31 * DAY]), np.array([0, 1, 0])).tolist() == [
-        0, 1, 1]  # the last cycle holds whatever comes after it
+    assert one.cycle_of(np.array([-40 * DAY, -1.0, 0.0, 31 * DAY]),
+                        np.array([0, 0, 1, 0])).tolist() == [0, 0, 1, 1]
+    # the first cycle holds whatever came before it, the last whatever comes after it
+
+
+def test_the_counters_are_kept_by_cycle_line_and_kind() -> None:
+    """``Rater.used`` (quantity used) and ``charged`` (of which past the allowance) are
+    indexed [cycle, line, kind]: the revenue assurance copies them slot by slot."""
+    cat = copy.deepcopy(CATALOG)
+    cat["offers"]["m"]["allowances"] = {"voice_min": 10, "data_mb": 1, "sms": 3}
+    cat["offers"]["m"]["sms"] = {"increment": 1, "price": 9}
+    rater = rater_for(cat, [0.0, 10 * DAY, 20 * DAY], 20 * DAY, [-np.inf] * 3)
+    r = rater.rate(np.array([1, 2, 2, 0]), np.zeros(4, np.int64), np.array([2, 1, 0, 2]),
+                   np.array([DAY, 11 * DAY, 11 * DAY, 12 * DAY]),
+                   np.array([5, 400_000, 30, 2]))
+    assert r.covered.tolist() == [3, 400_000, 60, 2]
+    used = {tuple(int(i) for i in ix): int(v) for ix, v in np.ndenumerate(rater.used) if v}
+    assert used == {(0, 1, 2): 5, (1, 2, 1): 400_000, (1, 2, 0): 60, (1, 0, 2): 2}
+    charged = {tuple(int(i) for i in ix): int(v) for ix, v in np.ndenumerate(rater.charged)
+               if v}
+    assert charged == {(0, 1, 2): 2}  # the two SMS past line 1's allowance
