@@ -307,6 +307,21 @@ def test_batch_after_a_fully_rejected_batch(mediation: Mediation) -> None:
     assert out["record_id"].tolist() == [2]
 
 
+def test_unreadable_batches_are_logged_when_they_arrive_and_counted(
+        mediation: Mediation) -> None:
+    at(mediation, 300.0)
+    bad = batch([1, 2])
+    bad.columns["start"] = np.array([np.nan, 5.0])
+    mediation.process(bad)
+    at(mediation, 400.0)
+    worse = batch([3])
+    worse.columns["duration_s"] = np.array([10**19], dtype=np.uint64)
+    mediation.process(worse)
+    assert (mediation.unreadable, mediation.rejected, mediation.received) == (2, 2, 3)
+    rows = [r for r in cdrs(mediation) if r["state"] == "rejected"]
+    assert [(r["received"], r["processed"]) for r in rows] == [(300.0, 300.0), (400.0, 400.0)]
+
+
 # --- assembly of partial records ------------------------------------------------------------
 
 TIME_LIMIT, ABNORMAL = 17, 4
@@ -443,10 +458,12 @@ def test_a_lost_partial_leaves_the_session_waiting_until_the_assembly_timeout(
         make_sim: Callable[..., Sim]) -> None:
     spec = MediationSpec(assembly_timeout=7200.0)
     m = Mediation(make_sim(horizon=86_400.0), N_SUBS, spec)
-    assert size(m.process(parts(7, [1, 3], last=3))) == 0  # part 2 lost on the way
-    at(m, 3600.0)
-    assert size(m.recycle()) == 0  # still within the timeout
-    at(m, 7200.0)
+    assert size(m.process(parts(7, [1], last=3))) == 0
+    at(m, 1000.0)
+    assert size(m.process(parts(7, [3], last=3))) == 0  # part 2 lost on the way
+    at(m, 8199.0)
+    assert size(m.recycle()) == 0  # within the timeout of the latest part's arrival
+    at(m, 8200.0)
     out = m.recycle()  # the aggregation timer expired: rated from the parts received
     assert out["parts"].tolist() == [2] and out["volume_bytes"].tolist() == [4000]
     assert (m.assembled, m.incomplete) == (1, 1)

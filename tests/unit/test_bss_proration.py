@@ -182,6 +182,11 @@ def test_two_bill_cycle_groups_count_cycles_apart() -> None:
     cal = Calendar(datetime(2026, 1, 1, tzinfo=UTC))
     bounds = [[-31 * DAY, 0.0, 31 * DAY], [-17 * DAY, 14 * DAY, 45 * DAY]]
     rater = Rater(prices, bounds, 40 * DAY, 2, TariffClock(cal, []), group=np.array([0, 1]))
+    # each group's allowance is the share of its cycle the run (to 10 February) covers: the
+    # 1st's second cycle whole (300 min), the 15th's 26 days of 31 (251 whole minutes)
+    r = rater.rate(np.array([0, 1]), np.zeros(2, np.int64), np.zeros(2, np.int64),
+                   np.array([35 * DAY, 35 * DAY]), np.array([30_000, 30_000]))
+    assert r.cycle.tolist() == [1, 1] and r.covered.tolist() == [18_000, 15_060]
     lines = np.array([0, 1, 0, 1, 0, 1, 1])
     at = np.array([9 * DAY, 9 * DAY, 19 * DAY, 19 * DAY, 0.0, 14 * DAY, 14 * DAY - 1])
     assert rater.cycle_of(at, lines).tolist() == [1, 0, 1, 1, 1, 1, 0]
@@ -207,3 +212,8 @@ def test_the_counters_are_kept_by_cycle_line_and_kind() -> None:
     charged = {tuple(int(i) for i in ix): int(v) for ix, v in np.ndenumerate(rater.charged)
                if v}
     assert charged == {(0, 1, 2): 2}  # the two SMS past line 1's allowance
+    # a later batch carries on from the counters
+    r = rater.rate(np.array([1, 1]), np.zeros(2, np.int64), np.array([2, 2]),
+                   np.array([2 * DAY, 3 * DAY]), np.array([1, 4]))
+    assert r.covered.tolist() == [0, 0] and r.before.tolist() == [2, 3]
+    assert (rater.used[0, 1, 2], rater.charged[0, 1, 2]) == (10, 7)
