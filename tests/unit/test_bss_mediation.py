@@ -351,6 +351,7 @@ def test_parts_arriving_out_of_order_are_assembled_once_complete(mediation: Medi
     assert size(mediation.process(parts(5, [3, 1], last=3, cause=ABNORMAL))) == 0
     assert mediation.held_parts == 2
     out = mediation.process(parts(5, [2], last=3))
+    assert sorted(out) == sorted(COLUMNS)  # one record, with a record's columns
     assert out["charging_id"].tolist() == [5] and out["parts"].tolist() == [3]
     assert out["record_id"].tolist() == [503]  # named by its closing record
     assert out["start"].tolist() == [0.0]  # the session's start: the first part's
@@ -471,6 +472,11 @@ def test_a_lost_partial_leaves_the_session_waiting_until_the_assembly_timeout(
     assert size(m.process(parts(7, [2], last=3))) == 0
     assert m.late_parts == 1
     assert cdrs(m)[-1]["reason"] == "late partial record"
+    # another session missing a part times out later: the counters add up
+    m.process(parts(8, [1], last=2))
+    at(m, 8200.0 + 7200.0)
+    assert m.recycle()["charging_id"].tolist() == [8]
+    assert (m.assembled, m.incomplete) == (2, 2)
 
 
 def test_a_retry_returns_the_suspense_it_guided_and_the_sessions_that_timed_out(

@@ -282,7 +282,6 @@ class Mediation:
             a[k] = np.add.reduceat(d[k], starts)
         for k in ("record_id", "cause", "release"):  # the closing record's
             a[k] = h[k][la]
-        a["start"] = np.minimum.reduceat(d["start"], starts)
         a["seq"] = np.zeros(f.size, dtype=np.int64)
         a["parts"] = cnt.astype(np.int32)
         del a["received"]
