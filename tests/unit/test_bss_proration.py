@@ -207,6 +207,8 @@ def test_the_counters_are_kept_by_cycle_line_and_kind() -> None:
                    np.array([DAY, 11 * DAY, 11 * DAY, 12 * DAY]),
                    np.array([5, 400_000, 30, 2]))
     assert r.covered.tolist() == [3, 400_000, 60, 2]
+    assert r.units.dtype == r.charge.dtype == np.int64  # whole increments, minor units
+    assert r.units.tolist() == [5, 4, 1, 2] and r.charge.tolist() == [18, 0, 0, 0]
     used = {tuple(int(i) for i in ix): int(v) for ix, v in np.ndenumerate(rater.used) if v}
     assert used == {(0, 1, 2): 5, (1, 2, 1): 400_000, (1, 2, 0): 60, (1, 0, 2): 2}
     charged = {tuple(int(i) for i in ix): int(v) for ix, v in np.ndenumerate(rater.charged)

@@ -250,4 +250,4 @@ class Rater:
         charge = charge + np.where(chargeable > 0, p.connect_fee.ravel()[ok], 0)
         return Rating(cycle=cycle, period=period, billable=bill, covered=covered,
                       before=before_all, chargeable=chargeable,
-                      units=bill // inc, charge=charge.astype(np.int64))
+                      units=bill // inc, charge=charge)
