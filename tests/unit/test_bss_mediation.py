@@ -224,6 +224,49 @@ def test_records_of_a_line_that_has_left_are_rejected(make_sim: Callable[..., Si
     assert cdrs(m)[1]["reason"] == "terminated subscription"
 
 
+def test_written_off_records_sent_again(make_sim: Callable[..., Sim]) -> None:
+    """Records of a line that has left (line 0) and of a prepaid session served while the
+    online charging was down (line 2) are remembered: sent again, they are duplicates.
+    A record of a closed cycle is not remembered: sent again, it is written off again."""
+    leaves = np.full(N_SUBS, np.inf)
+    leaves[0] = 100.0
+    uncharged = np.zeros(N_SUBS, dtype=bool)
+    uncharged[2] = True
+    m = Mediation(make_sim(horizon=86_400.0), N_SUBS, MediationSpec(), uncharged=uncharged,
+                  leaves=leaves)
+
+    def send() -> list[int]:
+        b = batch([1, 2, 3, 4], subs=[0, 2, 1, 5], start=150.0)  # at 150–153 s
+        b.columns["online"] = np.array([0, 2, 0, 0], dtype=np.int8)
+        b.columns["start"][3] = 10.0  # record 4: of the closed cycle
+        out = m.process(b, too_late_before=50.0)
+        return out["record_id"].tolist() if out else []
+
+    assert send() == [3]
+    assert (m.terminated, m.fail_open, m.too_late, m.duplicates) == (1, 1, 1, 0)
+    at(m, 60.0)
+    assert send() == []
+    assert (m.terminated, m.fail_open, m.too_late, m.duplicates) == (1, 1, 2, 3)
+    assert [r["reason"] for r in cdrs(m)] == [
+        "terminated subscription", "fail-open, not charged", "", "too late",
+        "duplicate", "duplicate", "duplicate", "too late"]
+
+
+def test_a_fail_open_session_in_parts_is_written_off_once_assembled(
+        make_sim: Callable[..., Sim]) -> None:
+    uncharged = np.zeros(N_SUBS, dtype=bool)
+    uncharged[2] = True
+    m = Mediation(make_sim(horizon=86_400.0), N_SUBS, MediationSpec(), uncharged=uncharged)
+    for seq in (1, 2):
+        p = parts(9, [seq], last=2, sub=2)
+        p.columns["online"] = np.array([2], dtype=np.int8)
+        assert size(m.process(p)) == 0
+    assert (m.fail_open, m.assembled) == (1, 1)
+    assert [(r["state"], r["reason"], r["parts"]) for r in cdrs(m)] == [
+        ("received", "", 0), ("received", "", 0),
+        ("rejected", "fail-open, not charged", 2)]
+
+
 def test_a_duplicate_is_found_whatever_hours_come_before_it(mediation: Mediation) -> None:
     mediation.process(batch([1], start=3600.0))  # remembered under the hour 1–2
     # a record of the hour before (nothing remembered there) and record 1 again
