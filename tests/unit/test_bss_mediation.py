@@ -164,12 +164,16 @@ def test_unguidable_records_wait_in_suspense_and_are_recycled(mediation: Mediati
     out = mediation.recycle()
     assert out["record_id"].tolist() == [1, 3]
     assert (mediation.recycled, mediation.in_suspense) == (2, 0)
+    # the line is known from 5,000 s on: a record arriving then is guided at once
+    assert mediation.process(batch([4], subs=[9]))["record_id"].tolist() == [4]
+    assert mediation.suspended == 2
     rows = cdrs(mediation)
     assert [(r["record_id"], r["state"], r["reason"], r["received"], r["processed"])
             for r in rows] == [
         (1, "recycled", "not guidable yet", 0.0, 0.0), (2, "guided", "", 0.0, 0.0),
         (3, "recycled", "not guidable yet", 0.0, 0.0),
-        (1, "guided", "", 0.0, 5000.0), (3, "guided", "", 0.0, 5000.0)]
+        (1, "guided", "", 0.0, 5000.0), (3, "guided", "", 0.0, 5000.0),
+        (4, "guided", "", 5000.0, 5000.0)]
 
 
 def test_suspense_gives_up_after_the_maximum_age(mediation: Mediation) -> None:
@@ -196,6 +200,7 @@ def test_suspense_counters_add_up_over_recycles(mediation: Mediation) -> None:
     assert mediation.in_suspense == 4
     at(mediation, 3600.0)
     mediation.process(batch([21], subs=[7], start=3600.0))
+    assert mediation.suspended == 5
     at(mediation, 5000.0)
     closed = np.full(N_SUBS, -np.inf)
     closed[9] = 202.0  # line 9's cycle closed after record 11 (200 s), as 13 (202 s) began
