@@ -23,6 +23,7 @@ the survivors, against the tests as they are now.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MUTANTS = REPO / "mutants"
+MUTANTS = Path(os.environ.get("TWIN_MUTANTS_DIR", REPO / "mutants"))  # (elsewhere: tests)
 TIMES = MUTANTS / "module-times.json"
 # mutmut's exit codes → our columns (see mutmut.stats.status_by_exit_code)
 STATUS = {1: "killed", 3: "killed", 0: "survived", 36: "timed out", 24: "timed out",
@@ -124,7 +125,6 @@ def screen(selected: list[str]) -> None:
 def _screen_worker(path: str) -> int:
     import contextlib
     import io
-    import os
     import signal
 
     os.chdir(MUTANTS)

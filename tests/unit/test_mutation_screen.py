@@ -1,0 +1,69 @@
+"""The mutation screen (``python -m tests.mutation_report screen``) on a made-up module: a
+mutant that breaks what a test checks is killed, one that does not survives, and tests
+that fail without any mutant stop the screen instead of counting kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import mutation_report
+
+MODULE = "twin/bss/rating.py"  # screened with its listed test files, made up here
+KILLS, SURVIVES = "pkgx.f__mutmut_1", "pkgx.f__mutmut_2"
+
+
+def fake_mutants(root: Path, expected: int) -> None:
+    """A module whose function is mutated the way mutmut's trampolines do it (by
+    MUTANT_UNDER_TEST), its generated-mutants file, and the screen's test files."""
+    (root / "pkgx").mkdir(parents=True)
+    (root / "pkgx" / "__init__.py").write_text(
+        "import os\n\n"
+        "def f() -> int:\n"
+        f"    if os.environ.get('MUTANT_UNDER_TEST') == '{KILLS}':\n"
+        "        return 2\n"
+        "    return 1  # the other mutant changes nothing a test can see\n")
+    (root / "twin" / "bss").mkdir(parents=True)
+    (root / f"{MODULE}.meta").write_text(json.dumps(
+        {"exit_code_by_key": {KILLS: None, SURVIVES: None}}))
+    unit = root / "tests" / "unit"
+    unit.mkdir(parents=True)
+    for name in mutation_report.SCREEN_TESTS[MODULE]:
+        (unit / name).write_text("def test_nothing() -> None:\n    pass\n")
+    (unit / mutation_report.SCREEN_TESTS[MODULE][0]).write_text(
+        "from pkgx import f\n\n\ndef test_f() -> None:\n"
+        f"    assert f() == {expected}\n")
+
+
+def screen(root: Path) -> subprocess.CompletedProcess[str]:
+    (root / "screen").mkdir(exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "tests.mutation_report", "_screen", MODULE],
+        cwd=mutation_report.REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TWIN_MUTANTS_DIR": str(root)})
+
+
+def test_a_mutant_a_test_sees_is_killed_and_one_it_cannot_survives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_mutants(tmp_path, expected=1)
+    done = screen(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "screen" / "rating.json").read_text()) == {
+        KILLS: 1, SURVIVES: 0}
+    monkeypatch.setattr(mutation_report, "MUTANTS", tmp_path)
+    monkeypatch.setattr(mutation_report, "SCREEN", tmp_path / "screen")
+    assert "| `twin/bss/rating.py` | 2 | 1 | 1 | 0 | 0 | 50.0% |" in \
+        mutation_report.screen_table()
+
+
+def test_tests_that_fail_without_a_mutant_stop_the_screen(tmp_path: Path) -> None:
+    fake_mutants(tmp_path, expected=3)  # wrong whatever the mutant
+    done = screen(tmp_path)
+    assert done.returncode == 1
+    assert "fail without a mutant" in done.stderr
+    assert not (tmp_path / "screen" / "rating.json").exists()  # no kills counted
