@@ -20,7 +20,6 @@ assurance in :mod:`twin.analysis.reconcile` re-rates the ground truth.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -126,12 +125,6 @@ class Rater:
                 allow[g, c] = full // prices.increment * prices.increment
         self.allowance_by_group = allow  # (groups, cycles, offers, kinds)
         self.allowance = allow[0]  # (cycles, offers, kinds): the first (or only) group's
-
-    def clone(self) -> Rater:
-        """A rater with the same prices and a copy of the counters."""
-        twin = copy.copy(self)
-        twin.used, twin.charged = self.used.copy(), self.charged.copy()
-        return twin
 
     def cycle_of(self, start: npt.ArrayLike, sub: npt.ArrayLike) -> I64:
         """The bill cycle of each record (of line ``sub``, starting at ``start``): its
