@@ -189,3 +189,41 @@ def test_a_site_dark_after_a_mains_failure_is_held_not_dispatched(
     assert [s for _, s, _ in t.history] == ["acknowledged", "held", "resolved", "closed"]
     assert (t.truck_rolls, t.resolution) == (0, "power restored")
     assert not [c for c in commands(h) if c[2] == "site5"]
+
+
+@pytest.mark.parametrize(("hook", "status", "reason", "hold"), [  # hold: what clears it
+    ("on_mains_failure", "held", "mains power failure: waiting for the utility", ""),
+    ("on_maintenance", "held", "planned maintenance overran its window", "maintenance"),
+])
+def test_a_dark_element_no_crew_can_fix_is_held_not_dispatched(
+        make: Callable[..., Harness], hook: str, status: str, reason: str,
+        hold: str) -> None:
+    """An element dark because the mains failed (and its batteries ran out), or because
+    planned work overran its window, is held: no restart, no truck; other elements are
+    not."""
+    h = make(crews=1, travel_min=60)
+    setattr(h.oc.workforce, hook, lambda target: target == "site5")
+    h.send(0, *CRASH5)
+    h.send(0, *CELL4_LOS)  # another incident on an element the hook does not name
+    h.run(until=2 * H)
+    by_root = {t.root: t for t in h.oc.workforce.tickets}
+    held = by_root["site5"]
+    assert held.released is not None
+    assert (held.status, held.history[-1][1:], held.hold) == (status, (status, reason), hold)
+    assert (held.restarts, held.truck_rolls) == (0, 0)
+    assert [c for c in commands(h) if c[2] == "site5"] == []
+    assert by_root["site4-c1-up"].status != "held"
+
+
+def test_a_ticket_is_released_to_the_field_once(make: Callable[..., Harness]) -> None:
+    h = make(crews=2, travel_min=60)
+    h.send(0, *FIBRE_CUT)
+    h.run(until=30 * 60)  # released, the crew on its way
+    (t,) = h.oc.workforce.tickets
+    first = t.released
+    h.oc.workforce.release(t.incident, "again")  # the NOC sends it once more
+    h.run(until=2 * H)
+    assert t.released == first
+    assert len([n for _, n in t.notes if n.startswith("released")]) == 1
+    assert "released: again" not in [n for _, n in t.notes]
+    assert t.truck_rolls == 1
