@@ -48,20 +48,24 @@ __all__ = ["ANY_REGION", "Crew", "Workforce"]
 
 
 class Workforce:
-    def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None],
-                 region_of: Callable[[str], str] | None = None,
-                 on_mains_failure: Callable[[str], bool] | None = None,
-                 on_maintenance: Callable[[str], bool] | None = None,
-                 has_standby: Callable[[str], bool] | None = None,
-                 inventory: Callable[[], Inventory | None] | None = None) -> None:
+    def __init__(self, sim: Sim, spec: OssSpec, publish: Callable[[Any], None], *,
+                 region_of: Callable[[str], str],
+                 on_mains_failure: Callable[[str], bool],
+                 on_maintenance: Callable[[str], bool],
+                 has_standby: Callable[[str], bool],
+                 inventory: Callable[[], Inventory | None]) -> None:
+        """``region_of`` an element's region; ``on_mains_failure``, ``on_maintenance``
+        and ``has_standby`` whether an element is dark from a mains failure, inside an
+        overrunning planned change, has a standby unit; ``inventory`` the OSS's inventory
+        as it is now (the operations centre wires them)."""
         self.sim, self.spec, self.publish = sim, spec, publish
         self.crew_spec = spec.crews
         self.policy = policy_for(spec.repair_policy)
-        self.region_of = region_of or (lambda target: "")
-        self.on_mains_failure = on_mains_failure or (lambda target: False)
-        self.on_maintenance = on_maintenance or (lambda target: False)
-        self.has_standby = has_standby or (lambda target: False)
-        self.inventory = inventory or (lambda: None)
+        self.region_of = region_of
+        self.on_mains_failure = on_mains_failure
+        self.on_maintenance = on_maintenance
+        self.has_standby = has_standby
+        self.inventory = inventory
         self.rng = sim.rng.stream("oss.workforce")
         self.crews = build_crews(spec.crews)
         self.spares = SpareParts(sim, spec.spares, on_arrival=self._part_arrived)
