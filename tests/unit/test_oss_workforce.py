@@ -3,6 +3,7 @@ before a truck roll, crews per region, pluggable repair policies."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -227,3 +228,19 @@ def test_a_ticket_is_released_to_the_field_once(make: Callable[..., Harness]) ->
     assert len([n for _, n in t.notes if n.startswith("released")]) == 1
     assert "released: again" not in [n for _, n in t.notes]
     assert t.truck_rolls == 1
+
+
+def test_a_ticket_opens_with_its_incidents_severity_and_a_history_line(
+        make: Callable[..., Harness]) -> None:
+    h = make(crews=1)
+    h.send(0, *FIBRE_CUT)
+    h.run(until=1000)
+    (t,) = h.oc.workforce.tickets
+    inc = t.incident
+    assert (t.severity, inc.ticket_id) == (inc.severity, t.id)
+    assert inc.severity == "critical"
+    assert t.history[0] == (t.created, "acknowledged", f"opened for incident {inc.id}")
+    # the workforce finds an incident's ticket by it, and none for an incident without one
+    status = t.status
+    h.oc.workforce.incident_cleared(dataclasses.replace(inc, ticket_id=0))
+    assert (t.status, t.resolved) == (status, None)
