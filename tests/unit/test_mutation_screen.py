@@ -4,6 +4,7 @@ that fail without any mutant stop the screen instead of counting kills."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -12,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests import mutation_report
+# tests/ is not a package on pytest's path: load the report module from its file
+_SPEC = importlib.util.spec_from_file_location(
+    "mutation_report", Path(__file__).resolve().parents[1] / "mutation_report.py")
+assert _SPEC is not None and _SPEC.loader is not None
+mutation_report = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(mutation_report)
 
 MODULE = "twin/bss/rating.py"  # screened with its listed test files, made up here
 KILLS, SURVIVES = "pkgx.f__mutmut_1", "pkgx.f__mutmut_2"
