@@ -85,6 +85,10 @@ def test_accounts_are_drawn_into_bill_cycle_groups_by_their_shares() -> None:
     assert (group[0::2] == group[1::2]).all()
     share = np.bincount(group[0::2], minlength=3) / 20_000
     assert np.abs(share - [0.5, 0.3, 0.2]).max() < 0.015
+    # shares need not add up to 1: they are weights
+    half = SimpleNamespace(bill_cycle_days={1: 0.4, 15: 0.4}, bill_cycle_day=1)
+    _, group = cycle_groups(half, subs, np.random.default_rng(7))  # type: ignore[arg-type]
+    assert abs(float(np.mean(group[0::2])) - 0.5) < 0.015
     one = SimpleNamespace(bill_cycle_days={}, bill_cycle_day=15)
     days, group = cycle_groups(one, subs, np.random.default_rng(7))  # type: ignore[arg-type]
     assert days == [15] and (group == 0).all() and group.size == account.size
