@@ -244,3 +244,23 @@ def test_a_ticket_opens_with_its_incidents_severity_and_a_history_line(
     status = t.status
     h.oc.workforce.incident_cleared(dataclasses.replace(inc, ticket_id=0))
     assert (t.status, t.resolved) == (status, None)
+
+
+def test_a_switch_to_standby_restores_service_and_queues_the_failed_unit(
+        make: Callable[..., Harness]) -> None:
+    """An element with a standby unit fails: the NOC switches over; the alarms clear, the
+    ticket is resolved as switched to standby, and a crew repairs the failed unit."""
+    h = make(crews=1, travel_min=60, repair_min=30,
+             automation={"switch_standby": True, "verify": 900})
+    h.oc.workforce.has_standby = lambda target: target == "site5"
+    h.send(0, *SITE5_DEAD)
+    h.send(300, *SITE5_DEAD, cleared=True)  # the standby took over
+    h.run(until=400)
+    (t,) = h.oc.workforce.tickets
+    assert (t.status, t.resolution) == ("resolved", "switched to standby")  # crew on its way
+    h.run(until=10 * H)
+    assert [c[3] for c in commands(h)][:1] == ["switch_standby"]
+    assert (t.switchovers, t.restarts, t.unit_repair) == (1, 0, True)
+    assert t.resolution == "switched to standby, unit repaired" and t.remote == ""
+    assert t.truck_rolls == 1  # the failed unit, after service was back
+    assert (300.0, "restored on the standby; failed unit queued for repair") in t.notes
