@@ -70,12 +70,19 @@ def dotted(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".")
 
 
-def counts(path: str) -> Counter[str]:
+def generated(path: str) -> dict[str, int | None]:
+    """mutmut's exit code of each mutant of ``path`` as generated now (None: not run)."""
     meta = MUTANTS / f"{path}.meta"
-    out: Counter[str] = Counter()
     if not meta.exists():
-        return out
-    for code in json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"].values():
+        return {}
+    codes: dict[str, int | None] = json.loads(meta.read_text(encoding="utf-8"))[
+        "exit_code_by_key"]
+    return codes
+
+
+def counts(path: str) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for code in generated(path).values():
         out["not checked" if code is None else STATUS.get(code, "suspicious")] += 1
     return out
 
@@ -98,12 +105,13 @@ def run(selected: list[str]) -> None:
         print(f"{path}: {times[path]['wall_s']:.0f} s", file=sys.stderr)
 
 
-def screen(selected: list[str]) -> None:
-    """The fast pass over each module, one worker process per module, two at a time."""
+def screen(selected: list[str]) -> int:
+    """The fast pass over each module, one worker process per module, two at a time; 1 if
+    a worker failed (its tests fail without a mutant)."""
     unknown = [m for m in selected if m not in SCREEN_TESTS]
     if unknown:
         raise SystemExit(f"no unit tests listed for the screen of {', '.join(unknown)}")
-    missing = [m for m in selected if not (MUTANTS / f"{m}.meta").exists()]
+    missing = [m for m in selected if not generated(m)]
     if missing:
         raise SystemExit(f"no mutants generated for {', '.join(missing)}: run "
                          "`make mutation MODULES=…` first (it may be stopped once it runs)")
@@ -114,12 +122,15 @@ def screen(selected: list[str]) -> None:
     SCREEN.mkdir(exist_ok=True)
     pending = list(selected)
     running: list[subprocess.Popen[bytes]] = []
+    failed = False
     while pending or running:
         while pending and len(running) < 2:
             running.append(subprocess.Popen([sys.executable, "-m", "tests.mutation_report",
                                              "_screen", pending.pop(0)], cwd=REPO))
         running[0].wait()
-        running = [p for p in running if p.poll() is None]
+        failed |= any(p.returncode for p in running if p.poll() is not None)
+        running = [p for p in running if p.returncode is None]
+    return 1 if failed else 0
 
 
 def _screen_worker(path: str) -> int:
@@ -135,7 +146,7 @@ def _screen_worker(path: str) -> int:
     tests = [f"tests/unit/{t}" for t in SCREEN_TESTS[path]]
     out = SCREEN / f"{Path(path).stem}.json"
     done: dict[str, int] = json.loads(out.read_text()) if out.exists() else {}
-    codes = json.loads((MUTANTS / f"{path}.meta").read_text())["exit_code_by_key"]
+    codes = generated(path)
 
     def timed_out(*_: object) -> None:
         raise TimeoutError
@@ -176,8 +187,7 @@ def screen_table() -> str:
         f = SCREEN / f"{Path(path).stem}.json"
         if not f.exists():
             continue
-        # the mutants as generated now (a changed function's old mutants are gone)
-        names = json.loads((MUTANTS / f"{path}.meta").read_text())["exit_code_by_key"]
+        names = generated(path)  # as generated now (a changed function's old ones are gone)
         done = json.loads(f.read_text())
         c = Counter(STATUS.get(done[k], "killed") if k in done else "not checked"
                     for k in names)
@@ -217,9 +227,9 @@ def main(argv: list[str]) -> int:
             return 2
         run(chosen)
     elif argv[:1] == ["screen"]:
-        screen(argv[1:] or list(SCREEN_TESTS))
+        code = screen(argv[1:] or list(SCREEN_TESTS))
         print(screen_table())
-        return 0
+        return code
     elif argv[:1] == ["_screen"]:
         return _screen_worker(argv[1])
     elif argv:
