@@ -53,7 +53,8 @@ SCREEN_TESTS = {
                               "test_bss_mediation_fuzz.py", "test_bss_rating_properties.py"],
     "twin/bss/billing.py": ["test_bss_billing.py", "test_bss_invoices.py",
                             "test_bss_proration.py", "test_bss_online_charging.py"],
-    "twin/oss/workforce.py": ["test_oss_workforce.py", "test_oss_field_crews.py",
+    "twin/oss/workforce.py": ["test_oss_workforce.py", "test_oss_workforce_paths.py",
+                              "test_oss_field_crews.py",
                               "test_oss_tickets.py", "test_oss_customer_tickets.py"],
 }
 SCREEN = MUTANTS / "screen"

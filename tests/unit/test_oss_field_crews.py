@@ -58,7 +58,7 @@ def test_the_on_call_crew_comes_at_night_after_its_call_out(
     h.send(2 * H, *SITE5_DEAD)
     h.run(until=12 * H)
     t = h.oc.workforce.tickets[0]
-    assert t.crew == 2
+    assert t.crew == 2 and (2 * H + 60, "crew 2 called out") in t.notes
     assert replaced(h) == {"site5": pytest.approx(2 * H + 60 + 45 * 60 + 30 * 60)}
 
 

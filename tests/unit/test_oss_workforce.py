@@ -264,3 +264,5 @@ def test_a_switch_to_standby_restores_service_and_queues_the_failed_unit(
     assert t.resolution == "switched to standby, unit repaired" and t.remote == ""
     assert t.truck_rolls == 1  # the failed unit, after service was back
     assert (300.0, "restored on the standby; failed unit queued for repair") in t.notes
+    assert (300.0, "crew 1 dispatched to repair the failed unit") in t.notes
+    assert t.history[-1] == (300.0 + H + 1800, "closed", "switched to standby, unit repaired")

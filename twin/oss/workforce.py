@@ -269,7 +269,7 @@ class Workforce:
         return None if el is None else (self.spares.depot(t.region), el.type)
 
     def _enqueue(self, t: Ticket) -> None:
-        key = self._part_key(t) if t.part is None else None
+        key = self._part_key(t)  # a ticket joins the queue once: no part reserved yet
         if key is not None and not self.spares.reserve(key, t.id):
             t.part_pending, t.part_wait_from = key, self.sim.now
             t.set_status(self.sim.now, "pending", f"awaiting spare part {key[1]} "
@@ -376,7 +376,7 @@ class Workforce:
             crew.busy_s += self.sim.now - began
             crew.busy = False
             t.on_site = False
-            if t.resolved is not None and t.status != "cancelled" and t.closed is None:
+            if t.resolved is not None and t.closed is None:  # (a cancelled ticket is closed)
                 self._close(t, t.resolution)
             self._dispatch()
 
