@@ -105,18 +105,19 @@ class Billing:
 
     def __init__(self, sim: Sim, spec: BssSpec, subs: SubscriberBase, prices: PriceTable,
                  account_type: npt.NDArray[np.object_], new_lines: npt.NDArray[np.bool_],
-                 cutoff_s: float = 3600.0,
-                 leaves: npt.NDArray[np.float64] | None = None,
-                 lines: Lines | None = None,
-                 groups: tuple[list[int], npt.NDArray[np.int64]] | None = None) -> None:
+                 cutoff_s: float = 3600.0, *,
+                 leaves: npt.NDArray[np.float64],
+                 lines: Lines,
+                 groups: tuple[list[int], npt.NDArray[np.int64]]) -> None:
+        """``leaves`` when each line leaves (inf: never), ``lines`` the product inventory,
+        ``groups`` the bill cycle days and each line's group (:func:`cycle_groups`): the
+        business wires them, shared with care, orders and rating."""
         self.sim, self.spec, self.subs, self.prices = sim, spec, subs, prices
-        self.inventory = lines if lines is not None else Lines(subs, sim.calendar)
+        self.inventory = lines
         self.account_type = account_type
-        self.leaves = leaves if leaves is not None else np.full(subs.count, np.inf)
-        self.days, self.group = groups or cycle_groups(spec, subs,
-                                                       sim.rng.stream("bss.accounts"))
+        self.leaves = leaves
+        self.days, self.group = groups
         self.B = cycle_table(sim.calendar, self.days, sim.horizon)
-        self.b = [float(x) for x in self.B[0]]  # the first group's (the only one by default)
         self.n_cycles = self.B.shape[1] - 1
         # real (non-padded) cycles per group
         self.n_real = (np.diff(self.B, axis=1) > 0).sum(axis=1).astype(np.int64)
