@@ -56,6 +56,7 @@ SCREEN_TESTS = {
     "twin/oss/workforce.py": ["test_oss_workforce.py", "test_oss_workforce_paths.py",
                               "test_oss_field_crews.py",
                               "test_oss_tickets.py", "test_oss_customer_tickets.py"],
+    "twin/analysis/reconcile.py": ["test_reconcile.py"],
 }
 SCREEN = MUTANTS / "screen"
 SCREEN_LIMIT_S = 60  # one mutant's tests; far past their usual few seconds
