@@ -210,7 +210,7 @@ def test_a_dark_element_no_crew_can_fix_is_held_not_dispatched(
     by_root = {t.root: t for t in h.oc.workforce.tickets}
     held = by_root["site5"]
     assert held.released is not None
-    assert (held.status, held.history[-1][1:], held.hold) == (status, (status, reason), hold)
+    assert (held.status, held.history[-1], held.hold) == (status, (60.0, status, reason), hold)
     assert (held.restarts, held.truck_rolls) == (0, 0)
     assert [c for c in commands(h) if c[2] == "site5"] == []
     assert by_root["site4-c1-up"].status != "held"

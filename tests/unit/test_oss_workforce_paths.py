@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from oss_harness import FIBRE_CUT, SITE5_DEAD, Harness, harness_factory
 
@@ -436,3 +437,34 @@ def test_a_zero_mean_takes_no_draw(make_sim: Callable[..., Sim]) -> None:
     (t,) = h.oc.workforce.tickets
     ref = make_sim(horizon=86_400.0).rng.stream("oss.workforce")
     assert (t.travel_s, t.repair_s) == (0.0, float(ref.exponential(1800.0)))
+
+
+def test_a_ticket_merged_before_the_noc_released_it_is_never_released(
+        make: Callable[..., Harness]) -> None:
+    h = make(noc={"operators": 1, "triage_mean_s": 600, "triage_dist": "deterministic"})
+    h.send(0, *SITE5_DEAD)
+    h.run(until=100)
+    (t,) = h.oc.workforce.tickets
+    merge(h, t)
+    h.run(until=3 * H)  # the NOC's triage ends at 660
+    assert (t.status, t.released, t.truck_rolls, commands(h)) == ("cancelled", None, 0, [])
+
+
+def test_the_ticket_tables_hold_every_status_change_and_note(
+        make: Callable[..., Harness]) -> None:
+    h = make(automation={"verify": 900, "switch_standby": False})
+    h.send(0, *CRASH5)
+    h.send(0, *FIBRE_CUT)
+    h.send(3 * H, *FIBRE_CUT, cleared=True)
+    h.run(until=4 * H)
+    h.oc.finish()
+    h.sim.records.close()
+    tables = h.sim.records.directory
+    tickets = h.oc.workforce.tickets
+    status = pq.read_table(tables / "ticket_status.parquet").to_pylist()
+    assert [(r["ticket_id"], r["t"], r["status"], r["reason"]) for r in status] == [
+        (t.id, *row) for t in tickets for row in t.history]
+    notes = pq.read_table(tables / "ticket_notes.parquet").to_pylist()
+    assert [(r["ticket_id"], r["t"], r["text"]) for r in notes] == [
+        (t.id, *row) for t in tickets for row in t.notes]
+    assert len(status) > 6 and len(notes) > 3

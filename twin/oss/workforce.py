@@ -118,7 +118,7 @@ class Workforce:
     def release(self, inc: Incident, how: str) -> None:
         """The NOC sends the incident's ticket to the field."""
         t = self._ticket_of(inc)
-        if t is None or t.released is not None or not t.is_open or t.resolved is not None:
+        if t is None or t.released is not None or not t.is_open:  # (resolved: not open)
             return
         t.released = self.sim.now
         t.notes.append((self.sim.now, f"released: {how}"))
