@@ -57,6 +57,8 @@ SCREEN_TESTS = {
                               "test_oss_field_crews.py",
                               "test_oss_tickets.py", "test_oss_customer_tickets.py"],
     "twin/analysis/reconcile.py": ["test_reconcile.py"],
+    "twin/network/traffic.py": ["test_network_traffic.py", "test_network_records.py",
+                                "test_network_online.py"],
 }
 SCREEN = MUTANTS / "screen"
 SCREEN_LIMIT_S = 60  # one mutant's tests; far past their usual few seconds

@@ -1,0 +1,511 @@
+"""The traffic engine on its own, interval by interval, against oracles written here: a
+call-by-call loss system for blocking, the outage rules (calls up when a cell goes dark
+drop there, attempts while it is dark are lost), the period counters as sums over the
+usage rows, the day's profile, crowds, lines in and out of service, and the calls still up
+at the horizon. A bare simulation with four cells and no other layer; the radio off unless
+a test switches it on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pytest
+
+from twin.kernel import Sim
+from twin.messages import SubscriberBase, UsageBatch
+from twin.network import build_topology
+from twin.network.state import CellChange, NetworkState
+from twin.network.traffic import TrafficEngine
+from twin.scenario.schema import NetworkSpec, TrafficSpec
+
+H = 3600.0
+INTERVAL = 900.0
+
+
+class Traffic:
+    """A TrafficEngine on a four-cell network; what it publishes is kept."""
+
+    def __init__(self, sim: Sim, spec: dict[str, Any], subs_per_cell: int,
+                 demand: np.ndarray | None, existing: int, duplicates: float = 0.0) -> None:
+        topo = build_topology(NetworkSpec.model_validate({
+            "preset": "small", "sites": 2, "sites_per_chain": 2, "cells_per_site": 2,
+            "transport": "tree"}))
+        self.state = NetworkState(topo)
+        n = len(self.state.cell_ids)
+        cell = np.repeat(np.arange(n), subs_per_cell).astype(np.int32)
+        self.subs = SubscriberBase(cells=tuple(self.state.cell_ids), offers=("o",), cell=cell,
+                                   offer=np.zeros(cell.size, np.int16),
+                                   account=np.arange(cell.size, dtype=np.int32),
+                                   demand=demand, existing=existing)
+        self.spec = TrafficSpec.model_validate({"profile": "flat", "radio": {"drop_rate": 0},
+                                                **spec})
+        self.sim = sim
+        self.published: list[Any] = []
+        self.engine = TrafficEngine(sim, self.spec, self.state, self.subs, duplicates,
+                                    self.published.append)
+        self.quality: tuple[np.ndarray, np.ndarray] | None = None  # else the state's
+
+    def run(self, until: float) -> None:
+        """Step interval by interval from where the engine is to ``until``."""
+        e = self.engine
+        while e.t + INTERVAL <= until + 1e-9:
+            e.quality = self.quality or self.state.cell_quality()
+            e.step(e.t, e.t + INTERVAL)
+
+    def go_dark(self, cell: int, t: float, in_service: bool = False) -> None:
+        """Cell ``cell`` leaves (or returns to) service at ``t``, inside the next step."""
+        self.state.in_service[cell] = in_service
+        self.state.changes.append(CellChange(t, cell, in_service))
+
+    def usage(self) -> list[dict[str, Any]]:
+        _, staged, rows = self.engine.usage.unflushed()
+        tables = [*staged, *([rows] if rows is not None else [])]
+        return [r for t in tables for r in t.to_pylist()]
+
+    def pm(self) -> list[dict[str, Any]]:
+        _, staged, rows = self.engine.pm.unflushed()
+        tables = [*staged, *([rows] if rows is not None else [])]
+        return [r for t in tables for r in t.to_pylist()]
+
+    def records(self) -> dict[str, np.ndarray]:
+        batches = [m.columns for m in self.published if isinstance(m, UsageBatch)]
+        return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+
+
+@pytest.fixture
+def traffic(make_sim: Callable[..., Sim]) -> Callable[..., Traffic]:
+    def make(spec: dict[str, Any] | None = None, subs_per_cell: int = 50,
+             horizon: float = 86_400.0, demand: np.ndarray | None = None,
+             existing: int = -1, seed: int = 1, duplicates: float = 0.0) -> Traffic:
+        return Traffic(make_sim(horizon=horizon, seed=seed), spec or {}, subs_per_cell,
+                       demand, existing, duplicates)
+    return make
+
+
+VOICE_ONLY = {"data": {"sessions_per_sub_day": 0}, "sms": {"per_sub_day": 0}}
+
+
+def loss_system(calls: list[dict[str, Any]], channels: int) -> dict[int, str]:
+    """Erlang's loss system by hand: in order of arrival, a call finding every channel busy
+    (admitted calls that have not ended) is blocked; the others are carried."""
+    ends: list[float] = []
+    out = {}
+    for c in sorted(calls, key=lambda r: r["start"]):
+        ends = [e for e in ends if e > c["start"]]
+        if len(ends) >= channels:
+            out[c["id"]] = "blocked"
+        else:
+            ends.append(c["start"] + c["intended_s"])
+            out[c["id"]] = "completed"
+    return out
+
+
+def test_blocking_is_erlangs_loss_system_call_by_call(traffic: Callable[..., Traffic]) -> None:
+    """Three channels a cell and about 2.5 Erlang offered: cells block in some intervals
+    and not in others; every call's fate is the loss system's, across intervals (calls
+    carried from one to the next hold their channel)."""
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 40, "holding": {
+        "dist": "exponential", "mean_s": 110}}}, horizon=8 * H)
+    t.engine.channels = np.array([3, 3, 3, 3])
+    t.run(8 * H)
+    t.engine.finish()
+    rows = t.usage()
+    assert {r["outcome"] for r in rows} == {"completed", "blocked"}
+    for cell in t.state.cell_ids:
+        mine = [r for r in rows if r["cell"] == cell]
+        want = loss_system(mine, 3)
+        assert {r["id"]: r["outcome"] for r in mine} == want
+    blocked = sum(r["outcome"] == "blocked" for r in rows)
+    assert 0.05 < blocked / len(rows) < 0.4  # Erlang B(2.5 E, 3) is 0.28
+
+
+def test_cells_that_cannot_block_admit_every_call(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 40}}, horizon=4 * H)
+    t.engine.channels = np.array([1000, 1000, 1000, 1000])
+    t.run(4 * H)
+    t.engine.finish()
+    assert {r["outcome"] for r in t.usage()} == {"completed"}
+
+
+def test_a_cell_going_dark_drops_its_calls_and_loses_new_attempts(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 200, "holding": {
+        "dist": "deterministic", "mean_s": 600}}}, horizon=3 * H)
+    t.engine.channels = np.full(4, 1000)
+    t.run(H)
+    dark, back = H + 300.0, 2 * H + 450.0
+    t.go_dark(0, dark)
+    t.run(2 * H)
+    t.go_dark(0, back, in_service=True)
+    t.run(3 * H)
+    t.engine.finish()
+    cell = t.state.cell_ids[0]
+    rows = [r for r in t.usage() if r["cell"] == cell]
+    for r in rows:
+        end = r["start"] + r["intended_s"]
+        if dark <= r["start"] < back:
+            assert (r["outcome"], r["actual_s"]) == ("lost_outage", 0.0)
+        elif r["start"] < dark < end:
+            assert r["outcome"] == "dropped"
+            assert r["actual_s"] == pytest.approx(dark - r["start"])
+        else:
+            assert (r["outcome"], r["actual_s"]) == ("completed", pytest.approx(600.0))
+    outcomes = {r["outcome"] for r in rows}
+    assert outcomes == {"completed", "dropped", "lost_outage"}
+    assert {r["outcome"] for r in t.usage() if r["cell"] != cell} == {"completed"}
+    # the period counters: the cell was available for the part of each period it was up
+    avail = {p["period_start"]: p["available_s"] for p in t.pm() if p["cell"] == cell}
+    assert avail[H] == 300.0 and avail[H + INTERVAL] == 0.0
+    assert avail[2 * H] == 450.0 and avail[2 * H + INTERVAL] == INTERVAL
+
+
+def test_a_cell_dark_a_whole_interval_loses_every_attempt(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 100}, "data": {"sessions_per_sub_day": 100},
+                 "sms": {"per_sub_day": 100}}, horizon=2 * H)
+    t.run(H)
+    t.state.in_service[1] = False  # went dark before this interval began
+    t.run(2 * H)
+    cell = t.state.cell_ids[1]
+    late = [r for r in t.usage() if r["cell"] == cell and r["start"] >= H]
+    assert late and {r["outcome"] for r in late} == {"lost_outage"}
+    assert {r["kind"] for r in late} == {"voice", "data", "sms"}
+    pm = [p for p in t.pm() if p["cell"] == cell and p["period_start"] >= H]
+    assert all(p["available_s"] == 0.0 for p in pm)
+    assert sum(p["calls_lost_outage"] + p["sessions_lost_outage"] + p["sms_lost_outage"]
+               for p in pm) == len(late)
+
+
+def test_period_counters_are_the_usage_rows_summed(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 60, "holding": {"dist": "exponential",
+                                                                "mean_s": 200}}},
+                horizon=3 * H)
+    t.engine.channels = np.array([2, 4, 30, 30])
+    t.run(H)
+    t.go_dark(3, H + 100.0)
+    t.run(3 * H)
+    t.engine.finish()  # the calls still up become rows too
+    rows = t.usage()
+    for p in t.pm():
+        t0, t1 = p["period_start"], p["period_start"] + INTERVAL
+        mine = [r for r in rows if r["cell"] == p["cell"] and t0 <= r["start"] < t1]
+        voice = [r for r in mine if r["kind"] == "voice"]
+        assert p["calls_offered"] == len(voice)
+        for col, outcome in (("calls_blocked", "blocked"), ("calls_lost_outage", "lost_outage")):
+            assert p[col] == sum(r["outcome"] == outcome for r in voice)
+        assert p["sessions_offered"] == sum(r["kind"] == "data" for r in mine)
+        assert p["sms_offered"] == sum(r["kind"] == "sms" for r in mine)
+    assert sum(p["calls_blocked"] for p in t.pm()) > 0
+    assert sum(p["calls_lost_outage"] for p in t.pm()) > 0
+    assert t.engine.counts["calls_offered"] == sum(p["calls_offered"] for p in t.pm())
+
+
+def test_carried_erlang_is_the_calls_time_up_in_the_period(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 30, "holding": {
+        "dist": "exponential", "mean_s": 400}}}, horizon=2 * H)
+    t.run(2 * H)
+    t.engine.finish()
+    rows = t.usage()
+    for p in t.pm():
+        t0, t1 = p["period_start"], p["period_start"] + INTERVAL
+        busy = sum(max(0.0, min(r["start"] + r["actual_s"], t1) - max(r["start"], t0))
+                   for r in rows if r["cell"] == p["cell"] and r["outcome"] == "completed")
+        assert p["carried_erlang"] == pytest.approx(busy / INTERVAL)
+
+
+def test_calls_up_at_the_horizon_end_as_planned(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 50, "holding": {
+        "dist": "deterministic", "mean_s": 1200}}}, horizon=H)
+    t.engine.channels = np.full(4, 1000)
+    t.run(H)
+    up = len(t.engine.carried[0])
+    before = len(t.usage())
+    assert up > 0
+    t.engine.finish()
+    rows = t.usage()
+    assert len(rows) == before + up
+    assert all(r["actual_s"] == pytest.approx(1200.0) for r in rows)
+    assert len(t.engine.carried[0]) == 0
+
+
+# --- demand: the profile, weekends and holidays, crowds, lines ----------------------------
+
+
+def offered_per_hour(t: Traffic) -> np.ndarray:
+    out = np.zeros(24)
+    for p in t.pm():
+        out[int(p["period_start"] // H) % 24] += p["calls_offered"]
+    return out
+
+
+def test_the_diurnal_profile_shapes_each_hour(traffic: Callable[..., Traffic]) -> None:
+    shares = [1.0] * 24
+    shares[10] = 9.0  # one busy hour
+    t = traffic({**VOICE_ONLY, "profile": "diurnal", "hourly_shares": shares,
+                 "voice": {"calls_per_sub_day": 96}})  # Monday 2026-01-05
+    t.run(24 * H)
+    per_hour = offered_per_hour(t)
+    day = 200 * 96  # lines × calls a day
+    assert per_hour[10] == pytest.approx(day * 9 / 32, rel=0.05)
+    assert per_hour[3] == pytest.approx(day / 32, rel=0.15)
+
+
+@pytest.mark.parametrize(("day", "holiday"), [(5, False), (0, True)])
+def test_weekends_and_holidays_follow_the_weekend_profile(
+        traffic: Callable[..., Traffic], day: int, holiday: bool) -> None:
+    """Saturday (day 5 of a run starting on a Monday), or a Monday declared a holiday,
+    runs the weekend shares at the weekend factor."""
+    weekend = [1.0] * 24
+    weekend[20] = 5.0
+    t = traffic({**VOICE_ONLY, "profile": "diurnal", "weekend_shares": weekend,
+                 "weekend_factor": 0.5, "voice": {"calls_per_sub_day": 96},
+                 "holidays": [date(2026, 1, 5)] if holiday else []},
+                horizon=(day + 1) * 24 * H)
+    t.engine.t = day * 24 * H
+    t.run((day + 1) * 24 * H)
+    per_hour = offered_per_hour(t)
+    day_calls = 200 * 96 * 0.5
+    assert per_hour[20] == pytest.approx(day_calls * 5 / 28, rel=0.05)
+    assert per_hour.sum() == pytest.approx(day_calls, rel=0.03)
+
+
+def test_a_crowd_multiplies_its_sites_demand_while_it_lasts(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 96},
+                 "events": [{"at": 2 * H, "duration": H, "site": "site2", "factor": 4}]},
+                horizon=4 * H)
+    t.run(4 * H)
+    by = {}
+    for p in t.pm():
+        hour = int(p["period_start"] // H)
+        site = p["cell"].split("-")[0]
+        by[(site, hour)] = by.get((site, hour), 0) + p["calls_offered"]
+    per_hour = 100 * 96 / 24  # two cells of 50 lines
+    assert by[("site2", 2)] == pytest.approx(4 * per_hour, rel=0.1)
+    assert by[("site2", 1)] == pytest.approx(per_hour, rel=0.2)
+    assert by[("site1", 2)] == pytest.approx(per_hour, rel=0.2)
+    assert by[("site2", 3)] == pytest.approx(per_hour, rel=0.2)  # over at 3 h
+
+
+def test_attempts_pick_lines_of_their_cell_in_proportion_to_demand(
+        traffic: Callable[..., Traffic]) -> None:
+    demand = np.tile(np.array([1.0] * 40 + [5.0] * 10), 4)  # ten heavy lines a cell
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 100}}, demand=demand,
+                horizon=6 * H)
+    t.run(6 * H)
+    rows = t.usage()
+    subs = np.array([r["sub"] for r in rows])
+    cells = [r["cell"] for r in rows]
+    home = t.subs.cell[subs]
+    assert [t.state.cell_ids[c] for c in home] == cells  # a line calls from its own cell
+    heavy = (subs % 50) >= 40
+    assert heavy.mean() == pytest.approx(50 / 90, abs=0.03)  # 10 × 5 of 40 + 50
+    # per cell the rate follows the cell's demand (90 lines' worth here, not 50)
+    assert len(rows) == pytest.approx(4 * 90 * 100 / 4, rel=0.05)
+
+
+def test_prospects_call_only_once_their_line_is_in_service(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 200}}, existing=100,
+                horizon=4 * H)
+    t.engine.line_from[150] = 2 * H  # activated at 2 h, ceased at 3 h
+    t.engine.line_until[150] = 3 * H
+    t.run(4 * H)
+    starts = [r["start"] for r in t.usage() if r["sub"] == 150]
+    assert starts and all(2 * H <= s < 3 * H for s in starts)
+    assert all(r["sub"] < 100 or r["sub"] == 150 for r in t.usage())
+
+
+def test_ids_run_in_the_order_drawn_and_rows_are_sorted_by_cell_and_start(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 50}}, horizon=2 * H)
+    new = t.engine._generate(0, np.full(4, 30.0), 0.0, INTERVAL)
+    assert (new.id == np.arange(1, len(new) + 1)).all()
+    assert t.engine.next_id == len(new) + 1
+    key = new.cell * 1e9 + new.start
+    assert (np.diff(key) >= 0).all()
+    assert ((new.start >= 0) & (new.start < INTERVAL)).all()
+    assert (new.end > new.start).all()
+
+
+# --- degraded cells, radio drops ------------------------------------------------------------
+
+
+def test_a_degraded_cell_keeps_its_share_of_channels(traffic: Callable[..., Traffic]) -> None:
+    """Half the channels left (4 → 2): the loss system with two; a cell with less than one
+    channel left serves nobody, though it is up."""
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 40, "holding": {
+        "dist": "exponential", "mean_s": 110}}}, horizon=4 * H)
+    t.engine.channels = np.array([4, 4, 4, 4])
+    t.quality = (np.array([0.5, 0.1, 1.0, 1.0]), np.zeros(4))
+    t.run(4 * H)
+    t.engine.finish()
+    rows = t.usage()
+    first = [r for r in rows if r["cell"] == t.state.cell_ids[0]]
+    assert {r["id"]: r["outcome"] for r in first} == loss_system(first, 2)
+    asleep = [r for r in rows if r["cell"] == t.state.cell_ids[1]]
+    assert asleep and {r["outcome"] for r in asleep} == {"lost_outage"}
+    assert all(p["available_s"] == INTERVAL for p in t.pm())  # up as far as anyone can tell
+    third = [r for r in rows if r["cell"] == t.state.cell_ids[2]]
+    assert {r["id"]: r["outcome"] for r in third} == loss_system(third, 4)
+
+
+def test_answered_calls_in_a_degraded_cell_drop_at_its_rate(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 100, "holding": {
+        "dist": "deterministic", "mean_s": 100}}}, horizon=8 * H)
+    t.engine.channels = np.full(4, 1000)
+    t.quality = (np.ones(4), np.array([0.3, 0.0, 0.0, 0.0]))
+    t.run(8 * H)
+    t.engine.finish()
+    rows = t.usage()
+    mine = [r for r in rows if r["cell"] == t.state.cell_ids[0]]
+    dropped = [r for r in mine if r["outcome"] == "dropped"]
+    assert len(dropped) / len(mine) == pytest.approx(0.3, abs=0.04)
+    assert all(0 <= r["actual_s"] < 100 for r in dropped)
+    interval_end = [(r["start"] // INTERVAL + 1) * INTERVAL for r in dropped]
+    assert all(r["start"] + r["actual_s"] <= end for r, end in zip(dropped, interval_end,
+                                                                       strict=True))
+    assert np.std([r["actual_s"] for r in dropped]) > 20  # a uniform instant, not a fixed one
+    assert {r["outcome"] for r in rows if r["cell"] != t.state.cell_ids[0]} == {"completed"}
+    assert sum(p["calls_dropped"] for p in t.pm()) == len(dropped)
+
+
+RADIO = {"drop_rate": 0.2, "load_sensitivity": 0.0, "coverage_mix": {"poor": 1.0},
+         "coverage_factor": {"poor": 2.0}}
+
+
+def test_radio_drops_follow_the_hazard(traffic: Callable[..., Traffic]) -> None:
+    """Hazard 0.2 / 100 s × 2 (poor coverage): a 100-s call drops with 1 − e^−0.4."""
+    t = traffic({**VOICE_ONLY, "radio": RADIO, "voice": {"calls_per_sub_day": 100, "holding": {
+        "dist": "deterministic", "mean_s": 100}}}, horizon=6 * H)
+    t.engine.channels = np.full(4, 1000)
+    t.run(6 * H)
+    t.engine.finish()
+    rows = t.usage()
+    share = sum(r["outcome"] == "dropped" for r in rows) / len(rows)
+    assert share == pytest.approx(1 - np.exp(-0.4), abs=0.03)
+    assert t.engine._radio_hazard(np.full(4, 10.0), np.full(4, 5), INTERVAL) == \
+        pytest.approx(np.full(4, 0.004))
+
+
+def test_radio_drop_hazard_rises_with_the_load(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({**VOICE_ONLY, "radio": {**RADIO, "load_sensitivity": 3.0}})
+    rate = np.array([0.0, 45.0, 900.0, 10.0])  # calls this interval (100 s each)
+    hazard = t.engine._radio_hazard(rate, np.array([5, 10, 5, 0]), INTERVAL)
+    base = 0.2 / 110 * 2  # the default holding time's mean is 110 s
+    load = np.array([0.0, 45 * 110 / INTERVAL / 10, 1.0, 1.0])  # capped at 1; no channel: 1
+    assert hazard == pytest.approx(base * (1 + 3.0 * load))
+    off = traffic({"radio": {"drop_rate": 0}}).engine
+    assert off._radio_hazard(rate, np.full(4, 5), INTERVAL) is None
+
+
+def test_a_calls_radio_fate_does_not_depend_on_the_rest_of_the_run(
+        traffic: Callable[..., Traffic]) -> None:
+    """Common random numbers: with another cell dark all along, every call of the other
+    cells drops (or not) at the same instant."""
+    spec = {**VOICE_ONLY, "radio": RADIO, "voice": {"calls_per_sub_day": 60, "holding": {
+        "dist": "exponential", "mean_s": 300}}}
+    runs = []
+    for dark in (False, True):
+        t = traffic(spec, horizon=3 * H)
+        t.engine.channels = np.full(4, 1000)
+        if dark:
+            t.state.in_service[0] = False
+        t.run(3 * H)
+        t.engine.finish()
+        runs.append({r["id"]: (r["outcome"], r["actual_s"]) for r in t.usage()
+                     if r["cell"] != t.state.cell_ids[0]})
+    assert runs[0] == runs[1]
+    assert "dropped" in {o for o, _ in runs[0].values()}
+
+
+# --- what goes out: period reports, records, duplicates ----------------------------------
+
+
+def test_the_period_report_the_oss_gets(traffic: Callable[..., Traffic]) -> None:
+    from twin.messages import PmReport
+
+    t = traffic({"voice": {"calls_per_sub_day": 60}}, horizon=2 * H)
+    t.engine.channels = np.array([2, 4, 30, 30])
+    t.quality = (np.ones(4), np.array([0.2, 0.0, 0.0, 0.0]))
+    t.run(2 * H)
+    reports = [m for m in t.published if isinstance(m, PmReport)]
+    assert [(r.period_start, r.period_s, r.object_kind) for r in reports] == [
+        (k * INTERVAL, INTERVAL, "cell") for k in range(8)]
+    rows = t.pm()
+    for k, r in enumerate(reports):
+        assert r.objects == tuple(t.state.cell_ids)
+        mine = rows[4 * k:4 * k + 4]
+        cols = {name: np.array([p[name] for p in mine]) for name in mine[0]}
+        col = cols.__getitem__
+        c = r.counters
+        attempted = col("calls_offered") - col("calls_denied")
+        assert (c["calls_attempted"] == attempted).all()
+        assert (c["calls_blocked"] == col("calls_blocked")).all()
+        assert (c["calls_failed"] == col("calls_lost_outage")).all()
+        assert (c["calls_dropped"] == col("calls_dropped")).all()
+        answered = attempted - col("calls_blocked") - col("calls_lost_outage")
+        assert c["drop_rate"] == pytest.approx(col("calls_dropped") / np.maximum(answered, 1))
+        assert c["traffic_erlang"] == pytest.approx(col("carried_erlang"))
+        assert (c["sms_attempted"] == col("sms_offered")).all()
+        assert (c["sessions_attempted"] == col("sessions_offered")).all()
+        assert c["data_mb"] == pytest.approx(col("data_mb"))
+        util = col("data_mb") * 8 / INTERVAL / t.engine.data_capacity
+        assert c["data_utilisation"] == pytest.approx(util)
+        assert col("data_utilisation") == pytest.approx(util)
+        assert c["throughput_factor"] == pytest.approx(1 / np.maximum(util, 1))
+    assert sum(c.counters["calls_dropped"].sum() for c in reports) > 0
+
+
+def test_a_busy_cell_shares_its_data_capacity(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+                 "data": {"sessions_per_sub_day": 200}}, horizon=H)
+    t.engine.data_capacity = np.array([0.01, 1e6, 1e6, 1e6])  # Mb/s
+    t.run(H)
+    tight = [p for p in t.pm() if p["cell"] == t.state.cell_ids[0]]
+    assert all(p["data_utilisation"] > 1 for p in tight)
+    assert [p["throughput_factor"] for p in tight] == pytest.approx(
+        [1 / p["data_utilisation"] for p in tight])
+    assert {p["throughput_factor"] for p in t.pm() if p not in tight} == {1.0}
+
+
+def test_served_data_moves_its_share_of_the_volume(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+                 "data": {"sessions_per_sub_day": 100,
+                          "duration": {"dist": "deterministic", "mean_s": 800}}},
+                horizon=2 * H)
+    t.run(H)
+    t.go_dark(0, H + 400.0)
+    t.run(2 * H)
+    t.engine.finish()
+    rows = [r for r in t.usage() if r["kind"] == "data"]
+    cut = [r for r in rows if r["outcome"] == "dropped"]
+    assert cut
+    for r in rows:
+        share = r["actual_s"] / r["intended_s"]
+        assert r["actual_bytes"] == int(np.floor(r["intended_bytes"] * share))
+    for p in t.pm():
+        t0 = p["period_start"]
+        moved = sum(r["actual_bytes"] for r in rows if r["cell"] == p["cell"]
+                    and r["outcome"] in ("completed", "dropped")
+                    and t0 <= r["start"] + r["actual_s"] < t0 + INTERVAL)
+        assert p["data_mb"] == pytest.approx(moved / 1e6)
+    assert t.engine.counts["data_bytes"] == sum(r["actual_bytes"] for r in rows)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.25])
+def test_records_of_served_usage_go_out_some_twice(traffic: Callable[..., Traffic],
+                                                   rate: float) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 20}}, horizon=2 * H, duplicates=rate)
+    t.engine.channels = np.full(4, 1000)
+    t.run(2 * H)
+    t.engine.finish()
+    served = [r for r in t.usage() if r["outcome"] in ("completed", "dropped")]
+    ids = t.records()["record_id"]
+    assert len(set(ids.tolist())) == len(served)
+    assert len(ids) - len(served) == pytest.approx(rate * len(served), abs=0.05 * len(served))
