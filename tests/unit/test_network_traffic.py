@@ -509,3 +509,76 @@ def test_records_of_served_usage_go_out_some_twice(traffic: Callable[..., Traffi
     ids = t.records()["record_id"]
     assert len(set(ids.tolist())) == len(served)
     assert len(ids) - len(served) == pytest.approx(rate * len(served), abs=0.05 * len(served))
+
+
+# --- online charging: one request an interval, denials, quotas --------------------------------
+
+
+def test_prepaid_attempts_are_admitted_denied_or_capped_by_online_charging(
+        traffic: Callable[..., Traffic]) -> None:
+    """Lines 0–99 are prepaid: the OCS denies even lines, grants odd lines 30 s of talk or
+    1 MB. Denied attempts are rows without records, counted as denied and offered; capped
+    ones end when their quota is used up, released by the OCS."""
+    from twin.messages import (
+        CAMEL_INIT_CALL_RELEASE,
+        DENIED_CREDIT,
+        GRANTED,
+        CreditAnswer,
+        CreditRequest,
+    )
+    from twin.network.online import OnlineCharging
+
+    t = traffic({"voice": {"calls_per_sub_day": 40, "holding": {"dist": "deterministic",
+                                                               "mean_s": 120}},
+                 "data": {"sessions_per_sub_day": 40, "mb_per_session": {
+                     "dist": "exponential", "mean": 5}},
+                 "sms": {"per_sub_day": 40}}, horizon=2 * H)
+    t.engine.channels = np.full(4, 1000)
+    prepaid = np.arange(t.subs.count) < 100
+    requests: list[CreditRequest] = []
+
+    def answer(msg: Any) -> None:
+        if not isinstance(msg, CreditRequest):
+            return
+        requests.append(msg)
+        sub = msg.columns["sub"]
+        grant = np.where(msg.columns["kind"] == 1, 1_000_000, 30)
+        t.engine.on_credit_answer(CreditAnswer({
+            "session_id": msg.columns["session_id"],
+            "result": np.where(sub % 2 == 0, DENIED_CREDIT, GRANTED).astype(np.int8),
+            "granted": np.where(sub % 2 == 0, 0, grant)}, True))
+
+    t.engine.ocs = OnlineCharging(prepaid, answer)
+    t.run(2 * H)
+    t.engine.finish()
+    assert len(requests) == 8  # one an interval
+    assert all((r.columns["sub"] < 100).all() for r in requests)
+    rows = t.usage()
+    by_id = {r["id"]: r for r in rows}
+    for r in rows:
+        if r["sub"] >= 100:
+            assert r["outcome"] in ("completed", "dropped")
+        elif r["sub"] % 2 == 0:
+            assert r["outcome"] == "denied_credit" and r["actual_s"] == 0.0
+        elif r["kind"] == "voice":  # 120 s wanted, 30 s granted after the answer
+            assert r["outcome"] == "quota_exhausted"
+            assert r["intended_s"] == pytest.approx(120.0)
+            assert r["actual_s"] == pytest.approx(r["answer_s"] + 30, abs=1e-3)
+    recs = t.records()
+    ids = recs["record_id"]
+    assert not any(by_id[int(i)]["outcome"] == "denied_credit" for i in recs["charging_id"])
+    capped = [by_id[int(i)]["outcome"] == "quota_exhausted" for i in recs["charging_id"]]
+    assert (recs["cause"][capped] == CAMEL_INIT_CALL_RELEASE).all()
+    assert (recs["online"][np.array([by_id[int(i)]["sub"] for i in recs["charging_id"]])
+                           >= 100] == 0).all()
+    assert ids.size == len(set(ids.tolist()))
+    denied = {k: sum(r["outcome"] == "denied_credit" for r in rows if r["kind"] == k)
+              for k in ("voice", "data", "sms")}
+    assert all(denied.values())
+    pm = t.pm()
+    assert sum(p["calls_denied"] for p in pm) == denied["voice"]
+    assert sum(p["sessions_denied"] for p in pm) == denied["data"]
+    assert sum(p["sms_denied"] for p in pm) == denied["sms"]
+    assert sum(p["calls_offered"] for p in pm) == sum(r["kind"] == "voice" for r in rows)
+    assert t.engine.counts["calls_denied"] == denied["voice"]
+    assert t.engine.counts["sms_denied"] == denied["sms"]
