@@ -258,3 +258,162 @@ def test_bill_run_with_sla_credit(make_sim: Callable[..., Sim],
         by_type[line["line_type"]] = by_type.get(line["line_type"], 0) + line["amount_minor"]
     assert by_type == {"recurring": 2484, "usage_voice": 18, "sla_credit": -203, "tax": 437}
     assert sum(i["total_minor"] for i in invoices.values()) == sum(by_type.values())
+
+
+# --- two bill cycle groups, by hand -------------------------------------------------------
+
+
+def two_groups(make_sim: Callable[..., Sim], catalog: dict[str, Any],
+               horizon: float = 59 * DAY) -> tuple[Any, Sim, np.ndarray]:
+    """40 consumer lines of their own accounts from Monday 5 January, billed on the 1st or
+    the 15th: group 0 has cycles from 1 January, 1 February and 1 March; group 1 from 15
+    December, 15 January and 15 February (to 15 March). Returns the BSS, its simulation
+    and one line of each group."""
+    sim = make_sim(horizon=horizon)
+    n = 40
+    subs = SubscriberBase(cells=("A",), offers=("consumer_postpaid",),
+                          cell=np.zeros(n, np.int32), offer=np.zeros(n, np.int16),
+                          account=np.arange(n, dtype=np.int32))
+    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": catalog,
+                                                  "bill_cycle_days": {1: 0.5, 15: 0.5}}),
+                          subs, publish=lambda msg: None)
+    group = bss.billing.group
+    assert set(group.tolist()) == {0, 1}
+    return bss, sim, np.array([int(np.flatnonzero(group == g)[0]) for g in (0, 1)])
+
+
+def test_each_line_takes_its_groups_cycles(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    bss, _, (a, b) = two_groups(make_sim, default_catalog)
+    billing = bss.billing
+    assert billing.days == [1, 15] and billing.n_cycles == 3
+    assert billing.B.tolist() == [[-4 * DAY, 27 * DAY, 55 * DAY, 86 * DAY],
+                                  [-21 * DAY, 10 * DAY, 41 * DAY, 69 * DAY]]
+    starts = np.array([-30 * DAY, 0.0, 10 * DAY - 1, 10 * DAY, 27 * DAY - 1, 27 * DAY,
+                       41 * DAY, 55 * DAY, 200 * DAY])
+    for sub, want in ((a, [0, 0, 0, 0, 0, 1, 1, 2, 2]), (b, [0, 0, 0, 1, 1, 1, 2, 2, 2])):
+        got = billing.cycle_of(np.full(starts.size, sub), starts)
+        assert got.tolist() == want
+    mixed = billing.cycle_of(np.array([a, b, a, b]), np.array([10 * DAY] * 2 + [41 * DAY] * 2))
+    assert mixed.tolist() == [0, 1, 1, 2]
+
+
+def test_bill_runs_of_each_group_bill_their_own_cycles(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    """In 59 days, group 0 bills January and February an hour after each cycle ends, group
+    1 its December–January and January–February cycles; the final run adds what is left
+    (group 0's March and group 1's February–March, each to the horizon)."""
+    bss, sim, (a, b) = two_groups(make_sim, default_catalog)
+    sim.at_end(bss.finish)
+    sim.run()
+    billing = bss.billing
+    assert billing.bill_time == [[27 * DAY + HOUR, 55 * DAY + HOUR, 59 * DAY],
+                                 [10 * DAY + HOUR, 41 * DAY + HOUR, 59 * DAY]]
+    assert billing.billed.tolist() == [3, 3]
+    rows = pq.read_table(sim.records.directory / "invoices.parquet").to_pylist()
+    periods = {(r["account"], r["billed_from"], r["billed_to"]) for r in rows}
+    acc_a, acc_b = int(bss.subs.account[a]), int(bss.subs.account[b])
+    assert {p[1:] for p in periods if p[0] == acc_a} == {
+        (0.0, 27 * DAY), (27 * DAY, 55 * DAY), (55 * DAY, 59 * DAY)}
+    assert {p[1:] for p in periods if p[0] == acc_b} == {
+        (0.0, 10 * DAY), (10 * DAY, 41 * DAY), (41 * DAY, 59 * DAY)}
+    # the recurring base of each cycle is what each line was billed for it
+    fee = bss.prices.recurring[0]
+    assert billing.recurring_base(0)[a] == round(fee * 27 / 31)  # 5 Jan – 1 Feb
+    assert billing.recurring_base(0)[b] == round(fee * 10 / 31)  # 5 Jan – 15 Jan
+    assert billing.recurring_base(1)[a] == billing.recurring_base(1)[b] == fee  # in full
+    assert billing.recurring_base(7).tolist() == [0] * bss.subs.count
+
+
+def test_a_line_that_leaves_is_billed_to_its_leaving_day(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    bss, sim, (a, _) = two_groups(make_sim, default_catalog, horizon=40 * DAY)
+    bss.care.leaves[a] = 10 * DAY
+    sim.at_end(bss.finish)
+    sim.run()
+    fee = bss.prices.recurring[0]
+    assert bss.billing.recurring_base(0)[a] == round(fee * 10 / 31)  # 5 – 15 January
+    assert bss.billing.recurring_base(1)[a] == 0
+    assert bss.billing.totals["recurring_potential_minor"] > bss.billing.totals[
+        "recurring_minor"]
+
+
+def test_late_usage_goes_on_the_next_open_bill(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    bss, sim, (a, b) = two_groups(make_sim, default_catalog)
+    billing = bss.billing
+    sim.env.run(until=12 * DAY)  # group 1 billed its first cycle at 10 d 1 h
+    assert billing.billed.tolist() == [0, 1]
+    sub = np.array([a, b, b])
+    posted = billing.add_usage_in(np.array([0, 0, 1]), sub, np.array([0, 1, 2]),
+                                  np.array([5, 7, 11]))
+    assert posted.tolist() == [0, 1, 1]  # b's cycle 0 is billed: its bill is cycle 1's
+    assert (billing.late_records, billing.late_minor) == (1, 7)
+    billing.add_usage_in(np.array([0]), np.array([b]), np.array([2]), np.array([13]))
+    assert (billing.late_records, billing.late_minor) == (2, 20)
+    assert billing.usage[0, a].tolist() == [5, 0, 0]
+    assert billing.usage[1, b].tolist() == [0, 7, 11 + 13]
+    assert billing.usage[0, b].tolist() == [0, 0, 0]
+    # every real cycle billed: late usage goes on the last one
+    billing.bill_time[1] += [41 * DAY, 60 * DAY]
+    assert billing.add_usage_in(np.array([0]), np.array([b]), np.array([0]),
+                                np.array([1])).tolist() == [2]
+
+
+def test_usage_is_too_late_once_its_bill_is_older_than_the_window(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    bss, sim, (a, b) = two_groups(make_sim, default_catalog)
+    billing = bss.billing
+    window = bss.spec.late_window
+    sim.env.run(until=10 * DAY + HOUR + window)  # exactly the window after group 1's bill
+    before = billing.write_off_before()
+    assert isinstance(before, np.ndarray)
+    assert (before[a], before[b]) == (-np.inf, -np.inf)
+    sim.env.run(until=10 * DAY + HOUR + window + 1)
+    before = billing.write_off_before()
+    assert isinstance(before, np.ndarray)
+    assert (before[a], before[b]) == (-np.inf, 10 * DAY)
+    assert (before == np.where(billing.group == 1, 10 * DAY, -np.inf)).all()
+
+
+def test_one_group_gives_one_write_off_instant(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    sim = make_sim(horizon=40 * DAY)
+    subs = SubscriberBase(cells=("A",), offers=("consumer_postpaid",),
+                          cell=np.zeros(3, np.int32), offer=np.zeros(3, np.int16),
+                          account=np.arange(3, dtype=np.int32))
+    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": default_catalog}), subs,
+                          publish=lambda msg: None)
+    assert bss.billing.write_off_before() == -np.inf
+    sim.env.run(until=27 * DAY + HOUR + bss.spec.late_window + 1)
+    assert bss.billing.write_off_before() == 27 * DAY
+
+
+def test_an_activated_line_owes_its_offers_one_time_fee(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    bss, _, (a, _) = two_groups(make_sim, default_catalog)
+    billing = bss.billing
+    billing.one_time_due[a] = 0
+    billing.fee_due(a)
+    assert billing.one_time_due[a] == bss.prices.one_time[0] > 0
+
+
+def test_a_late_outage_report_is_credited_on_what_was_billed(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    """An outage of January reported after January's bill run: the credit is a share of
+    the recurring charge that bill carried (4500 × 27/31 = 3919; 30 % over 8 h: 1176)."""
+    catalog = copy.deepcopy(default_catalog)
+    catalog["offers"]["enterprise"]["recurring_fee"] = 4500
+    catalog["offers"]["enterprise"]["sla"] = {
+        "availability_target": 99.9, "cap_pct": 100,
+        "credit_table": [{"over": "4h", "credit_pct": 20}, {"over": "8h", "credit_pct": 30}]}
+    sim = make_sim(horizon=40 * DAY)
+    subs = SubscriberBase(cells=("A", "B"), offers=("enterprise",),
+                          cell=np.array([0, 0, 1], np.int32), offer=np.zeros(3, np.int16),
+                          account=np.array([0, 0, 1], np.int32))
+    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": catalog}), subs,
+                          publish=lambda msg: None)
+    sim.env.run(until=28 * DAY)
+    assert bss.billing.recurring_base(0).tolist() == [3919, 3919, 3919]
+    bss.on_outage(ServiceOutageReport(1, "A", 10 * DAY, 10 * DAY + 10 * HOUR))
+    assert bss.billing.late_credit_minor == 2 * 1176
