@@ -582,3 +582,23 @@ def test_prepaid_attempts_are_admitted_denied_or_capped_by_online_charging(
     assert sum(p["calls_offered"] for p in pm) == sum(r["kind"] == "voice" for r in rows)
     assert t.engine.counts["calls_denied"] == denied["voice"]
     assert t.engine.counts["sms_denied"] == denied["sms"]
+
+
+def test_the_process_steps_each_interval_and_finish_the_last_part(
+        traffic: Callable[..., Traffic]) -> None:
+    """A horizon 300 s past the fourth interval: four full periods from the process, the
+    last 300 s from ``finish``; calls still up end then."""
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 100, "holding": {
+        "dist": "deterministic", "mean_s": 200}}}, horizon=H + 300)
+    t.engine.channels = np.full(4, 1000)
+    t.sim.env.process(t.engine.process())
+    t.sim.env.run(until=H + 300)
+    assert sorted({p["period_start"] for p in t.pm()}) == [0.0, 900.0, 1800.0, 2700.0]
+    t.engine.finish()
+    last = [p for p in t.pm() if p["period_start"] == H]
+    assert len(last) == 4 and {p["available_s"] for p in last} == {300.0}
+    rows = t.usage()
+    assert max(r["start"] for r in rows) < H + 300
+    assert all(r["outcome"] == "completed" and r["actual_s"] == pytest.approx(200.0)
+               for r in rows)
+    assert len(t.engine.carried[0]) == 0
