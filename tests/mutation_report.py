@@ -57,6 +57,9 @@ SCREEN_TESTS = {
                               "test_oss_field_crews.py",
                               "test_oss_tickets.py", "test_oss_customer_tickets.py"],
     "twin/analysis/reconcile.py": ["test_reconcile.py"],
+    "twin/oss/correlation.py": ["test_oss_correlation.py", "test_oss_power_grouping.py",
+                                "test_oss_alarm_sync.py", "test_oss_impact.py",
+                                "test_oss_tickets.py"],
     "twin/network/traffic.py": ["test_network_traffic.py", "test_network_records.py",
                                 "test_network_online.py"],
 }
