@@ -602,3 +602,53 @@ def test_the_process_steps_each_interval_and_finish_the_last_part(
     assert all(r["outcome"] == "completed" and r["actual_s"] == pytest.approx(200.0)
                for r in rows)
     assert len(t.engine.carried[0]) == 0
+
+
+# --- holding times, volumes, coverage -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("spec", "median"), [
+    ({"dist": "exponential", "mean_s": 120.0}, 120.0 * np.log(2)),
+    ({"dist": "lognormal", "mean_s": 120.0, "sigma": 0.8}, 120.0 * np.exp(-0.32)),
+    ({"dist": "loglogistic", "mean_s": 120.0, "shape": 4.0},
+     120.0 * np.sin(np.pi / 4) / (np.pi / 4)),
+    ({"dist": "deterministic", "mean_s": 120.0}, 120.0),
+])
+def test_holding_times_have_the_mean_and_shape_asked_for(spec: dict[str, Any],
+                                                         median: float) -> None:
+    """Each distribution's mean is the one asked for; its median tells the shape apart
+    (lognormal: e^(μ), μ = ln mean − σ²/2; log-logistic: its scale)."""
+    from twin.network.traffic import draw_holding
+    from twin.scenario.schema.traffic import HoldingSpec
+
+    x = draw_holding(np.random.default_rng(3), HoldingSpec.model_validate(spec), 400_000)
+    assert x.mean() == pytest.approx(120.0, rel=0.02)
+    assert np.median(x) == pytest.approx(median, rel=0.02)
+
+
+@pytest.mark.parametrize(("spec", "median_mb"), [
+    ({"dist": "exponential", "mean": 20.0}, 20.0 * np.log(2)),
+    ({"dist": "lognormal", "mean": 20.0, "sigma": 1.0}, 20.0 * np.exp(-0.5)),
+])
+def test_session_volumes_are_whole_bytes_of_the_mean_asked_for(spec: dict[str, Any],
+                                                              median_mb: float) -> None:
+    from twin.network.traffic import draw_volume
+    from twin.scenario.schema.traffic import VolumeSpec
+
+    x = draw_volume(np.random.default_rng(4), VolumeSpec.model_validate(spec), 400_000)
+    assert (x == np.floor(x)).all() and x.min() >= 0
+    assert x.mean() / 1e6 == pytest.approx(20.0, rel=0.02)
+    assert np.median(x) / 1e6 == pytest.approx(median_mb, rel=0.02)
+
+
+def test_each_cells_radio_hazard_is_its_coverage_class(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"radio": {"drop_rate": 0.05, "coverage_mix": {"good": 0.5, "poor": 0.5},
+                           "coverage_factor": {"good": 0.5, "poor": 3.0}},
+                 "voice": {"holding": {"mean_s": 100}}}, seed=7)
+    e = t.engine
+    assert set(e.coverage.tolist()) <= {"good", "poor"}
+    want = 0.05 / 100 * np.where(e.coverage == "poor", 3.0, 0.5)
+    assert e.radio_hazard == pytest.approx(want)
+    draws = [set(traffic({"radio": {"coverage_mix": {"good": 0.5, "poor": 0.5}}},
+                         seed=s).engine.coverage.tolist()) for s in range(1, 9)]
+    assert set().union(*draws) == {"good", "poor"}  # both classes drawn
