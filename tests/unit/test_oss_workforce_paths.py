@@ -271,19 +271,21 @@ def test_escalation_notes_name_the_level_and_the_share(make: Callable[..., Harne
         (60.0 + 4 * H, "escalated to level 2: 100% of the Critical target")]
 
 
-def test_crews_draw_from_the_workforce_stream(make_sim: Callable[..., Sim]) -> None:
+@pytest.mark.parametrize("travel_min", [60.0, 0.0])
+def test_crews_draw_from_the_workforce_stream(make_sim: Callable[..., Sim],
+                                              travel_min: float) -> None:
     """Travel and repair times come from the stream ``oss.workforce`` alone (common random
-    numbers: other layers' draws do not move them)."""
-    h = harness_factory(make_sim)(crews={"count": 1, "travel_mean_min": 60,
+    numbers: other layers' draws do not move them); a mean of zero takes no draw."""
+    h = harness_factory(make_sim)(crews={"count": 1, "travel_mean_min": travel_min,
                                          "repair_mean_min": 30},
                                   automation={"restart": "never", "switch_standby": False})
     h.send(0, *SITE5_DEAD)
     h.run(until=20 * H)
     (t,) = h.oc.workforce.tickets
     ref = make_sim(horizon=86_400.0).rng.stream("oss.workforce")
-    travel, repair = float(ref.exponential(3600.0)), float(ref.exponential(1800.0))
-    assert (t.travel_s, t.repair_s) == (travel, repair)
-    assert not np.isclose(travel, 3600.0)
+    travel = float(ref.exponential(travel_min * 60)) if travel_min else 0.0
+    assert (t.travel_s, t.repair_s) == (travel, float(ref.exponential(1800.0)))
+    assert not np.isclose(t.repair_s, 1800.0)
 
 
 # --- on site: no fault found, cleared during the repair, the part used --------------------
@@ -427,16 +429,6 @@ def test_distance_travel_starts_where_the_crew_is_based(
     assert t.travel_s == pytest.approx(travel_from(h, base))
     assert t.travel_s != pytest.approx(travel_from(h, region_centre("*", h.oc.inventory)))
 
-
-def test_a_zero_mean_takes_no_draw(make_sim: Callable[..., Sim]) -> None:
-    h = harness_factory(make_sim)(crews={"count": 1, "travel_mean_min": 0,
-                                         "repair_mean_min": 30},
-                                  automation={"restart": "never", "switch_standby": False})
-    h.send(0, *SITE5_DEAD)
-    h.run(until=20 * H)
-    (t,) = h.oc.workforce.tickets
-    ref = make_sim(horizon=86_400.0).rng.stream("oss.workforce")
-    assert (t.travel_s, t.repair_s) == (0.0, float(ref.exponential(1800.0)))
 
 
 def test_a_ticket_merged_before_the_noc_released_it_is_never_released(
