@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from twin.kernel import Sim
@@ -652,3 +653,49 @@ def test_each_cells_radio_hazard_is_its_coverage_class(traffic: Callable[..., Tr
     draws = [set(traffic({"radio": {"coverage_mix": {"good": 0.5, "poor": 0.5}}},
                          seed=s).engine.coverage.tolist()) for s in range(1, 9)]
     assert set().union(*draws) == {"good", "poor"}  # both classes drawn
+
+
+# --- its random streams, counters and tables ------------------------------------------------
+
+
+def test_each_draw_comes_from_its_own_stream(traffic: Callable[..., Traffic],
+                                             make_sim: Callable[..., Sim]) -> None:
+    """Common random numbers: voice, data and messages, coverage, radio keys and duplicate
+    records each draw from a stream of their own, by name."""
+    t = traffic({"radio": {"coverage_mix": {"good": 0.5, "poor": 0.5}}}, seed=5)
+    e = t.engine
+    ref = make_sim(horizon=86_400.0, seed=5).rng
+    rate = np.array([3.0, 5.0, 7.0, 11.0])
+    for kind, name in enumerate(("traffic.voice", "traffic.data", "traffic.sms")):
+        assert len(e._generate(kind, rate, 0.0, INTERVAL)) == ref.stream(name).poisson(rate).sum()
+    pick = ref.stream("network.coverage").choice(2, size=4, p=np.array([0.5, 0.5]))
+    assert e.coverage.tolist() == [("good", "poor")[i] for i in pick]
+    keys = ref.stream("traffic.radio").integers(0, 2**63, size=2, dtype=np.int64)
+    assert e.radio_keys.tolist() == keys.astype(np.uint64).tolist()
+    assert e.cdr_rng.random() == ref.stream("network.cdr").random()
+    assert e.drop_rng.random() == ref.stream("traffic.drops").random()
+
+
+def test_run_counters_are_the_period_counters_summed(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 80, "holding": {"dist": "exponential",
+                                                               "mean_s": 300}},
+                 "radio": RADIO}, horizon=2 * H)
+    t.engine.channels = np.array([2, 4, 30, 30])
+    t.run(H)
+    t.go_dark(3, H + 100.0)
+    t.run(2 * H)
+    pm = t.pm()
+    counts = t.engine.counts
+    for key in ("calls_offered", "calls_blocked", "calls_lost_outage", "calls_dropped",
+                "sessions_offered", "sms_offered", "sms_lost_outage", "calls_denied",
+                "sessions_denied", "sms_denied"):
+        assert counts[key] == sum(p[key] for p in pm), key
+    assert min(counts[k] for k in ("calls_blocked", "calls_lost_outage", "calls_dropped",
+                                   "sms_lost_outage")) > 0
+    assert counts["data_bytes"] == pytest.approx(sum(p["data_mb"] for p in pm) * 1e6, rel=1e-9)
+    t.engine.finish()
+    rows = len(t.usage())
+    t.sim.records.close()  # the engine's tables, by name
+    tables = t.sim.records.directory
+    assert pq.read_table(tables / "traffic.parquet").num_rows == len(pm)
+    assert pq.read_table(tables / "usage.parquet").num_rows == rows > 0
