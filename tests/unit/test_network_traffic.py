@@ -699,3 +699,61 @@ def test_run_counters_are_the_period_counters_summed(traffic: Callable[..., Traf
     tables = t.sim.records.directory
     assert pq.read_table(tables / "traffic.parquet").num_rows == len(pm)
     assert pq.read_table(tables / "usage.parquet").num_rows == rows > 0
+
+
+def test_long_data_sessions_go_out_in_partial_records_that_add_up(
+        traffic: Callable[..., Traffic]) -> None:
+    """Sessions of 2,000 s with a 600-s partial limit: records as the session goes, across
+    intervals and at the horizon, adding up to each session's bytes and seconds; one cut
+    short by an outage too."""
+    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+                 "records": {"partial_time_limit": 600},
+                 "data": {"sessions_per_sub_day": 30,
+                          "duration": {"dist": "deterministic", "mean_s": 2000}}},
+                horizon=2 * H)
+    t.run(H)
+    t.go_dark(0, H + 500.0)
+    t.run(2 * H)
+    t.engine.finish()
+    rows = {r["id"]: r for r in t.usage()}
+    recs = t.records()
+    served = {i for i, r in rows.items() if r["outcome"] in ("completed", "dropped")}
+    assert set(recs["charging_id"].tolist()) == served
+    for i in served:
+        mine = recs["charging_id"] == i
+        assert recs["volume_bytes"][mine].sum() == rows[i]["actual_bytes"]
+        assert recs["duration_s"][mine].sum() == np.ceil(rows[i]["actual_s"])
+        assert mine.sum() == max(1, int(np.ceil(rows[i]["actual_s"] / 600)))
+    assert max(np.bincount(recs["charging_id"])) == 4  # 2,000 s in parts of 600 s
+    assert any(rows[i]["outcome"] == "dropped" for i in served)
+
+
+def test_each_intervals_rate_is_the_lines_demand_over_the_day(
+        traffic: Callable[..., Traffic], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offered per cell per interval: lines' demand × attempts a day × the hour's share
+    of the day, over the interval's seconds — exactly, before the Poisson draw."""
+    demand = np.tile(np.array([1.0] * 45 + [3.0] * 5), 4)  # 60 lines' worth a cell
+    shares = [1.0] * 24
+    shares[0] = 5.0
+    t = traffic({"profile": "diurnal", "hourly_shares": shares,
+                 "voice": {"calls_per_sub_day": 12}, "data": {"sessions_per_sub_day": 48},
+                 "sms": {"per_sub_day": 6},
+                 "events": [{"at": 0, "duration": 600, "site": "site1", "factor": 2}]},
+                demand=demand, horizon=2 * INTERVAL)
+    seen: list[tuple[int, np.ndarray, float, float]] = []
+    real = t.engine._generate
+
+    def spy(kind: int, rate: np.ndarray, t0: float, t1: float) -> Any:
+        seen.append((kind, rate.copy(), t0, t1))
+        return real(kind, rate, t0, t1)
+
+    monkeypatch.setattr(t.engine, "_generate", spy)
+    t.run(2 * INTERVAL)
+    crowd = np.array([2.0, 2.0, 1.0, 1.0])  # site1's cells while the crowd is there
+    for k, per_day in enumerate((12, 48, 6)):
+        first, second = (r for kind, r, _, _ in seen if kind == k)
+        want = 60 * per_day * 5 / 28 / 3600 * INTERVAL
+        assert first == pytest.approx(want * crowd, rel=1e-12)  # mid-interval: 450 s < 600 s
+        assert second == pytest.approx(np.full(4, want), rel=1e-12)
+    assert [(t0, t1) for _, _, t0, t1 in seen] == [(0.0, INTERVAL)] * 3 + [
+        (INTERVAL, 2 * INTERVAL)] * 3
