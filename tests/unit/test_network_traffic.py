@@ -550,15 +550,19 @@ def test_prepaid_attempts_are_admitted_denied_or_capped_by_online_charging(
             "granted": np.where(sub % 2 == 0, 0, grant)}, True))
 
     t.engine.ocs = OnlineCharging(prepaid, answer)
+    t.state.in_service[1] = False  # lines 50–99 are in a dark cell: nobody asks for them
     t.run(2 * H)
     t.engine.finish()
     assert len(requests) == 8  # one an interval
-    assert all((r.columns["sub"] < 100).all() for r in requests)
+    assert all((r.columns["sub"] < 50).all() for r in requests)
+    assert {r["outcome"] for r in t.usage() if 50 <= r["sub"] < 100} == {"lost_outage"}
     rows = t.usage()
     by_id = {r["id"]: r for r in rows}
     for r in rows:
         if r["sub"] >= 100:
             assert r["outcome"] in ("completed", "dropped")
+        elif r["sub"] >= 50:
+            continue
         elif r["sub"] % 2 == 0:
             assert r["outcome"] == "denied_credit" and r["actual_s"] == 0.0
         elif r["kind"] == "voice":  # 120 s wanted, 30 s granted after the answer
@@ -757,3 +761,33 @@ def test_each_intervals_rate_is_the_lines_demand_over_the_day(
         assert second == pytest.approx(np.full(4, want), rel=1e-12)
     assert [(t0, t1) for _, _, t0, t1 in seen] == [(0.0, INTERVAL)] * 3 + [
         (INTERVAL, 2 * INTERVAL)] * 3
+
+
+@pytest.mark.parametrize("fail_open", [False, True])
+def test_while_the_ocs_is_down_prepaid_attempts_fail_closed_or_open(
+        traffic: Callable[..., Traffic], fail_open: bool) -> None:
+    from twin.messages import FAIL_OPEN, OCS_UNAVAILABLE, CreditAnswer, CreditRequest
+    from twin.network.online import OnlineCharging
+
+    t = traffic({"voice": {"calls_per_sub_day": 40}}, horizon=H)
+    t.engine.channels = np.full(4, 1000)
+
+    def down(msg: Any) -> None:
+        if isinstance(msg, CreditRequest):
+            ids = msg.columns["session_id"]
+            t.engine.on_credit_answer(CreditAnswer({
+                "session_id": ids, "result": np.full(ids.size, OCS_UNAVAILABLE, np.int8),
+                "granted": np.zeros(ids.size, np.int64)}, fail_open))
+
+    t.engine.ocs = OnlineCharging(np.ones(t.subs.count, dtype=bool), down)
+    t.run(H)
+    t.engine.finish()
+    rows = t.usage()
+    if fail_open:
+        assert {r["outcome"] for r in rows} == {"completed"}
+        assert set(t.records()["online"].tolist()) == {FAIL_OPEN}
+    else:
+        assert {r["outcome"] for r in rows} == {"denied_ocs"}
+        assert all(r["actual_s"] == 0 and r["actual_bytes"] == 0 for r in rows)
+        assert t.engine.counts["calls_denied"] == sum(r["kind"] == "voice" for r in rows)
+        assert not [m for m in t.published if isinstance(m, UsageBatch)]
