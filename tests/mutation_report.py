@@ -113,7 +113,8 @@ def run(selected: list[str]) -> None:
 
 
 def screen(selected: list[str]) -> int:
-    """The fast pass over each module, one worker process per module, two at a time; 1 if
+    """The fast pass over each module, one worker process per module, two at a time (a
+    lone module split between two); 1 if
     a worker failed (its tests fail without a mutant)."""
     unknown = [m for m in selected if m not in SCREEN_TESTS]
     if unknown:
@@ -127,20 +128,36 @@ def screen(selected: list[str]) -> int:
     shutil.copytree(REPO / "tests", MUTANTS / "tests",
                     ignore=shutil.ignore_patterns("__pycache__"))
     SCREEN.mkdir(exist_ok=True)
-    pending = list(selected)
+    # a lone module is split between both workers (every other mutant each)
+    shards = 2 if len(selected) == 1 else 1
+    pending = [[m, str(i), str(shards)] for m in selected for i in range(shards)]
     running: list[subprocess.Popen[bytes]] = []
     failed = False
     while pending or running:
         while pending and len(running) < 2:
             running.append(subprocess.Popen([sys.executable, "-m", "tests.mutation_report",
-                                             "_screen", pending.pop(0)], cwd=REPO))
+                                             "_screen", *pending.pop(0)], cwd=REPO))
         running[0].wait()
         failed |= any(p.returncode for p in running if p.poll() is not None)
         running = [p for p in running if p.returncode is None]
     return 1 if failed else 0
 
 
-def _screen_worker(path: str) -> int:
+def _record(out: Path, name: str, code: int) -> None:
+    """Add one mutant's result to the module's results, which another worker screening
+    the other half of the module may be writing too."""
+    import fcntl
+
+    with open(out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = json.loads(out.read_text()) if out.exists() else {}
+        done[name] = code
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(done, indent=0))
+        tmp.replace(out)
+
+
+def _screen_worker(path: str, shard: int = 0, shards: int = 1) -> int:
     import contextlib
     import io
     import signal
@@ -177,11 +194,11 @@ def _screen_worker(path: str) -> int:
     if run("none") != 0 or run("none") != 0:
         print(f"{path}: the screen's tests fail without a mutant", file=sys.stderr)
         return 1
-    todo = [k for k in codes if done.get(k) in (None, 0)]
+    todo = [k for i, k in enumerate(codes)  # the shard by position: the same every run
+            if i % shards == shard and done.get(k) in (None, 0)]
     t0 = time.monotonic()
     for name in todo:
-        done[name] = run(name)
-        out.write_text(json.dumps(done, indent=0))
+        _record(out, name, run(name))
     print(f"{path}: screened {len(todo)} mutants in {time.monotonic() - t0:.0f} s",
           file=sys.stderr)
     return 0
@@ -238,7 +255,7 @@ def main(argv: list[str]) -> int:
         print(screen_table())
         return code
     elif argv[:1] == ["_screen"]:
-        return _screen_worker(argv[1])
+        return _screen_worker(argv[1], *(int(a) for a in argv[2:4]))
     elif argv:
         print("usage: python -m tests.mutation_report [run|screen [twin/…/module.py …]]",
               file=sys.stderr)

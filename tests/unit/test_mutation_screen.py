@@ -46,10 +46,10 @@ def fake_mutants(root: Path, expected: int) -> None:
         f"    assert f() == {expected}\n")
 
 
-def screen(root: Path) -> subprocess.CompletedProcess[str]:
+def screen(root: Path, *shard: str) -> subprocess.CompletedProcess[str]:
     (root / "screen").mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-m", "tests.mutation_report", "_screen", MODULE],
+        [sys.executable, "-m", "tests.mutation_report", "_screen", MODULE, *shard],
         cwd=mutation_report.REPO, capture_output=True, text=True, timeout=300,
         env={**os.environ, "TWIN_MUTANTS_DIR": str(root)})
 
@@ -73,3 +73,17 @@ def test_tests_that_fail_without_a_mutant_stop_the_screen(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert "fail without a mutant" in done.stderr
     assert not (tmp_path / "screen" / "rating.json").exists()  # no kills counted
+
+
+def test_two_workers_share_a_module_and_its_results(tmp_path: Path) -> None:
+    """A lone module is split: each worker screens every other mutant into the same
+    results."""
+    fake_mutants(tmp_path, expected=1)
+    first = screen(tmp_path, "0", "2")
+    assert first.returncode == 0, first.stderr
+    assert json.loads((tmp_path / "screen" / "rating.json").read_text()) == {KILLS: 1}
+    assert "screened 1 mutants" in first.stderr
+    second = screen(tmp_path, "1", "2")
+    assert second.returncode == 0, second.stderr
+    assert json.loads((tmp_path / "screen" / "rating.json").read_text()) == {
+        KILLS: 1, SURVIVES: 0}
