@@ -114,8 +114,8 @@ def run(selected: list[str]) -> None:
 
 def screen(selected: list[str]) -> int:
     """The fast pass over each module, one worker process per module, two at a time (a
-    lone module split between two); 1 if
-    a worker failed (its tests fail without a mutant)."""
+    lone module split between two); 1 if a worker failed (its tests fail without a
+    mutant)."""
     unknown = [m for m in selected if m not in SCREEN_TESTS]
     if unknown:
         raise SystemExit(f"no unit tests listed for the screen of {', '.join(unknown)}")
