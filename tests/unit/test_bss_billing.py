@@ -417,3 +417,58 @@ def test_a_late_outage_report_is_credited_on_what_was_billed(
     assert bss.billing.recurring_base(0).tolist() == [3919, 3919, 3919]
     bss.on_outage(ServiceOutageReport(1, "A", 10 * DAY, 10 * DAY + 10 * HOUR))
     assert bss.billing.late_credit_minor == 2 * 1176
+
+
+def test_each_group_bills_its_own_lines_usage_fees_and_credits(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    """Forty enterprise lines on one cell, billed on the 1st or the 15th, for 30 days from
+    5 January; a 5-hour outage on 8 January (20 % credit). Usage of every kind posted to
+    one line of each group, a one-time fee owed by one: each appears once, on its own
+    line's bill of its own cycle; every line is credited once, on its group's first bill."""
+    sim = make_sim(horizon=30 * DAY)
+    n = 40
+    subs = SubscriberBase(cells=("A",), offers=("enterprise",), cell=np.zeros(n, np.int32),
+                          offer=np.zeros(n, np.int16), account=np.arange(n, dtype=np.int32))
+    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": default_catalog,
+                                                       "bill_cycle_days": {1: 0.5, 15: 0.5}}),
+                          subs, publish=lambda msg: None)
+    billing = bss.billing
+    a, b = (int(np.flatnonzero(billing.group == g)[0]) for g in (0, 1))
+    bss.on_outage(ServiceOutageReport(1, "A", 3 * DAY, 3 * DAY + 5 * HOUR))
+    for sub, kind, start, charge in ((a, 0, DAY, 10), (a, 1, 2 * DAY, 20), (a, 2, 3 * DAY, 30),
+                                     (b, 1, DAY, 40), (b, 2, 12 * DAY, 7)):
+        billing.add_usage(np.array([sub]), np.array([kind], np.int8), np.array([start]),
+                          np.array([charge], np.int64))
+    billing.one_time_due[a] = 500
+    sim.at_end(bss.finish)
+    sim.run()
+    tables = sim.records.directory
+    lines = pq.read_table(tables / "invoice_lines.parquet").to_pylist()
+    period = {0: [(0.0, 27 * DAY), (27 * DAY, 30 * DAY)], 1: [(0.0, 10 * DAY),
+                                                                (10 * DAY, 30 * DAY)]}
+    assert {(r["sub"], r["line_type"], r["amount_minor"], r["period_from"], r["period_to"])
+            for r in lines if r["line_type"].startswith("usage") or r["line_type"] == "one_time"
+            } == {(a, "usage_voice", 10, *period[0][0]), (a, "usage_data", 20, *period[0][0]),
+                  (a, "usage_sms", 30, *period[0][0]), (a, "one_time", 500, *period[0][0]),
+                  (b, "usage_data", 40, *period[1][0]), (b, "usage_sms", 7, *period[1][1])}
+    credits = pq.read_table(tables / "sla_credits.parquet").to_pylist()
+    assert sorted(c["sub"] for c in credits) == list(range(n))  # each line once
+    base = billing.recurring_base(0)
+    for c in credits:
+        assert (c["credit_pct"], c["credit_minor"]) == (20.0, round(base[c["sub"]] * 0.2))
+        assert c["base_minor"] == base[c["sub"]] == round(4500 * (27 if billing.group[c["sub"]]
+                                                                  == 0 else 10) / 31)
+    credit_lines = [(r["sub"], r["amount_minor"], r["period_from"], r["period_to"])
+                    for r in lines if r["line_type"] == "sla_credit"]
+    assert sorted(credit_lines) == sorted(
+        (s, -round(base[s] * 0.2), *period[int(billing.group[s])][0]) for s in range(n))
+    invoices = pq.read_table(tables / "invoices.parquet").to_pylist()
+    assert sorted((r["account"], r["billed_from"], r["billed_to"]) for r in invoices) == sorted(
+        (s, *p) for s in range(n) for p in period[int(billing.group[s])])
+    assert billing.totals["recurring_minor"] == sum(r["recurring_minor"] for r in invoices)
+    # what the fees would have been had nobody churned: every cycle of every line, summed
+    churned = bss.care.leaves < 30 * DAY
+    assert churned.any()
+    parts = {0: (27 / 31, 3 / 28), 1: (10 / 31, 20 / 31)}  # of January, February; of 15 Jan
+    assert billing.totals["recurring_potential_minor"] == sum(
+        round(4500 * f) for s in range(n) for f in parts[int(billing.group[s])])
