@@ -472,3 +472,30 @@ def test_each_group_bills_its_own_lines_usage_fees_and_credits(
     parts = {0: (27 / 31, 3 / 28), 1: (10 / 31, 20 / 31)}  # of January, February; of 15 Jan
     assert billing.totals["recurring_potential_minor"] == sum(
         round(4500 * f) for s in range(n) for f in parts[int(billing.group[s])])
+
+
+@pytest.mark.parametrize(("min_lines", "lines", "discounted"), [
+    (1, 1, True), (3, 3, True), (3, 2, False)])
+def test_volume_discount_from_the_accounts_lines_of_the_offer(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any], min_lines: int,
+        lines: int, discounted: bool) -> None:
+    """An account with ``lines`` lines of an offer discounting 10 % from ``min_lines``; a
+    second account of one line never qualifies (unless one line is enough)."""
+    catalog = copy.deepcopy(default_catalog)
+    catalog["offers"]["consumer_postpaid"]["discount"] = {"min_lines": min_lines, "pct": 10}
+    sim = make_sim(horizon=7 * DAY)
+    account = np.array([0] * lines + [1], dtype=np.int32)
+    subs = SubscriberBase(cells=("A",), offers=("consumer_postpaid",),
+                          cell=np.zeros(account.size, np.int32),
+                          offer=np.zeros(account.size, np.int16), account=account)
+    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": catalog}), subs,
+                          publish=lambda msg: None)
+    sim.at_end(bss.finish)
+    sim.run()
+    fee = round(1680 * 7 / 31)
+    rows = pq.read_table(sim.records.directory / "invoice_lines.parquet").to_pylist()
+    discount = {r["sub"]: r["amount_minor"] for r in rows if r["line_type"] == "discount"}
+    want = {s: -round(fee * 0.1) for s in range(lines)} if discounted else {}
+    if min_lines == 1:
+        want[lines] = -round(fee * 0.1)
+    assert discount == want
