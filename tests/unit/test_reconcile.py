@@ -264,40 +264,41 @@ def test_a_subtotal_the_lines_above_do_not_give_is_refused(tmp_path: Path) -> No
 
 
 def test_sla_truth_prices_the_true_outages_per_line_and_cycle(tmp_path: Path) -> None:
-    """Two cycle groups (the second's first cycle began before the run, its second is
-    padding), four lines with the same SLA (target 90 %, 10 % credit over 100 s, 25 % over
-    300 s, capped at 20 %, 50 s of announced maintenance excluded), one line activated
-    mid-run. Worked by hand:
+    """Two cycle groups (the first's cycle began before the run and is followed by padding,
+    the second's second cycle ends at the horizon), five lines with the same SLA (target
+    90 %, 10 % credit over 100 s, 25 % over 300 s, capped at 20 %, 50 s of announced
+    maintenance excluded), one line activated at the end of its first cycle, one on a cell
+    with no outage. Worked by hand:
 
-    ======  =========  ====  ======  =======  ======  ======
-    group   cycle      line  true s  meas s   credit  breach
-    ======  =========  ====  ======  =======  ======  ======
-    0       0–1000     0     350     400.0004  200     both
-    0       0–1000     2     0       0         0       -
-    0       1000–1800  0     100     100       0       -       (87.5 %, no step passed)
-    0       1000–1800  3     100     100       0       -
-    0       1000–1800  2     299.9996 0        310     true
-    1       0–500      1     300     350.0004  200     both
-    ======  =========  ====  ======  =======  ======  ======
+    =====  =========  ====  ========  ========  ======  ======
+    group  cycle      line  true s    meas s    credit  breach
+    =====  =========  ====  ========  ========  ======  ======
+    0      0–500      1     399.5     350.0004  400     both
+    1      0–1000     0     449.5     400.0004  200     both
+    1      0–1000     2, 4  0         0         0       -
+    1      1000–1800  0, 3  100       100       0       -       (87.5 %, no step passed)
+    1      1000–1800  2     299.9996  0         310     true
+    =====  =========  ====  ========  ========  ======  ======
     """
     from twin.scenario.schema.bss import SlaSpec
 
     spec = SlaSpec.model_validate({
         "availability_target": 90, "cap_pct": 20, "maintenance_allowance": 50,
         "credit_table": [{"over": 100, "credit_pct": 10}, {"over": 300, "credit_pct": 25}]})
-    pq.write_table(pa.table({"cell": ["c1", "c1", "c2"], "start": [100.0, 900.0, 1200.0004],
+    pq.write_table(pa.table({"cell": ["c1", "c1", "c2"], "start": [0.5, 900.0, 1200.0004],
                              "end": [400.0, 1100.0, 1500.0]}), tmp_path / "cell_outages.parquet")
-    base = {0: np.array([1000, 2000, 3000, 4000]), 1: np.array([1100, 2100, 3100, 4100])}
-    sla = SimpleNamespace(subs_on={"c1": [0, 1, 3], "c2": [2]},
+    base = {0: np.array([1000, 2000, 3000, 4000, 5000]),
+            1: np.array([1100, 2100, 3100, 4100, 5100])}
+    sla = SimpleNamespace(subs_on={"c1": [0, 1, 3], "c2": [2], "c3": [4]},
                           planned={"c1": [(900.0, 1000.0)]}, slas=[spec],
                           outages={"c1": [(100.0, 450.0004), (900.0, 1100.0)]})
-    billing = SimpleNamespace(sla=sla, days=[1, 15], n_cycles=2,
-                              B=np.array([[0.0, 1000.0, 2000.0], [-500.0, 500.0, 500.0]]),
-                              group=np.array([0, 1, 0, 0]), recurring_base=base.__getitem__)
+    billing = SimpleNamespace(sla=sla, days=[15, 1], n_cycles=2,
+                              B=np.array([[-500.0, 500.0, 500.0], [0.0, 1000.0, 2000.0]]),
+                              group=np.array([1, 0, 1, 1, 1]), recurring_base=base.__getitem__)
     bss = SimpleNamespace(billing=billing, sim=SimpleNamespace(horizon=1800.0),
-                          lines=SimpleNamespace(active_from=np.array([0.0, 0.0, 0.0, 1500.0])),
-                          subs=SimpleNamespace(offer=np.array([0, 0, 0, 0])))
+                          lines=SimpleNamespace(active_from=np.array([0.0, 0, 0, 1000, 0])),
+                          subs=SimpleNamespace(offer=np.zeros(5, dtype=np.int64)))
     assert rec.sla_truth(tmp_path, bss) == {
-        "sla_outage_measured_s": 950.001, "sla_outage_true_s": 1150.0,
-        "sla_credits_true_minor": 710, "sla_lines_true_breach": 3,
+        "sla_outage_measured_s": 950.001, "sla_outage_true_s": 1349.0,
+        "sla_credits_true_minor": 910, "sla_lines_true_breach": 3,
         "sla_lines_measured_breach": 2}
