@@ -117,6 +117,12 @@ def test_percent_of_rounds_half_up() -> None:
     assert percent_of(arr(4500), np.array([10.0])).tolist() == [450]
     assert percent_of(arr(4515), np.array([5.0])).tolist() == [226]  # 225.75
     assert percent_of(arr(10), np.array([25.0])).tolist() == [3]  # 2.5
+
+
+@pytest.mark.parametrize("pct", [np.nan, np.inf, None])
+def test_percent_of_refuses_a_percentage_that_is_not_a_number(pct: Any) -> None:
+    with pytest.raises(ValueError, match="percentages must be finite numbers"):
+        percent_of(arr(100, 200), np.array([10.0, pct], dtype=object))
     assert percent_of(arr(10, 10, 1016), np.array([0.0, 100.0, 20.0])).tolist() == [0, 10, 203]
 
 
@@ -435,6 +441,7 @@ def test_each_group_bills_its_own_lines_usage_fees_and_credits(
     billing = bss.billing
     a, b = (int(np.flatnonzero(billing.group == g)[0]) for g in (0, 1))
     bss.on_outage(ServiceOutageReport(1, "A", 3 * DAY, 3 * DAY + 5 * HOUR))
+    bss.on_outage(ServiceOutageReport(2, "A", 12 * DAY, 12 * DAY + 5 * HOUR))
     for sub, kind, start, charge in ((a, 0, DAY, 10), (a, 1, 2 * DAY, 20), (a, 2, 3 * DAY, 30),
                                      (b, 1, DAY, 40), (b, 2, 12 * DAY, 7)):
         billing.add_usage(np.array([sub]), np.array([kind], np.int8), np.array([start]),
@@ -451,21 +458,35 @@ def test_each_group_bills_its_own_lines_usage_fees_and_credits(
             } == {(a, "usage_voice", 10, *period[0][0]), (a, "usage_data", 20, *period[0][0]),
                   (a, "usage_sms", 30, *period[0][0]), (a, "one_time", 500, *period[0][0]),
                   (b, "usage_data", 40, *period[1][0]), (b, "usage_sms", 7, *period[1][1])}
+    # group 0's January has both outages (10 h: 30 %); group 1 has one in each cycle (20 %)
+    due = {(s, k): pct for s in range(n) for k, pct in (
+        ((0, 30.0),) if billing.group[s] == 0 else ((0, 20.0), (1, 20.0)))}
     credits = pq.read_table(tables / "sla_credits.parquet").to_pylist()
-    assert sorted(c["sub"] for c in credits) == list(range(n))  # each line once
-    base = billing.recurring_base(0)
-    for c in credits:
-        assert (c["credit_pct"], c["credit_minor"]) == (20.0, round(base[c["sub"]] * 0.2))
-        assert c["base_minor"] == base[c["sub"]] == round(4500 * (27 if billing.group[c["sub"]]
-                                                                  == 0 else 10) / 31)
+    starts = {0: [datetime(2026, 1, 1, tzinfo=UTC)],
+              1: [datetime(2025, 12, 15, tzinfo=UTC), datetime(2026, 1, 15, tzinfo=UTC)]}
+    got = {(c["sub"], starts[int(billing.group[c["sub"]])].index(c["cycle_start"])):
+           (c["credit_pct"], c["base_minor"], c["credit_minor"]) for c in credits}
+    assert len(credits) == len(got)  # one credit a line and cycle
+    assert got == {(s, k): (pct, billing.recurring_base(k)[s],
+                            round(billing.recurring_base(k)[s] * pct / 100))
+                   for (s, k), pct in due.items()}
+    assert got[(a, 0)][1] == round(4500 * 27 / 31) and got[(b, 0)][1] == round(4500 * 10 / 31)
     credit_lines = [(r["sub"], r["amount_minor"], r["period_from"], r["period_to"])
                     for r in lines if r["line_type"] == "sla_credit"]
     assert sorted(credit_lines) == sorted(
-        (s, -round(base[s] * 0.2), *period[int(billing.group[s])][0]) for s in range(n))
+        (s, -got[(s, k)][2], *period[int(billing.group[s])][k]) for s, k in due)
     invoices = pq.read_table(tables / "invoices.parquet").to_pylist()
     assert sorted((r["account"], r["billed_from"], r["billed_to"]) for r in invoices) == sorted(
         (s, *p) for s in range(n) for p in period[int(billing.group[s])])
     assert billing.totals["recurring_minor"] == sum(r["recurring_minor"] for r in invoices)
+    totals = billing.totals  # added up over every bill run
+    assert totals["invoices"] == len(invoices)
+    for total, column in (("usage_minor", "usage_minor"), ("one_time_minor", "one_time_minor"),
+                          ("sla_credits_minor", "sla_credit_minor"),
+                          ("discounts_minor", "discount_minor"), ("tax_minor", "tax_minor"),
+                          ("net_billed_minor", "net_minor"), ("billed_minor", "total_minor")):
+        assert totals[total] == sum(r[column] for r in invoices), total
+    assert (totals["usage_minor"], totals["one_time_minor"]) == (107, 500)
     # what the fees would have been had nobody churned: every cycle of every line, summed
     churned = bss.care.leaves < 30 * DAY
     assert churned.any()
@@ -499,3 +520,73 @@ def test_volume_discount_from_the_accounts_lines_of_the_offer(
     if min_lines == 1:
         want[lines] = -round(fee * 0.1)
     assert discount == want
+
+
+def test_an_invoice_row_and_its_lines_column_by_column(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    """A week from 5 January, one bill run (the final one) for cycle 1 Jan – 1 Feb:
+
+    * account 0: a prepaid line (its first, in the south) and a postpaid one: an invoice
+      of type prepaid in the south, the postpaid fee 1680 × 7/31 = 379, no line for the
+      prepaid line's zero fee;
+    * account 1: a prepaid line with nothing to bill: no invoice;
+    * account 2: a prepaid line owing a one-time fee of 500: an invoice for it alone;
+    * account 3: a postpaid line activated at the very end of the billed week: not billed.
+    """
+    sim = make_sim(horizon=7 * DAY)
+    subs = SubscriberBase(cells=("A", "B"), offers=("consumer_postpaid", "consumer_prepaid"),
+                          cell=np.array([1, 0, 0, 0, 1], np.int32),
+                          offer=np.array([1, 0, 1, 1, 0], np.int16),
+                          account=np.array([0, 0, 1, 2, 3], np.int32),
+                          cell_region=("north", "south"))
+    spec = BssSpec.model_validate({"catalog": default_catalog, "care": {
+        "churn_base_monthly": 0, "churn_per_outage_hour": 0}})
+    bss = BusinessSupport(sim, spec, subs, publish=lambda msg: None)
+    bss.billing.one_time_due[3] = 500
+    bss.billing.one_time_due[4] = 500
+    bss.lines.active_from[4] = bss.lines.bill_from[4] = 7 * DAY
+    sim.at_end(bss.finish)
+    sim.run()
+    tables = sim.records.directory
+    invoices = pq.read_table(tables / "invoices.parquet").to_pylist()
+    vat = default_catalog["vat_pct"]
+    tax = [int(percent_of(np.array([379]), vat)[0]), int(percent_of(np.array([500]), vat)[0])]
+    jan1, feb1 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    common = {"cycle_start": jan1, "cycle_end": feb1, "billed_from": 0.0,
+              "billed_to": 7 * DAY, "bill_run": 7 * DAY, "discount_minor": 0, "usage_minor": 0,
+              "sla_credit_minor": 0, "currency": "EUR", "bill_cycle_day": 1, "bill_cycle": 0}
+    assert invoices == [
+        {"invoice_id": 1, "account": 0, "account_type": "prepaid", "recurring_minor": 379,
+         "one_time_minor": 0, "net_minor": 379, "tax_minor": tax[0],
+         "total_minor": 379 + tax[0], "region": "south", **common},
+        {"invoice_id": 2, "account": 2, "account_type": "prepaid", "recurring_minor": 0,
+         "one_time_minor": 500, "net_minor": 500, "tax_minor": tax[1],
+         "total_minor": 500 + tax[1], "region": "north", **common}]
+    lines = pq.read_table(tables / "invoice_lines.parquet").to_pylist()
+    assert [(r["invoice_id"], r["account"], r["sub"], r["offer"], r["line_type"],
+             r["amount_minor"], r["period_from"], r["period_to"]) for r in lines] == [
+        (1, 0, 1, "consumer_postpaid", "recurring", 379, 0.0, 7 * DAY),
+        (2, 2, 3, "consumer_prepaid", "one_time", 500, 0.0, 7 * DAY),
+        (1, 0, -1, "", "tax", tax[0], 0.0, 7 * DAY),
+        (2, 2, -1, "", "tax", tax[1], 0.0, 7 * DAY)]
+    assert bss.billing.totals == {
+        "invoices": 2, "billed_minor": 879 + sum(tax), "recurring_minor": 379,
+        "usage_minor": 0, "sla_credits_minor": 0, "one_time_minor": 500,
+        "discounts_minor": 0, "net_billed_minor": 879, "tax_minor": sum(tax),
+        "recurring_potential_minor": 379}
+
+
+def test_a_groups_padding_is_never_billed(make_sim: Callable[..., Sim],
+                                          default_catalog: dict[str, Any]) -> None:
+    """45 days: the group of the 1st has two cycles (January, February to the horizon), the
+    group of the 15th three; the first group's third cycle is padding, billed by nobody."""
+    bss, sim, (a, b) = two_groups(make_sim, default_catalog, horizon=45 * DAY)
+    assert bss.billing.B[0].tolist() == [-4 * DAY, 27 * DAY, 55 * DAY, 55 * DAY]
+    sim.at_end(bss.finish)
+    sim.run()
+    assert bss.billing.billed.tolist() == [2, 3]
+    rows = pq.read_table(sim.records.directory / "invoices.parquet").to_pylist()
+    mine = sorted((r["billed_from"], r["billed_to"]) for r in rows
+                  if r["account"] == bss.subs.account[a])
+    assert mine == [(0.0, 27 * DAY), (27 * DAY, 45 * DAY)]
+    assert len([r for r in rows if r["account"] == bss.subs.account[b]]) == 3

@@ -234,7 +234,7 @@ class Billing:
         key = acc * n_off + offer
         lines_of_offer = np.bincount(key[active], minlength=(int(acc.max()) + 1) * n_off)
         enough = lines_of_offer[key] >= np.maximum(prices.discount_min_lines[offer], 1)
-        out: npt.NDArray[np.float64] = np.where(enough, prices.discount_pct[offer], 0.0)
+        out: npt.NDArray[np.float64] = prices.discount_pct[offer] * enough
         return out
 
     def bill(self, k: int, g: int = 0) -> None:
