@@ -72,9 +72,9 @@ class Correlator:
                  on_incident: Callable[[Incident], None],
                  on_cleared: Callable[[Incident], None],
                  on_merged: Callable[[Incident], None],
-                 on_grown: Callable[[Incident], None] | None = None) -> None:
+                 on_grown: Callable[[Incident], None]) -> None:
         self.sim = sim
-        self.on_grown = on_grown or (lambda inc: None)  # an open incident's shadow grew
+        self.on_grown = on_grown  # an open incident's shadow grew
         self.dark: dict[str, Incident] = {}  # element dark after a mains failure → incident
         self.window = window_s
         self.on_incident = on_incident
