@@ -266,7 +266,7 @@ def test_a_subtotal_the_lines_above_do_not_give_is_refused(tmp_path: Path) -> No
 def test_sla_truth_prices_the_true_outages_per_line_and_cycle(tmp_path: Path) -> None:
     """Two cycle groups (the first's cycle began before the run and is followed by padding,
     the second's second cycle ends at the horizon), five lines with the same SLA (target
-    90 %, 10 % credit over 100 s, 25 % over 300 s, capped at 20 %, 50 s of announced
+    90 %, 1 % credit over 50 s, 25 % over 300 s, capped at 20 %, 50 s of announced
     maintenance excluded), one line activated at the end of its first cycle, one on a cell
     with no outage. Worked by hand:
 
@@ -276,16 +276,16 @@ def test_sla_truth_prices_the_true_outages_per_line_and_cycle(tmp_path: Path) ->
     0      0–500      1     399.5     350.0004  400     both
     1      0–1000     0     449.5     400.0004  200     both
     1      0–1000     2, 4  0         0         0       -
-    1      1000–1800  0, 3  100       100       0       -       (87.5 %, no step passed)
-    1      1000–1800  2     299.9996  0         310     true
+    1      1000–1800  0, 3  100       100       11, 41  both    (87.5 %: 1 %)
+    1      1000–1800  2     299.7496  0         31      true
     =====  =========  ====  ========  ========  ======  ======
     """
     from twin.scenario.schema.bss import SlaSpec
 
     spec = SlaSpec.model_validate({
         "availability_target": 90, "cap_pct": 20, "maintenance_allowance": 50,
-        "credit_table": [{"over": 100, "credit_pct": 10}, {"over": 300, "credit_pct": 25}]})
-    pq.write_table(pa.table({"cell": ["c1", "c1", "c2"], "start": [0.5, 900.0, 1200.0004],
+        "credit_table": [{"over": 50, "credit_pct": 1}, {"over": 300, "credit_pct": 25}]})
+    pq.write_table(pa.table({"cell": ["c1", "c1", "c2"], "start": [0.5, 900.0, 1200.2504],
                              "end": [400.0, 1100.0, 1500.0]}), tmp_path / "cell_outages.parquet")
     base = {0: np.array([1000, 2000, 3000, 4000, 5000]),
             1: np.array([1100, 2100, 3100, 4100, 5100])}
@@ -299,6 +299,6 @@ def test_sla_truth_prices_the_true_outages_per_line_and_cycle(tmp_path: Path) ->
                           lines=SimpleNamespace(active_from=np.array([0.0, 0, 0, 1000, 0])),
                           subs=SimpleNamespace(offer=np.zeros(5, dtype=np.int64)))
     assert rec.sla_truth(tmp_path, bss) == {
-        "sla_outage_measured_s": 950.001, "sla_outage_true_s": 1349.0,
-        "sla_credits_true_minor": 910, "sla_lines_true_breach": 3,
-        "sla_lines_measured_breach": 2}
+        "sla_outage_measured_s": 950.001, "sla_outage_true_s": 1348.75,
+        "sla_credits_true_minor": 683, "sla_lines_true_breach": 5,
+        "sla_lines_measured_breach": 4}
