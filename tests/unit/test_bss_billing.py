@@ -500,26 +500,37 @@ def test_each_group_bills_its_own_lines_usage_fees_and_credits(
 def test_volume_discount_from_the_accounts_lines_of_the_offer(
         make_sim: Callable[..., Sim], default_catalog: dict[str, Any], min_lines: int,
         lines: int, discounted: bool) -> None:
-    """An account with ``lines`` lines of an offer discounting 10 % from ``min_lines``; a
-    second account of one line never qualifies (unless one line is enough)."""
+    """An account with ``lines`` lines of an offer discounting 10 % from ``min_lines`` and a
+    line activated as its first cycle's billed part ends (it counts from the next cycle
+    on); a second account of one line never qualifies (unless one line is enough). Two bill
+    runs: 5 January – 1 February (27 of 31 days billed), 1 – 10 February."""
     catalog = copy.deepcopy(default_catalog)
     catalog["offers"]["consumer_postpaid"]["discount"] = {"min_lines": min_lines, "pct": 10}
-    sim = make_sim(horizon=7 * DAY)
-    account = np.array([0] * lines + [1], dtype=np.int32)
+    sim = make_sim(horizon=36 * DAY)
+    account = np.array([0] * (lines + 1) + [1], dtype=np.int32)
     subs = SubscriberBase(cells=("A",), offers=("consumer_postpaid",),
                           cell=np.zeros(account.size, np.int32),
                           offer=np.zeros(account.size, np.int16), account=account)
-    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": catalog}), subs,
+    bss = BusinessSupport(sim, BssSpec.model_validate({"catalog": catalog, "care": {
+        "churn_base_monthly": 0, "churn_per_outage_hour": 0}}), subs,
                           publish=lambda msg: None)
+    late = lines  # the account's extra line, active from the first cycle's end on
+    bss.lines.active_from[late] = bss.lines.bill_from[late] = 27 * DAY
     sim.at_end(bss.finish)
     sim.run()
-    fee = round(1680 * 7 / 31)
     rows = pq.read_table(sim.records.directory / "invoice_lines.parquet").to_pylist()
-    discount = {r["sub"]: r["amount_minor"] for r in rows if r["line_type"] == "discount"}
+    first = {r["sub"]: r["amount_minor"] for r in rows
+             if r["line_type"] == "discount" and r["period_from"] == 0}
+    fee = round(1680 * 27 / 31)
     want = {s: -round(fee * 0.1) for s in range(lines)} if discounted else {}
     if min_lines == 1:
-        want[lines] = -round(fee * 0.1)
-    assert discount == want
+        want[lines + 1] = -round(fee * 0.1)
+    assert first == want
+    second = {r["sub"] for r in rows
+              if r["line_type"] == "discount" and r["period_from"] == 27 * DAY}
+    assert late in second  # counted once active
+    assert bss.billing.totals["discounts_minor"] == -sum(
+        r["amount_minor"] for r in rows if r["line_type"] == "discount")
 
 
 def test_an_invoice_row_and_its_lines_column_by_column(
@@ -531,26 +542,29 @@ def test_an_invoice_row_and_its_lines_column_by_column(
       prepaid line's zero fee;
     * account 1: a prepaid line with nothing to bill: no invoice;
     * account 2: a prepaid line owing a one-time fee of 500: an invoice for it alone;
-    * account 3: a postpaid line activated at the very end of the billed week: not billed.
+    * account 3: a postpaid line activated at the very end of the billed week: not billed;
+    * account 4: a prepaid line owing 5: an invoice with a tax of 1.
     """
     sim = make_sim(horizon=7 * DAY)
     subs = SubscriberBase(cells=("A", "B"), offers=("consumer_postpaid", "consumer_prepaid"),
-                          cell=np.array([1, 0, 0, 0, 1], np.int32),
-                          offer=np.array([1, 0, 1, 1, 0], np.int16),
-                          account=np.array([0, 0, 1, 2, 3], np.int32),
+                          cell=np.array([1, 0, 0, 0, 0, 0], np.int32),
+                          offer=np.array([1, 0, 1, 1, 0, 1], np.int16),
+                          account=np.array([0, 0, 1, 2, 3, 4], np.int32),
                           cell_region=("north", "south"))
     spec = BssSpec.model_validate({"catalog": default_catalog, "care": {
         "churn_base_monthly": 0, "churn_per_outage_hour": 0}})
     bss = BusinessSupport(sim, spec, subs, publish=lambda msg: None)
     bss.billing.one_time_due[3] = 500
     bss.billing.one_time_due[4] = 500
+    bss.billing.one_time_due[5] = 5
     bss.lines.active_from[4] = bss.lines.bill_from[4] = 7 * DAY
     sim.at_end(bss.finish)
     sim.run()
     tables = sim.records.directory
     invoices = pq.read_table(tables / "invoices.parquet").to_pylist()
     vat = default_catalog["vat_pct"]
-    tax = [int(percent_of(np.array([379]), vat)[0]), int(percent_of(np.array([500]), vat)[0])]
+    tax = [int(percent_of(np.array([n]), vat)[0]) for n in (379, 500, 5)]
+    assert tax[2] == 1
     jan1, feb1 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
     common = {"cycle_start": jan1, "cycle_end": feb1, "billed_from": 0.0,
               "billed_to": 7 * DAY, "bill_run": 7 * DAY, "discount_minor": 0, "usage_minor": 0,
@@ -561,18 +575,23 @@ def test_an_invoice_row_and_its_lines_column_by_column(
          "total_minor": 379 + tax[0], "region": "south", **common},
         {"invoice_id": 2, "account": 2, "account_type": "prepaid", "recurring_minor": 0,
          "one_time_minor": 500, "net_minor": 500, "tax_minor": tax[1],
-         "total_minor": 500 + tax[1], "region": "north", **common}]
+         "total_minor": 500 + tax[1], "region": "north", **common},
+        {"invoice_id": 3, "account": 4, "account_type": "prepaid", "recurring_minor": 0,
+         "one_time_minor": 5, "net_minor": 5, "tax_minor": 1, "total_minor": 6,
+         "region": "north", **common}]
     lines = pq.read_table(tables / "invoice_lines.parquet").to_pylist()
     assert [(r["invoice_id"], r["account"], r["sub"], r["offer"], r["line_type"],
              r["amount_minor"], r["period_from"], r["period_to"]) for r in lines] == [
         (1, 0, 1, "consumer_postpaid", "recurring", 379, 0.0, 7 * DAY),
         (2, 2, 3, "consumer_prepaid", "one_time", 500, 0.0, 7 * DAY),
+        (3, 4, 5, "consumer_prepaid", "one_time", 5, 0.0, 7 * DAY),
         (1, 0, -1, "", "tax", tax[0], 0.0, 7 * DAY),
-        (2, 2, -1, "", "tax", tax[1], 0.0, 7 * DAY)]
+        (2, 2, -1, "", "tax", tax[1], 0.0, 7 * DAY),
+        (3, 4, -1, "", "tax", 1, 0.0, 7 * DAY)]
     assert bss.billing.totals == {
-        "invoices": 2, "billed_minor": 879 + sum(tax), "recurring_minor": 379,
-        "usage_minor": 0, "sla_credits_minor": 0, "one_time_minor": 500,
-        "discounts_minor": 0, "net_billed_minor": 879, "tax_minor": sum(tax),
+        "invoices": 3, "billed_minor": 884 + sum(tax), "recurring_minor": 379,
+        "usage_minor": 0, "sla_credits_minor": 0, "one_time_minor": 505,
+        "discounts_minor": 0, "net_billed_minor": 884, "tax_minor": sum(tax),
         "recurring_potential_minor": 379}
 
 

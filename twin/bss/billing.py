@@ -237,7 +237,7 @@ class Billing:
         out: npt.NDArray[np.float64] = prices.discount_pct[offer] * enough
         return out
 
-    def bill(self, k: int, g: int = 0) -> None:
+    def bill(self, k: int, g: int) -> None:
         """The bill run of cycle ``k`` of group ``g``: its accounts' invoices."""
         subs, prices, cal = self.subs, self.prices, self.sim.calendar
         b0, b1 = float(self.B[g, k]), float(self.B[g, k + 1])
