@@ -30,17 +30,19 @@ class Traffic:
     """A TrafficEngine on a four-cell network; what it publishes is kept."""
 
     def __init__(self, sim: Sim, spec: dict[str, Any], subs_per_cell: int,
-                 demand: np.ndarray | None, existing: int, duplicates: float = 0.0) -> None:
+                 demand: np.ndarray | None, existing: int, duplicates: float = 0.0,
+                 prepaid: np.ndarray | None = None, cell: np.ndarray | None = None) -> None:
         topo = build_topology(NetworkSpec.model_validate({
             "preset": "small", "sites": 2, "sites_per_chain": 2, "cells_per_site": 2,
             "transport": "tree"}))
         self.state = NetworkState(topo)
         n = len(self.state.cell_ids)
-        cell = np.repeat(np.arange(n), subs_per_cell).astype(np.int32)
+        if cell is None:  # each line's cell; by default subs_per_cell lines a cell, in order
+            cell = np.repeat(np.arange(n), subs_per_cell).astype(np.int32)
         self.subs = SubscriberBase(cells=tuple(self.state.cell_ids), offers=("o",), cell=cell,
                                    offer=np.zeros(cell.size, np.int16),
                                    account=np.arange(cell.size, dtype=np.int32),
-                                   demand=demand, existing=existing)
+                                   demand=demand, existing=existing, prepaid=prepaid)
         self.spec = TrafficSpec.model_validate({"profile": "flat", "radio": {"drop_rate": 0},
                                                 **spec})
         self.sim = sim
@@ -80,9 +82,10 @@ class Traffic:
 def traffic(make_sim: Callable[..., Sim]) -> Callable[..., Traffic]:
     def make(spec: dict[str, Any] | None = None, subs_per_cell: int = 50,
              horizon: float = 86_400.0, demand: np.ndarray | None = None,
-             existing: int = -1, seed: int = 1, duplicates: float = 0.0) -> Traffic:
+             existing: int = -1, seed: int = 1, duplicates: float = 0.0,
+             prepaid: np.ndarray | None = None) -> Traffic:
         return Traffic(make_sim(horizon=horizon, seed=seed), spec or {}, subs_per_cell,
-                       demand, existing, duplicates)
+                       demand, existing, duplicates, prepaid)
     return make
 
 
@@ -319,6 +322,7 @@ def test_prospects_call_only_once_their_line_is_in_service(
     starts = [r["start"] for r in t.usage() if r["sub"] == 150]
     assert starts and all(2 * H <= s < 3 * H for s in starts)
     assert all(r["sub"] < 100 or r["sub"] == 150 for r in t.usage())
+    assert len({r["sub"] for r in t.usage() if r["sub"] < 100}) > 90  # the existing lines
 
 
 def test_ids_run_in_the_order_drawn_and_rows_are_sorted_by_cell_and_start(
@@ -527,15 +531,13 @@ def test_prepaid_attempts_are_admitted_denied_or_capped_by_online_charging(
         CreditAnswer,
         CreditRequest,
     )
-    from twin.network.online import OnlineCharging
 
     t = traffic({"voice": {"calls_per_sub_day": 40, "holding": {"dist": "deterministic",
                                                                "mean_s": 120}},
                  "data": {"sessions_per_sub_day": 40, "mb_per_session": {
                      "dist": "exponential", "mean": 5}},
-                 "sms": {"per_sub_day": 40}}, horizon=2 * H)
+                 "sms": {"per_sub_day": 40}}, horizon=2 * H, prepaid=np.arange(200) < 100)
     t.engine.channels = np.full(4, 1000)
-    prepaid = np.arange(t.subs.count) < 100
     requests: list[CreditRequest] = []
 
     def answer(msg: Any) -> None:
@@ -549,7 +551,7 @@ def test_prepaid_attempts_are_admitted_denied_or_capped_by_online_charging(
             "result": np.where(sub % 2 == 0, DENIED_CREDIT, GRANTED).astype(np.int8),
             "granted": np.where(sub % 2 == 0, 0, grant)}, True))
 
-    t.engine.ocs = OnlineCharging(prepaid, answer)
+    t.engine.enable_online_charging(answer)
     t.state.in_service[1] = False  # lines 50–99 are in a dark cell: nobody asks for them
     t.run(2 * H)
     t.engine.finish()
@@ -633,7 +635,7 @@ def test_holding_times_have_the_mean_and_shape_asked_for(spec: dict[str, Any],
 
 @pytest.mark.parametrize(("spec", "median_mb"), [
     ({"dist": "exponential", "mean": 20.0}, 20.0 * np.log(2)),
-    ({"dist": "lognormal", "mean": 20.0, "sigma": 1.0}, 20.0 * np.exp(-0.5)),
+    ({"dist": "lognormal", "mean": 20.0, "sigma": 1.5}, 20.0 * np.exp(-1.125)),
 ])
 def test_session_volumes_are_whole_bytes_of_the_mean_asked_for(spec: dict[str, Any],
                                                               median_mb: float) -> None:
@@ -767,9 +769,9 @@ def test_each_intervals_rate_is_the_lines_demand_over_the_day(
 def test_while_the_ocs_is_down_prepaid_attempts_fail_closed_or_open(
         traffic: Callable[..., Traffic], fail_open: bool) -> None:
     from twin.messages import FAIL_OPEN, OCS_UNAVAILABLE, CreditAnswer, CreditRequest
-    from twin.network.online import OnlineCharging
 
-    t = traffic({"voice": {"calls_per_sub_day": 40}}, horizon=H)
+    t = traffic({"voice": {"calls_per_sub_day": 40}}, horizon=H,
+                prepaid=np.ones(200, dtype=bool))
     t.engine.channels = np.full(4, 1000)
 
     def down(msg: Any) -> None:
@@ -779,7 +781,7 @@ def test_while_the_ocs_is_down_prepaid_attempts_fail_closed_or_open(
                 "session_id": ids, "result": np.full(ids.size, OCS_UNAVAILABLE, np.int8),
                 "granted": np.zeros(ids.size, np.int64)}, fail_open))
 
-    t.engine.ocs = OnlineCharging(np.ones(t.subs.count, dtype=bool), down)
+    t.engine.enable_online_charging(down)
     t.run(H)
     t.engine.finish()
     rows = t.usage()
@@ -791,3 +793,32 @@ def test_while_the_ocs_is_down_prepaid_attempts_fail_closed_or_open(
         assert all(r["actual_s"] == 0 and r["actual_bytes"] == 0 for r in rows)
         assert t.engine.counts["calls_denied"] == sum(r["kind"] == "voice" for r in rows)
         assert not [m for m in t.published if isinstance(m, UsageBatch)]
+
+
+def test_log_logistic_holding_times_are_drawn_draw_for_draw(traffic: Callable[..., Traffic]
+                                                            ) -> None:
+    """The log-logistic quantile of each uniform, scaled to the mean (common random
+    numbers: the same uniforms give the same calls)."""
+    from twin.network.traffic import draw_holding
+    from twin.scenario.schema.traffic import HoldingSpec
+
+    spec = HoldingSpec.model_validate({"dist": "loglogistic", "mean_s": 100.0, "shape": 3.0})
+    got = draw_holding(np.random.default_rng(9), spec, 5)
+    u = np.random.default_rng(9).random(5)
+    scale = 100.0 * np.sin(np.pi / 3) / (np.pi / 3)
+    assert got == pytest.approx(scale * (u / (1 - u)) ** (1 / 3), rel=1e-12)
+
+
+def test_lines_are_picked_in_their_order_within_a_cell(make_sim: Callable[..., Sim]) -> None:
+    """Lines of three cells interleaved (line i in cell i mod 3), none in the last cell: a
+    cell's lines in index order, the first uniform picking the first line."""
+    t = Traffic(make_sim(horizon=H), {}, 0, None, -1, cell=np.arange(30, dtype=np.int32) % 3)
+    e, subs = t.engine, t.subs
+    assert e.subs_on.tolist() == [10, 10, 10, 0]
+    assert e.demand_on.tolist() == [10.0, 10.0, 10.0, 0.0]
+    picked = e._pick(np.array([0, 0, 1, 2, 2]), np.array([0.0, 0.99, 0.15, 0.0, 0.55]))
+    assert picked.tolist() == [0, 27, 4, 2, 17]
+    rate = np.array([20.0, 20.0, 20.0, 0.0])
+    new = e._generate(0, rate, 0.0, INTERVAL)
+    assert set(new.cell.tolist()) == {0, 1, 2}
+    assert (subs.cell[new.sub] == new.cell).all()

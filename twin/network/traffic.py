@@ -257,6 +257,11 @@ class TrafficEngine:
         self._publish_cdrs(cdrs)
         self.t = t1
 
+    def enable_online_charging(self, publish: Callable[[Any], None]) -> None:
+        """Prepaid lines are served only with quota from the online charging system, asked
+        through ``publish``."""
+        self.ocs = OnlineCharging(self.subs_prepaid, publish)
+
     def on_credit_answer(self, answer: CreditAnswer) -> None:
         if self.ocs is not None:
             self.ocs.on_answer(answer)

@@ -26,7 +26,6 @@ from twin.messages import (
     SubscriberBase,
 )
 from twin.network.faults import Fault, fault_schedule
-from twin.network.online import OnlineCharging
 from twin.network.state import NetworkState
 from twin.network.telemetry import ElementManagers
 from twin.network.topology import Topology
@@ -204,7 +203,7 @@ class NetworkTwin:
 
     def enable_online_charging(self) -> None:
         """Prepaid lines are served only with quota from the online charging system."""
-        self.traffic.ocs = OnlineCharging(self.traffic.subs_prepaid, self.publish)
+        self.traffic.enable_online_charging(self.publish)
 
     def on_credit_answer(self, answer: CreditAnswer) -> None:
         self.traffic.on_credit_answer(answer)
