@@ -822,3 +822,68 @@ def test_lines_are_picked_in_their_order_within_a_cell(make_sim: Callable[..., S
     new = e._generate(0, rate, 0.0, INTERVAL)
     assert set(new.cell.tolist()) == {0, 1, 2}
     assert (subs.cell[new.sub] == new.cell).all()
+
+
+def test_a_run_shorter_than_an_interval_is_one_period(traffic: Callable[..., Traffic]) -> None:
+    """Horizon 300 s: the process steps nothing, the horizon's step takes the network as it
+    was at the start."""
+    t = traffic({"voice": {"calls_per_sub_day": 200}}, horizon=300.0)
+    t.sim.env.process(t.engine.process())
+    t.sim.env.run(until=300.0)
+    assert t.pm() == []
+    t.engine.finish()
+    assert [(p["period_start"], p["available_s"]) for p in t.pm()] == [(0.0, 300.0)] * 4
+    assert t.usage()
+
+
+def test_each_interval_takes_the_network_as_it_is_when_it_starts(
+        traffic: Callable[..., Traffic]) -> None:
+    """Cell 0 degrades from 900 s on (every answered call drops): the second interval's
+    calls drop, the first's do not — the last full interval too takes its own start's."""
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 100, "holding": {
+        "dist": "deterministic", "mean_s": 60}}}, horizon=2 * INTERVAL)
+    t.engine.channels = np.full(4, 1000)
+    sim = t.sim
+    t.state.cell_quality = lambda: (np.ones(4), np.array(  # type: ignore[method-assign]
+        [1.0 if sim.now >= INTERVAL else 0.0, 0, 0, 0]))
+    sim.env.process(t.engine.process())
+    sim.env.run(until=2 * INTERVAL)
+    t.engine.finish()
+    first = [r["outcome"] for r in t.usage() if r["cell"] == t.state.cell_ids[0]
+             and r["start"] < INTERVAL - 60]
+    second = [r["outcome"] for r in t.usage() if r["cell"] == t.state.cell_ids[0]
+              and r["start"] >= INTERVAL]
+    assert set(first) == {"completed"} and set(second) == {"dropped"}
+
+
+def test_a_crowd_at_a_site_without_cells_changes_nothing(traffic: Callable[..., Traffic]
+                                                         ) -> None:
+    t = traffic({"voice": {"calls_per_sub_day": 50},
+                 "events": [{"at": 0, "duration": H, "site": "core1", "factor": 5}]})
+    t.run(INTERVAL)
+    assert t.engine._event_factor(450.0) == pytest.approx(np.ones(4))
+
+
+def test_a_congested_transport_path_slows_its_cells_and_is_reported(
+        traffic: Callable[..., Traffic]) -> None:
+    """Fibre of 0.1 Mb/s: the cells' data overloads their path; each cell gets the path's
+    capacity over its load, and the engine says when the congested links changed."""
+    from twin.network.transport import TransportLoad
+
+    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+                 "data": {"sessions_per_sub_day": 100}}, horizon=H)
+    t.engine.data_capacity = np.full(4, 1e6)
+    t.engine.transport = TransportLoad(t.sim, t.state, {"fibre": 0.1}, 0.8, 0.6)
+    t.run(INTERVAL)  # nobody to tell yet: congestion is only recorded
+    assert t.state.congested
+    t.state.congested.clear()
+    changed: list[float] = []
+    t.engine.on_congestion = lambda: changed.append(t.engine.t)
+    t.run(2 * INTERVAL)
+    pm = t.pm()
+    assert all(0 < p["throughput_factor"] < 1 for p in pm)
+    assert t.state.congested and changed == [INTERVAL]  # congested again, then kept
+    from twin.messages import PmReport
+
+    links = [m for m in t.published if isinstance(m, PmReport) and m.object_kind == "link"]
+    assert len(links) == 2 and len({p["period_start"] for p in pm}) == 2
