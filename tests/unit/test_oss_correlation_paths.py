@@ -91,3 +91,18 @@ def test_an_incident_whose_symptoms_cleared_still_explains_while_its_root_is_dow
     (inc,) = h.incidents
     assert [(a.obj, a.role, a.acknowledged) for a in inc.alarms if a.raised == 200] == [
         ("site6-c1", "symptom", 260.0)]
+
+
+def test_an_incident_held_open_by_a_stale_symptom_explains_nothing_new(
+        harness: Callable[..., Harness]) -> None:
+    """site5 came back (its heartbeat cleared) but one symptom's clear was lost: the old
+    incident stays open, yet a cell behind site5 failing later is a problem of its own."""
+    h = harness()
+    h.send(0, *SITE5_DEAD)
+    h.send(3600, *[a for a in SITE5_DEAD if a[0] != "site6-c2"], cleared=True)
+    h.send(7200, ("site6-c1", "backhaulFailure"))
+    h.run(until=9000)
+    old, new = h.incidents
+    assert old.cleared is None and [a.obj for a in old.alarms if a.cleared is None] == [
+        "site6-c2"]
+    assert (new.root, new.root_kind, new.created) == ("site6-c1", "unknown", 7380.0)
