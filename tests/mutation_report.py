@@ -22,6 +22,7 @@ the survivors, against the tests as they are now.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import resource
@@ -124,11 +125,18 @@ def screen(selected: list[str]) -> int:
     if missing:
         raise SystemExit(f"no mutants generated for {', '.join(missing)}: run "
                          "`make mutation MODULES=…` first (it may be stopped once it runs)")
+    SCREEN.mkdir(parents=True, exist_ok=True)
+    # one screen at a time: a second one would replace the tests under the first one's feet
+    guard = open(SCREEN / ".screen.lock", "w")  # noqa: SIM115 (held until the process ends)
+    try:
+        fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit("another mutation screen is running on these mutants; wait for it "
+                         "(it screens up to two modules at once)") from None
     # the tests as they are now, where the mutated sources can import them
     shutil.rmtree(MUTANTS / "tests", ignore_errors=True)
     shutil.copytree(REPO / "tests", MUTANTS / "tests",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    SCREEN.mkdir(exist_ok=True)
     # a lone module is split between both workers (every other mutant each)
     shards = 2 if len(selected) == 1 else 1
     pending = [[m, str(i), str(shards)] for m in selected for i in range(shards)]
@@ -147,8 +155,6 @@ def screen(selected: list[str]) -> int:
 def _record(out: Path, name: str, code: int) -> None:
     """Add one mutant's result to the module's results, which another worker screening
     the other half of the module may be writing too."""
-    import fcntl
-
     with open(out.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = json.loads(out.read_text()) if out.exists() else {}

@@ -87,3 +87,21 @@ def test_two_workers_share_a_module_and_its_results(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert json.loads((tmp_path / "screen" / "rating.json").read_text()) == {
         KILLS: 1, SURVIVES: 0}
+
+
+def test_a_second_screen_waits_for_the_first(tmp_path: Path) -> None:
+    """While a screen runs (it holds the lock), another is refused before it touches the
+    tests the first one is running."""
+    import fcntl
+
+    fake_mutants(tmp_path, expected=1)
+    (tmp_path / "screen").mkdir()
+    with open(tmp_path / "screen" / ".screen.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.mutation_report", "screen", MODULE],
+            cwd=mutation_report.REPO, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "TWIN_MUTANTS_DIR": str(tmp_path)})
+    assert done.returncode != 0
+    assert "another mutation screen is running" in done.stderr
+    assert not (tmp_path / "tests" / "conftest.py").exists()  # its tests left alone
