@@ -887,3 +887,59 @@ def test_a_congested_transport_path_slows_its_cells_and_is_reported(
 
     links = [m for m in t.published if isinstance(m, PmReport) and m.object_kind == "link"]
     assert len(links) == 2 and len({p["period_start"] for p in pm}) == 2
+
+
+def test_long_calls_up_at_the_horizon_are_one_voice_record_each(
+        traffic: Callable[..., Traffic]) -> None:
+    """Partial records are for data sessions: calls of 2,000 s still up at the horizon,
+    with a 600-s partial limit, end in one record each."""
+    t = traffic({**VOICE_ONLY, "records": {"partial_time_limit": 600},
+                 "voice": {"calls_per_sub_day": 40, "holding": {"dist": "deterministic",
+                                                                "mean_s": 2000}}},
+                horizon=H)
+    t.engine.channels = np.full(4, 1000)
+    t.run(H)
+    up = len(t.engine.carried[0])
+    t.engine.finish()
+    served = [r for r in t.usage() if r["outcome"] == "completed"]
+    assert up > 0 and len(served) > up
+    assert sorted(t.records()["charging_id"].tolist()) == sorted(r["id"] for r in served)
+
+
+def test_the_radio_load_is_taken_over_each_intervals_length(
+        traffic: Callable[..., Traffic], monkeypatch: pytest.MonkeyPatch) -> None:
+    t = traffic({"radio": RADIO}, horizon=3 * INTERVAL)
+    spans: list[float] = []
+    real = t.engine._radio_hazard
+
+    def spy(rate: np.ndarray, channels: np.ndarray, span: float) -> Any:
+        spans.append(span)
+        return real(rate, channels, span)
+
+    monkeypatch.setattr(t.engine, "_radio_hazard", spy)
+    t.run(3 * INTERVAL)
+    assert spans == [INTERVAL] * 3
+
+
+def test_attempts_in_a_cell_changing_state_are_asked_for_credit(
+        traffic: Callable[..., Traffic]) -> None:
+    """Cell 0 goes dark 300 s into an interval: its attempts of that interval are asked for
+    (the OCS cannot know which part of it the cell serves), and all are denied here."""
+    from twin.messages import DENIED_CREDIT, CreditAnswer, CreditRequest
+
+    t = traffic({"voice": {"calls_per_sub_day": 100}}, horizon=2 * INTERVAL,
+                prepaid=np.ones(200, dtype=bool))
+
+    def deny(msg: Any) -> None:
+        if isinstance(msg, CreditRequest):
+            ids = msg.columns["session_id"]
+            t.engine.on_credit_answer(CreditAnswer({
+                "session_id": ids, "result": np.full(ids.size, DENIED_CREDIT, np.int8),
+                "granted": np.zeros(ids.size, np.int64)}, True))
+
+    t.engine.enable_online_charging(deny)
+    t.run(INTERVAL)
+    t.go_dark(0, INTERVAL + 300.0)
+    t.run(2 * INTERVAL)
+    mine = [r for r in t.usage() if r["cell"] == t.state.cell_ids[0] and r["start"] >= INTERVAL]
+    assert mine and {r["outcome"] for r in mine} == {"denied_credit"}
