@@ -543,13 +543,14 @@ def test_an_invoice_row_and_its_lines_column_by_column(
     * account 1: a prepaid line with nothing to bill: no invoice;
     * account 2: a prepaid line owing a one-time fee of 500: an invoice for it alone;
     * account 3: a postpaid line activated at the very end of the billed week: not billed;
-    * account 4: a prepaid line owing 5: an invoice with a tax of 1.
+    * account 4: a prepaid line owing 5: an invoice with a tax of 1;
+    * account 5: a postpaid line never activated: no invoice.
     """
     sim = make_sim(horizon=7 * DAY)
     subs = SubscriberBase(cells=("A", "B"), offers=("consumer_postpaid", "consumer_prepaid"),
-                          cell=np.array([1, 0, 0, 0, 0, 0], np.int32),
-                          offer=np.array([1, 0, 1, 1, 0, 1], np.int16),
-                          account=np.array([0, 0, 1, 2, 3, 4], np.int32),
+                          cell=np.array([1, 0, 0, 0, 0, 0, 0], np.int32),
+                          offer=np.array([1, 0, 1, 1, 0, 1, 0], np.int16),
+                          account=np.array([0, 0, 1, 2, 3, 4, 5], np.int32),
                           cell_region=("north", "south"))
     spec = BssSpec.model_validate({"catalog": default_catalog, "care": {
         "churn_base_monthly": 0, "churn_per_outage_hour": 0}})
@@ -558,6 +559,7 @@ def test_an_invoice_row_and_its_lines_column_by_column(
     bss.billing.one_time_due[4] = 500
     bss.billing.one_time_due[5] = 5
     bss.lines.active_from[4] = bss.lines.bill_from[4] = 7 * DAY
+    bss.lines.active_from[6] = bss.lines.bill_from[6] = np.inf  # never activated
     sim.at_end(bss.finish)
     sim.run()
     tables = sim.records.directory
