@@ -943,3 +943,37 @@ def test_attempts_in_a_cell_changing_state_are_asked_for_credit(
     t.run(2 * INTERVAL)
     mine = [r for r in t.usage() if r["cell"] == t.state.cell_ids[0] and r["start"] >= INTERVAL]
     assert mine and {r["outcome"] for r in mine} == {"denied_credit"}
+
+
+def test_only_calls_drop_for_radio_reasons(traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"radio": {**RADIO, "drop_rate": 0.9}, "voice": {"calls_per_sub_day": 30}},
+                horizon=H)
+    t.engine.channels = np.full(4, 1000)
+    t.run(H)
+    t.engine.finish()
+    dropped = {r["kind"] for r in t.usage() if r["outcome"] == "dropped"}
+    assert dropped == {"voice"}
+
+
+def test_crowds_start_on_their_second_and_overlapping_ones_multiply(
+        traffic: Callable[..., Traffic]) -> None:
+    t = traffic({"events": [{"at": 450, "duration": 900, "site": "site1", "factor": 2},
+                            {"at": 0, "duration": 2000, "site": "site1", "factor": 3}]})
+    e = t.engine
+    assert e._event_factor(449.0) == pytest.approx([3, 3, 1, 1])
+    assert e._event_factor(450.0) == pytest.approx([6, 6, 1, 1])
+    assert e._event_factor(1350.0) == pytest.approx([3, 3, 1, 1])
+
+
+@pytest.mark.parametrize(("cell", "picks"), [
+    ([0, 1, 1, 1], [(1, 0.9, 3), (1, 0.0, 1), (0, 0.5, 0)]),
+    ([0, 0, 1, 1], [(0, 0.0, 0), (0, 0.6, 1), (1, 0.0, 2), (1, 1.0, 3)]),
+])
+def test_weighted_picks_land_on_the_line_whose_weight_covers_the_uniform(
+        make_sim: Callable[..., Sim], cell: list[int], picks: list[tuple[int, float, int]]
+        ) -> None:
+    """Four lines of weight 1: a cell's uniform walks its own lines' running weights, and
+    even u = 1 stays in the cell."""
+    t = Traffic(make_sim(horizon=H), {}, 0, np.ones(4), -1, cell=np.array(cell, np.int32))
+    c, u, line = zip(*picks, strict=True)
+    assert t.engine._pick(np.array(c), np.array(u)).tolist() == list(line)
