@@ -63,6 +63,19 @@ class Traffic:
         self.state.in_service[cell] = in_service
         self.state.changes.append(CellChange(t, cell, in_service))
 
+    def answer_all(self, result: int, fail_open: bool = True) -> None:
+        """Online charging on, an OCS giving every request ``result`` and no quota."""
+        from twin.messages import CreditAnswer, CreditRequest
+
+        def answer(msg: Any) -> None:
+            if isinstance(msg, CreditRequest):
+                ids = msg.columns["session_id"]
+                self.engine.on_credit_answer(CreditAnswer({
+                    "session_id": ids, "result": np.full(ids.size, result, np.int8),
+                    "granted": np.zeros(ids.size, np.int64)}, fail_open))
+
+        self.engine.enable_online_charging(answer)
+
     def usage(self) -> list[dict[str, Any]]:
         _, staged, rows = self.engine.usage.unflushed()
         tables = [*staged, *([rows] if rows is not None else [])]
@@ -768,20 +781,12 @@ def test_each_intervals_rate_is_the_lines_demand_over_the_day(
 @pytest.mark.parametrize("fail_open", [False, True])
 def test_while_the_ocs_is_down_prepaid_attempts_fail_closed_or_open(
         traffic: Callable[..., Traffic], fail_open: bool) -> None:
-    from twin.messages import FAIL_OPEN, OCS_UNAVAILABLE, CreditAnswer, CreditRequest
+    from twin.messages import FAIL_OPEN, OCS_UNAVAILABLE
 
     t = traffic({"voice": {"calls_per_sub_day": 40}}, horizon=H,
                 prepaid=np.ones(200, dtype=bool))
     t.engine.channels = np.full(4, 1000)
-
-    def down(msg: Any) -> None:
-        if isinstance(msg, CreditRequest):
-            ids = msg.columns["session_id"]
-            t.engine.on_credit_answer(CreditAnswer({
-                "session_id": ids, "result": np.full(ids.size, OCS_UNAVAILABLE, np.int8),
-                "granted": np.zeros(ids.size, np.int64)}, fail_open))
-
-    t.engine.enable_online_charging(down)
+    t.answer_all(OCS_UNAVAILABLE, fail_open)
     t.run(H)
     t.engine.finish()
     rows = t.usage()
@@ -925,19 +930,11 @@ def test_attempts_in_a_cell_changing_state_are_asked_for_credit(
         traffic: Callable[..., Traffic]) -> None:
     """Cell 0 goes dark 300 s into an interval: its attempts of that interval are asked for
     (the OCS cannot know which part of it the cell serves), and all are denied here."""
-    from twin.messages import DENIED_CREDIT, CreditAnswer, CreditRequest
+    from twin.messages import DENIED_CREDIT
 
     t = traffic({"voice": {"calls_per_sub_day": 100}}, horizon=2 * INTERVAL,
                 prepaid=np.ones(200, dtype=bool))
-
-    def deny(msg: Any) -> None:
-        if isinstance(msg, CreditRequest):
-            ids = msg.columns["session_id"]
-            t.engine.on_credit_answer(CreditAnswer({
-                "session_id": ids, "result": np.full(ids.size, DENIED_CREDIT, np.int8),
-                "granted": np.zeros(ids.size, np.int64)}, True))
-
-    t.engine.enable_online_charging(deny)
+    t.answer_all(DENIED_CREDIT)
     t.run(INTERVAL)
     t.go_dark(0, INTERVAL + 300.0)
     t.run(2 * INTERVAL)
