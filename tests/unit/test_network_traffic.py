@@ -103,6 +103,7 @@ def traffic(make_sim: Callable[..., Sim]) -> Callable[..., Traffic]:
 
 
 VOICE_ONLY = {"data": {"sessions_per_sub_day": 0}, "sms": {"per_sub_day": 0}}
+DATA_ONLY = {"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0}}
 
 
 def loss_system(calls: list[dict[str, Any]], channels: int) -> dict[int, str]:
@@ -481,7 +482,7 @@ def test_the_period_report_the_oss_gets(traffic: Callable[..., Traffic]) -> None
 
 
 def test_a_busy_cell_shares_its_data_capacity(traffic: Callable[..., Traffic]) -> None:
-    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+    t = traffic({**DATA_ONLY,
                  "data": {"sessions_per_sub_day": 200}}, horizon=H)
     t.engine.data_capacity = np.array([0.01, 1e6, 1e6, 1e6])  # Mb/s
     t.run(H)
@@ -493,7 +494,7 @@ def test_a_busy_cell_shares_its_data_capacity(traffic: Callable[..., Traffic]) -
 
 
 def test_served_data_moves_its_share_of_the_volume(traffic: Callable[..., Traffic]) -> None:
-    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+    t = traffic({**DATA_ONLY,
                  "data": {"sessions_per_sub_day": 100,
                           "duration": {"dist": "deterministic", "mean_s": 800}}},
                 horizon=2 * H)
@@ -725,7 +726,7 @@ def test_long_data_sessions_go_out_in_partial_records_that_add_up(
     """Sessions of 2,000 s with a 600-s partial limit: records as the session goes, across
     intervals and at the horizon, adding up to each session's bytes and seconds; one cut
     short by an outage too."""
-    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+    t = traffic({**DATA_ONLY,
                  "records": {"partial_time_limit": 600},
                  "data": {"sessions_per_sub_day": 30,
                           "duration": {"dist": "deterministic", "mean_s": 2000}}},
@@ -875,7 +876,7 @@ def test_a_congested_transport_path_slows_its_cells_and_is_reported(
     capacity over its load, and the engine says when the congested links changed."""
     from twin.network.transport import TransportLoad
 
-    t = traffic({"voice": {"calls_per_sub_day": 0}, "sms": {"per_sub_day": 0},
+    t = traffic({**DATA_ONLY,
                  "data": {"sessions_per_sub_day": 100}}, horizon=H)
     t.engine.data_capacity = np.full(4, 1e6)
     t.engine.transport = TransportLoad(t.sim, t.state, {"fibre": 0.1}, 0.8, 0.6)
