@@ -63,16 +63,18 @@ class Traffic:
         self.state.in_service[cell] = in_service
         self.state.changes.append(CellChange(t, cell, in_service))
 
-    def answer_all(self, result: int, fail_open: bool = True) -> None:
-        """Online charging on, an OCS giving every request ``result`` and no quota."""
+    def answer_all(self, result: int, fail_open: bool = True, granted: int = 0) -> None:
+        """Online charging on, an OCS giving every request ``result`` and ``granted`` units;
+        what the engine sends it is kept with the rest."""
         from twin.messages import CreditAnswer, CreditRequest
 
         def answer(msg: Any) -> None:
+            self.published.append(msg)
             if isinstance(msg, CreditRequest):
                 ids = msg.columns["session_id"]
                 self.engine.on_credit_answer(CreditAnswer({
                     "session_id": ids, "result": np.full(ids.size, result, np.int8),
-                    "granted": np.zeros(ids.size, np.int64)}, fail_open))
+                    "granted": np.full(ids.size, granted, np.int64)}, fail_open))
 
         self.engine.enable_online_charging(answer)
 
@@ -223,15 +225,22 @@ def test_period_counters_are_the_usage_rows_summed(traffic: Callable[..., Traffi
 
 def test_carried_erlang_is_the_calls_time_up_in_the_period(
         traffic: Callable[..., Traffic]) -> None:
+    """Blocked calls and calls lost to an outage hold no channel; dropped ones hold theirs
+    until they drop."""
     t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 30, "holding": {
         "dist": "exponential", "mean_s": 400}}}, horizon=2 * H)
+    t.engine.channels = np.array([2, 1000, 1000, 1000])
+    t.run(H)
+    t.go_dark(1, H + 200.0)
     t.run(2 * H)
     t.engine.finish()
     rows = t.usage()
+    assert {"completed", "dropped", "blocked", "lost_outage"} <= {r["outcome"] for r in rows}
     for p in t.pm():
         t0, t1 = p["period_start"], p["period_start"] + INTERVAL
         busy = sum(max(0.0, min(r["start"] + r["actual_s"], t1) - max(r["start"], t0))
-                   for r in rows if r["cell"] == p["cell"] and r["outcome"] == "completed")
+                   for r in rows if r["cell"] == p["cell"]
+                   and r["outcome"] in ("completed", "dropped"))
         assert p["carried_erlang"] == pytest.approx(busy / INTERVAL)
 
 
@@ -414,8 +423,8 @@ def test_radio_drops_follow_the_hazard(traffic: Callable[..., Traffic]) -> None:
 
 def test_radio_drop_hazard_rises_with_the_load(traffic: Callable[..., Traffic]) -> None:
     t = traffic({**VOICE_ONLY, "radio": {**RADIO, "load_sensitivity": 3.0}})
-    rate = np.array([0.0, 45.0, 900.0, 10.0])  # calls this interval (100 s each)
-    hazard = t.engine._radio_hazard(rate, np.array([5, 10, 5, 0]), INTERVAL)
+    rate = np.array([0.0, 45.0, 900.0, 4.0])  # calls this interval (110 s each)
+    hazard = t.engine._radio_hazard(rate, np.array([1, 10, 5, 0]), INTERVAL)
     base = 0.2 / 110 * 2  # the default holding time's mean is 110 s
     load = np.array([0.0, 45 * 110 / INTERVAL / 10, 1.0, 1.0])  # capped at 1; no channel: 1
     assert hazard == pytest.approx(base * (1 + 3.0 * load))
@@ -697,9 +706,14 @@ def test_each_draw_comes_from_its_own_stream(traffic: Callable[..., Traffic],
 
 
 def test_run_counters_are_the_period_counters_summed(traffic: Callable[..., Traffic]) -> None:
+    """Every other line prepaid and refused credit: its attempts count as offered and
+    denied."""
+    from twin.messages import DENIED_CREDIT
+
     t = traffic({"voice": {"calls_per_sub_day": 80, "holding": {"dist": "exponential",
                                                                "mean_s": 300}},
-                 "radio": RADIO}, horizon=2 * H)
+                 "radio": RADIO}, horizon=2 * H, prepaid=np.arange(200) % 2 == 0)
+    t.answer_all(DENIED_CREDIT)
     t.engine.channels = np.array([2, 4, 30, 30])
     t.run(H)
     t.go_dark(3, H + 100.0)
@@ -711,7 +725,8 @@ def test_run_counters_are_the_period_counters_summed(traffic: Callable[..., Traf
                 "sessions_denied", "sms_denied"):
         assert counts[key] == sum(p[key] for p in pm), key
     assert min(counts[k] for k in ("calls_blocked", "calls_lost_outage", "calls_dropped",
-                                   "sms_lost_outage")) > 0
+                                   "sms_lost_outage", "calls_denied", "sessions_denied",
+                                   "sms_denied")) > 0
     assert counts["data_bytes"] == pytest.approx(sum(p["data_mb"] for p in pm) * 1e6, rel=1e-9)
     t.engine.finish()
     rows = len(t.usage())
@@ -966,6 +981,7 @@ def test_crowds_start_on_their_second_and_overlapping_ones_multiply(
 @pytest.mark.parametrize(("cell", "picks"), [
     ([0, 1, 1, 1], [(1, 0.9, 3), (1, 0.0, 1), (0, 0.5, 0)]),
     ([0, 0, 1, 1], [(0, 0.0, 0), (0, 0.6, 1), (1, 0.0, 2), (1, 1.0, 3)]),
+    ([0, 0, 1, 1], [(0, 0.5, 1), (1, 0.5, 3)]),  # a weight's upper end begins the next line
 ])
 def test_weighted_picks_land_on_the_line_whose_weight_covers_the_uniform(
         make_sim: Callable[..., Sim], cell: list[int], picks: list[tuple[int, float, int]]
@@ -975,3 +991,191 @@ def test_weighted_picks_land_on_the_line_whose_weight_covers_the_uniform(
     t = Traffic(make_sim(horizon=H), {}, 0, np.ones(4), -1, cell=np.array(cell, np.int32))
     c, u, line = zip(*picks, strict=True)
     assert t.engine._pick(np.array(c), np.array(u)).tolist() == list(line)
+
+
+def test_degraded_cells_drop_answered_calls_draw_for_draw(
+        traffic: Callable[..., Traffic]) -> None:
+    """Cells 0 and 2 degraded (drop rates 0.5 and 0.8): in each interval the calls answered
+    there, in the order drawn, take two uniforms each from the ``traffic.drops`` stream —
+    a call drops if the first is below its cell's rate, at the second's share of its part of
+    the interval, and its record says so. Sessions and texts neither drop nor draw; an
+    interval with no such call draws nothing. The oracle replays the stream."""
+    from twin.messages import ABNORMAL_RELEASE, NORMAL_RELEASE
+
+    drop = np.array([0.5, 0.0, 0.8, 0.0])
+    t = traffic({"voice": {"calls_per_sub_day": 2, "holding": {"dist": "deterministic",
+                                                              "mean_s": 600}},
+                 "data": {"sessions_per_sub_day": 20}, "sms": {"per_sub_day": 20}},
+                horizon=8 * H)
+    t.engine.channels = np.full(4, 1000)
+    t.quality = (np.ones(4), drop)
+    t.run(8 * H)
+    t.engine.finish()
+    rows = t.usage()
+    assert {r["outcome"] for r in rows if r["kind"] != "voice"} == {"completed"}
+    rng = t.sim.rng.fresh("traffic.drops")
+    rate = dict(zip(t.state.cell_ids, drop, strict=True))
+    calls = sorted((r for r in rows if r["kind"] == "voice"), key=lambda r: r["id"])
+    sizes = []
+    for k in range(32):
+        t0, t1 = k * INTERVAL, (k + 1) * INTERVAL
+        here = [r for r in calls if t0 <= r["start"] < t1]
+        mine = [r for r in here if rate[r["cell"]] > 0]
+        sizes.append(len(mine))
+        u = rng.random((2, len(mine))) if mine else np.empty((2, 0))
+        for r, u0, u1 in zip(mine, *u, strict=True):
+            if u0 < rate[r["cell"]]:
+                want = ("dropped", pytest.approx(u1 * (min(r["start"] + 600, t1) - r["start"])))
+            else:
+                want = ("completed", pytest.approx(600.0))
+            assert (r["outcome"], r["actual_s"]) == want
+        assert all(r["outcome"] == "completed" for r in here if rate[r["cell"]] == 0)
+    assert 0 in sizes and 1 in sizes and max(sizes) > 1
+    recs = t.records()
+    outcome = {r["id"]: r["outcome"] for r in calls}
+    voice = [i for i, c in enumerate(recs["charging_id"].tolist()) if c in outcome]
+    causes = {outcome[int(recs["charging_id"][i])]: set() for i in voice}
+    for i in voice:
+        causes[outcome[int(recs["charging_id"][i])]].add(int(recs["cause"][i]))
+    assert causes == {"dropped": {ABNORMAL_RELEASE}, "completed": {NORMAL_RELEASE}}
+
+
+@pytest.mark.parametrize(("radio", "mean_s"), [
+    (RADIO, 300.0),  # 0.2 / 300 s × 2: a few calls drop, some in a later interval
+    ({**RADIO, "drop_rate": 1.0, "coverage_factor": {"poor": 50.0}}, 20.0),  # 2.5 per second
+])
+def test_radio_drops_are_drawn_draw_for_draw(traffic: Callable[..., Traffic],
+                                             radio: dict[str, Any], mean_s: float) -> None:
+    """Each interval a call is up in, it hashes its id and the interval's start in ms with the
+    two ``traffic.radio`` keys: it drops if the first uniform is below 1 − e^(−hazard × its
+    time up there), at the second's share of that time. The oracle walks every call."""
+    from twin.network.records import hashed_uniform, splitmix
+
+    t = traffic({**VOICE_ONLY, "radio": radio, "voice": {"calls_per_sub_day": 300, "holding": {
+        "dist": "exponential", "mean_s": mean_s}}}, horizon=2 * H)
+    t.engine.channels = np.full(4, 1000)
+    t.run(2 * H)
+    t.engine.finish()
+    hazard = radio["drop_rate"] / mean_s * radio["coverage_factor"]["poor"]
+    keys = t.engine.radio_keys
+    short = 0  # dropped calls up less than a second in their last interval
+    rows = t.usage()
+    for r in rows:
+        start, end = r["start"], r["start"] + r["intended_s"]
+        want = ("completed", end - start)
+        t0 = start // INTERVAL * INTERVAL
+        while t0 < 2 * H and end > t0:
+            s, t1 = max(start, t0), t0 + INTERVAL
+            span = min(end, t1) - s
+            base = splitmix(np.array([r["id"]], np.uint64) ^ np.uint64(int(t0 * 1000)))
+            u0, u1 = (float(hashed_uniform(base, k)[0]) for k in keys)
+            if u0 < -np.expm1(-hazard * span):
+                want = ("dropped", s + u1 * span - start)
+                short += span < 1.0
+                break
+            t0 = t1
+        assert (r["outcome"], r["actual_s"]) == (want[0], pytest.approx(want[1])), r
+    assert "dropped" in {r["outcome"] for r in rows}
+    assert short > 0 or mean_s > 100
+
+
+def test_the_blocking_screen_flags_the_cells_where_a_call_can_find_every_channel_busy(
+        traffic: Callable[..., Traffic]) -> None:
+    """Only cells where some new call finds at least its channel count of calls still up
+    (carried in, or new and earlier) are replayed call by call; the screen names exactly
+    those. Times on half-second grids: no end falls within the screen's float margin of a
+    start."""
+    from twin.network.traffic import Batch
+
+    t = traffic(VOICE_ONLY)
+    rng = np.random.default_rng(7)
+
+    def batch(n: int, lo: float, hi: float) -> Batch:
+        cell = rng.integers(0, 4, n)
+        start = lo + rng.integers(0, int(hi - lo), n).astype(float)
+        order = np.lexsort((start, cell))
+        end = start[order] + 0.5 + rng.integers(0, 900, n)
+        return Batch(np.arange(n), cell[order].astype(np.int32), np.zeros(n, np.int64),
+                     start[order], end, np.zeros(n))
+
+    flagged = []
+    for _ in range(200):
+        car = batch(int(rng.integers(0, 12)), 0.0, INTERVAL)
+        car = car.take(np.flatnonzero(car.end > INTERVAL))  # still up when the interval starts
+        new = batch(int(rng.integers(1, 30)), INTERVAL, 2 * INTERVAL)
+        cap = rng.integers(1, 6, 4)
+        want = set()
+        for i in range(len(new)):
+            c, s = new.cell[i], new.start[i]
+            up = (((new.cell[:i] == c) & (new.end[:i] > s)).sum()
+                  + ((car.cell == c) & (car.end > s)).sum())
+            if up >= cap[c]:
+                want.add(int(c))
+        assert t.engine._may_block(car, new, cap) == want
+        flagged.append(len(want))
+    assert 0 in flagged and 4 in flagged
+
+
+def test_granted_attempts_that_never_start_release_their_reservation(
+        traffic: Callable[..., Traffic]) -> None:
+    """Every line prepaid and granted plenty: the attempts blocked (cell 0 has two channels)
+    or lost when cell 1 goes dark in the interval they were asked for are released to the OCS
+    with their lines; served ones, dropped ones included, are not."""
+    from twin.messages import GRANTED, CreditRelease
+
+    t = traffic({"voice": {"calls_per_sub_day": 60, "holding": {"dist": "exponential",
+                                                               "mean_s": 300}}},
+                horizon=2 * H, prepaid=np.ones(200, dtype=bool))
+    t.answer_all(GRANTED, granted=10**6)
+    t.engine.channels = np.array([2, 1000, 1000, 1000])
+    t.run(H)
+    t.go_dark(1, H + 300.0)
+    t.run(2 * H)
+    t.engine.finish()
+    rows = t.usage()
+    released = [m for m in t.published if isinstance(m, CreditRelease)]
+    got = {(int(i), int(s)) for m in released
+           for i, s in zip(m.columns["session_id"], m.columns["sub"], strict=True)}
+    want = {(r["id"], r["sub"]) for r in rows if r["outcome"] == "blocked"
+            or (r["outcome"] == "lost_outage" and r["start"] < H + INTERVAL)}
+    assert got == want
+    kinds = {r["outcome"] for r in rows if (r["id"], r["sub"]) in want}
+    assert kinds == {"blocked", "lost_outage"}
+    assert "dropped" in {r["outcome"] for r in rows}
+    assert len(got) == sum(len(m.columns["session_id"]) for m in released)
+
+
+def test_short_data_sessions_move_their_whole_volume(traffic: Callable[..., Traffic]) -> None:
+    """Half-second sessions served to the end move every byte they wanted."""
+    t = traffic({**DATA_ONLY, "data": {"sessions_per_sub_day": 50, "duration": {
+        "dist": "deterministic", "mean_s": 0.5}}}, horizon=H)
+    t.run(H)
+    t.engine.finish()
+    rows = t.usage()
+    assert rows and {r["outcome"] for r in rows} == {"completed"}
+    assert all(r["actual_bytes"] == r["intended_bytes"] > 0 for r in rows)
+
+
+def test_calls_still_up_in_a_cell_gone_to_sleep_drop_when_it_goes_dark(
+        traffic: Callable[..., Traffic]) -> None:
+    """Cell 0 degraded to no channel at all: its new attempts are lost, the calls it carries
+    go on; when it then leaves service, those still up drop at that instant."""
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 100, "holding": {
+        "dist": "deterministic", "mean_s": 1800}}}, horizon=3 * H)
+    t.engine.channels = np.full(4, 1000)
+    t.run(H)
+    t.quality = (np.array([0.0, 1.0, 1.0, 1.0]), np.zeros(4))
+    dark = H + INTERVAL + 300.0
+    t.run(H + INTERVAL)
+    t.go_dark(0, dark)
+    t.run(3 * H)
+    t.engine.finish()
+    rows = [r for r in t.usage() if r["cell"] == t.state.cell_ids[0]]
+    for r in rows:
+        if r["start"] >= H:
+            assert (r["outcome"], r["actual_s"]) == ("lost_outage", 0.0)
+        elif r["start"] + 1800 > dark:
+            assert (r["outcome"], r["actual_s"]) == ("dropped", pytest.approx(dark - r["start"]))
+        else:
+            assert (r["outcome"], r["actual_s"]) == ("completed", pytest.approx(1800.0))
+    assert {r["outcome"] for r in rows} == {"completed", "dropped", "lost_outage"}

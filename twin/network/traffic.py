@@ -51,6 +51,7 @@ KINDS = ("voice", "data", "sms")
 MB = 1_000_000
 _KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
 _MARGIN = 0.01  # seconds; makes the no-blocking filter conservative against float rounding
+_INSTANT = 1e-9  # seconds; below it a call or session wants no time at all
 
 Arr = npt.NDArray[Any]
 
@@ -246,10 +247,10 @@ class TrafficEngine:
         news = self._admit(news, ~dark, pm)
         for kind, cap in ((VOICE, channels), (DATA, None), (SMS, None)):
             cdrs.append(self._resolve(kind, news[kind], t0, t1, up0, by_cell, cap, pm,
-                                      sleeping, drop if kind == VOICE else None,
+                                      sleeping, dark, drop if kind == VOICE else None,
                                       radio if kind == VOICE else None))
-        for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
-            offered = "calls_offered" if k == VOICE else f"{name}_offered"
+        for name in ("calls", "sessions", "sms"):
+            offered = f"{name}_offered"
             pm[offered] = pm[offered] + pm[f"{name}_denied"]  # denied attempts were offered
             self.counts[offered] += int(pm[f"{name}_denied"].sum())
             self.counts[f"{name}_denied"] += int(pm[f"{name}_denied"].sum())
@@ -363,16 +364,15 @@ class TrafficEngine:
 
     def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
                  by_cell: dict[int, list[CellChange]], cap: Arr | None,
-                 pm: dict[str, Arr], sleeping: Arr, drop: Arr | None,
-                 radio: Arr | None = None) -> dict[str, Arr]:
+                 pm: dict[str, Arr], sleeping: Arr, dark: Arr, drop: Arr | None,
+                 radio: Arr | None) -> dict[str, Arr]:
+        """Fates of the interval's calls (or sessions) and those carried into it; ``dark``:
+        cells out of service (or asleep) all the interval long."""
         car = self.carried[kind]
         allb = Batch.concat(car, new)
         n_car = len(car)
         outcome = np.zeros(len(allb), dtype=np.int8)
         actual_end = allb.end.copy()
-        # out of service (or asleep) all interval long: every attempt is lost
-        dark = ~up0 | sleeping
-        dark[list(by_cell)] = False
         outcome[n_car:][dark[new.cell]] = LOST
         slow = set(by_cell)
         if cap is not None and len(new):
@@ -462,19 +462,16 @@ class TrafficEngine:
 
     def _may_block(self, car: Batch, new: Batch, cap: Arr) -> set[int]:
         """Cells where the infinite-server occupancy bound reaches the channel count."""
-        counts = np.bincount(new.cell, minlength=cap.size)
-        first = np.repeat(np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        # (cell, time) keys order every call of an earlier cell first: at each new call, the
+        # calls before it (``new`` is sorted by cell and start) less those ended by its start
+        # are those of its cell still up; carried calls likewise, all of them before it.
         key_start = new.cell * _KEY + new.start - _MARGIN
-        rank = np.arange(len(new)) - first
-        ends_before = np.searchsorted(np.sort(new.cell * _KEY + new.end), key_start,
-                                      side="right") - first
-        occ = rank - ends_before
+        occ = np.arange(len(new)) - np.searchsorted(np.sort(new.cell * _KEY + new.end),
+                                                    key_start, side="right")
         if len(car):
             car_keys = np.sort(car.cell * _KEY + car.end)
-            car_first = np.searchsorted(car_keys, new.cell * _KEY)
-            car_last = np.searchsorted(car_keys, (new.cell + 1) * _KEY)
-            occ = occ + (car_last - car_first) - (
-                np.searchsorted(car_keys, key_start, side="right") - car_first)
+            occ = occ + (np.searchsorted(car_keys, (new.cell + 1) * _KEY)
+                         - np.searchsorted(car_keys, key_start, side="right"))
         return set(np.unique(new.cell[occ >= cap[new.cell]]).tolist())
 
     @staticmethod
@@ -489,7 +486,7 @@ class TrafficEngine:
 
         def apply(t: float, in_service: bool) -> None:
             nonlocal heap, up
-            if not in_service and up:
+            if not in_service:  # drops every call up, even in a cell asleep until now
                 for end, j in heap:
                     if end > t:
                         outcome[j] = DROPPED
@@ -530,7 +527,7 @@ class TrafficEngine:
         intended = intended_end - b.start
         served = (outcome == COMPLETED) | (outcome == DROPPED) | (outcome == QUOTA_END)
         actual = np.where(served, actual_end - b.start, 0.0)
-        frac = np.divide(actual, intended, out=np.zeros_like(actual), where=intended > 0)
+        frac = actual / np.maximum(intended, _INSTANT)  # 0 for rows with no time wanted
         actual_bytes = np.floor(b.volume * frac).astype(np.int64)
         answer_s = (self.recorder.answer_delay(b.id) if kind == VOICE
                     else np.zeros(len(b)))
@@ -580,7 +577,7 @@ class TrafficEngine:
             pm["calls_blocked"] = count(outcome == BLOCKED)
             pm["calls_lost_outage"] = count(outcome == LOST)
             pm["calls_dropped"] = count(outcome == DROPPED)
-            busy = np.clip(np.minimum(actual_end, t1) - np.maximum(allb.start, t0), 0, None)
+            busy = np.minimum(actual_end, t1) - np.maximum(allb.start, t0)  # ends >= starts
             busy[(outcome == BLOCKED) | (outcome == LOST)] = 0
             pm["carried_erlang"] = np.bincount(allb.cell, busy, minlength=n) / (t1 - t0)
             for k in ("calls_offered", "calls_blocked", "calls_lost_outage", "calls_dropped"):
