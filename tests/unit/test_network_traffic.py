@@ -423,10 +423,11 @@ def test_radio_drops_follow_the_hazard(traffic: Callable[..., Traffic]) -> None:
 
 def test_radio_drop_hazard_rises_with_the_load(traffic: Callable[..., Traffic]) -> None:
     t = traffic({**VOICE_ONLY, "radio": {**RADIO, "load_sensitivity": 3.0}})
-    rate = np.array([0.0, 45.0, 900.0, 4.0])  # calls this interval (110 s each)
+    rate = np.array([4.0, 45.0, 900.0, 4.0])  # calls this interval (110 s each)
     hazard = t.engine._radio_hazard(rate, np.array([1, 10, 5, 0]), INTERVAL)
     base = 0.2 / 110 * 2  # the default holding time's mean is 110 s
-    load = np.array([0.0, 45 * 110 / INTERVAL / 10, 1.0, 1.0])  # capped at 1; no channel: 1
+    load = np.array([4 * 110 / INTERVAL, 45 * 110 / INTERVAL / 10, 1.0, 1.0])  # at most 1;
+    # no channel: 1
     assert hazard == pytest.approx(base * (1 + 3.0 * load))
     off = traffic({"radio": {"drop_rate": 0}}).engine
     assert off._radio_hazard(rate, np.full(4, 5), INTERVAL) is None
@@ -456,16 +457,26 @@ def test_a_calls_radio_fate_does_not_depend_on_the_rest_of_the_run(
 
 
 def test_the_period_report_the_oss_gets(traffic: Callable[..., Traffic]) -> None:
-    from twin.messages import PmReport
+    """Every kind of failure at once: blocking (cells 0 and 1), drops (cell 0 degraded, with
+    little traffic: periods of one answered call), an outage (cell 2 from 1 h 05), and every
+    third line prepaid and refused credit."""
+    from twin.messages import DENIED_CREDIT, PmReport
 
-    t = traffic({"voice": {"calls_per_sub_day": 60}}, horizon=2 * H)
+    t = traffic({"voice": {"calls_per_sub_day": 60, "holding": {"dist": "exponential",
+                                                               "mean_s": 300}}},
+                horizon=2 * H, demand=np.where(np.arange(200) < 50, 0.05, 1.0),
+                prepaid=np.arange(200) % 3 == 0)
+    t.answer_all(DENIED_CREDIT)
     t.engine.channels = np.array([2, 4, 30, 30])
-    t.quality = (np.ones(4), np.array([0.2, 0.0, 0.0, 0.0]))
+    t.quality = (np.ones(4), np.array([0.9, 0.0, 0.0, 0.0]))
+    t.run(H)
+    t.go_dark(2, H + 300.0)
     t.run(2 * H)
     reports = [m for m in t.published if isinstance(m, PmReport)]
     assert [(r.period_start, r.period_s, r.object_kind) for r in reports] == [
         (k * INTERVAL, INTERVAL, "cell") for k in range(8)]
     rows = t.pm()
+    one_answered = False
     for k, r in enumerate(reports):
         assert r.objects == tuple(t.state.cell_ids)
         mine = rows[4 * k:4 * k + 4]
@@ -487,7 +498,15 @@ def test_the_period_report_the_oss_gets(traffic: Callable[..., Traffic]) -> None
         assert c["data_utilisation"] == pytest.approx(util)
         assert col("data_utilisation") == pytest.approx(util)
         assert c["throughput_factor"] == pytest.approx(1 / np.maximum(util, 1))
-    assert sum(c.counters["calls_dropped"].sum() for c in reports) > 0
+        assert (c["available_s"] == col("available_s")).all()
+        one_answered |= bool(((answered == 1) & (col("calls_dropped") == 1)).any())
+    assert one_answered
+    for key in ("calls_dropped", "calls_failed", "calls_blocked"):
+        assert sum(c.counters[key].sum() for c in reports) > 0, key
+    assert any(((r.counters["calls_dropped"] > 0) & (r.counters["calls_failed"] > 0)).any()
+               for r in reports)
+    assert sum(c.counters["calls_attempted"].sum() for c in reports) < sum(
+        p["calls_offered"] for p in rows)  # the denied ones
 
 
 def test_a_busy_cell_shares_its_data_capacity(traffic: Callable[..., Traffic]) -> None:
@@ -900,14 +919,14 @@ def test_a_congested_transport_path_slows_its_cells_and_is_reported(
     t.state.congested.clear()
     changed: list[float] = []
     t.engine.on_congestion = lambda: changed.append(t.engine.t)
-    t.run(2 * INTERVAL)
+    t.run(3 * INTERVAL)
     pm = t.pm()
     assert all(0 < p["throughput_factor"] < 1 for p in pm)
     assert t.state.congested and changed == [INTERVAL]  # congested again, then kept
     from twin.messages import PmReport
 
     links = [m for m in t.published if isinstance(m, PmReport) and m.object_kind == "link"]
-    assert len(links) == 2 and len({p["period_start"] for p in pm}) == 2
+    assert len(links) == 3 and len({p["period_start"] for p in pm}) == 3
 
 
 def test_long_calls_up_at_the_horizon_are_one_voice_record_each(
@@ -1040,31 +1059,36 @@ def test_degraded_cells_drop_answered_calls_draw_for_draw(
     assert causes == {"dropped": {ABNORMAL_RELEASE}, "completed": {NORMAL_RELEASE}}
 
 
-@pytest.mark.parametrize(("radio", "mean_s"), [
-    (RADIO, 300.0),  # 0.2 / 300 s × 2: a few calls drop, some in a later interval
-    ({**RADIO, "drop_rate": 1.0, "coverage_factor": {"poor": 50.0}}, 20.0),  # 2.5 per second
+@pytest.mark.parametrize(("radio", "mean_s", "calls"), [
+    (RADIO, 300.0, 300),  # 0.2 / 300 s × 2: a few calls drop, some in a later interval
+    ({**RADIO, "drop_rate": 1.0, "coverage_factor": {"poor": 50.0}}, 20.0, 300),  # 2.5 / s
+    ({**RADIO, "drop_rate": 1.0, "coverage_factor": {"poor": 5.0}}, 300.0, 0.3),  # 1 call up
 ])
 def test_radio_drops_are_drawn_draw_for_draw(traffic: Callable[..., Traffic],
-                                             radio: dict[str, Any], mean_s: float) -> None:
+                                             radio: dict[str, Any], mean_s: float,
+                                             calls: float) -> None:
     """Each interval a call is up in, it hashes its id and the interval's start in ms with the
     two ``traffic.radio`` keys: it drops if the first uniform is below 1 − e^(−hazard × its
     time up there), at the second's share of that time. The oracle walks every call."""
     from twin.network.records import hashed_uniform, splitmix
 
-    t = traffic({**VOICE_ONLY, "radio": radio, "voice": {"calls_per_sub_day": 300, "holding": {
-        "dist": "exponential", "mean_s": mean_s}}}, horizon=2 * H)
+    t = traffic({**VOICE_ONLY, "radio": radio, "voice": {
+        "calls_per_sub_day": calls, "holding": {"dist": "exponential", "mean_s": mean_s}}},
+        horizon=8 * H)
     t.engine.channels = np.full(4, 1000)
-    t.run(2 * H)
+    t.run(8 * H)
     t.engine.finish()
     hazard = radio["drop_rate"] / mean_s * radio["coverage_factor"]["poor"]
     keys = t.engine.radio_keys
     short = 0  # dropped calls up less than a second in their last interval
+    up: dict[float, int] = {}  # calls up in each interval
     rows = t.usage()
     for r in rows:
         start, end = r["start"], r["start"] + r["intended_s"]
         want = ("completed", end - start)
         t0 = start // INTERVAL * INTERVAL
-        while t0 < 2 * H and end > t0:
+        while t0 < 8 * H and end > t0:
+            up[t0] = up.get(t0, 0) + 1
             s, t1 = max(start, t0), t0 + INTERVAL
             span = min(end, t1) - s
             base = splitmix(np.array([r["id"]], np.uint64) ^ np.uint64(int(t0 * 1000)))
@@ -1077,6 +1101,7 @@ def test_radio_drops_are_drawn_draw_for_draw(traffic: Callable[..., Traffic],
         assert (r["outcome"], r["actual_s"]) == (want[0], pytest.approx(want[1])), r
     assert "dropped" in {r["outcome"] for r in rows}
     assert short > 0 or mean_s > 100
+    assert 1 in up.values() or calls > 1
 
 
 def test_the_blocking_screen_flags_the_cells_where_a_call_can_find_every_channel_busy(
@@ -1178,4 +1203,30 @@ def test_calls_still_up_in_a_cell_gone_to_sleep_drop_when_it_goes_dark(
             assert (r["outcome"], r["actual_s"]) == ("dropped", pytest.approx(dark - r["start"]))
         else:
             assert (r["outcome"], r["actual_s"]) == ("completed", pytest.approx(1800.0))
+    assert {r["outcome"] for r in rows} == {"completed", "dropped", "lost_outage"}
+
+
+def test_a_cell_down_twice_in_an_interval_is_available_while_up(
+        traffic: Callable[..., Traffic]) -> None:
+    """Down from 100 s to 200 s and from 500 s to 700 s of the first interval: available
+    600 s of it; calls up at each outage drop then, attempts during either are lost."""
+    t = traffic({**VOICE_ONLY, "voice": {"calls_per_sub_day": 400, "holding": {
+        "dist": "deterministic", "mean_s": 60}}}, horizon=INTERVAL)
+    t.engine.channels = np.full(4, 1000)
+    down = [(100.0, 200.0), (500.0, 700.0)]
+    for a, b in down:
+        t.go_dark(0, a)
+        t.go_dark(0, b, in_service=True)
+    t.run(INTERVAL)
+    t.engine.finish()
+    assert [p["available_s"] for p in t.pm()] == [600.0, INTERVAL, INTERVAL, INTERVAL]
+    rows = [r for r in t.usage() if r["cell"] == t.state.cell_ids[0]]
+    for r in rows:
+        start = r["start"]
+        if any(a <= start < b for a, b in down):
+            assert r["outcome"] == "lost_outage"
+        elif a_cut := next((a for a, _ in down if start < a < start + 60), None):
+            assert (r["outcome"], r["actual_s"]) == ("dropped", pytest.approx(a_cut - start))
+        else:
+            assert r["outcome"] == "completed"
     assert {r["outcome"] for r in rows} == {"completed", "dropped", "lost_outage"}

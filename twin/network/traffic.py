@@ -452,7 +452,7 @@ class TrafficEngine:
         if rows.size == 0:
             return
         s = np.maximum(allb.start[rows], t0)
-        span = np.clip(np.minimum(allb.end[rows], t1) - s, 0.0, None)
+        span = np.minimum(allb.end[rows], t1) - s  # up calls end after t0 and their start
         base = splitmix(allb.id[rows].astype(np.uint64) ^ np.uint64(int(t0 * 1000)))
         u = np.stack([hashed_uniform(base, k) for k in self.radio_keys])
         hit = u[0] < -np.expm1(-hazard[allb.cell[rows]] * span)
@@ -612,7 +612,6 @@ class TrafficEngine:
         # no more than the transport path to the core carries (a detour onto a smaller path)
         utilisation = pm["data_mb"] * 8.0 / (t1 - t0) / self.data_capacity
         factor = 1.0 / np.maximum(utilisation, 1.0)
-        link_util = None
         if self.transport is not None:
             link_util, bottleneck = self.transport.load(t0, t1, pm["data_mb"])
             factor = np.minimum(factor, bottleneck)
@@ -633,7 +632,7 @@ class TrafficEngine:
             "drop_rate": pm["calls_dropped"] / np.maximum(answered, 1),
         }
         self.publish(PmReport(t0, t1 - t0, "cell", self.cell_tuple, counters))
-        if self.transport is not None and link_util is not None:
+        if self.transport is not None:
             before = set(self.state.congested)
             self.publish(self.transport.period(t0, t1, link_util))
             if self.state.congested != before and self.on_congestion is not None:
