@@ -67,6 +67,10 @@ SCREEN_TESTS = {
 }
 SCREEN = MUTANTS / "screen"
 SCREEN_LIMIT_S = 60  # one mutant's tests; far past their usual few seconds
+# address space of a screen worker: a mutant that asks for far more memory (a rate made
+# 3600² times larger draws billions of calls) fails its tests with MemoryError, killed,
+# instead of bringing the kernel's out-of-memory killer down on the worker
+SCREEN_MEMORY_GB = 8.0
 
 
 def modules() -> list[str]:
@@ -147,7 +151,11 @@ def screen(selected: list[str]) -> int:
             running.append(subprocess.Popen([sys.executable, "-m", "tests.mutation_report",
                                              "_screen", *pending.pop(0)], cwd=REPO))
         running[0].wait()
-        failed |= any(p.returncode for p in running if p.poll() is not None)
+        for p in running:
+            if p.poll():  # ended and failed: its tests fail unmutated, or a signal ended it
+                print(f"screen worker {' '.join(map(str, p.args[3:]))} exited with "
+                      f"{p.returncode}", file=sys.stderr)
+                failed = True
         running = [p for p in running if p.returncode is None]
     return 1 if failed else 0
 
@@ -167,8 +175,11 @@ def _record(out: Path, name: str, code: int) -> None:
 def _screen_worker(path: str, shard: int = 0, shards: int = 1) -> int:
     import contextlib
     import io
+    import resource
     import signal
 
+    limit = int(float(os.environ.get("TWIN_SCREEN_MEMORY_GB", SCREEN_MEMORY_GB)) * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     os.chdir(MUTANTS)
     sys.path.insert(0, str(MUTANTS))
     os.environ["MUTANT_UNDER_TEST"] = "none"  # set before the conftest picks a profile

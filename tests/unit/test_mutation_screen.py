@@ -24,7 +24,7 @@ MODULE = "twin/bss/rating.py"  # screened with its listed test files, made up he
 KILLS, SURVIVES = "pkgx.f__mutmut_1", "pkgx.f__mutmut_2"
 
 
-def fake_mutants(root: Path, expected: int) -> None:
+def fake_mutants(root: Path, expected: int, killed_by: str = "return 2") -> None:
     """A module whose function is mutated the way mutmut's trampolines do it (by
     MUTANT_UNDER_TEST), its generated-mutants file, and the screen's test files."""
     (root / "pkgx").mkdir(parents=True)
@@ -32,7 +32,7 @@ def fake_mutants(root: Path, expected: int) -> None:
         "import os\n\n"
         "def f() -> int:\n"
         f"    if os.environ.get('MUTANT_UNDER_TEST') == '{KILLS}':\n"
-        "        return 2\n"
+        f"        {killed_by}\n"
         "    return 1  # the other mutant changes nothing a test can see\n")
     (root / "twin" / "bss").mkdir(parents=True)
     (root / f"{MODULE}.meta").write_text(json.dumps(
@@ -46,12 +46,12 @@ def fake_mutants(root: Path, expected: int) -> None:
         f"    assert f() == {expected}\n")
 
 
-def screen(root: Path, *shard: str) -> subprocess.CompletedProcess[str]:
+def screen(root: Path, *shard: str, **env: str) -> subprocess.CompletedProcess[str]:
     (root / "screen").mkdir(exist_ok=True)
     return subprocess.run(
         [sys.executable, "-m", "tests.mutation_report", "_screen", MODULE, *shard],
         cwd=mutation_report.REPO, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "TWIN_MUTANTS_DIR": str(root)})
+        env={**os.environ, "TWIN_MUTANTS_DIR": str(root), **env})
 
 
 def test_a_mutant_a_test_sees_is_killed_and_one_it_cannot_survives(
@@ -65,6 +65,19 @@ def test_a_mutant_a_test_sees_is_killed_and_one_it_cannot_survives(
     monkeypatch.setattr(mutation_report, "SCREEN", tmp_path / "screen")
     assert "| `twin/bss/rating.py` | 2 | 1 | 1 | 0 | 0 | 50.0% |" in \
         mutation_report.screen_table()
+
+
+def test_a_mutant_asking_for_too_much_memory_is_killed_not_the_worker(
+        tmp_path: Path) -> None:
+    """The worker's address space is capped: a mutant reserving 6 GiB (untouched, so
+    harmless without the cap) fails its test with MemoryError under a 2 GiB cap, and the
+    worker goes on to the next mutant."""
+    fake_mutants(tmp_path, expected=1,
+                 killed_by="import numpy; numpy.empty(6 << 30, numpy.uint8); return 1")
+    done = screen(tmp_path, TWIN_SCREEN_MEMORY_GB="2")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "screen" / "rating.json").read_text()) == {
+        KILLS: 1, SURVIVES: 0}
 
 
 def test_tests_that_fail_without_a_mutant_stop_the_screen(tmp_path: Path) -> None:
