@@ -517,7 +517,7 @@ class TrafficEngine:
         """The usage truth of resolved calls and sessions, and the records of the served
         ones (the last record of a data session with partials); also the bytes each served
         session moved in all."""
-        online = np.zeros(len(b), dtype=np.int8)
+        online: Arr | None = None  # charged online: read before the OCS forgets the ids
         if self.ocs is not None:
             online = self.ocs.online_of(b.id)
             intended_end, capped = self.ocs.planned(b.id, intended_end)
@@ -548,7 +548,7 @@ class TrafficEngine:
         else:
             cdr = rec.data(b.id[s], b.sub[s], b.start[s], intended_end[s], b.volume[s],
                            actual[s], actual_bytes[s], dropped)
-        if self.ocs is not None:
+        if online is not None:
             cdr["online"] = online[s]
             cdr["cause"][outcome[s] == QUOTA_END] = CAMEL_INIT_CALL_RELEASE
         return cdr, actual_bytes[s]
