@@ -1141,6 +1141,12 @@ def test_the_blocking_screen_flags_the_cells_where_a_call_can_find_every_channel
         assert t.engine._may_block(car, new, cap) == want
         flagged.append(len(want))
     assert 0 in flagged and 4 in flagged
+    # a call carried in that ends 5 ms after an arrival still holds the one channel then
+    one = Batch(np.array([0]), np.array([2], np.int32), np.zeros(1, np.int64),
+                np.array([INTERVAL + 100.0]), np.array([INTERVAL + 200.0]), np.zeros(1))
+    held = Batch(np.array([1]), np.array([2], np.int32), np.zeros(1, np.int64),
+                 np.array([500.0]), np.array([INTERVAL + 100.005]), np.zeros(1))
+    assert t.engine._may_block(held, one, np.ones(4, np.int64)) == {2}
 
 
 def test_granted_attempts_that_never_start_release_their_reservation(
