@@ -295,7 +295,7 @@ class TrafficEngine:
                                    DENIED_OCS).astype(np.int8)
                 assert (v[denied] <= DENIED_OCS_OUT).all()
                 self._emit(k, d, d.start.copy(), outcome, d.end.copy())
-                pm[f"{name}_denied"] = np.bincount(d.cell, minlength=n_cells).astype(np.int64)
+                pm[f"{name}_denied"] = np.bincount(d.cell, minlength=n_cells)
             out.append(b.take(np.flatnonzero(v == 0)))
         return out
 
@@ -570,7 +570,7 @@ class TrafficEngine:
         is_new = np.arange(len(allb)) >= n_car
 
         def count(mask: Arr) -> Arr:
-            return np.bincount(allb.cell[mask], minlength=n).astype(np.int64)
+            return np.bincount(allb.cell[mask], minlength=n)  # int64 counts
 
         if kind == VOICE:
             pm["calls_offered"] = count(is_new)
