@@ -25,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("emulation")  # one worker: see conftest.py
 SHORT = ("duration=2d", "subscribers.count=300")
 # a run the signal interrupts: long enough that it cannot end before the signal is sent,
 # however fast or loaded the machine (the signal stops it within seconds either way)
-LONG = ("duration=60d", "subscribers.count=300")
+LONG = ("duration=365d", "subscribers.count=300")  # about six minutes uninterrupted
 
 
 def shells(parent: int | None = None) -> dict[int, str]:
@@ -141,6 +141,7 @@ def test_a_signal_mid_run_leaves_nothing_behind(sig: signal.Signals, tmp_path: P
     before = machine()
     child, tag, namespaces = start_run(tmp_path)
     assert len(namespaces) >= 56
+    assert child.poll() is None, ("the run ended before the signal", child.communicate())
     child.send_signal(sig)
     out, err = child.communicate(timeout=120)
     assert child.returncode == 128 + sig, (out, err)
