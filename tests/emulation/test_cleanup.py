@@ -112,8 +112,9 @@ def assert_nothing_left(tag: str, their_namespaces: set[str], before: dict[str, 
 
 
 def _foreground() -> None:
-    # as a shell starts a job: Ctrl-C acts. The twin keeps a signal ignored when it starts
-    # (a background job's), and a test worker may have SIGINT ignored, which children inherit.
+    # as a shell starts a foreground job: Ctrl-C acts. The twin keeps a signal ignored when it
+    # starts (a background job's), and a suite started in the background (`make test &`)
+    # has SIGINT ignored, which every child inherits.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
