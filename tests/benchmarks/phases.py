@@ -4,6 +4,7 @@
     python -m tests.benchmarks.phases --report        # ... with the report
     python -m tests.benchmarks.phases --large         # the 100k-subscriber, 30-day network
     python -m tests.benchmarks.phases --metro --days 3  # the metro preset, three days
+    python -m tests.benchmarks.phases --national --days 1  # the national preset, one day
 
 A thread samples the main thread's stack every few milliseconds and charges each sample to
 a phase: analysis, report or scenario loading when the stack is inside them, else the layer
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .run import LARGE, METRO, QUICKSTART
+from .run import LARGE, METRO, NATIONAL, QUICKSTART
 
 TWIN = str(Path(__file__).resolve().parents[2] / "twin")
 
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--large", action="store_true", help="the large network, not the quickstart")
     p.add_argument("--metro", action="store_true", help="the metro preset (100k subscribers)")
+    p.add_argument("--national", action="store_true",
+                   help="the national preset (1M subscribers)")
     p.add_argument("--days", type=float, help="simulated days (default: the case's own)")
     p.add_argument("--report", action="store_true", help="include report generation")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
@@ -96,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import twin
 
-    case = LARGE if args.large else METRO if args.metro else ()
+    case = (LARGE if args.large else METRO if args.metro
+            else NATIONAL if args.national else ())
     overrides = [*case, *args.set]
     if args.days is not None:
         overrides.append(f"duration={args.days:g}d")

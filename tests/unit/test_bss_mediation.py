@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from twin.bss.mediation import COLUMNS, Mediation
+from twin.bss.mediation import COLUMNS, Mediation, session_key
 from twin.kernel import Sim
 from twin.messages import UsageBatch
 from twin.scenario.schema import MediationSpec
@@ -525,6 +525,27 @@ def test_a_lost_partial_leaves_the_session_waiting_until_the_assembly_timeout(
     at(m, 8200.0 + 7200.0)
     assert m.recycle()["charging_id"].tolist() == [8]
     assert (m.assembled, m.incomplete) == (2, 2)
+
+
+def test_a_session_assembled_incomplete_is_remembered_past_the_retention(
+        make_sim: Callable[..., Sim]) -> None:
+    """A part held back in a file re-sent days later, after its session timed out and was
+    rated from the other parts: rejected as a late part however late it comes (a second
+    record of the session would rate it twice) — while a complete session is forgotten with
+    the dedup keys."""
+    spec = MediationSpec(assembly_timeout=3600.0, dedup_retention=RETENTION)
+    m = Mediation(make_sim(horizon=30 * 86_400.0), N_SUBS, spec)
+    m.process(parts(7, [1, 3], last=3))  # part 2 held back
+    m.process(parts(8, [1, 2], last=2))  # complete
+    at(m, 3600.0)
+    assert m.recycle()["charging_id"].tolist() == [7]
+    assert (m.assembled, m.incomplete) == (2, 1)
+    at(m, 20 * 86_400.0)  # long past the retention of keys and assembled sessions
+    assert size(m.process(parts(7, [2], last=3))) == 0
+    assert (m.late_parts, m.held_parts) == (1, 0)
+    assert cdrs(m)[-1]["reason"] == "late partial record"
+    assert m.closed.tolist() == sorted(session_key({
+        "node_id": np.array([2]), "charging_id": np.array([7])}).tolist())  # 8 forgotten
 
 
 def test_a_retry_returns_the_suspense_it_guided_and_the_sessions_that_timed_out(

@@ -23,7 +23,9 @@ Each record goes through, in this order (TMF635 usage states in brackets):
    way: a live session keeps sending parts), and every held session at the end of the run,
    is assembled from the parts received, as mediation systems do when their aggregation
    timer expires. A part arriving after its
-   session was assembled is [rejected] ``late partial record`` (the session was rated);
+   session was assembled is [rejected] ``late partial record`` (the session was rated): a
+   session assembled incomplete is remembered for the whole run (one integer each), so its
+   missing parts are recognised however late they come;
 3. **write-off** — a record of a bill cycle closed for good (billed more than
    ``late_window`` ago) → [rejected] ``too late``; a prepaid session served uncharged while
    the online charging system was down (``online`` = 2) → [rejected] ``fail-open, not
@@ -286,7 +288,12 @@ class Mediation:
         a["parts"] = cnt.astype(np.int32)
         del a["received"]
         self.closed = np.concatenate([self.closed, keys[done]])
-        self.closed_at = np.concatenate([self.closed_at, np.full(f.size, self.sim.now)])
+        # a session assembled incomplete is remembered for the whole run: its missing parts
+        # may still come, any time later (a file re-sent days late), and must not make a
+        # second record of it; a complete one gets no more parts (a copy comes in its
+        # original's batch), so it is forgotten with the dedup keys
+        self.closed_at = np.concatenate([self.closed_at,
+                                         np.where(complete[done], self.sim.now, np.inf)])
         by = np.argsort(self.closed, kind="stable")
         self.closed, self.closed_at = self.closed[by], self.closed_at[by]
         self.assembled += int(f.size)
