@@ -32,6 +32,7 @@ The funnel is written as the ``revenue_assurance`` table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,26 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def reconcile(tables: Path, bss: Any, lost: dict[str, int], *,
-              strict: bool = True) -> dict[str, Any]:
-    """The revenue-assurance figures and identities of a run. ``strict`` (a run): raise
-    :class:`ReconciliationError` naming every identity that does not hold; otherwise (an
-    audit of given books) return them anyway, ``identity_holds`` false and the broken
-    identities named in ``identities_failed``, without writing the funnel table."""
+@dataclass(frozen=True)
+class Books:
+    """What the BSS's own tables say: totals of ``rated``, ``cdrs``, ``invoices`` and
+    ``invoice_lines``, and the ledger's identities over their rows. Independent of the
+    truth's rating, so a run reads them while it rates the truth (:func:`read_books` on
+    another thread: DuckDB works without the GIL)."""
+
+    rated_minor: int
+    rated_records: int
+    online: int
+    billed_usage: int
+    receipts: int
+    inv: dict[str, int]
+    rows: list[Identity]
+    counts: dict[str, int]
+
+
+def read_books(tables: Path, bss: Any) -> Books:
+    """The books of the run whose tables are in ``tables`` (``bss``: its catalog's VAT and
+    one-time fees)."""
     con = duckdb.connect()
     inv_path, lines_path = tables / "invoices.parquet", tables / "invoice_lines.parquet"
     rated_minor = _one(con, f"SELECT sum(charge_minor) FROM '{tables / 'rated.parquet'}'")
@@ -81,6 +96,22 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int], *,
            for k in ("recurring", "one_time", "discount", "usage", "sla_credit", "net", "tax",
                      "total")}
     con.close()
+    rows, counts = ledger(tables, float(bss.spec.catalog.vat_pct),
+                          dict(zip(bss.prices.offers, bss.prices.one_time.tolist(), strict=True)))
+    return Books(rated_minor, rated_records, online, billed_usage, receipts, inv, rows, counts)
+
+
+def reconcile(tables: Path, bss: Any, lost: dict[str, int], *, strict: bool = True,
+              books: Books | None = None) -> dict[str, Any]:
+    """The revenue-assurance figures and identities of a run. ``strict`` (a run): raise
+    :class:`ReconciliationError` naming every identity that does not hold; otherwise (an
+    audit of given books) return them anyway, ``identity_holds`` false and the broken
+    identities named in ``identities_failed``, without writing the funnel table. ``books``:
+    the tables' :func:`read_books`, if already read."""
+    b = books if books is not None else read_books(tables, bss)
+    rated_minor, rated_records, online = b.rated_minor, b.rated_records, b.online
+    billed_usage, receipts, inv, rows, counts = (b.billed_usage, b.receipts, b.inv, b.rows,
+                                                 b.counts)
     tariff_error = lost["rerated_catalog_minor"] - rated_minor
     losses = (lost["lost_outage_minor"] + lost["lost_dropped_minor"] + lost["lost_denied_minor"]
               + lost["lost_blocking_minor"])
@@ -91,8 +122,6 @@ def reconcile(tables: Path, bss: Any, lost: dict[str, int], *,
                          + inv["one_time"])
     expect_net = (potential_revenue - losses - sum(leaks.values()) - lost["rating_order_minor"]
                   - tariff_error - online - churn - inv["discount"] - inv["sla_credit"])
-    rows, counts = ledger(tables, float(bss.spec.catalog.vat_pct),
-                          dict(zip(bss.prices.offers, bss.prices.one_time.tolist(), strict=True)))
     checks = [
         Identity("rated_is_invoiced_plus_online",
                  rated_minor == billed_usage + online == bss.rated_minor

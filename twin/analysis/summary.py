@@ -12,6 +12,7 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from twin.analysis.oss_scoring import as_faults, score_rca
 from twin.analysis.oss_scoring import operations as oss_operations
-from twin.analysis.reconcile import reconcile, sla_truth
+from twin.analysis.reconcile import read_books, reconcile, sla_truth
 from twin.analysis.revenue import lost_revenue
 from twin.wiring import Assembly
 
@@ -86,11 +87,15 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
     raw = oss.alarms.raises
     dedup = len(oss.alarms.all)
     incidents = sum(i.merged_into == 0 for i in oss.correlator.incidents)
-    lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater,
-                        bss.lines.offer_at,
-                        (bss.rerating.repriced_minor, bss.rerating.repriced_rows))
+    # the BSS's books (DuckDB, without the GIL) are read on the other core while the truth
+    # is rated here
+    with ThreadPoolExecutor(1, thread_name_prefix="books") as pool:
+        books = pool.submit(read_books, tables, bss)
+        lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater,
+                            bss.lines.offer_at,
+                            (bss.rerating.repriced_minor, bss.rerating.repriced_rows))
+        recon = reconcile(tables, bss, lost, books=books.result())
     billing = bss.billing.totals
-    recon = reconcile(tables, bss, lost)
     # the simulated end: the scenario's duration, or the instant a served run was stopped
     end = asm.sim.horizon
     duty = oss.workforce.duty_s(end)  # crew-seconds on shift or on call

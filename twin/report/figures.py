@@ -6,18 +6,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
 HOUR = 3600.0
 
 
-def _read(run_dir: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(run_dir / "tables" / f"{name}.parquet")
+PLOTTED = ["carried_erlang", "calls_blocked", "calls_lost_outage", "calls_dropped"]
+
+
+def _sums_by_period(path: Path, columns: list[str], rows: int = 1_000_000) -> pd.DataFrame:
+    """``columns`` of a per-cell PM table summed per period, read a million rows at a time:
+    a national month's table (30 million rows) never sits in memory whole."""
+    parts = [b.to_pandas().groupby("period_start").sum()
+             for b in pq.ParquetFile(path, pre_buffer=False).iter_batches(
+                 batch_size=rows, columns=["period_start", *columns])]
+    if not parts:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="period_start"))
+    return pd.concat(parts).groupby(level=0).sum()
 
 
 def traffic_and_blocking(run_dir: Path, out: Path) -> None:
-    pm = _read(run_dir, "traffic")
-    g = pm.groupby("period_start").sum(numeric_only=True)
+    g = _sums_by_period(run_dir / "tables" / "traffic.parquet", PLOTTED)
     hours = g.index / HOUR
     fig = Figure(figsize=(11, 5.5))
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
