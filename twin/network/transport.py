@@ -18,7 +18,6 @@ is not carried. A link's load counts both directions, as the cells' traffic does
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Callable
 
 import networkx as nx
@@ -70,10 +69,26 @@ class TransportLoad:
         self.raise_at, self.clear_at = raise_at, clear_at
         self.table = sim.records.buffer("link_traffic", LINK_SCHEMA)
         self._column = labels(np.arange(len(self.link_ids)), self.link_ids)
-        # neighbours and the links to them, in the graph's order (the tree's tie-breaks)
-        self._adj = {node: [(nbr, tuple(edges)) for nbr, edges in nbrs.items()]
-                     for node, nbrs in topo.graph.adj.items()}
+        # neighbours and the links to them, in the graph's order (the tree's tie-breaks), as
+        # arrays: entry e joins node src[e] to node dst[e] (each node's entries in a row, from
+        # ptr[node]), over the parallel links par_link[par_ptr[e]:par_ptr[e + 1]], sorted by id
         self._node_index = {node: i for i, node in enumerate(topo.graph.nodes)}
+        src: list[int] = []
+        dst: list[int] = []
+        par_link: list[int] = []
+        par_ptr = [0]
+        for node, nbrs in topo.graph.adj.items():
+            for nbr, edges in nbrs.items():
+                src.append(self._node_index[node])
+                dst.append(self._node_index[nbr])
+                par_link.extend(self.link_index[k] for k in sorted(edges))
+                par_ptr.append(len(par_link))
+        self._src = np.array(src, dtype=np.int64)
+        self._dst = np.array(dst, dtype=np.int64)
+        self._ptr = np.searchsorted(self._src, np.arange(len(self._node_index) + 1))
+        self._par_link = np.array(par_link, dtype=np.int64)
+        self._par_entry = np.repeat(np.arange(len(src)), np.diff(par_ptr))
+        self._core = np.array([self._node_index[c] for c in topo.core], dtype=np.int64)
         self._cell_nodes = np.array([self._node_index[c] for c in state.cell_ids],
                                     dtype=np.int64)
         self._tree_key: tuple[frozenset[str], ...] | None = None
@@ -86,30 +101,9 @@ class TransportLoad:
         key = (frozenset(st.down_targets()),)
         if key == self._tree_key:
             return self._pairs
-        down = key[0]
-        adj = self._adj
-        parent: dict[str, tuple[str, str]] = {}
-        queue = deque(c for c in st.topo.core if c not in down)
-        seen = set(queue)
-        while queue:
-            node = queue.popleft()
-            for nbr, edges in adj[node]:
-                if nbr in seen or nbr in down:
-                    continue
-                up = [k for k in edges if k not in down]
-                if not up:
-                    continue
-                seen.add(nbr)
-                parent[nbr] = (node, min(up))
-                queue.append(nbr)
+        up_node, up_link = self._tree(key[0])
         # each cell's path up the tree, all cells at once (one step up per round), then in
         # the order of a walk cell by cell: the loads add up in the same order as ever
-        index = self._node_index
-        up_node = np.full(len(index), -1, dtype=np.int64)
-        up_link = np.full(len(index), -1, dtype=np.int64)
-        for node, (par, lid) in parent.items():
-            up_node[index[node]] = index[par]
-            up_link[index[node]] = self.link_index[lid]
         cells_at, links_at, steps_at = [], [], []
         ci = np.arange(len(st.cell_ids), dtype=np.int64)
         at = self._cell_nodes
@@ -130,6 +124,45 @@ class TransportLoad:
         self._tree_key = key
         self._pairs = (cells[order], links[order])
         return self._pairs
+
+    def _tree(self, down: frozenset[str]) -> tuple[npt.NDArray[np.int64],
+                                                     npt.NDArray[np.int64]]:
+        """The shortest-hop tree grown from the working core routers over what is not
+        ``down``: each node's parent and the link to it (-1: a root, or cut off). A
+        breadth-first search a level at a time, whose ties break as a FIFO queue's would: a
+        node's parent is the first node of the level before, in queue order, with a link up
+        to it (the link of those with the lowest id), and it is queued in that order."""
+        n = len(self._node_index)
+        node_down = np.zeros(n, dtype=bool)
+        link_down = np.zeros(len(self.link_ids), dtype=bool)
+        for t in down:
+            if t in self._node_index:
+                node_down[self._node_index[t]] = True
+            if t in self.link_index:
+                link_down[self.link_index[t]] = True
+        # each entry's link: the first of its parallel links (by id) that is up
+        up = np.flatnonzero(~link_down[self._par_link])
+        entries, first = np.unique(self._par_entry[up], return_index=True)
+        entry_link = np.full(self._src.size, -1, dtype=np.int64)
+        entry_link[entries] = self._par_link[up[first]]
+        usable = (entry_link >= 0) & ~node_down[self._dst]
+        up_node = np.full(n, -1, dtype=np.int64)
+        up_link = np.full(n, -1, dtype=np.int64)
+        level = self._core[~node_down[self._core]]
+        seen = np.zeros(n, dtype=bool)
+        seen[level] = True
+        while level.size:
+            lo, hi = self._ptr[level], self._ptr[level + 1]
+            count = hi - lo
+            e = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+            e = e[usable[e] & ~seen[self._dst[e]]]
+            nodes, first = np.unique(self._dst[e], return_index=True)
+            by_discovery = np.argsort(first)
+            level, e = nodes[by_discovery], e[first[by_discovery]]
+            seen[level] = True
+            up_node[level] = self._src[e]
+            up_link[level] = entry_link[e]
+        return up_node, up_link
 
     def routes(self, down: frozenset[str]) -> list[list[str] | None]:
         """Each demand's route (trunk ids) over the backbone with ``down`` out; None where no
