@@ -42,7 +42,12 @@ class NetworkState:
         self.cell_ids = self.topo.cells
         self.cell_index = {c: i for i, c in enumerate(self.cell_ids)}
         self.in_service = np.ones(len(self.cell_ids), dtype=bool)
-        self._connected: set[str] = set(self.topo.elements)
+        self._core = self.topo.core
+        self._parts = Components(self.topo.graph)
+        # elements that reach a core router, by node of the graph (all before any fault); the
+        # set of their names is built only when asked for
+        self.reach = np.ones(len(self._parts.index), dtype=bool)
+        self._connected: set[str] | None = set(self.topo.elements)
         self._functions = {
             t: [e.id for e in self.topo.elements.values() if e.type == t]
             for t in SERVICE_FUNCTIONS}
@@ -51,7 +56,6 @@ class NetworkState:
         self.active_fn: dict[str, str] = {
             t: ids[0] for t, ids in self._functions.items()
             if self.topo.manual_failover and len(ids) > 1}
-        self._parts = Components(self.topo.graph)
         self._cell_nodes = np.array([self._parts.index[c] for c in self.cell_ids],
                                     dtype=np.int64)
 
@@ -125,6 +129,8 @@ class NetworkState:
 
     def connected(self) -> set[str]:
         """Elements that are up and reach a core router over up links."""
+        if self._connected is None:
+            self._connected = self._parts.names(self.reach)
         return self._connected
 
     def recompute(self, t: float) -> tuple[list[int], list[int]]:
@@ -134,7 +140,7 @@ class NetworkState:
         labels = parts.labels(down)
         reach = np.zeros(labels.size, dtype=bool)
         served = np.zeros(labels.size, dtype=bool)
-        for core in self.topo.core:
+        for core in self._core:
             if core not in down and not reach[index[core]]:
                 part = labels == labels[index[core]]
                 reach |= part
@@ -143,7 +149,7 @@ class NetworkState:
                                                     else ids))
                        for t, ids in self._functions.items()):
                     served |= part
-        self._connected = parts.names(reach)
+        self.reach, self._connected = reach, None
         now = served[self._cell_nodes]
         went_down = np.flatnonzero(self.in_service & ~now).tolist()
         came_up = np.flatnonzero(~self.in_service & now).tolist()
@@ -162,7 +168,7 @@ class NetworkState:
         if self.active_fn.get(etype) != function:
             return "no effect"
         mates = [f for f in self._functions[etype] if f != function
-                 and f not in self.down_by and f in self._connected]
+                 and f not in self.down_by and self.reach[self._parts.index[f]]]
         if not mates:
             return "standby failed"
         self.active_fn[etype] = mates[0]
@@ -171,7 +177,7 @@ class NetworkState:
     def cut_off_by(self, fault_id: int) -> set[str]:
         """Elements that would lose the core if ``fault_id`` were the only fault."""
         targets = {t for t, held in self.down_by.items() if fault_id in held}
-        reach = self._parts.reachable(targets, self.topo.core)
+        reach = self._parts.reachable(targets, self._core)
         return set(self.topo.elements) - reach - targets
 
     def take_changes(self, until: float) -> list[CellChange]:

@@ -127,15 +127,32 @@ class ElementManagers:
         self._announced: dict[tuple[str, str, str], tuple[AlarmNotification, float, float]] = {}
         self.unreachable: frozenset[str] = frozenset()  # alive, but not answering polls
         self._unheard: set[tuple[str, str, str]] = set()  # raises that never reached the EMS
+        self._layout()
 
     def ems_of(self, obj: str) -> str:
         return f"ems-{self.state.topo.elements[obj].vendor}"
 
+    def _layout(self) -> None:
+        """Positions of elements and links and the graph nodes of elements, so a picture of
+        the alarm conditions looks only at what is down or cut off, in inventory order."""
+        topo, state = self.state.topo, self.state
+        self._elements = list(topo.elements)
+        self._el_pos = {e: i for i, e in enumerate(self._elements)}
+        self._link_ids = list(topo.links)
+        self._link_pos = {lid: i for i, lid in enumerate(self._link_ids)}
+        self._link_a = np.array([self._el_pos[ln.a] for ln in topo.links.values()], dtype=np.int64)
+        self._link_b = np.array([self._el_pos[ln.b] for ln in topo.links.values()], dtype=np.int64)
+        self._is_cell = np.array([el.type == "cell" for el in topo.elements.values()])
+        self._cell_slot = np.array([state.cell_index.get(e, 0) for e in self._elements],
+                                   dtype=np.int64)
+        self._node = np.array([state._parts.index[e] for e in self._elements], dtype=np.int64)
+
     def conditions(self) -> dict[tuple[str, str, str], AlarmDef]:
         topo, state = self.state.topo, self.state
         down = state.down_targets()
-        out: list[AlarmDef] = [heartbeat(e) for e in topo.elements
-                               if e in down or e in self.unreachable]
+        pos = self._el_pos
+        out: list[AlarmDef] = [heartbeat(e) for e in sorted(
+            (e for e in down | self.unreachable if e in pos), key=pos.__getitem__)]
         for f in state.active.values():
             if f.mode == "software_crash" and f.target in down:
                 out.append(software_error(f.target))
@@ -144,19 +161,23 @@ class ElementManagers:
         for cell, held in state.degraded_by.items():
             if not all(state.active[fid].silent for fid in held):
                 out.append(performance_degraded(cell))
-        for lid, link in topo.links.items():
-            if lid in down or link.a in down or link.b in down:
-                out += [loss_of_signal(x, lid) for x in (link.a, link.b) if x not in down]
-        reach = state.connected()
-        for eid, el in topo.elements.items():
-            if eid in down:
-                continue
-            if el.type == "cell":
-                if not state.in_service[state.cell_index[eid]]:
-                    # same probable cause (service lost), truer text when transport is fine
-                    out.append(no_core_service(eid) if eid in reach
-                               else cell_out_of_service(eid))
-            elif eid not in reach:
+        el_down = np.zeros(len(self._elements), dtype=bool)
+        el_down[[pos[t] for t in down if t in pos]] = True
+        hit = el_down[self._link_a] | el_down[self._link_b]
+        hit[[self._link_pos[t] for t in down if t in self._link_pos]] = True
+        for i in np.flatnonzero(hit):
+            lid = self._link_ids[i]
+            link = topo.links[lid]
+            out += [loss_of_signal(x, lid) for x in (link.a, link.b) if x not in down]
+        reach = state.reach[self._node]
+        is_cell = self._is_cell
+        lost = np.where(is_cell, ~state.in_service[self._cell_slot], ~reach) & ~el_down
+        for i in np.flatnonzero(lost):
+            eid = self._elements[i]
+            if is_cell[i]:
+                # same probable cause (service lost), truer text when transport is fine
+                out.append(no_core_service(eid) if reach[i] else cell_out_of_service(eid))
+            else:
                 out.append(core_unreachable(eid))
         return {a.key: a for a in out}
 
