@@ -146,6 +146,7 @@ class ElementManagers:
         self._cell_slot = np.array([state.cell_index.get(e, 0) for e in self._elements],
                                    dtype=np.int64)
         self._node = np.array([state._parts.index[e] for e in self._elements], dtype=np.int64)
+        self._managers = [f"ems-{v}" for v in sorted({e.vendor for e in topo.elements.values()})]
 
     def conditions(self) -> dict[tuple[str, str, str], AlarmDef]:
         topo, state = self.state.topo, self.state
@@ -240,8 +241,7 @@ class ElementManagers:
         """Every element manager's active alarm list now: the alarms it has announced (sent
         by now) and not cleared. An alarm not yet past its detection delay is not listed."""
         now = self.sim.now
-        lists: dict[str, list[AlarmNotification]] = {
-            f"ems-{v}": [] for v in sorted({e.vendor for e in self.state.topo.elements.values()})}
+        lists: dict[str, list[AlarmNotification]] = {ems: [] for ems in self._managers}
         for key, (note, sent, cleared) in list(self._announced.items()):
             if cleared <= now:
                 del self._announced[key]

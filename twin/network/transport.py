@@ -234,7 +234,8 @@ class TransportLoad:
         congestion."""
         load = util * self.capacity
         down = self.state.down_targets()
-        available = np.array([0.0 if lid in down else t1 - t0 for lid in self.link_ids])
+        available = np.full(len(self.link_ids), t1 - t0)
+        available[[self.link_index[t] for t in down if t in self.link_index]] = 0.0
         self.table.extend({"period_start": np.full(len(self.link_ids), t0),
                            "link": self._column, "load_mbps": load, "utilisation": util,
                            "available_s": available, "demand_mbps": self.demand_load})

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from twin.kernel import Sim
+from twin.kernel import Labels, Sim, labels
 from twin.messages import PmReport
 from twin.oss.inventory import Inventory
 
@@ -119,8 +119,9 @@ class KpiBook:
         self.flat = (np.arange(len(COUNTERS) + 1)[:, None] * self.above_n
                      + above[None, :]).ravel()
         self.cell_order = np.argsort(self.index[:n])  # cell rows are sorted by name
-        self.levels = np.array(levels + ["service"] * len(SERVICE_COUNTERS), dtype=object)
-        self.objects = np.array(objects + list(SERVICE_COUNTERS), dtype=object)
+        # the same names every period: label codes, not a million Python strings a day
+        self.levels = _labels(levels + ["service"] * len(SERVICE_COUNTERS))
+        self.objects = _labels(objects + list(SERVICE_COUNTERS))
         self.cell_count = np.append(np.bincount(self.index, minlength=offset),
                                     [len(cells)] * len(SERVICE_COUNTERS)).astype(float)
         # which counters each service row keeps (available_s: every cell carries every one)
@@ -202,3 +203,10 @@ class KpiBook:
             return
         n = len(rows["level"])
         buf.extend({"start": np.full(n, self.first), "end": np.full(n, self.last), **rows})
+
+
+def _labels(values: list[str]) -> Labels:
+    """``values`` as label codes, the names in order of first appearance."""
+    names = tuple(dict.fromkeys(values))
+    pos = {n: i for i, n in enumerate(names)}
+    return labels(np.array([pos[v] for v in values], dtype=np.int32), names)
