@@ -143,8 +143,9 @@ class ElementManagers:
         self._link_a = np.array([self._el_pos[ln.a] for ln in topo.links.values()], dtype=np.int64)
         self._link_b = np.array([self._el_pos[ln.b] for ln in topo.links.values()], dtype=np.int64)
         self._is_cell = np.array([el.type == "cell" for el in topo.elements.values()])
-        self._cell_slot = np.array([state.cell_index.get(e, 0) for e in self._elements],
-                                   dtype=np.int64)
+        # a cell's place in the service mask; other elements point past its end
+        self._cell_slot = np.array([state.cell_index.get(e, len(state.cell_ids))
+                                    for e in self._elements], dtype=np.int64)
         self._node = np.array([state._parts.index[e] for e in self._elements], dtype=np.int64)
         self._managers = [f"ems-{v}" for v in sorted({e.vendor for e in topo.elements.values()})]
 
@@ -172,7 +173,8 @@ class ElementManagers:
             out += [loss_of_signal(x, lid) for x in (link.a, link.b) if x not in down]
         reach = state.reach[self._node]
         is_cell = self._is_cell
-        lost = np.where(is_cell, ~state.in_service[self._cell_slot], ~reach) & ~el_down
+        served = np.append(state.in_service, True)[self._cell_slot]
+        lost = np.where(is_cell, ~served, ~reach) & ~el_down
         for i in np.flatnonzero(lost):
             eid = self._elements[i]
             if is_cell[i]:
