@@ -114,6 +114,19 @@ def test_every_figure_comes_from_its_own_source(books: Path,
     assert ledger_calls == [(books, 20.0, {"basic": 100})]
 
 
+def test_books_read_beforehand_are_the_ones_used(books: Path,
+                                                 ledger_calls: list[Any]) -> None:
+    """A run reads the books on another thread and hands them over: reconcile takes them
+    as given (the tables are not read again), so books that disagree with the truth fail."""
+    read = rec.read_books(books, bss())
+    assert reconcile(books, bss(), truth(), books=read) == reconcile(books, bss(), truth())
+    assert len(ledger_calls) == 2  # read_books, then the call that read them itself
+    other = rec.Books(**{**read.__dict__, "rated_records": read.rated_records + 1})
+    out = reconcile(books, bss(), truth(), books=other, strict=False)
+    assert out["identities_failed"] == ["truth_rated_is_bss_rated"]
+    assert out["records_rated"] == read.rated_records + 1
+
+
 def test_the_funnel_table(books: Path) -> None:
     reconcile(books, bss(), truth())
     rows = pq.read_table(books / "revenue_assurance.parquet")
