@@ -44,10 +44,11 @@ class NetworkState:
         self.in_service = np.ones(len(self.cell_ids), dtype=bool)
         self._core = self.topo.core
         self._parts = Components(self.topo.graph)
+        self.node_index = self._parts.index  # element → its node of the graph
         # elements that reach a core router, by node of the graph (all before any fault); the
         # set of their names is built only when asked for
-        self.reach = np.ones(len(self._parts.index), dtype=bool)
-        self._connected: set[str] | None = set(self.topo.elements)
+        self.reach = np.ones(len(self.node_index), dtype=bool)
+        self._connected: set[str] | None = None
         self._functions = {
             t: [e.id for e in self.topo.elements.values() if e.type == t]
             for t in SERVICE_FUNCTIONS}
@@ -168,7 +169,7 @@ class NetworkState:
         if self.active_fn.get(etype) != function:
             return "no effect"
         mates = [f for f in self._functions[etype] if f != function
-                 and f not in self.down_by and self.reach[self._parts.index[f]]]
+                 and f not in self.down_by and self.reach[self.node_index[f]]]
         if not mates:
             return "standby failed"
         self.active_fn[etype] = mates[0]

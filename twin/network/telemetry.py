@@ -146,7 +146,7 @@ class ElementManagers:
         # a cell's place in the service mask; other elements point past its end
         self._cell_slot = np.array([state.cell_index.get(e, len(state.cell_ids))
                                     for e in self._elements], dtype=np.int64)
-        self._node = np.array([state._parts.index[e] for e in self._elements], dtype=np.int64)
+        self._node = np.array([state.node_index[e] for e in self._elements], dtype=np.int64)
         self._managers = [f"ems-{v}" for v in sorted({e.vendor for e in topo.elements.values()})]
 
     def conditions(self) -> dict[tuple[str, str, str], AlarmDef]:
