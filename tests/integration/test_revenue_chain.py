@@ -4,7 +4,8 @@ Analysis rates only the first step of the usage chain in full and, for every lat
 the counters (cycle, line, kind) where one of its records differs from the step before; and
 it takes the catalog's view of the BSS's own rating order from the BSS's pricing of the
 records it rated with a wrong tariff instead of re-rating the ``rated`` table. Both are held
-here against the full computations, on runs with outages, drops, blocking, collector loss,
+here against the full computations (and the chain rated in shares of the lines, on threads,
+against rating it in one), on runs with outages, drops, blocking, collector loss,
 online-charging denials, fail-open leakage and a tariff error.
 """
 
@@ -44,6 +45,10 @@ def test_shared_rating_equals_rating_every_step_in_full(name: str, tmp_path: Pat
     full = usage_chain(tables, asm.subscribers, bss.fresh_rater, bss.lines.offer_at,
                        in_full=True)
     assert shared == full
+    # the lines rated in shares on threads of their own: the same sums, however many
+    for n in (1, 3):
+        assert usage_chain(tables, asm.subscribers, bss.fresh_rater, bss.lines.offer_at,
+                           n_shares=n) == shared
     # the run loses and leaks something, or the shortcut would have nothing to skip
     money = [shared[f"{k}_minor"] for k in STEPS]
     assert money[0] > money[-1] > 0

@@ -40,14 +40,17 @@ rated with a misconfigured price, whose catalog charge the BSS priced as it rate
 order; allowances go to whichever record comes first) is reported. :func:`rerate_bss_order`
 re-rates the table in full, for tests that check that bookkeeping.
 Everything is read in batches, so memory stays bounded on long runs (one byte per record id
-for the records' fates).
+for the records' fates). Since no counter spans two lines, the lines are rated in shares on
+threads of their own (:func:`shares`), and the shares' sums are the chain's.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,23 +255,37 @@ def _diverge(steps: list[_Step | None], i: int, keys: npt.NDArray[np.int64]) -> 
             return
 
 
-def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
-                offer_of: OfferOf | None = None, in_full: bool = False) -> dict[str, int]:
-    """Money (minor units) and record counts at each step of the chain. ``in_full`` rates every
-    step in full (the reference the shared rating must equal; slow)."""
-    offer_at = _offer_of(subs, offer_of)
-    usage_path = tables / "usage.parquet"
-    fate, parts = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
-    root = make_rater()
-    steps: list[_Step | None] = [_Step(root)]
-    steps += [_Step(make_rater(), own_all=True) if in_full else None for _ in STEPS[1:]]
-    money = dict.fromkeys(STEPS, 0)
-    records = dict.fromkeys(STEPS, 0)
-    offered = 0
-    outcomes = ("completed", "dropped", "lost_outage", "quota_exhausted")
-    cols = ["id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
-            "actual_bytes", "outcome", "answer_s"]
-    for b in _batches(usage_path, cols, ("kind", "outcome")):
+class _Chain:
+    """The chain's raters and sums for one share of the lines (``line % n == k``). Rating is
+    separable by counter, and a line's counters are all in one share, so the shares' sums
+    add up to the whole chain's, exactly, however many there are."""
+
+    COLUMNS = ("id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
+               "actual_bytes", "outcome", "answer_s")
+
+    def __init__(self, make_rater: Callable[[], Rater], in_full: bool,
+                 fate: npt.NDArray[np.int8], parts: Parts, offer_at: OfferOf,
+                 share: tuple[int, int] = (0, 1)) -> None:
+        self.make_rater, self.fate, self.parts, self.offer_at = make_rater, fate, parts, offer_at
+        self.share = share
+        self.root = make_rater()
+        self.steps: list[_Step | None] = [_Step(self.root)]
+        self.steps += [_Step(make_rater(), own_all=True) if in_full else None
+                       for _ in STEPS[1:]]
+        self.money = dict.fromkeys(STEPS, 0)
+        self.records = dict.fromkeys(STEPS, 0)
+        self.offered = 0
+
+    def add(self, b: pa.RecordBatch) -> None:
+        """Rate the records of a batch (of the table, in its order) that are this share's."""
+        k, n = self.share
+        if n > 1:  # Arrow's filter works without the GIL, beside the other shares
+            b = b.filter(pa.array(b.column("sub").to_numpy() % n == k))
+            if b.num_rows == 0:
+                return
+        root, steps, money, records, fate, parts = (self.root, self.steps, self.money,
+                                                    self.records, self.fate, self.parts)
+        outcomes = ("completed", "dropped", "lost_outage", "quota_exhausted")
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
         kind = _lut(b.column("kind"), lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
@@ -276,7 +293,7 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
         outcome = _lut(b.column("outcome"), _code(outcomes))
         denied = _lut(b.column("outcome"), lambda x: x.startswith("denied"), np.bool_)
         start = b.column("start").to_numpy()
-        offer = offer_at(sub, start)
+        offer = self.offer_at(sub, start)
         answer = b.column("answer_s").to_numpy()  # a call is charged from its answer
         full = quantity(kind, _talk(b.column("intended_s").to_numpy(), answer),
                         b.column("intended_bytes").to_numpy())
@@ -304,7 +321,7 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
             acc_s = np.where(has, parts.accepted_start[pos], start)
         qtys = [full, full, cut, np.where(quota, got, cut), got, coll, acc, acc, acc, acc, acc]
         starts = [start] * 5 + [coll_s] + [acc_s] * 5
-        offered += ids.size
+        self.offered += ids.size
         # the counter (cycle, line, kind) of each record, for each of the starts
         by_start = {id(x): (root.cycle_of(x, sub) * root.n_subs + sub) * 3 + kind
                     for x in (start, coll_s, acc_s)}
@@ -320,7 +337,7 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
             rows = np.flatnonzero(diff)
             if rows.size:  # where a record differs, its counters (before and now) part
                 if steps[i] is None:
-                    steps[i] = _Step(make_rater())
+                    steps[i] = _Step(self.make_rater())
                 _diverge(steps, i, np.concatenate([keys[i][rows[m[rows]]],
                                                    keys[i - 1][rows[pm[rows]]]]))
         # … then the ratings: in full for the first step, where they own it for the others
@@ -337,9 +354,45 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
                                                   starts[i][own], qtys[i][own]).charge
             money[STEPS[i]] += int(charge.sum())
             records[STEPS[i]] += int(m.sum())
-    out = {f"{k}_minor": v for k, v in money.items()}
-    out.update({f"{k}_records": v for k, v in records.items()})
-    out["offered_records"] = offered
+
+
+def shares() -> int:
+    """How many shares of the lines the chain rates at once: one per core this process may
+    use, up to two (each share keeps raters of its own; beyond two the lock that numpy
+    releases only inside its loops is held too often to gain)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 2))
+
+
+def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
+                offer_of: OfferOf | None = None, in_full: bool = False,
+                n_shares: int | None = None) -> dict[str, int]:
+    """Money (minor units) and record counts at each step of the chain. ``in_full`` rates every
+    step in full (the reference the shared rating must equal; slow). The lines are rated in
+    ``n_shares`` shares on as many threads (default :func:`shares`); the sums do not depend
+    on how many."""
+    offer_at = _offer_of(subs, offer_of)
+    usage_path = tables / "usage.parquet"
+    fate, parts = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
+    n = n_shares or shares()
+    chains = [_Chain(make_rater, in_full, fate, parts, offer_at, (k, n)) for k in range(n)]
+    batches = _batches(usage_path, list(_Chain.COLUMNS), ("kind", "outcome"))
+    if n == 1:
+        for b in batches:
+            chains[0].add(b)
+    else:
+        with ThreadPoolExecutor(n - 1, thread_name_prefix="usage-chain") as pool:
+            for b in batches:
+                others = [pool.submit(c.add, b) for c in chains[1:]]
+                chains[0].add(b)
+                for o in others:
+                    o.result()
+    out = {f"{k}_minor": sum(c.money[k] for c in chains) for k in STEPS}
+    out.update({f"{k}_records": sum(c.records[k] for c in chains) for k in STEPS})
+    out["offered_records"] = sum(c.offered for c in chains)
     return out
 
 
