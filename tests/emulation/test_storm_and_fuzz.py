@@ -14,13 +14,17 @@ into the collector's sockets all land in ``alarm_rejects`` with a reason.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import twin
+from twin.emulation.fabric import EmulationError
 from twin.emulation.session import Emulation
 from twin.emulation.southbound import HTTP_PORT, TRAP_PORT
 from twin.network import dialects
@@ -144,3 +148,25 @@ def test_ten_thousand_malformed_messages_on_the_wire_are_rejects(tmp_path: Path)
     assert sent >= 10_000
     assert rejects == sent
     assert route.log.decode_errors >= 5000
+
+
+def test_a_node_whose_shell_has_ended_is_named_with_how_it_ended(tmp_path: Path) -> None:
+    """A node's shell holds its namespace: once it has gone, reaching into the node says
+    which node and how its shell ended (a clear error, not a missing /proc path)."""
+    sc = twin.load_scenario(QUICKSTART, ("duration=1h", "subscribers.count=100",
+                                         "faults.random.mtbf_h={}", "faults.scripted=[]"))
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    with Emulation(sc, tmp_path / "wire") as emu:
+        assemble(sc, tables, southbound=emu)
+        assert emu.fabric is not None and emu.plan is not None
+        name = emu.plan.ems_hosts["ems-beta"].name
+        pid = emu.fabric.pid(name)
+        emu.fabric.socket(name).close()  # reachable while its shell runs
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}/ns/net") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(EmulationError, match=rf"node {name}: its shell \(pid {pid}\) has "
+                                                 r"ended \(killed by SIGKILL\)"):
+            emu.fabric.socket(name)

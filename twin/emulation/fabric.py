@@ -67,10 +67,26 @@ class Fabric:
     def pid(self, name: str) -> int:
         return int(self.nodes[name].pid)
 
+    def _namespace(self, name: str) -> int:
+        """An open descriptor of node ``name``'s network namespace; a shell that has exited
+        (its namespace gone with it) is reported with how it ended."""
+        pid = self.pid(name)
+        try:
+            return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+        except FileNotFoundError:
+            shell = getattr(self.nodes[name], "shell", None)
+            code = None
+            if shell is not None:  # a process drops its namespaces just before it ends
+                with suppress(subprocess.TimeoutExpired):
+                    code = shell.wait(timeout=1.0)
+            how = _ended(code)
+            raise EmulationError(f"node {name}: its shell (pid {pid}) has ended ({how}), "
+                                 "and its network namespace with it") from None
+
     @contextmanager
     def inside(self, name: str) -> Iterator[None]:
         """Run the body in the network namespace of node ``name`` (this thread only)."""
-        fd = os.open(f"/proc/{self.pid(name)}/ns/net", os.O_RDONLY)
+        fd = self._namespace(name)
         try:
             _setns(fd)
             try:
@@ -309,6 +325,18 @@ class Fabric:
         if self._home >= 0:
             os.close(self._home)
             self._home = -1
+
+
+def _ended(code: int | None) -> str:
+    """How a node's shell ended, from its return code."""
+    if code is None:
+        return "it runs, but its namespace is gone"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
 
 
 def _zombie(pid: int) -> bool:
