@@ -13,6 +13,7 @@ from typing import Any
 
 from twin import __version__
 from twin.analysis import summarize
+from twin.kernel import allocator
 from twin.scenario import Scenario, dump, load, reseed
 from twin.store import Run, RunDirectory
 from twin.wiring import Assembly, assemble
@@ -38,6 +39,7 @@ def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int |
     sc = load(scenario, overrides)
     if seed is not None:
         sc = reseed(sc, seed)
+    allocator.tune()  # a run's arrays: fewer pages from the kernel (see the module)
     emulation = None
     if emulate:
         from twin.emulation import Emulation
