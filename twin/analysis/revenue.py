@@ -262,6 +262,7 @@ class _Chain:
 
     COLUMNS = ("id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
                "actual_bytes", "outcome", "answer_s")
+    OUTCOMES = ("completed", "dropped", "lost_outage", "quota_exhausted")
 
     def __init__(self, make_rater: Callable[[], Rater], in_full: bool,
                  fate: npt.NDArray[np.int8], parts: Parts, offer_at: OfferOf,
@@ -285,12 +286,11 @@ class _Chain:
                 return
         root, steps, money, records, fate, parts = (self.root, self.steps, self.money,
                                                     self.records, self.fate, self.parts)
-        outcomes = ("completed", "dropped", "lost_outage", "quota_exhausted")
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
         kind = _lut(b.column("kind"), lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
                     np.int64)
-        outcome = _lut(b.column("outcome"), _code(outcomes))
+        outcome = _lut(b.column("outcome"), _code(self.OUTCOMES))
         denied = _lut(b.column("outcome"), lambda x: x.startswith("denied"), np.bool_)
         start = b.column("start").to_numpy()
         offer = self.offer_at(sub, start)

@@ -42,7 +42,7 @@ class NetworkState:
         self.cell_ids = self.topo.cells
         self.cell_index = {c: i for i, c in enumerate(self.cell_ids)}
         self.in_service = np.ones(len(self.cell_ids), dtype=bool)
-        self._core = self.topo.core
+        self._core = self.topo.core  # a property that walks every element: listed once
         self._parts = Components(self.topo.graph)
         self.node_index = self._parts.index  # element → its node of the graph
         # elements that reach a core router, by node of the graph (all before any fault); the
@@ -57,7 +57,7 @@ class NetworkState:
         self.active_fn: dict[str, str] = {
             t: ids[0] for t, ids in self._functions.items()
             if self.topo.manual_failover and len(ids) > 1}
-        self._cell_nodes = np.array([self._parts.index[c] for c in self.cell_ids],
+        self._cell_nodes = np.array([self.node_index[c] for c in self.cell_ids],
                                     dtype=np.int64)
 
     # --- effects --------------------------------------------------------------------------
