@@ -124,6 +124,20 @@ class Batch:
         return int(self.id.size)
 
 
+def _by_cell_then_time(cell: Arr, start: Arr, t0: float, t1: float) -> Arr:
+    """The order of attempts by (cell, start), ties in their order — ``np.lexsort((start,
+    cell))`` for ``cell`` already ascending (as drawn), in one sort of a combined key: the
+    cell shifted past the interval's length, plus the time into it. Should rounding merge two
+    distinct starts of a cell into one key (times nanoseconds apart), lexsort decides."""
+    span = float(2.0 ** np.ceil(np.log2(max(t1 - t0, 1.0)) + 1))  # a power of two: exact
+    key = cell * span + (start - t0)
+    order: Arr = np.argsort(key, kind="stable")
+    k, s = key[order], start[order]
+    if np.any((k[1:] == k[:-1]) & (s[1:] != s[:-1])):
+        order = np.lexsort((start, cell))
+    return order
+
+
 class TrafficEngine:
     def __init__(self, sim: Sim, spec: TrafficSpec, state: NetworkState,
                  subs: SubscriberBase, cdr_duplicate_rate: float,
@@ -341,7 +355,7 @@ class TrafficEngine:
             cell, start, sub = cell[live], start[live], sub[live]
             hold, volume = hold[live], volume[live]
             n = int(live.sum())
-        order = np.lexsort((start, cell))
+        order = _by_cell_then_time(cell, start, t0, t1)
         ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
         self.next_id += n
         b = Batch(ids, cell[order], sub[order], start[order], start[order] + hold[order],

@@ -1,0 +1,23 @@
+"""Compiled loops for the record-by-record steps that numpy can only emulate with sorts.
+
+A rating counter (or a dedup window) is a running state that each record reads and advances in
+record order; numpy expresses that as a stable sort by counter, segmented cumulative sums and
+scatters back — several passes over every batch. A compiled loop does it in one pass, in
+record order, without the GIL (so rating on one thread runs beside Parquet encoding and the
+revenue chain's other share). :func:`kernel` compiles with numba, cached on disk beside the
+module, so only a machine's first run pays the compilation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def kernel(fn: F) -> F:
+    """``fn`` compiled to machine code (numba, nopython, releasing the GIL, cached)."""
+    return cast(F, numba.njit(cache=True, nogil=True)(fn))
