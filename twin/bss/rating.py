@@ -27,13 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from twin.bss.catalog import PriceTable, money, usage_numerator
+from twin.bss.catalog import NO_TIER, PriceTable
 from twin.kernel import Calendar
 from twin.kernel.compiled import kernel
 from twin.scenario.schema import TariffPeriod
 
 I64 = npt.NDArray[np.int64]
 DAY = 86_400.0
+_NO_TIER = NO_TIER  # a global the compiled loop reads as a constant
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -82,18 +83,53 @@ class TariffClock:
 
 
 @kernel
-def _meter(key: I64, q: I64, allow: I64, used: I64, charged: I64, cov: I64,
-           before: I64) -> None:  # pragma: no cover - compiled; tested through Rater.rate
-    """Record by record, in order: the allowance left on the record's counter covers what
-    it can of its quantity ``q``; ``before`` is what the counter charged before it; the
-    counter advances past it."""
-    for i in range(key.size):
-        k = key[i]
-        c = min(max(allow[i] - used[k], 0), q[i])
-        cov[i] = c
-        before[i] = charged[k]
-        used[k] += q[i]
-        charged[k] += q[i] - c
+def _rate_loop(ok: I64, period: I64, qty: I64, allow: I64, key: I64, n_p: int,
+               inc: I64, first: I64, per: I64, rounding: npt.NDArray[np.int8], connect: I64,
+               price: I64, tiered: npt.NDArray[np.bool_], tier_over: I64, tier_price: I64,
+               used: I64, charged: I64, bill: I64, covered: I64, before: I64,
+               charge: I64) -> None:  # pragma: no cover - compiled; tested via Rater.rate
+    """Record by record, in order, steps 1–4 of the module's docstring. ``ok`` is the flat
+    (offer, kind) of each record, indexing the flat price arrays (``price`` by
+    ``ok * n_p + period``, the tiers by row ``ok``); ``key`` its counter in the flat
+    ``used``/``charged``. Only records with an allowance or tiers read and advance their
+    counter; ``before`` is what the counter charged before the record."""
+    n_t = tier_over.shape[1]
+    for i in range(ok.size):
+        o = ok[i]
+        q = qty[i]
+        b = 0
+        if q > 0:
+            b = max(-(-q // inc[o]) * inc[o], first[o])
+        c = 0
+        was = 0
+        if allow[i] > 0 or tiered[o]:
+            k = key[i]
+            c = min(max(allow[i] - used[k], 0), b)
+            was = charged[k]
+            used[k] += b
+            charged[k] += b - c
+        rest = b - c
+        if tiered[o]:
+            num = 0
+            for t in range(n_t):
+                upper = tier_over[o, t + 1] if t + 1 < n_t else _NO_TIER
+                inside = min(was + rest, upper) - max(was, tier_over[o, t])
+                if inside > 0:
+                    num += inside * tier_price[o, t]
+        else:
+            num = price[o * n_p + period[i]] * rest
+        d = per[o]
+        mode = rounding[o]
+        if mode == 0:
+            m = -(-num // d)
+        elif mode == 1:
+            m = (2 * num + d) // (2 * d)
+        else:
+            m = num // d
+        bill[i] = b
+        covered[i] = c
+        before[i] = was
+        charge[i] = m + (connect[o] if rest > 0 else 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,21 +193,6 @@ class Rater:
                 k[m] = np.searchsorted(self.B[grp], start[m], side="right") - 1
         return np.clip(k, 0, self.n_cycles - 1).astype(np.int64)
 
-    def _advance(self, rows: I64, cycle: I64, sub: npt.NDArray[np.integer],
-                 kind: npt.NDArray[np.integer], allow: I64, bill: I64) -> tuple[I64, I64]:
-        """Allowance cover and cumulative charged quantity before each of ``rows``, in record
-        order per (cycle, subscription, kind), and the counters advanced past them."""
-        whole = rows.size == cycle.size  # every record (the usual case): no gathers
-        c, s, k = (cycle, sub, kind) if whole else (cycle[rows], sub[rows], kind[rows])
-        key = (c * self.n_subs + s) * 3 + k
-        q, a = (bill, allow) if whole else (bill[rows], allow[rows])
-        cov = np.empty(rows.size, dtype=np.int64)
-        before = np.empty(rows.size, dtype=np.int64)
-        _meter(key, np.ascontiguousarray(q, dtype=np.int64),
-               np.ascontiguousarray(a, dtype=np.int64), self.used.reshape(-1),
-               self.charged.reshape(-1), cov, before)
-        return cov, before
-
     def _prorate_allowance(self, allow: I64, cycle: I64, sub: npt.NDArray[np.integer],
                            offer: npt.NDArray[np.integer],
                            kind: npt.NDArray[np.integer]) -> None:
@@ -204,35 +225,23 @@ class Rater:
         cycle = self.cycle_of(start, sub)
         period = self.clock.period(start)
         ok = offer * 3 + kind  # flat (offer, kind): one gather per price array
-        inc = p.increment.ravel()[ok]
-        rounded = -(-qty // inc) * inc
-        bill = np.where(qty > 0, np.maximum(rounded, p.first.ravel()[ok]), 0)
-        covered = np.zeros_like(bill)
-        before_all = np.zeros_like(bill)
         if self.B.shape[0] == 1:
             allow = self.allowance.reshape(-1)[cycle * self.allowance[0].size + ok]
         else:
             allow = self.allowance_by_group[self.group[sub], cycle, offer, kind]
         if self.line_start is not None:
             self._prorate_allowance(allow, cycle, sub, offer, kind)
-        # only records with an allowance or tiers need the counters of their cycle
-        tiered = p.tiered.ravel()[ok]
-        stateful = np.flatnonzero((allow > 0) | tiered)
-        if stateful.size == bill.size:
-            covered, before_all = self._advance(stateful, cycle, sub, kind, allow, bill)
-        elif stateful.size:
-            cov, before = self._advance(stateful, cycle, sub, kind, allow, bill)
-            covered[stateful] = cov
-            before_all[stateful] = before
+        n = sub.size
+        bill, covered, before, charge = (np.empty(n, dtype=np.int64) for _ in range(4))
+        _rate_loop(ok, period, qty, allow, (cycle * self.n_subs + sub) * 3 + kind,
+                   p.price.shape[2], p.increment.ravel(), p.first.ravel(), p.per.ravel(),
+                   p.rounding.ravel(), p.connect_fee.ravel(), p.price.ravel(),
+                   p.tiered.ravel(), p.tier_over.reshape(-1, p.tier_over.shape[2]),
+                   p.tier_price.reshape(-1, p.tier_price.shape[2]),
+                   self.used.reshape(-1), self.charged.reshape(-1), bill, covered, before,
+                   charge)
         chargeable = bill - covered
-        num = p.price.reshape(-1)[ok * p.price.shape[2] + period] * chargeable
-        tier_rows = np.flatnonzero(tiered)
-        if tier_rows.size:
-            num[tier_rows] = usage_numerator(p, offer[tier_rows], kind[tier_rows],
-                                             period[tier_rows], before_all[tier_rows],
-                                             chargeable[tier_rows])
-        charge = money(num, p.per.ravel()[ok], p.rounding.ravel()[ok])
-        charge = charge + np.where(chargeable > 0, p.connect_fee.ravel()[ok], 0)
+        inc = p.increment.ravel()[ok]
         return Rating(cycle=cycle, period=period, billable=bill, covered=covered,
-                      before=before_all, chargeable=chargeable,
+                      before=before, chargeable=chargeable,
                       units=bill // inc, charge=charge)
