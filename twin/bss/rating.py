@@ -33,6 +33,7 @@ from twin.kernel.compiled import kernel
 from twin.scenario.schema import TariffPeriod
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 DAY = 86_400.0
 _NO_TIER = NO_TIER  # a global the compiled loop reads as a constant
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -83,41 +84,68 @@ class TariffClock:
 
 
 @kernel
-def _rate_loop(ok: I64, period: I64, qty: I64, allow: I64, key: I64, n_p: int,
+def _rate_loop(start: F64, sub: I64, offer: I64, kind: I64, qty: I64, n_subs: int,
+               B: F64, group: I64, horizon: float, allowance: I64, line_start: F64,
+               prorate: npt.NDArray[np.bool_], base_allowance: I64, base_inc: I64,
+               table: I64, period_in: I64, weekday0: int, offset: float,
                inc: I64, first: I64, per: I64, rounding: npt.NDArray[np.int8], connect: I64,
                price: I64, tiered: npt.NDArray[np.bool_], tier_over: I64, tier_price: I64,
-               used: I64, charged: I64, bill: I64, covered: I64, before: I64,
-               charge: I64) -> None:  # pragma: no cover - compiled; tested via Rater.rate
-    """Record by record, in order, steps 1–4 of the module's docstring. ``ok`` is the flat
-    (offer, kind) of each record, indexing the flat price arrays (``price`` by
-    ``ok * n_p + period``, the tiers by row ``ok``); ``key`` its counter in the flat
-    ``used``/``charged``. Only records with an allowance or tiers read and advance their
-    counter; ``before`` is what the counter charged before the record."""
+               used: I64, charged: I64, cycle: I64, period: I64, bill: I64, covered: I64,
+               before: I64, charge: I64) -> None:  # pragma: no cover - compiled; via rate
+    """Record by record, in order: the bill cycle (``B`` row of the line's ``group``), the
+    allowance (prorated from ``line_start`` where the offer says; ``line_start`` empty: none
+    is), the tariff period (``table`` by weekday and hour, or ``period_in`` when given), then
+    steps 1–4 of the module's docstring with the flat (offer, kind) prices. Only records with
+    an allowance or tiers read and advance their counter in the flat ``used``/``charged``;
+    ``before`` is what it charged before the record."""
+    n_c = B.shape[1] - 1
     n_t = tier_over.shape[1]
-    for i in range(ok.size):
-        o = ok[i]
+    n_p = price.size // inc.size
+    for i in range(sub.size):
+        s, t = sub[i], start[i]
+        g = group[s]
+        k = -1  # np.searchsorted(B[g], t, side="right") - 1, clipped (a NaN sorts last)
+        for j in range(n_c + 1):
+            if t < B[g, j]:
+                break
+            k = j
+        k = min(max(k, 0), n_c - 1)
+        o = offer[i] * 3 + kind[i]
+        a = allowance[g, k, o]
+        if line_start.size and prorate[offer[i]] and line_start[s] > B[g, k]:
+            lo = max(max(B[g, k], 0.0), line_start[s])
+            hi = min(B[g, k + 1], horizon)
+            part = np.int64(np.rint(max(hi - lo, 0.0)))
+            whole = max(np.int64(np.rint(B[g, k + 1] - B[g, k])), 1)
+            a = base_allowance[o] * part // whole // base_inc[o] * base_inc[o]
+        if period_in.size:
+            pe = period_in[i]
+        else:
+            tt = t + offset
+            day = np.floor(tt / 86_400.0)
+            pe = table[np.int64((weekday0 + day) % 7), np.int64((tt - day * 86_400.0) / 3600.0)]
         q = qty[i]
         b = 0
         if q > 0:
             b = max(-(-q // inc[o]) * inc[o], first[o])
         c = 0
         was = 0
-        if allow[i] > 0 or tiered[o]:
-            k = key[i]
-            c = min(max(allow[i] - used[k], 0), b)
-            was = charged[k]
-            used[k] += b
-            charged[k] += b - c
+        if a > 0 or tiered[o]:
+            key = (k * n_subs + s) * 3 + kind[i]
+            c = min(max(a - used[key], 0), b)
+            was = charged[key]
+            used[key] += b
+            charged[key] += b - c
         rest = b - c
         if tiered[o]:
             num = 0
-            for t in range(n_t):
-                upper = tier_over[o, t + 1] if t + 1 < n_t else _NO_TIER
-                inside = min(was + rest, upper) - max(was, tier_over[o, t])
+            for j in range(n_t):
+                upper = tier_over[o, j + 1] if j + 1 < n_t else _NO_TIER
+                inside = min(was + rest, upper) - max(was, tier_over[o, j])
                 if inside > 0:
-                    num += inside * tier_price[o, t]
+                    num += inside * tier_price[o, j]
         else:
-            num = price[o * n_p + period[i]] * rest
+            num = price[o * n_p + pe] * rest
         d = per[o]
         mode = rounding[o]
         if mode == 0:
@@ -126,6 +154,8 @@ def _rate_loop(ok: I64, period: I64, qty: I64, allow: I64, key: I64, n_p: int,
             m = (2 * num + d) // (2 * d)
         else:
             m = num // d
+        cycle[i] = k
+        period[i] = pe
         bill[i] = b
         covered[i] = c
         before[i] = was
@@ -193,25 +223,6 @@ class Rater:
                 k[m] = np.searchsorted(self.B[grp], start[m], side="right") - 1
         return np.clip(k, 0, self.n_cycles - 1).astype(np.int64)
 
-    def _prorate_allowance(self, allow: I64, cycle: I64, sub: npt.NDArray[np.integer],
-                           offer: npt.NDArray[np.integer],
-                           kind: npt.NDArray[np.integer]) -> None:
-        """Allowances of lines activated inside the cycle: prorated from their start, to
-        whole increments, like the cycle's share the run covers."""
-        assert self.line_start is not None
-        began = self.line_start[sub]
-        g = self.group[sub]
-        rows = np.flatnonzero((began > self.B[g, cycle]) & self.prorate[offer])
-        if rows.size == 0:
-            return
-        c, o, k, g = cycle[rows], offer[rows], kind[rows], g[rows]
-        lo = np.maximum(np.maximum(self.B[g, c], 0.0), began[rows])
-        hi = np.minimum(self.B[g, c + 1], self.horizon)
-        part = np.rint(np.clip(hi - lo, 0.0, None)).astype(np.int64)
-        whole = np.maximum(np.rint(self.B[g, c + 1] - self.B[g, c]).astype(np.int64), 1)
-        inc = self.prices.increment[o, k]
-        allow[rows] = self.prices.allowance[o, k] * part // whole // inc * inc
-
     def rate(self, sub: npt.NDArray[np.integer], offer: npt.NDArray[np.integer],
              kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64], qty: I64,
              prices: PriceTable | None = None) -> Rating:
@@ -222,26 +233,26 @@ class Rater:
         offer = np.asarray(offer, dtype=np.int64)
         kind = np.asarray(kind, dtype=np.int64)
         qty = np.asarray(qty, dtype=np.int64)
-        cycle = self.cycle_of(start, sub)
-        period = self.clock.period(start)
-        ok = offer * 3 + kind  # flat (offer, kind): one gather per price array
-        if self.B.shape[0] == 1:
-            allow = self.allowance.reshape(-1)[cycle * self.allowance[0].size + ok]
-        else:
-            allow = self.allowance_by_group[self.group[sub], cycle, offer, kind]
-        if self.line_start is not None:
-            self._prorate_allowance(allow, cycle, sub, offer, kind)
-        n = sub.size
-        bill, covered, before, charge = (np.empty(n, dtype=np.int64) for _ in range(4))
-        _rate_loop(ok, period, qty, allow, (cycle * self.n_subs + sub) * 3 + kind,
-                   p.price.shape[2], p.increment.ravel(), p.first.ravel(), p.per.ravel(),
-                   p.rounding.ravel(), p.connect_fee.ravel(), p.price.ravel(),
-                   p.tiered.ravel(), p.tier_over.reshape(-1, p.tier_over.shape[2]),
+        start = np.asarray(start, dtype=np.float64)
+        clock = self.clock
+        # whole-hour tariff periods (or none) are looked up record by record in the loop
+        table = clock.table if clock.table is not None else np.zeros((7, 25), dtype=np.int64)
+        period_in = (clock.period(start) if clock.hours and clock.table is None
+                     else np.empty(0, dtype=np.int64))
+        out = [np.empty(sub.size, dtype=np.int64) for _ in range(6)]
+        _rate_loop(start, sub, offer, kind, qty, self.n_subs, self.B, self.group, self.horizon,
+                   self.allowance_by_group.reshape(*self.allowance_by_group.shape[:2], -1),
+                   self.line_start if self.line_start is not None else np.empty(0),
+                   self.prorate, self.prices.allowance.ravel(), self.prices.increment.ravel(),
+                   table, period_in, clock.weekday0, clock.offset,
+                   p.increment.ravel(), p.first.ravel(), p.per.ravel(), p.rounding.ravel(),
+                   p.connect_fee.ravel(), p.price.ravel(), p.tiered.ravel(),
+                   p.tier_over.reshape(-1, p.tier_over.shape[2]),
                    p.tier_price.reshape(-1, p.tier_price.shape[2]),
-                   self.used.reshape(-1), self.charged.reshape(-1), bill, covered, before,
-                   charge)
+                   self.used.reshape(-1), self.charged.reshape(-1), *out)
+        cycle, period, bill, covered, before, charge = out
         chargeable = bill - covered
-        inc = p.increment.ravel()[ok]
+        inc = p.increment.ravel()[offer * 3 + kind]
         return Rating(cycle=cycle, period=period, billable=bill, covered=covered,
                       before=before, chargeable=chargeable,
                       units=bill // inc, charge=charge)
