@@ -34,6 +34,7 @@ from twin.scenario.schema import TariffPeriod
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.integer]
 DAY = 86_400.0
 _NO_TIER = NO_TIER  # a global the compiled loop reads as a constant
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -84,7 +85,7 @@ class TariffClock:
 
 
 @kernel
-def _rate_loop(start: F64, sub: I64, offer: I64, kind: I64, qty: I64, n_subs: int,
+def _rate_loop(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
                B: F64, group: I64, horizon: float, allowance: I64, line_start: F64,
                prorate: npt.NDArray[np.bool_], base_allowance: I64, base_inc: I64,
                table: I64, period_in: I64, weekday0: int, offset: float,
