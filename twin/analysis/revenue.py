@@ -248,8 +248,7 @@ def _diverge(steps: list[_Step | None], i: int, keys: npt.NDArray[np.int64]) -> 
             continue
         take = todo if j == 0 else todo & src.own[new]
         k = new[take]
-        step.rater.used.reshape(-1)[k] = src.rater.used.reshape(-1)[k]
-        step.rater.charged.reshape(-1)[k] = src.rater.charged.reshape(-1)[k]
+        step.rater.counters.reshape(-1, 2)[k] = src.rater.counters.reshape(-1, 2)[k]
         todo &= ~take
         if not todo.any():
             return

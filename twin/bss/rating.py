@@ -91,20 +91,20 @@ def _rate_loop(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs:
                table: I64, period_in: I64, weekday0: int, offset: float,
                inc: I64, first: I64, per: I64, rounding: npt.NDArray[np.int8], connect: I64,
                price: I64, tiered: npt.NDArray[np.bool_], tier_over: I64, tier_price: I64,
-               used: I64, charged: I64, cycle: I64, period: I64, bill: I64, covered: I64,
+               counters: I64, cycle: I64, period: I64, bill: I64, covered: I64,
                before: I64, charge: I64) -> None:  # pragma: no cover - compiled; via rate
     """Record by record, in order: the bill cycle (``B`` row of the line's ``group``), the
     allowance (prorated from ``line_start`` where the offer says; ``line_start`` empty: none
     is), the tariff period (``table`` by weekday and hour, or ``period_in`` when given), then
     steps 1–4 of the module's docstring with the flat (offer, kind) prices. Only records with
-    an allowance or tiers read and advance their counter in the flat ``used``/``charged``;
+    an allowance or tiers read and advance their ``counters`` (used, charged);
     ``before`` is what it charged before the record."""
     n_c = B.shape[1] - 1
     n_t = tier_over.shape[1]
     n_p = price.size // inc.size
     for i in range(sub.size):
         s, t = sub[i], start[i]
-        g = group[s]
+        g = group[s] if group.size else 0
         k = -1  # np.searchsorted(B[g], t, side="right") - 1, clipped (a NaN sorts last)
         for j in range(n_c + 1):
             if t < B[g, j]:
@@ -133,10 +133,10 @@ def _rate_loop(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs:
         was = 0
         if a > 0 or tiered[o]:
             key = (k * n_subs + s) * 3 + kind[i]
-            c = min(max(a - used[key], 0), b)
-            was = charged[key]
-            used[key] += b
-            charged[key] += b - c
+            c = min(max(a - counters[key, 0], 0), b)
+            was = counters[key, 1]
+            counters[key, 0] += b
+            counters[key, 1] += b - c
         rest = b - c
         if tiered[o]:
             num = 0
@@ -198,8 +198,9 @@ class Rater:
         self.n_cycles = self.B.shape[1] - 1
         self.n_subs = n_subs
         self.clock = clock
-        self.used = np.zeros((self.n_cycles, n_subs, 3), dtype=np.int64)
-        self.charged = np.zeros((self.n_cycles, n_subs, 3), dtype=np.int64)
+        # per (cycle, line, kind): quantity used and, of it, charged past the allowance —
+        # side by side, so a record's counter is one cache line
+        self.counters = np.zeros((self.n_cycles, n_subs, 3, 2), dtype=np.int64)
         allow = np.zeros((self.B.shape[0], self.n_cycles, len(prices.offers), 3), dtype=np.int64)
         for g, b in enumerate(self.B):
             for c in range(self.n_cycles):
@@ -209,6 +210,18 @@ class Rater:
                 allow[g, c] = full // prices.increment * prices.increment
         self.allowance_by_group = allow  # (groups, cycles, offers, kinds)
         self.allowance = allow[0]  # (cycles, offers, kinds): the first (or only) group's
+
+    @property
+    def used(self) -> I64:
+        """Quantity used per (cycle, line, kind) (a view)."""
+        out: I64 = self.counters[..., 0]
+        return out
+
+    @property
+    def charged(self) -> I64:
+        """Of it, quantity charged past the allowance (a view)."""
+        out: I64 = self.counters[..., 1]
+        return out
 
     def cycle_of(self, start: npt.ArrayLike, sub: npt.ArrayLike) -> I64:
         """The bill cycle of each record (of line ``sub``, starting at ``start``): its
@@ -241,7 +254,8 @@ class Rater:
         period_in = (clock.period(start) if clock.hours and clock.table is None
                      else np.empty(0, dtype=np.int64))
         out = [np.empty(sub.size, dtype=np.int64) for _ in range(6)]
-        _rate_loop(start, sub, offer, kind, qty, self.n_subs, self.B, self.group, self.horizon,
+        _rate_loop(start, sub, offer, kind, qty, self.n_subs, self.B,
+                   self.group if self.B.shape[0] > 1 else np.empty(0, np.int64), self.horizon,
                    self.allowance_by_group.reshape(*self.allowance_by_group.shape[:2], -1),
                    self.line_start if self.line_start is not None else np.empty(0),
                    self.prorate, self.prices.allowance.ravel(), self.prices.increment.ravel(),
@@ -250,7 +264,7 @@ class Rater:
                    p.connect_fee.ravel(), p.price.ravel(), p.tiered.ravel(),
                    p.tier_over.reshape(-1, p.tier_over.shape[2]),
                    p.tier_price.reshape(-1, p.tier_price.shape[2]),
-                   self.used.reshape(-1), self.charged.reshape(-1), *out)
+                   self.counters.reshape(-1, 2), *out)
         cycle, period, bill, covered, before, charge = out
         chargeable = bill - covered
         inc = p.increment.ravel()[offer * 3 + kind]
