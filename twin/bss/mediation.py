@@ -51,6 +51,7 @@ import pyarrow as pa
 
 from twin.bss import intake
 from twin.kernel import Sim, labels
+from twin.kernel.compiled import kernel
 from twin.messages import PARTIAL_CAUSES, UsageBatch
 from twin.scenario.schema import MediationSpec
 
@@ -116,6 +117,77 @@ def dedup_key(c: Cols) -> I64:
     return key
 
 
+_EMPTY = -1  # no key: intake keeps every part of a dedup key non-negative
+
+
+@kernel
+def _slot(k: int, mask: int) -> int:  # pragma: no cover - compiled
+    """Fibonacci hashing: the key's bits spread over the table's positions."""
+    return int((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & mask
+
+
+@kernel
+def _probe(table: I64, keys: I64, add: bool,
+           found: npt.NDArray[np.bool_]) -> int:  # pragma: no cover - compiled
+    """Linear probing: ``found`` tells which keys the table holds (before this call's own
+    additions, or an earlier row of ``keys`` when adding); with ``add`` the others go in.
+    Returns how many went in."""
+    mask = table.size - 1
+    added = 0
+    for i in range(keys.size):
+        k = keys[i]
+        h = _slot(k, mask)
+        while table[h] != k and table[h] != _EMPTY:
+            h = (h + 1) & mask
+        found[i] = table[h] == k
+        if add and not found[i]:
+            table[h] = k
+            added += 1
+    return added
+
+
+class KeySet:
+    """A set of dedup keys (non-negative integers): an open-addressing hash table, at most
+    half full, so looking up or adding a batch of keys is one pass over it."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.table = np.full(max(1 << (capacity - 1).bit_length(), 16), _EMPTY, dtype=np.int64)
+        self.size = 0
+
+    def contains(self, keys: I64) -> npt.NDArray[np.bool_]:
+        found = np.empty(keys.size, dtype=bool)
+        _probe(self.table, np.ascontiguousarray(keys, dtype=np.int64), False, found)
+        return found
+
+    def add(self, keys: I64) -> None:
+        if 2 * (self.size + keys.size) > self.table.size:
+            old = self.table[self.table != _EMPTY]
+            self.table = KeySet(2 * (self.size + keys.size)).table
+            _probe(self.table, old, True, np.empty(old.size, dtype=bool))
+        self.size += _probe(self.table, np.ascontiguousarray(keys, dtype=np.int64), True,
+                            np.empty(keys.size, dtype=bool))
+
+    @staticmethod
+    def repeats(keys: I64) -> npt.NDArray[np.bool_]:
+        """Which keys repeat one before them in ``keys``."""
+        found = np.empty(keys.size, dtype=bool)
+        _probe(KeySet(2 * keys.size).table, np.ascontiguousarray(keys, dtype=np.int64), True,
+               found)
+        return found
+
+
+def _by_bucket(bucket: I64) -> list[tuple[int, npt.NDArray[np.intp] | slice]]:
+    """The hours in a batch and the rows of each (all rows: a slice)."""
+    if bucket.size == 0:
+        return []
+    lo, hi = int(bucket.min()), int(bucket.max())
+    if lo == hi:
+        return [(lo, slice(None))]
+    present = (np.flatnonzero(np.bincount(bucket - lo)) + lo if hi - lo < 1 << 16
+               else np.unique(bucket))
+    return [(int(b), np.flatnonzero(bucket == b)) for b in present]
+
+
 class Mediation:
     def __init__(self, sim: Sim, n_subs: int, spec: MediationSpec | None = None,
                  guidable_from: npt.NDArray[np.float64] | None = None,
@@ -130,7 +202,7 @@ class Mediation:
         self.uncharged = uncharged if uncharged is not None else np.zeros(n_subs, dtype=bool)
         # when each line leaves (churn): its later records have no subscription to go to
         self.leaves = leaves if leaves is not None else np.full(n_subs, np.inf)
-        self.seen: dict[int, I64] = {}  # hour of record start → sorted dedup keys
+        self.seen: dict[int, KeySet] = {}  # hour of record start → its dedup keys
         self.suspense: list[Cols] = []
         self.held: list[Cols] = []  # partial records waiting for their session's other parts
         self.closed = np.empty(0, dtype=np.int64)  # sessions assembled (sorted keys) …
@@ -155,22 +227,15 @@ class Mediation:
 
     def _seen_before(self, key: I64, bucket: I64) -> npt.NDArray[np.bool_]:
         out = np.zeros(key.size, dtype=bool)
-        for b in np.unique(bucket):
-            known = self.seen.get(int(b))
-            if known is None or known.size == 0:
-                continue
-            rows = np.flatnonzero(bucket == b)
-            pos = np.minimum(np.searchsorted(known, key[rows]), known.size - 1)
-            out[rows] = known[pos] == key[rows]
+        for b, rows in _by_bucket(bucket):
+            known = self.seen.get(b)
+            if known is not None:
+                out[rows] = known.contains(key[rows])
         return out
 
     def _remember(self, key: I64, bucket: I64) -> None:
-        for b in np.unique(bucket):
-            new = np.sort(key[bucket == b])
-            old = self.seen.get(int(b))
-            # merged into the sorted keys of the hour, not sorted again with them
-            self.seen[int(b)] = new if old is None else np.insert(
-                old, np.searchsorted(old, new), new)
+        for b, rows in _by_bucket(bucket):
+            self.seen.setdefault(b, KeySet()).add(key[rows])
 
     def _forget_old(self) -> None:
         oldest = int(np.floor((self.sim.now - self.spec.dedup_retention) / BUCKET_S))
@@ -205,9 +270,7 @@ class Mediation:
         reason[(reason == OK) & ((c["kind"] < 0) | (c["kind"] > 2))] = UNKNOWN_TYPE
         key = dedup_key(c)
         bucket = np.floor(c["start"] / BUCKET_S).astype(np.int64)
-        _, first = np.unique(key, return_index=True)
-        copy = np.ones(n, dtype=bool)  # repeats a record of this batch
-        copy[first] = False
+        copy = KeySet.repeats(key)  # repeats a record of this batch
         seen = copy | self._seen_before(key, bucket)
         reason[(reason == OK) & seen] = DUPLICATE
         # a record written wrong and written twice: its copy in the same batch is a duplicate

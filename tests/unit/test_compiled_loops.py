@@ -1,0 +1,86 @@
+"""The compiled loops against the numpy formulas they replace (same results, exactly)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twin.bss.mediation import KeySet, _by_bucket
+from twin.network.traffic import _by_cell_then_time, _pick_weighted
+
+keys = st.lists(st.integers(0, 2**62), max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=keys, second=keys)
+def test_key_set_holds_what_was_added_and_grows(first: list[int], second: list[int]) -> None:
+    s = KeySet(16)  # small: adding grows it several times
+    s.add(np.array(first, dtype=np.int64))
+    probe = np.array(second, dtype=np.int64)
+    assert s.contains(probe).tolist() == [k in set(first) for k in second]
+    s.add(probe)
+    assert s.size == len(set(first) | set(second))
+    assert s.contains(np.array(first + second, dtype=np.int64)).all()
+    assert 2 * s.size <= s.table.size
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=200))
+def test_repeats_are_the_rows_after_a_keys_first(values: list[int]) -> None:
+    """What ``np.unique(..., return_index=True)`` marks: every row but a key's first."""
+    k = np.array(values, dtype=np.int64)
+    expected = np.ones(k.size, dtype=bool)
+    expected[np.unique(k, return_index=True)[1]] = False
+    assert KeySet.repeats(k).tolist() == expected.tolist()
+
+
+def test_batch_rows_by_hour() -> None:
+    bucket = np.array([5, 3, 5, 4, 3], dtype=np.int64)
+    got = {b: np.asarray(rows).tolist() for b, rows in _by_bucket(bucket)}
+    assert got == {3: [1, 4], 4: [3], 5: [0, 2]}
+    assert _by_bucket(np.array([7, 7])) == [(7, slice(None))]
+    assert _by_bucket(np.array([], dtype=np.int64)) == []
+
+
+def test_attempts_ordered_by_cell_then_start_as_lexsort_orders_them() -> None:
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(20, 300)
+    cell = np.repeat(np.arange(300, dtype=np.int32), counts)
+    t0, t1 = 2_000_000.0, 2_000_900.0
+    start = t0 + rng.random(cell.size) * (t1 - t0)
+    start[5] = start[4]  # an exact tie keeps the rows' order
+    order = _by_cell_then_time(cell, start, t0, t1)
+    assert np.array_equal(order, np.lexsort((start, cell)))
+
+
+def test_starts_too_close_for_the_combined_key_are_ordered_by_lexsort() -> None:
+    """Two starts a few ulps apart in a cell far from 0 merge into one combined key: the
+    fallback orders them by start as lexsort does, not by row."""
+    t0 = 2_000_000.0
+    cell = np.array([7000, 7000], dtype=np.int32)
+    start = np.array([np.nextafter(t0 + 500.0, np.inf), t0 + 500.0])
+    assert _by_cell_then_time(cell, start, t0, t0 + 900.0).tolist() == [1, 0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=12), st.integers(0, 2**32))
+def test_weighted_pick_is_searching_all_lines_clipped_to_the_cell(lines: list[int],
+                                                                  seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    subs_on = np.array([2, *lines], dtype=np.int64)  # a cell without lines gets no attempt
+    first = np.concatenate([[0], np.cumsum(subs_on)[:-1]])
+    weight = rng.random(int(subs_on.sum())) * rng.choice([0.0, 1.0, 5.0], subs_on.sum())
+    demand_on = np.array([weight[f:f + n].sum() for f, n in zip(first, subs_on)])
+    weight_cum = np.cumsum(weight)
+    sub_by_cell = rng.permutation(weight.size).astype(np.int64)
+    cell = np.repeat(np.flatnonzero(subs_on), 50)
+    u = rng.random(cell.size)
+    u[:3] = [0.0, 1.0 - 2**-53, 0.5]
+    out = np.empty(cell.size, dtype=np.int64)
+    _pick_weighted(cell, u, first, subs_on, demand_on, weight_cum, sub_by_cell, out)
+    f = first[cell]
+    below = np.where(f > 0, weight_cum[np.maximum(f - 1, 0)], 0.0)
+    pos = np.searchsorted(weight_cum, below + u * demand_on[cell], side="right")
+    expected = sub_by_cell[np.clip(pos, f, f + subs_on[cell] - 1)]
+    assert np.array_equal(out, expected)
