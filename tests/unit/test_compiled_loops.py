@@ -71,7 +71,7 @@ def test_weighted_pick_is_searching_all_lines_clipped_to_the_cell(lines: list[in
     subs_on = np.array([2, *lines], dtype=np.int64)  # a cell without lines gets no attempt
     first = np.concatenate([[0], np.cumsum(subs_on)[:-1]])
     weight = rng.random(int(subs_on.sum())) * rng.choice([0.0, 1.0, 5.0], subs_on.sum())
-    demand_on = np.array([weight[f:f + n].sum() for f, n in zip(first, subs_on)])
+    demand_on = np.array([weight[f:f + n].sum() for f, n in zip(first, subs_on, strict=True)])
     weight_cum = np.cumsum(weight)
     sub_by_cell = rng.permutation(weight.size).astype(np.int64)
     cell = np.repeat(np.flatnonzero(subs_on), 50)

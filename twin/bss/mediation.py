@@ -120,23 +120,16 @@ def dedup_key(c: Cols) -> I64:
 _EMPTY = -1  # no key: intake keeps every part of a dedup key non-negative
 
 
-@kernel
-def _slot(k: int, mask: int) -> int:  # pragma: no cover - compiled
-    """Fibonacci hashing: the key's bits spread over the table's positions."""
-    return int((np.uint64(k) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & mask
-
-
-@kernel
-def _probe(table: I64, keys: I64, add: bool,
-           found: npt.NDArray[np.bool_]) -> int:  # pragma: no cover - compiled
+def _probe_keys(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> int:
     """Linear probing: ``found`` tells which keys the table holds (before this call's own
     additions, or an earlier row of ``keys`` when adding); with ``add`` the others go in.
-    Returns how many went in."""
+    Returns how many went in. A key's slot mixes its charging id (bits 12–55), sequence
+    number and recording entity, all in range of a 64-bit integer."""
     mask = table.size - 1
     added = 0
     for i in range(keys.size):
         k = keys[i]
-        h = _slot(k, mask)
+        h = ((k >> 12) ^ ((k & 4095) * 2654435761) ^ ((k >> 56) * 40503)) & mask
         while table[h] != k and table[h] != _EMPTY:
             h = (h + 1) & mask
         found[i] = table[h] == k
@@ -144,6 +137,9 @@ def _probe(table: I64, keys: I64, add: bool,
             table[h] = k
             added += 1
     return added
+
+
+_probe = kernel(_probe_keys)
 
 
 class KeySet:

@@ -84,15 +84,14 @@ class TariffClock:
         return out.reshape(7, 25)
 
 
-@kernel
-def _rate_loop(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
+def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
                B: F64, group: I64, horizon: float, allowance: I64, line_start: F64,
                prorate: npt.NDArray[np.bool_], base_allowance: I64, base_inc: I64,
                table: I64, period_in: I64, weekday0: int, offset: float,
                inc: I64, first: I64, per: I64, rounding: npt.NDArray[np.int8], connect: I64,
                price: I64, tiered: npt.NDArray[np.bool_], tier_over: I64, tier_price: I64,
                counters: I64, cycle: I64, period: I64, bill: I64, covered: I64,
-               before: I64, charge: I64) -> None:  # pragma: no cover - compiled; via rate
+               before: I64, charge: I64) -> None:
     """Record by record, in order: the bill cycle (``B`` row of the line's ``group``), the
     allowance (prorated from ``line_start`` where the offer says; ``line_start`` empty: none
     is), the tariff period (``table`` by weekday and hour, or ``period_in`` when given), then
@@ -161,6 +160,9 @@ def _rate_loop(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs:
         covered[i] = c
         before[i] = was
         charge[i] = m + (connect[o] if rest > 0 else 0)
+
+
+_rate_loop = kernel(_rate_records)
 
 
 @dataclass(frozen=True, eq=False)

@@ -139,12 +139,11 @@ def _by_cell_then_time(cell: Arr, start: Arr, t0: float, t1: float) -> Arr:
     return order
 
 
-@kernel
-def _pick_weighted(cell: Arr, u: Arr, first: Arr, subs_on: Arr, demand_on: Arr,
-                   weight_cum: Arr, sub_by_cell: Arr, out: Arr) -> None:  # pragma: no cover
+def _pick_by_weight(cell: Arr, u: Arr, first: Arr, subs_on: Arr, demand_on: Arr,
+                   weight_cum: Arr, sub_by_cell: Arr, out: Arr) -> None:
     """For each attempt, the line whose share of its cell's cumulative weight holds ``u``:
     a binary search among the cell's lines only (what searching the whole cumulative array
-    and clipping to the cell gives, without its cache misses). Compiled; tested via _pick."""
+    and clipping to the cell gives, without its cache misses)."""
     for i in range(cell.size):
         c = cell[i]
         lo = first[c]
@@ -158,6 +157,9 @@ def _pick_weighted(cell: Arr, u: Arr, first: Arr, subs_on: Arr, demand_on: Arr,
             else:
                 lo = mid + 1
         out[i] = sub_by_cell[min(max(lo, first[c]), last)]
+
+
+_pick_weighted = kernel(_pick_by_weight)
 
 
 class TrafficEngine:
