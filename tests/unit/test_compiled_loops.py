@@ -84,3 +84,22 @@ def test_weighted_pick_is_searching_all_lines_clipped_to_the_cell(lines: list[in
     pos = np.searchsorted(weight_cum, below + u * demand_on[cell], side="right")
     expected = sub_by_cell[np.clip(pos, f, f + subs_on[cell] - 1)]
     assert np.array_equal(out, expected)
+
+
+def test_dedup_keys_of_consecutive_sessions_spread_over_the_table() -> None:
+    """Keys as the network writes them — three recording entities (one per usage kind)
+    taking consecutive charging ids in blocks, a few partial-record sequence numbers —
+    added a batch at a time leave no long run of taken slots: a key not in the set (most
+    keys looked up) probes to the end of the run its home slot is in, so runs as long as
+    the hour's keys would make each batch slower than the one before."""
+    s = KeySet()
+    cid = np.arange(10**6, 10**6 + 120_000, dtype=np.int64)
+    node = 1 + (cid // 500) % 3
+    seq = (cid % 11 == 0).astype(np.int64)
+    for batch in np.array_split((node << 56) | (cid << 12) | seq, 8):
+        s.add(batch)
+    assert s.size == cid.size
+    taken = np.concatenate([[0], (s.table != -1).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(taken))
+    longest = int((edges[1::2] - edges[::2]).max())
+    assert longest < 100, longest

@@ -120,16 +120,16 @@ def dedup_key(c: Cols) -> I64:
 _EMPTY = -1  # no key: intake keeps every part of a dedup key non-negative
 
 
-def _probe_keys(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> int:
-    """Linear probing: ``found`` tells which keys the table holds (before this call's own
-    additions, or an earlier row of ``keys`` when adding); with ``add`` the others go in.
-    Returns how many went in. A key's slot mixes its charging id (bits 12–55), sequence
-    number and recording entity, all in range of a 64-bit integer."""
+def _probe_keys(table: I64, keys: I64, home: I64, add: bool,
+                found: npt.NDArray[np.bool_]) -> int:
+    """Linear probing from each key's ``home`` slot: ``found`` tells which keys the table
+    holds (before this call's own additions, or an earlier row of ``keys`` when adding);
+    with ``add`` the others go in. Returns how many went in."""
     mask = table.size - 1
     added = 0
     for i in range(keys.size):
         k = keys[i]
-        h = ((k >> 12) ^ ((k & 4095) * 2654435761) ^ ((k >> 56) * 40503)) & mask
+        h = home[i] & mask
         while table[h] != k and table[h] != _EMPTY:
             h = (h + 1) & mask
         found[i] = table[h] == k
@@ -137,6 +137,15 @@ def _probe_keys(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) 
             table[h] = k
             added += 1
     return added
+
+
+def _home(keys: I64) -> I64:
+    """Each key's home slot before masking: Fibonacci hashing (the key times 2^64/φ, bits
+    32 and up), which spreads the runs of consecutive charging ids a batch brings over the
+    whole table — slots taken in runs would make probing slower with every batch."""
+    h: I64 = ((keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+              >> np.uint64(32)).astype(np.int64)
+    return h
 
 
 _probe = kernel(_probe_keys)
@@ -151,24 +160,25 @@ class KeySet:
         self.size = 0
 
     def contains(self, keys: I64) -> npt.NDArray[np.bool_]:
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
         found = np.empty(keys.size, dtype=bool)
-        _probe(self.table, np.ascontiguousarray(keys, dtype=np.int64), False, found)
+        _probe(self.table, keys, _home(keys), False, found)
         return found
 
     def add(self, keys: I64) -> None:
         if 2 * (self.size + keys.size) > self.table.size:
             old = self.table[self.table != _EMPTY]
             self.table = KeySet(2 * (self.size + keys.size)).table
-            _probe(self.table, old, True, np.empty(old.size, dtype=bool))
-        self.size += _probe(self.table, np.ascontiguousarray(keys, dtype=np.int64), True,
-                            np.empty(keys.size, dtype=bool))
+            _probe(self.table, old, _home(old), True, np.empty(old.size, dtype=bool))
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        self.size += _probe(self.table, keys, _home(keys), True, np.empty(keys.size, dtype=bool))
 
     @staticmethod
     def repeats(keys: I64) -> npt.NDArray[np.bool_]:
         """Which keys repeat one before them in ``keys``."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
         found = np.empty(keys.size, dtype=bool)
-        _probe(KeySet(2 * keys.size).table, np.ascontiguousarray(keys, dtype=np.int64), True,
-               found)
+        _probe(KeySet(2 * keys.size).table, keys, _home(keys), True, found)
         return found
 
 
