@@ -91,7 +91,7 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
                inc: I64, first: I64, per: I64, rounding: npt.NDArray[np.int8], connect: I64,
                price: I64, tiered: npt.NDArray[np.bool_], tier_over: I64, tier_price: I64,
                counters: I64, cycle: I64, period: I64, bill: I64, covered: I64,
-               before: I64, charge: I64) -> None:
+               before: I64, charge: I64) -> int:
     """Record by record, in order: the bill cycle (``B`` row of the line's ``group``), the
     allowance (prorated from ``line_start`` where the offer says; ``line_start`` empty: none
     is), the tariff period (``table`` by weekday and hour, or ``period_in`` when given), then
@@ -101,6 +101,11 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
     n_c = B.shape[1] - 1
     n_t = tier_over.shape[1]
     n_p = price.size // inc.size
+    # first the cycles, reading each record's counter and start of billing on the way: these
+    # loads do not wait for one another, so the memory serves many at once, and the loop
+    # below finds them in the cache (a counter array larger than the cache costs a miss a
+    # record otherwise)
+    warm = 0
     for i in range(sub.size):
         s, t = sub[i], start[i]
         g = group[s] if group.size else 0
@@ -110,6 +115,13 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
                 break
             k = j
         k = min(max(k, 0), n_c - 1)
+        cycle[i] = k
+        warm += counters[(k * n_subs + s) * 3 + kind[i], 0]
+        if line_start.size:
+            warm += np.int64(line_start[s] > 0.0)
+    for i in range(sub.size):
+        s, t, k = sub[i], start[i], cycle[i]
+        g = group[s] if group.size else 0
         o = offer[i] * 3 + kind[i]
         a = allowance[g, k, o]
         if line_start.size and prorate[offer[i]] and line_start[s] > B[g, k]:
@@ -154,12 +166,12 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
             m = (2 * num + d) // (2 * d)
         else:
             m = num // d
-        cycle[i] = k
         period[i] = pe
         bill[i] = b
         covered[i] = c
         before[i] = was
         charge[i] = m + (connect[o] if rest > 0 else 0)
+    return warm
 
 
 _rate_loop = kernel(_rate_records)
