@@ -1,11 +1,17 @@
-"""The compiled loops against the numpy formulas they replace (same results, exactly)."""
+"""The compiled loops against the numpy formulas they replace (same results, exactly), and
+the shortcuts that replaced a pass over a table."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from twin.analysis.revenue import _max_id
 from twin.bss.mediation import KeySet, _by_bucket
 from twin.network.traffic import _by_cell_then_time, _pick_weighted
 
@@ -103,3 +109,16 @@ def test_dedup_keys_of_consecutive_sessions_spread_over_the_table() -> None:
     edges = np.flatnonzero(np.diff(taken))
     longest = int((edges[1::2] - edges[::2]).max())
     assert longest < 100, longest
+
+
+def test_largest_record_id_from_statistics_or_read(tmp_path: Path) -> None:
+    """The revenue chain sizes its fates by the largest usage id: from the row groups'
+    statistics when written, else read (a table written without them)."""
+    table = pa.table({"id": pa.array([4, 17, 9, 2], pa.int64())})
+    pq.write_table(table, tmp_path / "with.parquet", row_group_size=2)
+    pq.write_table(table, tmp_path / "without.parquet", row_group_size=2,
+                   write_statistics=False)
+    pq.write_table(table.slice(0, 0), tmp_path / "empty.parquet")
+    assert _max_id(tmp_path / "with.parquet") == 17
+    assert _max_id(tmp_path / "without.parquet") == 17
+    assert _max_id(tmp_path / "empty.parquet") == -1

@@ -203,6 +203,13 @@ def record_fates(cdrs_path: Path, max_id: int) -> tuple[npt.NDArray[np.int8], Pa
 
 
 def _max_id(usage_path: Path) -> int:
+    """The largest record id: from the row groups' statistics (written for ``id``), or
+    read when a row group has none."""
+    meta = pq.ParquetFile(usage_path).metadata
+    col = meta.schema.names.index("id")
+    stats = [meta.row_group(g).column(col).statistics for g in range(meta.num_row_groups)]
+    if all(st is not None and st.has_min_max for st in stats):
+        return max((int(st.max) for st in stats), default=-1)
     top = -1
     for b in _batches(usage_path, ["id"]):
         ids = b.column("id").to_numpy()
