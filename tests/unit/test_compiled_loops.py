@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,3 +123,10 @@ def test_largest_record_id_from_statistics_or_read(tmp_path: Path) -> None:
     assert _max_id(tmp_path / "with.parquet") == 17
     assert _max_id(tmp_path / "without.parquet") == 17
     assert _max_id(tmp_path / "empty.parquet") == -1
+
+
+def test_a_negative_key_is_refused_not_read_as_an_empty_slot() -> None:
+    with pytest.raises(ValueError, match="non-negative"):
+        KeySet().add(np.array([3, -1], dtype=np.int64))
+    with pytest.raises(ValueError, match="non-negative"):
+        KeySet.repeats(np.array([-5], dtype=np.int64))

@@ -160,7 +160,7 @@ class KeySet:
         self.size = 0
 
     def contains(self, keys: I64) -> npt.NDArray[np.bool_]:
-        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        keys = _checked(keys)
         found = np.empty(keys.size, dtype=bool)
         _probe(self.table, keys, _home(keys), False, found)
         return found
@@ -170,16 +170,24 @@ class KeySet:
             old = self.table[self.table != _EMPTY]
             self.table = KeySet(2 * (self.size + keys.size)).table
             _probe(self.table, old, _home(old), True, np.empty(old.size, dtype=bool))
-        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        keys = _checked(keys)
         self.size += _probe(self.table, keys, _home(keys), True, np.empty(keys.size, dtype=bool))
 
     @staticmethod
     def repeats(keys: I64) -> npt.NDArray[np.bool_]:
         """Which keys repeat one before them in ``keys``."""
-        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        keys = _checked(keys)
         found = np.empty(keys.size, dtype=bool)
         _probe(KeySet(2 * keys.size).table, keys, _home(keys), True, found)
         return found
+
+
+def _checked(keys: I64) -> I64:
+    """The keys as contiguous int64; a negative one would read as an empty slot."""
+    out = np.ascontiguousarray(keys, dtype=np.int64)
+    if out.size and out.min() < 0:
+        raise ValueError("dedup keys must be non-negative")
+    return out
 
 
 def _by_bucket(bucket: I64) -> list[tuple[int, npt.NDArray[np.intp] | slice]]:
