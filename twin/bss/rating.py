@@ -84,6 +84,24 @@ class TariffClock:
         return out.reshape(7, 25)
 
 
+def _cycle_rows(start: F64, sub: Ints, B: F64, group: I64, out: I64) -> None:
+    """The bill cycle of each record: ``np.searchsorted(B[g], start, side="right") - 1`` in
+    the row of its line's ``group`` (empty: one row), clipped to the cycles (a NaN sorts
+    last)."""
+    n_c = B.shape[1] - 1
+    for i in range(start.size):
+        g = group[sub[i]] if group.size else 0
+        k = -1
+        for j in range(n_c + 1):
+            if start[i] < B[g, j]:
+                break
+            k = j
+        out[i] = min(max(k, 0), n_c - 1)
+
+
+_cycles = kernel(_cycle_rows)
+
+
 def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
                B: F64, group: I64, horizon: float, allowance: I64, line_start: F64,
                prorate: npt.NDArray[np.bool_], base_allowance: I64, base_inc: I64,
@@ -98,25 +116,17 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
     steps 1–4 of the module's docstring with the flat (offer, kind) prices. Only records with
     an allowance or tiers read and advance their ``counters`` (used, charged);
     ``before`` is what it charged before the record."""
-    n_c = B.shape[1] - 1
     n_t = tier_over.shape[1]
     n_p = price.size // inc.size
-    # first the cycles, reading each record's counter and start of billing on the way: these
-    # loads do not wait for one another, so the memory serves many at once, and the loop
-    # below finds them in the cache (a counter array larger than the cache costs a miss a
-    # record otherwise)
+    # first the cycles, then each record's counter and start of billing read: these loads do
+    # not wait for one another, so the memory serves many at once, and the loop below finds
+    # them in the cache (a counter array larger than the cache costs a miss a record
+    # otherwise)
+    _cycles(start, sub, B, group, cycle)
     warm = 0
     for i in range(sub.size):
-        s, t = sub[i], start[i]
-        g = group[s] if group.size else 0
-        k = -1  # np.searchsorted(B[g], t, side="right") - 1, clipped (a NaN sorts last)
-        for j in range(n_c + 1):
-            if t < B[g, j]:
-                break
-            k = j
-        k = min(max(k, 0), n_c - 1)
-        cycle[i] = k
-        warm += counters[(k * n_subs + s) * 3 + kind[i], 0]
+        s = sub[i]
+        warm += counters[(cycle[i] * n_subs + s) * 3 + kind[i], 0]
         if line_start.size:
             warm += np.int64(line_start[s] > 0.0)
     for i in range(sub.size):
@@ -241,15 +251,11 @@ class Rater:
         """The bill cycle of each record (of line ``sub``, starting at ``start``): its
         group's, clipped to the run's cycles."""
         start = np.asarray(start, dtype=np.float64)
-        if self.B.shape[0] == 1:
-            k = np.searchsorted(self.b, start, side="right") - 1
-        else:
-            g = self.group[np.asarray(sub, dtype=np.int64)]
-            k = np.zeros(start.shape, dtype=np.int64)
-            for grp in np.unique(g):
-                m = g == grp
-                k[m] = np.searchsorted(self.B[grp], start[m], side="right") - 1
-        return np.clip(k, 0, self.n_cycles - 1).astype(np.int64)
+        sub = np.broadcast_to(np.asarray(sub, dtype=np.int64), start.shape)
+        out = np.empty(start.size, dtype=np.int64)
+        _cycles(start.reshape(-1), sub.reshape(-1), self.B,
+                self.group if self.B.shape[0] > 1 else np.empty(0, np.int64), out)
+        return out.reshape(start.shape)
 
     def rate(self, sub: npt.NDArray[np.integer], offer: npt.NDArray[np.integer],
              kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64], qty: I64,
