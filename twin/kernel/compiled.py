@@ -18,8 +18,6 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-import numba
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -27,4 +25,6 @@ def kernel(fn: F) -> F:
     """``fn`` compiled to machine code (numba, nopython, releasing the GIL, cached)."""
     if os.environ.get("MUTANT_UNDER_TEST"):
         return fn
+    import numba  # here: a mutation run needs none of it
+
     return cast(F, numba.njit(cache=True, nogil=True)(fn))
