@@ -32,6 +32,7 @@ import simpy
 from twin.bss.catalog import PriceTable
 from twin.bss.lines import Lines, Segments
 from twin.bss.money import percent_of, prorate, round_div
+from twin.bss.rating import bill_cycles
 from twin.bss.sla import SlaCredits, credit_pct, merged_seconds
 from twin.kernel import Calendar, Sim, labels
 from twin.messages import ServiceOutageReport, SubscriberBase
@@ -178,13 +179,7 @@ class Billing:
         return out
 
     def cycle_of(self, sub: I64, start: npt.NDArray[np.float64]) -> I64:
-        k = np.zeros(np.asarray(sub).size, dtype=np.int64)
-        g = self.group[sub]
-        for grp in np.unique(g):
-            m = g == grp
-            k[m] = np.searchsorted(self.B[grp], start[m], side="right") - 1
-        out: I64 = np.clip(k, 0, self.n_cycles - 1)
-        return out
+        return bill_cycles(self.B, self.group, start, sub)
 
     def add_usage(self, sub: I64, kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64],
                   charge: I64) -> None:

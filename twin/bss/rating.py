@@ -102,6 +102,17 @@ def _cycle_rows(start: F64, sub: Ints, B: F64, group: I64, out: I64) -> None:
 _cycles = kernel(_cycle_rows)
 
 
+def bill_cycles(B: F64, group: I64, start: npt.ArrayLike, sub: npt.ArrayLike) -> I64:
+    """The bill cycle of each record (of line ``sub``, starting at ``start``) among the
+    cycles ``B`` (one row of boundaries per group of ``group``), clipped to them."""
+    start = np.asarray(start, dtype=np.float64)
+    sub = np.broadcast_to(np.asarray(sub, dtype=np.int64), start.shape)
+    out = np.empty(start.size, dtype=np.int64)
+    _cycles(start.reshape(-1), sub.reshape(-1), B,
+            group if B.shape[0] > 1 else np.empty(0, np.int64), out)
+    return out.reshape(start.shape)
+
+
 def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
                B: F64, group: I64, horizon: float, allowance: I64, line_start: F64,
                prorate: npt.NDArray[np.bool_], base_allowance: I64, base_inc: I64,
@@ -218,7 +229,6 @@ class Rater:
         # prorated from then, if their offer says so); None: every line from the start
         self.line_start = line_start
         self.prorate = np.array([s.prorate_allowances for s in prices.specs], dtype=bool)
-        self.b = self.B[0]
         self.n_cycles = self.B.shape[1] - 1
         self.n_subs = n_subs
         self.clock = clock
@@ -250,12 +260,7 @@ class Rater:
     def cycle_of(self, start: npt.ArrayLike, sub: npt.ArrayLike) -> I64:
         """The bill cycle of each record (of line ``sub``, starting at ``start``): its
         group's, clipped to the run's cycles."""
-        start = np.asarray(start, dtype=np.float64)
-        sub = np.broadcast_to(np.asarray(sub, dtype=np.int64), start.shape)
-        out = np.empty(start.size, dtype=np.int64)
-        _cycles(start.reshape(-1), sub.reshape(-1), self.B,
-                self.group if self.B.shape[0] > 1 else np.empty(0, np.int64), out)
-        return out.reshape(start.shape)
+        return bill_cycles(self.B, self.group, start, sub)
 
     def rate(self, sub: npt.NDArray[np.integer], offer: npt.NDArray[np.integer],
              kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64], qty: I64,
