@@ -113,22 +113,80 @@ def bill_cycles(B: F64, group: I64, start: npt.ArrayLike, sub: npt.ArrayLike) ->
     return out.reshape(start.shape)
 
 
+def _period_at(t: float, table: I64, weekday0: int, offset: float) -> int:
+    """The whole-hour tariff period of instant ``t``: ``table`` by weekday and hour."""
+    tt = t + offset
+    day = np.floor(tt / 86_400.0)
+    pe: int = table[np.int64((weekday0 + day) % 7), np.int64((tt - day * 86_400.0) / 3600.0)]
+    return pe
+
+
+_period = kernel(_period_at)
+
+
+def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counters: I64,
+                 n_subs: int, cycles: tuple, tariff: tuple) -> tuple[int, int, int, int]:
+    """Steps 1–4 of the module's docstring for one record of line ``s`` in bill cycle ``k``
+    (offer ``o``, kind ``kd``, quantity ``q``, tariff period ``pe``): the allowance of the
+    cycle (prorated from the line's start of billing where the offer says), then the flat
+    (offer, kind) prices or the tiers. Only records with an allowance or tiers read and
+    advance their ``counters`` (used, charged). Returns (billable, covered, charged before,
+    charge). ``cycles`` and ``tariff`` are :meth:`Rater.cycles` and :meth:`Rater.tariff`."""
+    B, group, horizon, allowance, line_start, prorate, base_allowance, base_inc = cycles
+    inc, first, per, rounding, connect, price, tiered, tier_over, tier_price = tariff
+    g = group[s] if group.size else 0
+    ok = o * 3 + kd
+    a = allowance[g, k, ok]
+    if line_start.size and prorate[o] and line_start[s] > B[g, k]:
+        lo = max(max(B[g, k], 0.0), line_start[s])
+        hi = min(B[g, k + 1], horizon)
+        part = np.int64(np.rint(max(hi - lo, 0.0)))
+        whole = max(np.int64(np.rint(B[g, k + 1] - B[g, k])), 1)
+        a = base_allowance[ok] * part // whole // base_inc[ok] * base_inc[ok]
+    b = 0
+    if q > 0:
+        b = max(-(-q // inc[ok]) * inc[ok], first[ok])
+    c = 0
+    was = 0
+    if a > 0 or tiered[ok]:
+        key = (k * n_subs + s) * 3 + kd
+        c = min(max(a - counters[key, 0], 0), b)
+        was = counters[key, 1]
+        counters[key, 0] += b
+        counters[key, 1] += b - c
+    rest = b - c
+    if tiered[ok]:
+        num = 0
+        n_t = tier_over.shape[1]
+        for j in range(n_t):
+            upper = tier_over[ok, j + 1] if j + 1 < n_t else _NO_TIER
+            inside = min(was + rest, upper) - max(was, tier_over[ok, j])
+            if inside > 0:
+                num += inside * tier_price[ok, j]
+    else:
+        num = price[ok * (price.size // inc.size) + pe] * rest
+    d = per[ok]
+    mode = rounding[ok]
+    if mode == 0:
+        m = -(-num // d)
+    elif mode == 1:
+        m = (2 * num + d) // (2 * d)
+    else:
+        m = num // d
+    return b, c, was, m + (connect[ok] if rest > 0 else 0)
+
+
+_rate_one = kernel(_rate_record)
+
+
 def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
-               B: F64, group: I64, horizon: float, allowance: I64, line_start: F64,
-               prorate: npt.NDArray[np.bool_], base_allowance: I64, base_inc: I64,
-               table: I64, period_in: I64, weekday0: int, offset: float,
-               inc: I64, first: I64, per: I64, rounding: npt.NDArray[np.int8], connect: I64,
-               price: I64, tiered: npt.NDArray[np.bool_], tier_over: I64, tier_price: I64,
-               counters: I64, cycle: I64, period: I64, bill: I64, covered: I64,
-               before: I64, charge: I64) -> int:
-    """Record by record, in order: the bill cycle (``B`` row of the line's ``group``), the
-    allowance (prorated from ``line_start`` where the offer says; ``line_start`` empty: none
-    is), the tariff period (``table`` by weekday and hour, or ``period_in`` when given), then
-    steps 1–4 of the module's docstring with the flat (offer, kind) prices. Only records with
-    an allowance or tiers read and advance their ``counters`` (used, charged);
-    ``before`` is what it charged before the record."""
-    n_t = tier_over.shape[1]
-    n_p = price.size // inc.size
+                  cycles: tuple, tariff: tuple, table: I64, period_in: I64, weekday0: int,
+                  offset: float, counters: I64, cycle: I64, period: I64, bill: I64,
+                  covered: I64, before: I64, charge: I64) -> int:
+    """Record by record, in order: the bill cycle (``B`` row of the line's group), the
+    tariff period (``table`` by weekday and hour, or ``period_in`` when given), then
+    :func:`_rate_record`; ``before`` is what it charged before the record."""
+    B, group, _, _, line_start, _, _, _ = cycles
     # first the cycles, then each record's counter and start of billing read: these loads do
     # not wait for one another, so the memory serves many at once, and the loop below finds
     # them in the cache (a counter array larger than the cache costs a miss a record
@@ -141,57 +199,14 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
         if line_start.size:
             warm += np.int64(line_start[s] > 0.0)
     for i in range(sub.size):
-        s, t, k = sub[i], start[i], cycle[i]
-        g = group[s] if group.size else 0
-        o = offer[i] * 3 + kind[i]
-        a = allowance[g, k, o]
-        if line_start.size and prorate[offer[i]] and line_start[s] > B[g, k]:
-            lo = max(max(B[g, k], 0.0), line_start[s])
-            hi = min(B[g, k + 1], horizon)
-            part = np.int64(np.rint(max(hi - lo, 0.0)))
-            whole = max(np.int64(np.rint(B[g, k + 1] - B[g, k])), 1)
-            a = base_allowance[o] * part // whole // base_inc[o] * base_inc[o]
-        if period_in.size:
-            pe = period_in[i]
-        else:
-            tt = t + offset
-            day = np.floor(tt / 86_400.0)
-            pe = table[np.int64((weekday0 + day) % 7), np.int64((tt - day * 86_400.0) / 3600.0)]
-        q = qty[i]
-        b = 0
-        if q > 0:
-            b = max(-(-q // inc[o]) * inc[o], first[o])
-        c = 0
-        was = 0
-        if a > 0 or tiered[o]:
-            key = (k * n_subs + s) * 3 + kind[i]
-            c = min(max(a - counters[key, 0], 0), b)
-            was = counters[key, 1]
-            counters[key, 0] += b
-            counters[key, 1] += b - c
-        rest = b - c
-        if tiered[o]:
-            num = 0
-            for j in range(n_t):
-                upper = tier_over[o, j + 1] if j + 1 < n_t else _NO_TIER
-                inside = min(was + rest, upper) - max(was, tier_over[o, j])
-                if inside > 0:
-                    num += inside * tier_price[o, j]
-        else:
-            num = price[o * n_p + pe] * rest
-        d = per[o]
-        mode = rounding[o]
-        if mode == 0:
-            m = -(-num // d)
-        elif mode == 1:
-            m = (2 * num + d) // (2 * d)
-        else:
-            m = num // d
+        pe = period_in[i] if period_in.size else _period(start[i], table, weekday0, offset)
+        b, c, was, m = _rate_one(sub[i], cycle[i], offer[i], kind[i], qty[i], pe, counters,
+                                 n_subs, cycles, tariff)
         period[i] = pe
         bill[i] = b
         covered[i] = c
         before[i] = was
-        charge[i] = m + (connect[o] if rest > 0 else 0)
+        charge[i] = m
     return warm
 
 
@@ -262,6 +277,29 @@ class Rater:
         group's, clipped to the run's cycles."""
         return bill_cycles(self.B, self.group, start, sub)
 
+    def cycles(self) -> tuple:
+        """What the compiled loops need of the bill cycles and allowances (see
+        :func:`_rate_record`)."""
+        return (self.B, self.group if self.B.shape[0] > 1 else np.empty(0, np.int64),
+                self.horizon,
+                self.allowance_by_group.reshape(*self.allowance_by_group.shape[:2], -1),
+                self.line_start if self.line_start is not None else np.empty(0),
+                self.prorate, self.prices.allowance.ravel(), self.prices.increment.ravel())
+
+    @staticmethod
+    def tariff(p: PriceTable) -> tuple:
+        """What the compiled loops need of the prices ``p`` (see :func:`_rate_record`)."""
+        return (p.increment.ravel(), p.first.ravel(), p.per.ravel(), p.rounding.ravel(),
+                p.connect_fee.ravel(), p.price.ravel(), p.tiered.ravel(),
+                p.tier_over.reshape(-1, p.tier_over.shape[2]),
+                p.tier_price.reshape(-1, p.tier_price.shape[2]))
+
+    def period_table(self) -> I64:
+        """Tariff period by weekday and whole hour (all peak when the periods are not whole
+        hours: then they are computed by :meth:`TariffClock.period`)."""
+        table = self.clock.table
+        return table if table is not None else np.zeros((7, 25), dtype=np.int64)
+
     def rate(self, sub: npt.NDArray[np.integer], offer: npt.NDArray[np.integer],
              kind: npt.NDArray[np.integer], start: npt.NDArray[np.float64], qty: I64,
              prices: PriceTable | None = None) -> Rating:
@@ -275,20 +313,12 @@ class Rater:
         start = np.asarray(start, dtype=np.float64)
         clock = self.clock
         # whole-hour tariff periods (or none) are looked up record by record in the loop
-        table = clock.table if clock.table is not None else np.zeros((7, 25), dtype=np.int64)
+        table = self.period_table()
         period_in = (clock.period(start) if clock.hours and clock.table is None
                      else np.empty(0, dtype=np.int64))
         out = [np.empty(sub.size, dtype=np.int64) for _ in range(6)]
-        _rate_loop(start, sub, offer, kind, qty, self.n_subs, self.B,
-                   self.group if self.B.shape[0] > 1 else np.empty(0, np.int64), self.horizon,
-                   self.allowance_by_group.reshape(*self.allowance_by_group.shape[:2], -1),
-                   self.line_start if self.line_start is not None else np.empty(0),
-                   self.prorate, self.prices.allowance.ravel(), self.prices.increment.ravel(),
+        _rate_loop(start, sub, offer, kind, qty, self.n_subs, self.cycles(), self.tariff(p),
                    table, period_in, clock.weekday0, clock.offset,
-                   p.increment.ravel(), p.first.ravel(), p.per.ravel(), p.rounding.ravel(),
-                   p.connect_fee.ravel(), p.price.ravel(), p.tiered.ravel(),
-                   p.tier_over.reshape(-1, p.tier_over.shape[2]),
-                   p.tier_price.reshape(-1, p.tier_price.shape[2]),
                    self.counters.reshape(-1, 2), *out)
         cycle, period, bill, covered, before, charge = out
         chargeable = bill - covered
