@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from twin.analysis.revenue import StepCounters, step_bits
 from twin.bss import BusinessSupport
 from twin.bss.catalog import PriceTable, quantity
 from twin.bss.rating import Rater, TariffClock
@@ -366,3 +367,40 @@ def test_tariff_clock_counts_from_the_calendars_start_time(periods: list[dict[st
                 *(int(day * 86_400 + e - 71_970) for day in range(1, 9) for e in edges)})
     got = clock.period(np.array(t, dtype=np.float64)).tolist()
     assert got == [reference_period(start, periods, x) for x in t]
+
+
+@settings(max_examples=80, deadline=None)
+@given(catalogs(), records(), st.data())
+def test_the_revenue_chain_rates_each_step_as_rating_it_in_full(catalog: dict[str, Any],
+                                                                recs: dict[str, np.ndarray],
+                                                                data: st.DataObject) -> None:
+    """Steps that differ from the step before in which records they hold, in quantities or in
+    starts (another tariff period or bill cycle): the revenue chain's loop, which rates at a
+    step only the counters where its records differ, sums each step as a fresh rater rating
+    the step's records in full — over batches, its counters carried from one to the next."""
+    n, steps = recs["sub"].size, 5
+    bools = st.lists(st.booleans(), min_size=n, max_size=n)
+    shift = np.array(data.draw(st.lists(st.sampled_from([0.0, 3 * HOUR, 2 * DAY, 20 * DAY]),
+                                        min_size=n, max_size=n)))
+    starts = [recs["start"], recs["start"] + shift]
+    m, q, at = [np.ones(n, dtype=bool)], [recs["qty"]], [0]
+    for _ in range(1, steps):
+        m.append(m[-1] & ~np.array(data.draw(bools)))
+        cut = np.array(data.draw(bools))
+        q.append(np.where(cut, q[-1] // 2, q[-1]))
+        at.append(data.draw(st.integers(0, 1)))
+    sub, kind = recs["sub"], recs["kind"]
+    offer = OFFER_OF_SUB[sub]
+    expected = []
+    for i in range(steps):
+        rows = np.flatnonzero(m[i])
+        expected.append(int(make_rater(catalog).rate(sub[rows], offer[rows], kind[rows],
+                                                     starts[at[i]][rows],
+                                                     q[i][rows]).charge.sum()))
+    chain = StepCounters(make_rater(catalog), steps)
+    split = data.draw(st.integers(0, n))
+    held, A = step_bits(m), np.array(at, dtype=np.int64)
+    for part in (slice(0, split), slice(split, n)):
+        chain.rate(held[part], [x[part] for x in q], [x[part] for x in starts], A, sub[part],
+                   offer[part], kind[part])
+    assert chain.money.tolist() == expected

@@ -32,6 +32,8 @@ the records before it with the same counter — so each later step rates only th
 where one of its records differs from the step before (a call lost, cut or leaked there);
 every other record keeps the charge the step before gave it. The result is exactly that of
 rating every step in full, at the cost of one rating plus the few lines that lost something.
+One compiled loop (:func:`_chain_records`) walks a batch record by record through every
+step, with the rater's own per-record rating (:mod:`twin.bss.rating`).
 
 The BSS's own order is checked the same way: rating the ``rated`` table again in the order
 the BSS rated it, with the catalog's prices, reproduces every charge except those of records
@@ -49,7 +51,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +63,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from twin.bss.catalog import quantity
-from twin.bss.rating import Rater
+from twin.bss.rating import Arrays, Rater, _period, _rate_one
+from twin.kernel.compiled import kernel
 from twin.messages import SubscriberBase
 
 LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE, FAIL_OPEN, TERMINATED = range(8)
 STEPS = ("potential", "without_lost", "with_drops", "without_denied", "carried", "collected",
          "accepted", "guided", "in_time", "charged", "subscribed")
 BATCH = 250_000
+CHUNK = 4096  # records whose counters the chain's loop reads ahead (they fit in L2)
 
 
 def _batches(path: Path, columns: list[str],
@@ -229,59 +233,200 @@ def _offer_of(subs: SubscriberBase, offer_of: OfferOf | None) -> OfferOf:
     return lambda sub, start: subs.offer[sub].astype(np.int64)
 
 
-class _Step:
-    """A step's own rater, authoritative for the counters it has ``own`` (where its records
-    differ from the step before); every other counter it shares with the step before."""
-
-    def __init__(self, rater: Rater, own_all: bool = False) -> None:
-        self.rater = rater
-        self.own = np.full(rater.used.size, own_all, dtype=bool)
-
-
-def _diverge(steps: list[_Step | None], i: int, keys: npt.NDArray[np.int64]) -> None:
-    """Counters ``keys`` of step ``i`` go their own way from now on: they start from the
-    state the step before has for them (its own, or the one it shares further up)."""
-    step = steps[i]
-    assert step is not None
-    keys = np.unique(keys)
-    new = keys[~step.own[keys]]
-    if new.size == 0:
+def _own_counter(root: npt.NDArray[np.int64], counters: npt.NDArray[np.int64],
+                 own: npt.NDArray[np.int32], key: int, i: int) -> None:
+    """Counter ``key`` of step ``i`` goes its own way from now on (bit ``i`` of ``own``):
+    it starts from the state the step before has for it (its own, or the one it shares
+    further up; step 0's, ``root``, owns every counter)."""
+    if own[key] >> i & 1:
         return
-    step.own[new] = True
-    todo = np.ones(new.size, dtype=bool)
-    for j in range(i - 1, -1, -1):
-        src = steps[j]
-        if src is None:
-            continue
-        take = todo if j == 0 else todo & src.own[new]
-        k = new[take]
-        step.rater.counters.reshape(-1, 2)[k] = src.rater.counters.reshape(-1, 2)[k]
-        todo &= ~take
-        if not todo.any():
-            return
+    own[key] |= 1 << i
+    j = i - 1
+    while j > 0 and not own[key] >> j & 1:
+        j -= 1
+    src = counters[j, key] if j > 0 else root[key]
+    counters[i, key, 0] = src[0]
+    counters[i, key, 1] = src[1]
+
+
+_own = kernel(_own_counter, inline=True)
+
+
+def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q: Arrays,
+                   at: npt.NDArray[np.int64], start: Arrays, cycle: Arrays,
+                   sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
+                   kind: npt.NDArray[np.int64], period_in: Arrays,
+                   table: npt.NDArray[np.int64], weekday0: int, offset: float, cycles: Arrays,
+                   tariff: Arrays, n_share: int, lines: int, root: npt.NDArray[np.int64],
+                   counters: npt.NDArray[np.int64], own: npt.NDArray[np.int32],
+                   money: npt.NDArray[np.int64]) -> int:
+    """Rate a batch at every step, record by record in the table's order. Record ``r`` is in
+    step ``i`` if bit ``i`` of ``held[r]`` is set, with quantity ``q[i][r]`` and the start
+    ``start[at[i]][r]`` (in bill cycle ``cycle[at[i]][r]``; tariff period
+    ``period_in[at[i]][r]`` when given, else by ``table``); bit ``i`` of ``moved[r]``: its
+    quantity or start differs from step ``i - 1``'s.
+
+    Step 0 rates every record with ``root``; step ``i`` rates with ``counters[i]`` only
+    the counters it owns (bit ``i`` of
+    ``own``): where a record differs from the step before, its counters (before and now)
+    part from the step before's first; elsewhere a record's charge is the step before's. A
+    record no step differs on, on a counter no step owns, is rated once. A counter is
+    (cycle, line // ``n_share``, kind) of ``lines`` lines; each step's counters are an
+    array of their own (the few steps that own many counters then find them in the cache).
+    ``money[0]`` sums step 0's charges, ``money[i]`` how much step ``i``'s sum differs
+    from step ``i - 1``'s."""
+    n_steps = at.size
+    top = (1 << n_steps) - 2  # the bits of steps 1 … n_steps - 1
+    warm = 0
+    for lo in range(0, sub.size, CHUNK):
+        hi = min(lo + CHUNK, sub.size)
+        # first every record's counter read: independent loads the memory serves together,
+        # so the loop below finds them in the cache (a miss a record otherwise)
+        for r in range(lo, hi):
+            key = (cycle[0][r] * lines + sub[r] // n_share) * 3 + kind[r]
+            warm += root[key, 0]
+            mine = own[key]
+            if mine:
+                for i in range(1, n_steps):
+                    if mine >> i & 1:
+                        warm += counters[i, key, 0]
+        for r in range(lo, hi):
+            s, kd = sub[r], kind[r]
+            line = s // n_share
+            k = cycle[0][r]
+            key = (k * lines + line) * 3 + kd
+            h = held[r]
+            differs = ((h ^ (h << 1)) | (moved[r] & h)) & top
+            plain = differs == 0 and own[key] == 0  # the same charge at every step
+            if not plain:  # counters part before this record is rated at any step
+                for i in range(1, n_steps):
+                    if differs >> i & 1:
+                        if h >> i & 1:
+                            _own(root, counters, own, (cycle[at[i]][r] * lines + line) * 3 + kd,
+                                 i)
+                        if h >> (i - 1) & 1:
+                            _own(root, counters, own,
+                                 (cycle[at[i - 1]][r] * lines + line) * 3 + kd, i)
+            pe = period_in[0][r] if period_in[0].size else _period(start[0][r], table,
+                                                                   weekday0, offset)
+            c = _rate_one(s, k, offer[r], kd, q[0][r], pe, root[key], cycles, tariff)[3]
+            money[0] += c
+            if plain:
+                continue
+            for i in range(1, n_steps):
+                now = c
+                if not h >> i & 1:
+                    now = 0
+                else:
+                    a = at[i]
+                    k = cycle[a][r]
+                    key = (k * lines + line) * 3 + kd
+                    if own[key] >> i & 1:
+                        pe = period_in[a][r] if period_in[a].size else _period(
+                            start[a][r], table, weekday0, offset)
+                        now = _rate_one(s, k, offer[r], kd, q[i][r], pe, counters[i, key],
+                                        cycles, tariff)[3]
+                money[i] += now - c
+                c = now
+    return warm
+
+
+_chain_loop = kernel(_chain_records)
+
+
+def step_bits(masks: Sequence[npt.NDArray[np.bool_]]) -> npt.NDArray[np.int32]:
+    """Bit ``i`` of a record's value: ``masks[i]`` holds it."""
+    out = np.zeros(np.shape(masks[0]), dtype=np.int32)
+    for i, m in enumerate(masks):
+        out |= np.asarray(m, dtype=np.int32) << i
+    return out
+
+
+def _writable(x: np.ndarray) -> np.ndarray:
+    return x if x.flags.writeable else x.copy()
+
+
+class StepCounters:
+    """The rating counters of every step of a chain of ratings, for the lines ``line % n ==
+    k`` of ``share`` (k, n), with ``root``'s rules; what each step owns; each step's money."""
+
+    def __init__(self, root: Rater, steps: int, share: tuple[int, int] = (0, 1)) -> None:
+        self.root, self.n_share = root, share[1]
+        self.lines = -(-root.n_subs // self.n_share)
+        n = root.n_cycles * self.lines * 3
+        self.root_counters = np.zeros((n, 2), dtype=np.int64)
+        # pages of steps that own nothing there are never touched, nor committed ([0] never)
+        self.counters = np.zeros((steps, n, 2), dtype=np.int64)
+        self.own = np.zeros(n, dtype=np.int32)
+        self.sums = np.zeros(steps, dtype=np.int64)
+
+    @property
+    def money(self) -> npt.NDArray[np.int64]:
+        """Each step's sum of charges."""
+        out: npt.NDArray[np.int64] = np.cumsum(self.sums)
+        return out
+
+    def rate(self, held: npt.NDArray[np.int32], q: Sequence[npt.NDArray[np.int64]],
+             starts: Sequence[npt.NDArray[np.float64]], at: npt.NDArray[np.int64],
+             sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
+             kind: npt.NDArray[np.int64]) -> None:
+        """Rate a batch of this share's records at every step (:func:`_chain_records`):
+        ``held`` by :func:`step_bits`, step ``i``'s quantities ``q[i]`` and starts
+        ``starts[at[i]]`` (steps with the same array rate the same values)."""
+        root, clock = self.root, self.root.clock
+        moved = np.zeros(sub.size, dtype=np.int32)
+        for i in range(1, len(q)):
+            if q[i] is not q[i - 1]:
+                moved |= (q[i] != q[i - 1]).astype(np.int32) << i
+            if at[i] != at[i - 1] and starts[at[i]] is not starts[at[i - 1]]:
+                moved |= (starts[at[i]] != starts[at[i - 1]]).astype(np.int32) << i
+        # one array type in each tuple (the loop indexes them by step); a start's cycle and
+        # period computed once however many steps share it
+        same = {id(x): _writable(np.ascontiguousarray(x, dtype=np.int64)) for x in q}
+        qs = tuple(same[id(x)] for x in q)
+        found = {id(x): _writable(np.ascontiguousarray(x, dtype=np.float64)) for x in starts}
+        cycle = {k: root.cycle_of(x, sub) for k, x in found.items()}
+        period = {k: clock.period(x) if clock.hours and clock.table is None
+                  else np.empty(0, dtype=np.int64) for k, x in found.items()}
+        _chain_loop(held, moved, qs, np.asarray(at, dtype=np.int64),
+                    tuple(found[id(x)] for x in starts), tuple(cycle[id(x)] for x in starts),
+                    sub, offer, kind, tuple(period[id(x)] for x in starts), root.period_table(),
+                    clock.weekday0, clock.offset, root.cycles(), root.tariff(root.prices),
+                    self.n_share, self.lines, self.root_counters, self.counters, self.own,
+                    self.sums)
 
 
 class _Chain:
-    """The chain's raters and sums for one share of the lines (``line % n == k``). Rating is
-    separable by counter, and a line's counters are all in one share, so the shares' sums
+    """The chain's counters and sums for one share of the lines (``line % n == k``). Rating
+    is separable by counter, and a line's counters are all in one share, so the shares' sums
     add up to the whole chain's, exactly, however many there are."""
 
     COLUMNS = ("id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
                "actual_bytes", "outcome", "answer_s")
     OUTCOMES = ("completed", "dropped", "lost_outage", "quota_exhausted")
+    # which start each step rates with: the network's, collected partials', accepted ones'
+    AT = np.array([0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2], dtype=np.int64)
 
     def __init__(self, make_rater: Callable[[], Rater], in_full: bool,
                  fate: npt.NDArray[np.int8], parts: Parts, offer_at: OfferOf,
                  share: tuple[int, int] = (0, 1)) -> None:
         self.make_rater, self.fate, self.parts, self.offer_at = make_rater, fate, parts, offer_at
-        self.share = share
-        self.root = make_rater()
-        self.steps: list[_Step | None] = [_Step(self.root)]
-        self.steps += [_Step(make_rater(), own_all=True) if in_full else None
-                       for _ in STEPS[1:]]
-        self.money = dict.fromkeys(STEPS, 0)
+        self.share, self.in_full = share, in_full
+        self.steps = StepCounters(make_rater(), len(STEPS), share)
+        self.full = [make_rater() for _ in STEPS] if in_full else []
+        self.full_money = np.zeros(len(STEPS), dtype=np.int64)
         self.records = dict.fromkeys(STEPS, 0)
         self.offered = 0
+        # the steps holding a record, by its outcome (OUTCOMES, then any other), whether
+        # online charging denied it, and its fate
+        o, d, f = np.meshgrid(np.arange(len(self.OUTCOMES) + 1), [False, True],
+                              np.arange(TERMINATED + 1), indexing="ij")
+        self.held_by = step_bits(_held(o.ravel(), d.ravel(), f.ravel().astype(np.int8)))
+
+    @property
+    def money(self) -> dict[str, int]:
+        m = self.full_money if self.in_full else self.steps.money
+        return {k: int(v) for k, v in zip(STEPS, m, strict=True)}
 
     def add(self, b: pa.RecordBatch) -> None:
         """Rate the records of a batch (of the table, in its order) that are this share's."""
@@ -290,8 +435,7 @@ class _Chain:
             b = b.filter(pa.array(b.column("sub").to_numpy() % n == k))
             if b.num_rows == 0:
                 return
-        root, steps, money, records, fate, parts = (self.root, self.steps, self.money,
-                                                    self.records, self.fate, self.parts)
+        parts = self.parts
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
         kind = _lut(b.column("kind"), lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
@@ -305,18 +449,10 @@ class _Chain:
                         b.column("intended_bytes").to_numpy())
         got = quantity(kind, _talk(b.column("actual_s").to_numpy(), answer),
                        b.column("actual_bytes").to_numpy())
-        dropped, lost, quota = outcome == 1, outcome == 2, outcome == 3
-        served = (outcome == 0) | dropped | quota
-        f = fate[ids]
-        collected = served & (f != LOST)
-        accepted = collected & (f != REJECTED)
-        guided = accepted & (f != SUSPENSE) & (f != UNGUIDABLE)
-        in_time = guided & (f != TOO_LATE)
-        charged = in_time & (f != FAIL_OPEN)
-        subscribed = charged & (f != TERMINATED)
-        masks = [np.ones(ids.size, dtype=bool), ~lost, ~lost, ~lost & ~denied, served,
-                 collected, accepted, guided, in_time, charged, subscribed]
-        cut = np.where(dropped, got, full)
+        outcome = np.where(outcome < 0, len(self.OUTCOMES), outcome).astype(np.int64)
+        f = self.fate[ids]
+        held = self.held_by[(outcome * 2 + denied) * (TERMINATED + 1) + f]
+        cut = np.where(outcome == 1, got, full)  # dropped
         # sessions written in parts: what of them reached mediation, and was held
         has, pos = parts.lookup(ids)
         coll, acc, coll_s, acc_s = got, got, start, start
@@ -325,41 +461,37 @@ class _Chain:
             acc = np.where(has, parts.accepted_qty[pos], got)
             coll_s = np.where(has, parts.collected_start[pos], start)
             acc_s = np.where(has, parts.accepted_start[pos], start)
-        qtys = [full, full, cut, np.where(quota, got, cut), got, coll, acc, acc, acc, acc, acc]
-        starts = [start] * 5 + [coll_s] + [acc_s] * 5
+        q = [full, full, cut, np.where(outcome == 3, got, cut), got, coll, acc, acc, acc, acc,
+             acc]
+        starts = [start, coll_s, acc_s]
         self.offered += ids.size
-        # the counter (cycle, line, kind) of each record, for each of the starts
-        by_start = {id(x): (root.cycle_of(x, sub) * root.n_subs + sub) * 3 + kind
-                    for x in (start, coll_s, acc_s)}
-        keys = [by_start[id(x)] for x in starts]
-        # first every step's new own counters, from the states before this batch …
-        for i in range(1, len(STEPS)):
-            m, pm = masks[i], masks[i - 1]
-            diff = m != pm
-            if qtys[i] is not qtys[i - 1]:
-                diff |= m & (qtys[i] != qtys[i - 1])
-            if starts[i] is not starts[i - 1]:
-                diff |= m & (starts[i] != starts[i - 1])
-            rows = np.flatnonzero(diff)
-            if rows.size:  # where a record differs, its counters (before and now) part
-                if steps[i] is None:
-                    steps[i] = _Step(self.make_rater())
-                _diverge(steps, i, np.concatenate([keys[i][rows[m[rows]]],
-                                                   keys[i - 1][rows[pm[rows]]]]))
-        # … then the ratings: in full for the first step, where they own it for the others
-        charge = root.rate(sub, offer, kind, start, full).charge
-        money[STEPS[0]] += int(charge.sum())
-        records[STEPS[0]] += ids.size
-        for i in range(1, len(STEPS)):
-            m, step = masks[i], steps[i]
-            charge = np.where(m, charge, 0)  # the step before's, where they are the same
-            if step is not None:
-                own = np.flatnonzero(m & step.own[keys[i]])
-                if own.size:
-                    charge[own] = step.rater.rate(sub[own], offer[own], kind[own],
-                                                  starts[i][own], qtys[i][own]).charge
-            money[STEPS[i]] += int(charge.sum())
-            records[STEPS[i]] += int(m.sum())
+        values, count = np.unique(held, return_counts=True)
+        for i, name in enumerate(STEPS):
+            self.records[name] += int(count[(values >> i & 1) == 1].sum())
+        if self.in_full:
+            for i, rater in enumerate(self.full):
+                rows = np.flatnonzero(held >> i & 1)
+                self.full_money[i] += int(rater.rate(sub[rows], offer[rows], kind[rows],
+                                                     starts[self.AT[i]][rows],
+                                                     q[i][rows]).charge.sum())
+            return
+        self.steps.rate(held, q, starts, self.AT, sub, offer, kind)
+
+
+def _held(outcome: npt.NDArray[np.int64], denied: npt.NDArray[np.bool_],
+          f: npt.NDArray[np.int8]) -> list[npt.NDArray[np.bool_]]:
+    """Which records each step of :data:`STEPS` holds, by outcome (index of
+    ``_Chain.OUTCOMES``), denial by online charging and fate at mediation."""
+    dropped, lost, quota = outcome == 1, outcome == 2, outcome == 3
+    served = (outcome == 0) | dropped | quota
+    collected = served & (f != LOST)
+    accepted = collected & (f != REJECTED)
+    guided = accepted & (f != SUSPENSE) & (f != UNGUIDABLE)
+    in_time = guided & (f != TOO_LATE)
+    charged = in_time & (f != FAIL_OPEN)
+    subscribed = charged & (f != TERMINATED)
+    return [np.ones(outcome.size, dtype=bool), ~lost, ~lost, ~lost & ~denied, served,
+            collected, accepted, guided, in_time, charged, subscribed]
 
 
 def shares() -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,7 @@ from twin.scenario.schema import TariffPeriod
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.integer]
+Arrays = tuple[Any, ...]  # what a compiled loop takes of the cycles or the prices
 DAY = 86_400.0
 _NO_TIER = NO_TIER  # a global the compiled loop reads as a constant
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -121,16 +123,16 @@ def _period_at(t: float, table: I64, weekday0: int, offset: float) -> int:
     return pe
 
 
-_period = kernel(_period_at)
+_period = kernel(_period_at, inline=True)
 
 
-def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counters: I64,
-                 n_subs: int, cycles: tuple, tariff: tuple) -> tuple[int, int, int, int]:
+def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counter: I64,
+                 cycles: Arrays, tariff: Arrays) -> tuple[int, int, int, int]:
     """Steps 1–4 of the module's docstring for one record of line ``s`` in bill cycle ``k``
     (offer ``o``, kind ``kd``, quantity ``q``, tariff period ``pe``): the allowance of the
     cycle (prorated from the line's start of billing where the offer says), then the flat
     (offer, kind) prices or the tiers. Only records with an allowance or tiers read and
-    advance their ``counters`` (used, charged). Returns (billable, covered, charged before,
+    advance their ``counter`` (used, charged). Returns (billable, covered, charged before,
     charge). ``cycles`` and ``tariff`` are :meth:`Rater.cycles` and :meth:`Rater.tariff`."""
     B, group, horizon, allowance, line_start, prorate, base_allowance, base_inc = cycles
     inc, first, per, rounding, connect, price, tiered, tier_over, tier_price = tariff
@@ -149,11 +151,10 @@ def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counters: I64
     c = 0
     was = 0
     if a > 0 or tiered[ok]:
-        key = (k * n_subs + s) * 3 + kd
-        c = min(max(a - counters[key, 0], 0), b)
-        was = counters[key, 1]
-        counters[key, 0] += b
-        counters[key, 1] += b - c
+        c = min(max(a - counter[0], 0), b)
+        was = counter[1]
+        counter[0] += b
+        counter[1] += b - c
     rest = b - c
     if tiered[ok]:
         num = 0
@@ -176,11 +177,11 @@ def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counters: I64
     return b, c, was, m + (connect[ok] if rest > 0 else 0)
 
 
-_rate_one = kernel(_rate_record)
+_rate_one = kernel(_rate_record, inline=True)
 
 
 def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
-                  cycles: tuple, tariff: tuple, table: I64, period_in: I64, weekday0: int,
+                  cycles: Arrays, tariff: Arrays, table: I64, period_in: I64, weekday0: int,
                   offset: float, counters: I64, cycle: I64, period: I64, bill: I64,
                   covered: I64, before: I64, charge: I64) -> int:
     """Record by record, in order: the bill cycle (``B`` row of the line's group), the
@@ -200,8 +201,9 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
             warm += np.int64(line_start[s] > 0.0)
     for i in range(sub.size):
         pe = period_in[i] if period_in.size else _period(start[i], table, weekday0, offset)
-        b, c, was, m = _rate_one(sub[i], cycle[i], offer[i], kind[i], qty[i], pe, counters,
-                                 n_subs, cycles, tariff)
+        s, k, kd = sub[i], cycle[i], kind[i]
+        b, c, was, m = _rate_one(s, k, offer[i], kd, qty[i], pe,
+                                 counters[(k * n_subs + s) * 3 + kd], cycles, tariff)
         period[i] = pe
         bill[i] = b
         covered[i] = c
@@ -277,7 +279,7 @@ class Rater:
         group's, clipped to the run's cycles."""
         return bill_cycles(self.B, self.group, start, sub)
 
-    def cycles(self) -> tuple:
+    def cycles(self) -> Arrays:
         """What the compiled loops need of the bill cycles and allowances (see
         :func:`_rate_record`)."""
         return (self.B, self.group if self.B.shape[0] > 1 else np.empty(0, np.int64),
@@ -287,7 +289,7 @@ class Rater:
                 self.prorate, self.prices.allowance.ravel(), self.prices.increment.ravel())
 
     @staticmethod
-    def tariff(p: PriceTable) -> tuple:
+    def tariff(p: PriceTable) -> Arrays:
         """What the compiled loops need of the prices ``p`` (see :func:`_rate_record`)."""
         return (p.increment.ravel(), p.first.ravel(), p.per.ravel(), p.rounding.ravel(),
                 p.connect_fee.ravel(), p.price.ravel(), p.tiered.ravel(),

@@ -21,10 +21,18 @@ from typing import Any, TypeVar, cast
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def kernel(fn: F) -> F:
-    """``fn`` compiled to machine code (numba, nopython, releasing the GIL, cached)."""
+def kernel(fn: F, inline: bool = False) -> F:
+    """``fn`` compiled to machine code (numba, nopython, releasing the GIL, cached).
+
+    ``inline``: a function other loops call record by record (a record's rating), compiled
+    into each caller; as a call it would be passed its arrays' descriptors every time, and
+    the caller would run twice as slow. The loops allocate nothing (their callers pass every
+    array in), so they run without numba's reference counting, which would count each array
+    argument of such a call up and down atomically."""
     if os.environ.get("MUTANT_UNDER_TEST"):
         return fn
     import numba  # here: a mutation run needs none of it
 
-    return cast(F, numba.njit(cache=True, nogil=True)(fn))
+    opts: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False,
+                            "inline": "always" if inline else "never"}
+    return cast(F, numba.njit(**opts)(fn))
