@@ -135,7 +135,7 @@ def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counter: I64,
     advance their ``counter`` (used, charged). Returns (billable, covered, charged before,
     charge). ``cycles`` and ``tariff`` are :meth:`Rater.cycles` and :meth:`Rater.tariff`."""
     B, group, horizon, allowance, line_start, prorate, base_allowance, base_inc = cycles
-    inc, first, per, rounding, connect, price, tiered, tier_over, tier_price = tariff
+    inc, first, per, rounding, connect, price, n_p, tiered, tier_over, tier_price = tariff
     g = group[s] if group.size else 0
     ok = o * 3 + kd
     a = allowance[g, k, ok]
@@ -165,7 +165,7 @@ def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counter: I64,
             if inside > 0:
                 num += inside * tier_price[ok, j]
     else:
-        num = price[ok * (price.size // inc.size) + pe] * rest
+        num = price[ok * n_p + pe] * rest
     d = per[ok]
     mode = rounding[ok]
     if mode == 0:
@@ -292,7 +292,8 @@ class Rater:
     def tariff(p: PriceTable) -> Arrays:
         """What the compiled loops need of the prices ``p`` (see :func:`_rate_record`)."""
         return (p.increment.ravel(), p.first.ravel(), p.per.ravel(), p.rounding.ravel(),
-                p.connect_fee.ravel(), p.price.ravel(), p.tiered.ravel(),
+                p.connect_fee.ravel(), p.price.ravel(), p.price.size // p.increment.size,
+                p.tiered.ravel(),
                 p.tier_over.reshape(-1, p.tier_over.shape[2]),
                 p.tier_price.reshape(-1, p.tier_price.shape[2]))
 
