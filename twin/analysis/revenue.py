@@ -63,7 +63,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from twin.bss.catalog import quantity
-from twin.bss.rating import Arrays, Rater, _period, _rate_one
+from twin.bss.rating import Arrays, Rater, hour_period, rate_one
 from twin.kernel.compiled import kernel
 from twin.messages import SubscriberBase
 
@@ -307,9 +307,9 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
                         if h >> (i - 1) & 1:
                             _own(root, counters, own,
                                  (cycle[at[i - 1]][r] * lines + line) * 3 + kd, i)
-            pe = period_in[0][r] if period_in[0].size else _period(start[0][r], table,
-                                                                   weekday0, offset)
-            c = _rate_one(s, k, offer[r], kd, q[0][r], pe, root[key], cycles, tariff)[3]
+            pe = (period_in[0][r] if period_in[0].size
+                  else hour_period(start[0][r], table, weekday0, offset))
+            c = rate_one(s, k, offer[r], kd, q[0][r], pe, root[key], cycles, tariff)[3]
             money[0] += c
             if plain:
                 continue
@@ -322,9 +322,9 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
                     k = cycle[a][r]
                     key = (k * lines + line) * 3 + kd
                     if own[key] >> i & 1:
-                        pe = period_in[a][r] if period_in[a].size else _period(
+                        pe = period_in[a][r] if period_in[a].size else hour_period(
                             start[a][r], table, weekday0, offset)
-                        now = _rate_one(s, k, offer[r], kd, q[i][r], pe, counters[i, key],
+                        now = rate_one(s, k, offer[r], kd, q[i][r], pe, counters[i, key],
                                         cycles, tariff)[3]
                 money[i] += now - c
                 c = now

@@ -123,7 +123,7 @@ def _period_at(t: float, table: I64, weekday0: int, offset: float) -> int:
     return pe
 
 
-_period = kernel(_period_at, inline=True)
+hour_period = kernel(_period_at, inline=True)
 
 
 def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counter: I64,
@@ -177,7 +177,7 @@ def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counter: I64,
     return b, c, was, m + (connect[ok] if rest > 0 else 0)
 
 
-_rate_one = kernel(_rate_record, inline=True)
+rate_one = kernel(_rate_record, inline=True)  # one record, for other compiled loops
 
 
 def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
@@ -200,9 +200,9 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
         if line_start.size:
             warm += np.int64(line_start[s] > 0.0)
     for i in range(sub.size):
-        pe = period_in[i] if period_in.size else _period(start[i], table, weekday0, offset)
+        pe = period_in[i] if period_in.size else hour_period(start[i], table, weekday0, offset)
         s, k, kd = sub[i], cycle[i], kind[i]
-        b, c, was, m = _rate_one(s, k, offer[i], kd, qty[i], pe,
+        b, c, was, m = rate_one(s, k, offer[i], kd, qty[i], pe,
                                  counters[(k * n_subs + s) * 3 + kd], cycles, tariff)
         period[i] = pe
         bill[i] = b
