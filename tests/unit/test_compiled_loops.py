@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from twin.analysis.revenue import _max_id
 from twin.bss.mediation import KeySet, _by_bucket
-from twin.network.traffic import _by_cell_then_time, _pick_weighted
+from twin.network.traffic import _by_cell_then_time, _pick_weighted, pick_guide
 
 keys = st.lists(st.integers(0, 2**62), max_size=300)
 
@@ -84,13 +84,19 @@ def test_weighted_pick_is_searching_all_lines_clipped_to_the_cell(lines: list[in
     cell = np.repeat(np.flatnonzero(subs_on), 50)
     u = rng.random(cell.size)
     u[:3] = [0.0, 1.0 - 2**-53, 0.5]
-    out = np.empty(cell.size, dtype=np.int64)
-    _pick_weighted(cell, u, first, subs_on, demand_on, weight_cum, sub_by_cell, out)
     f = first[cell]
     below = np.where(f > 0, weight_cum[np.maximum(f - 1, 0)], 0.0)
     pos = np.searchsorted(weight_cum, below + u * demand_on[cell], side="right")
     expected = sub_by_cell[np.clip(pos, f, f + subs_on[cell] - 1)]
-    assert np.array_equal(out, expected)
+    # the guide says where to start: any start gives the same line, only slower
+    guide = pick_guide(first, subs_on, demand_on, weight_cum)
+    lines_of = np.repeat(np.arange(subs_on.size), subs_on)
+    for g in (guide, first[lines_of], first[lines_of] + subs_on[lines_of] - 1,
+              first[lines_of] + rng.integers(0, subs_on[lines_of])):
+        out = np.empty(cell.size, dtype=np.int64)
+        _pick_weighted(cell, u, first, subs_on, demand_on, weight_cum, g.astype(np.int64),
+                       sub_by_cell, out)
+        assert np.array_equal(out, expected)
 
 
 def test_dedup_keys_of_consecutive_sessions_spread_over_the_table() -> None:
