@@ -410,7 +410,7 @@ class _Chain:
     def __init__(self, make_rater: Callable[[], Rater], in_full: bool,
                  fate: npt.NDArray[np.int8], parts: Parts, offer_at: OfferOf,
                  share: tuple[int, int] = (0, 1)) -> None:
-        self.make_rater, self.fate, self.parts, self.offer_at = make_rater, fate, parts, offer_at
+        self.fate, self.parts, self.offer_at = fate, parts, offer_at
         self.share, self.in_full = share, in_full
         self.steps = StepCounters(make_rater(), len(STEPS), share)
         self.full = [make_rater() for _ in STEPS] if in_full else []
@@ -496,7 +496,7 @@ def _held(outcome: npt.NDArray[np.int64], denied: npt.NDArray[np.bool_],
 
 def shares() -> int:
     """How many shares of the lines the chain rates at once: one per core this process may
-    use, up to two (each share keeps raters of its own; beyond two the lock that numpy
+    use, up to two (each share keeps counters of its own; beyond two the lock that numpy
     releases only inside its loops is held too often to gain)."""
     try:
         cores = len(os.sched_getaffinity(0))
