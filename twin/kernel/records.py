@@ -47,15 +47,17 @@ STATS_COLUMNS = frozenset({
 def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array:
     """One column of a chunk. A string column stored as a dictionary (``type_`` is a
     dictionary type) keeps its codes: label codes go to Parquet as they are, never decoded
-    into millions of Python strings and encoded again."""
+    into millions of Python strings and encoded again. Numbers and labels stay in the parts
+    they came in (a chunked column), which the writer encodes without copying them into one
+    array first."""
     dictionary = pa.types.is_dictionary(type_)
     if all(isinstance(p, Labels) for p in parts):
         names = parts[0].names  # type: ignore[union-attr]
         if all(p.names == names for p in parts):  # type: ignore[union-attr]
-            codes = np.concatenate([p.codes for p in parts])  # type: ignore[union-attr]
-            out = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(names),
-                                                                           pa.string()))
-            return out if dictionary else out.dictionary_decode()
+            values = pa.array(list(names), pa.string())
+            out = pa.chunked_array([pa.DictionaryArray.from_arrays(
+                pa.array(p.codes), values) for p in parts])  # type: ignore[union-attr]
+            return out if dictionary else pc.dictionary_decode(out)
     value_type = type_.value_type if dictionary else type_
     arrays: list[Any] = []
     for p in parts:
@@ -63,12 +65,12 @@ def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array:
             arrays.append(np.array(p.names, dtype=object)[p.codes])
         else:
             arrays.append(p)
+    chunks = pa.chunked_array([pa.array(a, type=value_type) for a in arrays], type=value_type)
+    if dictionary:  # one dictionary for the row group
+        return pc.dictionary_encode(chunks.combine_chunks())
     if all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays):
-        plain = pa.array(np.concatenate(arrays), type=value_type)
-    else:
-        plain = pa.chunked_array([pa.array(a, type=value_type) for a in arrays],
-                                 type=value_type).combine_chunks()
-    return pc.dictionary_encode(plain) if dictionary else plain
+        return chunks  # numbers: the parts as they are, written without a copy
+    return chunks.combine_chunks()
 
 
 class Writer:
@@ -170,7 +172,9 @@ class RecordBuffer:
             self._flush()
 
     def extend(self, columns: Mapping[str, Column]) -> None:
-        """Append a column batch (for plentiful, vectorised records)."""
+        """Append a column batch (for plentiful, vectorised records). Numeric arrays are
+        kept as they are until their row group is written (no copy): do not change them
+        afterwards."""
         chunk = {n: columns[n] for n in self._names}
         sizes = {len(c) for c in chunk.values()}
         if len(sizes) != 1:
