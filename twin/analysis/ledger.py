@@ -187,21 +187,23 @@ def _dispositions(con: duckdb.DuckDBPyConnection) -> tuple[Identity, dict[str, i
     posted = """
         FROM rated r
         LEFT JOIN invoices p ON p.account = r.account AND p.bill_cycle = r.bill_cycle"""
-    typed = """
-        LEFT JOIN (SELECT sub, account_type FROM subscriptions) s ON s.sub = r.sub"""
     valid = ("r.channel = 'invoice' AND p.invoice_id IS NOT NULL AND p.bill_run >= r.rated_at "
              "AND r.start < p.billed_to")
-    bad_posting, own, balance, rerated, not_prepaid = _row(con, f"""
+    bad_posting, own, balance, rerated = _row(con, f"""
         SELECT count(*) FILTER (WHERE CASE WHEN r.channel = 'balance' THEN r.bill_cycle <> -1
                                            ELSE NOT coalesce({valid}, false) END),
                count(*) FILTER (WHERE {valid} AND r.start >= p.billed_from
                                 AND r.state = 'rated'),
                count(*) FILTER (WHERE r.channel = 'balance' AND r.bill_cycle = -1
                                 AND r.state = 'rated'),
-               count(*) FILTER (WHERE r.state = 'rerated'),
-               count(*) FILTER (WHERE r.channel = 'balance'
-                                AND coalesce(s.account_type, '') <> 'prepaid')
-        {posted} {typed}""")
+               count(*) FILTER (WHERE r.state = 'rerated')
+        {posted}""")
+    # the lines' account types only for the rows charged to a balance (a join of every row
+    # with the subscriptions would cost as much as the pass above)
+    (not_prepaid,) = _row(con, """
+        SELECT count(*) FROM rated r
+        LEFT JOIN (SELECT sub, account_type FROM subscriptions) s ON s.sub = r.sub
+        WHERE r.channel = 'balance' AND coalesce(s.account_type, '') <> 'prepaid'""")
     # the few rows posted to a later cycle than their own: was their own bill run already?
     # (no account types needed: a join of every row fewer)
     late, carried, carried_rated, carried_minor = _row(con, f"""
