@@ -161,3 +161,27 @@ def test_labels_are_stored_as_dictionaries_and_read_back_as_strings(tmp_path: Pa
     column = f.metadata.row_group(0).column(1)
     assert "PLAIN_DICTIONARY" in column.encodings or "RLE_DICTIONARY" in column.encodings
     assert "DELTA_BINARY_PACKED" in f.metadata.row_group(0).column(0).encodings
+
+
+def test_label_batches_in_a_table_stored_with_its_arrow_schema(tmp_path: Path) -> None:
+    """A table with a timestamp column keeps plain strings in the file; label batches with
+    the same code table, handed to the writer as they came (a chunked column), decode to
+    their strings, in order, beside numbers appended the same way."""
+    from twin.kernel import labels
+
+    schema = pa.schema([("t", pa.timestamp("s", tz="UTC")), ("name", pa.string()),
+                        ("x", pa.float64())])
+    buf = RecordBuffer("t", schema, tmp_path / "t.parquet", chunk_rows=6)
+    names = ("up", "down")
+    for k in range(3):
+        buf.extend({"t": [k * 10, k * 10 + 1, k * 10 + 2],
+                    "name": labels(np.array([k % 2, 1, 0]), names),
+                    "x": np.arange(3, dtype=float) + 3 * k})
+    buf.close()
+    f = pq.ParquetFile(tmp_path / "t.parquet")
+    got = f.read()
+    assert got.schema.field("name").type == pa.string()
+    assert got.column("name").to_pylist() == ["up", "down", "up", "down", "down", "up",
+                                              "up", "down", "up"]
+    assert got.column("x").to_pylist() == [float(i) for i in range(9)]
+    assert f.metadata.num_row_groups == 2
