@@ -147,6 +147,48 @@ def test_store_writes_on_its_thread_and_reports_its_failures(tmp_path: Path) -> 
         broken.close()
 
 
+def test_chunks_become_tables_on_the_writer_thread_and_their_errors_are_not_lost(
+        tmp_path: Path) -> None:
+    """Without a tap, a chunk's Arrow table is built on the writer's thread, not the
+    simulation's; a value that does not fit its column fails there and is raised on the
+    simulation's thread when the store closes. A tap gets the table in the appending
+    thread."""
+    import threading
+
+    from twin.kernel.records import RecordBuffer as Buffer
+
+    built: list[str] = []
+    real = Buffer._table
+
+    def spy(self: Buffer, chunks: Any) -> pa.Table:
+        built.append(threading.current_thread().name)
+        return real(self, chunks)
+
+    store = RecordStore(tmp_path / "a", chunk_rows=2)
+    (tmp_path / "a").mkdir()
+    buf = store.buffer("t", SCHEMA)
+    tapped: list[int] = []
+    tap = store.buffer("tapped", SCHEMA)
+    tap.taps.append(lambda t: tapped.append(t.num_rows))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Buffer, "_table", spy)
+        buf.extend({"i": np.arange(4), "name": ["a"] * 4, "x": np.zeros(4)})
+        tap.extend({"i": np.arange(2), "name": ["a"] * 2, "x": np.zeros(2)})
+        store.close()
+    assert built.count("parquet-writer") == 1  # buf's chunk (one extend: one row group)
+    assert built.count(threading.current_thread().name) == 1  # the tapped chunk
+    assert tapped == [2]
+    assert pq.read_table(buf.path).column("i").to_pylist() == [0, 1, 2, 3]
+
+    bad = RecordStore(tmp_path / "b", chunk_rows=2)
+    (tmp_path / "b").mkdir()
+    b = bad.buffer("t", SCHEMA)
+    b.extend({"i": np.array(["not a number"] * 2, dtype=object), "name": ["a"] * 2,
+              "x": np.zeros(2)})
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
+        bad.close()
+
+
 def test_labels_are_stored_as_dictionaries_and_read_back_as_strings(tmp_path: Path) -> None:
     from twin.kernel import labels
 

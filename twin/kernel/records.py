@@ -236,13 +236,17 @@ class RecordBuffer:
     def _flush(self) -> None:
         if not self._chunks:
             return
-        table = self._table(self._chunks)
+        chunks = self._chunks
         self._chunks = []
         self._staged = 0
         self.flushes += 1
-        for tap in self.taps:
-            tap(table)
-        self._run(lambda: self._write(table))
+        if self.taps:  # a live reader needs the table now, in the simulation's thread
+            table = self._table(chunks)
+            for tap in self.taps:
+                tap(table)
+            self._run(lambda: self._write(table))
+        else:  # built beside the simulation, in the writer's thread
+            self._run(lambda: self._write(self._table(chunks)))
 
     def unflushed(self, start: int = 0) -> tuple[int, list[pa.Table], pa.Table | None]:
         """The rows appended but not yet handed to the writer (copies; call from the thread
