@@ -118,8 +118,12 @@ class Batch:
         return Batch(*(getattr(self, f)[idx] for f in FIELDS))
 
     @staticmethod
-    def concat(a: Batch, b: Batch) -> Batch:
-        return Batch(*(np.concatenate([getattr(a, f), getattr(b, f)]) for f in FIELDS))
+    def concat(*batches: Batch) -> Batch:
+        return Batch(*(np.concatenate([getattr(b, f) for b in batches]) for f in FIELDS))
+
+    def rows(self, sl: slice) -> Batch:
+        """Rows ``sl`` (views, not copies)."""
+        return Batch(*(getattr(self, f)[sl] for f in FIELDS))
 
     def __len__(self) -> int:
         return int(self.id.size)
@@ -331,7 +335,7 @@ class TrafficEngine:
             pm[f"{name}_denied"] = np.zeros(n_cells, dtype=np.int64)
         if self.ocs is None or not any(len(b) for b in news):
             return news
-        allb = Batch.concat(Batch.concat(news[VOICE], news[DATA]), news[SMS])
+        allb = Batch.concat(*news)
         kind = np.repeat(np.arange(3), [len(b) for b in news])
         answer_s = np.where(kind == VOICE, self.recorder.answer_delay(allb.id), 0.0)
         verdict, end = self.ocs.admit(kind, allb.id, allb.sub, allb.start, allb.end,
@@ -342,7 +346,7 @@ class TrafficEngine:
         for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
             sl = slice(offset, offset + len(news[k]))
             offset += len(news[k])
-            b, v = allb.take(np.arange(sl.start, sl.stop)), verdict[sl]
+            b, v = allb.rows(sl), verdict[sl]
             denied = np.flatnonzero(v != 0)
             if denied.size:
                 d = b.take(denied)
@@ -607,15 +611,21 @@ class TrafficEngine:
         return cdr, actual_bytes[s]
 
     def _publish_cdrs(self, parts: list[dict[str, Arr]]) -> None:
-        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        n = cols["record_id"].size
+        n = sum(p["record_id"].size for p in parts)
         if n == 0:
             return
-        cols = self.recorder.defects(cols)
+        # records written twice follow the batch; their draws come from a stream of their
+        # own (before the defects' or after: the same draws), so one array per column is
+        # filled once: the batch, then the copies of the rows written twice
         dup = np.flatnonzero(self.cdr_rng.random(n) < self.cdr_dup)
-        if dup.size:
-            cols = {k: np.concatenate([v, v[dup]]) for k, v in cols.items()}
-        self.publish(UsageBatch(cols))
+        whole = {k: np.empty(n + dup.size, dtype=np.result_type(*(p[k] for p in parts)))
+                 for k in parts[0]}
+        batch = {k: np.concatenate([p[k] for p in parts], out=v[:n]) for k, v in whole.items()}
+        for k, v in self.recorder.defects(dict(batch)).items():
+            if v is not batch[k]:  # a defect rewrote the column
+                whole[k][:n] = v
+            whole[k][n:] = whole[k][:n][dup]
+        self.publish(UsageBatch(whole))
 
     def _count_pm(self, kind: int, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr,
                   t0: float, t1: float, pm: dict[str, Arr]) -> None:
