@@ -66,6 +66,7 @@ class PmWatch:
         self.raise_alarm = raise_alarm
         self.explained = explained  # cells with an alarm of their own (from their EMS)
         self.cells: tuple[str, ...] = ()
+        self.position: dict[str, int] = {}  # of each cell in the reports
         self.watches: list[_Watch] = []
         self._ids = itertools.count(1)
         self.periods = 0
@@ -73,6 +74,7 @@ class PmWatch:
 
     def _setup(self, cells: tuple[str, ...]) -> None:
         self.cells = cells
+        self.position = {c: i for i, c in enumerate(cells)}
         n = len(cells)
 
         def watch(name: str, rule: KpiThreshold, below: bool) -> _Watch:
@@ -95,7 +97,7 @@ class PmWatch:
         whole = np.asarray(c["available_s"], dtype=float) >= 0.99 * report.period_s
         own = self.explained()
         if own:  # a period an alarm accounts for says nothing about silent failures
-            whole &= ~np.isin(np.asarray(self.cells), list(own))
+            whole[[self.position[c] for c in own if c in self.position]] = False
         counts = {  # KPI = numerator / volume over the window
             "call_setup_success": (attempts - failed, attempts),
             "drop_rate": (np.asarray(c["calls_dropped"], dtype=float), answered),
