@@ -149,42 +149,53 @@ def test_store_writes_on_its_thread_and_reports_its_failures(tmp_path: Path) -> 
 
 def test_chunks_become_tables_on_the_writer_thread_and_their_errors_are_not_lost(
         tmp_path: Path) -> None:
-    """Without a tap, a chunk's Arrow table is built on the writer's thread, not the
-    simulation's; a value that does not fit its column fails there and is raised on the
-    simulation's thread when the store closes. A tap gets the table in the appending
-    thread."""
+    """Without a tap, a chunk of large batches becomes its Arrow table on the writer's
+    thread, not the simulation's; a chunk of small batches, a tapped chunk and the last
+    chunk at close in the appending thread. A value that does not fit its column fails on
+    the writer's thread and is raised on the simulation's when the store closes."""
     import threading
 
+    from twin.kernel.records import SMALL_BATCH
     from twin.kernel.records import RecordBuffer as Buffer
 
-    built: list[str] = []
+    built: list[tuple[str, str, int]] = []
     real = Buffer._table
 
     def spy(self: Buffer, chunks: Any) -> pa.Table:
-        built.append(threading.current_thread().name)
-        return real(self, chunks)
+        table = real(self, chunks)
+        built.append((self.name, threading.current_thread().name, table.num_rows))
+        return table
 
-    store = RecordStore(tmp_path / "a", chunk_rows=2)
+    def rows(n: int, start: int = 0) -> dict[str, Any]:
+        return {"i": np.arange(start, start + n), "name": ["a"] * n, "x": np.zeros(n)}
+
+    here = threading.current_thread().name
+    store = RecordStore(tmp_path / "a", chunk_rows=2 * SMALL_BATCH)
     (tmp_path / "a").mkdir()
-    buf = store.buffer("t", SCHEMA)
-    tapped: list[int] = []
-    tap = store.buffer("tapped", SCHEMA)
-    tap.taps.append(lambda t: tapped.append(t.num_rows))
+    large, small, tapped = (store.buffer(n, SCHEMA) for n in ("large", "small", "tapped"))
+    seen: list[int] = []
+    tapped.taps.append(lambda t: seen.append(t.num_rows))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Buffer, "_table", spy)
-        buf.extend({"i": np.arange(4), "name": ["a"] * 4, "x": np.zeros(4)})
-        tap.extend({"i": np.arange(2), "name": ["a"] * 2, "x": np.zeros(2)})
+        large.extend(rows(SMALL_BATCH))
+        large.extend(rows(SMALL_BATCH, SMALL_BATCH))  # a full chunk of two large batches
+        large.extend(rows(3, 2 * SMALL_BATCH))  # left for close
+        for k in range(0, 2 * SMALL_BATCH, 64):
+            small.extend(rows(64, k))  # a full chunk of small batches
+        tapped.extend(rows(2 * SMALL_BATCH))
         store.close()
-    assert built.count("parquet-writer") == 1  # buf's chunk (one extend: one row group)
-    assert built.count(threading.current_thread().name) == 1  # the tapped chunk
-    assert tapped == [2]
-    assert pq.read_table(buf.path).column("i").to_pylist() == [0, 1, 2, 3]
+    assert sorted(built) == sorted([
+        ("large", "parquet-writer", 2 * SMALL_BATCH), ("large", here, 3),
+        ("small", here, 2 * SMALL_BATCH), ("tapped", here, 2 * SMALL_BATCH)])
+    assert seen == [2 * SMALL_BATCH]
+    for buf, n in ((large, 2 * SMALL_BATCH + 3), (small, 2 * SMALL_BATCH)):
+        assert pq.read_table(buf.path).column("i").to_pylist() == list(range(n))
 
-    bad = RecordStore(tmp_path / "b", chunk_rows=2)
+    bad = RecordStore(tmp_path / "b", chunk_rows=SMALL_BATCH)
     (tmp_path / "b").mkdir()
     b = bad.buffer("t", SCHEMA)
-    b.extend({"i": np.array(["not a number"] * 2, dtype=object), "name": ["a"] * 2,
-              "x": np.zeros(2)})
+    b.extend({"i": np.array(["not a number"] * SMALL_BATCH, dtype=object),
+              "name": ["a"] * SMALL_BATCH, "x": np.zeros(SMALL_BATCH)})
     with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
         bad.close()
 

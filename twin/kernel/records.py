@@ -38,6 +38,7 @@ def labels(codes: np.ndarray, names: Sequence[str]) -> Labels:
 
 
 Column = Sequence[Any] | np.ndarray | Labels
+SMALL_BATCH = 2048  # rows: a chunk of batches this small on average is converted in place
 STATS_COLUMNS = frozenset({
     "t", "start", "end", "period_start", "received", "raised", "created", "bill_run",
     "id", "record_id", "charging_id", "sub", "account", "cell", "kind", "state",
@@ -47,16 +48,16 @@ STATS_COLUMNS = frozenset({
 def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array:
     """One column of a chunk. A string column stored as a dictionary (``type_`` is a
     dictionary type) keeps its codes: label codes go to Parquet as they are, never decoded
-    into millions of Python strings and encoded again. Numbers and labels stay in the parts
-    they came in (a chunked column), which the writer encodes without copying them into one
-    array first."""
+    into millions of Python strings and encoded again. Numbers and labels are joined into
+    one array first: a few calls per column however many batches it came in, since the
+    writer's thread needs the GIL for each call while the simulation holds it."""
     dictionary = pa.types.is_dictionary(type_)
     if all(isinstance(p, Labels) for p in parts):
         names = parts[0].names  # type: ignore[union-attr]
         if all(p.names == names for p in parts):  # type: ignore[union-attr]
-            values = pa.array(list(names), pa.string())
-            out = pa.chunked_array([pa.DictionaryArray.from_arrays(
-                pa.array(p.codes), values) for p in parts])  # type: ignore[union-attr]
+            out = pa.DictionaryArray.from_arrays(
+                _joined([p.codes for p in parts]),  # type: ignore[union-attr]
+                pa.array(list(names), pa.string()))
             return out if dictionary else pc.dictionary_decode(out)
     value_type = type_.value_type if dictionary else type_
     arrays: list[Any] = []
@@ -65,12 +66,17 @@ def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array:
             arrays.append(np.array(p.names, dtype=object)[p.codes])
         else:
             arrays.append(p)
+    if all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays):
+        numbers = pa.array(_joined(arrays), type=value_type)
+        return pc.dictionary_encode(numbers) if dictionary else numbers
     chunks = pa.chunked_array([pa.array(a, type=value_type) for a in arrays], type=value_type)
     if dictionary:  # one dictionary for the row group
         return pc.dictionary_encode(chunks.combine_chunks())
-    if all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays):
-        return chunks  # numbers: the parts as they are, written without a copy
     return chunks.combine_chunks()
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 class Writer:
@@ -233,14 +239,19 @@ class RecordBuffer:
             [_to_arrow([c[f.name] for c in chunks], f.type) for f in self._stored],
             schema=self._stored)
 
-    def _flush(self) -> None:
+    def _flush(self, here: bool = False) -> None:
         if not self._chunks:
             return
         chunks = self._chunks
+        rows = self._staged
         self._chunks = []
         self._staged = 0
         self.flushes += 1
-        if self.taps:  # a live reader needs the table now, in the simulation's thread
+        # the writer's thread needs the GIL for each column it converts: it gets it at once
+        # while the simulation works on large batches (numpy releases the GIL inside them),
+        # but waits for it between the small steps of a run of small batches; those the
+        # simulation's thread converts itself. A live reader needs the table now, here.
+        if here or self.taps or rows < SMALL_BATCH * len(chunks):
             table = self._table(chunks)
             for tap in self.taps:
                 tap(table)
@@ -263,7 +274,9 @@ class RecordBuffer:
         if self._closed:
             return
         self._stage_rows()
-        self._flush()
+        # at the end every table flushes at once: built here while the writer encodes the
+        # one before
+        self._flush(here=True)
         self._run(self._finish)
         self._closed = True
 
