@@ -5,6 +5,7 @@
     python -m tests.benchmarks.run --metro-days 3     # metro, twin and naive, 3 days only
     python -m tests.benchmarks.run --naive-days 3     # the naive model over 3 days only
     python -m tests.benchmarks.run --metro-only       # the metro case, twin and naive, only
+    python -m tests.benchmarks.run --metro-only --naive-days 3 --pairs 3   # alternating
     python -m tests.benchmarks.run --repeat 5 --json bench.json
     python -m tests.benchmarks.run --smoke            # a six-hour toy run: checks the machinery
     python -m tests.benchmarks.run --national         # the national preset, 30 days (optional)
@@ -220,35 +221,66 @@ def measure(case: Case, report: bool) -> dict[str, Any]:
 # --- the table ---------------------------------------------------------------------------------
 
 
-def bench(cases: list[Case], report: bool = True, log: Any = print) -> list[dict[str, Any]]:
-    """Run every case ``case.repeat`` times; one summary row per case."""
+def summary(case: Case, runs: list[dict[str, Any]], load: list[float]) -> dict[str, Any]:
+    """One row for the runs of ``case``: median times, peak memory, records per second."""
+    first = runs[0]
+    wall = statistics.median(r["wall_s"] for r in runs)
+    row: dict[str, Any] = {
+        "scenario": case.name, "model": case.kind, "overrides": list(case.overrides),
+        "repeat": len(runs), "wall_s": round(wall, 3),
+        "load_avg_1m": [round(x, 2) for x in load], "runs": runs}
+    if case.kind in ("twin", "naive"):
+        reports = [r.get("report_s") for r in runs if r.get("report_s") is not None]
+        row.update({k: first.get(k) for k in ("subscribers", "cells", "sim_days", "faults",
+                                              "usage_rows", "cdr_rows", "rated_rows")})
+        row.update({
+            "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 3),
+            "report_s": round(statistics.median(reports), 3) if reports else None,
+            "peak_rss_mb": round(max(r["rss_peak_mb"] for r in runs), 1),
+            "disk_mb": round(first["disk_mb"], 1) if "disk_mb" in first else None,
+            "usage_rows_per_s": round(first["usage_rows"] / wall) if wall > 0 else None})
+    elif case.kind == "memory":
+        row.update({"sim_days": first["sim_days"], "rss_mb": first["rss_mb"],
+                    "peak_rss_mb": round(first["rss_peak_mb"], 1)})
+    return row
+
+
+def _per_s(run: dict[str, Any]) -> float:
+    return float(run["usage_rows"] / run["wall_s"])
+
+
+def bench(cases: list[Case], report: bool = True, log: Any = print,
+          pairs: int = 1) -> list[dict[str, Any]]:
+    """Run every case ``case.repeat`` times; one summary row per case. With ``pairs`` > 1 a
+    twin case and the naive case of the same name run alternately ``pairs`` times each, and
+    the twin's row keeps each pair's ratio of records per second (``pair_ratios``): a
+    machine whose speed drifts slows both runs of a pair alike."""
     out = []
+    paired: set[Case] = set()
     for case in cases:
-        runs = []
+        if case in paired:
+            continue
+        naive = next((c for c in cases if c.kind == "naive" and c.name == case.name), None)
         load0 = os.getloadavg()[0]
+        if pairs > 1 and case.kind == "twin" and naive is not None:
+            runs: dict[Case, list[dict[str, Any]]] = {case: [], naive: []}
+            for i in range(pairs):
+                for c in (case, naive):
+                    log(f"  {c.name} ({c.kind}): pair {i + 1}/{pairs} ...", file=sys.stderr,
+                        flush=True)
+                    runs[c].append(measure(c, report and c.kind == "twin"))
+            load = [load0, os.getloadavg()[0]]
+            twin_row, naive_row = summary(case, runs[case], load), summary(naive, runs[naive], load)
+            twin_row["pair_ratios"] = [round(_per_s(t) / _per_s(n), 2)
+                                       for t, n in zip(runs[case], runs[naive], strict=True)]
+            out += [twin_row, naive_row]
+            paired.add(naive)
+            continue
+        done = []
         for i in range(case.repeat):
             log(f"  {case.name}: run {i + 1}/{case.repeat} ...", file=sys.stderr, flush=True)
-            runs.append(measure(case, report and case.kind == "twin"))
-        first = runs[0]
-        wall = statistics.median(r["wall_s"] for r in runs)
-        row: dict[str, Any] = {
-            "scenario": case.name, "model": case.kind, "overrides": list(case.overrides),
-            "repeat": case.repeat, "wall_s": round(wall, 3),
-            "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)], "runs": runs}
-        if case.kind in ("twin", "naive"):
-            reports = [r.get("report_s") for r in runs if r.get("report_s") is not None]
-            row.update({k: first.get(k) for k in ("subscribers", "cells", "sim_days", "faults",
-                                                  "usage_rows", "cdr_rows", "rated_rows")})
-            row.update({
-                "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 3),
-                "report_s": round(statistics.median(reports), 3) if reports else None,
-                "peak_rss_mb": round(max(r["rss_peak_mb"] for r in runs), 1),
-                "disk_mb": round(first["disk_mb"], 1) if "disk_mb" in first else None,
-                "usage_rows_per_s": round(first["usage_rows"] / wall) if wall > 0 else None})
-        elif case.kind == "memory":
-            row.update({"sim_days": first["sim_days"], "rss_mb": first["rss_mb"],
-                        "peak_rss_mb": round(first["rss_peak_mb"], 1)})
-        out.append(row)
+            done.append(measure(case, report and case.kind == "twin"))
+        out.append(summary(case, done, [load0, os.getloadavg()[0]]))
     return out
 
 
@@ -284,11 +316,15 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      and r["scenario"] == naive["scenario"]), None)
         if twin is None or not naive["usage_rows_per_s"]:
             continue
+        pair = twin.get("pair_ratios")
         out.append({"scenario": naive["scenario"], "twin_days": twin["sim_days"],
                     "naive_days": naive["sim_days"],
                     "twin_per_s": twin["usage_rows_per_s"],
                     "naive_per_s": naive["usage_rows_per_s"],
-                    "ratio": round(twin["usage_rows_per_s"] / naive["usage_rows_per_s"], 2),
+                    # alternating pairs: the median of their ratios; else the two medians'
+                    "ratio": (round(statistics.median(pair), 2) if pair else
+                              round(twin["usage_rows_per_s"] / naive["usage_rows_per_s"], 2)),
+                    "pair_ratios": pair,
                     # per CPU second (the twin's both threads): steadier on a shared machine
                     "cpu_ratio": round((twin["usage_rows"] / twin["cpu_s"])
                                        / (naive["usage_rows"] / naive["cpu_s"]), 2)})
@@ -303,6 +339,9 @@ def notes(rows: list[dict[str, Any]]) -> str:
         lines.append(f"{r['scenario']}: twin {r['twin_per_s']:,} records/s, naive model "
                      f"{r['naive_per_s']:,} records/s ({same} simulated days): "
                      f"{r['ratio']:.1f}x (target >= 20x); per CPU second {r['cpu_ratio']:.1f}x")
+        if r["pair_ratios"]:
+            lines.append(f"  median of {len(r['pair_ratios'])} alternating pairs of runs: "
+                         + ", ".join(f"{x:.1f}x" for x in r["pair_ratios"]))
     for r in rows:
         if r.get("model") == "twin" and r["scenario"] == "quickstart":
             lines.append(f"quickstart simulate: {r['wall_s']:.2f} s median (target <= 3 s)")
@@ -348,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated days of the quickstart memory check (365)")
     p.add_argument("--metro-only", action="store_true",
                    help="only the metro case (twin and naive), no quickstart, demo or year")
+    p.add_argument("--pairs", type=int, default=1, metavar="N",
+                   help="run the metro twin and the naive model alternately N times; the "
+                        "ratio is the median of each pair's (1)")
     p.add_argument("--no-naive", action="store_true", help="leave the naive model out")
     p.add_argument("--no-large", action="store_true", help="leave the 100-site network out")
     p.add_argument("--no-report", action="store_true", help="do not time report generation")
@@ -378,7 +420,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_naive:
                 days = args.naive_days or args.metro_days
                 cases.append(Case("metro", (*METRO, f"duration={days:g}d"), 1, kind="naive"))
-    rows = bench(cases, report=not args.no_report)
+    if args.pairs < 1:
+        p.error(f"--pairs must be at least 1, not {args.pairs}")
+    rows = bench(cases, report=not args.no_report, pairs=args.pairs)
     print(table(rows))
     print(notes(rows))
     if args.json:

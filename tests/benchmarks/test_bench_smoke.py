@@ -57,3 +57,31 @@ def test_table_formats_missing_values() -> None:
            "report_s": None, "peak_rss_mb": 100.0, "disk_mb": None, "usage_rows_per_s": 20}
     lines = bench.table([row]).splitlines()
     assert len(lines) == 3 and lines[2].split()[8] == "-"
+
+
+def test_pairs_alternate_the_twin_and_the_naive_model(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """``--pairs 2``: each model runs twice, alternately; the ratio is the median of the two
+    pairs' ratios, each from the runs' own records per second."""
+    import statistics
+
+    out = tmp_path / "bench.json"
+    assert bench.main(["--smoke", "--pairs", "2", "--no-report", "--json", str(out)]) == 0
+    assert "alternating pairs" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    twin, naive = result["results"][:2]
+    assert (twin["model"], naive["model"]) == ("twin", "naive")
+    assert twin["repeat"] == naive["repeat"] == 2
+    per_s = [[r["usage_rows"] / r["wall_s"] for r in row["runs"]] for row in (twin, naive)]
+    pairs = [round(t / n, 2) for t, n in zip(*per_s, strict=True)]
+    assert twin["pair_ratios"] == pairs
+    (ratio,) = result["ratios"]
+    assert ratio["ratio"] == round(statistics.median(pairs), 2)
+    assert ratio["pair_ratios"] == pairs
+
+
+def test_pairs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--smoke", "--pairs", "0"])
+    assert exit_.value.code == 2
+    assert "--pairs must be at least 1, not 0" in capsys.readouterr().err
