@@ -218,7 +218,7 @@ def test_labels_are_stored_as_dictionaries_and_read_back_as_strings(tmp_path: Pa
 
 def test_label_batches_in_a_table_stored_with_its_arrow_schema(tmp_path: Path) -> None:
     """A table with a timestamp column keeps plain strings in the file; label batches with
-    the same code table, handed to the writer as they came (a chunked column), decode to
+    the same code table, handed over as they came (joined when converted), decode to
     their strings, in order, beside numbers appended the same way."""
     from twin.kernel import labels
 

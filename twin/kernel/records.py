@@ -67,12 +67,11 @@ def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array:
         else:
             arrays.append(p)
     if all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays):
-        numbers = pa.array(_joined(arrays), type=value_type)
-        return pc.dictionary_encode(numbers) if dictionary else numbers
-    chunks = pa.chunked_array([pa.array(a, type=value_type) for a in arrays], type=value_type)
-    if dictionary:  # one dictionary for the row group
-        return pc.dictionary_encode(chunks.combine_chunks())
-    return chunks.combine_chunks()
+        plain = pa.array(_joined(arrays), type=value_type)
+    else:
+        plain = pa.chunked_array([pa.array(a, type=value_type) for a in arrays],
+                                 type=value_type).combine_chunks()
+    return pc.dictionary_encode(plain) if dictionary else plain  # one dictionary a row group
 
 
 def _joined(arrays: list[np.ndarray]) -> np.ndarray:
@@ -178,9 +177,9 @@ class RecordBuffer:
             self._flush()
 
     def extend(self, columns: Mapping[str, Column]) -> None:
-        """Append a column batch (for plentiful, vectorised records). Numeric arrays are
-        kept as they are until their row group is written (no copy): do not change them
-        afterwards."""
+        """Append a column batch (for plentiful, vectorised records). Arrays are kept as
+        they are, not copied, until their chunk is converted (perhaps later, on the writer's
+        thread): do not change them afterwards."""
         chunk = {n: columns[n] for n in self._names}
         sizes = {len(c) for c in chunk.values()}
         if len(sizes) != 1:

@@ -114,16 +114,13 @@ class Batch:
         return cls(*(np.empty(0, dtype=d) for d in
                      (np.int64, np.int32, np.int64, np.float64, np.float64, np.float64)))
 
-    def take(self, idx: Arr) -> Batch:
+    def take(self, idx: Arr | slice) -> Batch:
+        """Rows ``idx`` (copies; views for a slice)."""
         return Batch(*(getattr(self, f)[idx] for f in FIELDS))
 
     @staticmethod
     def concat(*batches: Batch) -> Batch:
         return Batch(*(np.concatenate([getattr(b, f) for b in batches]) for f in FIELDS))
-
-    def rows(self, sl: slice) -> Batch:
-        """Rows ``sl`` (views, not copies)."""
-        return Batch(*(getattr(self, f)[sl] for f in FIELDS))
 
     def __len__(self) -> int:
         return int(self.id.size)
@@ -346,7 +343,7 @@ class TrafficEngine:
         for k, name in ((VOICE, "calls"), (DATA, "sessions"), (SMS, "sms")):
             sl = slice(offset, offset + len(news[k]))
             offset += len(news[k])
-            b, v = allb.rows(sl), verdict[sl]
+            b, v = allb.take(sl), verdict[sl]
             denied = np.flatnonzero(v != 0)
             if denied.size:
                 d = b.take(denied)
