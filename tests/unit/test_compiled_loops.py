@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from twin.analysis.revenue import _max_id
 from twin.bss.mediation import KeySet, _by_bucket
-from twin.network.traffic import _by_cell_then_time, _pick_weighted, pick_guide
+from twin.network.offered import by_cell_then_time, pick_guide, pick_weighted
 
 keys = st.lists(st.integers(0, 2**62), max_size=300)
 
@@ -57,7 +57,7 @@ def test_attempts_ordered_by_cell_then_start_as_lexsort_orders_them() -> None:
     t0, t1 = 2_000_000.0, 2_000_900.0
     start = t0 + rng.random(cell.size) * (t1 - t0)
     start[5] = start[4]  # an exact tie keeps the rows' order
-    order = _by_cell_then_time(cell, start, t0, t1)
+    order = by_cell_then_time(cell, start, t0, t1)
     assert np.array_equal(order, np.lexsort((start, cell)))
 
 
@@ -67,7 +67,7 @@ def test_starts_too_close_for_the_combined_key_are_ordered_by_lexsort() -> None:
     t0 = 2_000_000.0
     cell = np.array([7000, 7000], dtype=np.int32)
     start = np.array([np.nextafter(t0 + 500.0, np.inf), t0 + 500.0])
-    assert _by_cell_then_time(cell, start, t0, t0 + 900.0).tolist() == [1, 0]
+    assert by_cell_then_time(cell, start, t0, t0 + 900.0).tolist() == [1, 0]
 
 
 @settings(max_examples=100, deadline=None)
@@ -94,7 +94,7 @@ def test_weighted_pick_is_searching_all_lines_clipped_to_the_cell(lines: list[in
     for g in (guide, first[lines_of], first[lines_of] + subs_on[lines_of] - 1,
               first[lines_of] + rng.integers(0, subs_on[lines_of])):
         out = np.empty(cell.size, dtype=np.int64)
-        _pick_weighted(cell, u, first, subs_on, demand_on, weight_cum, g.astype(np.int64),
+        pick_weighted(cell, u, first, subs_on, demand_on, weight_cum, g.astype(np.int64),
                        sub_by_cell, out)
         assert np.array_equal(out, expected)
 

@@ -668,7 +668,7 @@ def test_holding_times_have_the_mean_and_shape_asked_for(spec: dict[str, Any],
                                                          median: float) -> None:
     """Each distribution's mean is the one asked for; its median tells the shape apart
     (lognormal: e^(μ), μ = ln mean − σ²/2; log-logistic: its scale)."""
-    from twin.network.traffic import draw_holding
+    from twin.network.offered import draw_holding
     from twin.scenario.schema.traffic import HoldingSpec
 
     x = draw_holding(np.random.default_rng(3), HoldingSpec.model_validate(spec), 400_000)
@@ -682,7 +682,7 @@ def test_holding_times_have_the_mean_and_shape_asked_for(spec: dict[str, Any],
 ])
 def test_session_volumes_are_whole_bytes_of_the_mean_asked_for(spec: dict[str, Any],
                                                               median_mb: float) -> None:
-    from twin.network.traffic import draw_volume
+    from twin.network.offered import draw_volume
     from twin.scenario.schema.traffic import VolumeSpec
 
     x = draw_volume(np.random.default_rng(4), VolumeSpec.model_validate(spec), 400_000)
@@ -840,7 +840,7 @@ def test_log_logistic_holding_times_are_drawn_draw_for_draw(traffic: Callable[..
                                                             ) -> None:
     """The log-logistic quantile of each uniform, scaled to the mean (common random
     numbers: the same uniforms give the same calls)."""
-    from twin.network.traffic import draw_holding
+    from twin.network.offered import draw_holding
     from twin.scenario.schema.traffic import HoldingSpec
 
     spec = HoldingSpec.model_validate({"dist": "loglogistic", "mean_s": 100.0, "shape": 3.0})
@@ -855,9 +855,9 @@ def test_lines_are_picked_in_their_order_within_a_cell(make_sim: Callable[..., S
     cell's lines in index order, the first uniform picking the first line."""
     t = Traffic(make_sim(horizon=H), {}, 0, None, -1, cell=np.arange(30, dtype=np.int32) % 3)
     e, subs = t.engine, t.subs
-    assert e.subs_on.tolist() == [10, 10, 10, 0]
-    assert e.demand_on.tolist() == [10.0, 10.0, 10.0, 0.0]
-    picked = e._pick(np.array([0, 0, 1, 2, 2]), np.array([0.0, 0.99, 0.15, 0.0, 0.55]))
+    assert e.offered.subs_on.tolist() == [10, 10, 10, 0]
+    assert e.offered.demand_on.tolist() == [10.0, 10.0, 10.0, 0.0]
+    picked = e.offered.pick(np.array([0, 0, 1, 2, 2]), np.array([0.0, 0.99, 0.15, 0.0, 0.55]))
     assert picked.tolist() == [0, 27, 4, 2, 17]
     rate = np.array([20.0, 20.0, 20.0, 0.0])
     new = e._generate(0, rate, 0.0, INTERVAL)
@@ -902,7 +902,7 @@ def test_a_crowd_at_a_site_without_cells_changes_nothing(traffic: Callable[..., 
     t = traffic({"voice": {"calls_per_sub_day": 50},
                  "events": [{"at": 0, "duration": H, "site": "core1", "factor": 5}]})
     t.run(INTERVAL)
-    assert t.engine._event_factor(450.0) == pytest.approx(np.ones(4))
+    assert t.engine.offered.event_factor(450.0) == pytest.approx(np.ones(4))
 
 
 def test_a_congested_transport_path_slows_its_cells_and_is_reported(
@@ -993,9 +993,9 @@ def test_crowds_start_on_their_second_and_overlapping_ones_multiply(
     t = traffic({"events": [{"at": 450, "duration": 900, "site": "site1", "factor": 2},
                             {"at": 0, "duration": 2000, "site": "site1", "factor": 3}]})
     e = t.engine
-    assert e._event_factor(449.0) == pytest.approx([3, 3, 1, 1])
-    assert e._event_factor(450.0) == pytest.approx([6, 6, 1, 1])
-    assert e._event_factor(1350.0) == pytest.approx([3, 3, 1, 1])
+    assert e.offered.event_factor(449.0) == pytest.approx([3, 3, 1, 1])
+    assert e.offered.event_factor(450.0) == pytest.approx([6, 6, 1, 1])
+    assert e.offered.event_factor(1350.0) == pytest.approx([3, 3, 1, 1])
 
 
 @pytest.mark.parametrize(("cell", "picks"), [
@@ -1010,7 +1010,7 @@ def test_weighted_picks_land_on_the_line_whose_weight_covers_the_uniform(
     even u = 1 stays in the cell."""
     t = Traffic(make_sim(horizon=H), {}, 0, np.ones(4), -1, cell=np.array(cell, np.int32))
     c, u, line = zip(*picks, strict=True)
-    assert t.engine._pick(np.array(c), np.array(u)).tolist() == list(line)
+    assert t.engine.offered.pick(np.array(c), np.array(u)).tolist() == list(line)
 
 
 def test_degraded_cells_drop_answered_calls_draw_for_draw(

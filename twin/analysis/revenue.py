@@ -48,7 +48,6 @@ threads of their own (:func:`shares`), and the shares' sums are the chain's.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -64,7 +63,7 @@ import pyarrow.parquet as pq
 
 from twin.bss.catalog import quantity
 from twin.bss.rating import Arrays, Rater, hour_period, rate_one
-from twin.kernel.compiled import kernel
+from twin.kernel.compiled import cores, kernel
 from twin.messages import SubscriberBase
 
 LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE, FAIL_OPEN, TERMINATED = range(8)
@@ -498,11 +497,7 @@ def shares() -> int:
     """How many shares of the lines the chain rates at once: one per core this process may
     use, up to two (each share keeps counters of its own; beyond two the lock that numpy
     releases only inside its loops is held too often to gain)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 2))
+    return max(1, min(cores(), 2))
 
 
 def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],

@@ -36,3 +36,11 @@ def kernel(fn: F, inline: bool = False) -> F:
     opts: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False,
                             "inline": "always" if inline else "never"}
     return cast(F, numba.njit(**opts)(fn))
+
+
+def cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

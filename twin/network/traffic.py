@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Sim, labels
-from twin.kernel.compiled import kernel
+from twin.kernel.compiled import cores
 from twin.messages import (
     CAMEL_INIT_CALL_RELEASE,
     DATA,
@@ -39,11 +39,13 @@ from twin.messages import (
     SubscriberBase,
     UsageBatch,
 )
+from twin.network import offered
+from twin.network.offered import DrawAhead, Drawn, Offered
 from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
 from twin.network.records import Recorder, hashed_uniform, splitmix
 from twin.network.state import CellChange, NetworkState
 from twin.network.transport import TransportLoad
-from twin.scenario.schema import HoldingSpec, TrafficSpec, VolumeSpec
+from twin.scenario.schema import TrafficSpec
 
 ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED, DENIED_CREDIT, DENIED_OCS, QUOTA_END = range(8)
 OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped", "denied_credit",
@@ -75,29 +77,6 @@ PM_SCHEMA = pa.schema([
 FIELDS = ("id", "cell", "sub", "start", "end", "volume")
 
 
-def draw_holding(rng: np.random.Generator, spec: HoldingSpec, n: int) -> Arr:
-    if spec.dist == "exponential":
-        return rng.exponential(spec.mean_s, n)
-    if spec.dist == "deterministic":
-        return np.full(n, spec.mean_s)
-    if spec.dist == "loglogistic":  # de Melo et al. 2010: fits measured call durations
-        b = spec.shape
-        scale = spec.mean_s * float(np.sin(np.pi / b)) / (np.pi / b)  # mean: scale·(π/b)/sin
-        u = rng.random(n)
-        out: Arr = scale * (u / (1.0 - u)) ** (1.0 / b)
-        return out
-    mu = np.log(spec.mean_s) - spec.sigma**2 / 2
-    return rng.lognormal(mu, spec.sigma, n)
-
-
-def draw_volume(rng: np.random.Generator, spec: VolumeSpec, n: int) -> Arr:
-    if spec.dist == "exponential":
-        mb = rng.exponential(spec.mean, n)
-    else:
-        mb = rng.lognormal(np.log(spec.mean) - spec.sigma**2 / 2, spec.sigma, n)
-    return np.floor(mb * MB)
-
-
 @dataclass
 class Batch:
     """Struct-of-arrays for calls or sessions, sorted by (cell, start)."""
@@ -126,58 +105,6 @@ class Batch:
         return int(self.id.size)
 
 
-def _by_cell_then_time(cell: Arr, start: Arr, t0: float, t1: float) -> Arr:
-    """The order of attempts by (cell, start), ties in their order — ``np.lexsort((start,
-    cell))`` for ``cell`` already ascending (as drawn), in one sort of a combined key: the
-    cell shifted past the interval's length, plus the time into it. Should rounding merge two
-    distinct starts of a cell into one key (times nanoseconds apart), lexsort decides."""
-    span = float(2.0 ** np.ceil(np.log2(max(t1 - t0, 1.0)) + 1))  # a power of two: exact
-    key = cell * span + (start - t0)
-    order: Arr = np.argsort(key, kind="stable")
-    k, s = key[order], start[order]
-    if np.any((k[1:] == k[:-1]) & (s[1:] != s[:-1])):
-        order = np.lexsort((start, cell))
-    return order
-
-
-def _pick_by_weight(cell: Arr, u: Arr, first: Arr, subs_on: Arr, demand_on: Arr,
-                   weight_cum: Arr, guide: Arr, sub_by_cell: Arr, out: Arr) -> None:
-    """For each attempt, the line whose share of its cell's cumulative weight holds ``u``:
-    the first of the cell's lines whose cumulative weight passes it (what searching the
-    whole cumulative array and clipping to the cell gives). The search starts at the
-    ``guide`` (:func:`pick_guide`) of the k-th of the cell's slices ``u`` falls in and walks
-    from there — a step or two, where a binary search takes a dozen; the guide is only where
-    to start, so the line is the same whatever it says."""
-    for i in range(cell.size):
-        c = cell[i]
-        lo = first[c]
-        k = subs_on[c]
-        last = lo + k - 1
-        x = (weight_cum[lo - 1] if lo > 0 else 0.0) + u[i] * demand_on[c]
-        j = last  # a cell without lines gets no attempt
-        if k > 0:
-            j = guide[lo + min(np.int64(u[i] * k), k - 1)]
-            while j > lo and weight_cum[j - 1] > x:
-                j -= 1
-            while j < last and weight_cum[j] <= x:
-                j += 1
-        out[i] = sub_by_cell[j]
-
-
-def pick_guide(first: Arr, subs_on: Arr, demand_on: Arr, weight_cum: Arr) -> Arr:
-    """Where :func:`_pick_by_weight` starts for each of a cell's k slices of ``u`` (k: its
-    lines): the line the slice's lower edge falls on."""
-    cells = np.repeat(np.arange(subs_on.size), subs_on)
-    f, k = first[cells], subs_on[cells]
-    edge = (np.arange(cells.size) - f) / k
-    below = np.where(f > 0, weight_cum[np.maximum(f - 1, 0)], 0.0)
-    pos = np.searchsorted(weight_cum, below + edge * demand_on[cells], side="right")
-    out: Arr = np.clip(pos, f, f + k - 1).astype(np.int64)
-    return out
-
-
-_pick_weighted = kernel(_pick_by_weight)
-
 
 class TrafficEngine:
     def __init__(self, sim: Sim, spec: TrafficSpec, state: NetworkState,
@@ -187,26 +114,21 @@ class TrafficEngine:
         self.cell_ids = state.cell_ids
         n_cells = len(self.cell_ids)
         self.channels = np.array([state.topo.channels[c] for c in self.cell_ids], dtype=np.int64)
-        sub_cell = np.asarray(subs.cell, dtype=np.int64)
-        self.subs_on = np.bincount(sub_cell, minlength=n_cells)
-        self.sub_by_cell = np.argsort(sub_cell, kind="stable")
-        self.sub_offset = np.concatenate([[0], np.cumsum(self.subs_on)[:-1]])
         # each line is in service from its activation to its deactivation (provisioning):
         # lines existing at the start from -inf, prospects once an order activates them;
         # attempts picked for a line out of service are dropped (thinning the Poisson stream)
         self.line_from = np.where(np.arange(subs.count) < subs.n_existing, -np.inf, np.inf)
         self.line_until = np.full(subs.count, np.inf)
         self.lines_vary = subs.n_existing < subs.count
-        # demand per cell: its lines' weights (segment factors); attempts pick a line in
-        # proportion to its weight, through the weights' running sum in cell order
-        self.weighted = subs.demand is not None
-        weight = subs.demand if subs.demand is not None else np.ones(subs.count)
-        self.demand_on = np.bincount(sub_cell, weights=weight, minlength=n_cells)
-        self.weight_cum = np.cumsum(weight[self.sub_by_cell])
-        self.guide = pick_guide(self.sub_offset, self.subs_on, self.demand_on, self.weight_cum)
+        # demand per cell: its lines' weights (segment factors)
+        self.offered = Offered(
+            spec, sim.calendar, np.asarray(subs.cell, dtype=np.int64), n_cells, subs.demand,
+            [(ev, np.array([i for i, c in enumerate(self.cell_ids)
+                            if state.topo.elements[c].site == ev.site], dtype=np.int64))
+             for ev in spec.events],
+            [sim.rng.stream("traffic.voice"), sim.rng.stream("traffic.data"),
+             sim.rng.stream("traffic.sms")])
         self.cdr_dup = cdr_duplicate_rate
-        self.rng = {VOICE: sim.rng.stream("traffic.voice"), DATA: sim.rng.stream("traffic.data"),
-                    SMS: sim.rng.stream("traffic.sms")}
         self.cdr_rng = sim.rng.stream("network.cdr")
         self.recorder = Recorder(sim, spec.records, subs)
         self.ocs: OnlineCharging | None = None  # set when the network charges prepaid online
@@ -230,10 +152,6 @@ class TrafficEngine:
         self.data_capacity = np.ones(n_cells)  # Mb/s per cell; set by the network twin
         self.on_congestion: Callable[[], None] | None = None
         self.quality = state.cell_quality()
-        self.holidays = set(spec.holidays)
-        self.events = [(ev, np.array([i for i, c in enumerate(self.cell_ids)
-                                      if state.topo.elements[c].site == ev.site], dtype=np.int64))
-                       for ev in spec.events]
         self.carried = {VOICE: Batch.empty(), DATA: Batch.empty(), SMS: Batch.empty()}
         self.next_id = 1  # ids of calls, sessions and messages, in the order drawn
         self.usage = sim.records.buffer("usage", USAGE_SCHEMA)
@@ -244,6 +162,12 @@ class TrafficEngine:
         self.counts = dict(calls_offered=0, calls_blocked=0, calls_lost_outage=0,
                            calls_dropped=0, sessions_offered=0, data_bytes=0, sms_offered=0,
                            sms_lost_outage=0, calls_denied=0, sessions_denied=0, sms_denied=0)
+        self.ahead: DrawAhead | None = None
+        if self.offered.expected(sim.horizon) >= offered.AHEAD_FROM_ATTEMPTS and cores() > 1:
+            try:
+                self.ahead = DrawAhead(self.offered, spec.interval, sim.horizon)
+            except OSError:  # no interpreter to start: drawn here
+                self.ahead = None
 
     # --- the discrete-event side ------------------------------------------------------------
 
@@ -257,6 +181,8 @@ class TrafficEngine:
         """At the horizon: the last partial interval, then calls still up end as planned."""
         if self.t < self.sim.horizon:
             self.step(self.t, self.sim.horizon)
+        if self.ahead is not None:
+            self.ahead.close()
         parts = []
         for kind, car in self.carried.items():
             out = np.full(len(car), COMPLETED, dtype=np.int8)
@@ -279,24 +205,16 @@ class TrafficEngine:
         by_cell: dict[int, list[CellChange]] = {}
         for ch in changes:
             by_cell.setdefault(ch.cell, []).append(ch)
-        mid = 0.5 * (t0 + t1)
-        share = self._share(mid)
-        crowd = self._event_factor(mid)
         factor, drop = self.quality
         channels = np.floor(self.channels * factor + 1e-9).astype(np.int64)
         sleeping = channels == 0  # up as far as anyone can tell, but serving nobody
         pm: dict[str, Arr] = {}
         cdrs: list[dict[str, Arr]] = []
-        news = []
-        rates = []
-        for kind, per_day in ((VOICE, self.spec.voice.calls_per_sub_day),
-                              (DATA, self.spec.data.sessions_per_sub_day),
-                              (SMS, self.spec.sms.per_sub_day)):
-            rate = self.demand_on * per_day * share / 3600.0 * (t1 - t0)
-            if crowd is not None:
-                rate = rate * crowd
-            rates.append(rate)
-            news.append(self._generate(kind, rate, t0, t1))
+        rates = self.offered.rates(t0, t1)
+        if self.ahead is None:
+            news = [self._generate(kind, rate, t0, t1) for kind, rate in enumerate(rates)]
+        else:
+            news = [self._lines_in_service(d) for d in self.ahead.take(t0, t1)]
         radio = self._radio_hazard(rates[VOICE], channels, t1 - t0)
         dark = ~up0 | sleeping
         dark[list(by_cell)] = False
@@ -355,66 +273,18 @@ class TrafficEngine:
             out.append(b.take(np.flatnonzero(v == 0)))
         return out
 
-    def _share(self, t: float) -> float:
-        """Share of a day's traffic per hour at ``t``, times the day's volume factor."""
-        if self.spec.profile == "flat":
-            return 1.0 / 24.0
-        when = self.sim.calendar.at(t)
-        if when.weekday() >= 5 or when.date() in self.holidays:
-            shares, factor = self.spec.weekend_shares, self.spec.weekend_factor
-        else:
-            shares, factor = self.spec.hourly_shares, 1.0
-        return factor * shares[when.hour] / sum(shares)
-
-    def _event_factor(self, t: float) -> Arr | None:
-        """Demand multiplier per cell from crowd events running at ``t``."""
-        out: Arr | None = None
-        for ev, cells in self.events:
-            if ev.at <= t < ev.at + ev.duration:
-                if out is None:
-                    out = np.ones(len(self.cell_ids))
-                out[cells] *= ev.factor
-        return out
-
-    def _generate(self, kind: int, rate: Arr, t0: float, t1: float) -> Batch:
-        rng = self.rng[kind]
-        counts = rng.poisson(rate)
-        n = int(counts.sum())
-        cell = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
-        start = t0 + rng.random(n) * (t1 - t0)
-        sub = self._pick(cell, rng.random(n))
-        if kind == VOICE:
-            hold = draw_holding(rng, self.spec.voice.holding, n)
-            volume = np.zeros(n)
-        elif kind == SMS:  # a message: an instant, no volume
-            hold = np.zeros(n)
-            volume = np.zeros(n)
-        else:
-            hold = draw_holding(rng, self.spec.data.duration, n)
-            volume = draw_volume(rng, self.spec.data.mb_per_session, n)
-        if self.lines_vary:  # after every draw, so the streams do not depend on who is active
-            live = (start >= self.line_from[sub]) & (start < self.line_until[sub])
-            cell, start, sub = cell[live], start[live], sub[live]
-            hold, volume = hold[live], volume[live]
-            n = int(live.sum())
-        order = _by_cell_then_time(cell, start, t0, t1)
+    def _lines_in_service(self, d: Drawn) -> Batch:
+        """The attempts of lines in service (the others thin the Poisson stream), numbered."""
+        if self.lines_vary:
+            live = (d.start >= self.line_from[d.sub]) & (d.start < self.line_until[d.sub])
+            d = Drawn(*(x[live] for x in d))
+        n = d.cell.size
         ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
         self.next_id += n
-        b = Batch(ids, cell[order], sub[order], start[order], start[order] + hold[order],
-                  volume[order])
-        return b
+        return Batch(ids, d.cell, d.sub, d.start, d.end, d.volume)
 
-    def _pick(self, cell: Arr, u: Arr) -> Arr:
-        """The line making each attempt: uniform over the cell's lines, or in proportion to
-        their weights."""
-        if not self.weighted:
-            pick = np.floor(u * self.subs_on[cell]).astype(np.int64)
-            out: Arr = self.sub_by_cell[self.sub_offset[cell] + pick]
-            return out
-        out = np.empty(cell.size, dtype=self.sub_by_cell.dtype)
-        _pick_weighted(cell, u, self.sub_offset, self.subs_on, self.demand_on,
-                       self.weight_cum, self.guide, self.sub_by_cell, out)
-        return out
+    def _generate(self, kind: int, rate: Arr, t0: float, t1: float) -> Batch:
+        return self._lines_in_service(self.offered.draw(kind, rate, t0, t1))
 
     def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
                  by_cell: dict[int, list[CellChange]], cap: Arr | None,

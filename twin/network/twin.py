@@ -86,7 +86,7 @@ class NetworkTwin:
         self.traffic.transport = TransportLoad(
             sim, self.state, {str(k): v for k, v in capacity.items()},
             tel.congestion_raise, tel.congestion_clear,
-            profile=lambda t: 24.0 * engine._share(t))  # demands follow the day's profile
+            profile=lambda t: 24.0 * engine.offered.share(t))  # demands follow the day's profile
         self.traffic.on_congestion = lambda: self.ems.update(None)
         self.schedule = fault_schedule(faults, topo, sim.horizon, sim.rng)
         self.fault_by_id = {f.id: f for f in self.schedule}
