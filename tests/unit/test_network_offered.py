@@ -1,0 +1,148 @@
+"""Offered traffic drawn ahead by a child process: the same attempts as drawn in the run's own
+process, whatever the process does (catches up late, is asked for an interval it did not
+draw, dies)."""
+
+from __future__ import annotations
+
+import select
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import twin
+from twin.kernel.calendar import Calendar
+from twin.network import offered, traffic
+from twin.network.offered import DrawAhead, Drawn, Offered, intervals
+from twin.scenario.schema import DemandEvent, TrafficSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERVAL = 900.0
+HORIZON = 12 * INTERVAL + 300.0  # twelve whole intervals and a part
+
+
+def make_offered(weighted: bool = True) -> Offered:
+    rng = np.random.default_rng(7)
+    n_cells, n_subs = 40, 3000
+    spec = TrafficSpec.model_validate({
+        "voice": {"calls_per_sub_day": 30}, "data": {"sessions_per_sub_day": 60},
+        "sms": {"per_sub_day": 8}, "holidays": ["2026-01-02"]})
+    event = DemandEvent(at=1800.0, duration=3600.0, site="s", factor=3.0)
+    return Offered(spec, Calendar(datetime(2026, 1, 1)),
+                   rng.integers(0, n_cells - 2, n_subs), n_cells,  # two cells without lines
+                   rng.uniform(0.5, 2.0, n_subs) if weighted else None,
+                   [(event, np.array([3, 4]))],
+                   [np.random.default_rng(s) for s in (11, 12, 13)])
+
+
+def wait_ready(ahead: DrawAhead) -> None:
+    """Until the process has its first frame out (it takes about a second to start)."""
+    assert ahead.proc is not None and ahead.proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while not select.select([ahead.proc.stdout], [], [], 0.05)[0]:
+        assert time.monotonic() < deadline, "the drawing process sent nothing in a minute"
+
+
+def same(a: list[Drawn], b: list[Drawn]) -> None:
+    assert len(a) == len(b) == 3
+    for x, y in zip(a, b, strict=True):
+        for f in Drawn._fields:
+            u, v = getattr(x, f), getattr(y, f)
+            assert u.dtype == v.dtype, f
+            np.testing.assert_array_equal(u, v, err_msg=f)
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_drawn_ahead_is_drawn_here(weighted: bool) -> None:
+    here, there = make_offered(weighted), make_offered(weighted)
+    ahead = DrawAhead(there, INTERVAL, HORIZON)
+    wait_ready(ahead)
+    spans = list(intervals(INTERVAL, HORIZON))
+    assert spans[-1] == (12 * INTERVAL, HORIZON)
+    for t0, t1 in spans:
+        same(ahead.take(t0, t1), here.draw_all(t0, t1))
+    assert ahead.caught_up  # every interval came from the process
+    ahead.close()
+
+
+def test_the_process_catching_up_late_changes_nothing() -> None:
+    """Intervals drawn here while the process starts; then its copies of them are passed
+    over and its draws used."""
+    here, there = make_offered(), make_offered()
+    ahead = DrawAhead(there, INTERVAL, HORIZON)
+    spans = list(intervals(INTERVAL, HORIZON))
+    for t0, t1 in spans[:4]:
+        same(ahead.take(t0, t1), here.draw_all(t0, t1))
+    wait_ready(ahead)
+    time.sleep(0.5)  # it draws on: the next frame out is an interval drawn here already
+    for t0, t1 in spans[4:]:
+        same(ahead.take(t0, t1), here.draw_all(t0, t1))
+    assert ahead.caught_up
+    proc = ahead.proc
+    ahead.close()
+    assert proc is not None and proc.poll() is not None  # no process left behind
+
+
+def test_a_run_stopped_mid_interval_draws_the_part_here() -> None:
+    """A live run stopped early asks for part of an interval: the streams go back to where
+    the process had them and that part, and any after it, is drawn here."""
+    here, there = make_offered(), make_offered()
+    ahead = DrawAhead(there, INTERVAL, HORIZON)
+    wait_ready(ahead)
+    for t0, t1 in [(0.0, INTERVAL), (INTERVAL, 2 * INTERVAL)]:
+        same(ahead.take(t0, t1), here.draw_all(t0, t1))
+    part = (2 * INTERVAL, 2 * INTERVAL + 120.0)
+    same(ahead.take(*part), here.draw_all(*part))
+    assert ahead.proc is None
+    same(ahead.take(part[1], part[1] + 60.0), here.draw_all(part[1], part[1] + 60.0))
+
+
+def test_a_process_that_dies_is_a_clear_error() -> None:
+    ahead = DrawAhead(make_offered(), INTERVAL, HORIZON)
+    assert ahead.proc is not None
+    ahead.proc.kill()
+    ahead.proc.wait()
+    with pytest.raises(RuntimeError, match="process drawing attempts ahead stopped"):
+        ahead.take(0.0, INTERVAL)
+    assert ahead.proc is None
+
+
+def test_packing_keeps_every_value() -> None:
+    o = make_offered()
+    for d in o.draw_all(0.0, INTERVAL):
+        same([Drawn.unpacked(d.packed(o.n_cells))] * 3, [d] * 3)
+
+
+def tables(run: Path) -> dict[str, Any]:
+    return {p.stem: pq.read_table(p) for p in sorted((run / "tables").glob("*.parquet"))}
+
+
+def test_a_run_with_its_attempts_drawn_ahead_has_the_same_tables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quickstart, its attempts drawn here and by the process (waited for, so
+    that every interval comes from it): every table identical."""
+    scenario = str(ROOT / "scenarios" / "quickstart.yaml")
+    overrides: list[str] = []
+    monkeypatch.setattr(offered, "AHEAD_FROM_ATTEMPTS", float("inf"))
+    twin.simulate(scenario, out=tmp_path / "here", overrides=overrides, report=False)
+    used: list[DrawAhead] = []
+    start = DrawAhead.__init__
+
+    def waited(self: DrawAhead, *a: Any) -> None:
+        start(self, *a)
+        wait_ready(self)
+        used.append(self)
+
+    monkeypatch.setattr(offered, "AHEAD_FROM_ATTEMPTS", 0)
+    monkeypatch.setattr(traffic, "cores", lambda: 2)
+    monkeypatch.setattr(DrawAhead, "__init__", waited)
+    twin.simulate(scenario, out=tmp_path / "ahead", overrides=overrides, report=False)
+    assert len(used) == 1 and used[0].caught_up and used[0].proc is None  # used, then stopped
+    a, b = tables(tmp_path / "here"), tables(tmp_path / "ahead")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].to_pandas().equals(b[name].to_pandas()), name  # NaN where NaN
