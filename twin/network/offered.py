@@ -297,7 +297,7 @@ class DrawAhead:
                 bufsize=0)  # unbuffered: what select() sees is all there is
         assert self.proc.stdout is not None
         _widen(self.proc.stdout)
-        self._stop = weakref.finalize(self, _stop, self.proc)
+        self._stop = weakref.finalize(self, _stop, self.proc, self.errors)
 
     def take(self, t0: float, t1: float) -> list[Drawn]:
         while self.proc is not None and (self.caught_up or self._ready()):
@@ -324,7 +324,9 @@ class DrawAhead:
             frame: Any = pickle.loads(_read(out, int.from_bytes(_read(out, 8), "little")))
             return frame  # type: ignore[no-any-return]
         except (EOFError, pickle.UnpicklingError) as e:
-            self._stop()
+            proc = self.proc
+            proc.kill()
+            proc.wait()
             self.errors.seek(0)
             err = self.errors.read().decode(errors="replace")
             self.close()
@@ -334,7 +336,6 @@ class DrawAhead:
     def close(self) -> None:
         self._stop()
         self.proc = None
-        self.errors.close()
 
 
 def _read(pipe: IO[bytes], n: int) -> bytearray:
@@ -360,12 +361,13 @@ def _widen(pipe: IO[bytes]) -> None:
         pass
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes], errors: IO[bytes]) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait()
     if proc.stdout is not None:
         proc.stdout.close()
+    errors.close()
 
 
 def serve() -> None:
