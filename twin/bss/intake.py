@@ -156,11 +156,12 @@ def screen(columns: Mapping[str, Any]) -> tuple[Cols, Cols, list[str]]:
     if "charging_id" not in arrays:  # the record id stands in for it in the duplicate key
         lo, hi = BOUNDS["charging_id"]
         code[(code == 0) & ~_fits(arrays["record_id"], lo, hi)] = REASONS.index(BAD_ID) + 1
+    # columns already of their type are taken as they are (nothing writes into them)
     if not code.any():
-        good = {k: a.astype(DTYPES.get(k, np.int64)) for k, a in arrays.items()}
+        good = {k: a.astype(DTYPES.get(k, np.int64), copy=False) for k, a in arrays.items()}
         return good, {}, []
     ok = code == 0
     rows = np.flatnonzero(~ok)
-    good = {k: a[ok].astype(DTYPES.get(k, np.int64)) for k, a in arrays.items()}
+    good = {k: a[ok].astype(DTYPES.get(k, np.int64), copy=False) for k, a in arrays.items()}
     bad = _loggable(arrays, rows, n)
     return good, bad, [REASONS[i - 1] for i in code[rows]]
