@@ -146,3 +146,13 @@ def test_a_run_with_its_attempts_drawn_ahead_has_the_same_tables(
     assert a.keys() == b.keys()
     for name in a:
         assert a[name].to_pandas().equals(b[name].to_pandas()), name  # NaN where NaN
+
+
+def test_the_expected_attempts_are_a_weekdays_rates() -> None:
+    """What decides whether to start the process: a weekday's rates summed, every kind."""
+    o = make_offered()
+    o.events = []  # no crowd: the day's profile alone
+    day = sum(float(sum(r.sum() for r in o.rates(t0, t1)))
+              for t0, t1 in intervals(INTERVAL, 86_400.0))
+    assert day == pytest.approx(o.expected(86_400.0), rel=1e-9)
+    assert o.expected(2 * 86_400.0) == pytest.approx(2 * day, rel=1e-9)
