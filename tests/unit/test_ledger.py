@@ -160,3 +160,15 @@ def _tax_off_by_one() -> Books:
 def test_each_broken_identity_fails(tmp_path: Path, case: str) -> None:
     make, expected = BROKEN[case]
     assert failing(tmp_path, make()) == expected
+
+
+def test_records_charging_nothing_are_on_no_line(tmp_path: Path) -> None:
+    """Usage inside a bundle (charged 0) makes no usage line, and the books hold with it;
+    the same record charging something and billed on no line breaks them."""
+    b = books()
+    free = pd.DataFrame([(0, 0, 2, 60.0, 70.0, 0, "invoice", 0, "rated")],
+                        columns=b["rated"].columns)
+    assert failing(tmp_path, {**b, "rated": pd.concat([b["rated"], free],
+                                                      ignore_index=True)}) == set()
+    charged = pd.concat([b["rated"], free.assign(charge_minor=3)], ignore_index=True)
+    assert failing(tmp_path, {**b, "rated": charged}) == {"usage_lines_are_rated_records"}

@@ -163,9 +163,10 @@ _KIND_LINE = "CASE r.kind WHEN 0 THEN 'usage_voice' WHEN 1 THEN 'usage_data' ELS
 
 def _usage_lines(con: duckdb.DuckDBPyConnection) -> Identity:
     (bad,) = _row(con, f"""
-        WITH r AS (  -- summed per line and kind first: the join then sees few rows
+        WITH r AS (  -- summed per line and kind first: the join then sees few rows; rows
+                     -- charging nothing add nothing to a line (most usage is in bundles)
             SELECT account, bill_cycle, sub, kind, sum(charge_minor) AS amount FROM rated
-            WHERE channel = 'invoice' GROUP BY ALL),
+            WHERE channel = 'invoice' AND charge_minor <> 0 GROUP BY ALL),
         posted AS (
             SELECT i.invoice_id, r.sub, {_KIND_LINE} AS line_type, sum(r.amount) AS amount
             FROM r JOIN invoices i ON i.account = r.account AND i.bill_cycle = r.bill_cycle
