@@ -4,7 +4,6 @@ draw, dies)."""
 
 from __future__ import annotations
 
-import select
 import time
 from datetime import datetime
 from pathlib import Path
@@ -41,10 +40,10 @@ def make_offered(weighted: bool = True) -> Offered:
 
 def wait_ready(ahead: DrawAhead) -> None:
     """Until the process has its first frame out (it takes about a second to start)."""
-    assert ahead.proc is not None and ahead.proc.stdout is not None
     deadline = time.monotonic() + 60
-    while not select.select([ahead.proc.stdout], [], [], 0.05)[0]:
+    while not ahead._ready():
         assert time.monotonic() < deadline, "the drawing process sent nothing in a minute"
+        time.sleep(0.02)
 
 
 def same(a: list[Drawn], b: list[Drawn]) -> None:

@@ -25,9 +25,10 @@ import sys
 import tempfile
 import threading
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,9 @@ MB = 1_000_000
 # own; below, starting it (about a second, beside the run's own start) is not worth it.
 AHEAD_FROM_ATTEMPTS = 2_000_000
 AHEAD = 16  # intervals drawn ahead at most (a metro interval: about half a megabyte)
+# what the process sends for each interval: its span, the streams' states before it, the
+# packed draws of each kind
+Frame = tuple[tuple[float, float], list[Any], list[tuple[Arr | None, ...]]]
 
 
 class Drawn(NamedTuple):
@@ -260,7 +264,7 @@ class Offered:
                 for kind, rate in zip((VOICE, DATA, SMS), self.rates(t0, t1), strict=True)]
 
 
-def intervals(interval: float, horizon: float) -> Any:
+def intervals(interval: float, horizon: float) -> Iterator[tuple[float, float]]:
     """The intervals a run steps through: whole ones from 0, then the part left to the
     horizon (as :class:`twin.network.traffic.TrafficEngine` steps)."""
     t = 0.0
@@ -286,8 +290,8 @@ class DrawAhead:
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the process)
         self.caught_up = False  # a frame of the process used: its streams are the ones now
         # the twin this process runs, wherever it was imported from
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])}
+        paths = [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
         with tempfile.TemporaryFile() as given:  # read as the process starts: no waiting
             pickle.dump((offered, interval, horizon), given, protocol=5)
             given.seek(0)
@@ -317,12 +321,11 @@ class DrawAhead:
         assert self.proc is not None and self.proc.stdout is not None
         return bool(select.select([self.proc.stdout], [], [], 0)[0])
 
-    def _frame(self) -> tuple[tuple[float, float], list[Any], list[tuple[Arr | None, ...]]]:
+    def _frame(self) -> Frame:
         assert self.proc is not None and self.proc.stdout is not None
         out = self.proc.stdout
         try:
-            frame: Any = pickle.loads(_read(out, int.from_bytes(_read(out, 8), "little")))
-            return frame  # type: ignore[no-any-return]
+            return cast(Frame, pickle.loads(_read(out, int.from_bytes(_read(out, 8), "little"))))
         except (EOFError, pickle.UnpicklingError) as e:
             proc = self.proc
             proc.kill()
@@ -352,13 +355,11 @@ def _read(pipe: IO[bytes], n: int) -> bytearray:
 
 
 def _widen(pipe: IO[bytes]) -> None:
-    """A larger pipe (Linux): the process can draw an interval or two ahead of the reader."""
-    try:
+    """A larger pipe (Linux; elsewhere it stays as it is): a frame or two fit in it whole."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
         import fcntl
 
-        fcntl.fcntl(pipe.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
-    except (ImportError, OSError):
-        pass
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
 def _stop(proc: subprocess.Popen[bytes], errors: IO[bytes]) -> None:

@@ -1,10 +1,11 @@
 """Subscriber traffic, generated vectorised per cell per interval.
 
-Each interval (the 15-minute PM granularity period by default) the engine draws, for every
-cell at once, the offered voice calls and data sessions: Poisson counts from the diurnal rate,
-uniform arrival instants, holding times and volumes. Offered traffic is drawn whether or not
-a cell is in service, so demand is identical across designs (common random numbers); the
-network state then decides each attempt's outcome.
+Each interval (the 15-minute PM granularity period by default) the engine takes, for every
+cell at once, the offered voice calls, data sessions and messages (:mod:`twin.network.offered`
+draws them: Poisson counts from the diurnal rate, uniform arrival instants, lines, holding
+times and volumes) and drops those of lines out of service. Offered traffic is drawn whether
+or not a cell is in service, so demand is identical across designs (common random numbers);
+the network state then decides each attempt's outcome.
 
 Voice is a loss system: a call is blocked when all of its cell's channels are busy. Most
 cell-intervals cannot block — an upper bound on occupancy (every offered call admitted, as in
@@ -39,7 +40,7 @@ from twin.messages import (
     SubscriberBase,
     UsageBatch,
 )
-from twin.network import offered
+from twin.network import offered as drawing
 from twin.network.offered import DrawAhead, Drawn, Offered
 from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
 from twin.network.records import Recorder, hashed_uniform, splitmix
@@ -163,7 +164,7 @@ class TrafficEngine:
                            calls_dropped=0, sessions_offered=0, data_bytes=0, sms_offered=0,
                            sms_lost_outage=0, calls_denied=0, sessions_denied=0, sms_denied=0)
         self.ahead: DrawAhead | None = None
-        if self.offered.expected(sim.horizon) >= offered.AHEAD_FROM_ATTEMPTS and cores() > 1:
+        if self.offered.expected(sim.horizon) >= drawing.AHEAD_FROM_ATTEMPTS and cores() > 1:
             try:
                 self.ahead = DrawAhead(self.offered, spec.interval, sim.horizon)
             except OSError:  # no interpreter to start: drawn here
