@@ -51,7 +51,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,9 +256,10 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
                    sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
                    kind: npt.NDArray[np.int64], period_in: Arrays,
                    table: npt.NDArray[np.int64], weekday0: int, offset: float, cycles: Arrays,
-                   tariff: Arrays, n_share: int, lines: int, root: npt.NDArray[np.int64],
-                   counters: npt.NDArray[np.int64], own: npt.NDArray[np.int32],
-                   money: npt.NDArray[np.int64]) -> int:
+                   tariff: Arrays, line_of: npt.NDArray[np.int64],
+                   share_of: npt.NDArray[np.int64], share: int, lines: int,
+                   root: npt.NDArray[np.int64], counters: npt.NDArray[np.int64],
+                   own: npt.NDArray[np.int32], money: npt.NDArray[np.int64]) -> int:
     """Rate a batch at every step, record by record in the table's order. Record ``r`` is in
     step ``i`` if bit ``i`` of ``held[r]`` is set, with quantity ``q[i][r]`` and the start
     ``start[at[i]][r]`` (in bill cycle ``cycle[at[i]][r]``; tariff period
@@ -269,8 +270,9 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
     the counters it owns (bit ``i`` of
     ``own``): where a record differs from the step before, its counters (before and now)
     part from the step before's first; elsewhere a record's charge is the step before's. A
-    record no step differs on, on a counter no step owns, is rated once. A counter is
-    (cycle, line // ``n_share``, kind) of ``lines`` lines; each step's counters are an
+    record no step differs on, on a counter no step owns, is rated once. Only the records
+    of lines in this ``share`` are rated (``share_of[r]``; all when empty); a counter is
+    (cycle, ``line_of[r]``, kind) of the share's ``lines`` lines; each step's counters are an
     array of their own (the few steps that own many counters then find them in the cache).
     ``money[0]`` sums step 0's charges, ``money[i]`` how much step ``i``'s sum differs
     from step ``i - 1``'s."""
@@ -282,7 +284,9 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
         # first every record's counter read: independent loads the memory serves together,
         # so the loop below finds them in the cache (a miss a record otherwise)
         for r in range(lo, hi):
-            key = (cycle[0][r] * lines + sub[r] // n_share) * 3 + kind[r]
+            if share_of.size and share_of[r] != share:
+                continue
+            key = (cycle[0][r] * lines + line_of[r]) * 3 + kind[r]
             warm += root[key, 0]
             mine = own[key]
             if mine:
@@ -290,8 +294,10 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
                     if mine >> i & 1:
                         warm += counters[i, key, 0]
         for r in range(lo, hi):
+            if share_of.size and share_of[r] != share:
+                continue
             s, kd = sub[r], kind[r]
-            line = s // n_share
+            line = line_of[r]
             k = cycle[0][r]
             key = (k * lines + line) * 3 + kd
             h = held[r]
@@ -345,12 +351,64 @@ def _writable(x: np.ndarray) -> np.ndarray:
     return x if x.flags.writeable else x.copy()
 
 
+@dataclass(frozen=True, eq=False)
+class Steps:
+    """A batch made ready for :func:`_chain_records` once, whatever share of its lines a
+    :class:`StepCounters` rates: the loop's arguments about the records."""
+
+    held: npt.NDArray[np.int32]
+    moved: npt.NDArray[np.int32]
+    q: Arrays  # each step's quantities
+    at: npt.NDArray[np.int64]
+    starts: Arrays  # each step's starts, their bill cycles and tariff periods
+    cycle: Arrays
+    sub: npt.NDArray[np.int64]
+    offer: npt.NDArray[np.int64]
+    kind: npt.NDArray[np.int64]
+    period: Arrays
+    line_of: npt.NDArray[np.int64]  # each record's line within its share
+    share_of: npt.NDArray[np.int64]  # each record's share (empty: one share)
+
+
+def prepare_steps(root: Rater, held: npt.NDArray[np.int32], q: Sequence[npt.NDArray[np.int64]],
+                  starts: Sequence[npt.NDArray[np.float64]], at: npt.NDArray[np.int64],
+                  sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
+                  kind: npt.NDArray[np.int64], n_shares: int = 1) -> Steps:
+    """A batch of records for every step of a chain, ready for :meth:`StepCounters.rate_steps`
+    of any of ``n_shares`` shares (``root``: their rules): ``held`` by :func:`step_bits`,
+    step ``i``'s quantities ``q[i]`` and starts ``starts[at[i]]`` (steps with the same array
+    rate the same values)."""
+    clock = root.clock
+    moved = np.zeros(sub.size, dtype=np.int32)
+    for i in range(1, len(q)):
+        if q[i] is not q[i - 1]:
+            moved |= (q[i] != q[i - 1]).astype(np.int32) << i
+        if at[i] != at[i - 1] and starts[at[i]] is not starts[at[i - 1]]:
+            moved |= (starts[at[i]] != starts[at[i - 1]]).astype(np.int32) << i
+    # one array type in each tuple (the loop indexes them by step); a start's cycle and
+    # period computed once however many steps share it
+    same = {id(x): _writable(np.ascontiguousarray(x, dtype=np.int64)) for x in q}
+    qs = tuple(same[id(x)] for x in q)
+    found = {id(x): _writable(np.ascontiguousarray(x, dtype=np.float64)) for x in starts}
+    cycle = {k: root.cycle_of(x, sub) for k, x in found.items()}
+    period = {k: clock.period(x) if clock.hours and clock.table is None
+              else np.empty(0, dtype=np.int64) for k, x in found.items()}
+    sub = np.ascontiguousarray(sub, dtype=np.int64)
+    one = n_shares == 1
+    return Steps(held, moved, qs, np.asarray(at, dtype=np.int64),
+                 tuple(found[id(x)] for x in starts), tuple(cycle[id(x)] for x in starts),
+                 sub, np.ascontiguousarray(offer, dtype=np.int64),
+                 np.ascontiguousarray(kind, dtype=np.int64),
+                 tuple(period[id(x)] for x in starts), sub if one else sub // n_shares,
+                 np.empty(0, dtype=np.int64) if one else sub % n_shares)
+
+
 class StepCounters:
     """The rating counters of every step of a chain of ratings, for the lines ``line % n ==
     k`` of ``share`` (k, n), with ``root``'s rules; what each step owns; each step's money."""
 
     def __init__(self, root: Rater, steps: int, share: tuple[int, int] = (0, 1)) -> None:
-        self.root, self.n_share = root, share[1]
+        self.root, (self.k_share, self.n_share) = root, share
         self.lines = -(-root.n_subs // self.n_share)
         n = root.n_cycles * self.lines * 3
         self.root_counters = np.zeros((n, 2), dtype=np.int64)
@@ -369,36 +427,25 @@ class StepCounters:
              starts: Sequence[npt.NDArray[np.float64]], at: npt.NDArray[np.int64],
              sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
              kind: npt.NDArray[np.int64]) -> None:
-        """Rate a batch of this share's records at every step (:func:`_chain_records`):
-        ``held`` by :func:`step_bits`, step ``i``'s quantities ``q[i]`` and starts
-        ``starts[at[i]]`` (steps with the same array rate the same values)."""
+        """Rate a batch's records of this share at every step (see :func:`prepare_steps`)."""
+        self.rate_steps(prepare_steps(self.root, held, q, starts, at, sub, offer, kind,
+                                      self.n_share))
+
+    def rate_steps(self, b: Steps) -> None:
+        """Rate the records of a prepared batch that are this share's, at every step
+        (:func:`_chain_records`; without the GIL, beside the other shares)."""
         root, clock = self.root, self.root.clock
-        moved = np.zeros(sub.size, dtype=np.int32)
-        for i in range(1, len(q)):
-            if q[i] is not q[i - 1]:
-                moved |= (q[i] != q[i - 1]).astype(np.int32) << i
-            if at[i] != at[i - 1] and starts[at[i]] is not starts[at[i - 1]]:
-                moved |= (starts[at[i]] != starts[at[i - 1]]).astype(np.int32) << i
-        # one array type in each tuple (the loop indexes them by step); a start's cycle and
-        # period computed once however many steps share it
-        same = {id(x): _writable(np.ascontiguousarray(x, dtype=np.int64)) for x in q}
-        qs = tuple(same[id(x)] for x in q)
-        found = {id(x): _writable(np.ascontiguousarray(x, dtype=np.float64)) for x in starts}
-        cycle = {k: root.cycle_of(x, sub) for k, x in found.items()}
-        period = {k: clock.period(x) if clock.hours and clock.table is None
-                  else np.empty(0, dtype=np.int64) for k, x in found.items()}
-        _chain_loop(held, moved, qs, np.asarray(at, dtype=np.int64),
-                    tuple(found[id(x)] for x in starts), tuple(cycle[id(x)] for x in starts),
-                    sub, offer, kind, tuple(period[id(x)] for x in starts), root.period_table(),
-                    clock.weekday0, clock.offset, root.cycles(), root.tariff(root.prices),
-                    self.n_share, self.lines, self.root_counters, self.counters, self.own,
-                    self.sums)
+        _chain_loop(b.held, b.moved, b.q, b.at, b.starts, b.cycle, b.sub, b.offer, b.kind,
+                    b.period, root.period_table(), clock.weekday0, clock.offset, root.cycles(),
+                    root.tariff(root.prices), b.line_of, b.share_of, self.k_share, self.lines,
+                    self.root_counters, self.counters, self.own, self.sums)
 
 
 class _Chain:
-    """The chain's counters and sums for one share of the lines (``line % n == k``). Rating
-    is separable by counter, and a line's counters are all in one share, so the shares' sums
-    add up to the whole chain's, exactly, however many there are."""
+    """The chain's counters and sums, for ``n`` shares of the lines (``line % n == k``).
+    Rating is separable by counter, and a line's counters are all in one share, so the
+    shares' sums add up to the whole chain's, exactly, however many there are. A batch is
+    made ready once (:meth:`prepare`); each share rates its lines of it (:meth:`rate`)."""
 
     COLUMNS = ("id", "sub", "kind", "start", "intended_s", "actual_s", "intended_bytes",
                "actual_bytes", "outcome", "answer_s")
@@ -408,13 +455,15 @@ class _Chain:
 
     def __init__(self, make_rater: Callable[[], Rater], in_full: bool,
                  fate: npt.NDArray[np.int8], parts: Parts, offer_at: OfferOf,
-                 share: tuple[int, int] = (0, 1)) -> None:
+                 n_shares: int = 1) -> None:
         self.fate, self.parts, self.offer_at = fate, parts, offer_at
-        self.share, self.in_full = share, in_full
-        self.steps = StepCounters(make_rater(), len(STEPS), share)
-        self.full = [make_rater() for _ in STEPS] if in_full else []
-        self.full_money = np.zeros(len(STEPS), dtype=np.int64)
-        self.records = dict.fromkeys(STEPS, 0)
+        self.n_shares, self.in_full = n_shares, in_full
+        self.shares = [StepCounters(make_rater(), len(STEPS), (k, n_shares))
+                       for k in range(n_shares)]
+        self.full = ([[make_rater() for _ in STEPS] for _ in range(n_shares)]
+                     if in_full else [])
+        self.full_money = np.zeros((n_shares, len(STEPS)), dtype=np.int64)
+        self.by_held = np.zeros(1 << len(STEPS), dtype=np.int64)  # records by held bits
         self.offered = 0
         # the steps holding a record, by its outcome (OUTCOMES, then any other), whether
         # online charging denied it, and its fate
@@ -424,16 +473,18 @@ class _Chain:
 
     @property
     def money(self) -> dict[str, int]:
-        m = self.full_money if self.in_full else self.steps.money
+        m = (self.full_money.sum(axis=0) if self.in_full
+             else sum((s.money for s in self.shares), np.zeros(len(STEPS), dtype=np.int64)))
         return {k: int(v) for k, v in zip(STEPS, m, strict=True)}
 
-    def add(self, b: pa.RecordBatch) -> None:
-        """Rate the records of a batch (of the table, in its order) that are this share's."""
-        k, n = self.share
-        if n > 1:  # Arrow's filter works without the GIL, beside the other shares
-            b = b.filter(pa.array(b.column("sub").to_numpy() % n == k))
-            if b.num_rows == 0:
-                return
+    @property
+    def records(self) -> dict[str, int]:
+        bits = np.arange(self.by_held.size)
+        return {name: int(self.by_held[(bits >> i & 1) == 1].sum())
+                for i, name in enumerate(STEPS)}
+
+    def prepare(self, b: pa.RecordBatch) -> Steps:
+        """A batch of the table (in its order) made ready for every share's rating."""
         parts = self.parts
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
@@ -462,19 +513,22 @@ class _Chain:
             acc_s = np.where(has, parts.accepted_start[pos], start)
         q = [full, full, cut, np.where(outcome == 3, got, cut), got, coll, acc, acc, acc, acc,
              acc]
-        starts = [start, coll_s, acc_s]
         self.offered += ids.size
-        values, count = np.unique(held, return_counts=True)
-        for i, name in enumerate(STEPS):
-            self.records[name] += int(count[(values >> i & 1) == 1].sum())
-        if self.in_full:
-            for i, rater in enumerate(self.full):
-                rows = np.flatnonzero(held >> i & 1)
-                self.full_money[i] += int(rater.rate(sub[rows], offer[rows], kind[rows],
-                                                     starts[self.AT[i]][rows],
-                                                     q[i][rows]).charge.sum())
+        self.by_held += np.bincount(held, minlength=self.by_held.size)
+        return prepare_steps(self.shares[0].root, held, q, [start, coll_s, acc_s], self.AT,
+                             sub, offer, kind, self.n_shares)
+
+    def rate(self, k: int, b: Steps) -> None:
+        """Share ``k`` rates its lines of a prepared batch."""
+        if not self.in_full:
+            self.shares[k].rate_steps(b)
             return
-        self.steps.rate(held, q, starts, self.AT, sub, offer, kind)
+        mine = (b.share_of == k) if b.share_of.size else np.ones(b.sub.size, dtype=bool)
+        for i, rater in enumerate(self.full[k]):
+            rows = np.flatnonzero(mine & (b.held >> i & 1 == 1))
+            self.full_money[k, i] += int(rater.rate(b.sub[rows], b.offer[rows], b.kind[rows],
+                                                    b.starts[b.at[i]][rows],
+                                                    b.q[i][rows]).charge.sum())
 
 
 def _held(outcome: npt.NDArray[np.int64], denied: npt.NDArray[np.bool_],
@@ -511,21 +565,22 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
     usage_path = tables / "usage.parquet"
     fate, parts = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
     n = n_shares or shares()
-    chains = [_Chain(make_rater, in_full, fate, parts, offer_at, (k, n)) for k in range(n)]
+    chain = _Chain(make_rater, in_full, fate, parts, offer_at, n)
     batches = _batches(usage_path, list(_Chain.COLUMNS), ("kind", "outcome"))
-    if n == 1:
+    # each batch is made ready here while the shares rate the one before on their threads
+    with ThreadPoolExecutor(n, thread_name_prefix="usage-chain") as pool:
+        rating: list[Future[None]] = []
         for b in batches:
-            chains[0].add(b)
-    else:
-        with ThreadPoolExecutor(n - 1, thread_name_prefix="usage-chain") as pool:
-            for b in batches:
-                others = [pool.submit(c.add, b) for c in chains[1:]]
-                chains[0].add(b)
-                for o in others:
-                    o.result()
-    out = {f"{k}_minor": sum(c.money[k] for c in chains) for k in STEPS}
-    out.update({f"{k}_records": sum(c.records[k] for c in chains) for k in STEPS})
-    out["offered_records"] = sum(c.offered for c in chains)
+            ready = chain.prepare(b)
+            for r in rating:  # a share rates its batches in the table's order
+                r.result()
+            rating = [pool.submit(chain.rate, k, ready) for k in range(n)]
+        for r in rating:
+            r.result()
+    money, records = chain.money, chain.records
+    out = {f"{k}_minor": money[k] for k in STEPS}
+    out.update({f"{k}_records": records[k] for k in STEPS})
+    out["offered_records"] = chain.offered
     return out
 
 
