@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from twin import __version__
-from twin.analysis import summarize
+from twin.analysis import keep_fates, summarize
 from twin.kernel import allocator
 from twin.scenario import Scenario, dump, load, reseed
 from twin.store import Run, RunDirectory
@@ -51,11 +51,12 @@ def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int |
         if emulation is not None:
             emulation.out = rd.tmp / "wire"
         asm = assemble(sc, rd.tables, southbound=emulation)
+        fates = keep_fates(asm)
         if drive is None:
             asm.sim.run(progress=progress)
         else:
             drive(asm)
-        summary = summarize(asm, rd.tables)
+        summary = summarize(asm, rd.tables, fates)
         if emulation is not None:
             emulation.close()  # the capture is complete
             summary["wire"] = emulation.summary()

@@ -1,6 +1,6 @@
 """Analysis: the run summary, revenue lost, reconciliation and scoring against truth."""
 
 from twin.analysis.reconcile import ReconciliationError
-from twin.analysis.summary import summarize
+from twin.analysis.summary import keep_fates, summarize
 
-__all__ = ["ReconciliationError", "summarize"]
+__all__ = ["ReconciliationError", "keep_fates", "summarize"]

@@ -158,51 +158,87 @@ class Parts:
         return self.ids[pos] == ids, pos
 
 
-def record_fates(cdrs_path: Path, max_id: int) -> tuple[npt.NDArray[np.int8], Parts]:
+class Fates:
     """What finally happened to each call or session (by charging id) at mediation
-    (``LOST``: never collected), and the partial records of long sessions."""
-    fate = np.full(max_id + 1, LOST, dtype=np.int8)
-    cols = ["charging_id", "state", "reason", "seq", "kind", "start", "duration_s",
-            "volume_bytes"]
-    p_id, p_qty, p_start, p_ok = [], [], [], []
-    states = ("guided", "recycled", "received")
-    reasons = ("duplicate", "too late", "unguidable", "fail-open, not charged",
+    (``LOST``: never collected), and the partial records of long sessions: folded from the
+    ``cdrs`` table's rows in the table's order — read back from its file
+    (:func:`record_fates`), or handed each row group as it is written (:meth:`add` as a
+    :attr:`~twin.kernel.records.RecordBuffer.written` hook), which spares the summary the
+    read."""
+
+    COLUMNS = ("charging_id", "state", "reason", "seq", "kind", "start", "duration_s",
+               "volume_bytes")
+    STATES = ("guided", "recycled", "received")
+    REASONS = ("duplicate", "too late", "unguidable", "fail-open, not charged",
                "terminated subscription")
-    by_reason = np.array([REJECTED, TOO_LATE, UNGUIDABLE, FAIL_OPEN, TERMINATED, REJECTED],
-                         dtype=np.int8)  # indexed by the reason's position (-1: the last)
-    for b in _batches(cdrs_path, cols, ("state", "reason")):
+    # a fate by the reason's position (-1: a reason not listed)
+    BY_REASON = np.array([REJECTED, TOO_LATE, UNGUIDABLE, FAIL_OPEN, TERMINATED, REJECTED],
+                         dtype=np.int8)
+
+    def __init__(self) -> None:
+        self._fate = np.full(0, LOST, dtype=np.int8)  # grown as larger ids come
+        self._parts: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, rows: pa.RecordBatch | pa.Table) -> None:
+        """The next rows of the table (at least :attr:`COLUMNS`; labels as strings or as
+        dictionaries)."""
+        for b in rows.to_batches() if isinstance(rows, pa.Table) else [rows]:
+            self._add(b)
+
+    def _add(self, b: pa.RecordBatch) -> None:
         ids = b.column("charging_id").to_numpy()
-        state = _lut(b.column("state"), _code(states))
-        reason = _lut(b.column("reason"), _code(reasons))
+        state = _lut(b.column("state"), _code(self.STATES))
+        reason = _lut(b.column("reason"), _code(self.REASONS))
         seq = b.column("seq").to_numpy()
-        keep = (reason != 0) & (ids >= 0) & (ids <= max_id)
+        keep = (reason != 0) & (ids >= 0)
         code = np.where(state == 0, RATED, np.where(state == 1, SUSPENSE,
-                                                    by_reason[reason])).astype(np.int8)
+                                                    self.BY_REASON[reason])).astype(np.int8)
         whole = keep & (seq == 0)  # a record of a whole session, or an assembled session
-        fate[ids[whole]] = code[whole]  # later decisions (after suspense) overwrite earlier
+        if whole.any():
+            top = int(ids[whole].max())
+            if top >= self._fate.size:
+                grown = np.full(max(top + 1, 2 * self._fate.size), LOST, dtype=np.int8)
+                grown[:self._fate.size] = self._fate
+                self._fate = grown
+            self._fate[ids[whole]] = code[whole]  # later decisions (after suspense) overwrite
         part = keep & (seq > 0)
         if part.any():
             kind = b.column("kind").to_numpy()[part].astype(np.int64)
-            p_id.append(ids[part])
-            p_qty.append(quantity(kind, b.column("duration_s").to_numpy()[part],
-                                  b.column("volume_bytes").to_numpy()[part]))
-            p_start.append(b.column("start").to_numpy()[part])
-            p_ok.append(state[part] == 2)
-    if not p_id:
-        e = np.empty(0, dtype=np.int64)
-        return fate, Parts(e, e, np.empty(0), e, np.empty(0))
-    pid, qty, start, ok = (np.concatenate(x) for x in (p_id, p_qty, p_start, p_ok))
-    ids, inv = np.unique(pid, return_inverse=True)
-    n = ids.size
-    cq = np.bincount(inv, weights=qty, minlength=n).astype(np.int64)
-    aq = np.bincount(inv[ok], weights=qty[ok], minlength=n).astype(np.int64)
-    cs = np.full(n, np.inf)
-    np.minimum.at(cs, inv, start)
-    as_ = np.full(n, np.inf)
-    np.minimum.at(as_, inv[ok], start[ok])
-    # parts came, none was accepted: no assembled record, the session was rejected
-    fate[ids[fate[ids] == LOST]] = REJECTED
-    return fate, Parts(ids, cq, cs, aq, as_)
+            self._parts.append((ids[part], quantity(kind, b.column("duration_s").to_numpy()[part],
+                                                    b.column("volume_bytes").to_numpy()[part]),
+                                b.column("start").to_numpy()[part], state[part] == 2))
+
+    def result(self, max_id: int) -> tuple[npt.NDArray[np.int8], Parts]:
+        """The fate of each id up to ``max_id`` (the usage table's largest), and the
+        partial records of those sessions."""
+        fate = np.full(max_id + 1, LOST, dtype=np.int8)
+        known = min(self._fate.size, fate.size)
+        fate[:known] = self._fate[:known]
+        if not self._parts:
+            e = np.empty(0, dtype=np.int64)
+            return fate, Parts(e, e, np.empty(0), e, np.empty(0))
+        pid, qty, start, ok = (np.concatenate(x) for x in zip(*self._parts, strict=True))
+        mine = pid <= max_id
+        pid, qty, start, ok = pid[mine], qty[mine], start[mine], ok[mine]
+        ids, inv = np.unique(pid, return_inverse=True)
+        n = ids.size
+        cq = np.bincount(inv, weights=qty, minlength=n).astype(np.int64)
+        aq = np.bincount(inv[ok], weights=qty[ok], minlength=n).astype(np.int64)
+        cs = np.full(n, np.inf)
+        np.minimum.at(cs, inv, start)
+        as_ = np.full(n, np.inf)
+        np.minimum.at(as_, inv[ok], start[ok])
+        # parts came, none was accepted: no assembled record, the session was rejected
+        fate[ids[fate[ids] == LOST]] = REJECTED
+        return fate, Parts(ids, cq, cs, aq, as_)
+
+
+def record_fates(cdrs_path: Path, max_id: int) -> tuple[npt.NDArray[np.int8], Parts]:
+    """:class:`Fates` of the ``cdrs`` table at ``cdrs_path``, read back from the file."""
+    fates = Fates()
+    for b in _batches(cdrs_path, list(Fates.COLUMNS), ("state", "reason")):
+        fates.add(b)
+    return fates.result(max_id)
 
 
 def _max_id(usage_path: Path) -> int:
@@ -556,14 +592,15 @@ def shares() -> int:
 
 def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
                 offer_of: OfferOf | None = None, in_full: bool = False,
-                n_shares: int | None = None) -> dict[str, int]:
+                n_shares: int | None = None, fates: Fates | None = None) -> dict[str, int]:
     """Money (minor units) and record counts at each step of the chain. ``in_full`` rates every
     step in full (the reference the shared rating must equal; slow). The lines are rated in
     ``n_shares`` shares on as many threads (default :func:`shares`); the sums do not depend
-    on how many."""
+    on how many. ``fates``: the ``cdrs`` table folded as it was written (else read here)."""
     offer_at = _offer_of(subs, offer_of)
     usage_path = tables / "usage.parquet"
-    fate, parts = record_fates(tables / "cdrs.parquet", _max_id(usage_path))
+    fate, parts = (record_fates(tables / "cdrs.parquet", _max_id(usage_path)) if fates is None
+                   else fates.result(_max_id(usage_path)))
     n = n_shares or shares()
     chain = _Chain(make_rater, in_full, fate, parts, offer_at, n)
     batches = _batches(usage_path, list(_Chain.COLUMNS), ("kind", "outcome"))
@@ -630,14 +667,16 @@ def bss_order(rated_path: Path, repriced_minor: int, repriced_rows: int) -> dict
 
 def lost_revenue(usage_path: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
                  offer_of: OfferOf | None = None,
-                 repriced: tuple[int, int] | None = None) -> dict[str, int]:
+                 repriced: tuple[int, int] | None = None,
+                 fates: Fates | None = None) -> dict[str, int]:
     """The usage chain of a run (``usage_path`` in its tables directory), with the losses
     split out: ``lost_outage_minor`` (attempts on cells out of service), ``lost_dropped_minor``
     (the unserved rest of dropped calls and sessions), ``lost_blocking_minor``, and the
     leaks between the network and rating. ``repriced``: the BSS's catalog pricing of its
-    misrated records (see :func:`bss_order`); None re-rates the ``rated`` table in full."""
+    misrated records (see :func:`bss_order`); None re-rates the ``rated`` table in full.
+    ``fates``: the ``cdrs`` table folded as it was written (see :class:`Fates`)."""
     tables = usage_path.parent
-    c = usage_chain(tables, subs, make_rater, offer_of)
+    c = usage_chain(tables, subs, make_rater, offer_of, fates=fates)
     order = (rerate_bss_order(tables / "rated.parquet", subs, make_rater(), offer_of)
              if repriced is None else bss_order(tables / "rated.parquet", *repriced))
     m = {k: c[f"{k}_minor"] for k in STEPS}

@@ -22,7 +22,7 @@ import pandas as pd
 from twin.analysis.oss_scoring import as_faults, score_rca
 from twin.analysis.oss_scoring import operations as oss_operations
 from twin.analysis.reconcile import read_books, reconcile, sla_truth
-from twin.analysis.revenue import lost_revenue
+from twin.analysis.revenue import Fates, lost_revenue
 from twin.wiring import Assembly
 
 
@@ -62,6 +62,15 @@ def score_oss(tables: Path, service_affecting: set[int], horizon: float) -> dict
     }
 
 
+def keep_fates(asm: Assembly) -> Fates:
+    """What the summary needs of the ``cdrs`` table (each record's fate at mediation),
+    folded from its row groups as the writer writes them, on the writer's thread: the
+    summary need not read the table back."""
+    fates = Fates()
+    asm.sim.records.buffers["cdrs"].written.append(fates.add)
+    return fates
+
+
 def order_summary(bss: Any) -> dict[str, Any]:
     """Product orders by action and outcome, service-order fallouts and the order-to-
     activation lead time (order date to the network's activation, completed new lines)."""
@@ -80,7 +89,9 @@ def order_summary(bss: Any) -> dict[str, Any]:
     }
 
 
-def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
+def summarize(asm: Assembly, tables: Path, fates: Fates | None = None) -> dict[str, Any]:
+    """The run's summary; ``fates``: its ``cdrs`` table folded as it was written (see
+    :func:`keep_fates`), else read from the file."""
     sc, net, oss, bss = asm.scenario, asm.network, asm.oss, asm.bss
     traffic = net.traffic.counts
     tickets = oss.workforce.tickets
@@ -93,7 +104,7 @@ def summarize(asm: Assembly, tables: Path) -> dict[str, Any]:
         books = pool.submit(read_books, tables, bss)
         lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater,
                             bss.lines.offer_at,
-                            (bss.rerating.repriced_minor, bss.rerating.repriced_rows))
+                            (bss.rerating.repriced_minor, bss.rerating.repriced_rows), fates)
         recon = reconcile(tables, bss, lost, books=books.result())
     billing = bss.billing.totals
     # the simulated end: the scenario's duration, or the instant a served run was stopped

@@ -163,6 +163,9 @@ class RecordBuffer:
         self._closed = False
         # called with each chunk handed to the writer (a live reader keeps what it needs)
         self.taps: list[Callable[[pa.Table], None]] = []
+        # called with each row group as it is written, in order, on the writer's thread (as
+        # stored: strings as dictionaries); what one raises fails the run like a write error
+        self.written: list[Callable[[pa.Table], None]] = []
         self.flushes = 0
 
     def append(self, **row: Any) -> None:
@@ -228,6 +231,8 @@ class RecordBuffer:
                                             write_statistics=stats)
         if table is not None:
             self._writer.write_table(table)
+            for hook in self.written:
+                hook(table)
 
     def _finish(self) -> None:
         self._write(None)
