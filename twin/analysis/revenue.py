@@ -42,8 +42,9 @@ rated with a misconfigured price, whose catalog charge the BSS priced as it rate
 order; allowances go to whichever record comes first) is reported. :func:`rerate_bss_order`
 re-rates the table in full, for tests that check that bookkeeping.
 Everything is read in batches, so memory stays bounded on long runs (one byte per record id
-for the records' fates). Since no counter spans two lines, the lines are rated in shares on
-threads of their own (:func:`shares`), and the shares' sums are the chain's.
+for the records' fates, folded as the ``cdrs`` table is written: :class:`Fates`). Since no
+counter spans two lines, the lines are rated in shares on threads of their own
+(:func:`shares`), and the shares' sums are the chain's.
 """
 
 from __future__ import annotations
