@@ -238,3 +238,46 @@ def test_label_batches_in_a_table_stored_with_its_arrow_schema(tmp_path: Path) -
                                               "up", "down", "up"]
     assert got.column("x").to_pylist() == [float(i) for i in range(9)]
     assert f.metadata.num_row_groups == 2
+
+
+def test_written_hooks_see_each_row_group_in_order_on_the_writer_thread(
+        tmp_path: Path) -> None:
+    """A ``written`` hook is handed each row group as it is written, in the table's order and
+    on the writer's thread, as stored (labels as dictionaries); its failure fails the run
+    like a write error, raised on the simulation's thread."""
+    import threading
+
+    store = RecordStore(tmp_path, chunk_rows=4)
+    buf = store.buffer("t", SCHEMA)
+    seen: list[pa.Table] = []
+    threads: set[str] = set()
+
+    def hook(table: pa.Table) -> None:
+        seen.append(table)
+        threads.add(threading.current_thread().name)
+
+    buf.written.append(hook)
+    for i in range(10):
+        buf.append(i=i, name=f"r{i}", x=float(i))
+    buf.extend({"i": np.arange(10, 20), "name": [f"r{i}" for i in range(10, 20)],
+                "x": np.arange(10, 20, dtype=float)})
+    store.close()
+    assert [t.num_rows for t in seen] == [
+        g.num_rows for g in (pq.ParquetFile(buf.path).read_row_group(k)
+                             for k in range(pq.ParquetFile(buf.path).metadata.num_row_groups))]
+    assert pa.concat_tables(seen).column("i").to_pylist() == list(range(20))
+    assert pa.types.is_dictionary(seen[0].schema.field("name").type)
+    assert threads == {"parquet-writer"}
+
+    failing = RecordStore(tmp_path / "failing", chunk_rows=2)
+    (tmp_path / "failing").mkdir()
+    b = failing.buffer("t", SCHEMA)
+
+    def broken(table: pa.Table) -> None:
+        raise ValueError("hook failed")
+
+    b.written.append(broken)
+    with pytest.raises(ValueError, match="hook failed"):
+        for i in range(10):
+            b.append(i=i, name="x", x=0.0)
+        failing.close()
