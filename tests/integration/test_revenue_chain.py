@@ -83,7 +83,7 @@ def test_fates_folded_as_the_cdrs_are_written_equal_those_read_back(tmp_path: Pa
     """The summary folds each record's fate from the cdrs table's row groups as they are
     written; the same fold over the file read back gives every fate and partial session
     alike, on a run with parts of long sessions, duplicates, a collector outage and rejects."""
-    asm, fates = _run("collector_outage", tmp_path, (
+    _, fates = _run("collector_outage", tmp_path, (
         "subscribers.count=1500", "bss.mediation.mode=streaming",
         "traffic.data.duration.mean_s=5400", "traffic.records.partial_time_limit=15m",
         "bss.mediation.assembly_timeout=6h", "network.telemetry.cdr_duplicate_rate=0.01"))
