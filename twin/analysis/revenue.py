@@ -165,7 +165,7 @@ class Fates:
     ``cdrs`` table's rows in the table's order — read back from its file
     (:func:`record_fates`), or handed each row group as it is written (:meth:`add` as a
     :attr:`~twin.kernel.records.RecordBuffer.written` hook), which spares the summary the
-    read."""
+    read. :meth:`result` spends the fold (its array becomes the result's)."""
 
     COLUMNS = ("charging_id", "state", "reason", "seq", "kind", "start", "duration_s",
                "volume_bytes")
@@ -197,8 +197,8 @@ class Fates:
         whole = keep & (seq == 0)  # a record of a whole session, or an assembled session
         if whole.any():
             top = int(ids[whole].max())
-            if top >= self._fate.size:
-                grown = np.full(max(top + 1, 2 * self._fate.size), LOST, dtype=np.int8)
+            if top >= self._fate.size:  # ids come about in order: half again, at most
+                grown = np.full(max(top + 1, self._fate.size * 3 // 2), LOST, dtype=np.int8)
                 grown[:self._fate.size] = self._fate
                 self._fate = grown
             self._fate[ids[whole]] = code[whole]  # later decisions (after suspense) overwrite
@@ -212,9 +212,12 @@ class Fates:
     def result(self, max_id: int) -> tuple[npt.NDArray[np.int8], Parts]:
         """The fate of each id up to ``max_id`` (the usage table's largest), and the
         partial records of those sessions."""
-        fate = np.full(max_id + 1, LOST, dtype=np.int8)
-        known = min(self._fate.size, fate.size)
-        fate[:known] = self._fate[:known]
+        fate, n = self._fate, max_id + 1
+        self._fate = np.full(0, LOST, dtype=np.int8)  # spent: no second copy of a large run's
+        if fate.size >= n:
+            fate = fate[:n]
+        else:
+            fate = np.concatenate([fate, np.full(n - fate.size, LOST, dtype=np.int8)])
         if not self._parts:
             e = np.empty(0, dtype=np.int64)
             return fate, Parts(e, e, np.empty(0), e, np.empty(0))
