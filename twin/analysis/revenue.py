@@ -434,13 +434,13 @@ def prepare_steps(root: Rater, held: npt.NDArray[np.int32], q: Sequence[npt.NDAr
     period = {k: clock.period(x) if clock.hours and clock.table is None
               else np.empty(0, dtype=np.int64) for k, x in found.items()}
     sub = np.ascontiguousarray(sub, dtype=np.int64)
-    one = n_shares == 1
+    line_of, share_of = ((sub, np.empty(0, dtype=np.int64)) if n_shares == 1
+                         else np.divmod(sub, n_shares))
     return Steps(held, moved, qs, np.asarray(at, dtype=np.int64),
                  tuple(found[id(x)] for x in starts), tuple(cycle[id(x)] for x in starts),
                  sub, np.ascontiguousarray(offer, dtype=np.int64),
                  np.ascontiguousarray(kind, dtype=np.int64),
-                 tuple(period[id(x)] for x in starts), sub if one else sub // n_shares,
-                 np.empty(0, dtype=np.int64) if one else sub % n_shares)
+                 tuple(period[id(x)] for x in starts), line_of, share_of)
 
 
 class StepCounters:
@@ -504,7 +504,6 @@ class _Chain:
                      if in_full else [])
         self.full_money = np.zeros((n_shares, len(STEPS)), dtype=np.int64)
         self.by_held = np.zeros(1 << len(STEPS), dtype=np.int64)  # records by held bits
-        self.offered = 0
         # the steps holding a record, by its outcome (OUTCOMES, then any other), whether
         # online charging denied it, and its fate
         o, d, f = np.meshgrid(np.arange(len(self.OUTCOMES) + 1), [False, True],
@@ -516,6 +515,11 @@ class _Chain:
         m = (self.full_money.sum(axis=0) if self.in_full
              else sum((s.money for s in self.shares), np.zeros(len(STEPS), dtype=np.int64)))
         return {k: int(v) for k, v in zip(STEPS, m, strict=True)}
+
+    @property
+    def offered(self) -> int:
+        """Records rated so far (every record is held by some pattern of steps)."""
+        return int(self.by_held.sum())
 
     @property
     def records(self) -> dict[str, int]:
@@ -553,7 +557,6 @@ class _Chain:
             acc_s = np.where(has, parts.accepted_start[pos], start)
         q = [full, full, cut, np.where(outcome == 3, got, cut), got, coll, acc, acc, acc, acc,
              acc]
-        self.offered += ids.size
         self.by_held += np.bincount(held, minlength=self.by_held.size)
         return prepare_steps(self.shares[0].root, held, q, [start, coll_s, acc_s], self.AT,
                              sub, offer, kind, self.n_shares)

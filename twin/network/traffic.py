@@ -41,7 +41,7 @@ from twin.messages import (
     UsageBatch,
 )
 from twin.network import offered as drawing
-from twin.network.offered import DrawAhead, Drawn, Offered
+from twin.network.offered import MB, DrawAhead, Drawn, Offered
 from twin.network.online import DENIED_CREDIT_OUT, DENIED_OCS_OUT, OnlineCharging
 from twin.network.records import Recorder, hashed_uniform, splitmix
 from twin.network.state import CellChange, NetworkState
@@ -52,7 +52,6 @@ ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED, DENIED_CREDIT, DENIED_OCS, QUOTA_END 
 OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped", "denied_credit",
             "denied_ocs", "quota_exhausted")
 KINDS = ("voice", "data", "sms")
-MB = 1_000_000
 _KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
 _MARGIN = 0.01  # seconds; makes the no-blocking filter conservative against float rounding
 _INSTANT = 1e-9  # seconds; below it a call or session wants no time at all
