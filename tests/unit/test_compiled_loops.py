@@ -95,7 +95,7 @@ def test_weighted_pick_is_searching_all_lines_clipped_to_the_cell(lines: list[in
               first[lines_of] + rng.integers(0, subs_on[lines_of])):
         out = np.empty(cell.size, dtype=np.int64)
         pick_weighted(cell, u, first, subs_on, demand_on, weight_cum, g.astype(np.int64),
-                       sub_by_cell, out)
+                      sub_by_cell, out)
         assert np.array_equal(out, expected)
 
 
