@@ -34,6 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from twin.analysis.revenue import read_batches
+from twin.kernel.compiled import kernel
 
 
 @dataclass(frozen=True)
@@ -44,8 +52,9 @@ class Identity:
 
 
 def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, ...]:
-    row = con.execute(sql).fetchone()
-    assert row is not None
+    rows = con.execute(sql).fetchall()  # all: the connection is free for the next one
+    assert len(rows) == 1
+    row = rows[0]
     return tuple(int(x) if x is not None else 0 for x in row)
 
 
@@ -74,7 +83,7 @@ def ledger(tables: Path, vat_pct: float,
         con.execute(f"INSERT INTO fees VALUES {fees}")
     out = [_invoice_ids(con), _lines_on_invoices(con), _invoices_are_lines(con, vat_pct),
            _one_time_fees(con), _usage_lines(con)]
-    disposed, counts = _dispositions(con)
+    disposed, counts = _dispositions(con, tables)
     con.close()
     return [*out, disposed], counts
 
@@ -181,43 +190,195 @@ def _usage_lines(con: duckdb.DuckDBPyConnection) -> Identity:
                   "every usage line is the sum of its rated records")
 
 
-def _dispositions(con: duckdb.DuckDBPyConnection) -> tuple[Identity, dict[str, int]]:
+_RATED = ["account", "bill_cycle", "channel", "state", "start", "rated_at", "sub",
+          "charge_minor"]
+_DENSE = 1 << 24  # invoice keys looked up in a table up to this size, else by search
+
+
+class _Bills:
+    """Each rated row's invoice: the one of its account and bill cycle (-1: none; -2: two
+    that differ, so it is on no one bill; a row written twice is one invoice, which
+    ``invoice_ids_unique`` reports)."""
+
+    COLUMNS = ("invoice_id", "account", "bill_cycle", "bill_run", "billed_from", "billed_to")
+
+    def __init__(self, invoices: pa.Table) -> None:
+        invoices = (invoices.select(list(self.COLUMNS)).drop_null()  # on no bill, as in a join
+                    .group_by(list(self.COLUMNS)).aggregate([]))
+        cols = {c: invoices[c].to_numpy(zero_copy_only=False) for c in self.COLUMNS}
+        self.bill_run, self.billed_from, self.billed_to = (
+            cols["bill_run"], cols["billed_from"], cols["billed_to"])
+        acc, cyc = cols["account"].astype(np.int64), cols["bill_cycle"].astype(np.int64)
+        self.empty = acc.size == 0
+        self.dense = True
+        self.a0 = self.c0 = self.na = self.nc = 0
+        self.table = np.full(1, -1, dtype=np.int64)  # (the compiled loop takes empty as none)
+        if self.empty:
+            return
+        self.a0, self.c0 = int(acc.min()), int(cyc.min())
+        self.na, self.nc = int(acc.max()) - self.a0 + 1, int(cyc.max()) - self.c0 + 1
+        self.dense = self.na * self.nc <= _DENSE
+        if self.dense:
+            key = (acc - self.a0) * self.nc + (cyc - self.c0)
+        else:  # ids far apart: accounts and cycles by rank
+            self.accounts, self.cycles = np.unique(acc), np.unique(cyc)
+            key = (np.searchsorted(self.accounts, acc) * self.cycles.size
+                   + np.searchsorted(self.cycles, cyc))
+        order = np.argsort(key, kind="stable")
+        self.keys, first, count = np.unique(key[order], return_index=True,
+                                            return_counts=True)
+        self.row = np.where(count == 1, order[first], -2)
+        if self.dense:
+            self.table = np.full(self.na * self.nc, -1, dtype=np.int64)
+            self.table[self.keys] = self.row
+
+    def dense_table(self) -> tuple[int, int, int, int, npt.NDArray[np.int64]]:
+        """(a0, c0, na, nc, table) for the compiled loop (table empty: look up by :meth:`of`)."""
+        if self.dense:
+            return self.a0, self.c0, self.na, self.nc, self.table
+        return 0, 0, 0, 0, np.empty(0, dtype=np.int64)
+
+    def of(self, account: npt.NDArray[np.int64],
+           cycle: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Each row's invoice, looked up by rank (ids too far apart for :meth:`dense_table`)."""
+        out = np.full(account.size, -1, dtype=np.int64)
+        ra = np.minimum(np.searchsorted(self.accounts, account), self.accounts.size - 1)
+        rc = np.minimum(np.searchsorted(self.cycles, cycle), self.cycles.size - 1)
+        key = ra * self.cycles.size + rc
+        pos = np.minimum(np.searchsorted(self.keys, key), self.keys.size - 1)
+        ok = ((self.accounts[ra] == account) & (self.cycles[rc] == cycle)
+              & (self.keys[pos] == key))
+        out[ok] = self.row[pos[ok]]
+        return out
+
+
+def _codes(column: pa.Array, names: tuple[str, ...]) -> tuple[npt.NDArray[np.int32],
+                                                              npt.NDArray[np.int64]]:
+    """A dictionary column's codes (a null: -1) and the code of each of ``names`` (-2: none
+    of the rows)."""
+    known = column.dictionary.to_pylist()
+    idx = column.indices
+    codes = (idx if idx.null_count == 0 else idx.fill_null(-1)).to_numpy()
+    return codes, np.array([known.index(n) if n in known else -2 for n in names],
+                           dtype=np.int64)
+
+
+def _numbers(batch: pa.RecordBatch, name: str) -> tuple[np.ndarray, npt.NDArray[np.bool_]]:
+    """A column as numbers, its nulls as zeros, and where the nulls were."""
+    col = batch.column(name)
+    if col.null_count == 0:
+        return col.to_numpy(), np.zeros(len(col), dtype=bool)
+    return (col.fill_null(0).to_numpy(),
+            col.is_null().to_numpy(zero_copy_only=False))
+
+
+def _dispose_rows(account: npt.NDArray[np.int64], cycle: npt.NDArray[np.int64],
+                  start: npt.NDArray[np.float64], rated_at: npt.NDArray[np.float64],
+                  channel: npt.NDArray[np.int32], state: npt.NDArray[np.int32],
+                  missing: npt.NDArray[np.bool_], codes: npt.NDArray[np.int64],
+                  inv: npt.NDArray[np.int64], a0: int, c0: int, na: int, nc: int,
+                  table: npt.NDArray[np.int64], bill_run: npt.NDArray[np.float64],
+                  billed_from: npt.NDArray[np.float64], billed_to: npt.NDArray[np.float64],
+                  counts: npt.NDArray[np.int64], late: npt.NDArray[np.int64]) -> int:
+    """Add each row's disposition to ``counts`` (not disposed of, on its own cycle's bill
+    and rated, charged online and rated, re-rating rows) and put the rows posted to a
+    later cycle than their own in ``late``; returns how many. ``codes``: the channel codes
+    of balance and invoice, the state codes of rated and rerated. A row's invoice is
+    ``table[(account - a0) * nc + cycle - c0]`` (-1 none, -2 ambiguous), or ``inv[r]``
+    when ``table`` is empty; ``missing[r]`` (when given): a value of the row is null."""
+    n_late = 0
+    for r in range(account.size):
+        st = state[r]
+        if st == codes[3]:
+            counts[3] += 1
+        if missing.size and missing[r]:
+            counts[0] += 1
+            continue
+        ch = channel[r]
+        if ch == codes[0]:
+            if cycle[r] != -1:
+                counts[0] += 1
+            elif st == codes[2]:
+                counts[2] += 1
+            continue
+        p = -1
+        if ch == codes[1]:
+            if table.size:
+                a, c = account[r] - a0, cycle[r] - c0
+                if 0 <= a < na and 0 <= c < nc:
+                    p = table[a * nc + c]
+            else:
+                p = inv[r]
+        if p < 0 or not (bill_run[p] >= rated_at[r] and start[r] < billed_to[p]):
+            counts[0] += 1
+        elif start[r] >= billed_from[p]:
+            if st == codes[2]:
+                counts[1] += 1
+        else:
+            late[n_late] = r
+            n_late += 1
+    return n_late
+
+
+_dispose = kernel(_dispose_rows)
+
+
+def _dispositions(con: duckdb.DuckDBPyConnection,
+                  tables: Path) -> tuple[Identity, dict[str, int]]:
     """Each rated row's fate: on its own cycle's bill, carried to a later one, or a
-    prepaid balance's; anything else breaks the identity."""
-    # one pass: the invoice each row was posted to (hash joins on small tables)
-    posted = """
-        FROM rated r
-        LEFT JOIN invoices p ON p.account = r.account AND p.bill_cycle = r.bill_cycle"""
-    valid = ("r.channel = 'invoice' AND p.invoice_id IS NOT NULL AND p.bill_run >= r.rated_at "
-             "AND r.start < p.billed_to")
-    bad_posting, own, balance, rerated = _row(con, f"""
-        SELECT count(*) FILTER (WHERE CASE WHEN r.channel = 'balance' THEN r.bill_cycle <> -1
-                                           ELSE NOT coalesce({valid}, false) END),
-               count(*) FILTER (WHERE {valid} AND r.start >= p.billed_from
-                                AND r.state = 'rated'),
-               count(*) FILTER (WHERE r.channel = 'balance' AND r.bill_cycle = -1
-                                AND r.state = 'rated'),
-               count(*) FILTER (WHERE r.state = 'rerated')
-        {posted}""")
-    # the lines' account types only for the rows charged to a balance (a join of every row
-    # with the subscriptions would cost as much as the pass above)
-    (not_prepaid,) = _row(con, """
-        SELECT count(*) FROM rated r
-        LEFT JOIN (SELECT sub, account_type FROM subscriptions) s ON s.sub = r.sub
-        WHERE r.channel = 'balance' AND coalesce(s.account_type, '') <> 'prepaid'""")
+    prepaid balance's; anything else breaks the identity. A row is posted to the invoice of
+    its account and bill cycle; it is on that bill if it is charged to invoices, was rated
+    by the bill run and happened before the bill's end; it is charged online if charged to
+    a balance with no bill cycle (-1). A row missing any of these values is neither. The
+    table is read once, in batches, by a compiled loop (a join of every row in DuckDB was
+    most of a month's summary); the few rows posted to a later cycle than their own then
+    go to DuckDB."""
+    bills = _Bills(pq.read_table(tables / "invoices.parquet"))
+    subs = pq.read_table(tables / "subscriptions.parquet", columns=["sub", "account_type"])
+    prepaid = np.unique(subs["sub"].to_numpy(zero_copy_only=False)[
+        pc.equal(subs["account_type"], "prepaid").fill_null(False).to_numpy(
+            zero_copy_only=False)])
+    tally = np.zeros(4, dtype=np.int64)  # bad, own, balance, rerated
+    not_prepaid = 0
+    late: list[pa.RecordBatch] = []
+    none = np.empty(0, dtype=np.int64)
+    for b in read_batches(tables / "rated.parquet", _RATED, ("channel", "state")):
+        (account, m1), (cycle, m2), (start, m3), (rated_at, m4), (sub, m5) = (
+            _numbers(b, c) for c in ("account", "bill_cycle", "start", "rated_at", "sub"))
+        missing = m1 | m2 | m3 | m4 | m5
+        channel, (bal, invc) = _codes(b.column("channel"), ("balance", "invoice"))
+        state, (rated, rerated) = _codes(b.column("state"), ("rated", "rerated"))
+        account, cycle = account.astype(np.int64, copy=False), cycle.astype(np.int64, copy=False)
+        rows = np.empty(account.size, dtype=np.int64)
+        n = _dispose(account, cycle, start.astype(np.float64, copy=False),
+                     rated_at.astype(np.float64, copy=False), channel, state,
+                     missing if missing.any() else np.empty(0, dtype=bool),
+                     np.array([bal, invc, rated, rerated], dtype=np.int64),
+                     none if bills.dense else bills.of(account, cycle), *bills.dense_table(),
+                     bills.bill_run, bills.billed_from, bills.billed_to, tally, rows)
+        not_prepaid += int(np.count_nonzero(~np.isin(sub[(channel == bal) & ~missing],
+                                                     prepaid)))
+        if n:
+            late.append(b.select(["account", "start", "rated_at", "charge_minor",
+                                  "state"]).take(pa.array(rows[:n])))
     # the few rows posted to a later cycle than their own: was their own bill run already?
-    # (no account types needed: a join of every row fewer)
-    late, carried, carried_rated, carried_minor = _row(con, f"""
-        WITH l AS (SELECT r.account, r.start, r.rated_at, r.charge_minor, r.state {posted}
-                   WHERE {valid} AND r.start < p.billed_from)
+    late_rows = (pa.Table.from_batches(late) if late else pa.table({
+        "account": pa.array([], pa.int64()), "start": pa.array([], pa.float64()),
+        "rated_at": pa.array([], pa.float64()), "charge_minor": pa.array([], pa.int64()),
+        "state": pa.array([], pa.string())}))
+    con.register("late_rows", late_rows)
+    n_late, carried, carried_rated, carried_minor = _row(con, """
         SELECT count(*),
                count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to),
                count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to
                                 AND l.state = 'rated'),
                coalesce(sum(l.charge_minor) FILTER (WHERE o.bill_run <= l.rated_at
                                                     AND l.start < o.billed_to), 0)
-        FROM l ASOF LEFT JOIN invoices o ON o.account = l.account AND l.start >= o.billed_from""")
-    bad = bad_posting + late - carried
+        FROM late_rows l
+        ASOF LEFT JOIN invoices o ON o.account = l.account AND l.start >= o.billed_from""")
+    con.unregister("late_rows")
+    bad, own, balance, rerated = (int(x) for x in tally)
+    bad += n_late - carried
     counts = {"records_billed": own + carried_rated, "records_billed_late": carried_rated,
               "records_charged_online": balance, "billed_late_minor": carried_minor,
               "rerated_rows": rerated}

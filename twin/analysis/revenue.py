@@ -74,7 +74,7 @@ BATCH = 250_000
 CHUNK = 4096  # records whose counters the chain's loop reads ahead (they fit in L2)
 
 
-def _batches(path: Path, columns: list[str],
+def read_batches(path: Path, columns: list[str],
              labels: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
     """Read a table in batches; without pre-buffering pyarrow would keep the whole file's
     pages while iterating, and a 30-day run's tables would sit in memory at once. The
@@ -240,7 +240,7 @@ class Fates:
 def record_fates(cdrs_path: Path, max_id: int) -> tuple[npt.NDArray[np.int8], Parts]:
     """:class:`Fates` of the ``cdrs`` table at ``cdrs_path``, read back from the file."""
     fates = Fates()
-    for b in _batches(cdrs_path, list(Fates.COLUMNS), ("state", "reason")):
+    for b in read_batches(cdrs_path, list(Fates.COLUMNS), ("state", "reason")):
         fates.add(b)
     return fates.result(max_id)
 
@@ -254,7 +254,7 @@ def _max_id(usage_path: Path) -> int:
     if all(st is not None and st.has_min_max for st in stats):
         return max((int(st.max) for st in stats), default=-1)
     top = -1
-    for b in _batches(usage_path, ["id"]):
+    for b in read_batches(usage_path, ["id"]):
         ids = b.column("id").to_numpy()
         if ids.size:
             top = max(top, int(ids.max()))
@@ -610,7 +610,7 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
                    else fates.result(_max_id(usage_path)))
     n = n_shares or shares()
     chain = _Chain(make_rater, in_full, fate, parts, offer_at, n)
-    batches = _batches(usage_path, list(_Chain.COLUMNS), ("kind", "outcome"))
+    batches = read_batches(usage_path, list(_Chain.COLUMNS), ("kind", "outcome"))
     # each batch is made ready here while the shares rate the one before on their threads
     with ThreadPoolExecutor(n, thread_name_prefix="usage-chain") as pool:
         rating: list[Future[None]] = []
@@ -641,7 +641,7 @@ def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater,
     catalog's prices. Returns the sum, the BSS's sum of those rows, and how many rows differ."""
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=0)
     cols = ["sub", "kind", "start", "duration_s", "volume_bytes", "charge_minor", "state"]
-    for b in _batches(rated_path, cols, ("state",)):
+    for b in read_batches(rated_path, cols, ("state",)):
         first = _lut(b.column("state"), lambda x: x == "rated", np.bool_)
         charge = b.column("charge_minor").to_numpy()
         out["rerated_minor"] += int(charge[~first].sum())
@@ -663,7 +663,7 @@ def bss_order(rated_path: Path, repriced_minor: int, repriced_rows: int) -> dict
     (catalog charge − charge, summed) on ``repriced_rows`` rows that differ. Every other
     record the catalog prices as the BSS did — same counters, same prices."""
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=repriced_rows)
-    for b in _batches(rated_path, ["state", "charge_minor"], ("state",)):
+    for b in read_batches(rated_path, ["state", "charge_minor"], ("state",)):
         first = _lut(b.column("state"), lambda x: x == "rated", np.bool_)
         charge = b.column("charge_minor").to_numpy()
         out["bss_minor"] += int(charge[first].sum())
