@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.analysis.ledger import _Bills, _dispositions, ledger
+from twin.analysis.ledger import CARRIED, _Bills, _dispositions, ledger
 
 CI = settings.get_profile("ci")
 
@@ -182,10 +182,10 @@ def test_records_charging_nothing_are_on_no_line(tmp_path: Path) -> None:
     assert failing(tmp_path, {**b, "rated": charged}) == {"usage_lines_are_rated_records"}
 
 
-# The identity as one SQL join of every rated row with its invoice, and the rows posted to a
-# later cycle than their own joined with the account's bill that covers their start: what
-# the compiled pass must count alike (on books with one invoice per account and cycle, and
-# no nulls).
+# The identity as one SQL join of every rated row with its invoice (the rows posted to a
+# later cycle than their own picked by the join, then carried or not as the ledger does):
+# what the compiled pass must count alike (on books with one invoice per account and cycle,
+# and no nulls).
 POSTED = """FROM rated r LEFT JOIN invoices p
             ON p.account = r.account AND p.bill_cycle = r.bill_cycle"""
 VALID = ("r.channel = 'invoice' AND p.invoice_id IS NOT NULL AND p.bill_run >= r.rated_at "
@@ -198,16 +198,9 @@ REFERENCE = f"""
                             AND r.state = 'rated'),
            count(*) FILTER (WHERE r.state = 'rerated')
     {POSTED}"""
-REFERENCE_LATE = f"""
-    WITH l AS (SELECT r.account, r.start, r.rated_at, r.charge_minor, r.state {POSTED}
-               WHERE {VALID} AND r.start < p.billed_from)
-    SELECT count(*),
-           count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to),
-           count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to
-                            AND l.state = 'rated'),
-           coalesce(sum(l.charge_minor) FILTER (WHERE o.bill_run <= l.rated_at
-                                                AND l.start < o.billed_to), 0)
-    FROM l ASOF LEFT JOIN invoices o ON o.account = l.account AND l.start >= o.billed_from"""
+REFERENCE_LATE = CARRIED.format(late=f"""(
+    SELECT r.account, r.start, r.rated_at, r.charge_minor, r.state {POSTED}
+    WHERE {VALID} AND r.start < p.billed_from)""")
 PREPAID = [0, 2]  # the subscriptions' prepaid lines
 
 

@@ -190,6 +190,18 @@ def _usage_lines(con: duckdb.DuckDBPyConnection) -> Identity:
                   "every usage line is the sum of its rated records")
 
 
+# of the rows posted to a later cycle than their own (``late``: account, start, rated_at,
+# charge_minor, state), those whose own bill (the account's that covers their start) had run
+# when they were rated: carried to the next open bill
+CARRIED = """
+    SELECT count(*),
+           count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to),
+           count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to
+                            AND l.state = 'rated'),
+           coalesce(sum(l.charge_minor) FILTER (WHERE o.bill_run <= l.rated_at
+                                                AND l.start < o.billed_to), 0)
+    FROM {late} l
+    ASOF LEFT JOIN invoices o ON o.account = l.account AND l.start >= o.billed_from"""
 _RATED = ["account", "bill_cycle", "channel", "state", "start", "rated_at", "sub",
           "charge_minor"]
 _DENSE = 1 << 24  # invoice keys looked up in a table up to this size, else by search
@@ -367,15 +379,7 @@ def _dispositions(con: duckdb.DuckDBPyConnection,
         "rated_at": pa.array([], pa.float64()), "charge_minor": pa.array([], pa.int64()),
         "state": pa.array([], pa.string())}))
     con.register("late_rows", late_rows)
-    n_late, carried, carried_rated, carried_minor = _row(con, """
-        SELECT count(*),
-               count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to),
-               count(*) FILTER (WHERE o.bill_run <= l.rated_at AND l.start < o.billed_to
-                                AND l.state = 'rated'),
-               coalesce(sum(l.charge_minor) FILTER (WHERE o.bill_run <= l.rated_at
-                                                    AND l.start < o.billed_to), 0)
-        FROM late_rows l
-        ASOF LEFT JOIN invoices o ON o.account = l.account AND l.start >= o.billed_from""")
+    n_late, carried, carried_rated, carried_minor = _row(con, CARRIED.format(late="late_rows"))
     con.unregister("late_rows")
     bad, own, balance, rerated = (int(x) for x in tally)
     bad += n_late - carried
