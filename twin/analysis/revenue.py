@@ -75,7 +75,7 @@ CHUNK = 4096  # records whose counters the chain's loop reads ahead (they fit in
 
 
 def read_batches(path: Path, columns: list[str],
-             labels: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
+                 labels: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
     """Read a table in batches; without pre-buffering pyarrow would keep the whole file's
     pages while iterating, and a 30-day run's tables would sit in memory at once. The
     string columns ``labels`` come as dictionaries (read with :func:`_lut`), not strings."""
