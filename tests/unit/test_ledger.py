@@ -340,3 +340,17 @@ def test_rows_missing_a_value_or_on_two_bills_are_not_disposed_of(tmp_path: Path
         identity, counts = _dispositions(con, tmp_path)
         assert counts["records_billed"] == billed, twice
     con.close()
+
+
+def test_a_row_without_its_channel_or_state_is_on_no_bill(tmp_path: Path) -> None:
+    """A null channel is neither invoice nor balance; a null state is not rated."""
+    invoices = _invoices(1, 1, 1, [10.0], set())
+    rated = _rows([(0, 0, 50.0, 0.0, "invoice", "rated", 1)] * 3, 1)
+    rated.loc[0, "channel"] = None
+    rated.loc[1, "state"] = None
+    _books(invoices, rated, tmp_path)
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW invoices AS SELECT * FROM '{tmp_path / 'invoices.parquet'}'")
+    identity, counts = _dispositions(con, tmp_path)
+    con.close()
+    assert counts["records_billed"] == 1 and "(1)" in identity.detail

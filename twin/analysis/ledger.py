@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from twin.analysis.revenue import read_batches
+from twin.analysis.revenue import label_values, position_in, read_batches
 from twin.kernel.compiled import kernel
 
 
@@ -202,6 +202,7 @@ CARRIED = """
                                                 AND l.start < o.billed_to), 0)
     FROM {late} l
     ASOF LEFT JOIN invoices o ON o.account = l.account AND l.start >= o.billed_from"""
+CHANNELS, STATES = ("balance", "invoice"), ("rated", "rerated")  # as the loop codes them
 _RATED = ["account", "bill_cycle", "channel", "state", "start", "rated_at", "sub",
           "charge_minor"]
 _DENSE = 1 << 24  # invoice keys looked up in a table up to this size, else by search
@@ -264,17 +265,6 @@ class _Bills:
         return out
 
 
-def _codes(column: pa.Array, names: tuple[str, ...]) -> tuple[npt.NDArray[np.int32],
-                                                              npt.NDArray[np.int64]]:
-    """A dictionary column's codes (a null: -1) and the code of each of ``names`` (-2: none
-    of the rows)."""
-    known = column.dictionary.to_pylist()
-    idx = column.indices
-    codes = (idx if idx.null_count == 0 else idx.fill_null(-1)).to_numpy()
-    return codes, np.array([known.index(n) if n in known else -2 for n in names],
-                           dtype=np.int64)
-
-
 def _numbers(batch: pa.RecordBatch, name: str) -> tuple[np.ndarray, npt.NDArray[np.bool_]]:
     """A column as numbers, its nulls as zeros, and where the nulls were."""
     col = batch.column(name)
@@ -286,35 +276,35 @@ def _numbers(batch: pa.RecordBatch, name: str) -> tuple[np.ndarray, npt.NDArray[
 
 def _dispose_rows(account: npt.NDArray[np.int64], cycle: npt.NDArray[np.int64],
                   start: npt.NDArray[np.float64], rated_at: npt.NDArray[np.float64],
-                  channel: npt.NDArray[np.int32], state: npt.NDArray[np.int32],
-                  missing: npt.NDArray[np.bool_], codes: npt.NDArray[np.int64],
-                  inv: npt.NDArray[np.int64], a0: int, c0: int, na: int, nc: int,
-                  table: npt.NDArray[np.int64], bill_run: npt.NDArray[np.float64],
-                  billed_from: npt.NDArray[np.float64], billed_to: npt.NDArray[np.float64],
+                  channel: npt.NDArray[np.int8], state: npt.NDArray[np.int8],
+                  missing: npt.NDArray[np.bool_], inv: npt.NDArray[np.int64], a0: int,
+                  c0: int, na: int, nc: int, table: npt.NDArray[np.int64],
+                  bill_run: npt.NDArray[np.float64], billed_from: npt.NDArray[np.float64],
+                  billed_to: npt.NDArray[np.float64],
                   counts: npt.NDArray[np.int64], late: npt.NDArray[np.int64]) -> int:
     """Add each row's disposition to ``counts`` (not disposed of, on its own cycle's bill
     and rated, charged online and rated, re-rating rows) and put the rows posted to a
-    later cycle than their own in ``late``; returns how many. ``codes``: the channel codes
-    of balance and invoice, the state codes of rated and rerated. A row's invoice is
-    ``table[(account - a0) * nc + cycle - c0]`` (-1 none, -2 ambiguous), or ``inv[r]``
-    when ``table`` is empty; ``missing[r]`` (when given): a value of the row is null."""
+    later cycle than their own in ``late``; returns how many. ``channel``: 0 balance,
+    1 invoice (:data:`CHANNELS`); ``state``: 0 rated, 1 rerated (:data:`STATES`). A row's
+    invoice is ``table[(account - a0) * nc + cycle - c0]`` (-1 none, -2 ambiguous), or
+    ``inv[r]`` when ``table`` is empty; ``missing[r]`` (when given): a value of the row is null."""
     n_late = 0
     for r in range(account.size):
         st = state[r]
-        if st == codes[3]:
+        if st == 1:
             counts[3] += 1
         if missing.size and missing[r]:
             counts[0] += 1
             continue
         ch = channel[r]
-        if ch == codes[0]:
+        if ch == 0:
             if cycle[r] != -1:
                 counts[0] += 1
-            elif st == codes[2]:
+            elif st == 0:
                 counts[2] += 1
             continue
         p = -1
-        if ch == codes[1]:
+        if ch == 1:
             if table.size:
                 a, c = account[r] - a0, cycle[r] - c0
                 if 0 <= a < na and 0 <= c < nc:
@@ -324,7 +314,7 @@ def _dispose_rows(account: npt.NDArray[np.int64], cycle: npt.NDArray[np.int64],
         if p < 0 or not (bill_run[p] >= rated_at[r] and start[r] < billed_to[p]):
             counts[0] += 1
         elif start[r] >= billed_from[p]:
-            if st == codes[2]:
+            if st == 0:
                 counts[1] += 1
         else:
             late[n_late] = r
@@ -358,17 +348,16 @@ def _dispositions(con: duckdb.DuckDBPyConnection,
         (account, m1), (cycle, m2), (start, m3), (rated_at, m4), (sub, m5) = (
             _numbers(b, c) for c in ("account", "bill_cycle", "start", "rated_at", "sub"))
         missing = m1 | m2 | m3 | m4 | m5
-        channel, (bal, invc) = _codes(b.column("channel"), ("balance", "invoice"))
-        state, (rated, rerated) = _codes(b.column("state"), ("rated", "rerated"))
+        channel = label_values(b.column("channel"), position_in(CHANNELS))
+        state = label_values(b.column("state"), position_in(STATES))
         account, cycle = account.astype(np.int64, copy=False), cycle.astype(np.int64, copy=False)
         rows = np.empty(account.size, dtype=np.int64)
         n = _dispose(account, cycle, start.astype(np.float64, copy=False),
                      rated_at.astype(np.float64, copy=False), channel, state,
                      missing if missing.any() else np.empty(0, dtype=bool),
-                     np.array([bal, invc, rated, rerated], dtype=np.int64),
                      none if bills.dense else bills.of(account, cycle), *bills.dense_table(),
                      bills.bill_run, bills.billed_from, bills.billed_to, tally, rows)
-        not_prepaid += int(np.count_nonzero(~np.isin(sub[(channel == bal) & ~missing],
+        not_prepaid += int(np.count_nonzero(~np.isin(sub[(channel == 0) & ~missing],
                                                      prepaid)))
         if n:
             late.append(b.select(["account", "start", "rated_at", "charge_minor",

@@ -78,7 +78,8 @@ def read_batches(path: Path, columns: list[str],
                  labels: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
     """Read a table in batches; without pre-buffering pyarrow would keep the whole file's
     pages while iterating, and a 30-day run's tables would sit in memory at once. The
-    string columns ``labels`` come as dictionaries (read with :func:`_lut`), not strings."""
+    string columns ``labels`` come as dictionaries (read with :func:`label_values`), not
+    strings."""
     batches: Iterator[pa.RecordBatch] = pq.ParquetFile(
         path, pre_buffer=False, read_dictionary=list(labels)).iter_batches(
         batch_size=BATCH, columns=columns, use_threads=False)
@@ -125,17 +126,23 @@ def _ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.Rec
         t.join()
 
 
-def _lut(column: pa.Array, value: Callable[[str], int], dtype: type = np.int8) -> np.ndarray:
-    """``value`` of each row of a string column, computed once per distinct string."""
+def label_values(column: pa.Array, value: Callable[[str | None], int],
+                 dtype: type = np.int8) -> np.ndarray:
+    """``value`` of each row of a string column, computed once per distinct string (and
+    once for the nulls, as ``value(None)``)."""
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
-    table: np.ndarray = np.array([value(x) for x in column.dictionary.to_pylist()],
-                                 dtype=dtype)
-    out: np.ndarray = table[column.indices.to_numpy(zero_copy_only=False)]
+    names, idx = column.dictionary.to_pylist(), column.indices
+    if idx.null_count:
+        names.append(None)
+        idx = idx.fill_null(len(names) - 1)
+    table: np.ndarray = np.array([value(x) for x in names], dtype=dtype)
+    out: np.ndarray = table[idx.to_numpy()]
     return out
 
 
-def _code(names: tuple[str, ...]) -> Callable[[str], int]:
+def position_in(names: tuple[str, ...]) -> Callable[[str | None], int]:
+    """A label's position in ``names`` (-1: another, or null)."""
     return lambda x: names.index(x) if x in names else -1
 
 
@@ -188,8 +195,8 @@ class Fates:
 
     def _add(self, b: pa.RecordBatch) -> None:
         ids = b.column("charging_id").to_numpy()
-        state = _lut(b.column("state"), _code(self.STATES))
-        reason = _lut(b.column("reason"), _code(self.REASONS))
+        state = label_values(b.column("state"), position_in(self.STATES))
+        reason = label_values(b.column("reason"), position_in(self.REASONS))
         seq = b.column("seq").to_numpy()
         keep = (reason != 0) & (ids >= 0)
         code = np.where(state == 0, RATED, np.where(state == 1, SUSPENSE,
@@ -532,10 +539,12 @@ class _Chain:
         parts = self.parts
         ids = b.column("id").to_numpy()
         sub = b.column("sub").to_numpy().astype(np.int64)
-        kind = _lut(b.column("kind"), lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
-                    np.int64)
-        outcome = _lut(b.column("outcome"), _code(self.OUTCOMES))
-        denied = _lut(b.column("outcome"), lambda x: x.startswith("denied"), np.bool_)
+        kind = label_values(b.column("kind"),
+                            lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
+                            np.int64)
+        outcome = label_values(b.column("outcome"), position_in(self.OUTCOMES))
+        denied = label_values(b.column("outcome"), lambda x: (x or "").startswith("denied"),
+                              np.bool_)
         start = b.column("start").to_numpy()
         offer = self.offer_at(sub, start)
         answer = b.column("answer_s").to_numpy()  # a call is charged from its answer
@@ -642,7 +651,7 @@ def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater,
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=0)
     cols = ["sub", "kind", "start", "duration_s", "volume_bytes", "charge_minor", "state"]
     for b in read_batches(rated_path, cols, ("state",)):
-        first = _lut(b.column("state"), lambda x: x == "rated", np.bool_)
+        first = label_values(b.column("state"), lambda x: x == "rated", np.bool_)
         charge = b.column("charge_minor").to_numpy()
         out["rerated_minor"] += int(charge[~first].sum())
         sub = b.column("sub").to_numpy()[first].astype(np.int64)
@@ -664,7 +673,7 @@ def bss_order(rated_path: Path, repriced_minor: int, repriced_rows: int) -> dict
     record the catalog prices as the BSS did — same counters, same prices."""
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=repriced_rows)
     for b in read_batches(rated_path, ["state", "charge_minor"], ("state",)):
-        first = _lut(b.column("state"), lambda x: x == "rated", np.bool_)
+        first = label_values(b.column("state"), lambda x: x == "rated", np.bool_)
         charge = b.column("charge_minor").to_numpy()
         out["bss_minor"] += int(charge[first].sum())
         out["rerated_minor"] += int(charge[~first].sum())
