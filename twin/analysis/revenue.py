@@ -62,6 +62,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from twin.bss import mediation as med
 from twin.bss.catalog import quantity
 from twin.bss.rating import Arrays, Rater, hour_period, rate_one
 from twin.kernel.compiled import cores, kernel
@@ -176,9 +177,10 @@ class Fates:
 
     COLUMNS = ("charging_id", "state", "reason", "seq", "kind", "start", "duration_s",
                "volume_bytes")
-    STATES = ("guided", "recycled", "received")
-    REASONS = ("duplicate", "too late", "unguidable", "fail-open, not charged",
-               "terminated subscription")
+    # the labels mediation writes (twin.bss.mediation), in the order the fold codes them
+    STATES = tuple(med.STATES[i] for i in (med.GUIDED, med.RECYCLED, med.HELD))
+    REASONS = tuple(med.REASONS[i] for i in (med.DUPLICATE, med.TOO_LATE, med.UNGUIDABLE,
+                                             med.FAIL_OPEN, med.TERMINATED))
     # a fate by the reason's position (-1: a reason not listed)
     BY_REASON = np.array([REJECTED, TOO_LATE, UNGUIDABLE, FAIL_OPEN, TERMINATED, REJECTED],
                          dtype=np.int8)
