@@ -190,17 +190,23 @@ class OnlineCharging:
 
     def debit(self, sub: I64, amount: I64) -> None:
         np.subtract.at(self.balance, sub, amount)
-        self._schedule_topups(np.unique(sub))
+        # only the lines now due a top-up: those few are sorted out of repeats, not every line
+        self._schedule_topups(np.unique(sub[self._due_topup(sub)]))
 
     # --- top-ups ------------------------------------------------------------------------------
 
     def _schedule_topups(self, subs: I64 | None = None) -> None:
         idx = np.arange(self.subs.count) if subs is None else subs
-        low = idx[self.prepaid[idx] & (self.balance[idx] < self.spec.topup_below)
-                  & np.isinf(self.topup_at[idx])]
+        low = idx[self._due_topup(idx)]
         if low.size:
             delay = self.rng.exponential(max(self.spec.topup_delay_mean, 1.0), low.size)
             self.topup_at[low] = self.sim.now + delay
+
+    def _due_topup(self, idx: I64) -> npt.NDArray[np.bool_]:
+        """Which of the lines ``idx`` are prepaid, below the top-up level, none scheduled."""
+        due: npt.NDArray[np.bool_] = (self.prepaid[idx] & np.isinf(self.topup_at[idx])
+                                      & (self.balance[idx] < self.spec.topup_below))
+        return due
 
     def _topups(self) -> Generator[simpy.Event, None, None]:
         while self.sim.now + 3600.0 <= self.sim.horizon:

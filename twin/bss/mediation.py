@@ -415,7 +415,8 @@ class Mediation:
         self.fail_open += int((whole & (reason == FAIL_OPEN)).sum())
         if ok.all():  # the usual batch: every record guided
             return dict(c)
-        return {k: c[k][ok] for k in c}
+        rows = np.flatnonzero(ok)  # found once for every column
+        return {k: c[k][rows] for k in c}
 
     def recycle(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
         """Retry the records in suspense: guided when their line is known now; rejected when
