@@ -354,3 +354,19 @@ def test_a_row_without_its_channel_or_state_is_on_no_bill(tmp_path: Path) -> Non
     identity, counts = _dispositions(con, tmp_path)
     con.close()
     assert counts["records_billed"] == 1 and "(1)" in identity.detail
+
+
+def test_an_invoice_missing_a_value_is_no_second_bill(tmp_path: Path) -> None:
+    """An invoice row without its bill run is on no bill (a join matches no null): the rows
+    of its account and cycle stay on the one complete invoice there, not on two."""
+    invoices = _invoices(1, 1, 1, [10.0], set())
+    _books(invoices, _rows([(0, 0, 50.0, 0.0, "invoice", "rated", 1)] * 2, 1), tmp_path)
+    broken = pd.concat([invoices, invoices.assign(invoice_id=9)], ignore_index=True)
+    broken["bill_run"] = broken["bill_run"].astype("Float64")
+    broken.loc[1, "bill_run"] = pd.NA
+    broken.to_parquet(tmp_path / "invoices.parquet")
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW invoices AS SELECT * FROM '{tmp_path / 'invoices.parquet'}'")
+    identity, counts = _dispositions(con, tmp_path)
+    con.close()
+    assert counts["records_billed"] == 2 and identity.holds
