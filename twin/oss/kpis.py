@@ -53,6 +53,8 @@ KPI_FIELDS = [
 KPIS_SCHEMA = pa.schema([("period_start", pa.float64()), ("period_s", pa.float64()),
                          *KPI_FIELDS])
 KPIS_RUN_SCHEMA = pa.schema([("start", pa.float64()), ("end", pa.float64()), *KPI_FIELDS])
+_NAMES = (*COUNTERS, "tf_mb")  # the counters summed into rows (tf_mb: throughput × data MB)
+_BATCH_CELLS = 1 << 17  # cells × periods whose rows are computed together
 
 
 def _ratio(num: npt.NDArray[Any], den: npt.NDArray[Any]) -> F64:
@@ -91,6 +93,9 @@ class KpiBook:
         self.first: float | None = None
         self.last = 0.0
         self.buf = sim.records.buffer("kpis", KPIS_SCHEMA)
+        # periods whose rows are not computed yet: (start, counters × cells), of one length
+        self._pending: list[tuple[float, F64]] = []
+        self._pending_s = 0.0
 
     def _setup(self, cells: tuple[str, ...]) -> None:
         """Every cell belongs to one row per level; rows of all levels are numbered in one
@@ -140,6 +145,7 @@ class KpiBook:
         if report.object_kind != "cell":
             return
         if report.objects != self.cells:
+            self._flush()
             self._setup(report.objects)
         c = report.counters
         per_cell = {k: np.asarray(c[k], dtype=float) for k in COUNTERS if k != "erlang_s"}
@@ -150,29 +156,50 @@ class KpiBook:
         if self.first is None:
             self.first = report.period_start
         self.last = report.period_start + report.period_s
-        cols = self._rows(per_cell, report.period_s)
-        n = len(cols["level"])
-        self.buf.extend({"period_start": np.full(n, report.period_start),
-                         "period_s": np.full(n, report.period_s), **cols})
+        if self._pending and report.period_s != self._pending_s:
+            self._flush()
+        self._pending.append((report.period_start, np.stack([per_cell[k] for k in _NAMES])))
+        self._pending_s = report.period_s
+        if len(self._pending) * len(self.cells) >= _BATCH_CELLS:
+            self._flush()
 
-    def _rows(self, per_cell: dict[str, F64], seconds: float) -> dict[str, Any]:
-        """Rows per cell, site, region, network and service from per-cell counters."""
-        names = (*COUNTERS, "tf_mb")
-        w = np.stack([per_cell[k] for k in names])  # counters × cells, in report order
-        keys = len(names)
-        above = np.bincount(self.flat, weights=np.tile(w, 3).ravel(),
-                            minlength=keys * self.above_n).reshape(keys, self.above_n)
-        cells = w[:, self.cell_order]
+    def _flush(self) -> None:
+        """The rows of the periods pending, computed together: the same values as one
+        period at a time, in the same order, with a few array operations for many periods
+        instead of a hundred for each."""
+        if not self._pending:
+            return
+        cols = self._rows(np.stack([w for _, w in self._pending]), self._pending_s)
+        each = len(cols["level"]) // len(self._pending)
+        self.buf.extend({"period_start": np.repeat([t for t, _ in self._pending], each),
+                         "period_s": np.full(each * len(self._pending), self._pending_s),
+                         **cols})
+        self._pending = []
+
+    def _rows(self, w: F64, seconds: float) -> dict[str, Any]:
+        """Rows per cell, site, region, network and service of each period, from per-cell
+        counters ``w`` (periods × counters of :data:`_NAMES` × cells, in report order) over
+        ``seconds`` each."""
+        periods, keys, _ = w.shape
+        size = keys * self.above_n  # each period's sums above the cell: bins of their own
+        flat = (np.arange(periods)[:, None] * size + self.flat[None, :]).ravel()
+        above = np.bincount(flat, weights=np.tile(w, (1, 1, 3)).ravel(),
+                            minlength=periods * size).reshape(periods, keys, self.above_n)
+        cells = w[:, :, self.cell_order]
         sums: dict[str, npt.NDArray[Any]] = {
-            k: np.concatenate([cells[i], above[i], above[i, -1] * self.service_mask[k]])
-            for i, k in enumerate(names)}  # cells, sites, regions, network; services
-        count = self.cell_count
+            k: np.concatenate([cells[:, i], above[:, i],
+                               above[:, i, -1:] * self.service_mask[k]], axis=1).ravel()
+            for i, k in enumerate(_NAMES)}  # cells, sites, regions, network; services
+        count = np.tile(self.cell_count, periods)
         row = kpis(sums, count, seconds)
         for k in ("cssr", "drop_rate", "blocking"):
-            row[k][self.not_voice] = np.nan
+            row[k][np.tile(self.not_voice, periods)] = np.nan
         for k in ("throughput_mbps", "user_throughput"):
-            row[k][self.not_data] = np.nan
-        out: dict[str, Any] = {"level": self.levels, "object": self.objects,
+            row[k][np.tile(self.not_data, periods)] = np.nan
+        out: dict[str, Any] = {"level": labels(np.tile(self.levels.codes, periods),
+                                               self.levels.names),
+                               "object": labels(np.tile(self.objects.codes, periods),
+                                                self.objects.names),
                                "cells": count.astype(np.int64), "observed_s": count * seconds,
                                **{k: sums[k] for k in COUNTERS}, **row}
         for k in ("calls_attempted", "calls_blocked", "calls_failed", "calls_dropped",
@@ -184,7 +211,8 @@ class KpiBook:
         """The whole run's KPIs (counters summed over every period)."""
         if self.first is None:
             return None
-        return self._rows(self.total, self.last - self.first)
+        return self._rows(np.stack([self.total[k] for k in _NAMES])[None],
+                          self.last - self.first)
 
     def summary(self) -> dict[str, float | None]:
         """Network KPIs over the run, for ``summary.json``."""
@@ -197,6 +225,7 @@ class KpiBook:
                 for k in keys}
 
     def write(self) -> None:
+        self._flush()
         rows = self.run_rows()
         buf = self.sim.records.buffer("kpis_run", KPIS_RUN_SCHEMA)
         if rows is None:
