@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.kernel import Sim
+from twin.kernel.compiled import kernel
 from twin.messages import (
     ABNORMAL_RELEASE,
     DATA,
@@ -50,20 +51,54 @@ ABROAD = 447_000_000_000  # international: 44 7xxx xxxxxx
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
+def _mix_one(x: np.uint64) -> np.uint64:
+    """splitmix64's finaliser of one counter (wrapping 64-bit arithmetic)."""
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    out: np.uint64 = z ^ (z >> np.uint64(31))
+    return out
+
+
+_mix = kernel(_mix_one, inline=True)
+
+
+def _mix_rows(x: npt.NDArray[np.uint64], key: np.uint64, unit: bool,
+              mixed: npt.NDArray[np.uint64], uniform: npt.NDArray[np.float64]) -> int:
+    """Each ``x ^ key`` mixed, into ``mixed`` or, with ``unit``, as a uniform in [0, 1)
+    (its top 53 bits) into ``uniform``: one pass, no temporary arrays."""
+    for i in range(x.size):
+        z = _mix(x[i] ^ key)
+        if unit:
+            uniform[i] = np.float64(z >> np.uint64(11)) / 9007199254740992.0  # 2^53
+        else:
+            mixed[i] = z
+    return 0
+
+
+_mix_loop = kernel(_mix_rows)
+_NONE_U64, _NONE_F64 = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float64)
+
+
+def _mixed(x: npt.NDArray[np.uint64], key: np.uint64, unit: bool) -> npt.NDArray[Any]:
+    x = np.ascontiguousarray(x, dtype=np.uint64)
+    out: npt.NDArray[Any] = np.empty(x.size, dtype=np.float64 if unit else np.uint64)
+    with np.errstate(over="ignore"):  # wrapping is the point (uncompiled, numpy would warn)
+        _mix_loop(x.reshape(-1), np.uint64(key), unit,
+                  _NONE_U64 if unit else out, out if unit else _NONE_F64)
+    return out.reshape(np.shape(x))
+
+
 def splitmix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    out: npt.NDArray[np.uint64] = z ^ (z >> np.uint64(31))
+    """splitmix64 of each counter."""
+    out: npt.NDArray[np.uint64] = _mixed(x, np.uint64(0), False)
     return out
 
 
 def hashed_uniform(x: npt.NDArray[np.uint64], key: np.uint64) -> npt.NDArray[np.float64]:
     """A uniform in [0, 1) per counter ``x``, independent per ``key`` (counter-based: the
     value depends on nothing but the counter and the key)."""
-    out: npt.NDArray[np.float64] = ((splitmix(x ^ key) >> np.uint64(11)).astype(np.float64)
-                                    / float(2**53))
+    out: npt.NDArray[np.float64] = _mixed(x, key, True)
     return out
 
 
