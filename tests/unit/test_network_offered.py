@@ -4,6 +4,7 @@ draw, dies)."""
 
 from __future__ import annotations
 
+import pickle
 import time
 from datetime import datetime
 from pathlib import Path
@@ -114,6 +115,29 @@ def test_packing_keeps_every_value() -> None:
     o = make_offered()
     for d in o.draw_all(0.0, INTERVAL):
         same([Drawn.unpacked(d.packed(o.n_cells))] * 3, [d] * 3)
+
+
+def test_a_frame_passes_whole_with_its_arrays_read_in_place() -> None:
+    """A frame of the drawing process comes back equal, its arrays views of the message
+    (aligned, writable); a message cut short or garbled is an error, not a frame."""
+    o = make_offered()
+    states = [rng.bit_generator.state for rng in o.rng]
+    frame = ((0.0, INTERVAL), states, [d.packed(o.n_cells) for d in o.draw_all(0.0, INTERVAL)])
+    data = np.frombuffer(offered._packed_frame(frame), dtype=np.uint8).copy()
+    span, got_states, drawn = offered._unpacked_frame(data.data)
+    assert span == (0.0, INTERVAL) and got_states == states
+    for mine, theirs in zip(drawn, frame[2], strict=True):
+        for a, b in zip(mine, theirs, strict=True):
+            if b is None:
+                assert a is None
+                continue
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+            if a.size:
+                assert np.shares_memory(a, data) and a.flags.writeable
+                assert (a.ctypes.data - data.ctypes.data) % 64 == 0
+    for bad in (data[: data.size // 2], data[:8], np.zeros(64, np.uint8)):
+        with pytest.raises((ValueError, EOFError, pickle.UnpicklingError)):
+            offered._unpacked_frame(bad.data)
 
 
 def tables(run: Path) -> dict[str, Any]:

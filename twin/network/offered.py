@@ -325,8 +325,8 @@ class DrawAhead:
         assert self.proc is not None and self.proc.stdout is not None
         out = self.proc.stdout
         try:
-            return cast(Frame, pickle.loads(_read(out, int.from_bytes(_read(out, 8), "little"))))
-        except (EOFError, pickle.UnpicklingError) as e:
+            return _unpacked_frame(_read(out, int.from_bytes(_read(out, 8), "little")))
+        except (EOFError, pickle.UnpicklingError, ValueError) as e:
             proc = self.proc
             proc.kill()
             proc.wait()
@@ -341,17 +341,57 @@ class DrawAhead:
         self.proc = None
 
 
-def _read(pipe: IO[bytes], n: int) -> bytearray:
+def _read(pipe: IO[bytes], n: int) -> memoryview:
     """``n`` bytes, read whole: the lock is let go once per read, not once per array (each
-    time the Parquet writer's thread may take it and keep it a while)."""
-    data = bytearray(n)
-    view, got = memoryview(data), 0
+    time the Parquet writer's thread may take it and keep it a while). Into memory not
+    cleared first (it is all written)."""
+    data = np.empty(n, dtype=np.uint8).data
+    got = 0
     while got < n:
-        k = pipe.readinto(view[got:])  # type: ignore[attr-defined]
+        k = pipe.readinto(data[got:])  # type: ignore[attr-defined]
         if not k:
             raise EOFError
         got += k
     return data
+
+
+_ALIGN = 64  # each part of a frame starts at a multiple of this (arrays read in place)
+
+
+def _aligned(n: int) -> int:
+    return -(-n // _ALIGN) * _ALIGN
+
+
+def _packed_frame(frame: Frame) -> bytes:
+    """A frame as one message: the pickle of everything but the arrays' data, then each
+    array's data (pickle's out-of-band buffers), each part aligned, after a table of their
+    lengths. Read with :func:`_unpacked_frame`, the arrays are views of the message: no
+    copy is made of them there."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(frame, protocol=5, buffer_callback=buffers.append)
+    parts = [memoryview(head), *(b.raw() for b in buffers)]
+    table = np.array([len(parts), *(p.nbytes for p in parts)], dtype="<i8").tobytes()
+    out = bytearray()
+    chunks: list[bytes | memoryview] = [table, *parts]
+    for part in chunks:
+        out += part
+        out += bytes(_aligned(len(out)) - len(out))
+    return bytes(out)
+
+
+def _unpacked_frame(data: memoryview) -> Frame:
+    """The frame of a message :func:`_packed_frame` made (its arrays are views of ``data``)."""
+    count = int.from_bytes(data[:8], "little")
+    if not 0 < count <= len(data) // 8:
+        raise ValueError(f"a frame of {count} parts")
+    lengths = np.frombuffer(data[8:8 * (count + 1)], dtype="<i8")
+    parts, at = [], _aligned(8 * (count + 1))
+    for n in lengths.tolist():
+        if n < 0 or at + n > len(data):
+            raise ValueError("a frame part past its end")
+        parts.append(data[at:at + n])
+        at = _aligned(at + n)
+    return cast(Frame, pickle.loads(parts[0], buffers=parts[1:]))
 
 
 def _widen(pipe: IO[bytes]) -> None:
@@ -385,7 +425,7 @@ def serve() -> None:
     for t0, t1 in intervals(interval, horizon):
         states = [rng.bit_generator.state for rng in offered.rng]
         drawn = [d.packed(offered.n_cells) for d in offered.draw_all(t0, t1)]
-        frames.put(pickle.dumps(((t0, t1), states, drawn), protocol=5))
+        frames.put(_packed_frame(((t0, t1), states, drawn)))
     frames.put(None)
     sender.join()
 
