@@ -73,6 +73,26 @@ def test_recurring_prorated_by_days_in_april() -> None:
     assert at.tolist() == [0, 1, 1]
 
 
+def test_offers_by_instant_of_lines_changed_and_not() -> None:
+    """Each record's offer is its line's last change at or before its start (the base's
+    offer before the first), lines without changes mixed in, in any order."""
+    rng = np.random.default_rng(7)
+    lines = Lines(base([0, 1, 2, 0, 1, 2, 0, 1], existing=8), Calendar(datetime(2026, 4, 1,
+                                                                           tzinfo=UTC)))
+    changes: dict[int, list[tuple[float, int]]] = {}
+    for t in np.sort(rng.uniform(0, 30 * DAY, 12)):
+        s, o = int(rng.choice([1, 4, 6])), int(rng.integers(0, 3))
+        lines.change(s, float(t), o)
+        changes.setdefault(s, []).append((float(t), o))
+    sub = rng.integers(0, 8, 400)
+    start = rng.uniform(0, 30 * DAY, 400)
+    offer0 = [0, 1, 2, 0, 1, 2, 0, 1]
+    want = [max(((t, o) for t, o in changes.get(int(s), []) if t <= st),
+                default=(0.0, offer0[int(s)]))[1] for s, st in zip(sub, start, strict=True)]
+    assert lines.offer_at(sub, start).tolist() == want
+    assert lines.offer_at(sub[:0], start[:0]).size == 0
+
+
 CATALOG: dict[str, Any] = {
     "offers": {
         "m": {"name": "M", "segment": "consumer", "account_type": "postpaid",

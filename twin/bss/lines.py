@@ -65,6 +65,7 @@ class Lines:
         self._c_t: list[float] = []
         self._c_old: list[int] = []
         self._c_new: list[int] = []
+        self._changed = np.zeros(n, dtype=bool)  # lines with a change (the rest: offer0)
         self._sorted: tuple[I64, I64, I64, F64, I64] | None = None
 
     def day_start(self, t: F64) -> F64:
@@ -83,6 +84,7 @@ class Lines:
         self._c_t.append(at)
         self._c_old.append(int(self.current[sub]))
         self._c_new.append(offer)
+        self._changed[sub] = True
         self.current[sub] = offer
         self._sorted = None
 
@@ -106,10 +108,15 @@ class Lines:
         out: I64 = self.offer0[sub]
         if not self._c_sub or sub.size == 0:
             return out
+        rows = np.flatnonzero(self._changed[sub])  # only these can differ from offer0
+        if rows.size == 0:
+            return out
+        sub = sub[rows]
+        start = np.broadcast_to(np.asarray(start, dtype=np.float64), out.shape)[rows]
         key, c_sub, c_new, _, _ = self._changes_sorted()
         pos = np.searchsorted(key, _key(sub, start), side="right") - 1
         hit = (pos >= 0) & (c_sub[np.maximum(pos, 0)] == sub)
-        out[hit] = c_new[pos[hit]]
+        out[rows[hit]] = c_new[pos[hit]]
         return out
 
     def recurring(self, fee: I64, lo: float, hi: float, cycle_s: float,
