@@ -35,6 +35,7 @@ from twin.bss.money import percent_of, prorate, round_div
 from twin.bss.rating import bill_cycles
 from twin.bss.sla import SlaCredits, credit_pct, merged_seconds
 from twin.kernel import Calendar, Sim, labels
+from twin.kernel.compiled import kernel
 from twin.messages import ServiceOutageReport, SubscriberBase
 from twin.scenario.schema import BssSpec
 
@@ -98,6 +99,31 @@ def cycle_groups(spec: BssSpec, subs: SubscriberBase,
     share = np.array([spec.bill_cycle_days[d] for d in days])
     acc_group = rng.choice(len(days), size=int(subs.account.max()) + 1, p=share / share.sum())
     return days, acc_group[subs.account].astype(np.int64)
+
+
+def _i64(x: npt.ArrayLike) -> I64:
+    return np.ascontiguousarray(x, dtype=np.int64)
+
+
+def _post_rows(cycle: I64, sub: I64, kind: I64, charge: I64, group: I64, billed: I64,
+               n_real: I64, n_subs: int, usage: I64, posted: I64) -> tuple[int, int]:
+    """Add each charge to ``usage`` (cycle, line, kind, flat) of its cycle, or of the open
+    bill when its own cycle was billed (late: counted, and how much, returned); the cycle
+    each went on into ``posted``."""
+    late, late_minor = 0, 0
+    for i in range(sub.size):
+        s, k = sub[i], cycle[i]
+        g = group[s]
+        if k < billed[g]:
+            late += 1
+            late_minor += charge[i]
+            k = max(k, min(billed[g], n_real[g] - 1))
+        usage[(k * n_subs + s) * 3 + kind[i]] += charge[i]
+        posted[i] = k
+    return late, late_minor
+
+
+_post = kernel(_post_rows)
 
 
 class Billing:
@@ -193,16 +219,13 @@ class Billing:
                      charge: I64) -> I64:
         """Rated charges of ``cycle``; those of a billed cycle go on the next open bill.
         Returns the cycle each charge was posted to (its bill)."""
-        g = self.group[sub]
-        open_k = self.billed[g]
-        late = cycle < open_k
-        if late.any():
-            self.late_records += int(late.sum())
-            self.late_minor += int(charge[late].sum())
-            cycle = np.maximum(cycle, np.minimum(open_k, self.n_real[g] - 1))
-        flat = (cycle * self.subs.count + sub) * 3 + np.asarray(kind, dtype=np.int64)
-        np.add.at(self.usage.reshape(-1), flat, np.asarray(charge, dtype=np.int64))
-        return np.asarray(cycle, dtype=np.int64)
+        posted = np.empty(np.size(sub), dtype=np.int64)
+        late, late_minor = _post(_i64(cycle), _i64(sub), _i64(kind), _i64(charge),
+                                 _i64(self.group), self.billed, self.n_real, self.subs.count,
+                                 self.usage.reshape(-1), posted)
+        self.late_records += int(late)
+        self.late_minor += int(late_minor)
+        return posted
 
     def on_outage(self, report: ServiceOutageReport) -> None:
         self.sla.on_outage(report, self.billed, self.recurring_base)
