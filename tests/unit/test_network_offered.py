@@ -69,6 +69,21 @@ def test_drawn_ahead_is_drawn_here(weighted: bool) -> None:
     ahead.close()
 
 
+def test_the_process_runs_this_twin_whatever_the_working_directory_holds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A working directory with another ``twin`` in it (another checkout) is not where
+    the drawing process takes its code from."""
+    (tmp_path / "twin").mkdir()
+    (tmp_path / "twin" / "__init__.py").write_text("raise ImportError('another twin')\n")
+    monkeypatch.chdir(tmp_path)
+    here, there = make_offered(), make_offered()
+    ahead = DrawAhead(there, INTERVAL, HORIZON)
+    wait_ready(ahead)
+    same(ahead.take(0.0, INTERVAL), here.draw_all(0.0, INTERVAL))
+    assert ahead.caught_up
+    ahead.close()
+
+
 def test_the_process_catching_up_late_changes_nothing() -> None:
     """Intervals drawn here while the process starts; then its copies of them are passed
     over and its draws used."""

@@ -289,14 +289,15 @@ class DrawAhead:
         self.offered = offered
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the process)
         self.caught_up = False  # a frame of the process used: its streams are the ones now
-        # the twin this process runs, wherever it was imported from
+        # the twin this process runs, wherever it was imported from (-P: not one that the
+        # working directory happens to hold)
         paths = [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
         with tempfile.TemporaryFile() as given:  # read as the process starts: no waiting
             pickle.dump((offered, interval, horizon), given, protocol=5)
             given.seek(0)
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                [sys.executable, "-c", "from twin.network.offered import serve; serve()"],
+                [sys.executable, "-P", "-c", "from twin.network.offered import serve; serve()"],
                 stdin=given, stdout=subprocess.PIPE, stderr=self.errors, env=env,
                 bufsize=0)  # unbuffered: what select() sees is all there is
         assert self.proc.stdout is not None
