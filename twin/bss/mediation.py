@@ -120,16 +120,26 @@ def dedup_key(c: Cols) -> I64:
 _EMPTY = -1  # no key: intake keeps every part of a dedup key non-negative
 
 
-def _probe_keys(table: I64, keys: I64, home: I64, add: bool,
-                found: npt.NDArray[np.bool_]) -> int:
-    """Linear probing from each key's ``home`` slot: ``found`` tells which keys the table
-    holds (before this call's own additions, or an earlier row of ``keys`` when adding);
-    with ``add`` the others go in. Returns how many went in."""
+def _home_of(key: np.int64) -> np.int64:
+    """A key's home slot before masking: Fibonacci hashing (the key times 2^64/φ, bits 32
+    and up), which spreads the runs of consecutive charging ids a batch brings over the
+    whole table — slots taken in runs would make probing slower with every batch."""
+    h: np.int64 = np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32))
+    return h
+
+
+_home = kernel(_home_of, inline=True)
+
+
+def _probe_keys(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> int:
+    """Linear probing from each key's home slot: ``found`` tells which keys the table holds
+    (before this call's own additions, or an earlier row of ``keys`` when adding); with
+    ``add`` the others go in. Returns how many went in."""
     mask = table.size - 1
     added = 0
     for i in range(keys.size):
         k = keys[i]
-        h = home[i] & mask
+        h = _home(k) & mask
         while table[h] != k and table[h] != _EMPTY:
             h = (h + 1) & mask
         found[i] = table[h] == k
@@ -139,16 +149,12 @@ def _probe_keys(table: I64, keys: I64, home: I64, add: bool,
     return added
 
 
-def _home(keys: I64) -> I64:
-    """Each key's home slot before masking: Fibonacci hashing (the key times 2^64/φ, bits
-    32 and up), which spreads the runs of consecutive charging ids a batch brings over the
-    whole table — slots taken in runs would make probing slower with every batch."""
-    h: I64 = ((keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-              >> np.uint64(32)).astype(np.int64)
-    return h
+_probe_loop = kernel(_probe_keys)
 
 
-_probe = kernel(_probe_keys)
+def _probe(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> int:
+    with np.errstate(over="ignore"):  # the hash wraps (uncompiled, numpy would warn)
+        return int(_probe_loop(table, keys, add, found))
 
 
 class KeySet:
@@ -162,23 +168,23 @@ class KeySet:
     def contains(self, keys: I64) -> npt.NDArray[np.bool_]:
         keys = _checked(keys)
         found = np.empty(keys.size, dtype=bool)
-        _probe(self.table, keys, _home(keys), False, found)
+        _probe(self.table, keys, False, found)
         return found
 
     def add(self, keys: I64) -> None:
         if 2 * (self.size + keys.size) > self.table.size:
             old = self.table[self.table != _EMPTY]
             self.table = KeySet(2 * (self.size + keys.size)).table
-            _probe(self.table, old, _home(old), True, np.empty(old.size, dtype=bool))
+            _probe(self.table, old, True, np.empty(old.size, dtype=bool))
         keys = _checked(keys)
-        self.size += _probe(self.table, keys, _home(keys), True, np.empty(keys.size, dtype=bool))
+        self.size += _probe(self.table, keys, True, np.empty(keys.size, dtype=bool))
 
     @staticmethod
     def repeats(keys: I64) -> npt.NDArray[np.bool_]:
         """Which keys repeat one before them in ``keys``."""
         keys = _checked(keys)
         found = np.empty(keys.size, dtype=bool)
-        _probe(KeySet(2 * keys.size).table, keys, _home(keys), True, found)
+        _probe(KeySet(2 * keys.size).table, keys, True, found)
         return found
 
 
