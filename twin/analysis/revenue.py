@@ -53,7 +53,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -158,13 +158,28 @@ class Parts:
     collected_start: npt.NDArray[np.float64]
     accepted_qty: npt.NDArray[np.int64]
     accepted_start: npt.NDArray[np.float64]
+    # a bit per id up to the largest, set for these sessions: most records are not one,
+    # and a bit tells so without a search
+    bits: npt.NDArray[np.uint8] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ids = np.asarray(self.ids, dtype=np.int64)
+        self.bits = np.zeros(int(ids.max()) // 8 + 1 if ids.size else 0, dtype=np.uint8)
+        np.bitwise_or.at(self.bits, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
 
     def lookup(self, ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.bool_],
                                                            npt.NDArray[np.int64]]:
-        if self.ids.size == 0:
-            return np.zeros(ids.size, dtype=bool), np.zeros(ids.size, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.ids, ids), self.ids.size - 1)
-        return self.ids[pos] == ids, pos
+        """Which of ``ids`` are sessions in parts, and where each is (0 for the others)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        has = np.zeros(ids.size, dtype=bool)
+        pos = np.zeros(ids.size, dtype=np.int64)
+        inside = np.flatnonzero((ids >= 0) & (ids < 8 * self.bits.size))
+        if inside.size:
+            i = ids[inside]
+            maybe = inside[(self.bits[i >> 3] >> (i & 7).astype(np.uint8)) & 1 == 1]
+            pos[maybe] = np.searchsorted(self.ids, ids[maybe])
+            has[maybe] = self.ids[pos[maybe]] == ids[maybe]
+        return has, pos
 
 
 class Fates:
