@@ -157,6 +157,54 @@ def _probe(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> in
         return int(_probe_loop(table, keys, add, found))
 
 
+def _i64(x: np.ndarray) -> I64:
+    return np.ascontiguousarray(x, dtype=np.int64)
+
+
+def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
+                 held: npt.NDArray[np.bool_], late: npt.NDArray[np.bool_], online: I64,
+                 sub: I64, start: npt.NDArray[np.float64], n_subs: int,
+                 uncharged: npt.NDArray[np.bool_], leaves: npt.NDArray[np.float64],
+                 guidable_from: npt.NDArray[np.float64], now: float,
+                 state: npt.NDArray[np.int8], valid: npt.NDArray[np.bool_],
+                 counts: I64) -> int:
+    """Each record's reason, in place, by the rules of :meth:`Mediation._decide` in their
+    order (a ``whole`` record: written off if ``late``; else, still OK, fail-open if charged
+    online on an uncharged line, terminated if it starts once its line left, not guidable
+    yet if its line is not); its ``state`` (held parts: received); ``valid``: a whole record
+    whose key is remembered (OK, fail-open or terminated before guiding); ``counts`` of whole
+    records terminated, too late and fail-open."""
+    last = n_subs - 1  # a line number out of range is read as the nearest line's
+    for i in range(reason.size):
+        r = reason[i]
+        valid[i] = False
+        if whole[i]:
+            if late[i]:
+                r = TOO_LATE
+            s = min(max(sub[i], 0), last)
+            if r == OK and online[i] == 2 and uncharged[s]:
+                r = FAIL_OPEN
+            if r == OK and start[i] >= leaves[s]:
+                r = TERMINATED
+            valid[i] = r in (OK, FAIL_OPEN, TERMINATED)
+            if r == OK and guidable_from[s] > now:
+                r = NOT_GUIDABLE
+            counts[0] += r == TERMINATED
+            counts[1] += r == TOO_LATE
+            counts[2] += r == FAIL_OPEN
+        reason[i] = r
+        if held[i]:
+            state[i] = HELD
+        elif whole[i] and r == OK:
+            state[i] = GUIDED
+        else:
+            state[i] = RECYCLED if r == NOT_GUIDABLE else REJECTED
+    return 0
+
+
+_decide_loop = kernel(_decide_rows)
+
+
 class KeySet:
     """A set of dedup keys (non-negative integers): an open-addressing hash table, at most
     half full, so looking up or adding a batch of keys is one pass over it."""
@@ -395,30 +443,29 @@ class Mediation:
         n = c["record_id"].size
         if n == 0:
             return {}
-        reason = np.zeros(n, dtype=np.int8) if reason is None else reason.copy()
+        reason = np.zeros(n, dtype=np.int8) if reason is None else reason.astype(np.int8)
         whole = np.ones(n, dtype=bool) if whole is None else whole
         held = np.zeros(n, dtype=bool) if held is None else held
-        reason[whole & self._too_late(c["sub"], c["start"], too_late_before)] = TOO_LATE
-        sub = np.clip(c["sub"], 0, self.n_subs - 1)
-        go = whole & (reason == OK)
-        reason[go & (c["online"] == 2) & self.uncharged[sub]] = FAIL_OPEN
-        reason[whole & (reason == OK) & (c["start"] >= self.leaves[sub])] = TERMINATED
+        state, valid = np.empty(n, dtype=np.int8), np.empty(n, dtype=bool)
+        counts = np.zeros(3, dtype=np.int64)
+        _decide_loop(reason, np.ascontiguousarray(whole, dtype=bool),
+                     np.ascontiguousarray(held, dtype=bool),
+                     self._too_late(c["sub"], c["start"], too_late_before),
+                     _i64(c["online"]), _i64(c["sub"]), np.asarray(c["start"], np.float64),
+                     self.n_subs, self.uncharged, self.leaves, self.guidable_from, self.sim.now,
+                     state, valid, counts)
         if key is not None and bucket is not None:
-            valid = whole & ((reason == OK) | (reason == FAIL_OPEN) | (reason == TERMINATED))
             self._remember(key[valid], bucket[valid])  # a suspended record is known too
-        reason[whole & (reason == OK) & (self.guidable_from[sub] > self.sim.now)] = NOT_GUIDABLE
         ok = whole & (reason == OK)
-        state = np.where(ok, GUIDED, np.where(reason == NOT_GUIDABLE, RECYCLED, REJECTED))
-        state[held] = HELD
         now = np.full(n, self.sim.now)
         self._log(c, now, now, state, reason)
         wait = reason == NOT_GUIDABLE
         if wait.any():
             self.suspense.append({**{k: c[k][wait] for k in c}, "received": now[wait]})
             self.suspended += int(wait.sum())
-        self.terminated += int((whole & (reason == TERMINATED)).sum())
-        self.too_late += int((whole & (reason == TOO_LATE)).sum())
-        self.fail_open += int((whole & (reason == FAIL_OPEN)).sum())
+        self.terminated += int(counts[0])
+        self.too_late += int(counts[1])
+        self.fail_open += int(counts[2])
         if ok.all():  # the usual batch: every record guided
             return dict(c)
         rows = np.flatnonzero(ok)  # found once for every column
