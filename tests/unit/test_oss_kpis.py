@@ -4,18 +4,23 @@ groups are ratios of summed counters, never averages of ratios."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from twin.kernel import Sim
 from twin.messages import ElementInfo, InventorySnapshot, PmReport
+from twin.oss import kpis as kpis_module
 from twin.oss.inventory import Inventory
 from twin.oss.kpis import KpiBook
 
 P = 900.0
+START = datetime(2026, 1, 5, tzinfo=UTC)
 CELLS = ("a1", "a2", "b1", "c1")  # sites A (a1, a2) and B in region r1, site C in r2
 
 
@@ -39,6 +44,7 @@ def book(make_sim: Callable[..., Sim]) -> KpiBook:
 
 
 def rows(b: KpiBook, name: str) -> dict[tuple[str, str], dict[str, Any]]:
+    b.flush()  # the rows of periods not yet written
     b.sim.records.close()
     return {(r["level"], r["object"]): r
             for r in pq.read_table(b.sim.records.directory / f"{name}.parquet").to_pylist()}
@@ -76,6 +82,38 @@ def test_groups_are_ratios_of_summed_counters(book: KpiBook) -> None:
     assert voice["cssr"] == net["cssr"] and voice["data_mb"] == 0
     assert data["throughput_mbps"] == net["throughput_mbps"] and data["calls_attempted"] == 0
     assert data["cssr"] is None or np.isnan(data["cssr"])
+
+
+def test_rows_alike_however_many_periods_are_computed_together(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows of several periods computed at once (up to a number of cells × periods,
+    and never across a change of period length) are those of each period on its own, in
+    the periods' order."""
+    rng = np.random.default_rng(3)
+    reports = [PmReport(i * P, P if i < 5 else P / 2, "cell", CELLS, {
+        "calls_attempted": rng.integers(0, 500, 4).astype(float),
+        "calls_blocked": rng.integers(0, 5, 4).astype(float),
+        "calls_failed": rng.integers(0, 5, 4).astype(float),
+        "calls_dropped": rng.integers(0, 5, 4).astype(float),
+        "traffic_erlang": rng.random(4) * 9, "sessions_attempted": rng.integers(0, 99, 4) * 1.0,
+        "sms_attempted": rng.integers(0, 99, 4) * 1.0, "data_mb": rng.random(4) * 500,
+        "available_s": np.where(rng.random(4) < 0.2, P / 3, P),
+        "throughput_factor": rng.random(4)}) for i in range(7)]
+    tables = []
+    for cells in (1, 8, 12, 1 << 17):  # a period at a time, two, three, all at once
+        monkeypatch.setattr(kpis_module, "_BATCH_CELLS", cells)
+        (tmp_path / f"t{cells}").mkdir()
+        b = KpiBook(Sim.create(START, 86_400.0, 1, tmp_path / f"t{cells}"))
+        for r in reports:
+            b.on_report(r)
+        b.write()
+        b.sim.records.close()
+        tables.append(pq.read_table(tmp_path / f"t{cells}" / "kpis.parquet").to_pandas())
+    for t in tables[1:]:  # value for value (a NaN where the other has one)
+        pd.testing.assert_frame_equal(t, tables[0], check_exact=True)
+    starts = tables[0]["period_start"]
+    assert starts.is_monotonic_increasing and starts.nunique() == 7
+    assert set(tables[0].loc[starts >= 5 * P, "period_s"]) == {P / 2}
 
 
 def test_run_kpis_sum_every_period(book: KpiBook) -> None:

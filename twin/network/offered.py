@@ -383,7 +383,7 @@ def _packed_frame(frame: Frame) -> bytes:
 def _unpacked_frame(data: memoryview) -> Frame:
     """The frame of a message :func:`_packed_frame` made (its arrays are views of ``data``)."""
     count = int.from_bytes(data[:8], "little")
-    if not 0 < count <= len(data) // 8:
+    if not 0 < count < len(data) // 8:  # the table itself fits
         raise ValueError(f"a frame of {count} parts")
     lengths = np.frombuffer(data[8:8 * (count + 1)], dtype="<i8")
     parts, at = [], _aligned(8 * (count + 1))

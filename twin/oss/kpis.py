@@ -145,7 +145,7 @@ class KpiBook:
         if report.object_kind != "cell":
             return
         if report.objects != self.cells:
-            self._flush()
+            self.flush()
             self._setup(report.objects)
         c = report.counters
         per_cell = {k: np.asarray(c[k], dtype=float) for k in COUNTERS if k != "erlang_s"}
@@ -157,13 +157,13 @@ class KpiBook:
             self.first = report.period_start
         self.last = report.period_start + report.period_s
         if self._pending and report.period_s != self._pending_s:
-            self._flush()
+            self.flush()
         self._pending.append((report.period_start, np.stack([per_cell[k] for k in _NAMES])))
         self._pending_s = report.period_s
         if len(self._pending) * len(self.cells) >= _BATCH_CELLS:
-            self._flush()
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         """The rows of the periods pending, computed together: the same values as one
         period at a time, in the same order, with a few array operations for many periods
         instead of a hundred for each."""
@@ -225,7 +225,7 @@ class KpiBook:
                 for k in keys}
 
     def write(self) -> None:
-        self._flush()
+        self.flush()
         rows = self.run_rows()
         buf = self.sim.records.buffer("kpis_run", KPIS_RUN_SCHEMA)
         if rows is None:
