@@ -65,7 +65,7 @@ import pyarrow.parquet as pq
 from twin.bss import mediation as med
 from twin.bss.catalog import quantity
 from twin.bss.rating import Arrays, Rater, hour_period, rate_one
-from twin.kernel.compiled import cores, kernel
+from twin.kernel.compiled import cores, int64s, kernel
 from twin.messages import SubscriberBase
 
 LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE, FAIL_OPEN, TERMINATED = range(8)
@@ -451,19 +451,18 @@ def prepare_steps(root: Rater, held: npt.NDArray[np.int32], q: Sequence[npt.NDAr
             moved |= (starts[at[i]] != starts[at[i - 1]]).astype(np.int32) << i
     # one array type in each tuple (the loop indexes them by step); a start's cycle and
     # period computed once however many steps share it
-    same = {id(x): _writable(np.ascontiguousarray(x, dtype=np.int64)) for x in q}
+    same = {id(x): _writable(int64s(x)) for x in q}
     qs = tuple(same[id(x)] for x in q)
     found = {id(x): _writable(np.ascontiguousarray(x, dtype=np.float64)) for x in starts}
     cycle = {k: root.cycle_of(x, sub) for k, x in found.items()}
     period = {k: clock.period(x) if clock.hours and clock.table is None
               else np.empty(0, dtype=np.int64) for k, x in found.items()}
-    sub = np.ascontiguousarray(sub, dtype=np.int64)
+    sub = int64s(sub)
     line_of, share_of = ((sub, np.empty(0, dtype=np.int64)) if n_shares == 1
                          else np.divmod(sub, n_shares))
     return Steps(held, moved, qs, np.asarray(at, dtype=np.int64),
                  tuple(found[id(x)] for x in starts), tuple(cycle[id(x)] for x in starts),
-                 sub, np.ascontiguousarray(offer, dtype=np.int64),
-                 np.ascontiguousarray(kind, dtype=np.int64),
+                 sub, int64s(offer), int64s(kind),
                  tuple(period[id(x)] for x in starts), line_of, share_of)
 
 

@@ -35,7 +35,7 @@ from twin.bss.money import percent_of, prorate, round_div
 from twin.bss.rating import bill_cycles
 from twin.bss.sla import SlaCredits, credit_pct, merged_seconds
 from twin.kernel import Calendar, Sim, labels
-from twin.kernel.compiled import kernel
+from twin.kernel.compiled import int64s, kernel
 from twin.messages import ServiceOutageReport, SubscriberBase
 from twin.scenario.schema import BssSpec
 
@@ -99,10 +99,6 @@ def cycle_groups(spec: BssSpec, subs: SubscriberBase,
     share = np.array([spec.bill_cycle_days[d] for d in days])
     acc_group = rng.choice(len(days), size=int(subs.account.max()) + 1, p=share / share.sum())
     return days, acc_group[subs.account].astype(np.int64)
-
-
-def _i64(x: npt.ArrayLike) -> I64:
-    return np.ascontiguousarray(x, dtype=np.int64)
 
 
 def _post_rows(cycle: I64, sub: I64, kind: I64, charge: I64, group: I64, billed: I64,
@@ -220,8 +216,8 @@ class Billing:
         """Rated charges of ``cycle``; those of a billed cycle go on the next open bill.
         Returns the cycle each charge was posted to (its bill)."""
         posted = np.empty(np.size(sub), dtype=np.int64)
-        late, late_minor = _post(_i64(cycle), _i64(sub), _i64(kind), _i64(charge),
-                                 _i64(self.group), self.billed, self.n_real, self.subs.count,
+        late, late_minor = _post(int64s(cycle), int64s(sub), int64s(kind), int64s(charge),
+                                 int64s(self.group), self.billed, self.n_real, self.subs.count,
                                  self.usage.reshape(-1), posted)
         self.late_records += int(late)
         self.late_minor += int(late_minor)

@@ -51,7 +51,7 @@ import pyarrow as pa
 
 from twin.bss import intake
 from twin.kernel import Sim, labels
-from twin.kernel.compiled import kernel
+from twin.kernel.compiled import int64s, kernel
 from twin.messages import PARTIAL_CAUSES, UsageBatch
 from twin.scenario.schema import MediationSpec
 
@@ -157,10 +157,6 @@ def _probe(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> in
         return int(_probe_loop(table, keys, add, found))
 
 
-def _i64(x: np.ndarray) -> I64:
-    return np.ascontiguousarray(x, dtype=np.int64)
-
-
 def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
                  held: npt.NDArray[np.bool_], late: npt.NDArray[np.bool_], online: I64,
                  sub: I64, start: npt.NDArray[np.float64], n_subs: int,
@@ -238,7 +234,7 @@ class KeySet:
 
 def _checked(keys: I64) -> I64:
     """The keys as contiguous int64; a negative one would read as an empty slot."""
-    out = np.ascontiguousarray(keys, dtype=np.int64)
+    out = int64s(keys)
     if out.size and out.min() < 0:
         raise ValueError("dedup keys must be non-negative")
     return out
@@ -451,7 +447,7 @@ class Mediation:
         _decide_loop(reason, np.ascontiguousarray(whole, dtype=bool),
                      np.ascontiguousarray(held, dtype=bool),
                      self._too_late(c["sub"], c["start"], too_late_before),
-                     _i64(c["online"]), _i64(c["sub"]), np.asarray(c["start"], np.float64),
+                     int64s(c["online"]), int64s(c["sub"]), np.asarray(c["start"], np.float64),
                      self.n_subs, self.uncharged, self.leaves, self.guidable_from, self.sim.now,
                      state, valid, counts)
         if key is not None and bucket is not None:

@@ -18,6 +18,9 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import numpy as np
+import numpy.typing as npt
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -36,6 +39,12 @@ def kernel(fn: F, inline: bool = False) -> F:
     opts: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False,
                             "inline": "always" if inline else "never"}
     return cast(F, numba.njit(**opts)(fn))
+
+
+def int64s(x: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """``x`` as a contiguous int64 array (itself when it is one): how the compiled loops
+    take their integer arrays, one machine type whatever the caller's."""
+    return np.ascontiguousarray(x, dtype=np.int64)
 
 
 def cores() -> int:

@@ -48,7 +48,6 @@ NODE_IDS = {VOICE: 1, DATA: 2, SMS: 3}  # recording entities: msc1, pgw1, smsc1
 MB = 1_000_000
 OFF_NET = 491_500_000_000  # other national mobile networks: 49 15x xxxxxxxx
 ABROAD = 447_000_000_000  # international: 44 7xxx xxxxxx
-_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def _mix_one(x: np.uint64) -> np.uint64:
