@@ -191,13 +191,16 @@ class OnlineCharging:
     def debit(self, sub: I64, amount: I64) -> None:
         np.subtract.at(self.balance, sub, amount)
         # only the lines now due a top-up: those few are sorted out of repeats, not every line
-        self._schedule_topups(np.unique(sub[self._due_topup(sub)]))
+        self._top_up(np.unique(sub[self._due_topup(sub)]))
 
     # --- top-ups ------------------------------------------------------------------------------
 
     def _schedule_topups(self, subs: I64 | None = None) -> None:
         idx = np.arange(self.subs.count) if subs is None else subs
-        low = idx[self._due_topup(idx)]
+        self._top_up(idx[self._due_topup(idx)])
+
+    def _top_up(self, low: I64) -> None:
+        """Schedule a top-up of each of the lines ``low`` (due one, each once)."""
         if low.size:
             delay = self.rng.exponential(max(self.spec.topup_delay_mean, 1.0), low.size)
             self.topup_at[low] = self.sim.now + delay
