@@ -438,6 +438,14 @@ def main(argv: list[str] | None = None) -> int:
                 cases.append(Case("metro", (*METRO, f"duration={days:g}d"), 1, kind="naive"))
     if args.pairs < 1:
         p.error(f"--pairs must be at least 1, not {args.pairs}")
+    from twin.scenario import ScenarioError, load
+
+    for case in cases:  # a scenario the options make invalid: said now, before any run
+        try:
+            load(case.scenario, list(case.overrides))
+        except ScenarioError as e:
+            p.error(f"the {case.name} case ({case.kind}) is not a valid scenario with these "
+                    f"options: {e}")
     rows = bench(cases, report=not args.no_report, pairs=args.pairs)
     print(table(rows))
     print(notes(rows))

@@ -32,6 +32,18 @@ def test_smoke_benchmark_writes_table_and_json(tmp_path: Path,
     assert len(memory["rss_mb"]) == 12 and all(mb > 0 for _, mb in memory["rss_mb"])
 
 
+def test_options_that_make_a_case_invalid_are_a_clear_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """One simulated day of the metro case ends before the quickstart's scripted fault: the
+    benchmark says so and exits 2 before running anything (no traceback)."""
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--metro-only", "--metro-days", "1"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "metro case (twin)" in err and "faults.scripted[0].at" in err
+    assert "Traceback" not in err
+
+
 def test_large_case_is_a_valid_scenario() -> None:
     from twin.scenario import load
 
