@@ -205,6 +205,21 @@ def test_every_table_and_column_is_in_tables_md(quick) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_the_tables_said_to_have_no_nulls_store_required_columns(quick) -> None:
+    """The conventions of docs/tables.md name the tables with a value in every row of every
+    column: exactly those store every column as a Parquet required column."""
+    import pyarrow.parquet as pq
+
+    said = re.search(r"^- The large tables (.*?) have a value in every row",
+                     read(DOCS / "tables.md"), re.M | re.S)
+    assert said, "docs/tables.md no longer names the tables without nulls"
+    named = spans(said.group(1))
+    stored = {t for t in quick.tables
+              if all(c.max_definition_level == 0 for c in
+                     pq.ParquetFile(quick.path / "tables" / f"{t}.parquet").schema)}
+    assert named == stored
+
+
 def test_the_handler_table_lists_every_route(quick) -> None:
     text = section(read(DOCS / "tables.md"), "## The message log and the handler table")
     rows, latency = {}, {}

@@ -51,7 +51,8 @@ class Identity:
     detail: str  # what was found: the counts that break it, or what it checked
 
 
-def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, ...]:
+def ints_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, ...]:
+    """The one row ``sql`` returns, as integers (a null as 0)."""
     rows = con.execute(sql).fetchall()  # all: the connection is free for the next one
     assert len(rows) == 1
     row = rows[0]
@@ -93,7 +94,7 @@ def _sql_text(s: str) -> str:
 
 
 def _invoice_ids(con: duckdb.DuckDBPyConnection) -> Identity:
-    (dup_id, dup_cycle) = _row(con, """
+    (dup_id, dup_cycle) = ints_row(con, """
         SELECT (SELECT count(*) - count(DISTINCT invoice_id) FROM invoices),
                (SELECT count(*) FROM (SELECT account, bill_cycle FROM invoices
                                       GROUP BY ALL HAVING count(*) > 1))""")
@@ -103,7 +104,7 @@ def _invoice_ids(con: duckdb.DuckDBPyConnection) -> Identity:
 
 
 def _lines_on_invoices(con: duckdb.DuckDBPyConnection) -> Identity:
-    (orphans, minor, wrong) = _row(con, """
+    (orphans, minor, wrong) = ints_row(con, """
         SELECT count(*) FILTER (WHERE i.invoice_id IS NULL),
                coalesce(sum(l.amount_minor) FILTER (WHERE i.invoice_id IS NULL), 0),
                count(*) FILTER (WHERE i.invoice_id IS NOT NULL AND i.account <> l.account)
@@ -129,7 +130,7 @@ def _invoices_are_lines(con: duckdb.DuckDBPyConnection, vat_pct: float) -> Ident
     differs = " OR ".join(f"i.{c} <> coalesce(l.{c}, 0)" for c in _COMPONENTS)
     # VAT of the net amount in basis points, half away from zero (as money.percent_of)
     vat = f"sign(i.net_minor) * ((abs(i.net_minor) * {round(vat_pct * 100)} + 5000) // 10000)"
-    (bad, parts, totals, tax) = _row(con, f"""
+    (bad, parts, totals, tax) = ints_row(con, f"""
         WITH l AS (SELECT invoice_id, {sums},
                           coalesce(sum(amount_minor) FILTER (WHERE line_type <> 'tax'), 0)
                               AS net_minor
@@ -150,7 +151,7 @@ def _invoices_are_lines(con: duckdb.DuckDBPyConnection, vat_pct: float) -> Ident
 def _one_time_fees(con: duckdb.DuckDBPyConnection) -> Identity:
     # a line owes its offer's fee when it is new and its activation was not left undone
     # (an order for it that never completed)
-    (bad, twice) = _row(con, """
+    (bad, twice) = ints_row(con, """
         WITH owed AS (
             SELECT s.sub, CASE WHEN s.new_line AND NOT EXISTS (
                                SELECT 1 FROM product_orders o WHERE o.sub = s.sub
@@ -171,7 +172,7 @@ _KIND_LINE = "CASE r.kind WHEN 0 THEN 'usage_voice' WHEN 1 THEN 'usage_data' ELS
 
 
 def _usage_lines(con: duckdb.DuckDBPyConnection) -> Identity:
-    (bad,) = _row(con, f"""
+    (bad,) = ints_row(con, f"""
         WITH r AS (  -- summed per line and kind first: the join then sees few rows; rows
                      -- charging nothing add nothing to a line (most usage is in bundles)
             SELECT account, bill_cycle, sub, kind, sum(charge_minor) AS amount FROM rated
@@ -368,7 +369,8 @@ def _dispositions(con: duckdb.DuckDBPyConnection,
         "rated_at": pa.array([], pa.float64()), "charge_minor": pa.array([], pa.int64()),
         "state": pa.array([], pa.string())}))
     con.register("late_rows", late_rows)
-    n_late, carried, carried_rated, carried_minor = _row(con, CARRIED.format(late="late_rows"))
+    n_late, carried, carried_rated, carried_minor = ints_row(con,
+                                                             CARRIED.format(late="late_rows"))
     con.unregister("late_rows")
     bad, own, balance, rerated = (int(x) for x in tally)
     bad += n_late - carried

@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twin.analysis.ledger import Identity, ledger
+from twin.analysis.ledger import Identity, ints_row, ledger
 from twin.bss.billing import USAGE_LINES
 from twin.bss.money import percent_of
 from twin.bss.sla import counted_outage, credit_pct
@@ -83,11 +83,11 @@ def read_books(tables: Path, bss: Any) -> Books:
     one-time fees)."""
     con = duckdb.connect()
     inv_path, lines_path = tables / "invoices.parquet", tables / "invoice_lines.parquet"
-    rated_minor = _one(con, f"SELECT sum(charge_minor) FROM '{tables / 'rated.parquet'}'")
-    rated_records = _one(con, f"SELECT count(*) FROM '{tables / 'rated.parquet'}' "
-                              "WHERE state = 'rated'")
-    online = _one(con, f"SELECT sum(charge_minor) FROM '{tables / 'rated.parquet'}' "
-                       "WHERE channel = 'balance'")
+    # one scan of the largest table for its three totals
+    rated_minor, rated_records, online = ints_row(con, f"""
+        SELECT sum(charge_minor), count(*) FILTER (WHERE state = 'rated'),
+               sum(charge_minor) FILTER (WHERE channel = 'balance')
+        FROM '{tables / 'rated.parquet'}'""")
     billed_usage = _one(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
                              f"WHERE line_type IN {USAGE_LINES}")
     receipts = _one(con, f"SELECT count(*) FROM '{tables / 'cdrs.parquet'}' "

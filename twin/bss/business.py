@@ -25,7 +25,7 @@ from twin.bss.mediation import Cols, Mediation
 from twin.bss.orders import ProductOrders
 from twin.bss.rating import Rater, Rating, TariffClock
 from twin.bss.rerating import Rerating
-from twin.kernel import Sim, labels
+from twin.kernel import Sim, labels, required
 from twin.messages import (
     OCS_UNAVAILABLE,
     CreditRelease,
@@ -40,7 +40,7 @@ from twin.messages import (
 )
 from twin.scenario.schema import BssSpec
 
-RATED_SCHEMA = pa.schema([
+RATED_SCHEMA = required([
     ("record_id", pa.int64()), ("node_id", pa.int64()), ("sub", pa.int64()),
     ("account", pa.int64()), ("offer", pa.string()), ("kind", pa.int8()),
     ("start", pa.float64()), ("duration_s", pa.int64()), ("volume_bytes", pa.int64()),

@@ -50,12 +50,12 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.bss import intake
-from twin.kernel import Sim, labels
+from twin.kernel import Sim, labels, required
 from twin.kernel.compiled import int64s, kernel
 from twin.messages import PARTIAL_CAUSES, UsageBatch
 from twin.scenario.schema import MediationSpec
 
-CDR_SCHEMA = pa.schema([
+CDR_SCHEMA = required([
     ("record_id", pa.int64()), ("node_id", pa.int64()), ("sub", pa.int64()),
     ("kind", pa.int8()), ("start", pa.float64()), ("duration_s", pa.int64()),
     ("volume_bytes", pa.int64()), ("cause", pa.int8()), ("received", pa.float64()),

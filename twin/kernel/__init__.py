@@ -6,11 +6,11 @@ explicitly — there is no global state, so two runs in one process never touch 
 
 from twin.kernel.bus import MessageBus
 from twin.kernel.calendar import Calendar
-from twin.kernel.records import Labels, RecordBuffer, RecordStore, labels
+from twin.kernel.records import Labels, RecordBuffer, RecordStore, labels, required
 from twin.kernel.rng import RandomStreams
 from twin.kernel.sim import Sim
 
 __all__ = [
     "Calendar", "Labels", "MessageBus", "RandomStreams", "RecordBuffer", "RecordStore", "Sim",
-    "labels",
+    "labels", "required",
 ]

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from twin.kernel import Sim, labels
+from twin.kernel import Sim, labels, required
 from twin.kernel.compiled import cores
 from twin.messages import (
     CAMEL_INIT_CALL_RELEASE,
@@ -58,13 +58,13 @@ _INSTANT = 1e-9  # seconds; below it a call or session wants no time at all
 
 Arr = npt.NDArray[Any]
 
-USAGE_SCHEMA = pa.schema([
+USAGE_SCHEMA = required([
     ("id", pa.int64()), ("kind", pa.string()), ("sub", pa.int64()), ("cell", pa.string()),
     ("start", pa.float64()), ("intended_s", pa.float64()), ("actual_s", pa.float64()),
     ("intended_bytes", pa.int64()), ("actual_bytes", pa.int64()), ("outcome", pa.string()),
     ("answer_s", pa.float64()),
 ])
-PM_SCHEMA = pa.schema([
+PM_SCHEMA = required([
     ("period_start", pa.float64()), ("cell", pa.string()), ("calls_offered", pa.int64()),
     ("calls_blocked", pa.int64()), ("calls_lost_outage", pa.int64()),
     ("calls_dropped", pa.int64()), ("sessions_offered", pa.int64()),

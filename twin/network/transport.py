@@ -25,11 +25,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from twin.kernel import Sim, labels
+from twin.kernel import Sim, labels, required
 from twin.messages import PmReport
 from twin.network.state import NetworkState
 
-LINK_SCHEMA = pa.schema([
+LINK_SCHEMA = required([
     ("period_start", pa.float64()), ("link", pa.string()), ("load_mbps", pa.float64()),
     ("utilisation", pa.float64()), ("available_s", pa.float64()),
     ("demand_mbps", pa.float64()),

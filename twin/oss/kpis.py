@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from twin.kernel import Labels, Sim, labels
+from twin.kernel import Labels, Sim, labels, required
 from twin.messages import PmReport
 from twin.oss.inventory import Inventory
 
@@ -50,9 +50,9 @@ KPI_FIELDS = [
     ("blocking", pa.float64()), ("throughput_mbps", pa.float64()),
     ("user_throughput", pa.float64()),
 ]
-KPIS_SCHEMA = pa.schema([("period_start", pa.float64()), ("period_s", pa.float64()),
+KPIS_SCHEMA = required([("period_start", pa.float64()), ("period_s", pa.float64()),
                          *KPI_FIELDS])
-KPIS_RUN_SCHEMA = pa.schema([("start", pa.float64()), ("end", pa.float64()), *KPI_FIELDS])
+KPIS_RUN_SCHEMA = required([("start", pa.float64()), ("end", pa.float64()), *KPI_FIELDS])
 _NAMES = (*COUNTERS, "tf_mb")  # the counters summed into rows (tf_mb: throughput × data MB)
 _BATCH_CELLS = 1 << 17  # cells × periods whose rows are computed together
 
