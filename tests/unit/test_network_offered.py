@@ -116,6 +116,23 @@ def test_a_run_stopped_mid_interval_draws_the_part_here() -> None:
     same(ahead.take(part[1], part[1] + 60.0), here.draw_all(part[1], part[1] + 60.0))
 
 
+def test_frames_are_received_on_a_thread_that_ends_with_the_process() -> None:
+    """The process's frames are read and unpacked ahead, on a thread of the run's process,
+    without the run asking for them; closing stops that thread too."""
+    import threading
+
+    before = set(threading.enumerate())
+    ahead = DrawAhead(make_offered(), INTERVAL, HORIZON)
+    readers = [t for t in set(threading.enumerate()) - before if t.name == "traffic-frames"]
+    assert len(readers) == 1
+    deadline = time.monotonic() + 60
+    while not ahead._frames.full():  # frames waiting, none taken
+        assert time.monotonic() < deadline, "no frames received in a minute"
+        time.sleep(0.02)
+    ahead.close()
+    assert not readers[0].is_alive()
+
+
 def test_a_process_that_dies_is_a_clear_error() -> None:
     ahead = DrawAhead(make_offered(), INTERVAL, HORIZON)
     assert ahead.proc is not None

@@ -19,7 +19,6 @@ import contextlib
 import os
 import pickle
 import queue
-import select
 import subprocess
 import sys
 import tempfile
@@ -302,7 +301,14 @@ class DrawAhead:
                 bufsize=0)  # unbuffered: what select() sees is all there is
         assert self.proc.stdout is not None
         _widen(self.proc.stdout)
-        self._stop = weakref.finalize(self, _stop, self.proc, self.errors)
+        # frames are read and unpacked on a thread of their own (the pipe's reads let the
+        # lock go), a couple ahead, so the run's thread only takes them
+        self._frames: queue.Queue[Ahead | BaseException] = queue.Queue(maxsize=2)
+        done = threading.Event()
+        reader = threading.Thread(target=_receive, args=(self.proc.stdout, self._frames, done),
+                                  name="traffic-frames", daemon=True)
+        reader.start()
+        self._stop = weakref.finalize(self, _stop, self.proc, self.errors, done, reader)
 
     def take(self, t0: float, t1: float) -> list[Drawn]:
         while self.proc is not None and (self.caught_up or self._ready()):
@@ -311,23 +317,22 @@ class DrawAhead:
                 continue  # drawn here already
             self.caught_up = True
             if span == (t0, t1):
-                return [Drawn.unpacked(d) for d in drawn]
+                return drawn
             self.close()
             for rng, state in zip(self.offered.rng, states, strict=True):
                 rng.bit_generator.state = state
         return self.offered.draw_all(t0, t1)
 
     def _ready(self) -> bool:
-        """Whether the process has a frame out (reading one then waits a moment at most)."""
-        assert self.proc is not None and self.proc.stdout is not None
-        return bool(select.select([self.proc.stdout], [], [], 0)[0])
+        """Whether a frame of the process is out: received, or about to be (the process
+        has ended: the reader is putting in its last frames, or its end)."""
+        assert self.proc is not None
+        return not self._frames.empty() or self.proc.poll() is not None
 
-    def _frame(self) -> Frame:
-        assert self.proc is not None and self.proc.stdout is not None
-        out = self.proc.stdout
-        try:
-            return _unpacked_frame(_read(out, int.from_bytes(_read(out, 8), "little")))
-        except (EOFError, pickle.UnpicklingError, ValueError) as e:
+    def _frame(self) -> Ahead:
+        assert self.proc is not None
+        item = self._frames.get()
+        if isinstance(item, (EOFError, pickle.UnpicklingError, ValueError)):
             proc = self.proc
             proc.kill()
             proc.wait()
@@ -335,11 +340,41 @@ class DrawAhead:
             err = self.errors.read().decode(errors="replace")
             self.close()
             raise RuntimeError("traffic: the process drawing attempts ahead stopped: "
-                               + (err.strip().splitlines() or [repr(e)])[-1]) from e
+                               + (err.strip().splitlines() or [repr(item)])[-1]) from item
+        if isinstance(item, BaseException):
+            self.close()
+            raise item
+        return item
 
     def close(self) -> None:
         self._stop()
         self.proc = None
+
+
+# a frame as the run takes it: its span, the streams' states before it, the draws
+Ahead = tuple[tuple[float, float], list[Any], list[Drawn]]
+
+
+def _receive(out: IO[bytes], frames: queue.Queue[Ahead | BaseException],
+             done: threading.Event) -> None:
+    """Read the process's frames from ``out`` into ``frames``, unpacked, until it ends (its
+    end, or a damaged frame, is put in as the exception) or ``done`` is set."""
+    while not done.is_set():
+        item: Ahead | BaseException
+        try:
+            span, states, drawn = _unpacked_frame(
+                _read(out, int.from_bytes(_read(out, 8), "little")))
+            item = (span, states, [Drawn.unpacked(d) for d in drawn])
+        except BaseException as e:  # handed to the run's thread
+            item = e
+        while not done.is_set():
+            try:
+                frames.put(item, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        if isinstance(item, BaseException):
+            return
 
 
 def _read(pipe: IO[bytes], n: int) -> memoryview:
@@ -403,10 +438,16 @@ def _widen(pipe: IO[bytes]) -> None:
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
-def _stop(proc: subprocess.Popen[bytes], errors: IO[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes], errors: IO[bytes], done: threading.Event,
+          reader: threading.Thread) -> None:
+    done.set()
     if proc.poll() is None:
         proc.kill()
     proc.wait()
+    # the process is gone, so its pipe ends: the reader sees that, or done, and stops
+    # before the pipe is closed under it
+    if reader is not threading.current_thread():
+        reader.join()
     if proc.stdout is not None:
         proc.stdout.close()
     errors.close()
