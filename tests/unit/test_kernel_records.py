@@ -308,3 +308,47 @@ def test_required_columns_are_stored_without_nulls_and_refuse_one(tmp_path: Path
     b.append(i=0, name=None, x=0.0)
     with pytest.raises(pa.ArrowInvalid, match=r"'name'.*non-nullable"):
         bad.close()
+
+
+def test_rows_computed_later_are_computed_on_the_writer_thread_in_order(
+        tmp_path: Path) -> None:
+    """``extend_later`` rows keep their place among the other batches and are computed
+    when their chunk becomes a table: on the writer's thread for a chunk of large batches,
+    once however often a live reader asks first. Columns missing or of the wrong length
+    fail the run with the table named."""
+    import threading
+
+    from twin.kernel.records import SMALL_BATCH
+
+    n = 2 * SMALL_BATCH
+    computed: list[str] = []
+
+    def later(lo: int) -> Any:
+        def columns() -> dict[str, Any]:
+            computed.append(threading.current_thread().name)
+            return {"i": np.arange(lo, lo + n), "name": ["c"] * n, "x": np.ones(n)}
+        return columns
+
+    store = RecordStore(tmp_path / "a", chunk_rows=3 * n)
+    (tmp_path / "a").mkdir()
+    buf = store.buffer("t", SCHEMA)
+    buf.extend({"i": np.arange(n), "name": ["a"] * n, "x": np.zeros(n)})
+    buf.extend_later(n, later(n))
+    assert computed == []  # not yet
+    staged, tables, _ = buf.unflushed()
+    assert staged == 2 and tables[1].column("i").to_pylist() == list(range(n, 2 * n))
+    buf.extend_later(n, later(2 * n))  # the chunk is full: handed to the writer
+    store.close()
+    assert computed == [threading.current_thread().name, "parquet-writer"]
+    table = pq.read_table(buf.path)
+    assert table.column("i").to_pylist() == list(range(3 * n))
+    assert table.column("name").to_pylist() == ["a"] * n + ["c"] * 2 * n
+
+    for bad, error in (({"i": np.arange(2), "name": ["c"] * 2}, "miss \\['x'\\]"),
+                       ({"i": np.arange(3), "name": ["c"] * 3, "x": np.ones(3)},
+                        "computed \\[3\\] rows, not 2")):
+        broken = RecordStore(tmp_path / f"b{len(bad)}")
+        (tmp_path / f"b{len(bad)}").mkdir()
+        broken.buffer("t", SCHEMA).extend_later(2, lambda bad=bad: bad)
+        with pytest.raises((KeyError, ValueError), match=f"table t: .*{error}"):
+            broken.close()

@@ -131,3 +131,32 @@ def test_run_kpis_sum_every_period(book: KpiBook) -> None:
     summary = book.summary()
     assert summary["kpi_cssr"] == pytest.approx(0.85)
     assert summary["kpi_availability"] == pytest.approx((2 * 3 * P + P / 2) / (8 * P))
+
+
+def test_rows_of_earlier_cells_are_computed_with_their_groups(tmp_path: Path) -> None:
+    """Rows are computed later, on the table's writer: periods reported before the cells
+    changed keep the groups of their cells (and the rows a book given only them writes)."""
+    def cells_report(t0: float, cells: tuple[str, ...], calls: float) -> PmReport:
+        n = len(cells)
+        return PmReport(t0, P, "cell", cells, {
+            **{k: np.full(n, calls) for k in ("calls_attempted", "sessions_attempted",
+                                              "sms_attempted")},
+            **{k: np.zeros(n) for k in ("calls_blocked", "calls_failed", "calls_dropped",
+                                        "traffic_erlang", "data_mb")},
+            "available_s": np.full(n, P), "throughput_factor": np.ones(n)})
+
+    few, more = CELLS[:2], CELLS
+    first = [cells_report(i * P, few, 10.0 + i) for i in range(3)]
+    then = [cells_report((3 + i) * P, more, 20.0 + i) for i in range(3)]
+    tables = {}
+    for name, reports in (("both", first + then), ("first", first), ("then", then)):
+        (tmp_path / name).mkdir()
+        b = KpiBook(Sim.create(START, 86_400.0, 1, tmp_path / name))
+        for r in reports:
+            b.on_report(r)
+        b.flush()
+        b.sim.records.close()
+        tables[name] = pq.read_table(tmp_path / name / "kpis.parquet").to_pandas()
+    alone = pd.concat([tables["first"], tables["then"]], ignore_index=True)
+    pd.testing.assert_frame_equal(tables["both"], alone, check_exact=True)
+    assert set(tables["both"].loc[tables["both"]["period_start"] < 3 * P, "object"]) >= set(few)

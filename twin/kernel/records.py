@@ -152,6 +152,35 @@ def _storage(schema: pa.Schema) -> tuple[pa.Schema, bool]:
     return pa.schema(fields), False
 
 
+@dataclass(eq=False)
+class _Later:
+    """Rows of a table whose columns are computed when they are converted (see
+    :meth:`RecordBuffer.extend_later`), once (a live reader may ask before the writer)."""
+
+    table: str
+    names: list[str]
+    rows: int
+    compute: Callable[[], Mapping[str, Column]]
+    done: dict[str, Column] | None = None
+
+    def columns(self) -> dict[str, Column]:
+        if self.done is None:
+            given = self.compute()
+            missing = [n for n in self.names if n not in given]
+            if missing:
+                raise KeyError(f"table {self.table}: computed rows miss {missing}")
+            out = {n: given[n] for n in self.names}
+            sizes = {len(c) for c in out.values()}
+            if sizes != {self.rows}:
+                raise ValueError(f"table {self.table}: computed {sorted(sizes)} rows, not "
+                                 f"{self.rows}")
+            self.done = out
+        return self.done
+
+
+Chunk = dict[str, Column] | _Later
+
+
 class RecordBuffer:
     def __init__(self, name: str, schema: pa.Schema, path: Path,
                  chunk_rows: int = 250_000, writer: Writer | None = None) -> None:
@@ -164,7 +193,7 @@ class RecordBuffer:
         self._stored, self._store_schema = _storage(schema)
         self._cols: dict[str, list[Any]] = {n: [] for n in self._names}
         self._pending = 0  # rows appended one by one, not yet staged as a chunk
-        self._chunks: list[dict[str, Column]] = []
+        self._chunks: list[Chunk] = []
         self._staged = 0  # rows in _chunks
         self._writer: pq.ParquetWriter | None = None
         self._thread = writer  # None: write in the caller's thread
@@ -208,6 +237,19 @@ class RecordBuffer:
         if self._staged >= self.chunk_rows:
             self._flush()
 
+    def extend_later(self, rows: int, columns: Callable[[], Mapping[str, Column]]) -> None:
+        """Append ``rows`` rows whose columns ``columns()`` computes when their chunk becomes
+        a table — on the writer's thread, mostly: work whose only use is this table is done
+        beside the simulation. ``columns`` must not depend on what changes after the call."""
+        if rows <= 0:
+            return
+        self._stage_rows()
+        self._chunks.append(_Later(self.name, self._names, rows, columns))
+        self._staged += rows
+        self.rows += rows
+        if self._staged >= self.chunk_rows:
+            self._flush()
+
     def _stage_rows(self) -> None:
         if self._pending:
             self._chunks.append(dict(self._cols))
@@ -248,9 +290,10 @@ class RecordBuffer:
         self._writer.close()
         self._writer = None
 
-    def _table(self, chunks: list[dict[str, Column]]) -> pa.Table:
+    def _table(self, chunks: list[Chunk]) -> pa.Table:
+        cols = [c.columns() if isinstance(c, _Later) else c for c in chunks]
         return pa.Table.from_arrays(
-            [_to_arrow([c[f.name] for c in chunks], f.type) for f in self._stored],
+            [_to_arrow([c[f.name] for c in cols], f.type) for f in self._stored],
             schema=self._stored)
 
     def _flush(self, here: bool = False) -> None:

@@ -23,6 +23,7 @@ network's availability.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,23 @@ def kpis(sums: dict[str, npt.NDArray[Any]], cells: npt.NDArray[Any],
     }
 
 
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """How cells' counters sum into the rows of every level (made by
+    :meth:`KpiBook._setup`; a new one when the cells change, so rows computed later on
+    the writer's thread use the one of their periods)."""
+
+    above_n: int  # rows above the cell (sites, regions, network)
+    flat: npt.NDArray[np.int64]  # counter k's bin for each cell's row above it
+    cell_order: npt.NDArray[np.int64]  # cell rows are sorted by name
+    levels: Labels
+    objects: Labels
+    cell_count: F64
+    service_mask: dict[str, F64]  # which counters each service row keeps
+    not_voice: npt.NDArray[np.bool_]
+    not_data: npt.NDArray[np.bool_]
+
+
 class KpiBook:
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
@@ -89,6 +107,7 @@ class KpiBook:
         self.cells: tuple[str, ...] = ()
         self.index = np.zeros(0, np.int64)  # cell → its row at every level (_setup)
         self.groups_n = 0
+        self.groups: _Groups | None = None  # (_setup)
         self.total: dict[str, F64] = {}
         self.first: float | None = None
         self.last = 0.0
@@ -120,25 +139,26 @@ class KpiBook:
         # land in k * (groups above the cell) + group
         n = len(cells)
         above = self.index[n:] - n
-        self.above_n = offset - n
-        self.flat = (np.arange(len(COUNTERS) + 1)[:, None] * self.above_n
-                     + above[None, :]).ravel()
-        self.cell_order = np.argsort(self.index[:n])  # cell rows are sorted by name
+        above_n = offset - n
         # the same names every period: label codes, not a million Python strings a day
-        self.levels = _labels(levels + ["service"] * len(SERVICE_COUNTERS))
-        self.objects = _labels(objects + list(SERVICE_COUNTERS))
-        self.cell_count = np.append(np.bincount(self.index, minlength=offset),
-                                    [len(cells)] * len(SERVICE_COUNTERS)).astype(float)
-        # which counters each service row keeps (available_s: every cell carries every one)
-        self.service_mask = {k: np.array([float(k in keep or k == "available_s"
-                                                or (k == "tf_mb" and svc == "data"))
-                                          for svc, keep in SERVICE_COUNTERS.items()])
-                             for k in (*COUNTERS, "tf_mb")}
-        svc = list(SERVICE_COUNTERS)
-        self.not_voice = np.zeros(len(self.levels), bool)
-        self.not_data = np.zeros(len(self.levels), bool)
-        self.not_voice[offset:] = [x != "voice" for x in svc]
-        self.not_data[offset:] = [x != "data" for x in svc]
+        levels_l = _labels(levels + ["service"] * len(SERVICE_COUNTERS))
+        not_voice = np.zeros(len(levels_l), bool)
+        not_data = np.zeros(len(levels_l), bool)
+        not_voice[offset:] = [x != "voice" for x in SERVICE_COUNTERS]
+        not_data[offset:] = [x != "data" for x in SERVICE_COUNTERS]
+        self.groups = _Groups(
+            above_n=above_n,
+            flat=(np.arange(len(COUNTERS) + 1)[:, None] * above_n + above[None, :]).ravel(),
+            cell_order=np.argsort(self.index[:n]),
+            levels=levels_l, objects=_labels(objects + list(SERVICE_COUNTERS)),
+            cell_count=np.append(np.bincount(self.index, minlength=offset),
+                                 [len(cells)] * len(SERVICE_COUNTERS)).astype(float),
+            # available_s: every cell carries every service
+            service_mask={k: np.array([float(k in keep or k == "available_s"
+                                             or (k == "tf_mb" and svc == "data"))
+                                       for svc, keep in SERVICE_COUNTERS.items()])
+                          for k in (*COUNTERS, "tf_mb")},
+            not_voice=not_voice, not_data=not_data)
         self.total = {k: np.zeros(len(cells)) for k in (*COUNTERS, "tf_mb")}
 
     def on_report(self, report: PmReport) -> None:
@@ -169,50 +189,24 @@ class KpiBook:
         instead of a hundred for each."""
         if not self._pending:
             return
-        cols = self._rows(np.stack([w for _, w in self._pending]), self._pending_s)
-        each = len(cols["level"]) // len(self._pending)
-        self.buf.extend({"period_start": np.repeat([t for t, _ in self._pending], each),
-                         "period_s": np.full(each * len(self._pending), self._pending_s),
-                         **cols})
-        self._pending = []
+        pending, seconds, groups = self._pending, self._pending_s, self.groups
+        assert groups is not None
+        each = len(groups.levels)  # rows a period
 
-    def _rows(self, w: F64, seconds: float) -> dict[str, Any]:
-        """Rows per cell, site, region, network and service of each period, from per-cell
-        counters ``w`` (periods × counters of :data:`_NAMES` × cells, in report order) over
-        ``seconds`` each."""
-        periods, keys, _ = w.shape
-        size = keys * self.above_n  # each period's sums above the cell: bins of their own
-        flat = (np.arange(periods)[:, None] * size + self.flat[None, :]).ravel()
-        above = np.bincount(flat, weights=np.tile(w, (1, 1, 3)).ravel(),
-                            minlength=periods * size).reshape(periods, keys, self.above_n)
-        cells = w[:, :, self.cell_order]
-        sums: dict[str, npt.NDArray[Any]] = {
-            k: np.concatenate([cells[:, i], above[:, i],
-                               above[:, i, -1:] * self.service_mask[k]], axis=1).ravel()
-            for i, k in enumerate(_NAMES)}  # cells, sites, regions, network; services
-        count = np.tile(self.cell_count, periods)
-        row = kpis(sums, count, seconds)
-        for k in ("cssr", "drop_rate", "blocking"):
-            row[k][np.tile(self.not_voice, periods)] = np.nan
-        for k in ("throughput_mbps", "user_throughput"):
-            row[k][np.tile(self.not_data, periods)] = np.nan
-        out: dict[str, Any] = {"level": labels(np.tile(self.levels.codes, periods),
-                                               self.levels.names),
-                               "object": labels(np.tile(self.objects.codes, periods),
-                                                self.objects.names),
-                               "cells": count.astype(np.int64), "observed_s": count * seconds,
-                               **{k: sums[k] for k in COUNTERS}, **row}
-        for k in ("calls_attempted", "calls_blocked", "calls_failed", "calls_dropped",
-                  "sessions_attempted", "sms_attempted"):
-            out[k] = np.rint(out[k]).astype(np.int64)
-        return out
+        def rows() -> dict[str, Any]:  # only the table reads them: computed on its writer
+            cols = _rows(groups, np.stack([w for _, w in pending]), seconds)
+            return {"period_start": np.repeat([t for t, _ in pending], each),
+                    "period_s": np.full(each * len(pending), seconds), **cols}
+
+        self.buf.extend_later(each * len(pending), rows)
+        self._pending = []
 
     def run_rows(self) -> dict[str, Any] | None:
         """The whole run's KPIs (counters summed over every period)."""
-        if self.first is None:
+        if self.first is None or self.groups is None:
             return None
-        return self._rows(np.stack([self.total[k] for k in _NAMES])[None],
-                          self.last - self.first)
+        return _rows(self.groups, np.stack([self.total[k] for k in _NAMES])[None],
+                     self.last - self.first)
 
     def summary(self) -> dict[str, float | None]:
         """Network KPIs over the run, for ``summary.json``."""
@@ -239,3 +233,35 @@ def _labels(values: list[str]) -> Labels:
     names = tuple(dict.fromkeys(values))
     pos = {n: i for i, n in enumerate(names)}
     return labels(np.array([pos[v] for v in values], dtype=np.int32), names)
+
+
+def _rows(g: _Groups, w: F64, seconds: float) -> dict[str, Any]:
+    """Rows per cell, site, region, network and service of each period, from per-cell
+    counters ``w`` (periods × counters of :data:`_NAMES` × cells, in report order) over
+    ``seconds`` each, grouped as ``g`` says."""
+    periods, keys, _ = w.shape
+    size = keys * g.above_n  # each period's sums above the cell: bins of their own
+    flat = (np.arange(periods)[:, None] * size + g.flat[None, :]).ravel()
+    above = np.bincount(flat, weights=np.tile(w, (1, 1, 3)).ravel(),
+                        minlength=periods * size).reshape(periods, keys, g.above_n)
+    cells = w[:, :, g.cell_order]
+    sums: dict[str, npt.NDArray[Any]] = {
+        k: np.concatenate([cells[:, i], above[:, i],
+                           above[:, i, -1:] * g.service_mask[k]], axis=1).ravel()
+        for i, k in enumerate(_NAMES)}  # cells, sites, regions, network; services
+    count = np.tile(g.cell_count, periods)
+    row = kpis(sums, count, seconds)
+    for k in ("cssr", "drop_rate", "blocking"):
+        row[k][np.tile(g.not_voice, periods)] = np.nan
+    for k in ("throughput_mbps", "user_throughput"):
+        row[k][np.tile(g.not_data, periods)] = np.nan
+    out: dict[str, Any] = {"level": labels(np.tile(g.levels.codes, periods),
+                                           g.levels.names),
+                           "object": labels(np.tile(g.objects.codes, periods),
+                                            g.objects.names),
+                           "cells": count.astype(np.int64), "observed_s": count * seconds,
+                           **{k: sums[k] for k in COUNTERS}, **row}
+    for k in ("calls_attempted", "calls_blocked", "calls_failed", "calls_dropped",
+              "sessions_attempted", "sms_attempted"):
+        out[k] = np.rint(out[k]).astype(np.int64)
+    return out
