@@ -298,7 +298,7 @@ class DrawAhead:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [sys.executable, "-P", "-c", "from twin.network.offered import serve; serve()"],
                 stdin=given, stdout=subprocess.PIPE, stderr=self.errors, env=env,
-                bufsize=0)  # unbuffered: what select() sees is all there is
+                bufsize=0)  # unbuffered: each frame is read whole into memory of its own
         assert self.proc.stdout is not None
         _widen(self.proc.stdout)
         # frames are read and unpacked on a thread of their own (the pipe's reads let the
