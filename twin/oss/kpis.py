@@ -52,7 +52,7 @@ KPI_FIELDS = [
     ("user_throughput", pa.float64()),
 ]
 KPIS_SCHEMA = required([("period_start", pa.float64()), ("period_s", pa.float64()),
-                         *KPI_FIELDS])
+                       *KPI_FIELDS])
 KPIS_RUN_SCHEMA = required([("start", pa.float64()), ("end", pa.float64()), *KPI_FIELDS])
 _NAMES = (*COUNTERS, "tf_mb")  # the counters summed into rows (tf_mb: throughput × data MB)
 _BATCH_CELLS = 1 << 17  # cells × periods whose rows are computed together
