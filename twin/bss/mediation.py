@@ -163,7 +163,7 @@ def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
                  uncharged: npt.NDArray[np.bool_], leaves: npt.NDArray[np.float64],
                  guidable_from: npt.NDArray[np.float64], now: float,
                  state: npt.NDArray[np.int8], valid: npt.NDArray[np.bool_],
-                 counts: I64) -> int:
+                 counts: I64) -> None:
     """Each record's reason, in place, by the rules of :meth:`Mediation._decide` in their
     order (a ``whole`` record: written off if ``late``; else, still OK, fail-open if charged
     online on an uncharged line, terminated if it starts once its line left, not guidable
@@ -195,7 +195,6 @@ def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
             state[i] = GUIDED
         else:
             state[i] = RECYCLED if r == NOT_GUIDABLE else REJECTED
-    return 0
 
 
 _decide_loop = kernel(_decide_rows)

@@ -105,7 +105,6 @@ class KpiBook:
         self.sim = sim
         self.inventory: Inventory | None = None
         self.cells: tuple[str, ...] = ()
-        self.index = np.zeros(0, np.int64)  # cell → its row at every level (_setup)
         self.groups_n = 0
         self.groups: _Groups | None = None  # (_setup)
         self.total: dict[str, F64] = {}
@@ -133,12 +132,12 @@ class KpiBook:
             levels += [level] * len(names)
             objects += [str(n) for n in names]
             offset += len(names)
-        self.index = np.concatenate(idx_parts)
+        index = np.concatenate(idx_parts)  # cell → its row at every level
         self.groups_n = offset
         # one bincount for every counter and every group above the cell: counter k's sums
         # land in k * (groups above the cell) + group
         n = len(cells)
-        above = self.index[n:] - n
+        above = index[n:] - n
         above_n = offset - n
         # the same names every period: label codes, not a million Python strings a day
         levels_l = _labels(levels + ["service"] * len(SERVICE_COUNTERS))
@@ -149,9 +148,9 @@ class KpiBook:
         self.groups = _Groups(
             above_n=above_n,
             flat=(np.arange(len(COUNTERS) + 1)[:, None] * above_n + above[None, :]).ravel(),
-            cell_order=np.argsort(self.index[:n]),
+            cell_order=np.argsort(index[:n]),
             levels=levels_l, objects=_labels(objects + list(SERVICE_COUNTERS)),
-            cell_count=np.append(np.bincount(self.index, minlength=offset),
+            cell_count=np.append(np.bincount(index, minlength=offset),
                                  [len(cells)] * len(SERVICE_COUNTERS)).astype(float),
             # available_s: every cell carries every service
             service_mask={k: np.array([float(k in keep or k == "available_s"
