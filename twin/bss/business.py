@@ -174,20 +174,28 @@ class BusinessSupport:
         posted = np.full(n, -1, dtype=np.int64)  # the bill cycle it goes on; -1: a balance
         posted[inv] = self.billing.add_usage_in(r.cycle[inv], sub[inv],
                                                 c["kind"][inv].astype(np.int64), charge[inv])
-        self.rated.extend({
-            "record_id": c["record_id"], "node_id": c["node_id"], "sub": sub,
-            "account": self.subs.account[sub].astype(np.int64),
-            "offer": labels(offer, self.subs.offers), "kind": c["kind"], "start": c["start"],
-            "duration_s": c["duration_s"], "volume_bytes": c["volume_bytes"],
-            "period": labels(r.period, self.prices.periods), "billable": r.billable,
-            "allowance_used": r.covered, "chargeable": r.chargeable, "units": r.units,
-            "charge_minor": charge,
-            "state": labels(np.full(n, RATED_STATES.index(state)), RATED_STATES),
-            "channel": labels(online.astype(np.int8), CHANNELS),
-            "rated_at": np.full(n, self.sim.now),
-            "charging_id": c.get("charging_id", c["record_id"]).astype(np.int64),
-            "parts": c.get("parts", np.zeros(n, dtype=np.int32)).astype(np.int32),
-            "bill_cycle": posted})
+        # columns only the table needs are made on the writer's thread (from the arrays
+        # given now: the mapping ``c`` is the caller's)
+        now, code = self.sim.now, RATED_STATES.index(state)
+        account, offers, periods = self.subs.account, self.subs.offers, self.prices.periods
+        given = {k: c[k] for k in ("record_id", "node_id", "kind", "start", "duration_s",
+                                   "volume_bytes")}
+        cid, parts = c.get("charging_id", c["record_id"]), c.get("parts")
+
+        def rows() -> dict[str, Any]:
+            return {
+                **given, "sub": sub, "account": account[sub].astype(np.int64),
+                "offer": labels(offer, offers), "period": labels(r.period, periods),
+                "billable": r.billable, "allowance_used": r.covered,
+                "chargeable": r.chargeable, "units": r.units, "charge_minor": charge,
+                "state": labels(np.full(n, code), RATED_STATES),
+                "channel": labels(online.astype(np.int8), CHANNELS),
+                "rated_at": np.full(n, now), "charging_id": cid.astype(np.int64),
+                "parts": (np.zeros(n, dtype=np.int32) if parts is None
+                          else parts.astype(np.int32)),
+                "bill_cycle": posted}
+
+        self.rated.extend_later(n, rows)
         self.rated_minor += int(charge.sum())
         if online.any():
             if state == "rated":

@@ -234,6 +234,13 @@ def _labels(values: list[str]) -> Labels:
     return labels(np.array([pos[v] for v in values], dtype=np.int32), names)
 
 
+def _tiled(x: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
+    """``np.tile(x, n)`` of a 1-D array, copied in one go without the GIL (``np.tile`` and
+    a concatenation of many small pieces keep it: this runs on the writer's thread, beside
+    the simulation)."""
+    return np.broadcast_to(x, (n, x.size)).ravel()
+
+
 def _rows(g: _Groups, w: F64, seconds: float) -> dict[str, Any]:
     """Rows per cell, site, region, network and service of each period, from per-cell
     counters ``w`` (periods × counters of :data:`_NAMES` × cells, in report order) over
@@ -241,22 +248,23 @@ def _rows(g: _Groups, w: F64, seconds: float) -> dict[str, Any]:
     periods, keys, _ = w.shape
     size = keys * g.above_n  # each period's sums above the cell: bins of their own
     flat = (np.arange(periods)[:, None] * size + g.flat[None, :]).ravel()
-    above = np.bincount(flat, weights=np.tile(w, (1, 1, 3)).ravel(),
+    # (a concatenation, not np.tile: it lets the GIL go while it copies)
+    above = np.bincount(flat, weights=np.concatenate([w, w, w], axis=2).ravel(),
                         minlength=periods * size).reshape(periods, keys, g.above_n)
     cells = w[:, :, g.cell_order]
     sums: dict[str, npt.NDArray[Any]] = {
         k: np.concatenate([cells[:, i], above[:, i],
                            above[:, i, -1:] * g.service_mask[k]], axis=1).ravel()
         for i, k in enumerate(_NAMES)}  # cells, sites, regions, network; services
-    count = np.tile(g.cell_count, periods)
+    count = _tiled(g.cell_count, periods)
     row = kpis(sums, count, seconds)
     for k in ("cssr", "drop_rate", "blocking"):
-        row[k][np.tile(g.not_voice, periods)] = np.nan
+        row[k][_tiled(g.not_voice, periods)] = np.nan
     for k in ("throughput_mbps", "user_throughput"):
-        row[k][np.tile(g.not_data, periods)] = np.nan
-    out: dict[str, Any] = {"level": labels(np.tile(g.levels.codes, periods),
+        row[k][_tiled(g.not_data, periods)] = np.nan
+    out: dict[str, Any] = {"level": labels(_tiled(g.levels.codes, periods),
                                            g.levels.names),
-                           "object": labels(np.tile(g.objects.codes, periods),
+                           "object": labels(_tiled(g.objects.codes, periods),
                                             g.objects.names),
                            "cells": count.astype(np.int64), "observed_s": count * seconds,
                            **{k: sums[k] for k in COUNTERS}, **row}
