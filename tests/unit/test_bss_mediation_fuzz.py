@@ -166,3 +166,23 @@ def test_unreadable_records_are_rejected_with_their_reason(
     mediation.sim.records.close()
     rows = pq.read_table(mediation.cdrs.path).to_pylist()
     assert sorted(r["reason"] for r in rows) == sorted(reasons)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64,
+                                   np.float64, np.bool_])
+def test_bounds_are_checked_whatever_the_column_type(dtype: type) -> None:
+    # the extremes of the type, the bounds and their neighbours: a bound the check leaves
+    # out as one the type cannot cross must be one no value crosses
+    if dtype is np.bool_:
+        a = np.array([False, True])
+    else:
+        info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else np.finfo(dtype)
+        edges = {int(info.min), int(info.max), 0, 1, -1, 127, 128, -128, -129, 4095, 4096,
+                 2**44 - 1, 2**44, 2**63 - 1, -(2**63 - 1), 10**12, 10**12 + 1}
+        a = np.array(sorted(v for v in edges if info.min <= v <= info.max), dtype=dtype)
+    for lo, hi in intake.BOUNDS.values():
+        whole = a == np.floor(a) if a.dtype.kind == "f" else np.ones(a.size, dtype=bool)
+        expected = ((a.astype(object) >= lo) & (a.astype(object) <= hi)).astype(bool) & whole
+        fits = intake._fits(a, lo, hi)
+        got = np.ones(a.size, dtype=bool) if fits is None else fits
+        assert got.tolist() == expected.tolist(), (lo, hi)

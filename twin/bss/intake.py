@@ -90,8 +90,9 @@ def _batch_problem(columns: Mapping[str, Any], n: int) -> str | None:
     return None
 
 
-def _fits(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """Which values of ``a`` are whole numbers from ``lo`` to ``hi``."""
+def _fits(a: np.ndarray, lo: int, hi: int) -> np.ndarray | None:
+    """Which values of ``a`` are whole numbers from ``lo`` to ``hi``; None: all of them,
+    whatever they are (an integer type whose range is inside the bounds)."""
     if a.dtype.kind == "f":
         # the nearest doubles inside the bounds (2^63 - 1 is not a double)
         flo = float(lo) if float(lo) >= lo else float(np.nextafter(float(lo), 0.0))
@@ -101,21 +102,38 @@ def _fits(a: np.ndarray, lo: int, hi: int) -> np.ndarray:
         return out
     if a.dtype.kind == "u":
         return (a <= np.uint64(hi)) & (a >= np.uint64(max(lo, 0)))
-    return (a >= lo) & (a <= hi)
+    if a.dtype.kind == "b":
+        return (a >= lo) & (a <= hi)
+    # a signed integer: only the bounds its type can cross are compared
+    info = np.iinfo(a.dtype)
+    low, high = lo > info.min, hi < info.max
+    if low and high:
+        return (a >= lo) & (a <= hi)
+    if low:
+        return a >= lo
+    if high:
+        return a <= hi
+    return None
 
 
 def _row_problems(c: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """Per row: index into :data:`REASONS` + 1, or 0 for a readable record."""
     code = np.zeros(n, dtype=np.int8)
+
+    def mark(bad: np.ndarray, reason: str) -> None:
+        if bad.any():  # most batches have no problem: no rows to mark
+            code[(code == 0) & bad] = REASONS.index(reason) + 1
+
     for name in TIMES:
         if name in c:
             with np.errstate(invalid="ignore"):
-                bad = ~(np.abs(c[name].astype(np.float64)) <= TIME_MAX_S)  # NaN: false
-            code[(code == 0) & bad] = REASONS.index(BAD_TIME) + 1
+                mark(~(np.abs(c[name].astype(np.float64, copy=False)) <= TIME_MAX_S),
+                     BAD_TIME)  # NaN: not within
     for name, (lo, hi) in BOUNDS.items():
         if name in c:
-            reason = BAD_QUANTITY if name in QUANTITIES else BAD_ID
-            code[(code == 0) & ~_fits(c[name], lo, hi)] = REASONS.index(reason) + 1
+            fits = _fits(c[name], lo, hi)
+            if fits is not None:
+                mark(~fits, BAD_QUANTITY if name in QUANTITIES else BAD_ID)
     return code
 
 
@@ -134,7 +152,8 @@ def _loggable(columns: Mapping[str, Any], rows: np.ndarray | None, n: int) -> Co
             out[name] = a.astype(np.float64)
         else:
             lo, hi = BOUNDS[name]
-            out[name] = np.where(_fits(a, lo, hi), a, 0).astype(dtype)
+            fits = _fits(a, lo, hi)
+            out[name] = (a if fits is None else np.where(fits, a, 0)).astype(dtype)
     return out
 
 
@@ -154,8 +173,9 @@ def screen(columns: Mapping[str, Any]) -> tuple[Cols, Cols, list[str]]:
               for a in [_array(columns[k])] if a is not None}
     code = _row_problems(arrays, n)
     if "charging_id" not in arrays:  # the record id stands in for it in the duplicate key
-        lo, hi = BOUNDS["charging_id"]
-        code[(code == 0) & ~_fits(arrays["record_id"], lo, hi)] = REASONS.index(BAD_ID) + 1
+        fits = _fits(arrays["record_id"], *BOUNDS["charging_id"])
+        if fits is not None:
+            code[(code == 0) & ~fits] = REASONS.index(BAD_ID) + 1
     # columns already of their type are taken as they are (nothing writes into them)
     if not code.any():
         good = {k: a.astype(DTYPES.get(k, np.int64), copy=False) for k, a in arrays.items()}
