@@ -56,11 +56,6 @@ class ReconciliationError(RuntimeError):
     pass
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
 @dataclass(frozen=True)
 class Books:
     """What the BSS's own tables say: totals of ``rated``, ``cdrs``, ``invoices`` and
@@ -88,13 +83,13 @@ def read_books(tables: Path, bss: Any) -> Books:
         SELECT sum(charge_minor), count(*) FILTER (WHERE state = 'rated'),
                sum(charge_minor) FILTER (WHERE channel = 'balance')
         FROM '{tables / 'rated.parquet'}'""")
-    billed_usage = _one(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
-                             f"WHERE line_type IN {USAGE_LINES}")
-    receipts = _one(con, f"SELECT count(*) FROM '{tables / 'cdrs.parquet'}' "
-                         "WHERE parts = 0 AND processed = received")
-    inv = {k: _one(con, f"SELECT sum({k}_minor) FROM '{inv_path}'")
-           for k in ("recurring", "one_time", "discount", "usage", "sla_credit", "net", "tax",
-                     "total")}
+    (billed_usage,) = ints_row(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
+                                    f"WHERE line_type IN {USAGE_LINES}")
+    (receipts,) = ints_row(con, f"SELECT count(*) FROM '{tables / 'cdrs.parquet'}' "
+                                "WHERE parts = 0 AND processed = received")
+    totals = ("recurring", "one_time", "discount", "usage", "sla_credit", "net", "tax", "total")
+    inv = dict(zip(totals, ints_row(con, "SELECT " + ", ".join(f"sum({k}_minor)" for k in totals)
+                                    + f" FROM '{inv_path}'"), strict=True))
     con.close()
     rows, counts = ledger(tables, float(bss.spec.catalog.vat_pct),
                           dict(zip(bss.prices.offers, bss.prices.one_time.tolist(), strict=True)))
