@@ -199,8 +199,7 @@ class BusinessSupport:
         self.rated_minor += int(charge.sum())
         if online.any():
             if state == "rated":
-                session = c.get("charging_id", c["record_id"]).astype(np.int64)
-                self.ocs.charge(session[online], sub[online], charge[online])
+                self.ocs.charge(cid[online].astype(np.int64), sub[online], charge[online])
             else:
                 self.ocs.adjust(sub[online], charge[online])
 
