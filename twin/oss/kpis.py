@@ -194,7 +194,7 @@ class KpiBook:
 
         def rows() -> dict[str, Any]:  # only the table reads them: computed on its writer
             cols = _rows(groups, np.stack([w for _, w in pending]), seconds)
-            return {"period_start": np.repeat([t for t, _ in pending], each),
+            return {"period_start": _repeated(np.array([t for t, _ in pending]), each),
                     "period_s": np.full(each * len(pending), seconds), **cols}
 
         self.buf.extend_later(each * len(pending), rows)
@@ -239,6 +239,11 @@ def _tiled(x: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
     a concatenation of many small pieces keep it: this runs on the writer's thread, beside
     the simulation)."""
     return np.broadcast_to(x, (n, x.size)).ravel()
+
+
+def _repeated(x: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
+    """``np.repeat(x, n)`` of a 1-D array, copied as :func:`_tiled` copies."""
+    return np.broadcast_to(x[:, None], (x.size, n)).ravel()
 
 
 def _rows(g: _Groups, w: F64, seconds: float) -> dict[str, Any]:
