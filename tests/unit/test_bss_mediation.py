@@ -462,6 +462,38 @@ def test_sessions_assembled_now_come_out_in_the_order_their_records_were_written
     assert out["parts"].tolist() == [0, 3, 0]
 
 
+@pytest.mark.parametrize("wanted", [("record_id", "sub", "parts"), COLUMNS])
+def test_asked_for_some_columns_the_guided_records_are_the_same(
+        make_sim: Callable[..., Sim], wanted: tuple[str, ...]) -> None:
+    """``columns`` trims what comes out, not which records: the same rows in the same order
+    (a duplicate and an unknown line rejected, a session assembled among single records,
+    a record of a line not guidable yet), and the same log."""
+    def run(columns: tuple[str, ...] | None) -> tuple[list[dict[str, np.ndarray]], list[Any]]:
+        spec = MediationSpec(dedup_retention=RETENTION, suspense_max_age=3 * 3600.0)
+        guidable_from = np.full(N_SUBS, -np.inf)
+        guidable_from[9] = 5000.0
+        m = Mediation(make_sim(horizon=86_400.0), N_SUBS, spec, guidable_from)
+        b = batch([1, 5, 6, 7, 7], subs=[3, 9, 42, 4, 4])
+        s = parts(4, [1, 2, 3], last=3)
+        s.columns["record_id"] = np.array([2, 4, 3], dtype=np.int64)
+        both = UsageBatch({k: np.concatenate([b.columns[k], s.columns[k]])
+                           for k in ("record_id", "node_id", "sub", "kind", "start",
+                                     "duration_s", "volume_bytes", "cause")}
+                          | {k: np.concatenate([np.zeros(5, np.int64), s.columns[k]])
+                             for k in ("charging_id", "seq")})
+        both.columns["charging_id"][:5] = [51, 52, 53, 54, 54]
+        outs = [m.process(both, columns=columns), m.process(batch([8]), columns=columns)]
+        return outs, cdrs(m)
+
+    (full, log_full), (some, log_some) = run(None), run(wanted)
+    assert full[0]["record_id"].tolist() == [1, 3, 7]  # 5 waits, 6 unknown, a 7 repeated
+    for f, s in zip(full, some, strict=True):
+        assert list(s) == list(wanted)
+        for k in wanted:
+            assert s[k].tolist() == f[k].tolist(), k
+    assert log_some == log_full
+
+
 def test_records_with_the_same_id_keep_the_order_they_came_in(mediation: Mediation) -> None:
     """Two recording entities number their records alike (ids 0–299 each, interleaved); a
     session closed by record 151 comes out after the single records numbered 151, and

@@ -55,6 +55,9 @@ CUSTOMER_SCHEMA = pa.schema([
     ("cell", pa.string()), ("new_line", pa.bool_()), ("bill_cycle_day", pa.int64()),
     ("region", pa.string()),
 ])
+# the columns of a guided record rating reads (and the ``rated`` table keeps)
+RATED_FROM = ("record_id", "node_id", "sub", "kind", "start", "duration_s", "volume_bytes",
+              "cause", "charging_id", "parts")
 RATED_STATES = ("rated", "rerated")
 CHANNELS = ("invoice", "balance")  # postpaid usage goes on invoices, online prepaid on balances
 
@@ -137,7 +140,7 @@ class BusinessSupport:
         self.collector.on_batch(batch)
 
     def _mediate(self, batch: UsageBatch) -> None:
-        self._rate(self.mediation.process(batch, self.billing.write_off_before()))
+        self._rate(self.mediation.process(batch, self.billing.write_off_before(), RATED_FROM))
 
     def _recycling(self) -> Generator[simpy.Event, None, None]:
         step = self.spec.mediation.recycle_every

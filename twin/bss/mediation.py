@@ -43,7 +43,7 @@ and a second row when a suspended record is later guided or rejected.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -320,10 +320,12 @@ class Mediation:
         return np.asarray(start < np.asarray(before)[np.clip(sub, 0, self.n_subs - 1)])
 
     def process(self, batch: UsageBatch,
-                too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
+                too_late_before: float | npt.NDArray[np.float64] = -np.inf,
+                columns: Sequence[str] | None = None) -> Cols:
         """The records of ``batch`` guided now, with the sessions whose parts are complete
         now. Records starting before ``too_late_before`` belong to a bill cycle closed for
-        good: rejected, written off."""
+        good: rejected, written off. ``columns``: only these of :data:`COLUMNS` are wanted
+        (the others of the guided records are not copied); default all."""
         self._forget_old()
         c = normalise(self._intake(batch))
         n = c["record_id"].size
@@ -357,9 +359,11 @@ class Mediation:
                               "received": np.full(int(held.sum()), self.sim.now)})
             self.partials += int(held.sum())
         out = _concat(self._decide(c, too_late_before, reason, ~part & (reason == OK), held,
-                                   key, bucket), self.assemble(too_late_before))
+                                   key, bucket, columns), self.assemble(too_late_before))
         if not out:
             return out
+        if columns is not None:
+            out = {k: out[k] for k in columns}
         # in the order the records were written (an assembled session where its closing
         # record was): allowances go to the same records as with partial records off
         rid = out["record_id"]
@@ -430,11 +434,11 @@ class Mediation:
                 reason: npt.NDArray[np.int8] | None = None,
                 whole: npt.NDArray[np.bool_] | None = None,
                 held: npt.NDArray[np.bool_] | None = None, key: I64 | None = None,
-                bucket: I64 | None = None) -> Cols:
+                bucket: I64 | None = None, columns: Sequence[str] | None = None) -> Cols:
         """Write-off, fail-open, churn and guiding for the ``whole`` records (single records
         and assembled sessions; default all), logging every row of ``c`` in order (rows
         already rejected by ``reason``, parts ``held`` for assembly); the records guided
-        now."""
+        now (``columns`` of them, default all)."""
         n = c["record_id"].size
         if n == 0:
             return {}
@@ -464,7 +468,7 @@ class Mediation:
         if ok.all():  # the usual batch: every record guided
             return dict(c)
         rows = np.flatnonzero(ok)  # found once for every column
-        return {k: c[k][rows] for k in c}
+        return {k: c[k][rows] for k in (c if columns is None else columns)}
 
     def recycle(self, too_late_before: float | npt.NDArray[np.float64] = -np.inf) -> Cols:
         """Retry the records in suspense: guided when their line is known now; rejected when
