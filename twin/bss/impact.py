@@ -54,14 +54,16 @@ class ImpactDesk:
 
     def on_rated(self, sub: I64, start: npt.NDArray[np.float64], charge: I64) -> None:
         """Charges the BSS just rated, credited to the lines' cells and the hour of use."""
-        if sub.size == 0:
+        paid = np.flatnonzero(charge)  # most records are inside an allowance: no charge
+        if paid.size == 0:
             return
-        hour = np.floor(start / HOUR).astype(np.int64)
+        hour = np.floor(start[paid] / HOUR).astype(np.int64)
         now_h = int(self.sim.now // HOUR)
-        keep = (hour > now_h - self.window_h) & (hour <= now_h) & (charge != 0)
+        keep = (hour > now_h - self.window_h) & (hour <= now_h)
         if not keep.any():
             return
-        hour, cell, charge = hour[keep], self.sub_cell[sub[keep]], charge[keep]
+        rows = paid[keep]
+        hour, cell, charge = hour[keep], self.sub_cell[sub[rows]], charge[rows]
         slot = hour % self.window_h
         for s in np.unique(slot):  # a slot reused for a newer hour starts again from zero
             h = int(hour[slot == s].max())
