@@ -366,6 +366,22 @@ def test_late_usage_goes_on_the_next_open_bill(
                                 np.array([1])).tolist() == [2]
 
 
+def test_usage_charged_elsewhere_is_not_posted(
+        make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
+    """Rows ``elsewhere`` marks (charged to a prepaid balance) go on no bill: posted -1,
+    not added, not counted late, even of a billed cycle; the others as without them."""
+    bss, sim, (a, b) = two_groups(make_sim, default_catalog)
+    billing = bss.billing
+    sim.env.run(until=12 * DAY)  # group 1 billed its first cycle
+    posted = billing.add_usage_in(np.array([0, 0, 0, 1]), np.array([a, b, b, b]),
+                                  np.array([0, 1, 2, 2]), np.array([5, 7, 11, 13]),
+                                  elsewhere=np.array([True, True, False, False]))
+    assert posted.tolist() == [-1, -1, 1, 1]
+    assert (billing.late_records, billing.late_minor) == (1, 11)
+    assert billing.usage[0, a].tolist() == [0, 0, 0]
+    assert billing.usage[1, b].tolist() == [0, 0, 11 + 13]
+
+
 def test_usage_is_too_late_once_its_bill_is_older_than_the_window(
         make_sim: Callable[..., Sim], default_catalog: dict[str, Any]) -> None:
     bss, sim, (a, b) = two_groups(make_sim, default_catalog)

@@ -102,12 +102,17 @@ def cycle_groups(spec: BssSpec, subs: SubscriberBase,
 
 
 def _post_rows(cycle: I64, sub: I64, kind: I64, charge: I64, group: I64, billed: I64,
-               n_real: I64, n_subs: int, usage: I64, posted: I64) -> tuple[int, int]:
+               n_real: I64, n_subs: int, usage: I64, posted: I64,
+               elsewhere: npt.NDArray[np.bool_]) -> tuple[int, int]:
     """Add each charge to ``usage`` (cycle, line, kind, flat) of its cycle, or of the open
     bill when its own cycle was billed (late: counted, and how much, returned); the cycle
-    each went on into ``posted``."""
+    each went on into ``posted`` (-1 for the rows ``elsewhere`` marks: not posted; empty:
+    none)."""
     late, late_minor = 0, 0
     for i in range(sub.size):
+        if elsewhere.size and elsewhere[i]:
+            posted[i] = -1
+            continue
         s, k = sub[i], cycle[i]
         g = group[s]
         if k < billed[g]:
@@ -212,13 +217,16 @@ class Billing:
         self.one_time_due[sub] = self.prices.one_time[self.inventory.current[sub]]
 
     def add_usage_in(self, cycle: I64, sub: I64, kind: npt.NDArray[np.integer],
-                     charge: I64) -> I64:
+                     charge: I64, elsewhere: npt.NDArray[np.bool_] | None = None) -> I64:
         """Rated charges of ``cycle``; those of a billed cycle go on the next open bill.
-        Returns the cycle each charge was posted to (its bill)."""
+        Returns the cycle each charge was posted to (its bill; -1 for the rows ``elsewhere``
+        marks, charged elsewhere and not posted)."""
         posted = np.empty(np.size(sub), dtype=np.int64)
+        skip = (np.empty(0, dtype=bool) if elsewhere is None
+                else np.ascontiguousarray(elsewhere, dtype=bool))
         late, late_minor = _post(int64s(cycle), int64s(sub), int64s(kind), int64s(charge),
                                  int64s(self.group), self.billed, self.n_real, self.subs.count,
-                                 self.usage.reshape(-1), posted)
+                                 self.usage.reshape(-1), posted, skip)
         self.late_records += int(late)
         self.late_minor += int(late_minor)
         return posted

@@ -173,10 +173,8 @@ class BusinessSupport:
                      r: Rating, charge: npt.NDArray[np.int64], state: str) -> None:
         n = sub.size
         online = self.ocs.prepaid[sub]
-        inv = ~online
-        posted = np.full(n, -1, dtype=np.int64)  # the bill cycle it goes on; -1: a balance
-        posted[inv] = self.billing.add_usage_in(r.cycle[inv], sub[inv],
-                                                c["kind"][inv].astype(np.int64), charge[inv])
+        # the bill cycle each goes on; -1: a balance
+        posted = self.billing.add_usage_in(r.cycle, sub, c["kind"], charge, elsewhere=online)
         # columns only the table needs are made on the writer's thread (from the arrays
         # given now: the mapping ``c`` is the caller's)
         now, code = self.sim.now, RATED_STATES.index(state)
