@@ -103,12 +103,18 @@ def cycle_groups(spec: BssSpec, subs: SubscriberBase,
 
 def _post_rows(cycle: I64, sub: I64, kind: I64, charge: I64, group: I64, billed: I64,
                n_real: I64, n_subs: int, usage: I64, posted: I64,
-               elsewhere: npt.NDArray[np.bool_]) -> tuple[int, int]:
+               elsewhere: npt.NDArray[np.bool_]) -> tuple[int, int, int]:
     """Add each charge to ``usage`` (cycle, line, kind, flat) of its cycle, or of the open
-    bill when its own cycle was billed (late: counted, and how much, returned); the cycle
-    each went on into ``posted`` (-1 for the rows ``elsewhere`` marks: not posted; empty:
-    none)."""
+    bill when its own cycle was billed (late: counted, and how much, returned, then a
+    number of no meaning); the cycle each went on into ``posted`` (-1 for the rows
+    ``elsewhere`` marks: not posted; empty: none)."""
     late, late_minor = 0, 0
+    # first every row's line and total read: independent loads the memory serves together,
+    # so the loop below finds them in the cache (a miss or two a row otherwise)
+    warm = 0
+    for i in range(sub.size):
+        if not (elsewhere.size and elsewhere[i]):
+            warm += (usage[(cycle[i] * n_subs + sub[i]) * 3 + kind[i]] > 0) + group[sub[i]]
     for i in range(sub.size):
         if elsewhere.size and elsewhere[i]:
             posted[i] = -1
@@ -121,7 +127,7 @@ def _post_rows(cycle: I64, sub: I64, kind: I64, charge: I64, group: I64, billed:
             k = max(k, min(billed[g], n_real[g] - 1))
         usage[(k * n_subs + s) * 3 + kind[i]] += charge[i]
         posted[i] = k
-    return late, late_minor
+    return late, late_minor, warm
 
 
 _post = kernel(_post_rows)
@@ -224,9 +230,9 @@ class Billing:
         posted = np.empty(np.size(sub), dtype=np.int64)
         skip = (np.empty(0, dtype=bool) if elsewhere is None
                 else np.ascontiguousarray(elsewhere, dtype=bool))
-        late, late_minor = _post(int64s(cycle), int64s(sub), int64s(kind), int64s(charge),
-                                 int64s(self.group), self.billed, self.n_real, self.subs.count,
-                                 self.usage.reshape(-1), posted, skip)
+        late, late_minor, _ = _post(int64s(cycle), int64s(sub), int64s(kind), int64s(charge),
+                                    int64s(self.group), self.billed, self.n_real,
+                                    self.subs.count, self.usage.reshape(-1), posted, skip)
         self.late_records += int(late)
         self.late_minor += int(late_minor)
         return posted

@@ -131,12 +131,18 @@ def _home_of(key: np.int64) -> np.int64:
 _home = kernel(_home_of, inline=True)
 
 
-def _probe_keys(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> int:
+def _probe_keys(table: I64, keys: I64, add: bool,
+                found: npt.NDArray[np.bool_]) -> tuple[int, int]:
     """Linear probing from each key's home slot: ``found`` tells which keys the table holds
     (before this call's own additions, or an earlier row of ``keys`` when adding); with
-    ``add`` the others go in. Returns how many went in."""
+    ``add`` the others go in. Returns how many went in (and a number of no meaning)."""
     mask = table.size - 1
     added = 0
+    # first every key's home slot read: independent loads the memory serves together, so
+    # the probing below finds them in the cache (a miss a key otherwise, in a large table)
+    warm = 0
+    for i in range(keys.size):
+        warm += table[_home(keys[i]) & mask] == keys[i]
     for i in range(keys.size):
         k = keys[i]
         h = _home(k) & mask
@@ -146,7 +152,7 @@ def _probe_keys(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) 
         if add and not found[i]:
             table[h] = k
             added += 1
-    return added
+    return added, warm
 
 
 _probe_loop = kernel(_probe_keys)
@@ -154,7 +160,7 @@ _probe_loop = kernel(_probe_keys)
 
 def _probe(table: I64, keys: I64, add: bool, found: npt.NDArray[np.bool_]) -> int:
     with np.errstate(over="ignore"):  # the hash wraps (uncompiled, numpy would warn)
-        return int(_probe_loop(table, keys, add, found))
+        return int(_probe_loop(table, keys, add, found)[0])
 
 
 def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
@@ -163,14 +169,20 @@ def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
                  uncharged: npt.NDArray[np.bool_], leaves: npt.NDArray[np.float64],
                  guidable_from: npt.NDArray[np.float64], now: float,
                  state: npt.NDArray[np.int8], valid: npt.NDArray[np.bool_],
-                 counts: I64) -> None:
+                 counts: I64) -> int:
     """Each record's reason, in place, by the rules of :meth:`Mediation._decide` in their
     order (a ``whole`` record: written off if ``late``; else, still OK, fail-open if charged
     online on an uncharged line, terminated if it starts once its line left, not guidable
     yet if its line is not); its ``state`` (held parts: received); ``valid``: a whole record
     whose key is remembered (OK, fail-open or terminated before guiding); ``counts`` of whole
-    records terminated, too late and fail-open."""
+    records terminated, too late and fail-open. Returns a number of no meaning."""
     last = n_subs - 1  # a line number out of range is read as the nearest line's
+    # first every record's line read: independent loads the memory serves together, so the
+    # loop below finds them in the cache (two misses a record otherwise)
+    warm = 0
+    for i in range(reason.size):
+        s = min(max(sub[i], 0), last)
+        warm += leaves[s] < guidable_from[s]
     for i in range(reason.size):
         r = reason[i]
         valid[i] = False
@@ -195,6 +207,7 @@ def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
             state[i] = GUIDED
         else:
             state[i] = RECYCLED if r == NOT_GUIDABLE else REJECTED
+    return warm
 
 
 _decide_loop = kernel(_decide_rows)
