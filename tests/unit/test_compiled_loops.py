@@ -3,7 +3,9 @@ the shortcuts that replaced a pass over a table."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -12,9 +14,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.analysis.revenue import _max_id
+from twin.analysis.revenue import (
+    Parts,
+    Steps,
+    _Chain,
+    _max_id,
+    _talk,
+    label_values,
+    position_in,
+    prepare_steps,
+)
+from twin.bss.catalog import PriceTable, quantity
 from twin.bss.mediation import KeySet, _by_bucket
+from twin.bss.rating import Rater, TariffClock
+from twin.kernel import Calendar
 from twin.network.offered import by_cell_then_time, pick_guide, pick_weighted
+from twin.scenario.schema import CatalogSpec
 
 keys = st.lists(st.integers(0, 2**62), max_size=300)
 
@@ -136,3 +151,113 @@ def test_a_negative_key_is_refused_not_read_as_an_empty_slot() -> None:
         KeySet().add(np.array([3, -1], dtype=np.int64))
     with pytest.raises(ValueError, match="non-negative"):
         KeySet.repeats(np.array([-5], dtype=np.int64))
+
+
+def _numpy_prepare(chain: _Chain, b: pa.RecordBatch) -> Steps:
+    """The revenue chain's batch preparation as numpy formulas (what the compiled pass of
+    ``_Chain.prepare`` replaced)."""
+    parts = chain.parts
+    ids = b.column("id").to_numpy()
+    sub = b.column("sub").to_numpy().astype(np.int64)
+    kind = label_values(b.column("kind"), lambda x: 0 if x == "voice" else 1 if x == "data"
+                        else 2, np.int64)
+    outcome = label_values(b.column("outcome"), position_in(chain.OUTCOMES))
+    denied = label_values(b.column("outcome"), lambda x: (x or "").startswith("denied"),
+                          np.bool_)
+    start = b.column("start").to_numpy()
+    answer = b.column("answer_s").to_numpy()
+    full = quantity(kind, _talk(b.column("intended_s").to_numpy(), answer),
+                    b.column("intended_bytes").to_numpy())
+    got = quantity(kind, _talk(b.column("actual_s").to_numpy(), answer),
+                   b.column("actual_bytes").to_numpy())
+    outcome = np.where(outcome < 0, len(chain.OUTCOMES), outcome).astype(np.int64)
+    held = chain.held_by[(outcome * 2 + denied) * 8 + chain.fate[ids]]
+    cut = np.where(outcome == 1, got, full)
+    has, pos = parts.lookup(ids)
+    coll, acc, coll_s, acc_s = got, got, start, start
+    if has.any():
+        coll = np.where(has, parts.collected_qty[pos], got)
+        acc = np.where(has, parts.accepted_qty[pos], got)
+        coll_s = np.where(has, parts.collected_start[pos], start)
+        acc_s = np.where(has, parts.accepted_start[pos], start)
+    q = [full, full, cut, np.where(outcome == 3, got, cut), got, coll, acc, acc, acc, acc, acc]
+    chain.by_held += np.bincount(held, minlength=chain.by_held.size)
+    return prepare_steps(chain.shares[0].root, held, q, [start, coll_s, acc_s], chain.AT, sub,
+                         np.zeros(sub.size, dtype=np.int64), kind, chain.n_shares)
+
+
+def _rater(catalog: dict[str, Any]) -> Rater:
+    spec = CatalogSpec.model_validate(catalog)
+    return Rater(PriceTable.build(spec, tuple(spec.offers)), [-4 * 86_400.0, 27 * 86_400.0,
+                                                        55 * 86_400.0], 41 * 86_400.0, 6,
+                 TariffClock(Calendar(datetime(2026, 1, 5, tzinfo=UTC)), spec.tariff_periods))
+
+
+KINDS = ["voice", "data", "sms", None]
+OUTCOMES = ["completed", "dropped", "lost_outage", "quota_exhausted", "blocked",
+            "denied_credit", "denied_ocs", None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_the_chains_batch_preparation_is_the_numpy_formulas(default_catalog: dict[str, Any],
+                                                            data: st.DataObject) -> None:
+    """Quantities (answered seconds, bytes, a message), the steps holding each record by
+    outcome, denial and fate, sessions in parts (what reached mediation, and when), the
+    ``moved`` bits (a start that is not a number included: it differs from itself where
+    numpy compared the arrays) and which steps share an array: as the numpy formulas gave
+    them."""
+    n = data.draw(st.integers(1, 40))
+    ids = np.array(data.draw(st.lists(st.integers(0, 59), min_size=n, max_size=n,
+                                      unique=True)), dtype=np.int64)
+    fate = np.array(data.draw(st.lists(st.integers(0, 7), min_size=60, max_size=60)),
+                    dtype=np.int8)
+    in_parts = sorted(data.draw(st.sets(st.integers(0, 70), max_size=12)))
+    k = len(in_parts)
+    # few values, so that quantities and starts of the steps often agree, and differ alone
+    few_starts = st.sampled_from([0.0, 3_600.0, 2.5 * 86_400.0, 30 * 86_400.0, float("nan")])
+    ints = st.lists(st.sampled_from([0, 1, 60, 61]), min_size=k, max_size=k)
+    times = st.lists(few_starts, min_size=k, max_size=k)
+    parts = Parts(np.array(in_parts, dtype=np.int64), np.array(data.draw(ints), np.int64),
+                  np.array(data.draw(times)), np.array(data.draw(ints), np.int64),
+                  np.array(data.draw(times)))
+    seconds = st.lists(st.sampled_from([0.0, 0.5, 1.0, 59.5, 60.0, 61.0, 400.25]),
+                       min_size=n, max_size=n)
+    volumes = st.lists(st.sampled_from([0, 1, 60, 61, 10**9]), min_size=n, max_size=n)
+    dictionary = data.draw(st.booleans())  # labels as read back, or as strings
+
+    def labels(values: list[str | None]) -> pa.Array:
+        a = pa.array(values, pa.string())
+        return a.dictionary_encode() if dictionary else a
+
+    b = pa.RecordBatch.from_pydict({
+        "id": ids, "sub": np.array(data.draw(st.lists(st.integers(0, 5), min_size=n,
+                                                      max_size=n)), dtype=np.int64),
+        "kind": labels(data.draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n))),
+        "start": np.array(data.draw(st.lists(few_starts | st.floats(0, 40 * 86_400.0),
+                                             min_size=n, max_size=n))),
+        "intended_s": np.array(data.draw(seconds)), "actual_s": np.array(data.draw(seconds)),
+        "intended_bytes": np.array(data.draw(volumes), dtype=np.int64),
+        "actual_bytes": np.array(data.draw(volumes), dtype=np.int64),
+        "outcome": labels(data.draw(st.lists(st.sampled_from(OUTCOMES), min_size=n,
+                                             max_size=n))),
+        "answer_s": np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 30.0]),
+                                                min_size=n, max_size=n))),
+    })
+
+    def chain() -> _Chain:
+        return _Chain(lambda: _rater(default_catalog), False, fate, parts,
+                      lambda sub, start: np.zeros(np.size(sub), dtype=np.int64), 2)
+
+    compiled, numpy = chain(), chain()
+    got, want = compiled.prepare(b), _numpy_prepare(numpy, b)
+    for name in ("held", "moved", "sub", "offer", "kind", "line_of", "share_of", "at"):
+        assert getattr(got, name).tolist() == getattr(want, name).tolist(), name
+    for name in ("q", "starts", "cycle", "period"):
+        x, y = getattr(got, name), getattr(want, name)
+        assert all(np.array_equal(a, c, equal_nan=a.dtype.kind == "f")
+                   for a, c in zip(x, y, strict=True)), name
+        assert [a.dtype for a in x] == [a.dtype for a in y], name
+        # the steps that share an array share it in both (the loop rates them alike)
+        assert [[a is c for c in x] for a in x] == [[a is c for c in y] for a in y], name
+    assert compiled.by_held.tolist() == numpy.by_held.tolist()

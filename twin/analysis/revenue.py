@@ -403,6 +403,76 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
 _chain_loop = kernel(_chain_records)
 
 
+def _record_rows(ids: npt.NDArray[np.int64], kind: npt.NDArray[np.int64],
+                 code: npt.NDArray[np.int64], intended_s: npt.NDArray[np.float64],
+                 actual_s: npt.NDArray[np.float64], answer_s: npt.NDArray[np.float64],
+                 intended_bytes: npt.NDArray[np.int64], actual_bytes: npt.NDArray[np.int64],
+                 start: npt.NDArray[np.float64], fate: npt.NDArray[np.int8],
+                 held_by: npt.NDArray[np.int32], bits: npt.NDArray[np.uint8],
+                 part_ids: npt.NDArray[np.int64], part_cq: npt.NDArray[np.int64],
+                 part_cs: npt.NDArray[np.float64], part_aq: npt.NDArray[np.int64],
+                 part_as: npt.NDArray[np.float64], held: npt.NDArray[np.int32],
+                 moved: npt.NDArray[np.int32], full: npt.NDArray[np.int64],
+                 cut: npt.NDArray[np.int64], ended: npt.NDArray[np.int64],
+                 got: npt.NDArray[np.int64], coll: npt.NDArray[np.int64],
+                 acc: npt.NDArray[np.int64], start_w: npt.NDArray[np.float64],
+                 coll_s: npt.NDArray[np.float64], acc_s: npt.NDArray[np.float64],
+                 by_held: npt.NDArray[np.int64]) -> int:
+    """:meth:`_Chain.prepare`'s arithmetic, record by record: the quantities (as
+    :func:`~twin.bss.catalog.quantity` of :func:`_talk`), the steps that hold each record
+    (``held_by`` by outcome ``code`` — :data:`_Chain.OUTCOMES`' position, 4 another, 5 a
+    denial — and fate), what of a session in parts reached mediation (:class:`Parts`'
+    arrays), a copy of the starts, and the ``moved`` bits :func:`prepare_steps` gives these
+    steps (the collected and accepted quantities and starts compared only in a batch with
+    a session in parts, where they are arrays of their own). Returns how many records are
+    sessions in parts."""
+    n = ids.size
+    n_fates = fate.size
+    top = 8 * bits.size
+    with_parts = 0
+    for r in range(n):
+        i = ids[r]
+        if i < 0 or i >= n_fates:
+            raise IndexError("a usage record id beyond the fates")
+        kd = kind[r]
+        fq, gq = np.int64(1), np.int64(1)
+        if kd == 0:  # voice: started seconds from the answer
+            f = intended_s[r] - answer_s[r]
+            g = actual_s[r] - answer_s[r]
+            fq = np.int64(np.ceil(f if not f < 0.0 else 0.0))
+            gq = np.int64(np.ceil(g if not g < 0.0 else 0.0))
+        elif kd == 1:
+            fq, gq = intended_bytes[r], actual_bytes[r]
+        c = code[r]
+        o = min(c, 4)
+        h = held_by[(o * 2 + (c == 5)) * (TERMINATED + 1) + fate[i]]
+        held[r] = h
+        by_held[h] += 1
+        full[r] = fq
+        cut[r] = gq if o == 1 else fq
+        ended[r] = gq if o == 3 else cut[r]
+        got[r] = gq
+        start_w[r] = start[r]
+        coll[r], acc[r], coll_s[r], acc_s[r] = gq, gq, start[r], start[r]
+        if 0 <= i < top and (bits[i >> 3] >> (i & 7)) & 1:
+            p = np.searchsorted(part_ids, i)
+            if p < part_ids.size and part_ids[p] == i:
+                coll[r], acc[r] = part_cq[p], part_aq[p]
+                coll_s[r], acc_s[r] = part_cs[p], part_as[p]
+                with_parts += 1
+    for r in range(n):
+        m = (np.int32(cut[r] != full[r]) << 2 | np.int32(ended[r] != cut[r]) << 3
+             | np.int32(got[r] != ended[r]) << 4)
+        if with_parts:
+            m |= (np.int32(coll[r] != got[r] or coll_s[r] != start_w[r]) << 5
+                  | np.int32(acc[r] != coll[r] or acc_s[r] != coll_s[r]) << 6)
+        moved[r] = m
+    return with_parts
+
+
+_record_loop = kernel(_record_rows)
+
+
 def step_bits(masks: Sequence[npt.NDArray[np.bool_]]) -> npt.NDArray[np.int32]:
     """Bit ``i`` of a record's value: ``masks[i]`` holds it."""
     out = np.zeros(np.shape(masks[0]), dtype=np.int32)
@@ -442,13 +512,21 @@ def prepare_steps(root: Rater, held: npt.NDArray[np.int32], q: Sequence[npt.NDAr
     of any of ``n_shares`` shares (``root``: their rules): ``held`` by :func:`step_bits`,
     step ``i``'s quantities ``q[i]`` and starts ``starts[at[i]]`` (steps with the same array
     rate the same values)."""
-    clock = root.clock
     moved = np.zeros(sub.size, dtype=np.int32)
     for i in range(1, len(q)):
         if q[i] is not q[i - 1]:
             moved |= (q[i] != q[i - 1]).astype(np.int32) << i
         if at[i] != at[i - 1] and starts[at[i]] is not starts[at[i - 1]]:
             moved |= (starts[at[i]] != starts[at[i - 1]]).astype(np.int32) << i
+    return _steps(root, held, moved, q, starts, at, sub, offer, kind, n_shares)
+
+
+def _steps(root: Rater, held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32],
+           q: Sequence[npt.NDArray[np.int64]], starts: Sequence[npt.NDArray[np.float64]],
+           at: npt.NDArray[np.int64], sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
+           kind: npt.NDArray[np.int64], n_shares: int) -> Steps:
+    """:class:`Steps` of a batch whose ``moved`` bits are known (see :func:`prepare_steps`)."""
+    clock = root.clock
     # one array type in each tuple (the loop indexes them by step); a start's cycle and
     # period computed once however many steps share it
     same = {id(x): _writable(int64s(x)) for x in q}
@@ -553,38 +631,35 @@ class _Chain:
     def prepare(self, b: pa.RecordBatch) -> Steps:
         """A batch of the table (in its order) made ready for every share's rating."""
         parts = self.parts
-        ids = b.column("id").to_numpy()
+        ids = int64s(b.column("id").to_numpy())
         sub = b.column("sub").to_numpy().astype(np.int64)
         kind = label_values(b.column("kind"),
                             lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
                             np.int64)
-        outcome = label_values(b.column("outcome"), position_in(self.OUTCOMES))
-        denied = label_values(b.column("outcome"), lambda x: (x or "").startswith("denied"),
-                              np.bool_)
+        # an outcome's position, 4 another, 5 a denial by online charging
+        code = label_values(b.column("outcome"), lambda x: (
+            self.OUTCOMES.index(x) if x in self.OUTCOMES
+            else 5 if (x or "").startswith("denied") else 4), np.int64)
         start = b.column("start").to_numpy()
         offer = self.offer_at(sub, start)
-        answer = b.column("answer_s").to_numpy()  # a call is charged from its answer
-        full = quantity(kind, _talk(b.column("intended_s").to_numpy(), answer),
-                        b.column("intended_bytes").to_numpy())
-        got = quantity(kind, _talk(b.column("actual_s").to_numpy(), answer),
-                       b.column("actual_bytes").to_numpy())
-        outcome = np.where(outcome < 0, len(self.OUTCOMES), outcome).astype(np.int64)
-        f = self.fate[ids]
-        held = self.held_by[(outcome * 2 + denied) * (TERMINATED + 1) + f]
-        cut = np.where(outcome == 1, got, full)  # dropped
-        # sessions written in parts: what of them reached mediation, and was held
-        has, pos = parts.lookup(ids)
-        coll, acc, coll_s, acc_s = got, got, start, start
-        if has.any():
-            coll = np.where(has, parts.collected_qty[pos], got)
-            acc = np.where(has, parts.accepted_qty[pos], got)
-            coll_s = np.where(has, parts.collected_start[pos], start)
-            acc_s = np.where(has, parts.accepted_start[pos], start)
-        q = [full, full, cut, np.where(outcome == 3, got, cut), got, coll, acc, acc, acc, acc,
-             acc]
-        self.by_held += np.bincount(held, minlength=self.by_held.size)
-        return prepare_steps(self.shares[0].root, held, q, [start, coll_s, acc_s], self.AT,
-                             sub, offer, kind, self.n_shares)
+        n = ids.size
+        held, moved = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+        full, cut, ended, got, coll, acc = (np.empty(n, dtype=np.int64) for _ in range(6))
+        start_w, coll_s, acc_s = (np.empty(n, dtype=np.float64) for _ in range(3))
+        seconds = [np.asarray(b.column(c).to_numpy(), dtype=np.float64)
+                   for c in ("intended_s", "actual_s", "answer_s")]
+        volumes = [int64s(b.column(c).to_numpy()) for c in ("intended_bytes", "actual_bytes")]
+        with_parts = _record_loop(
+            ids, kind, code, seconds[0], seconds[1], seconds[2], volumes[0], volumes[1],
+            np.asarray(start, dtype=np.float64), self.fate, self.held_by, parts.bits,
+            parts.ids, parts.collected_qty, parts.collected_start, parts.accepted_qty,
+            parts.accepted_start, held, moved, full, cut, ended, got, coll, acc, start_w,
+            coll_s, acc_s, self.by_held)
+        if not with_parts:  # as prepare_steps would see them: the same arrays
+            coll, acc, coll_s, acc_s = got, got, start_w, start_w
+        q = [full, full, cut, ended, got, coll, acc, acc, acc, acc, acc]
+        return _steps(self.shares[0].root, held, moved, q, [start_w, coll_s, acc_s], self.AT,
+                      sub, offer, kind, self.n_shares)
 
     def rate(self, k: int, b: Steps) -> None:
         """Share ``k`` rates its lines of a prepared batch."""
