@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from twin.analysis import keep_fates
+from twin.analysis.reconcile import read_books
 from twin.analysis.revenue import (
     LOST,
     RATED,
@@ -73,6 +74,12 @@ def test_shared_rating_equals_rating_every_step_in_full(name: str, tmp_path: Pat
     booked = bss_order(tables / "rated.parquet", bss.rerating.repriced_minor,
                        bss.rerating.repriced_rows)
     assert booked == rerated
+    # the books' sums of the table (as a run's summary takes them) say the same
+    books = read_books(tables, bss)
+    assert bss_order(tables / "rated.parquet", bss.rerating.repriced_minor,
+                     bss.rerating.repriced_rows,
+                     sums=(books.rated_first_minor,
+                           books.rated_minor - books.rated_first_minor)) == rerated
     if name == "tariff_correction":  # free calls the catalog charges
         assert rerated["rows_differing"] > 0
         assert rerated["catalog_minor"] > rerated["bss_minor"]

@@ -66,6 +66,7 @@ class Books:
     rated_minor: int
     rated_records: int
     online: int
+    rated_first_minor: int  # charges of first ratings (state ``rated``; the rest re-rating)
     billed_usage: int
     receipts: int
     inv: dict[str, int]
@@ -78,10 +79,11 @@ def read_books(tables: Path, bss: Any) -> Books:
     one-time fees)."""
     con = duckdb.connect()
     inv_path, lines_path = tables / "invoices.parquet", tables / "invoice_lines.parquet"
-    # one scan of the largest table for its three totals
-    rated_minor, rated_records, online = ints_row(con, f"""
+    # one scan of the largest table for its four totals
+    rated_minor, rated_records, online, first = ints_row(con, f"""
         SELECT sum(charge_minor), count(*) FILTER (WHERE state = 'rated'),
-               sum(charge_minor) FILTER (WHERE channel = 'balance')
+               sum(charge_minor) FILTER (WHERE channel = 'balance'),
+               sum(charge_minor) FILTER (WHERE state = 'rated')
         FROM '{tables / 'rated.parquet'}'""")
     (billed_usage,) = ints_row(con, f"SELECT sum(amount_minor) FROM '{lines_path}' "
                                     f"WHERE line_type IN {USAGE_LINES}")
@@ -93,7 +95,8 @@ def read_books(tables: Path, bss: Any) -> Books:
     con.close()
     rows, counts = ledger(tables, float(bss.spec.catalog.vat_pct),
                           dict(zip(bss.prices.offers, bss.prices.one_time.tolist(), strict=True)))
-    return Books(rated_minor, rated_records, online, billed_usage, receipts, inv, rows, counts)
+    return Books(rated_minor, rated_records, online, first, billed_usage, receipts, inv, rows,
+                 counts)
 
 
 def reconcile(tables: Path, bss: Any, lost: dict[str, int], *, strict: bool = True,

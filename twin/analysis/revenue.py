@@ -757,17 +757,22 @@ def rerate_bss_order(rated_path: Path, subs: SubscriberBase, rater: Rater,
     return out
 
 
-def bss_order(rated_path: Path, repriced_minor: int, repriced_rows: int) -> dict[str, int]:
+def bss_order(rated_path: Path, repriced_minor: int, repriced_rows: int,
+              sums: tuple[int, int] | None = None) -> dict[str, int]:
     """What :func:`rerate_bss_order` gives, from the ``rated`` table's sums and the BSS's
     catalog pricing of the records it rated with a misconfigured price: ``repriced_minor``
     (catalog charge − charge, summed) on ``repriced_rows`` rows that differ. Every other
-    record the catalog prices as the BSS did — same counters, same prices."""
+    record the catalog prices as the BSS did — same counters, same prices. ``sums``: the
+    table's charges of first ratings and of the other rows, if already summed (else read)."""
     out = dict(catalog_minor=0, bss_minor=0, rerated_minor=0, rows_differing=repriced_rows)
-    for b in read_batches(rated_path, ["state", "charge_minor"], ("state",)):
-        first = label_values(b.column("state"), lambda x: x == "rated", np.bool_)
-        charge = b.column("charge_minor").to_numpy()
-        out["bss_minor"] += int(charge[first].sum())
-        out["rerated_minor"] += int(charge[~first].sum())
+    if sums is not None:
+        out["bss_minor"], out["rerated_minor"] = sums
+    else:
+        for b in read_batches(rated_path, ["state", "charge_minor"], ("state",)):
+            first = label_values(b.column("state"), lambda x: x == "rated", np.bool_)
+            charge = b.column("charge_minor").to_numpy()
+            out["bss_minor"] += int(charge[first].sum())
+            out["rerated_minor"] += int(charge[~first].sum())
     out["catalog_minor"] = out["bss_minor"] + repriced_minor
     return out
 
@@ -775,17 +780,21 @@ def bss_order(rated_path: Path, repriced_minor: int, repriced_rows: int) -> dict
 def lost_revenue(usage_path: Path, subs: SubscriberBase, make_rater: Callable[[], Rater],
                  offer_of: OfferOf | None = None,
                  repriced: tuple[int, int] | None = None,
-                 fates: Fates | None = None) -> dict[str, int]:
+                 fates: Fates | None = None,
+                 rated_sums: Callable[[], tuple[int, int]] | None = None) -> dict[str, int]:
     """The usage chain of a run (``usage_path`` in its tables directory), with the losses
     split out: ``lost_outage_minor`` (attempts on cells out of service), ``lost_dropped_minor``
     (the unserved rest of dropped calls and sessions), ``lost_blocking_minor``, and the
     leaks between the network and rating. ``repriced``: the BSS's catalog pricing of its
     misrated records (see :func:`bss_order`); None re-rates the ``rated`` table in full.
-    ``fates``: the ``cdrs`` table folded as it was written (see :class:`Fates`)."""
+    ``fates``: the ``cdrs`` table folded as it was written (see :class:`Fates`);
+    ``rated_sums``: gives :func:`bss_order`'s sums of the ``rated`` table once the usage
+    chain is rated (the books summed them meanwhile), else they are read here."""
     tables = usage_path.parent
     c = usage_chain(tables, subs, make_rater, offer_of, fates=fates)
     order = (rerate_bss_order(tables / "rated.parquet", subs, make_rater(), offer_of)
-             if repriced is None else bss_order(tables / "rated.parquet", *repriced))
+             if repriced is None else bss_order(tables / "rated.parquet", *repriced,
+                                                sums=rated_sums() if rated_sums else None))
     m = {k: c[f"{k}_minor"] for k in STEPS}
     r = {k: c[f"{k}_records"] for k in STEPS}
     return {

@@ -102,9 +102,14 @@ def summarize(asm: Assembly, tables: Path, fates: Fates | None = None) -> dict[s
     # is rated here
     with ThreadPoolExecutor(1, thread_name_prefix="books") as pool:
         books = pool.submit(read_books, tables, bss)
+        def rated_sums() -> tuple[int, int]:
+            b = books.result()
+            return b.rated_first_minor, b.rated_minor - b.rated_first_minor
+
         lost = lost_revenue(tables / "usage.parquet", asm.subscribers, bss.fresh_rater,
                             bss.lines.offer_at,
-                            (bss.rerating.repriced_minor, bss.rerating.repriced_rows), fates)
+                            (bss.rerating.repriced_minor, bss.rerating.repriced_rows), fates,
+                            rated_sums)
         recon = reconcile(tables, bss, lost, books=books.result())
     billing = bss.billing.totals
     # the simulated end: the scenario's duration, or the instant a served run was stopped
