@@ -102,7 +102,8 @@ def summarize(asm: Assembly, tables: Path, fates: Fates | None = None) -> dict[s
     # is rated here
     with ThreadPoolExecutor(1, thread_name_prefix="books") as pool:
         books = pool.submit(read_books, tables, bss)
-        def rated_sums() -> tuple[int, int]:
+
+        def rated_sums() -> tuple[int, int]:  # first ratings', re-ratings' charges
             b = books.result()
             return b.rated_first_minor, b.rated_minor - b.rated_first_minor
 

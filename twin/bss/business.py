@@ -55,7 +55,8 @@ CUSTOMER_SCHEMA = pa.schema([
     ("cell", pa.string()), ("new_line", pa.bool_()), ("bill_cycle_day", pa.int64()),
     ("region", pa.string()),
 ])
-# the columns of a guided record rating reads (and the ``rated`` table keeps)
+# the columns of a guided record the BSS reads as it rates it (care reads the cause; the
+# ``rated`` table keeps the rest)
 RATED_FROM = ("record_id", "node_id", "sub", "kind", "start", "duration_s", "volume_bytes",
               "cause", "charging_id", "parts")
 RATED_STATES = ("rated", "rerated")
