@@ -462,7 +462,7 @@ def test_sessions_assembled_now_come_out_in_the_order_their_records_were_written
     assert out["parts"].tolist() == [0, 3, 0]
 
 
-@pytest.mark.parametrize("wanted", [("record_id", "sub", "parts"), COLUMNS])
+@pytest.mark.parametrize("wanted", [("record_id", "sub", "parts"), ("parts", "start"), COLUMNS])
 def test_asked_for_some_columns_the_guided_records_are_the_same(
         make_sim: Callable[..., Sim], wanted: tuple[str, ...]) -> None:
     """``columns`` trims what comes out, not which records: the same rows in the same order

@@ -371,15 +371,17 @@ class Mediation:
             self.held.append({**{k: v[held] for k, v in c.items()},
                               "received": np.full(int(held.sum()), self.sim.now)})
             self.partials += int(held.sum())
+        gather = (columns if columns is None or "record_id" in columns  # (to order them)
+                  else ("record_id", *columns))
         out = _concat(self._decide(c, too_late_before, reason, ~part & (reason == OK), held,
-                                   key, bucket, columns), self.assemble(too_late_before))
+                                   key, bucket, gather), self.assemble(too_late_before))
         if not out:
             return out
-        if columns is not None:
-            out = {k: out[k] for k in columns}
         # in the order the records were written (an assembled session where its closing
         # record was): allowances go to the same records as with partial records off
         rid = out["record_id"]
+        if columns is not None:
+            out = {k: out[k] for k in columns}
         if (rid[1:] >= rid[:-1]).all():  # already in order (no session assembled now)
             return out
         order = np.argsort(rid, kind="stable")
