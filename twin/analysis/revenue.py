@@ -64,7 +64,7 @@ import pyarrow.parquet as pq
 
 from twin.bss import mediation as med
 from twin.bss.catalog import quantity
-from twin.bss.rating import Arrays, Rater, hour_period, rate_one
+from twin.bss.rating import F64, I64, Arrays, Rater, hour_period, rate_one
 from twin.kernel.compiled import cores, int64s, kernel
 from twin.messages import SubscriberBase
 
@@ -403,21 +403,13 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
 _chain_loop = kernel(_chain_records)
 
 
-def _record_rows(ids: npt.NDArray[np.int64], kind: npt.NDArray[np.int64],
-                 code: npt.NDArray[np.int64], intended_s: npt.NDArray[np.float64],
-                 actual_s: npt.NDArray[np.float64], answer_s: npt.NDArray[np.float64],
-                 intended_bytes: npt.NDArray[np.int64], actual_bytes: npt.NDArray[np.int64],
-                 start: npt.NDArray[np.float64], fate: npt.NDArray[np.int8],
-                 held_by: npt.NDArray[np.int32], bits: npt.NDArray[np.uint8],
-                 part_ids: npt.NDArray[np.int64], part_cq: npt.NDArray[np.int64],
-                 part_cs: npt.NDArray[np.float64], part_aq: npt.NDArray[np.int64],
-                 part_as: npt.NDArray[np.float64], held: npt.NDArray[np.int32],
-                 moved: npt.NDArray[np.int32], full: npt.NDArray[np.int64],
-                 cut: npt.NDArray[np.int64], ended: npt.NDArray[np.int64],
-                 got: npt.NDArray[np.int64], coll: npt.NDArray[np.int64],
-                 acc: npt.NDArray[np.int64], start_w: npt.NDArray[np.float64],
-                 coll_s: npt.NDArray[np.float64], acc_s: npt.NDArray[np.float64],
-                 by_held: npt.NDArray[np.int64]) -> int:
+def _record_rows(ids: I64, kind: I64, code: I64, intended_s: F64, actual_s: F64,
+                 answer_s: F64, intended_bytes: I64, actual_bytes: I64, start: F64,
+                 fate: npt.NDArray[np.int8], held_by: npt.NDArray[np.int32],
+                 bits: npt.NDArray[np.uint8], part_ids: I64, part_cq: I64, part_cs: F64,
+                 part_aq: I64, part_as: F64, held: npt.NDArray[np.int32],
+                 moved: npt.NDArray[np.int32], full: I64, cut: I64, ended: I64, got: I64,
+                 coll: I64, acc: I64, start_w: F64, coll_s: F64, acc_s: F64, by_held: I64) -> int:
     """:meth:`_Chain.prepare`'s arithmetic, record by record: the quantities (as
     :func:`~twin.bss.catalog.quantity` of :func:`_talk`), the steps that hold each record
     (``held_by`` by outcome ``code`` — :data:`_Chain.OUTCOMES`' position, 4 another, 5 a
