@@ -47,7 +47,8 @@ def simulate(scenario: str | Path | Mapping[str, Any] | Scenario, *, seed: int |
         emulation = Emulation(sc)  # checks the machine first
     target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="twin-")) / sc.name
     wall0 = time.perf_counter()
-    with RunDirectory(target) as rd, emulation or contextlib.nullcontext():
+    with (RunDirectory(target) as rd, emulation or contextlib.nullcontext(),
+          allocator.fewer_collections()):
         if emulation is not None:
             emulation.out = rd.tmp / "wire"
         asm = assemble(sc, rd.tables, southbound=emulation)

@@ -64,3 +64,27 @@ def test_a_run_tunes_the_allocator(monkeypatch: pytest.MonkeyPatch, tmp_path: An
                   overrides=("duration=1h", "subscribers.count=50",
                              "faults.scripted=[]"))
     assert seen == [True]
+
+
+def test_fewer_collections_raises_the_young_threshold_and_restores_it() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    with allocator.fewer_collections(before[0] + 5000):
+        assert gc.get_threshold() == (before[0] + 5000, *before[1:])
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), allocator.fewer_collections(before[0] + 1):
+        raise RuntimeError("a run fails")
+    assert gc.get_threshold() == before  # restored however the block ends
+
+
+def test_fewer_collections_never_lowers_a_higher_threshold() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(50_000, *before[1:])
+        with allocator.fewer_collections(10_000):
+            assert gc.get_threshold()[0] == 50_000
+    finally:
+        gc.set_threshold(*before)

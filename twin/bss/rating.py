@@ -119,7 +119,9 @@ def _period_at(t: float, table: I64, weekday0: int, offset: float) -> int:
     """The whole-hour tariff period of instant ``t``: ``table`` by weekday and hour."""
     tt = t + offset
     day = np.floor(tt / 86_400.0)
-    pe: int = table[np.int64((weekday0 + day) % 7), np.int64((tt - day * 86_400.0) / 3600.0)]
+    # the weekday in integers: a float's remainder is a call into numba's helper library,
+    # once per record rated
+    pe: int = table[(weekday0 + np.int64(day)) % 7, np.int64((tt - day * 86_400.0) / 3600.0)]
     return pe
 
 

@@ -13,15 +13,25 @@ memory (``python -m tests.benchmarks.phases --metro --days 10``).
 
 Only glibc on Linux, and only where the user has not set the thresholds already
 (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``): anything else is left alone.
+
+Python's cyclic garbage collector is the other allocator-side cost: it runs a young
+collection every 700 container objects allocated, and a run allocates many short-lived ones
+(each step's dicts, tuples and batches, freed by their reference counts, not by it) while
+holding a long-lived scenario, topology and subscriber base that every older collection walks
+again. :func:`fewer_collections` raises the first threshold for the duration of a run: a metro
+month spent 0.36 s in collections and spends 0.04 s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
+YOUNG = 10_000  # container allocations between young collections during a run (Python: 700)
 M_TRIM_THRESHOLD = -1  # glibc's malloc.h
 M_MMAP_THRESHOLD = -3
 SETTINGS = {M_MMAP_THRESHOLD: 32 << 20, M_TRIM_THRESHOLD: 256 << 20}
@@ -57,3 +67,15 @@ def tune(environ: Mapping[str, str] | None = None) -> dict[int, int]:
                 done[param] = value
     _done = done
     return done
+
+
+@contextlib.contextmanager
+def fewer_collections(young: int = YOUNG) -> Iterator[None]:
+    """The garbage collector's first threshold at least ``young`` inside the block, as it
+    was after it (the older generations' thresholds are left alone)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(young, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
