@@ -214,6 +214,8 @@ def test_labels_are_stored_as_dictionaries_and_read_back_as_strings(tmp_path: Pa
     column = f.metadata.row_group(0).column(1)
     assert "PLAIN_DICTIONARY" in column.encodings or "RLE_DICTIONARY" in column.encodings
     assert "DELTA_BINARY_PACKED" in f.metadata.row_group(0).column(0).encodings
+    assert "BYTE_STREAM_SPLIT" in f.metadata.row_group(0).column(2).encodings  # a float
+    assert f.read().column("x").to_pylist() == [0.0] * 4
 
 
 def test_label_batches_in_a_table_stored_with_its_arrow_schema(tmp_path: Path) -> None:
