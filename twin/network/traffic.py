@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Sim, labels, required
-from twin.kernel.compiled import cores
+from twin.kernel.compiled import cores, int64s, kernel
 from twin.messages import (
     CAMEL_INIT_CALL_RELEASE,
     DATA,
@@ -52,8 +52,7 @@ ACTIVE, COMPLETED, BLOCKED, LOST, DROPPED, DENIED_CREDIT, DENIED_OCS, QUOTA_END 
 OUTCOMES = ("active", "completed", "blocked", "lost_outage", "dropped", "denied_credit",
             "denied_ocs", "quota_exhausted")
 KINDS = ("voice", "data", "sms")
-_KEY = 1e9  # cell stride for combined (cell, time) sort keys; times stay below it
-_MARGIN = 0.01  # seconds; makes the no-blocking filter conservative against float rounding
+_MARGIN = 0.01  # seconds; a call ending this little before an arrival counts as up then
 _INSTANT = 1e-9  # seconds; below it a call or session wants no time at all
 
 Arr = npt.NDArray[Any]
@@ -75,6 +74,63 @@ PM_SCHEMA = required([
     ("sessions_denied", pa.int64()), ("sms_denied", pa.int64()),
 ])
 FIELDS = ("id", "cell", "sub", "start", "end", "volume")
+
+
+def _insertion_sort(x: Arr, lo: int, hi: int) -> None:
+    """``x[lo:hi]`` sorted in place (a cell's few calls of an interval)."""
+    for i in range(lo + 1, hi):
+        v = x[i]
+        j = i - 1
+        while j >= lo and x[j] > v:
+            x[j + 1] = x[j]
+            j -= 1
+        x[j + 1] = v
+
+
+_sort_run = kernel(_insertion_sort, inline=True)
+
+
+def _screen_rows(cell: Arr, start: Arr, end: Arr, car_cell: Arr, car_end: Arr, cap: Arr,
+                 bounds: Arr, car_sorted: Arr, ends: Arr, flagged: Arr) -> int:
+    """Flag each cell where some new call (``cell``/``start``/``end``, sorted by cell and
+    start) finds at least ``cap`` of its cell's calls still up ``_MARGIN`` before it starts:
+    new ones before it, or carried in (``car_cell``/``car_end``, in any order). Scratch:
+    ``bounds`` (cells + 1 zeros), ``car_sorted`` and ``ends`` (as long as the calls)."""
+    n_cells = cap.size
+    for j in range(car_cell.size):  # the carried calls by cell (a counting sort) ...
+        bounds[car_cell[j] + 1] += 1
+    for c in range(n_cells):
+        bounds[c + 1] += bounds[c]
+    for j in range(car_cell.size):
+        c = car_cell[j]
+        car_sorted[bounds[c]] = car_end[j]
+        bounds[c] += 1  # ... after which cell c's are [bounds[c - 1], bounds[c])
+    i = 0
+    while i < cell.size:
+        c = cell[i]
+        b = i
+        while b < cell.size and cell[b] == c:
+            ends[b - i] = end[b]
+            b += 1
+        lo = bounds[c - 1] if c > 0 else 0
+        hi = bounds[c]
+        _sort_run(car_sorted, lo, hi)
+        _sort_run(ends, 0, b - i)
+        p, q = 0, lo
+        for r in range(i, b):
+            t = start[r] - _MARGIN
+            while p < b - i and ends[p] <= t:  # new calls ended by then (none after r has)
+                p += 1
+            while q < hi and car_sorted[q] <= t:
+                q += 1
+            if (r - i) - p + (hi - q) >= cap[c]:
+                flagged[c] = True
+                break
+        i = b
+    return 0
+
+
+_screen = kernel(_screen_rows)
 
 
 @dataclass
@@ -386,17 +442,12 @@ class TrafficEngine:
 
     def _may_block(self, car: Batch, new: Batch, cap: Arr) -> set[int]:
         """Cells where the infinite-server occupancy bound reaches the channel count."""
-        # (cell, time) keys order every call of an earlier cell first: at each new call, the
-        # calls before it (``new`` is sorted by cell and start) less those ended by its start
-        # are those of its cell still up; carried calls likewise, all of them before it.
-        key_start = new.cell * _KEY + new.start - _MARGIN
-        occ = np.arange(len(new)) - np.searchsorted(np.sort(new.cell * _KEY + new.end),
-                                                    key_start, side="right")
-        if len(car):
-            car_keys = np.sort(car.cell * _KEY + car.end)
-            occ = occ + (np.searchsorted(car_keys, (new.cell + 1) * _KEY)
-                         - np.searchsorted(car_keys, key_start, side="right"))
-        return set(np.unique(new.cell[occ >= cap[new.cell]]).tolist())
+        n_cells = cap.size
+        flagged = np.zeros(n_cells, dtype=np.bool_)
+        _screen(new.cell, new.start, new.end, car.cell, car.end, int64s(cap),
+                np.zeros(n_cells + 1, dtype=np.int64), np.empty(len(car)),
+                np.empty(len(new)), flagged)
+        return set(np.flatnonzero(flagged).tolist())
 
     @staticmethod
     def _replay(c: int, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr, up: bool,
