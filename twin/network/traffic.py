@@ -276,7 +276,7 @@ class TrafficEngine:
         dark[list(by_cell)] = False
         news = self._admit(news, ~dark, pm)
         for kind, cap in ((VOICE, channels), (DATA, None), (SMS, None)):
-            cdrs.append(self._resolve(kind, news[kind], t0, t1, up0, by_cell, cap, pm,
+            cdrs.extend(self._resolve(kind, news[kind], t0, t1, up0, by_cell, cap, pm,
                                       sleeping, dark, drop if kind == VOICE else None,
                                       radio if kind == VOICE else None))
         for name in ("calls", "sessions", "sms"):
@@ -345,9 +345,10 @@ class TrafficEngine:
     def _resolve(self, kind: int, new: Batch, t0: float, t1: float, up0: Arr,
                  by_cell: dict[int, list[CellChange]], cap: Arr | None,
                  pm: dict[str, Arr], sleeping: Arr, dark: Arr, drop: Arr | None,
-                 radio: Arr | None) -> dict[str, Arr]:
+                 radio: Arr | None) -> list[dict[str, Arr]]:
         """Fates of the interval's calls (or sessions) and those carried into it; ``dark``:
-        cells out of service (or asleep) all the interval long."""
+        cells out of service (or asleep) all the interval long. Their records, in parts to
+        publish in order (a data session's partial records first)."""
         car = self.carried[kind]
         allb = Batch.concat(car, new)
         n_car = len(car)
@@ -382,8 +383,8 @@ class TrafficEngine:
             served_cells = allb.cell[idx][(o == COMPLETED) | (o == DROPPED)]
             pm["data_mb"] = np.bincount(served_cells, moved, minlength=len(self.cell_ids)) / MB
             self.counts["data_bytes"] += int(moved.sum())
-            cdr = {k: np.concatenate([part[k], cdr[k]]) for k in cdr}
-        return cdr
+            return [part, cdr]
+        return [cdr]
 
     def _partials(self, b: Batch, known_end: Arr, t0: float, t1: float | Arr) -> dict[str, Arr]:
         """Partial records of data sessions whose limits pass in (t0, t1]."""
