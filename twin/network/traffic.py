@@ -350,7 +350,7 @@ class TrafficEngine:
         cells out of service (or asleep) all the interval long. Their records, in parts to
         publish in order (a data session's partial records first)."""
         car = self.carried[kind]
-        allb = Batch.concat(car, new)
+        allb = Batch.concat(car, new) if len(car) else new  # (read here, never written)
         n_car = len(car)
         outcome = np.zeros(len(allb), dtype=np.int8)
         actual_end = allb.end.copy()
