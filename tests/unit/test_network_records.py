@@ -166,3 +166,127 @@ def test_b_numbers_on_net_off_net_and_abroad(sim: Sim) -> None:
     assert (b[on_net] != 491_700_000_000 + sub[on_net]).all()  # nobody calls themselves
     called = b[on_net] - 491_700_000_000
     assert np.unique(called).size == 100
+
+
+class _Reference:
+    """The records' arithmetic as whole-array numpy steps (how it was first written): the
+    compiled loops must give the same values, bit for bit."""
+
+    def __init__(self, rec: Recorder) -> None:
+        self.rec, self.spec = rec, rec.spec
+
+    def part_length(self, start: np.ndarray, intended_end: np.ndarray,
+                    volume: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = start.size
+        t_lim = self.spec.partial_time_limit
+        length = np.full(n, np.inf if t_lim is None else float(t_lim))
+        cause = np.full(n, TIME_LIMIT, dtype=np.int8)
+        if self.spec.partial_volume_limit_mb is not None:
+            intended = intended_end - start
+            v_len = np.full(n, np.inf)
+            moving = (volume > 0) & (intended > 0)
+            v_len[moving] = (self.spec.partial_volume_limit_mb * 1_000_000 * intended[moving]
+                             / volume[moving])
+            by_volume = v_len < length
+            length = np.where(by_volume, v_len, length)
+            cause[by_volume] = VOLUME_LIMIT
+        return length, cause
+
+    @staticmethod
+    def boundaries(start: np.ndarray, length: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+        k = np.floor(np.divide(t - start, length, out=np.zeros(start.size),
+                               where=np.isfinite(length)))
+        return np.maximum(k, 0).astype(np.int64)
+
+    @staticmethod
+    def before_end(start: np.ndarray, length: np.ndarray, end: np.ndarray) -> np.ndarray:
+        k = np.ceil(np.divide(end - start, length, out=np.zeros(start.size),
+                              where=np.isfinite(length))) - 1
+        return np.maximum(k, 0).astype(np.int64)
+
+    @staticmethod
+    def cum_bytes(volume: np.ndarray, intended: np.ndarray, covered: np.ndarray) -> np.ndarray:
+        frac = np.divide(covered, intended, out=np.zeros(covered.size), where=intended > 0)
+        return np.floor(volume * frac).astype(np.int64)
+
+    def uplink(self, ids: np.ndarray, volume: np.ndarray) -> np.ndarray:
+        share = np.minimum(self.spec.uplink_share_mean * (0.5 + self.rec.unit(ids, 3)), 1.0)
+        return np.floor(volume * share).astype(np.int64)
+
+    def data(self, sid: np.ndarray, start: np.ndarray, intended_end: np.ndarray,
+             volume: np.ndarray, actual: np.ndarray, actual_bytes: np.ndarray,
+             dropped: np.ndarray) -> dict[str, np.ndarray]:
+        length, _ = self.part_length(start, intended_end, volume)
+        n_before = self.before_end(start, length, start + actual)
+        covered = n_before * np.where(np.isfinite(length), length, 0.0)
+        vol = actual_bytes - self.cum_bytes(volume, intended_end - start, covered)
+        up = self.uplink(sid, vol)
+        return {"start": start + covered, "release": start + actual,
+                "duration_s": np.ceil(actual).astype(np.int64) - np.floor(covered).astype(
+                    np.int64),
+                "uplink_bytes": up, "downlink_bytes": vol - up,
+                "cause": np.where(dropped, ABNORMAL_RELEASE, NORMAL_RELEASE).astype(np.int8),
+                "seq": np.where(n_before > 0, n_before + 1, 0)}
+
+    def partials(self, sid: np.ndarray, start: np.ndarray, intended_end: np.ndarray,
+                 volume: np.ndarray, end: np.ndarray, t0: float,
+                 t1: float | np.ndarray) -> dict[str, np.ndarray]:
+        length, why = self.part_length(start, intended_end, volume)
+        last = np.minimum(self.boundaries(start, length, t1),
+                          self.before_end(start, length, end))
+        first = np.minimum(self.boundaries(start, length, t0), last)
+        m = last - first
+        rows = np.repeat(np.arange(sid.size), m)
+        k = np.arange(rows.size) - np.repeat(np.cumsum(m) - m, m) + first[rows] + 1
+        s, ln = start[rows], length[rows]
+        hi, lo = k * ln, (k - 1) * ln
+        intended = intended_end[rows] - s
+        vol = (self.cum_bytes(volume[rows], intended, hi)
+               - self.cum_bytes(volume[rows], intended, lo))
+        up = self.uplink(sid[rows], vol)
+        return {"charging_id": sid[rows], "start": s + lo, "release": s + hi,
+                "duration_s": np.floor(hi).astype(np.int64) - np.floor(lo).astype(np.int64),
+                "uplink_bytes": up, "downlink_bytes": vol - up, "cause": why[rows],
+                "seq": k}
+
+
+@pytest.mark.parametrize(("time_limit", "volume_mb"),
+                         [(1800.0, None), (1800.0, 20.0), (None, 5.0), (None, None),
+                          (30.0, 2.0)])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_compiled_records_equal_the_whole_array_arithmetic(
+        sim: Sim, time_limit: float | None, volume_mb: float | None, seed: int) -> None:
+    """Sessions of every odd shape (no volume, no time wanted, cut short, ending on a
+    boundary, limits of half a minute and of two megabytes): the same records as the arithmetic
+    of whole arrays, to the bit, whether ``t1`` is one instant or one per session."""
+    rec = Recorder(sim, UsageRecordSpec(partial_time_limit=time_limit,
+                                        partial_volume_limit_mb=volume_mb), subscribers())
+    ref = _Reference(rec)
+    rng = np.random.default_rng(seed)
+    n = 3000
+    start = rng.random(n) * 900.0
+    intended = np.where(rng.random(n) < 0.1, 0.0,
+                        np.minimum(rng.lognormal(np.log(3000.0), 1.5, n), 20_000.0))
+    intended[:50] = 1800.0 * rng.integers(1, 4, 50)  # ends exactly on a boundary
+    volume = np.where(rng.random(n) < 0.1, 0.0,
+                      np.floor(np.minimum(rng.lognormal(np.log(5e7), 2, n), 2e8)))
+    actual = intended * np.where(rng.random(n) < 0.3, rng.random(n), 1.0)
+    dropped = actual < intended
+    sid = rng.integers(1, 2**40, n)
+    got = rec.data(sid, np.zeros(n, np.int64), start, start + intended, volume, actual,
+                   np.floor(volume * np.divide(actual, intended, out=np.zeros(n),
+                                               where=intended > 0)).astype(np.int64),
+                   dropped)
+    want = ref.data(sid, start, start + intended, volume, actual,
+                    np.floor(volume * np.divide(actual, intended, out=np.zeros(n),
+                                                where=intended > 0)).astype(np.int64),
+                    dropped)
+    for k, v in want.items():
+        np.testing.assert_array_equal(got[k], v, err_msg=k)
+    for t0, t1 in ((0.0, 900.0), (900.0, 1800.0), (2700.0, start + intended)):
+        got = rec.data_partials(sid, np.zeros(n, np.int64), start, start + intended, volume,
+                                start + actual, t0, t1)
+        want = ref.partials(sid, start, start + intended, volume, start + actual, t0, t1)
+        for k, v in want.items():
+            np.testing.assert_array_equal(got[k], v, err_msg=f"{k} ({t0}, {t1})")
+    assert rec.partials_written > 0 or (time_limit is None and volume_mb is None)

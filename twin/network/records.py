@@ -44,6 +44,10 @@ from twin.messages import (
 from twin.scenario.schema import UsageRecordSpec
 
 Arr = npt.NDArray[Any]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+I8 = npt.NDArray[np.int8]
+B1 = npt.NDArray[np.bool_]
 NODE_IDS = {VOICE: 1, DATA: 2, SMS: 3}  # recording entities: msc1, pgw1, smsc1
 MB = 1_000_000
 OFF_NET = 491_500_000_000  # other national mobile networks: 49 15x xxxxxxxx
@@ -77,6 +81,133 @@ def _mix_rows(x: npt.NDArray[np.uint64], key: np.uint64, unit: bool,
 
 _mix_loop = kernel(_mix_rows)
 _NONE_U64, _NONE_F64 = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float64)
+
+
+def _f64(x: Arr) -> F64:
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
+def _share_of(sid: np.int64, key: np.uint64, mean: float) -> float:
+    """A session's uplink share: ``mean`` times 0.5 to 1.5 (its uniform), at most 1."""
+    u = np.float64(_mix(np.uint64(sid) ^ key) >> np.uint64(11)) / 9007199254740992.0
+    out: float = min(mean * (0.5 + u), 1.0)
+    return out
+
+
+_share = kernel(_share_of, inline=True)
+
+
+def _bytes_by(volume: float, intended: float, covered: float) -> np.int64:
+    """Bytes moved in a session's first ``covered`` of ``intended`` seconds."""
+    frac = covered / intended if intended > 0 else 0.0
+    out: np.int64 = np.int64(np.floor(volume * frac))
+    return out
+
+
+_moved = kernel(_bytes_by, inline=True)
+
+
+def _part_length(start: float, intended_end: float, volume: float, t_lim: float,
+                 v_lim: float) -> tuple[float, int]:
+    """A data session's part length (seconds; inf: no partials) and the cause closing its
+    parts: the time limit ``t_lim`` or, when a steady rate reaches ``v_lim`` bytes sooner
+    (negative: no volume limit), that."""
+    length, cause = t_lim, TIME_LIMIT
+    if v_lim >= 0:
+        intended = intended_end - start
+        v_len = np.inf
+        if volume > 0 and intended > 0:
+            v_len = v_lim * intended / volume
+        if v_len < length:
+            length, cause = v_len, VOLUME_LIMIT
+    return length, cause
+
+
+_length = kernel(_part_length, inline=True)
+
+
+def _boundaries_by(start: float, length: float, t: float) -> np.int64:
+    """Part boundaries (start + k·length, k ≥ 1) at or before ``t``."""
+    k = np.floor((t - start) / length) if np.isfinite(length) else 0.0
+    return np.int64(max(k, 0.0))
+
+
+_bounds = kernel(_boundaries_by, inline=True)
+
+
+def _before_end(start: float, length: float, end: float) -> np.int64:
+    """How many part boundaries fall strictly before the session's end: its partial records
+    before the last one."""
+    k = (np.ceil((end - start) / length) if np.isfinite(length) else 0.0) - 1
+    return np.int64(max(k, 0.0))
+
+
+_parts_before = kernel(_before_end, inline=True)
+
+
+def _count_parts(start: F64, intended_end: F64, volume: F64, end: F64, t0: float, t1: F64,
+                 t_lim: float, v_lim: float, length: F64, why: I8, first: I64,
+                 m: I64) -> int:
+    """Each session's part length and closing cause, and its partial records with
+    boundaries in (t0, ``t1``] before ``end``: ``m`` of them from number ``first`` + 1.
+    Returns how many in all."""
+    total = 0
+    for i in range(start.size):
+        ln, cause = _length(start[i], intended_end[i], volume[i], t_lim, v_lim)
+        last = min(_bounds(start[i], ln, t1[i]), _parts_before(start[i], ln, end[i]))
+        f = min(_bounds(start[i], ln, t0), last)
+        length[i], why[i], first[i], m[i] = ln, cause, f, last - f
+        total += int(last - f)
+    return total
+
+
+def _fill_parts(start: F64, intended_end: F64, volume: F64, sid: I64, sub: I64,
+                length: F64, why: I8, first: I64, m: I64, key: np.uint64, mean: float,
+                o_sid: I64, o_sub: I64, o_start: F64, o_dur: I64, o_down: I64, o_up: I64,
+                o_cause: I8, o_seq: I64, o_end: F64) -> int:
+    """The partial records :func:`_count_parts` counted, session by session."""
+    j = 0
+    for i in range(start.size):
+        if m[i] == 0:
+            continue
+        s, ln = start[i], length[i]
+        intended = intended_end[i] - s
+        share = _share(sid[i], key, mean)
+        for k in range(first[i] + 1, first[i] + 1 + m[i]):
+            hi, lo = k * ln, (k - 1) * ln
+            vol = (_moved(volume[i], intended, hi) - _moved(volume[i], intended, lo))
+            up = np.int64(np.floor(vol * share))
+            o_sid[j], o_sub[j], o_start[j], o_end[j] = sid[i], sub[i], s + lo, s + hi
+            o_dur[j] = np.int64(np.floor(hi)) - np.int64(np.floor(lo))
+            o_down[j], o_up[j], o_cause[j], o_seq[j] = vol - up, up, why[i], k
+            j += 1
+    return j
+
+
+def _last_rows(start: F64, intended_end: F64, volume: F64, actual: F64, actual_bytes: I64,
+               dropped: B1, sid: I64, t_lim: float, v_lim: float, key: np.uint64,
+               mean: float, o_start: F64, o_dur: I64, o_down: I64, o_up: I64, o_cause: I8,
+               o_seq: I64, o_end: F64) -> int:
+    """The last record of each session (:meth:`Recorder.data`)."""
+    for i in range(start.size):
+        s = start[i]
+        ln, _ = _length(s, intended_end[i], volume[i], t_lim, v_lim)
+        end = s + actual[i]
+        n_before = _parts_before(s, ln, end)
+        covered = n_before * (ln if np.isfinite(ln) else 0.0)
+        vol = actual_bytes[i] - _moved(volume[i], intended_end[i] - s, covered)
+        up = np.int64(np.floor(vol * _share(sid[i], key, mean)))
+        o_start[i], o_end[i] = s + covered, end
+        o_dur[i] = np.int64(np.ceil(actual[i])) - np.int64(np.floor(covered))
+        o_down[i], o_up[i] = vol - up, up
+        o_cause[i] = ABNORMAL_RELEASE if dropped[i] else NORMAL_RELEASE
+        o_seq[i] = n_before + 1 if n_before > 0 else 0
+    return 0
+
+
+_count_loop = kernel(_count_parts)
+_parts_loop = kernel(_fill_parts)
+_last_loop = kernel(_last_rows)
 
 
 def _mixed(x: npt.NDArray[np.uint64], key: np.uint64, unit: bool) -> npt.NDArray[Any]:
@@ -137,48 +268,6 @@ class Recorder:
                      OFF_NET + np.floor(v * 1e8).astype(np.int64)))
         return out
 
-    def uplink(self, ids: Arr, volume: Arr) -> npt.NDArray[np.int64]:
-        share = np.minimum(self.spec.uplink_share_mean * (0.5 + self.unit(ids, 3)), 1.0)
-        out: npt.NDArray[np.int64] = np.floor(volume * share).astype(np.int64)
-        return out
-
-    def part_length(self, start: Arr, intended_end: Arr,
-                    volume: Arr) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
-        """Seconds covered by each partial record of a data session (inf: no partials), and
-        the cause closing them. The volume moves at a steady rate, so a volume limit is a
-        time limit too; whichever comes first closes every part."""
-        n = start.size
-        t_lim = self.spec.partial_time_limit
-        length = np.full(n, np.inf if t_lim is None else float(t_lim))
-        cause = np.full(n, TIME_LIMIT, dtype=np.int8)
-        if self.spec.partial_volume_limit_mb is not None:
-            intended = intended_end - start
-            v_len = np.full(n, np.inf)
-            moving = (volume > 0) & (intended > 0)
-            v_len[moving] = (self.spec.partial_volume_limit_mb * MB * intended[moving]
-                             / volume[moving])
-            by_volume = v_len < length
-            length = np.where(by_volume, v_len, length)
-            cause[by_volume] = VOLUME_LIMIT
-        return length, cause
-
-    @staticmethod
-    def boundaries(start: Arr, length: Arr, t: float | Arr) -> npt.NDArray[np.int64]:
-        """Partial-record boundaries (start + k·length, k ≥ 1) at or before ``t``."""
-        k = np.floor(np.divide(t - start, length, out=np.zeros(start.size),
-                               where=np.isfinite(length)))
-        out: npt.NDArray[np.int64] = np.maximum(k, 0).astype(np.int64)
-        return out
-
-    def parts_before_end(self, start: Arr, length: Arr, end: Arr) -> npt.NDArray[np.int64]:
-        """How many boundaries fall strictly before the session's end: its partial records
-        before the last one."""
-        dur = end - start
-        k = np.ceil(np.divide(dur, length, out=np.zeros(start.size),
-                              where=np.isfinite(length))) - 1
-        out: npt.NDArray[np.int64] = np.maximum(k, 0).astype(np.int64)
-        return out
-
     def _ids(self, n: int) -> npt.NDArray[np.int64]:
         out = np.arange(self.next_record, self.next_record + n, dtype=np.int64)
         self.next_record += n
@@ -207,43 +296,54 @@ class Recorder:
                              np.full(sid.size, NORMAL_RELEASE, np.int8), z,
                              self.called(sid, sub), start, start)
 
+    def _limits(self) -> tuple[float, float]:
+        """The partial-record limits as the compiled loops take them: seconds (inf: none)
+        and bytes (-1: none)."""
+        t_lim = self.spec.partial_time_limit
+        v_mb = self.spec.partial_volume_limit_mb
+        return (np.inf if t_lim is None else float(t_lim),
+                -1.0 if v_mb is None else v_mb * MB)
+
     def data(self, sid: Arr, sub: Arr, start: Arr, intended_end: Arr, volume: Arr,
              actual: Arr, actual_bytes: Arr, dropped: Arr) -> dict[str, Arr]:
         """The last record of each session (the only one when it had no partials)."""
-        length, _ = self.part_length(start, intended_end, volume)
-        n_before = self.parts_before_end(start, length, start + actual)
-        covered = n_before * np.where(np.isfinite(length), length, 0.0)
-        cum_bytes = self._cum_bytes(volume, intended_end - start, covered)
-        cause = np.where(dropped, ABNORMAL_RELEASE, NORMAL_RELEASE).astype(np.int8)
-        seq = np.where(n_before > 0, n_before + 1, 0)
-        dur = np.ceil(actual).astype(np.int64) - np.floor(covered).astype(np.int64)
-        vol = actual_bytes - cum_bytes
-        up = self.uplink(sid, vol)
-        return self._columns(DATA, sid, sub, start + covered, dur, vol - up, up, cause, seq,
-                             np.zeros(sid.size, np.int64), start + covered, start + actual)
+        n = sid.size
+        sid, sub = sid.astype(np.int64), sub.astype(np.int64)
+        first, end = np.empty(n), np.empty(n)
+        dur, down, up, seq = (np.empty(n, dtype=np.int64) for _ in range(4))
+        cause = np.empty(n, dtype=np.int8)
+        with np.errstate(over="ignore"):  # the hash wraps (uncompiled, numpy would warn)
+            _last_loop(_f64(start), _f64(intended_end), _f64(volume), _f64(actual),
+                       actual_bytes.astype(np.int64), dropped.astype(np.bool_), sid,
+                       *self._limits(), self.keys[3], float(self.spec.uplink_share_mean),
+                       first, dur, down, up, cause, seq, end)
+        return self._columns(DATA, sid, sub, first, dur, down, up, cause, seq,
+                             np.zeros(n, np.int64), first, end)
 
     def data_partials(self, sid: Arr, sub: Arr, start: Arr, intended_end: Arr, volume: Arr,
                       end: Arr, t0: float, t1: float | Arr) -> dict[str, Arr]:
         """Partial records of data sessions whose boundaries fall in (t0, t1] and before
         their end (``end``: the end as known now)."""
-        length, why = self.part_length(start, intended_end, volume)
-        last = np.minimum(self.boundaries(start, length, t1),
-                          self.parts_before_end(start, length, end))
-        first = np.minimum(self.boundaries(start, length, t0), last)
-        m = last - first
-        rows = np.repeat(np.arange(sid.size), m)
-        k = (np.arange(rows.size) - np.repeat(np.cumsum(m) - m, m)
-             + first[rows] + 1)  # the part's sequence number
-        s, ln = start[rows], length[rows]
-        hi, lo = k * ln, (k - 1) * ln
-        intended = intended_end[rows] - s
-        vol = (self._cum_bytes(volume[rows], intended, hi)
-               - self._cum_bytes(volume[rows], intended, lo))
-        dur = np.floor(hi).astype(np.int64) - np.floor(lo).astype(np.int64)
-        up = self.uplink(sid[rows], vol)
-        self.partials_written += int(rows.size)
-        return self._columns(DATA, sid[rows], sub[rows], s + lo, dur, vol - up, up,
-                             why[rows], k, np.zeros(rows.size, np.int64), s + lo, s + hi)
+        n = sid.size
+        start, intended_end, volume = _f64(start), _f64(intended_end), _f64(volume)
+        length, first_k, m = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, np.int64)
+        why = np.empty(n, dtype=np.int8)
+        t_lim, v_lim = self._limits()
+        total = _count_loop(start, intended_end, volume, _f64(end), float(t0),
+                            np.broadcast_to(np.asarray(t1, dtype=np.float64), (n,)).copy(),
+                            t_lim, v_lim, length, why, first_k, m)
+        o_sid, o_sub, o_dur, o_down, o_up, o_seq = (np.empty(total, dtype=np.int64)
+                                                    for _ in range(6))
+        o_start, o_end = np.empty(total), np.empty(total)
+        o_cause = np.empty(total, dtype=np.int8)
+        with np.errstate(over="ignore"):
+            _parts_loop(start, intended_end, volume, sid.astype(np.int64),
+                        sub.astype(np.int64), length, why, first_k, m, self.keys[3],
+                        float(self.spec.uplink_share_mean), o_sid, o_sub, o_start, o_dur,
+                        o_down, o_up, o_cause, o_seq, o_end)
+        self.partials_written += int(total)
+        return self._columns(DATA, o_sid, o_sub, o_start, o_dur, o_down, o_up, o_cause,
+                             o_seq, np.zeros(total, np.int64), o_start, o_end)
 
     def defects(self, cols: dict[str, Arr]) -> dict[str, Arr]:
         """Records the recording entity writes wrong, in place: a share with a negative
@@ -268,14 +368,6 @@ class Recorder:
             cols["sub"] = np.where(unknown, self.subs.count + cols["charging_id"], cols["sub"])
             self.unknown_subscriber += int(unknown.sum())
         return cols
-
-    @staticmethod
-    def _cum_bytes(volume: Arr, intended: Arr, covered: Arr) -> npt.NDArray[np.int64]:
-        """Bytes moved in the first ``covered`` seconds (the same rounding as the session's
-        total, so the parts add up to it exactly)."""
-        frac = np.divide(covered, intended, out=np.zeros(covered.size), where=intended > 0)
-        out: npt.NDArray[np.int64] = np.floor(volume * frac).astype(np.int64)
-        return out
 
     def _columns(self, kind: int, sid: Arr, sub: Arr, start: Arr, dur: Arr, down: Arr,
                  up: Arr, cause: Arr, seq: Arr, called: Arr, answer: Arr,
