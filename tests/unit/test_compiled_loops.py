@@ -261,3 +261,28 @@ def test_the_chains_batch_preparation_is_the_numpy_formulas(default_catalog: dic
         # the steps that share an array share it in both (the loop rates them alike)
         assert [[a is c for c in x] for a in x] == [[a is c for c in y] for a in y], name
     assert compiled.by_held.tolist() == numpy.by_held.tolist()
+
+
+@pytest.mark.parametrize("start", [datetime(2026, 1, 5, tzinfo=UTC),
+                                   datetime(2026, 3, 7, 22, 30, 15, tzinfo=UTC),
+                                   datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)])
+def test_a_records_tariff_period_is_the_clocks(start: datetime) -> None:
+    """The period the compiled loops look up for one instant (weekday in integers) is the
+    clock's whole-array one, on every weekday and hour, the hour's edges and past a week."""
+    from twin.bss.rating import hour_period
+    from twin.scenario.schema import TariffPeriod
+
+    clock = TariffClock(Calendar(start), [
+        TariffPeriod(name="night", hours=(22.0, 6.0)),
+        TariffPeriod(name="weekend", days=["sat", "sun"]),
+        TariffPeriod(name="evening", days=["mon", "tue", "wed", "thu", "fri"],
+                     hours=(18.0, 22.0))])
+    assert clock.table is not None
+    rng = np.random.default_rng(5)
+    t = np.concatenate([rng.uniform(0, 90 * 86_400.0, 20_000),
+                        np.arange(0, 15 * 86_400.0, 3600.0) - clock.offset % 3600.0,
+                        np.arange(0, 15 * 86_400.0, 3600.0) - clock.offset % 3600.0 - 1e-6])
+    t = t[t >= 0]
+    got = [hour_period(float(x), clock.table, clock.weekday0, clock.offset) for x in t]
+    np.testing.assert_array_equal(got, clock.period(t))
+    assert len(set(got)) == 4  # peak and every period met
