@@ -88,3 +88,18 @@ def test_fewer_collections_never_lowers_a_higher_threshold() -> None:
             assert gc.get_threshold()[0] == 50_000
     finally:
         gc.set_threshold(*before)
+
+
+def test_overlapping_runs_restore_the_threshold_once_the_last_ends() -> None:
+    """Two runs on two threads whose blocks overlap: the first to end leaves the raised
+    threshold to the other, the last puts back what was there before either."""
+    import gc
+
+    before = gc.get_threshold()
+    first, second = allocator.fewer_collections(), allocator.fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == max(allocator.YOUNG, before[0])
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before

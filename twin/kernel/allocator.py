@@ -29,6 +29,7 @@ import ctypes
 import gc
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 
 YOUNG = 10_000  # container allocations between young collections during a run (Python: 700)
@@ -69,13 +70,27 @@ def tune(environ: Mapping[str, str] | None = None) -> dict[int, int]:
     return done
 
 
+_collections_lock = threading.Lock()
+_collections_users = 0
+_collections_before: tuple[int, ...] = ()
+
+
 @contextlib.contextmanager
 def fewer_collections(young: int = YOUNG) -> Iterator[None]:
     """The garbage collector's first threshold at least ``young`` inside the block, as it
-    was after it (the older generations' thresholds are left alone)."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(young, before[0]), *before[1:])
+    was before the first of any overlapping blocks (runs on several threads) once the last
+    ends; the older generations' thresholds are left alone."""
+    global _collections_users, _collections_before
+    with _collections_lock:
+        if _collections_users == 0:
+            _collections_before = gc.get_threshold()
+        _collections_users += 1
+        now = gc.get_threshold()
+        gc.set_threshold(max(young, now[0]), *now[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _collections_lock:
+            _collections_users -= 1
+            if _collections_users == 0:
+                gc.set_threshold(*_collections_before)
