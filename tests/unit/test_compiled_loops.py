@@ -19,7 +19,6 @@ from twin.analysis.revenue import (
     Steps,
     _Chain,
     _max_id,
-    _talk,
     label_values,
     position_in,
     prepare_steps,
@@ -151,6 +150,11 @@ def test_a_negative_key_is_refused_not_read_as_an_empty_slot() -> None:
         KeySet().add(np.array([3, -1], dtype=np.int64))
     with pytest.raises(ValueError, match="non-negative"):
         KeySet.repeats(np.array([-5], dtype=np.int64))
+
+
+def _talk(seconds: np.ndarray, answer_s: np.ndarray) -> np.ndarray:
+    """Chargeable seconds: answer to release, started seconds (as the MSC writes them)."""
+    return np.ceil(np.maximum(seconds - answer_s, 0.0)).astype(np.int64)
 
 
 def _numpy_prepare(chain: _Chain, b: pa.RecordBatch) -> Steps:

@@ -65,7 +65,7 @@ import pyarrow.parquet as pq
 from twin.bss import mediation as med
 from twin.bss.catalog import quantity
 from twin.bss.rating import F64, I64, Arrays, Rater, hour_period, rate_one
-from twin.kernel.compiled import cores, int64s, kernel
+from twin.kernel.compiled import cores, float64s, int64s, kernel
 from twin.messages import SubscriberBase
 
 LOST, RATED, REJECTED, TOO_LATE, SUSPENSE, UNGUIDABLE, FAIL_OPEN, TERMINATED = range(8)
@@ -411,7 +411,8 @@ def _record_rows(ids: I64, kind: I64, code: I64, intended_s: F64, actual_s: F64,
                  moved: npt.NDArray[np.int32], full: I64, cut: I64, ended: I64, got: I64,
                  coll: I64, acc: I64, start_w: F64, coll_s: F64, acc_s: F64, by_held: I64) -> int:
     """:meth:`_Chain.prepare`'s arithmetic, record by record: the quantities (as
-    :func:`~twin.bss.catalog.quantity` of :func:`_talk`), the steps that hold each record
+    :func:`~twin.bss.catalog.quantity` gives them; a call's chargeable seconds run from its
+    answer to its release, started seconds as the MSC writes them), the steps that hold each record
     (``held_by`` by outcome ``code`` — :data:`_Chain.OUTCOMES`' position, 4 another, 5 a
     denial — and fate), what of a session in parts reached mediation (:class:`Parts`'
     arrays), a copy of the starts, and the ``moved`` bits :func:`prepare_steps` gives these
@@ -523,7 +524,7 @@ def _steps(root: Rater, held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32
     # period computed once however many steps share it
     same = {id(x): _writable(int64s(x)) for x in q}
     qs = tuple(same[id(x)] for x in q)
-    found = {id(x): _writable(np.ascontiguousarray(x, dtype=np.float64)) for x in starts}
+    found = {id(x): _writable(float64s(x)) for x in starts}
     cycle = {k: root.cycle_of(x, sub) for k, x in found.items()}
     period = {k: clock.period(x) if clock.hours and clock.table is None
               else np.empty(0, dtype=np.int64) for k, x in found.items()}
@@ -638,12 +639,12 @@ class _Chain:
         held, moved = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
         full, cut, ended, got, coll, acc = (np.empty(n, dtype=np.int64) for _ in range(6))
         start_w, coll_s, acc_s = (np.empty(n, dtype=np.float64) for _ in range(3))
-        seconds = [np.asarray(b.column(c).to_numpy(), dtype=np.float64)
+        seconds = [float64s(b.column(c).to_numpy())
                    for c in ("intended_s", "actual_s", "answer_s")]
         volumes = [int64s(b.column(c).to_numpy()) for c in ("intended_bytes", "actual_bytes")]
         with_parts = _record_loop(
             ids, kind, code, seconds[0], seconds[1], seconds[2], volumes[0], volumes[1],
-            np.asarray(start, dtype=np.float64), self.fate, self.held_by, parts.bits,
+            float64s(start), self.fate, self.held_by, parts.bits,
             parts.ids, parts.collected_qty, parts.collected_start, parts.accepted_qty,
             parts.accepted_start, held, moved, full, cut, ended, got, coll, acc, start_w,
             coll_s, acc_s, self.by_held)
@@ -717,13 +718,6 @@ def usage_chain(tables: Path, subs: SubscriberBase, make_rater: Callable[[], Rat
     out = {f"{k}_minor": money[k] for k in STEPS}
     out.update({f"{k}_records": records[k] for k in STEPS})
     out["offered_records"] = chain.offered
-    return out
-
-
-def _talk(seconds: npt.NDArray[np.float64],
-          answer_s: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    """Chargeable seconds: answer to release, started seconds (as the MSC writes them)."""
-    out: npt.NDArray[np.int64] = np.ceil(np.maximum(seconds - answer_s, 0.0)).astype(np.int64)
     return out
 
 

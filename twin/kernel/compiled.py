@@ -47,6 +47,11 @@ def int64s(x: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return np.ascontiguousarray(x, dtype=np.int64)
 
 
+def float64s(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``x`` as a contiguous float64 array (itself when it is one), as :func:`int64s`."""
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
 def cores() -> int:
     """Cores this process may run on."""
     try:

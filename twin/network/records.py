@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.kernel import Sim
-from twin.kernel.compiled import kernel
+from twin.kernel.compiled import float64s, int64s, kernel
 from twin.messages import (
     ABNORMAL_RELEASE,
     DATA,
@@ -66,16 +66,24 @@ def _mix_one(x: np.uint64) -> np.uint64:
 _mix = kernel(_mix_one, inline=True)
 
 
+def _uniform_of(x: np.uint64, key: np.uint64) -> float:
+    """The uniform in [0, 1) counter ``x`` hashes to under ``key``: its mix's top 53 bits."""
+    out: float = np.float64(_mix(x ^ key) >> np.uint64(11)) / 9007199254740992.0  # 2^53
+    return out
+
+
+_uniform = kernel(_uniform_of, inline=True)
+
+
 def _mix_rows(x: npt.NDArray[np.uint64], key: np.uint64, unit: bool,
               mixed: npt.NDArray[np.uint64], uniform: npt.NDArray[np.float64]) -> int:
     """Each ``x ^ key`` mixed, into ``mixed`` or, with ``unit``, as a uniform in [0, 1)
-    (its top 53 bits) into ``uniform``: one pass, no temporary arrays."""
+    (:func:`_uniform_of`) into ``uniform``: one pass, no temporary arrays."""
     for i in range(x.size):
-        z = _mix(x[i] ^ key)
         if unit:
-            uniform[i] = np.float64(z >> np.uint64(11)) / 9007199254740992.0  # 2^53
+            uniform[i] = _uniform(x[i], key)
         else:
-            mixed[i] = z
+            mixed[i] = _mix(x[i] ^ key)
     return 0
 
 
@@ -83,14 +91,9 @@ _mix_loop = kernel(_mix_rows)
 _NONE_U64, _NONE_F64 = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float64)
 
 
-def _f64(x: Arr) -> F64:
-    return np.ascontiguousarray(x, dtype=np.float64)
-
-
 def _share_of(sid: np.int64, key: np.uint64, mean: float) -> float:
     """A session's uplink share: ``mean`` times 0.5 to 1.5 (its uniform), at most 1."""
-    u = np.float64(_mix(np.uint64(sid) ^ key) >> np.uint64(11)) / 9007199254740992.0
-    out: float = min(mean * (0.5 + u), 1.0)
+    out: float = min(mean * (0.5 + _uniform(np.uint64(sid), key)), 1.0)
     return out
 
 
@@ -308,28 +311,28 @@ class Recorder:
              actual: Arr, actual_bytes: Arr, dropped: Arr) -> dict[str, Arr]:
         """The last record of each session (the only one when it had no partials)."""
         n = sid.size
-        sid, sub = sid.astype(np.int64), sub.astype(np.int64)
-        first, end = np.empty(n), np.empty(n)
+        begin, end = np.empty(n), np.empty(n)
         dur, down, up, seq = (np.empty(n, dtype=np.int64) for _ in range(4))
         cause = np.empty(n, dtype=np.int8)
         with np.errstate(over="ignore"):  # the hash wraps (uncompiled, numpy would warn)
-            _last_loop(_f64(start), _f64(intended_end), _f64(volume), _f64(actual),
-                       actual_bytes.astype(np.int64), dropped.astype(np.bool_), sid,
+            _last_loop(float64s(start), float64s(intended_end), float64s(volume),
+                       float64s(actual), int64s(actual_bytes),
+                       np.ascontiguousarray(dropped, dtype=np.bool_), int64s(sid),
                        *self._limits(), self.keys[3], float(self.spec.uplink_share_mean),
-                       first, dur, down, up, cause, seq, end)
-        return self._columns(DATA, sid, sub, first, dur, down, up, cause, seq,
-                             np.zeros(n, np.int64), first, end)
+                       begin, dur, down, up, cause, seq, end)
+        return self._columns(DATA, sid, sub, begin, dur, down, up, cause, seq,
+                             np.zeros(n, np.int64), begin, end)
 
     def data_partials(self, sid: Arr, sub: Arr, start: Arr, intended_end: Arr, volume: Arr,
                       end: Arr, t0: float, t1: float | Arr) -> dict[str, Arr]:
         """Partial records of data sessions whose boundaries fall in (t0, t1] and before
         their end (``end``: the end as known now)."""
         n = sid.size
-        start, intended_end, volume = _f64(start), _f64(intended_end), _f64(volume)
+        start, intended_end, volume = float64s(start), float64s(intended_end), float64s(volume)
         length, first_k, m = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, np.int64)
         why = np.empty(n, dtype=np.int8)
         t_lim, v_lim = self._limits()
-        total = _count_loop(start, intended_end, volume, _f64(end), float(t0),
+        total = _count_loop(start, intended_end, volume, float64s(end), float(t0),
                             np.broadcast_to(np.asarray(t1, dtype=np.float64), (n,)).copy(),
                             t_lim, v_lim, length, why, first_k, m)
         o_sid, o_sub, o_dur, o_down, o_up, o_seq = (np.empty(total, dtype=np.int64)
@@ -337,10 +340,9 @@ class Recorder:
         o_start, o_end = np.empty(total), np.empty(total)
         o_cause = np.empty(total, dtype=np.int8)
         with np.errstate(over="ignore"):
-            _parts_loop(start, intended_end, volume, sid.astype(np.int64),
-                        sub.astype(np.int64), length, why, first_k, m, self.keys[3],
-                        float(self.spec.uplink_share_mean), o_sid, o_sub, o_start, o_dur,
-                        o_down, o_up, o_cause, o_seq, o_end)
+            _parts_loop(start, intended_end, volume, int64s(sid), int64s(sub), length, why,
+                        first_k, m, self.keys[3], float(self.spec.uplink_share_mean), o_sid,
+                        o_sub, o_start, o_dur, o_down, o_up, o_cause, o_seq, o_end)
         self.partials_written += int(total)
         return self._columns(DATA, o_sid, o_sub, o_start, o_dur, o_down, o_up, o_cause,
                              o_seq, np.zeros(total, np.int64), o_start, o_end)
