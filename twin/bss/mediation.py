@@ -311,7 +311,11 @@ class Mediation:
 
     def _remember(self, key: I64, bucket: I64) -> None:
         for b, rows in _by_bucket(bucket):
-            self.seen.setdefault(b, KeySet()).add(key[rows])
+            known = self.seen.get(b)
+            if known is None:  # sized for about as many keys as the hour before had
+                before = self.seen.get(b - 1)
+                known = self.seen[b] = KeySet(2 * before.size if before is not None else 1024)
+            known.add(key[rows])
 
     def _forget_old(self) -> None:
         oldest = int(np.floor((self.sim.now - self.spec.dedup_retention) / BUCKET_S))

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.kernel.calendar import Calendar
-from twin.kernel.compiled import kernel
+from twin.kernel.compiled import float64s, kernel
 from twin.messages import DATA, SMS, VOICE
 from twin.scenario.schema import DemandEvent, HoldingSpec, TrafficSpec, VolumeSpec
 
@@ -99,17 +99,71 @@ def draw_volume(rng: np.random.Generator, spec: VolumeSpec, n: int) -> Arr:
     return np.floor(mb * MB)
 
 
-def by_cell_then_time(cell: Arr, start: Arr, t0: float, t1: float) -> Arr:
+def _insert_rows(start: Arr, order: Arr, lo: int, hi: int) -> None:
+    """``order[lo:hi]`` sorted by ``start`` in place, ties kept in order (insertion)."""
+    for i in range(lo + 1, hi):
+        v = order[i]
+        x = start[v]
+        j = i - 1
+        while j >= lo and start[order[j]] > x:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = v
+
+
+_insert = kernel(_insert_rows, inline=True)
+_RUN = 32  # rows a cell's insertion sort takes at most; longer runs are merged
+
+
+def _order_rows(cell: Arr, start: Arr, order: Arr, scratch: Arr) -> None:
+    """``order``: the rows by (cell, start), ties in row order, for ``cell`` ascending — each
+    cell's rows sorted alone: by insertion, in runs merged pairwise (stably) for a cell with
+    many (``scratch``: as long as ``order``)."""
+    n = cell.size
+    for i in range(n):
+        order[i] = i
+    lo = 0
+    while lo < n:
+        hi = lo + 1
+        while hi < n and cell[hi] == cell[lo]:
+            hi += 1
+        for a in range(lo, hi, _RUN):
+            _insert(start, order, a, min(a + _RUN, hi))
+        width = _RUN
+        while width < hi - lo:
+            for a in range(lo, hi, 2 * width):
+                m, b = min(a + width, hi), min(a + 2 * width, hi)
+                i, j, k = a, m, a
+                while i < m and j < b:
+                    if start[order[j]] < start[order[i]]:
+                        scratch[k] = order[j]
+                        j += 1
+                    else:  # the left run's first on a tie: stable
+                        scratch[k] = order[i]
+                        i += 1
+                    k += 1
+                while i < m:
+                    scratch[k] = order[i]
+                    i += 1
+                    k += 1
+                while j < b:
+                    scratch[k] = order[j]
+                    j += 1
+                    k += 1
+                for k in range(a, b):
+                    order[k] = scratch[k]
+            width *= 2
+        lo = hi
+
+
+_order = kernel(_order_rows)
+
+
+def by_cell_then_time(cell: Arr, start: Arr) -> Arr:
     """The order of attempts by (cell, start), ties in their order — ``np.lexsort((start,
-    cell))`` for ``cell`` already ascending (as drawn), in one sort of a combined key: the
-    cell shifted past the interval's length, plus the time into it. Should rounding merge two
-    distinct starts of a cell into one key (times nanoseconds apart), lexsort decides."""
-    span = float(2.0 ** np.ceil(np.log2(max(t1 - t0, 1.0)) + 1))  # a power of two: exact
-    key = cell * span + (start - t0)
-    order: Arr = np.argsort(key, kind="stable")
-    k, s = key[order], start[order]
-    if np.any((k[1:] == k[:-1]) & (s[1:] != s[:-1])):
-        order = np.lexsort((start, cell))
+    cell))`` for ``cell`` already ascending (as drawn): a sort of each cell's rows alone."""
+    order: Arr = np.empty(cell.size, dtype=np.int64)
+    _order(cell, float64s(start), order, np.empty(cell.size, dtype=np.int64))
     return order
 
 
@@ -253,7 +307,7 @@ class Offered:
             volume = draw_volume(rng, self.spec.data.mb_per_session, n)
         # a stable order: attempts the engine takes out afterwards (lines out of service)
         # leave the others in the order sorting only theirs would give
-        order = by_cell_then_time(cell, start, t0, t1)
+        order = by_cell_then_time(cell, start)
         start = start[order]
         return Drawn(cell[order], sub[order], start, start + hold[order], volume[order])
 
