@@ -97,3 +97,34 @@ def test_pairs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
         bench.main(["--smoke", "--pairs", "0"])
     assert exit_.value.code == 2
     assert "--pairs must be at least 1, not 0" in capsys.readouterr().err
+
+
+def test_an_unmeasured_warm_up_runs_first_unless_refused(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    """The measured cases find the compiled loops' cache filled by a run before them (a
+    valid two-day metro scenario); ``--no-warm-up`` and ``--smoke`` measure from cold."""
+    from twin.scenario import load
+
+    assert load(bench.QUICKSTART, bench.WARM_UP).duration == 2 * 86_400
+    calls: list[str] = []
+
+    def measure(case: bench.Case, report: bool) -> dict[str, float]:
+        calls.append(case.name)
+        return {"wall_s": 1.0}
+
+    def cases_run(cases: list[bench.Case], **_: object) -> list[dict[str, object]]:
+        calls.extend(f"measured {c.name}" for c in cases)
+        return []
+
+    monkeypatch.setattr(bench, "measure", measure)
+    monkeypatch.setattr(bench, "bench", cases_run)
+    assert bench.main(["--metro-only", "--no-naive", "--metro-days", "2"]) == 0
+    assert calls == ["warm-up", "measured metro"]
+    calls.clear()
+    assert bench.main(["--metro-only", "--no-naive", "--metro-days", "2", "--no-warm-up"]) == 0
+    assert calls == ["measured metro"]
+    calls.clear()
+    assert bench.main(["--smoke"]) == 0
+    assert "warm-up" not in calls
+    assert "warm-up" in capsys.readouterr().err
