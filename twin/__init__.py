@@ -10,14 +10,14 @@ its arguments) does not pay for pandas, DuckDB and the simulation model.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 # Light modules (their heavy imports happen inside the functions). Imported here because a
 # submodule import would otherwise bind ``twin.compare`` to the module, not the function.
 from twin.compare import Comparison, compare
+from twin.lazy import lazy_names
 from twin.study import Study, sweep
 
 if TYPE_CHECKING:
@@ -37,16 +37,7 @@ _LAZY = {
     "OutputWriteError": ("twin.store", "OutputWriteError"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'twin' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(globals(), _LAZY)
 
 __all__ = ["Comparison", "OutputError", "OutputWriteError", "Run", "Scenario", "ScenarioError",
            "Study", "__version__", "compare", "load_scenario", "simulate", "sweep"]

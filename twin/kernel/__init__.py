@@ -9,8 +9,9 @@ libraries (Arrow, SimPy).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from twin.lazy import lazy_names
 
 if TYPE_CHECKING:
     from twin.kernel.bus import MessageBus
@@ -27,16 +28,7 @@ _LAZY = {
     "Sim": "twin.kernel.sim",
 }
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'twin.kernel' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(globals(), _LAZY)
 
 __all__ = [
     "Calendar", "Labels", "MessageBus", "RandomStreams", "RecordBuffer", "RecordStore", "Sim",

@@ -7,8 +7,9 @@ libraries the topology needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from twin.lazy import lazy_names
 
 if TYPE_CHECKING:
     from twin.network.topology import Topology, build_topology
@@ -17,15 +18,6 @@ if TYPE_CHECKING:
 _LAZY = {"NetworkTwin": "twin.network.twin", "Topology": "twin.network.topology",
          "build_topology": "twin.network.topology"}
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'twin.network' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(globals(), _LAZY)
 
 __all__ = ["NetworkTwin", "Topology", "build_topology"]
