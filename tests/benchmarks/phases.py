@@ -11,7 +11,9 @@ a phase: analysis, report or scenario loading when the stack is inside them, els
 of the innermost ``twin`` frame — network (traffic and faults), OSS, BSS, the record
 buffers (Arrow columns) or Parquet writing. Unlike cProfile it adds almost no overhead,
 so the shares hold for the real run. The largest resident memory seen in each phase shows
-where the peak is.
+where the peak is. Below it, the CPU time of each of the run's threads (Linux: read from
+``/proc``; the Parquet writer, the summary's rating shares, …) and of its child processes
+(the process drawing traffic ahead): how busy the cores were, and with what.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import resource
 import sys
 import threading
 import time
@@ -60,19 +63,53 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def sample(fn: Any, interval: float = 0.002) -> tuple[dict[str, list[float]], float]:
-    """Run ``fn()`` while sampling; ({phase: [samples, max RSS MB]}, wall seconds)."""
+def thread_cpu(seen: dict[int, tuple[str, float]]) -> None:
+    """Record in ``seen`` each live thread's name and CPU seconds so far (Linux ``/proc``;
+    elsewhere nothing): a thread that ends keeps its last reading."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        name = names.get(int(tid), seen.get(int(tid), ("other", 0.0))[0])
+        seen[int(tid)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+
+
+def by_thread(seen: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds by thread name, numbered pool threads (``usage-chain_0``, ``_1``) together."""
+    out: dict[str, float] = collections.defaultdict(float)
+    for name, cpu in seen.values():
+        out[name.rstrip("0123456789").rstrip("_") or name] += cpu
+    return dict(out)
+
+
+def sample(fn: Any, interval: float = 0.002,
+           threads: dict[int, tuple[str, float]] | None = None
+           ) -> tuple[dict[str, list[float]], float]:
+    """Run ``fn()`` while sampling; ({phase: [samples, max RSS MB]}, wall seconds). Each
+    thread's CPU time goes into ``threads`` (see :func:`thread_cpu`) every 100 samples."""
     stats: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
     main, done = threading.main_thread().ident, threading.Event()
 
     def sampler() -> None:
+        n = 0
         while not done.wait(interval):
             frame = sys._current_frames().get(main)  # type: ignore[arg-type]
             st = stats[phase(frame)]
             st[0] += 1
             st[1] = max(st[1], rss_mb())
+            n += 1
+            if threads is not None and n % 100 == 0:
+                thread_cpu(threads)
 
-    t = threading.Thread(target=sampler, daemon=True)
+    t = threading.Thread(target=sampler, daemon=True, name="sampler")
     t0 = time.perf_counter()
     t.start()
     try:
@@ -80,6 +117,8 @@ def sample(fn: Any, interval: float = 0.002) -> tuple[dict[str, list[float]], fl
     finally:
         done.set()
         t.join()
+        if threads is not None:
+            thread_cpu(threads)
     return stats, time.perf_counter() - t0
 
 
@@ -106,10 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         overrides.append(f"duration={args.days:g}d")
     load0 = os.getloadavg()[0]
     cpu0 = time.process_time()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    threads: dict[int, tuple[str, float]] = {}
+    thread_cpu(threads)
+    before = by_thread(threads)  # this process's start (imports) is not the run's
     with tempfile.TemporaryDirectory(prefix="twin-phases-") as tmp:
         stats, wall = sample(lambda: twin.simulate(
-            QUICKSTART, out=Path(tmp) / "run", overrides=overrides, report=args.report))
+            QUICKSTART, out=Path(tmp) / "run", overrides=overrides, report=args.report),
+            threads=threads)
     cpu = time.process_time() - cpu0
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = sum(n for n, _ in stats.values()) or 1
     print(f"wall {wall:.2f} s, cpu {cpu:.2f} s (all threads), {total:.0f} samples of the main "
           f"thread; load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
@@ -117,6 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, (n, rss) in sorted(stats.items(), key=lambda kv: -kv[1][0]):
         print(f"  {name:<16} {100 * n / total:5.1f} %  {wall * n / total:6.2f} s  "
               f"{rss:6.0f} MB")
+    used = {k: v - before.get(k, 0.0) for k, v in by_thread(threads).items()}
+    used["child processes"] = ((children1.ru_utime + children1.ru_stime)
+                               - (children0.ru_utime + children0.ru_stime))
+    used = {k: v for k, v in used.items() if v >= 0.005 and k != "sampler"}
+    if len(used) > 1:  # /proc read (Linux)
+        print(f"  {'CPU by thread':<22} {'time':>8}  {'cores':>5}")
+        for name, v in sorted(used.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:<22} {v:6.2f} s  {v / wall:5.2f}")
+        print(f"  {'all':<22} {sum(used.values()):6.2f} s  {sum(used.values()) / wall:5.2f}")
     return 0
 
 
