@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 # Light modules (their heavy imports happen inside the functions). Imported here because a
 # submodule import would otherwise bind ``twin.compare`` to the module, not the function.
 from twin.compare import Comparison, compare
-from twin.lazy import lazy_names
+from twin.kernel.lazy import lazy_names
 from twin.study import Study, sweep
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from twin.lazy import lazy_names
+from twin.kernel.lazy import lazy_names
 
 
 def test_names_come_from_their_module_once_asked_for() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from twin.lazy import lazy_names
+from twin.kernel.lazy import lazy_names
 
 if TYPE_CHECKING:
     from twin.kernel.bus import MessageBus

@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 F = TypeVar("F", bound=Callable[..., Any])
+I64 = npt.NDArray[np.int64]  # the array types the compiled loops take
+F64 = npt.NDArray[np.float64]
 
 
 def kernel(fn: F, inline: bool = False) -> F:
@@ -41,13 +43,13 @@ def kernel(fn: F, inline: bool = False) -> F:
     return cast(F, numba.njit(**opts)(fn))
 
 
-def int64s(x: npt.ArrayLike) -> npt.NDArray[np.int64]:
+def int64s(x: npt.ArrayLike) -> I64:
     """``x`` as a contiguous int64 array (itself when it is one): how the compiled loops
     take their integer arrays, one machine type whatever the caller's."""
     return np.ascontiguousarray(x, dtype=np.int64)
 
 
-def float64s(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+def float64s(x: npt.ArrayLike) -> F64:
     """``x`` as a contiguous float64 array (itself when it is one), as :func:`int64s`."""
     return np.ascontiguousarray(x, dtype=np.float64)
 

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.kernel import Sim
-from twin.kernel.compiled import float64s, int64s, kernel
+from twin.kernel.compiled import F64, I64, float64s, int64s, kernel
 from twin.messages import (
     ABNORMAL_RELEASE,
     DATA,
@@ -44,8 +44,6 @@ from twin.messages import (
 from twin.scenario.schema import UsageRecordSpec
 
 Arr = npt.NDArray[Any]
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
 B1 = npt.NDArray[np.bool_]
 NODE_IDS = {VOICE: 1, DATA: 2, SMS: 3}  # recording entities: msc1, pgw1, smsc1
