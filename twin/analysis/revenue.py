@@ -131,15 +131,22 @@ def label_values(column: pa.Array, value: Callable[[str | None], int],
                  dtype: type = np.int8) -> np.ndarray:
     """``value`` of each row of a string column, computed once per distinct string (and
     once for the nulls, as ``value(None)``)."""
+    table, idx = label_codes(column, value, dtype)
+    out: np.ndarray = table[idx]
+    return out
+
+
+def label_codes(column: pa.Array, value: Callable[[str | None], int],
+                dtype: type = np.int8) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`label_values` in two parts, for a loop that looks them up as it goes: the
+    ``value`` of each distinct string (the nulls' last), and each row's position among them."""
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
     names, idx = column.dictionary.to_pylist(), column.indices
     if idx.null_count:
         names.append(None)
         idx = idx.fill_null(len(names) - 1)
-    table: np.ndarray = np.array([value(x) for x in names], dtype=dtype)
-    out: np.ndarray = table[idx.to_numpy()]
-    return out
+    return np.array([value(x) for x in names], dtype=dtype), idx.to_numpy()
 
 
 def position_in(names: tuple[str, ...]) -> Callable[[str | None], int]:
@@ -403,14 +410,16 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
 _chain_loop = kernel(_chain_records)
 
 
-def _record_rows(ids: I64, kind: I64, code: I64, intended_s: F64, actual_s: F64,
-                 answer_s: F64, intended_bytes: I64, actual_bytes: I64, start: F64,
+def _record_rows(ids: I64, kind_at: npt.NDArray[np.integer], kinds: I64,
+                 code_at: npt.NDArray[np.integer], codes: I64, kind: I64, intended_s: F64,
+                 actual_s: F64, answer_s: F64, intended_bytes: I64, actual_bytes: I64, start: F64,
                  fate: npt.NDArray[np.int8], held_by: npt.NDArray[np.int32],
                  bits: npt.NDArray[np.uint8], part_ids: I64, part_cq: I64, part_cs: F64,
                  part_aq: I64, part_as: F64, held: npt.NDArray[np.int32],
                  moved: npt.NDArray[np.int32], full: I64, cut: I64, ended: I64, got: I64,
                  coll: I64, acc: I64, start_w: F64, coll_s: F64, acc_s: F64, by_held: I64) -> int:
-    """:meth:`_Chain.prepare`'s arithmetic, record by record: the quantities (as
+    """:meth:`_Chain.prepare`'s arithmetic, record by record: each record's ``kind`` (its
+    label's ``kinds[kind_at[r]]``) and outcome code (``codes[code_at[r]]``), the quantities (as
     :func:`~twin.bss.catalog.quantity` gives them; a call's chargeable seconds run from its
     answer to its release, started seconds as the MSC writes them), the steps that hold each record
     (``held_by`` by outcome ``code`` — :data:`_Chain.OUTCOMES`' position, 4 another, 5 a
@@ -427,7 +436,8 @@ def _record_rows(ids: I64, kind: I64, code: I64, intended_s: F64, actual_s: F64,
         i = ids[r]
         if i < 0 or i >= n_fates:
             raise IndexError("a usage record id beyond the fates")
-        kd = kind[r]
+        kd = kinds[kind_at[r]]
+        kind[r] = kd
         fq, gq = np.int64(1), np.int64(1)
         if kd == 0:  # voice: started seconds from the answer
             f = intended_s[r] - answer_s[r]
@@ -436,7 +446,7 @@ def _record_rows(ids: I64, kind: I64, code: I64, intended_s: F64, actual_s: F64,
             gq = np.int64(np.ceil(g if not g < 0.0 else 0.0))
         elif kd == 1:
             fq, gq = intended_bytes[r], actual_bytes[r]
-        c = code[r]
+        c = codes[code_at[r]]
         o = min(c, 4)
         h = held_by[(o * 2 + (c == 5)) * (TERMINATED + 1) + fate[i]]
         held[r] = h
@@ -625,17 +635,18 @@ class _Chain:
         """A batch of the table (in its order) made ready for every share's rating."""
         parts = self.parts
         ids = int64s(b.column("id").to_numpy())
-        sub = b.column("sub").to_numpy().astype(np.int64)
-        kind = label_values(b.column("kind"),
-                            lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
-                            np.int64)
+        sub = int64s(b.column("sub").to_numpy())
+        kinds, kind_at = label_codes(b.column("kind"),
+                                     lambda x: 0 if x == "voice" else 1 if x == "data" else 2,
+                                     np.int64)
         # an outcome's position, 4 another, 5 a denial by online charging
-        code = label_values(b.column("outcome"), lambda x: (
+        codes, code_at = label_codes(b.column("outcome"), lambda x: (
             self.OUTCOMES.index(x) if x in self.OUTCOMES
             else 5 if (x or "").startswith("denied") else 4), np.int64)
         start = b.column("start").to_numpy()
         offer = self.offer_at(sub, start)
         n = ids.size
+        kind = np.empty(n, dtype=np.int64)
         held, moved = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
         full, cut, ended, got, coll, acc = (np.empty(n, dtype=np.int64) for _ in range(6))
         start_w, coll_s, acc_s = (np.empty(n, dtype=np.float64) for _ in range(3))
@@ -643,8 +654,8 @@ class _Chain:
                    for c in ("intended_s", "actual_s", "answer_s")]
         volumes = [int64s(b.column(c).to_numpy()) for c in ("intended_bytes", "actual_bytes")]
         with_parts = _record_loop(
-            ids, kind, code, seconds[0], seconds[1], seconds[2], volumes[0], volumes[1],
-            float64s(start), self.fate, self.held_by, parts.bits,
+            ids, kind_at, kinds, code_at, codes, kind, seconds[0], seconds[1], seconds[2],
+            volumes[0], volumes[1], float64s(start), self.fate, self.held_by, parts.bits,
             parts.ids, parts.collected_qty, parts.collected_start, parts.accepted_qty,
             parts.accepted_start, held, moved, full, cut, ended, got, coll, acc, start_w,
             coll_s, acc_s, self.by_held)
