@@ -411,11 +411,11 @@ _chain_loop = kernel(_chain_records)
 
 
 def _record_rows(ids: I64, kind_at: npt.NDArray[np.integer], kinds: I64,
-                 code_at: npt.NDArray[np.integer], codes: I64, kind: I64, intended_s: F64,
-                 actual_s: F64, answer_s: F64, intended_bytes: I64, actual_bytes: I64, start: F64,
+                 code_at: npt.NDArray[np.integer], codes: I64, intended_s: F64, actual_s: F64,
+                 answer_s: F64, intended_bytes: I64, actual_bytes: I64, start: F64,
                  fate: npt.NDArray[np.int8], held_by: npt.NDArray[np.int32],
                  bits: npt.NDArray[np.uint8], part_ids: I64, part_cq: I64, part_cs: F64,
-                 part_aq: I64, part_as: F64, held: npt.NDArray[np.int32],
+                 part_aq: I64, part_as: F64, kind: I64, held: npt.NDArray[np.int32],
                  moved: npt.NDArray[np.int32], full: I64, cut: I64, ended: I64, got: I64,
                  coll: I64, acc: I64, start_w: F64, coll_s: F64, acc_s: F64, by_held: I64) -> int:
     """:meth:`_Chain.prepare`'s arithmetic, record by record: each record's ``kind`` (its
@@ -654,10 +654,10 @@ class _Chain:
                    for c in ("intended_s", "actual_s", "answer_s")]
         volumes = [int64s(b.column(c).to_numpy()) for c in ("intended_bytes", "actual_bytes")]
         with_parts = _record_loop(
-            ids, kind_at, kinds, code_at, codes, kind, seconds[0], seconds[1], seconds[2],
+            ids, kind_at, kinds, code_at, codes, seconds[0], seconds[1], seconds[2],
             volumes[0], volumes[1], float64s(start), self.fate, self.held_by, parts.bits,
             parts.ids, parts.collected_qty, parts.collected_start, parts.accepted_qty,
-            parts.accepted_start, held, moved, full, cut, ended, got, coll, acc, start_w,
+            parts.accepted_start, kind, held, moved, full, cut, ended, got, coll, acc, start_w,
             coll_s, acc_s, self.by_held)
         if not with_parts:  # as prepare_steps would see them: the same arrays
             coll, acc, coll_s, acc_s = got, got, start_w, start_w
