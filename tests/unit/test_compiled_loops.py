@@ -3,6 +3,7 @@ the shortcuts that replaced a pass over a table."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from twin.bss.catalog import PriceTable, quantity
 from twin.bss.mediation import KeySet, _by_bucket
 from twin.bss.rating import Rater, TariffClock
 from twin.kernel import Calendar
+from twin.kernel.compiled import kernel
 from twin.network.offered import by_cell_then_time, pick_guide, pick_weighted
 from twin.scenario.schema import CatalogSpec
 
@@ -302,3 +304,23 @@ def test_crowded_cells_are_merged_in_order_as_lexsort_orders_them(counts: list[i
     cell = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     start = rng.choice(rng.random(5) * 900.0, cell.size) if seed % 2 else rng.random(cell.size)
     assert np.array_equal(by_cell_then_time(cell, start), np.lexsort((start, cell)))
+
+
+
+def _divide(a: int, b: int) -> tuple[int, int, int]:
+    return a // b, a % b, -(-a // b)
+
+
+def _divide_unchecked(a: int, b: int) -> tuple[int, int, int]:
+    return a // b, a % b, -(-a // b)  # (a function of its own: numba's cache has one per function)
+
+
+@pytest.mark.skipif(bool(os.environ.get("MUTANT_UNDER_TEST")), reason="loops run as Python")
+def test_loops_with_nonzero_divisors_divide_as_python_without_its_zero_check() -> None:
+    checked = kernel(_divide)
+    unchecked = kernel(_divide_unchecked, nonzero_divisors=True)
+    for a, b in ((-7, 2), (7, -2), (-7, -2), (7, 2), (0, 3)):  # floor, as Python's
+        assert checked(a, b) == unchecked(a, b) == _divide(a, b)
+    with pytest.raises(ZeroDivisionError):
+        checked(5, 0)
+    assert unchecked(5, 0) == (0, 0, 0)  # no check left: only for divisors never zero

@@ -407,7 +407,7 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
     return warm
 
 
-_chain_loop = kernel(_chain_records)
+_chain_loop = kernel(_chain_records, nonzero_divisors=True)  # as rate_one
 
 
 def _record_rows(ids: I64, kind_at: npt.NDArray[np.integer], kinds: I64,

@@ -125,7 +125,7 @@ def _period_at(t: float, table: I64, weekday0: int, offset: float) -> int:
     return pe
 
 
-hour_period = kernel(_period_at, inline=True)
+hour_period = kernel(_period_at, inline=True, nonzero_divisors=True)
 
 
 def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counter: I64,
@@ -179,7 +179,8 @@ def _rate_record(s: int, k: int, o: int, kd: int, q: int, pe: int, counter: I64,
     return b, c, was, m + (connect[ok] if rest > 0 else 0)
 
 
-rate_one = kernel(_rate_record, inline=True)  # one record, for other compiled loops
+rate_one = kernel(_rate_record, inline=True,  # one record, for other compiled loops
+                  nonzero_divisors=True)  # increments and `per` are positive
 
 
 def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_subs: int,
@@ -214,7 +215,7 @@ def _rate_records(start: F64, sub: Ints, offer: Ints, kind: Ints, qty: I64, n_su
     return warm
 
 
-_rate_loop = kernel(_rate_records)
+_rate_loop = kernel(_rate_records, nonzero_divisors=True)
 
 
 @dataclass(frozen=True, eq=False)
