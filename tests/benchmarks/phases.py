@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     used["child processes"] = ((children1.ru_utime + children1.ru_stime)
                                - (children0.ru_utime + children0.ru_stime))
     used = {k: v for k, v in used.items() if v >= 0.005 and k != "sampler"}
-    if len(used) > 1:  # /proc read (Linux)
+    # /proc read (Linux): the main thread's time at least (a short run's other threads may
+    # start and end between two readings, unseen)
+    if any(k != "child processes" for k in used):
         print(f"  {'CPU by thread':<22} {'time':>8}  {'cores':>5}")
         for name, v in sorted(used.items(), key=lambda kv: -kv[1]):
             print(f"  {name:<22} {v:6.2f} s  {v / wall:5.2f}")
