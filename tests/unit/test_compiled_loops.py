@@ -306,7 +306,6 @@ def test_crowded_cells_are_merged_in_order_as_lexsort_orders_them(counts: list[i
     assert np.array_equal(by_cell_then_time(cell, start), np.lexsort((start, cell)))
 
 
-
 def _divide(a: int, b: int) -> tuple[int, int, int]:
     return a // b, a % b, -(-a // b)
 
