@@ -220,6 +220,23 @@ def test_labels_are_stored_as_dictionaries_and_read_back_as_strings(tmp_path: Pa
     assert f.read().column("x").to_pylist() == [0.0] * 4
 
 
+def test_the_documented_rewrite_for_older_readers_drops_the_byte_stream_split(
+        tmp_path: Path) -> None:
+    """docs/tables.md's one line for readers without Parquet 2.11: the same rows, integers no
+    longer split into byte streams, no LZ4."""
+    store = RecordStore(tmp_path)
+    buf = store.buffer("t", SCHEMA)
+    buf.extend({"i": np.arange(5) * 7, "name": ["a", "b", "a", "c", "a"],
+                "x": np.linspace(0.0, 1.0, 5)})
+    store.close()
+    portable = tmp_path / "t-portable.parquet"
+    pq.write_table(pq.read_table(buf.path), portable)
+    group = pq.ParquetFile(portable).metadata.row_group(0)
+    assert "BYTE_STREAM_SPLIT" not in group.column(0).encodings
+    assert group.column(0).compression != "LZ4"
+    assert pq.read_table(portable).equals(pq.read_table(buf.path))
+
+
 def test_label_batches_in_a_table_stored_with_its_arrow_schema(tmp_path: Path) -> None:
     """A table with a timestamp column keeps plain strings in the file; label batches with
     the same code table, handed over as they came (joined when converted), decode to
