@@ -85,3 +85,16 @@ def test_drops_raise_and_cells_with_their_own_alarm_are_left_to_it(
     w.on_report(report(2, [10, 10, 10], [0, 0, 0], dropped=[0, 0, 0]))
     assert [(x.alarmed_object, x.perceived_severity) for x in got[1:]] == [
         ("a", "major"), ("b", "cleared"), ("a", "cleared")]
+
+
+def test_a_period_out_of_service_stops_counting_once_it_leaves_the_window(
+        watch: tuple[PmWatch, list[AlarmNotification], set[str]]) -> None:
+    """The window moves on: a period in which a was out of service voids only the windows it
+    is in (two periods here); the ones after it count again, and a's failures raise."""
+    w, got, _ = watch
+    w.on_report(report(0, [8, 8, 8], [8, 0, 0], available=[600.0, P, P]))
+    for k in range(1, 4):
+        w.on_report(report(k, [8, 8, 8], [8, 0, 0]))
+    # period 1's window holds period 0: neither way; periods 2 and 3 bad: raised at 3's end
+    assert [(x.alarmed_object, x.event_time, x.perceived_severity) for x in got] == [
+        ("a", 4 * P, "major")]

@@ -54,7 +54,24 @@ class _Watch:
     good: np.ndarray
     raised: np.ndarray
     window: deque[tuple[np.ndarray, np.ndarray, np.ndarray]]  # (numerator, volume, whole)
+    # the window's sums, kept as periods come and go: the counts are whole numbers (held as
+    # floats), so they add and take away exactly, as summing the window afresh would
+    num: np.ndarray
+    volume: np.ndarray
+    partial: np.ndarray  # periods in the window a cell was not wholly available
     severity: str = "major"
+
+    def push(self, num: np.ndarray, volume: np.ndarray, whole: np.ndarray) -> None:
+        """Add a period to the window, dropping the oldest once it is full."""
+        if len(self.window) == self.window.maxlen:
+            old_num, old_volume, old_whole = self.window[0]
+            self.num -= old_num
+            self.volume -= old_volume
+            self.partial -= ~old_whole
+        self.window.append((num, volume, whole))
+        self.num += num
+        self.volume += volume
+        self.partial += ~whole
 
 
 class PmWatch:
@@ -79,7 +96,8 @@ class PmWatch:
 
         def watch(name: str, rule: KpiThreshold, below: bool) -> _Watch:
             return _Watch(name, rule, below, np.zeros(n, np.int64), np.zeros(n, np.int64),
-                          np.zeros(n, bool), deque(maxlen=rule.window))
+                          np.zeros(n, bool), deque(maxlen=rule.window), np.zeros(n),
+                          np.zeros(n), np.zeros(n, np.int64))
         self.watches = [watch("call_setup_success", self.spec.call_setup_success, True),
                         watch("drop_rate", self.spec.drop_rate, False)]
 
@@ -104,12 +122,9 @@ class PmWatch:
         }
         t = report.period_start + report.period_s
         for w in self.watches:
-            w.window.append((*counts[w.name], whole))
-            num = np.sum([x[0] for x in w.window], axis=0)
-            volume = np.sum([x[1] for x in w.window], axis=0)
-            available = np.all([x[2] for x in w.window], axis=0)
-            kpi = num / np.maximum(volume, 1.0)
-            valid = available & (volume >= w.rule.min_attempts)
+            w.push(*counts[w.name], whole)
+            kpi = w.num / np.maximum(w.volume, 1.0)
+            valid = (w.partial == 0) & (w.volume >= w.rule.min_attempts)
             bad = valid & ((kpi < w.rule.raise_at) if w.below else (kpi > w.rule.raise_at))
             good = valid & ((kpi > w.rule.clear_at) if w.below else (kpi < w.rule.clear_at))
             w.bad = np.where(bad, w.bad + 1, np.where(good, 0, w.bad))
