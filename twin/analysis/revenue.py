@@ -322,6 +322,17 @@ def _own_counter(root: npt.NDArray[np.int64], counters: npt.NDArray[np.int64],
 _own = kernel(_own_counter, inline=True)
 
 
+def _lowest_bit(x: int) -> int:
+    """The position of the lowest set bit of ``x`` (> 0)."""
+    i = 0
+    while not x >> i & 1:
+        i += 1
+    return i
+
+
+_lowest = kernel(_lowest_bit, inline=True)
+
+
 def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q: Arrays,
                    at: npt.NDArray[np.int64], start: Arrays, cycle: Arrays,
                    sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
@@ -360,10 +371,9 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
             key = (cycle[0][r] * lines + line_of[r]) * 3 + kind[r]
             warm += root[key, 0]
             mine = own[key]
-            if mine:
-                for i in range(1, n_steps):
-                    if mine >> i & 1:
-                        warm += counters[i, key, 0]
+            while mine:  # the steps owning it
+                warm += counters[_lowest(mine), key, 0]
+                mine &= mine - 1
         for r in range(lo, hi):
             if share_of.size and share_of[r] != share:
                 continue
@@ -374,7 +384,17 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
             h = held[r]
             differs = ((h ^ (h << 1)) | (moved[r] & h)) & top
             plain = differs == 0 and own[key] == 0  # the same charge at every step
-            if not plain:  # counters part before this record is rated at any step
+            same = True  # every step's start in the same bill cycle: one counter, ``key``
+            for a in range(len(cycle)):
+                same = same and cycle[a][r] == k
+            if not plain and same:  # as below, visiting only the steps that differ
+                d = differs
+                while d:
+                    i = _lowest(d)
+                    d &= d - 1
+                    if (h >> i & 1) or (h >> (i - 1) & 1):
+                        _own(root, counters, own, key, i)
+            elif not plain:  # counters part before this record is rated at any step
                 for i in range(1, n_steps):
                     if differs >> i & 1:
                         if h >> i & 1:
@@ -388,6 +408,23 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
             c = rate_one(s, k, offer[r], kd, q[0][r], pe, root[key], cycles, tariff)[3]
             money[0] += c
             if plain:
+                continue
+            if same:
+                # only where a step's charge can differ from the one before: it owns the
+                # counter and holds the record, or it stops holding it (step 0 holds all)
+                m = ((own[key] & h) | ((h | 1) << 1 & ~h)) & top
+                while m:
+                    i = _lowest(m)
+                    m &= m - 1
+                    now = 0
+                    if h >> i & 1:
+                        a = at[i]
+                        pe = period_in[a][r] if period_in[a].size else hour_period(
+                            start[a][r], table, weekday0, offset)
+                        now = rate_one(s, k, offer[r], kd, q[i][r], pe, counters[i, key],
+                                       cycles, tariff)[3]
+                    money[i] += now - c
+                    c = now
                 continue
             for i in range(1, n_steps):
                 now = c
