@@ -339,7 +339,7 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
                    kind: npt.NDArray[np.int64], period_in: Arrays,
                    table: npt.NDArray[np.int64], weekday0: int, offset: float, cycles: Arrays,
                    tariff: Arrays, line_of: npt.NDArray[np.int64],
-                   share_of: npt.NDArray[np.int64], share: int, lines: int,
+                   rows: npt.NDArray[np.int64], lines: int,
                    root: npt.NDArray[np.int64], counters: npt.NDArray[np.int64],
                    own: npt.NDArray[np.int32], money: npt.NDArray[np.int64]) -> int:
     """Rate a batch at every step, record by record in the table's order. Record ``r`` is in
@@ -353,7 +353,7 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
     ``own``): where a record differs from the step before, its counters (before and now)
     part from the step before's first; elsewhere a record's charge is the step before's. A
     record no step differs on, on a counter no step owns, is rated once. Only the records
-    of lines in this ``share`` are rated (``share_of[r]``; all when empty); a counter is
+    ``rows`` are rated (a share's: the records of its lines, in order); a counter is
     (cycle, ``line_of[r]``, kind) of the share's ``lines`` lines; each step's counters are an
     array of their own (the few steps that own many counters then find them in the cache).
     ``money[0]`` sums step 0's charges, ``money[i]`` how much step ``i``'s sum differs
@@ -361,22 +361,20 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
     n_steps = at.size
     top = (1 << n_steps) - 2  # the bits of steps 1 … n_steps - 1
     warm = 0
-    for lo in range(0, sub.size, CHUNK):
-        hi = min(lo + CHUNK, sub.size)
+    for lo in range(0, rows.size, CHUNK):
+        hi = min(lo + CHUNK, rows.size)
         # first every record's counter read: independent loads the memory serves together,
         # so the loop below finds them in the cache (a miss a record otherwise)
-        for r in range(lo, hi):
-            if share_of.size and share_of[r] != share:
-                continue
+        for j in range(lo, hi):
+            r = rows[j]
             key = (cycle[0][r] * lines + line_of[r]) * 3 + kind[r]
             warm += root[key, 0]
             mine = own[key]
             while mine:  # the steps owning it
                 warm += counters[_lowest(mine), key, 0]
                 mine &= mine - 1
-        for r in range(lo, hi):
-            if share_of.size and share_of[r] != share:
-                continue
+        for j in range(lo, hi):
+            r = rows[j]
             s, kd = sub[r], kind[r]
             line = line_of[r]
             k = cycle[0][r]
@@ -616,9 +614,12 @@ class StepCounters:
         """Rate the records of a prepared batch that are this share's, at every step
         (:func:`_chain_records`; without the GIL, beside the other shares)."""
         root, clock = self.root, self.root.clock
+        # its records' rows: the loop then visits no other share's records
+        rows = (np.flatnonzero(b.share_of == self.k_share) if b.share_of.size
+                else np.arange(b.sub.size, dtype=np.int64))
         _chain_loop(b.held, b.moved, b.q, b.at, b.starts, b.cycle, b.sub, b.offer, b.kind,
                     b.period, root.period_table(), clock.weekday0, clock.offset, root.cycles(),
-                    root.tariff(root.prices), b.line_of, b.share_of, self.k_share, self.lines,
+                    root.tariff(root.prices), b.line_of, rows, self.lines,
                     self.root_counters, self.counters, self.own, self.sums)
 
 
