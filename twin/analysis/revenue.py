@@ -333,6 +333,17 @@ def _lowest_bit(x: int) -> int:
 _lowest = kernel(_lowest_bit, inline=True)
 
 
+def _all_in(arrays: Arrays, r: int, v: int) -> bool:
+    """Whether every array of ``arrays`` has ``v`` at ``r``."""
+    for x in arrays:  # noqa: SIM110 (compiled: no generator expressions)
+        if x[r] != v:
+            return False
+    return True
+
+
+all_in = kernel(_all_in, inline=True)
+
+
 def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q: Arrays,
                    at: npt.NDArray[np.int64], start: Arrays, cycle: Arrays,
                    sub: npt.NDArray[np.int64], offer: npt.NDArray[np.int64],
@@ -382,49 +393,30 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
             h = held[r]
             differs = ((h ^ (h << 1)) | (moved[r] & h)) & top
             plain = differs == 0 and own[key] == 0  # the same charge at every step
-            same = True  # every step's start in the same bill cycle: one counter, ``key``
-            for a in range(len(cycle)):
-                same = same and cycle[a][r] == k
-            if not plain and same:  # as below, visiting only the steps that differ
-                d = differs
-                while d:
-                    i = _lowest(d)
-                    d &= d - 1
-                    if (h >> i & 1) or (h >> (i - 1) & 1):
-                        _own(root, counters, own, key, i)
-            elif not plain:  # counters part before this record is rated at any step
-                for i in range(1, n_steps):
-                    if differs >> i & 1:
-                        if h >> i & 1:
-                            _own(root, counters, own, (cycle[at[i]][r] * lines + line) * 3 + kd,
-                                 i)
-                        if h >> (i - 1) & 1:
-                            _own(root, counters, own,
-                                 (cycle[at[i - 1]][r] * lines + line) * 3 + kd, i)
+            # counters part before this record is rated at any step, where it differs
+            d = differs
+            while d:
+                i = _lowest(d)
+                d &= d - 1
+                if h >> i & 1:
+                    _own(root, counters, own, (cycle[at[i]][r] * lines + line) * 3 + kd, i)
+                if h >> (i - 1) & 1:
+                    _own(root, counters, own, (cycle[at[i - 1]][r] * lines + line) * 3 + kd, i)
             pe = (period_in[0][r] if period_in[0].size
                   else hour_period(start[0][r], table, weekday0, offset))
             c = rate_one(s, k, offer[r], kd, q[0][r], pe, root[key], cycles, tariff)[3]
             money[0] += c
             if plain:
                 continue
-            if same:
-                # only where a step's charge can differ from the one before: it owns the
-                # counter and holds the record, or it stops holding it (step 0 holds all)
-                m = ((own[key] & h) | ((h | 1) << 1 & ~h)) & top
-                while m:
-                    i = _lowest(m)
-                    m &= m - 1
-                    now = 0
-                    if h >> i & 1:
-                        a = at[i]
-                        pe = period_in[a][r] if period_in[a].size else hour_period(
-                            start[a][r], table, weekday0, offset)
-                        now = rate_one(s, k, offer[r], kd, q[i][r], pe, counters[i, key],
-                                       cycles, tariff)[3]
-                    money[i] += now - c
-                    c = now
-                continue
-            for i in range(1, n_steps):
+            # the steps whose charge can differ from the one before's: every one, unless all
+            # start in one bill cycle (one counter, ``key``); then those that own it and hold
+            # the record, or stop holding it (step 0 holds every record)
+            m = top
+            if all_in(cycle, r, k):
+                m &= (own[key] & h) | ((h | 1) << 1 & ~h)
+            while m:
+                i = _lowest(m)
+                m &= m - 1
                 now = c
                 if not h >> i & 1:
                     now = 0
@@ -436,7 +428,7 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
                         pe = period_in[a][r] if period_in[a].size else hour_period(
                             start[a][r], table, weekday0, offset)
                         now = rate_one(s, k, offer[r], kd, q[i][r], pe, counters[i, key],
-                                        cycles, tariff)[3]
+                                       cycles, tariff)[3]
                 money[i] += now - c
                 c = now
     return warm
