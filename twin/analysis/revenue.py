@@ -341,7 +341,7 @@ def _all_in(arrays: Arrays, r: int, v: int) -> bool:
     return True
 
 
-all_in = kernel(_all_in, inline=True)
+_all = kernel(_all_in, inline=True)
 
 
 def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q: Arrays,
@@ -412,7 +412,7 @@ def _chain_records(held: npt.NDArray[np.int32], moved: npt.NDArray[np.int32], q:
             # start in one bill cycle (one counter, ``key``); then those that own it and hold
             # the record, or stop holding it (step 0 holds every record)
             m = top
-            if all_in(cycle, r, k):
+            if _all(cycle, r, k):
                 m &= (own[key] & h) | ((h | 1) << 1 & ~h)
             while m:
                 i = _lowest(m)
