@@ -25,14 +25,14 @@ INTERVAL = 900.0
 HORIZON = 12 * INTERVAL + 300.0  # twelve whole intervals and a part
 
 
-def make_offered(weighted: bool = True) -> Offered:
+def make_offered(weighted: bool = True, cls: type[Offered] = Offered) -> Offered:
     rng = np.random.default_rng(7)
     n_cells, n_subs = 40, 3000
     spec = TrafficSpec.model_validate({
         "voice": {"calls_per_sub_day": 30}, "data": {"sessions_per_sub_day": 60},
         "sms": {"per_sub_day": 8}, "holidays": ["2026-01-02"]})
     event = DemandEvent(at=1800.0, duration=3600.0, site="s", factor=3.0)
-    return Offered(spec, Calendar(datetime(2026, 1, 1)),
+    return cls(spec, Calendar(datetime(2026, 1, 1)),
                    rng.integers(0, n_cells - 2, n_subs), n_cells,  # two cells without lines
                    rng.uniform(0.5, 2.0, n_subs) if weighted else None,
                    [(event, np.array([3, 4]))],
@@ -141,6 +141,63 @@ def test_a_process_that_dies_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="process drawing attempts ahead stopped"):
         ahead.take(0.0, INTERVAL)
     assert ahead.proc is None
+
+
+class Noisy(Offered):
+    """Offered whose drawing prints to stdout, as a library in the process might."""
+
+    def draw_all(self, t0: float, t1: float) -> list[Drawn]:
+        print("a note on stdout", flush=True)
+        return super().draw_all(t0, t1)
+
+
+def test_what_the_process_prints_is_not_taken_for_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # Noisy, in the process
+    here, there = make_offered(), make_offered(cls=Noisy)
+    ahead = DrawAhead(there, INTERVAL, HORIZON)
+    wait_ready(ahead)
+    for t0, t1 in intervals(INTERVAL, HORIZON):
+        same(ahead.take(t0, t1), here.draw_all(t0, t1))
+    assert ahead.caught_up
+    ahead.close()
+
+
+def test_frames_written_a_piece_at_a_time_arrive_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write to the pipe can return having written part of a frame (a profiler or a
+    debugger stopped the process); the rest follows, in order."""
+    import os
+    import queue
+    import threading
+
+    real = os.write
+    monkeypatch.setattr(offered.os, "write", lambda fd, data: real(fd, data[:1000]))
+    o = make_offered()
+    sent = [((t0, t1), [], [d.packed(o.n_cells) for d in o.draw_all(t0, t1)])
+            for t0, t1 in list(intervals(INTERVAL, HORIZON))[:3]]
+    frames: queue.Queue[bytes | None] = queue.Queue()
+    for frame in sent:
+        frames.put(offered._packed_frame(frame))
+    frames.put(None)
+    r, w = os.pipe()
+
+    def send() -> None:
+        try:
+            offered._send(frames, w)
+        finally:
+            os.close(w)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    with open(r, "rb", buffering=0) as pipe:
+        for span, _, drawn in sent:
+            got = offered._unpacked_frame(offered._read(pipe, int.from_bytes(
+                offered._read(pipe, 8), "little")))
+            assert got[0] == span
+            for mine, theirs in zip(got[2], drawn, strict=True):
+                for a, b in zip(mine, theirs, strict=True):
+                    assert (a is None and b is None) or np.array_equal(a, b)
+        assert pipe.read() == b""  # nothing more, nothing left over
+    sender.join()
 
 
 def test_packing_keeps_every_value() -> None:

@@ -515,8 +515,12 @@ def serve() -> None:
     offered, interval, horizon = pickle.load(sys.stdin.buffer)
     with contextlib.suppress(OSError):  # the run waits on its own process, not on this one
         os.nice(10)
+    # frames go out on a descriptor of their own and stdout becomes stderr: nothing printed
+    # here (a library's warning) can land inside a frame
+    out = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     frames: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
-    sender = threading.Thread(target=_send, args=(frames, sys.stdout.buffer), daemon=True)
+    sender = threading.Thread(target=_send, args=(frames, out), daemon=True)
     sender.start()
     for t0, t1 in intervals(interval, horizon):
         states = [rng.bit_generator.state for rng in offered.rng]
@@ -526,11 +530,20 @@ def serve() -> None:
     sender.join()
 
 
-def _send(frames: queue.Queue[bytes | None], out: IO[bytes]) -> None:
+def _send(frames: queue.Queue[bytes | None], out: int) -> None:
     try:
         while (frame := frames.get()) is not None:
-            out.write(len(frame).to_bytes(8, "little"))
-            out.write(frame)
-            out.flush()
+            _write_all(out, len(frame).to_bytes(8, "little"))
+            _write_all(out, frame)
     except BrokenPipeError:  # the run ended first: so does this process
         os._exit(0)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of ``data``, however many writes it takes. A write to a pipe that a debugger or a
+    profiler stops (ptrace) returns having written part of it; through Python's buffered
+    writer frames came out short under py-spy, and the run read the next one's bytes as
+    theirs."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
