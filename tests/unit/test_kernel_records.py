@@ -373,3 +373,33 @@ def test_rows_computed_later_are_computed_on_the_writer_thread_in_order(
         broken.buffer("t", SCHEMA).extend_later(2, lambda bad=bad: bad)
         with pytest.raises((KeyError, ValueError), match=f"table t: .*{error}"):
             broken.close()
+
+
+def test_large_batches_are_written_as_chunks_without_a_copy(tmp_path: Path) -> None:
+    """Batches of at least JOIN_BELOW rows on average become the column's chunks as they
+    are (numbers without a copy, labels sharing one dictionary); smaller ones are joined.
+    Either way the file holds every row, in order, one row group per chunk of rows."""
+    from twin.kernel import records
+
+    big = [np.arange(k * 10_000, (k + 1) * 10_000, dtype=np.int64) for k in range(3)]
+    col = records._to_arrow(list(big), pa.int64())
+    assert col.num_chunks == 3 and np.shares_memory(col.chunk(1).to_numpy(), big[1])
+    small = [np.arange(k * 100, (k + 1) * 100, dtype=np.int64) for k in range(3)]
+    assert records._to_arrow(list(small), pa.int64()).num_chunks == 1
+    names = ("voice", "data")
+    lab = records._to_arrow([records.labels(np.arange(10_000) % 2, names)] * 2,
+                            pa.dictionary(pa.int32(), pa.string()))
+    dicts = [lab.chunk(k).dictionary.buffers()[2] for k in range(lab.num_chunks)]
+    assert len(dicts) == 2 and dicts[0].address == dicts[1].address
+
+    buf = RecordBuffer("t", SCHEMA, tmp_path / "t.parquet", chunk_rows=30_000)
+    for k in range(6):
+        i = np.arange(k * 10_000, (k + 1) * 10_000)
+        buf.extend({"i": i, "name": records.labels(i % 2, names), "x": i / 2})
+    buf.close()
+    f = pq.ParquetFile(tmp_path / "t.parquet")
+    assert f.metadata.num_row_groups == 2
+    table = f.read()
+    assert table.column("i").to_pylist() == list(range(60_000))
+    assert table.column("name").to_pylist() == [names[k % 2] for k in range(60_000)]
+    assert table.column("x").to_pylist() == [k / 2 for k in range(60_000)]
