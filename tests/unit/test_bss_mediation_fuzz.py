@@ -186,3 +186,29 @@ def test_bounds_are_checked_whatever_the_column_type(dtype: type) -> None:
         fits = intake._fits(a, lo, hi)
         got = np.ones(a.size, dtype=bool) if fits is None else fits
         assert got.tolist() == expected.tolist(), (lo, hi)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.float64])
+def test_the_compiled_check_marks_what_the_numpy_check_marks(
+        dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row by row, the compiled pass gives each record the reason numpy's masks give: the
+    first column it fails, in the same order (times, then the bounds)."""
+    rng = np.random.default_rng(5)
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else np.finfo(dtype)
+    edges = [int(info.min), int(info.max), 0, 1, -1, 127, 128, -128, -129, 4095, 4096,
+             2**44 - 1, 2**44, 2**63 - 1, -(2**63 - 1), 10**10, 10**10 + 1, 10**12, 10**12 + 1]
+    values = [v for v in edges if info.min <= v <= info.max]
+    if np.dtype(dtype).kind == "f":
+        values += [np.nan, np.inf, -np.inf, 0.5, -1e10 - 0.5, 2.0**63, 4095.5]
+    names = [*intake.TIMES, *intake.BOUNDS]
+    # each row: two columns given one of the values, the others 0 (within every bound), so
+    # rows fail different columns first, or none
+    n = 400
+    cols = {k: np.zeros(n, dtype=dtype) for k in names}
+    for i in range(n):
+        for k in rng.choice(names, 2, replace=False):
+            cols[k][i] = values[rng.integers(len(values))]
+    got = intake._row_problems(cols, n)
+    monkeypatch.setattr(intake, "_COMPILED", frozenset())
+    assert got.tolist() == intake._row_problems(cols, n).tolist()
+    assert got.any() and not got.all()
