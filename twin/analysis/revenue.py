@@ -214,9 +214,10 @@ class Fates:
     def add(self, rows: pa.RecordBatch | pa.Table) -> None:
         """The next rows of the table (at least :attr:`COLUMNS`; labels as strings or as
         dictionaries)."""
-        if isinstance(rows, pa.Table):  # a row group written in chunks: its columns joined
-            rows = rows.select(list(self.COLUMNS)).combine_chunks()
-        for b in rows.to_batches() if isinstance(rows, pa.Table) else [rows]:
+        # a table (a row group, written in chunks): the columns read here, joined
+        batches = (rows.select(list(self.COLUMNS)).combine_chunks().to_batches()
+                   if isinstance(rows, pa.Table) else [rows])
+        for b in batches:
             self._add(b)
 
     def _add(self, b: pa.RecordBatch) -> None:

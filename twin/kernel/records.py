@@ -71,8 +71,7 @@ def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array | pa.ChunkedA
         names = parts[0].names  # type: ignore[union-attr]
         if all(p.names == names for p in parts):  # type: ignore[union-attr]
             values = pa.array(list(names), pa.string())  # one dictionary for every chunk
-            codes = ([_joined([p.codes for p in parts])] if join  # type: ignore[union-attr]
-                     else [p.codes for p in parts])  # type: ignore[union-attr]
+            codes = _pieces([p.codes for p in parts], join)  # type: ignore[union-attr]
             out = pa.chunked_array([pa.DictionaryArray.from_arrays(c, values) for c in codes],
                                    pa.dictionary(pa.int32(), pa.string()))
             return out if dictionary else pc.dictionary_decode(out)
@@ -84,15 +83,16 @@ def _to_arrow(parts: list[Column], type_: pa.DataType) -> pa.Array | pa.ChunkedA
         else:
             arrays.append(p)
     if all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays) and not dictionary:
-        return pa.chunked_array([pa.array(a, type=value_type)
-                                 for a in ([_joined(arrays)] if join else arrays)], value_type)
+        return pa.chunked_array([pa.array(a, type=value_type) for a in _pieces(arrays, join)],
+                                value_type)
     plain = pa.chunked_array([pa.array(a, type=value_type) for a in arrays],
                              type=value_type).combine_chunks()
     return pc.dictionary_encode(plain) if dictionary else plain  # one dictionary a row group
 
 
-def _joined(arrays: list[np.ndarray]) -> np.ndarray:
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+def _pieces(arrays: list[np.ndarray], join: bool) -> list[np.ndarray]:
+    """The batches as the column's chunks: as they are, or joined into one."""
+    return [np.concatenate(arrays)] if join else arrays
 
 
 class Writer:
