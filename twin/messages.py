@@ -42,6 +42,9 @@ class LinkInfo:
     capacity_mbps: float | None = None  # None: the capacity of its medium
 
 
+MSISDN_BASE = 491_700_000_000  # a line's number: 49 17x xxxxxxxx plus its index
+
+
 @dataclass(frozen=True, eq=False)
 class SubscriberBase:
     """Who the subscribers are and where they live; built once from the scenario.
@@ -89,7 +92,7 @@ class SubscriberBase:
         return np.array(self.cell_region, dtype=object)[self.cell[sub]]
 
     def msisdn(self, sub: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        return 491_700_000_000 + np.asarray(sub, dtype=np.int64)
+        return MSISDN_BASE + np.asarray(sub, dtype=np.int64)
 
 
 # --- network → OSS (southbound) ---------------------------------------------------------

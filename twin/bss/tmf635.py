@@ -32,11 +32,10 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from twin.messages import CAUSE_NAMES
+from twin.messages import CAUSE_NAMES, MSISDN_BASE
 
 KIND_NAMES = ("voice", "data", "sms")
 USAGE_PATH = "/usageManagement/v4/usage/"
-MSISDN_BASE = 491_700_000_000
 # the cdrs columns a slice needs
 CDR_COLUMNS = ["node_id", "record_id", "sub", "kind", "start", "duration_s", "volume_bytes",
                "cause", "charging_id", "seq", "state", "reason", "parts", "received",

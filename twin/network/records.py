@@ -33,6 +33,7 @@ from twin.kernel.compiled import F64, I64, float64s, int64s, kernel
 from twin.messages import (
     ABNORMAL_RELEASE,
     DATA,
+    MSISDN_BASE,
     NORMAL_RELEASE,
     SMS,
     TIME_LIMIT,
@@ -185,12 +186,13 @@ def _fill_parts(start: F64, intended_end: F64, volume: F64, sid: I64, sub: I64,
     return j
 
 
-def _last_rows(start: F64, intended_end: F64, volume: F64, actual: F64, actual_bytes: I64,
-               dropped: B1, sid: I64, t_lim: float, v_lim: float, key: np.uint64,
-               mean: float, o_start: F64, o_dur: I64, o_down: I64, o_up: I64, o_cause: I8,
-               o_seq: I64, o_end: F64) -> int:
-    """The last record of each session (:meth:`Recorder.data`)."""
-    for i in range(start.size):
+def _last_rows(rows: I64, start: F64, intended_end: F64, volume: F64, actual: F64,
+               actual_bytes: I64, dropped: B1, sid: I64, sub: I64, t_lim: float, v_lim: float,
+               key: np.uint64, mean: float, o_sid: I64, o_sub: I64, o_start: F64, o_dur: I64,
+               o_down: I64, o_up: I64, o_cause: I8, o_seq: I64, o_end: F64) -> int:
+    """The last record of the sessions ``rows`` (:meth:`Recorder.data`)."""
+    for j in range(rows.size):
+        i = rows[j]
         s = start[i]
         ln, _ = _length(s, intended_end[i], volume[i], t_lim, v_lim)
         end = s + actual[i]
@@ -198,17 +200,75 @@ def _last_rows(start: F64, intended_end: F64, volume: F64, actual: F64, actual_b
         covered = n_before * (ln if np.isfinite(ln) else 0.0)
         vol = actual_bytes[i] - _moved(volume[i], intended_end[i] - s, covered)
         up = np.int64(np.floor(vol * _share(sid[i], key, mean)))
-        o_start[i], o_end[i] = s + covered, end
-        o_dur[i] = np.int64(np.ceil(actual[i])) - np.int64(np.floor(covered))
-        o_down[i], o_up[i] = vol - up, up
-        o_cause[i] = ABNORMAL_RELEASE if dropped[i] else NORMAL_RELEASE
-        o_seq[i] = n_before + 1 if n_before > 0 else 0
+        o_sid[j], o_sub[j] = sid[i], sub[i]
+        o_start[j], o_end[j] = s + covered, end
+        o_dur[j] = np.int64(np.ceil(actual[i])) - np.int64(np.floor(covered))
+        o_down[j], o_up[j] = vol - up, up
+        o_cause[j] = ABNORMAL_RELEASE if dropped[i] else NORMAL_RELEASE
+        o_seq[j] = n_before + 1 if n_before > 0 else 0
+    return 0
+
+
+def _called_of(sid: np.int64, sub: np.int64, k_kind: np.uint64, k_other: np.uint64, n: int,
+               on_net: float, abroad: float) -> np.int64:
+    """The B-number of session ``sid`` of line ``sub`` (:meth:`Recorder.called`)."""
+    u, v = _uniform(np.uint64(sid), k_kind), _uniform(np.uint64(sid), k_other)
+    other = np.int64(np.floor(v * max(n - 1, 1)))
+    if other >= sub:  # never oneself
+        other += 1
+    out: np.int64
+    if u < on_net and n > 1:
+        out = MSISDN_BASE + (other if other < n - 1 else np.int64(n - 1))
+    elif u >= 1.0 - abroad:
+        out = ABROAD + np.int64(np.floor(v * 1e9))
+    else:
+        out = OFF_NET + np.int64(np.floor(v * 1e8))
+    return out
+
+
+_called = kernel(_called_of, inline=True)
+
+
+def _called_rows(sid: I64, sub: I64, k_kind: np.uint64, k_other: np.uint64, n: int,
+                 on_net: float, abroad: float, out: I64) -> int:
+    for i in range(sid.size):
+        out[i] = _called(sid[i], sub[i], k_kind, k_other, n, on_net, abroad)
+    return 0
+
+
+def _call_rows(rows: I64, voice: bool, sid: I64, sub: I64, start: F64, actual: F64,
+               answer_s: F64, dropped: B1, k_kind: np.uint64, k_other: np.uint64, n: int,
+               on_net: float, abroad: float, o_sid: I64, o_sub: I64, o_start: F64,
+               o_dur: I64, o_cause: I8, o_calling: I64, o_called: I64, o_answer: F64,
+               o_release: F64) -> int:
+    """The record of each call (``voice``) or message of ``rows`` (:meth:`Recorder.voice`,
+    :meth:`Recorder.sms`); a message's answer and release are its start (not written)."""
+    for j in range(rows.size):
+        i = rows[j]
+        s, b, t = sid[i], sub[i], start[i]
+        o_sid[j], o_sub[j], o_start[j] = s, b, t
+        o_calling[j] = MSISDN_BASE + b
+        o_called[j] = _called(s, b, k_kind, k_other, n, on_net, abroad)
+        if not voice:
+            o_dur[j], o_cause[j] = 0, NORMAL_RELEASE
+            continue
+        a, r = actual[i], answer_s[i]
+        talk = a - r
+        o_dur[j] = np.int64(np.ceil(talk if talk > 0.0 else 0.0))
+        o_cause[j] = (ABNORMAL_RELEASE if dropped[i]
+                      else NORMAL_RELEASE if a > r else UNSUCCESSFUL_CALL_ATTEMPT)
+        release = t + a
+        answer = t + r
+        o_release[j] = release
+        o_answer[j] = answer if answer <= release else release
     return 0
 
 
 _count_loop = kernel(_count_parts)
 _parts_loop = kernel(_fill_parts)
 _last_loop = kernel(_last_rows)
+_called_loop = kernel(_called_rows)
+_calls_loop = kernel(_call_rows)
 
 
 def _mixed(x: npt.NDArray[np.uint64], key: np.uint64, unit: bool) -> npt.NDArray[Any]:
@@ -257,17 +317,14 @@ class Recorder:
 
     def called(self, ids: Arr, sub: Arr) -> npt.NDArray[np.int64]:
         """B-numbers: another subscriber (on-net), another national network, or abroad."""
-        u, v = self.unit(ids, 1), self.unit(ids, 2)
-        n = self.subs.count
-        other = np.floor(v * max(n - 1, 1)).astype(np.int64)
-        other = other + (other >= sub)  # never oneself
-        on_net = (u < self.spec.on_net_share) & (n > 1)
-        abroad = ~on_net & (u >= 1.0 - self.spec.international_share)
-        out: npt.NDArray[np.int64] = np.where(
-            on_net, self.subs.msisdn(np.minimum(other, n - 1)),
-            np.where(abroad, ABROAD + np.floor(v * 1e9).astype(np.int64),
-                     OFF_NET + np.floor(v * 1e8).astype(np.int64)))
+        out = np.empty(np.size(ids), dtype=np.int64)
+        _called_loop(int64s(ids), int64s(sub), *self._b_numbers(), out)
         return out
+
+    def _b_numbers(self) -> tuple[np.uint64, np.uint64, int, float, float]:
+        """What the compiled loops need to draw B-numbers (:func:`_called_of`)."""
+        return (self.keys[1], self.keys[2], self.subs.count, float(self.spec.on_net_share),
+                float(self.spec.international_share))
 
     def _ids(self, n: int) -> npt.NDArray[np.int64]:
         out = np.arange(self.next_record, self.next_record + n, dtype=np.int64)
@@ -280,22 +337,34 @@ class Recorder:
               dropped: Arr) -> dict[str, Arr]:
         """One record per call; ``actual`` is seizure to release, ``answer_s`` seizure to
         answer."""
-        talk = np.maximum(actual - answer_s, 0.0)
-        answered = actual > answer_s
-        cause = np.where(dropped, ABNORMAL_RELEASE,
-                         np.where(answered, NORMAL_RELEASE, UNSUCCESSFUL_CALL_ATTEMPT))
-        release = start + actual
-        return self._columns(VOICE, sid, sub, start, np.ceil(talk).astype(np.int64),
-                             np.zeros(sid.size, np.int64), np.zeros(sid.size, np.int64),
-                             cause.astype(np.int8), np.zeros(sid.size, np.int64),
-                             self.called(sid, sub), np.minimum(start + answer_s, release),
-                             release)
+        return self.calls(VOICE, np.arange(np.size(sid)), sid, sub, start, actual, answer_s,
+                          dropped)
 
     def sms(self, sid: Arr, sub: Arr, start: Arr) -> dict[str, Arr]:
-        z = np.zeros(sid.size, np.int64)
-        return self._columns(SMS, sid, sub, start, z, z, z,
-                             np.full(sid.size, NORMAL_RELEASE, np.int8), z,
-                             self.called(sid, sub), start, start)
+        return self.calls(SMS, np.arange(np.size(sid)), sid, sub, start)
+
+    def calls(self, kind: int, rows: Arr, sid: Arr, sub: Arr, start: Arr,
+              actual: Arr | None = None, answer_s: Arr | None = None,
+              dropped: Arr | None = None) -> dict[str, Arr]:
+        """The records of the calls (``kind`` voice) or messages ``rows`` of the given
+        columns, gathered as they are written (see :meth:`voice` and :meth:`sms`)."""
+        n, voice = np.size(rows), kind == VOICE
+        none = np.empty(0)
+        o_sid, o_sub, o_dur, o_calling, o_called = (np.empty(n, dtype=np.int64)
+                                                    for _ in range(5))
+        o_start = np.empty(n)
+        o_answer, o_release = (np.empty(n), np.empty(n)) if voice else (o_start, o_start)
+        cause = np.empty(n, dtype=np.int8)
+        _calls_loop(int64s(rows), voice, int64s(sid), int64s(sub), float64s(start),
+                    none if actual is None else float64s(actual),
+                    none if answer_s is None else float64s(answer_s),
+                    np.empty(0, np.bool_) if dropped is None
+                    else np.ascontiguousarray(dropped, dtype=np.bool_),
+                    *self._b_numbers(), o_sid, o_sub, o_start, o_dur, cause, o_calling,
+                    o_called, o_answer, o_release)
+        z = np.zeros(n, np.int64)  # no volume, no parts
+        return self._columns(kind, o_sid, o_sub, o_start, o_dur, z, z, cause, z, o_called,
+                             o_answer, o_release, o_calling)
 
     def _limits(self) -> tuple[float, float]:
         """The partial-record limits as the compiled loops take them: seconds (inf: none)
@@ -306,19 +375,23 @@ class Recorder:
                 -1.0 if v_mb is None else v_mb * MB)
 
     def data(self, sid: Arr, sub: Arr, start: Arr, intended_end: Arr, volume: Arr,
-             actual: Arr, actual_bytes: Arr, dropped: Arr) -> dict[str, Arr]:
-        """The last record of each session (the only one when it had no partials)."""
-        n = sid.size
+             actual: Arr, actual_bytes: Arr, dropped: Arr,
+             rows: Arr | None = None) -> dict[str, Arr]:
+        """The last record of each session (the only one when it had no partials); of the
+        sessions ``rows`` only, when given, gathered as they are written."""
+        rows = np.arange(np.size(sid)) if rows is None else rows
+        n = np.size(rows)
+        o_sid, o_sub, dur, down, up, seq = (np.empty(n, dtype=np.int64) for _ in range(6))
         begin, end = np.empty(n), np.empty(n)
-        dur, down, up, seq = (np.empty(n, dtype=np.int64) for _ in range(4))
         cause = np.empty(n, dtype=np.int8)
         with np.errstate(over="ignore"):  # the hash wraps (uncompiled, numpy would warn)
-            _last_loop(float64s(start), float64s(intended_end), float64s(volume),
-                       float64s(actual), int64s(actual_bytes),
+            _last_loop(int64s(rows), float64s(start), float64s(intended_end),
+                       float64s(volume), float64s(actual), int64s(actual_bytes),
                        np.ascontiguousarray(dropped, dtype=np.bool_), int64s(sid),
-                       *self._limits(), self.keys[3], float(self.spec.uplink_share_mean),
-                       begin, dur, down, up, cause, seq, end)
-        return self._columns(DATA, sid, sub, begin, dur, down, up, cause, seq,
+                       int64s(sub), *self._limits(), self.keys[3],
+                       float(self.spec.uplink_share_mean), o_sid, o_sub, begin, dur, down, up,
+                       cause, seq, end)
+        return self._columns(DATA, o_sid, o_sub, begin, dur, down, up, cause, seq,
                              np.zeros(n, np.int64), begin, end)
 
     def data_partials(self, sid: Arr, sub: Arr, start: Arr, intended_end: Arr, volume: Arr,
@@ -369,20 +442,17 @@ class Recorder:
             self.unknown_subscriber += int(unknown.sum())
         return cols
 
-    def _columns(self, kind: int, sid: Arr, sub: Arr, start: Arr, dur: Arr, down: Arr,
-                 up: Arr, cause: Arr, seq: Arr, called: Arr, answer: Arr,
-                 release: Arr) -> dict[str, Arr]:
+    def _columns(self, kind: int, sid: I64, sub: I64, start: F64, dur: I64, down: I64,
+                 up: I64, cause: I8, seq: I64, called: I64, answer: F64, release: F64,
+                 calling: I64 | None = None) -> dict[str, Arr]:
+        """The record columns, from arrays made for them (kept, not copied)."""
         n = sid.size
         return {
-            "record_id": self._ids(n), "charging_id": sid.astype(np.int64),
-            "node_id": np.full(n, NODE_IDS[kind], dtype=np.int64),
-            "seq": np.asarray(seq, dtype=np.int64), "sub": sub.astype(np.int64),
-            "kind": np.full(n, kind, dtype=np.int8), "start": np.asarray(start, np.float64),
-            "duration_s": np.asarray(dur, np.int64),
-            "volume_bytes": (down + up).astype(np.int64),
-            "uplink_bytes": np.asarray(up, np.int64), "downlink_bytes": np.asarray(down,
-                                                                                  np.int64),
-            "cause": np.asarray(cause, np.int8), "calling": self.subs.msisdn(sub),
-            "called": np.asarray(called, np.int64), "answer": np.asarray(answer, np.float64),
-            "release": np.asarray(release, np.float64),
+            "record_id": self._ids(n), "charging_id": sid,
+            "node_id": np.full(n, NODE_IDS[kind], dtype=np.int64), "seq": seq, "sub": sub,
+            "kind": np.full(n, kind, dtype=np.int8), "start": start, "duration_s": dur,
+            "volume_bytes": down if up is down else down + up, "uplink_bytes": up,
+            "downlink_bytes": down, "cause": cause,
+            "calling": self.subs.msisdn(sub) if calling is None else calling,
+            "called": called, "answer": answer, "release": release,
         }

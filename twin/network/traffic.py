@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Sim, labels, required
-from twin.kernel.compiled import cores, int64s, kernel
+from twin.kernel.compiled import cores, float64s, int64s, kernel
 from twin.messages import (
     CAMEL_INIT_CALL_RELEASE,
     DATA,
@@ -131,6 +131,31 @@ def _screen_rows(cell: Arr, start: Arr, end: Arr, car_cell: Arr, car_end: Arr, c
 
 
 _screen = kernel(_screen_rows)
+
+
+def _truth_rows(start: Arr, intended_end: Arr, actual_end: Arr, outcome: Arr, volume: Arr,
+                intended: Arr, actual: Arr, actual_bytes: Arr, served: Arr) -> int:
+    """Each resolved attempt's time wanted and had, and the bytes moved in it (its volume
+    in proportion); the rows served (completed, dropped or ended by quota) into ``served``.
+    Returns how many."""
+    m = 0
+    for i in range(start.size):
+        t = start[i]
+        want = intended_end[i] - t
+        o = outcome[i]
+        had = 0.0
+        if o in (COMPLETED, DROPPED, QUOTA_END):
+            had = actual_end[i] - t
+            served[m] = i
+            m += 1
+        intended[i], actual[i] = want, had
+        # a row with no time wanted moves nothing (NaN stays NaN, as in numpy's maximum)
+        whole = want if want >= _INSTANT or want != want else _INSTANT
+        actual_bytes[i] = np.int64(np.floor(volume[i] * (had / whole)))
+    return m
+
+
+_truth_loop = kernel(_truth_rows)
 
 
 @dataclass
@@ -500,30 +525,29 @@ class TrafficEngine:
             outcome = np.where(capped & (outcome == COMPLETED), QUOTA_END, outcome)
             self.ocs.finished(b.id, b.sub, (outcome == COMPLETED) | (outcome == DROPPED)
                               | (outcome == QUOTA_END))
-        intended = intended_end - b.start
-        served = (outcome == COMPLETED) | (outcome == DROPPED) | (outcome == QUOTA_END)
-        actual = np.where(served, actual_end - b.start, 0.0)
-        frac = actual / np.maximum(intended, _INSTANT)  # 0 for rows with no time wanted
-        actual_bytes = np.floor(b.volume * frac).astype(np.int64)
+        n = len(b)
+        intended, actual = np.empty(n), np.empty(n)
+        actual_bytes, served = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        intended_end = float64s(intended_end)
+        s = served[:_truth_loop(float64s(b.start), intended_end, float64s(actual_end),
+                                np.ascontiguousarray(outcome, dtype=np.int8),
+                                float64s(b.volume), intended, actual, actual_bytes, served)]
         answer_s = (self.recorder.answer_delay(b.id) if kind == VOICE
-                    else np.zeros(len(b)))
+                    else np.zeros(n))
         self.usage.extend({
-            "id": b.id, "kind": labels(np.full(len(b), kind), KINDS), "sub": b.sub,
+            "id": b.id, "kind": labels(np.full(n, kind), KINDS), "sub": b.sub,
             "cell": labels(b.cell, self.cell_ids), "start": b.start, "intended_s": intended,
             "actual_s": actual, "intended_bytes": b.volume.astype(np.int64),
             "actual_bytes": actual_bytes, "outcome": labels(outcome, OUTCOMES),
             "answer_s": answer_s,
         })
-        s = np.flatnonzero(served)
-        dropped = outcome[s] == DROPPED
         rec = self.recorder
-        if kind == VOICE:
-            cdr = rec.voice(b.id[s], b.sub[s], b.start[s], actual[s], answer_s[s], dropped)
-        elif kind == SMS:
-            cdr = rec.sms(b.id[s], b.sub[s], b.start[s])
+        if kind == DATA:
+            cdr = rec.data(b.id, b.sub, b.start, intended_end, b.volume, actual, actual_bytes,
+                           outcome == DROPPED, rows=s)
         else:
-            cdr = rec.data(b.id[s], b.sub[s], b.start[s], intended_end[s], b.volume[s],
-                           actual[s], actual_bytes[s], dropped)
+            cdr = rec.calls(kind, s, b.id, b.sub, b.start, actual, answer_s,
+                            outcome == DROPPED)
         if online is not None:
             cdr["online"] = online[s]
             cdr["cause"][outcome[s] == QUOTA_END] = CAMEL_INIT_CALL_RELEASE
