@@ -158,6 +158,57 @@ def _truth_rows(start: Arr, intended_end: Arr, actual_end: Arr, outcome: Arr, vo
 _truth_loop = kernel(_truth_rows)
 
 
+def _sorting_out(outcome: Arr, actual_end: Arr, t1: float, keep: Arr, done: Arr, up: Arr,
+                 counts: Arr) -> int:
+    """An interval's calls at its end: those still active and ending by ``t1`` completed;
+    the rows still active (``keep``), the others (``done``: resolved) and the rows up in it
+    (active, completed or dropped: ``up``), their numbers into ``counts``."""
+    k = d = u = 0
+    for i in range(outcome.size):
+        o = outcome[i]
+        if o == ACTIVE and actual_end[i] <= t1:
+            o = outcome[i] = COMPLETED
+        if o == ACTIVE:
+            keep[k] = i
+            k += 1
+        else:
+            done[d] = i
+            d += 1
+        if o in (ACTIVE, COMPLETED, DROPPED):
+            up[u] = i
+            u += 1
+    counts[0], counts[1], counts[2] = k, d, u
+    return 0
+
+
+_sort_out = kernel(_sorting_out)
+
+
+def _pm_rows(cell: Arr, outcome: Arr, start: Arr, actual_end: Arr, n_car: int, t0: float,
+             t1: float, voice: bool, counts: Arr, busy: Arr) -> int:
+    """Per cell: attempts new in the interval (rows from ``n_car``), blocked, lost to an
+    outage and dropped (``counts``' rows); for calls (``voice``) the seconds each cell's
+    answered calls were up in [t0, t1] (``busy``)."""
+    for i in range(cell.size):
+        c, o = cell[i], outcome[i]
+        if i >= n_car:
+            counts[0, c] += 1
+        if o == BLOCKED:
+            counts[1, c] += 1
+        elif o == LOST:
+            counts[2, c] += 1
+        elif o == DROPPED:
+            counts[3, c] += 1
+        if voice:
+            e = actual_end[i] if actual_end[i] < t1 else t1
+            s = start[i] if start[i] > t0 else t0
+            busy[c] += 0.0 if o in (BLOCKED, LOST) else e - s
+    return 0
+
+
+_pm_counts = kernel(_pm_rows)
+
+
 @dataclass
 class Batch:
     """Struct-of-arrays for calls or sessions, sorted by (cell, start)."""
@@ -390,15 +441,14 @@ class TrafficEngine:
             self._drop_degraded(allb, n_car, outcome, actual_end, drop, t1)
         if radio is not None:
             self._drop_radio(allb, outcome, actual_end, radio, t0, t1)
-        finished = (outcome == DROPPED) | ((outcome == ACTIVE) & (actual_end <= t1))
-        outcome[(outcome == ACTIVE) & (actual_end <= t1)] = COMPLETED
-        resolved = finished | (outcome == BLOCKED) | (outcome == LOST)
-        keep = np.flatnonzero(outcome == ACTIVE)
+        # calls up at t1 are carried on, the others resolved (ended by t1: completed)
+        n = len(allb)
+        keep, idx, up = (np.empty(n, dtype=np.int64) for _ in range(3))
+        counts = np.zeros(3, dtype=np.int64)
+        _sort_out(outcome, actual_end, t1, keep, idx, up, counts)
+        keep, idx, up = keep[:counts[0]], idx[:counts[1]], up[:counts[2]]
         self.carried[kind] = allb.take(keep)
-        idx = np.flatnonzero(resolved)
         if kind == DATA:  # partial records of sessions up now, for limits reached by t1
-            up = np.flatnonzero((outcome == ACTIVE) | (outcome == COMPLETED)
-                                | (outcome == DROPPED))
             part = self._partials(allb.take(up), actual_end[up], t0, t1)
         cdr, moved = self._emit(kind, allb.take(idx), actual_end[idx], outcome[idx],
                                 allb.end[idx])
@@ -573,28 +623,22 @@ class TrafficEngine:
     def _count_pm(self, kind: int, allb: Batch, n_car: int, outcome: Arr, actual_end: Arr,
                   t0: float, t1: float, pm: dict[str, Arr]) -> None:
         n = len(self.cell_ids)
-        is_new = np.arange(len(allb)) >= n_car
-
-        def count(mask: Arr) -> Arr:
-            return np.bincount(allb.cell[mask], minlength=n)  # int64 counts
-
+        # per cell: offered (new), blocked, lost to outages, dropped; the carried Erlangs
+        c = np.zeros((4, n), dtype=np.int64)
+        busy = np.zeros(n)
+        _pm_counts(allb.cell, outcome, allb.start, actual_end, n_car, t0, t1, kind == VOICE,
+                   c, busy)
         if kind == VOICE:
-            pm["calls_offered"] = count(is_new)
-            pm["calls_blocked"] = count(outcome == BLOCKED)
-            pm["calls_lost_outage"] = count(outcome == LOST)
-            pm["calls_dropped"] = count(outcome == DROPPED)
-            busy = np.minimum(actual_end, t1) - np.maximum(allb.start, t0)  # ends >= starts
-            busy[(outcome == BLOCKED) | (outcome == LOST)] = 0
-            pm["carried_erlang"] = np.bincount(allb.cell, busy, minlength=n) / (t1 - t0)
+            pm["calls_offered"], pm["calls_blocked"] = c[0], c[1]
+            pm["calls_lost_outage"], pm["calls_dropped"] = c[2], c[3]
+            pm["carried_erlang"] = busy / (t1 - t0)
             for k in ("calls_offered", "calls_blocked", "calls_lost_outage", "calls_dropped"):
                 self.counts[k] += int(pm[k].sum())
         elif kind == DATA:
-            pm["sessions_offered"] = count(is_new)
-            pm["sessions_lost_outage"] = count(outcome == LOST)
+            pm["sessions_offered"], pm["sessions_lost_outage"] = c[0], c[2]
             self.counts["sessions_offered"] += int(pm["sessions_offered"].sum())
         else:
-            pm["sms_offered"] = count(is_new)
-            pm["sms_lost_outage"] = count(outcome == LOST)
+            pm["sms_offered"], pm["sms_lost_outage"] = c[0], c[2]
             self.counts["sms_offered"] += int(pm["sms_offered"].sum())
             self.counts["sms_lost_outage"] += int(pm["sms_lost_outage"].sum())
 
