@@ -271,6 +271,24 @@ _called_loop = kernel(_called_rows)
 _calls_loop = kernel(_call_rows)
 
 
+def _defect_rows(u: F64, seq: I64, online: I64, p_bad: float, p_unknown: float, n_subs: int,
+                 dur: I64, sub: I64, charging_id: I64, counts: I64) -> int:
+    """:meth:`Recorder.defects` of each record, in place, with its draws ``u[:, i]``."""
+    for i in range(seq.size):
+        if seq[i] != 0 or (online.size and online[i] != 0):
+            continue
+        if u[0, i] < p_bad:
+            dur[i] = -1 - dur[i]
+            counts[0] += 1
+        elif u[1, i] < p_unknown:
+            sub[i] = n_subs + charging_id[i]
+            counts[1] += 1
+    return 0
+
+
+_defects_loop = kernel(_defect_rows)
+
+
 def _mixed(x: npt.NDArray[np.uint64], key: np.uint64, unit: bool) -> npt.NDArray[Any]:
     x = np.ascontiguousarray(x, dtype=np.uint64)
     out: npt.NDArray[Any] = np.empty(x.size, dtype=np.float64 if unit else np.uint64)
@@ -419,8 +437,9 @@ class Recorder:
                              o_seq, np.zeros(total, np.int64), o_start, o_end)
 
     def defects(self, cols: dict[str, Arr]) -> dict[str, Arr]:
-        """Records the recording entity writes wrong, in place: a share with a negative
-        duration (``malformed_share``) and a share with a served identity outside the
+        """Records the recording entity writes wrong, in place (``duration_s`` and ``sub``
+        rewritten where they are int64 arrays): a share with a negative duration
+        (``malformed_share``) and a share with a served identity outside the
         subscriber base (``unknown_subscriber_share``). Only records of a whole call or
         session (sequence 0) written for offline charging: a session the OCS charged online
         has been paid for whatever becomes of its record."""
@@ -429,17 +448,16 @@ class Recorder:
         if (p_bad <= 0 and p_unknown <= 0) or n == 0:
             return cols
         u = self.defect_rng.random((2, n))
-        eligible = cols["seq"] == 0
-        if "online" in cols:
-            eligible &= cols["online"] == 0
-        bad = eligible & (u[0] < p_bad)
-        unknown = eligible & ~bad & (u[1] < p_unknown)
-        if bad.any():
-            cols["duration_s"] = np.where(bad, -1 - cols["duration_s"], cols["duration_s"])
-            self.malformed += int(bad.sum())
-        if unknown.any():
-            cols["sub"] = np.where(unknown, self.subs.count + cols["charging_id"], cols["sub"])
-            self.unknown_subscriber += int(unknown.sum())
+        dur, sub = int64s(cols["duration_s"]), int64s(cols["sub"])
+        online = cols.get("online")
+        counts = np.zeros(2, dtype=np.int64)
+        _defects_loop(u, int64s(cols["seq"]),
+                      np.empty(0, np.int64) if online is None else int64s(online),
+                      float(p_bad), float(p_unknown), self.subs.count, dur, sub,
+                      int64s(cols["charging_id"]), counts)
+        cols["duration_s"], cols["sub"] = dur, sub  # (the same arrays when they were int64)
+        self.malformed += int(counts[0])
+        self.unknown_subscriber += int(counts[1])
         return cols
 
     def _columns(self, kind: int, sid: I64, sub: I64, start: F64, dur: I64, down: I64,
