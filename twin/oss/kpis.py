@@ -31,6 +31,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from twin.kernel import Labels, Sim, labels, required
+from twin.kernel.compiled import kernel
 from twin.messages import PmReport
 from twin.oss.inventory import Inventory
 
@@ -90,7 +91,7 @@ class _Groups:
     the writer's thread use the one of their periods)."""
 
     above_n: int  # rows above the cell (sites, regions, network)
-    flat: npt.NDArray[np.int64]  # counter k's bin for each cell's row above it
+    above: npt.NDArray[np.int64]  # each cell's row at each level above it (levels × cells)
     cell_order: npt.NDArray[np.int64]  # cell rows are sorted by name
     levels: Labels
     objects: Labels
@@ -134,8 +135,6 @@ class KpiBook:
             offset += len(names)
         index = np.concatenate(idx_parts)  # cell → its row at every level
         self.groups_n = offset
-        # one bincount for every counter and every group above the cell: counter k's sums
-        # land in k * (groups above the cell) + group
         n = len(cells)
         above = index[n:] - n
         above_n = offset - n
@@ -147,7 +146,7 @@ class KpiBook:
         not_data[offset:] = [x != "data" for x in SERVICE_COUNTERS]
         self.groups = _Groups(
             above_n=above_n,
-            flat=(np.arange(len(COUNTERS) + 1)[:, None] * above_n + above[None, :]).ravel(),
+            above=above.reshape(-1, n),
             cell_order=np.argsort(index[:n]),
             levels=levels_l, objects=_labels(objects + list(SERVICE_COUNTERS)),
             cell_count=np.append(np.bincount(index, minlength=offset),
@@ -246,16 +245,28 @@ def _repeated(x: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
     return np.broadcast_to(x[:, None], (x.size, n)).ravel()
 
 
+def _summing_above(w: F64, above: npt.NDArray[np.int64], out: F64) -> int:
+    """Each period's counters (``w``: periods × counters × cells) summed into the rows
+    above the cell (``above``: each cell's row at each level), cell by cell in order."""
+    periods, keys, n = w.shape
+    for p in range(periods):
+        for k in range(keys):
+            for j in range(above.shape[0]):
+                for c in range(n):
+                    out[p, k, above[j, c]] += w[p, k, c]
+    return 0
+
+
+_sum_above = kernel(_summing_above)
+
+
 def _rows(g: _Groups, w: F64, seconds: float) -> dict[str, Any]:
     """Rows per cell, site, region, network and service of each period, from per-cell
     counters ``w`` (periods × counters of :data:`_NAMES` × cells, in report order) over
     ``seconds`` each, grouped as ``g`` says."""
     periods, keys, _ = w.shape
-    size = keys * g.above_n  # each period's sums above the cell: bins of their own
-    flat = (np.arange(periods)[:, None] * size + g.flat[None, :]).ravel()
-    # (a concatenation, not np.tile: it lets the GIL go while it copies)
-    above = np.bincount(flat, weights=np.concatenate([w, w, w], axis=2).ravel(),
-                        minlength=periods * size).reshape(periods, keys, g.above_n)
+    above = np.zeros((periods, keys, g.above_n))
+    _sum_above(np.ascontiguousarray(w, dtype=np.float64), g.above, above)
     cells = w[:, :, g.cell_order]
     sums: dict[str, npt.NDArray[Any]] = {
         k: np.concatenate([cells[:, i], above[:, i],
