@@ -70,6 +70,7 @@ class BusinessSupport:
         self.publish = publish or sim.bus.publish
         self.spec = spec
         self.subs = subs
+        self._accounts = subs.account.astype(np.int64)  # the rated table's account column
         self.prices = PriceTable.build(spec.catalog, subs.offers)
         self.offer_names = np.array(subs.offers, dtype=object)
         account_type = np.array([s.account_type for s in self.prices.specs], dtype=object)
@@ -179,22 +180,22 @@ class BusinessSupport:
         # columns only the table needs are made on the writer's thread (from the arrays
         # given now: the mapping ``c`` is the caller's)
         now, code = self.sim.now, RATED_STATES.index(state)
-        account, offers, periods = self.subs.account, self.subs.offers, self.prices.periods
+        account, offers, periods = self._accounts, self.subs.offers, self.prices.periods
         given = {k: c[k] for k in ("record_id", "node_id", "kind", "start", "duration_s",
                                    "volume_bytes")}
         cid, parts = c.get("charging_id", c["record_id"]), c.get("parts")
 
-        def rows() -> dict[str, Any]:
+        def rows() -> dict[str, Any]:  # (arrays of the right type are kept, not copied)
             return {
-                **given, "sub": sub, "account": account[sub].astype(np.int64),
+                **given, "sub": sub, "account": account[sub],
                 "offer": labels(offer, offers), "period": labels(r.period, periods),
                 "billable": r.billable, "allowance_used": r.covered,
                 "chargeable": r.chargeable, "units": r.units, "charge_minor": charge,
-                "state": labels(np.full(n, code), RATED_STATES),
-                "channel": labels(online.astype(np.int8), CHANNELS),
-                "rated_at": np.full(n, now), "charging_id": cid.astype(np.int64),
+                "state": labels(np.full(n, code, dtype=np.int32), RATED_STATES),
+                "channel": labels(online, CHANNELS),
+                "rated_at": np.full(n, now), "charging_id": np.asarray(cid, dtype=np.int64),
                 "parts": (np.zeros(n, dtype=np.int32) if parts is None
-                          else parts.astype(np.int32)),
+                          else np.asarray(parts, dtype=np.int32)),
                 "bill_cycle": posted}
 
         self.rated.extend_later(n, rows)
