@@ -51,7 +51,7 @@ import pyarrow as pa
 
 from twin.bss import intake
 from twin.kernel import Sim, labels, required
-from twin.kernel.compiled import int64s, kernel
+from twin.kernel.compiled import float64s, int64s, kernel
 from twin.messages import PARTIAL_CAUSES, UsageBatch
 from twin.scenario.schema import MediationSpec
 
@@ -107,13 +107,6 @@ def normalise(columns: dict[str, np.ndarray]) -> Cols:
 def session_key(c: Cols) -> I64:
     """(recording entity, charging id): one call or session."""
     key: I64 = (c["node_id"].astype(np.int64) << 56) | (c["charging_id"].astype(np.int64) << 12)
-    return key
-
-
-def dedup_key(c: Cols) -> I64:
-    """(recording entity, charging id, record sequence number) packed into one integer
-    (of a batch :func:`normalise` filled in)."""
-    key: I64 = session_key(c) | c["seq"].astype(np.int64)
     return key
 
 
@@ -211,6 +204,30 @@ def _decide_rows(reason: npt.NDArray[np.int8], whole: npt.NDArray[np.bool_],
 
 
 _decide_loop = kernel(_decide_rows)
+
+
+def _first_looks(sub: I64, duration: I64, volume: I64, kind: I64, node: I64, charging_id: I64,
+                 seq: I64, start: npt.NDArray[np.float64], n_subs: int,
+                 reason: npt.NDArray[np.int8], key: I64, bucket: I64) -> int:
+    """Each record's first reason (a line out of range, a negative quantity, an unknown
+    type: the first that applies), its dedup key — (recording entity, charging id, record
+    sequence number) packed into one integer, as :func:`session_key` packs the first two —
+    and its hour (dedup bucket)."""
+    for i in range(sub.size):
+        r = OK
+        if sub[i] < 0 or sub[i] >= n_subs:
+            r = UNKNOWN_SUB
+        elif duration[i] < 0 or volume[i] < 0:
+            r = NEGATIVE
+        elif kind[i] < 0 or kind[i] > 2:
+            r = UNKNOWN_TYPE
+        reason[i] = r
+        key[i] = (node[i] << 56) | (charging_id[i] << 12) | seq[i]
+        bucket[i] = np.int64(np.floor(start[i] / BUCKET_S))
+    return 0
+
+
+_first_look = kernel(_first_looks)
 
 
 class KeySet:
@@ -346,12 +363,11 @@ class Mediation:
         self._forget_old()
         c = normalise(self._intake(batch))
         n = c["record_id"].size
-        reason = np.zeros(n, dtype=np.int8)
-        reason[(c["sub"] < 0) | (c["sub"] >= self.n_subs)] = UNKNOWN_SUB
-        reason[(reason == OK) & ((c["duration_s"] < 0) | (c["volume_bytes"] < 0))] = NEGATIVE
-        reason[(reason == OK) & ((c["kind"] < 0) | (c["kind"] > 2))] = UNKNOWN_TYPE
-        key = dedup_key(c)
-        bucket = np.floor(c["start"] / BUCKET_S).astype(np.int64)
+        reason = np.empty(n, dtype=np.int8)
+        key, bucket = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        _first_look(int64s(c["sub"]), int64s(c["duration_s"]), int64s(c["volume_bytes"]),
+                    int64s(c["kind"]), int64s(c["node_id"]), int64s(c["charging_id"]),
+                    int64s(c["seq"]), float64s(c["start"]), self.n_subs, reason, key, bucket)
         copy = KeySet.repeats(key)  # repeats a record of this batch
         seen = copy | self._seen_before(key, bucket)
         reason[(reason == OK) & seen] = DUPLICATE
