@@ -170,13 +170,19 @@ def test_frames_written_a_piece_at_a_time_arrive_whole(monkeypatch: pytest.Monke
     import threading
 
     real = os.write
-    monkeypatch.setattr(offered.os, "write", lambda fd, data: real(fd, data[:1000]))
+    writes = []
+
+    def short(fd: int, pieces: list[memoryview]) -> int:  # a thousand bytes at most
+        writes.append(len(pieces))
+        return real(fd, b"".join(bytes(p) for p in pieces)[:1000])
+
+    monkeypatch.setattr(offered.os, "writev", short)
     o = make_offered()
     sent = [((t0, t1), [], [d.packed(o.n_cells) for d in o.draw_all(t0, t1)])
             for t0, t1 in list(intervals(INTERVAL, HORIZON))[:3]]
-    frames: queue.Queue[bytes | None] = queue.Queue()
+    frames: queue.Queue[list[bytes | memoryview] | None] = queue.Queue()
     for frame in sent:
-        frames.put(offered._packed_frame(frame))
+        frames.put(offered._frame_pieces(frame))
     frames.put(None)
     r, w = os.pipe()
 
@@ -198,6 +204,7 @@ def test_frames_written_a_piece_at_a_time_arrive_whole(monkeypatch: pytest.Monke
                     assert (a is None and b is None) or np.array_equal(a, b)
         assert pipe.read() == b""  # nothing more, nothing left over
     sender.join()
+    assert max(writes) > 2  # the pieces were gathered, not joined first
 
 
 def test_packing_keeps_every_value() -> None:

@@ -446,6 +446,7 @@ def _read(pipe: IO[bytes], n: int) -> memoryview:
 
 
 _ALIGN = 64  # each part of a frame starts at a multiple of this (arrays read in place)
+_IOV_MAX = 1024  # pieces one gathered write takes (POSIX's least IOV_MAX)
 
 
 def _aligned(n: int) -> int:
@@ -453,20 +454,28 @@ def _aligned(n: int) -> int:
 
 
 def _packed_frame(frame: Frame) -> bytes:
-    """A frame as one message: the pickle of everything but the arrays' data, then each
-    array's data (pickle's out-of-band buffers), each part aligned, after a table of their
-    lengths. Read with :func:`_unpacked_frame`, the arrays are views of the message: no
-    copy is made of them there."""
+    """A frame as one message (:func:`_frame_pieces` joined)."""
+    return b"".join(_frame_pieces(frame))
+
+
+def _frame_pieces(frame: Frame) -> list[bytes | memoryview]:
+    """A frame as the pieces of one message: the pickle of everything but the arrays'
+    data, then each array's data (pickle's out-of-band buffers, not copied), each part
+    aligned, after a table of their lengths. Read with :func:`_unpacked_frame`, the arrays
+    are views of the message: no copy is made of them there either."""
     buffers: list[pickle.PickleBuffer] = []
     head = pickle.dumps(frame, protocol=5, buffer_callback=buffers.append)
     parts = [memoryview(head), *(b.raw() for b in buffers)]
     table = np.array([len(parts), *(p.nbytes for p in parts)], dtype="<i8").tobytes()
-    out = bytearray()
-    chunks: list[bytes | memoryview] = [table, *parts]
-    for part in chunks:
-        out += part
-        out += bytes(_aligned(len(out)) - len(out))
-    return bytes(out)
+    out: list[bytes | memoryview] = []
+    at = 0
+    for part in [memoryview(table), *parts]:
+        out.append(part)
+        at += part.nbytes
+        if _aligned(at) > at:
+            out.append(bytes(_aligned(at) - at))
+            at = _aligned(at)
+    return out
 
 
 def _unpacked_frame(data: memoryview) -> Frame:
@@ -519,31 +528,37 @@ def serve() -> None:
     # here (a library's warning) can land inside a frame
     out = os.dup(sys.stdout.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    frames: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+    frames: queue.Queue[list[bytes | memoryview] | None] = queue.Queue(maxsize=AHEAD)
     sender = threading.Thread(target=_send, args=(frames, out), daemon=True)
     sender.start()
     for t0, t1 in intervals(interval, horizon):
         states = [rng.bit_generator.state for rng in offered.rng]
         drawn = [d.packed(offered.n_cells) for d in offered.draw_all(t0, t1)]
-        frames.put(_packed_frame(((t0, t1), states, drawn)))
+        frames.put(_frame_pieces(((t0, t1), states, drawn)))
     frames.put(None)
     sender.join()
 
 
-def _send(frames: queue.Queue[bytes | None], out: int) -> None:
+def _send(frames: queue.Queue[list[bytes | memoryview] | None], out: int) -> None:
     try:
-        while (frame := frames.get()) is not None:
-            _write_all(out, len(frame).to_bytes(8, "little"))
-            _write_all(out, frame)
+        while (pieces := frames.get()) is not None:
+            size = sum(memoryview(p).nbytes for p in pieces)
+            _write_all(out, [size.to_bytes(8, "little"), *pieces])
     except BrokenPipeError:  # the run ended first: so does this process
         os._exit(0)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """All of ``data``, however many writes it takes. A write to a pipe that a debugger or a
-    profiler stops (ptrace) returns having written part of it; through Python's buffered
-    writer frames came out short under py-spy, and the run read the next one's bytes as
-    theirs."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def _write_all(fd: int, pieces: list[bytes | memoryview]) -> None:
+    """All of ``pieces``, in order, however many writes it takes (gathered: the pieces are
+    not joined first). A write to a pipe that a debugger or a profiler stops (ptrace)
+    returns having written part of it; through Python's buffered writer frames came out
+    short under py-spy, and the run read the next one's bytes as theirs."""
+    views = [memoryview(p).cast("B") for p in pieces]
+    while views:
+        done = (os.writev(fd, views[:_IOV_MAX]) if hasattr(os, "writev")
+                else os.write(fd, views[0]))
+        while views and done >= views[0].nbytes:
+            done -= views[0].nbytes
+            views.pop(0)
+        if done:
+            views[0] = views[0][done:]
