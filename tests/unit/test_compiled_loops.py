@@ -323,3 +323,103 @@ def test_loops_with_nonzero_divisors_divide_as_python_without_its_zero_check() -
     with pytest.raises(ZeroDivisionError):
         checked(5, 0)
     assert unchecked(5, 0) == (0, 0, 0)  # no check left: only for divisors never zero
+
+
+def test_an_intervals_calls_sorted_out_and_counted_as_the_numpy_steps_did() -> None:
+    """The traffic engine's passes over an interval's calls (completed by its end, carried
+    on, resolved, up; the PM counters per cell; the usage truth of the resolved ones) give
+    what its whole-array steps gave, to the bit."""
+    from twin.network import traffic as tr
+
+    rng = np.random.default_rng(11)
+    n, n_car, n_cells, t0, t1 = 5000, 800, 40, 900.0, 1800.0
+    cell = rng.integers(0, n_cells, n).astype(np.int32)
+    start = np.where(np.arange(n) < n_car, rng.random(n) * 900.0, t0 + rng.random(n) * 900.0)
+    end = start + rng.exponential(300.0, n)
+    end[:10] = t1  # ending exactly at the interval's end
+    outcome = rng.choice(np.array([tr.ACTIVE, tr.BLOCKED, tr.LOST, tr.DROPPED], np.int8), n,
+                         p=[0.85, 0.05, 0.05, 0.05])
+    actual_end = np.where(outcome == tr.DROPPED, start + (end - start) * rng.random(n), end)
+    # the whole-array steps
+    want = outcome.copy()
+    finished = (want == tr.DROPPED) | ((want == tr.ACTIVE) & (actual_end <= t1))
+    want[(want == tr.ACTIVE) & (actual_end <= t1)] = tr.COMPLETED
+    resolved = finished | (want == tr.BLOCKED) | (want == tr.LOST)
+    up = (want == tr.ACTIVE) | (want == tr.COMPLETED) | (want == tr.DROPPED)
+    got = outcome.copy()
+    keep, done, up_rows = (np.empty(n, dtype=np.int64) for _ in range(3))
+    counts = np.zeros(3, dtype=np.int64)
+    tr._sort_out(got, actual_end, t1, keep, done, up_rows, counts)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(keep[:counts[0]], np.flatnonzero(want == tr.ACTIVE))
+    np.testing.assert_array_equal(done[:counts[1]], np.flatnonzero(resolved))
+    np.testing.assert_array_equal(up_rows[:counts[2]], np.flatnonzero(up))
+
+    c, busy = np.zeros((4, n_cells), dtype=np.int64), np.zeros(n_cells)
+    tr._pm_counts(cell, want, start, actual_end, n_car, t0, t1, True, c, busy)
+    by = [np.arange(n) >= n_car, want == tr.BLOCKED, want == tr.LOST, want == tr.DROPPED]
+    for row, mask in zip(c, by, strict=True):
+        np.testing.assert_array_equal(row, np.bincount(cell[mask], minlength=n_cells))
+    seconds = np.minimum(actual_end, t1) - np.maximum(start, t0)
+    seconds[(want == tr.BLOCKED) | (want == tr.LOST)] = 0
+    np.testing.assert_array_equal(busy, np.bincount(cell, seconds, minlength=n_cells))
+
+    idx = np.flatnonzero(resolved)
+    volume = np.floor(rng.lognormal(15.0, 1.0, idx.size))
+    intended_end, had_end = end[idx].copy(), actual_end[idx].copy()
+    intended_end[:5] = had_end[:5] = start[idx][:5]  # no time wanted (nor had)
+    o = np.where(rng.random(idx.size) < 0.1, tr.QUOTA_END, want[idx]).astype(np.int8)
+    intended, actual = np.empty(idx.size), np.empty(idx.size)
+    moved, served = np.empty(idx.size, dtype=np.int64), np.empty(idx.size, dtype=np.int64)
+    m = tr._truth_loop(start[idx], intended_end, had_end, o, volume, intended, actual,
+                       moved, served)
+    is_served = (o == tr.COMPLETED) | (o == tr.DROPPED) | (o == tr.QUOTA_END)
+    want_actual = np.where(is_served, had_end - start[idx], 0.0)
+    np.testing.assert_array_equal(intended, intended_end - start[idx])
+    np.testing.assert_array_equal(actual, want_actual)
+    np.testing.assert_array_equal(moved, np.floor(
+        volume * (want_actual / np.maximum(intended_end - start[idx], tr._INSTANT))
+    ).astype(np.int64))
+    np.testing.assert_array_equal(served[:m], np.flatnonzero(is_served))
+
+
+def test_kpi_sums_above_the_cell_are_the_bincount_of_every_level() -> None:
+    """Each period's counters summed into the site, region and network rows: the bincount
+    of the cells' rows at each level, in the same order of additions (the same floats)."""
+    from twin.oss.kpis import _sum_above
+
+    rng = np.random.default_rng(2)
+    periods, keys, n, above_n = 7, 10, 300, 40
+    w = rng.lognormal(2.0, 2.0, (periods, keys, n))
+    above = np.stack([rng.integers(0, 30, n), rng.integers(30, 39, n), np.full(n, 39)])
+    flat = (np.arange(periods)[:, None] * keys * above_n
+            + (np.arange(keys)[:, None] * above_n + above.ravel()[None, :]).ravel()[None, :])
+    want = np.bincount(flat.ravel(), weights=np.concatenate([w, w, w], axis=2).ravel(),
+                       minlength=periods * keys * above_n).reshape(periods, keys, above_n)
+    got = np.zeros((periods, keys, above_n))
+    _sum_above(w, above, got)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_mediations_first_look_is_the_numpy_steps() -> None:
+    """A batch's first reasons (the first rule that applies), dedup keys and hours."""
+    from twin.bss import mediation as med
+
+    rng = np.random.default_rng(4)
+    n, n_subs = 5000, 1000
+    c = {"sub": rng.integers(-5, n_subs + 5, n), "duration_s": rng.integers(-3, 500, n),
+         "volume_bytes": rng.integers(-3, 10**9, n), "kind": rng.integers(-1, 4, n),
+         "node_id": rng.integers(1, 4, n), "charging_id": rng.integers(1, 2**40, n),
+         "seq": rng.integers(0, 20, n), "start": rng.random(n) * 86_400.0 - 3600.0}
+    want = np.zeros(n, dtype=np.int8)
+    want[(c["sub"] < 0) | (c["sub"] >= n_subs)] = med.UNKNOWN_SUB
+    want[(want == med.OK) & ((c["duration_s"] < 0) | (c["volume_bytes"] < 0))] = med.NEGATIVE
+    want[(want == med.OK) & ((c["kind"] < 0) | (c["kind"] > 2))] = med.UNKNOWN_TYPE
+    reason = np.empty(n, dtype=np.int8)
+    key, bucket = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    med._first_look(c["sub"], c["duration_s"], c["volume_bytes"], c["kind"], c["node_id"],
+                    c["charging_id"], c["seq"], c["start"], n_subs, reason, key, bucket)
+    assert {med.UNKNOWN_SUB, med.NEGATIVE, med.UNKNOWN_TYPE, med.OK} <= set(reason.tolist())
+    np.testing.assert_array_equal(reason, want)
+    np.testing.assert_array_equal(key, med.session_key(c) | c["seq"])
+    np.testing.assert_array_equal(bucket, np.floor(c["start"] / med.BUCKET_S).astype(np.int64))

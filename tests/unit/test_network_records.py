@@ -13,8 +13,10 @@ from twin.kernel import Sim
 from twin.messages import (
     ABNORMAL_RELEASE,
     NORMAL_RELEASE,
+    SMS,
     TIME_LIMIT,
     UNSUCCESSFUL_CALL_ATTEMPT,
+    VOICE,
     VOLUME_LIMIT,
     SubscriberBase,
 )
@@ -290,3 +292,111 @@ def test_compiled_records_equal_the_whole_array_arithmetic(
         for k, v in want.items():
             np.testing.assert_array_equal(got[k], v, err_msg=f"{k} ({t0}, {t1})")
     assert rec.partials_written > 0 or (time_limit is None and volume_mb is None)
+
+
+def _called_reference(rec: Recorder, ids: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    """B-numbers as whole-array numpy steps (how they were first written)."""
+    u, v = rec.unit(ids, 1), rec.unit(ids, 2)
+    n = rec.subs.count
+    other = np.floor(v * max(n - 1, 1)).astype(np.int64)
+    other = other + (other >= sub)
+    on_net = (u < rec.spec.on_net_share) & (n > 1)
+    abroad = ~on_net & (u >= 1.0 - rec.spec.international_share)
+    return np.where(on_net, rec.subs.msisdn(np.minimum(other, n - 1)),
+                    np.where(abroad, ABROAD + np.floor(v * 1e9).astype(np.int64),
+                             OFF_NET + np.floor(v * 1e8).astype(np.int64)))
+
+
+@pytest.mark.parametrize("n_subs", [1, 2, 100])
+def test_compiled_calls_and_messages_equal_the_whole_array_arithmetic(sim: Sim,
+                                                                       n_subs: int) -> None:
+    """A batch's voice and SMS records, gathered from its served rows in the compiled loop,
+    are the numpy arithmetic of the rows taken first — calls answered, unanswered,
+    dropped, released at their answer; B-numbers of a base of one line, two and many."""
+    rec = Recorder(sim, UsageRecordSpec(on_net_share=0.5, international_share=0.2),
+                   subscribers(n_subs))
+    rng = np.random.default_rng(n_subs)
+    n = 4000
+    sid = rng.integers(1, 2**40, n)
+    sub = rng.integers(0, n_subs, n)
+    start = rng.random(n) * 900.0
+    answer_s = rng.exponential(6.0, n)
+    actual = np.where(rng.random(n) < 0.2, answer_s, rng.exponential(120.0, n))
+    actual[:20] = 0.0
+    dropped = rng.random(n) < 0.1
+    rows = np.flatnonzero(rng.random(n) < 0.7)
+    s, a, r, t = sid[rows], actual[rows], answer_s[rows], start[rows]
+    np.testing.assert_array_equal(rec.called(sid, sub), _called_reference(rec, sid, sub))
+    voice = rec.calls(VOICE, rows, sid, sub, start, actual, answer_s, dropped)
+    release = t + a
+    want = {"charging_id": s, "sub": sub[rows], "start": t,
+            "duration_s": np.ceil(np.maximum(a - r, 0.0)).astype(np.int64),
+            "cause": np.where(dropped[rows], ABNORMAL_RELEASE,
+                              np.where(a > r, NORMAL_RELEASE,
+                                       UNSUCCESSFUL_CALL_ATTEMPT)).astype(np.int8),
+            "release": release, "answer": np.minimum(t + r, release),
+            "calling": rec.subs.msisdn(sub[rows]),
+            "called": _called_reference(rec, s, sub[rows]),
+            "volume_bytes": np.zeros(rows.size, np.int64), "seq": np.zeros(rows.size, np.int64)}
+    for k, v in want.items():
+        np.testing.assert_array_equal(voice[k], v, err_msg=k)
+        assert voice[k].dtype == v.dtype, k
+    sms = rec.calls(SMS, rows, sid, sub, start)
+    for k in ("charging_id", "sub", "start", "calling", "called"):
+        np.testing.assert_array_equal(sms[k], want[k], err_msg=k)
+    assert (sms["answer"] == t).all() and (sms["release"] == t).all()
+    assert (sms["duration_s"] == 0).all() and (sms["cause"] == NORMAL_RELEASE).all()
+    assert voice["record_id"].tolist() == list(range(1, rows.size + 1))
+    assert sms["record_id"][0] == rows.size + 1
+
+
+def test_data_records_of_some_rows_are_those_of_the_rows_taken_first(sim: Sim) -> None:
+    rec = Recorder(sim, UsageRecordSpec(partial_time_limit=600.0), subscribers())
+    rng = np.random.default_rng(5)
+    n = 3000
+    start = rng.random(n) * 900.0
+    intended = rng.lognormal(np.log(1500.0), 1.0, n)
+    volume = np.floor(rng.lognormal(np.log(5e7), 1.5, n))
+    actual = intended * np.where(rng.random(n) < 0.3, rng.random(n), 1.0)
+    moved = np.floor(volume * actual / intended).astype(np.int64)
+    sid, sub, dropped = rng.integers(1, 2**40, n), rng.integers(0, 100, n), actual < intended
+    rows = np.flatnonzero(rng.random(n) < 0.6)
+    got = rec.data(sid, sub, start, start + intended, volume, actual, moved, dropped,
+                   rows=rows)
+    want = rec.data(sid[rows], sub[rows], start[rows], start[rows] + intended[rows],
+                    volume[rows], actual[rows], moved[rows], dropped[rows])
+    for k, v in want.items():
+        if k != "record_id":
+            np.testing.assert_array_equal(got[k], v, err_msg=k)
+
+
+@pytest.mark.parametrize("online", [False, True])
+def test_compiled_defects_equal_the_whole_array_arithmetic(sim: Sim, online: bool) -> None:
+    """Records written wrong: the same draws, the same records rewritten (negative durations
+    first, then identities outside the base), in place, as whole-array numpy steps gave."""
+    spec = UsageRecordSpec(malformed_share=0.05, unknown_subscriber_share=0.05)
+    rng = np.random.default_rng(9)
+    n = 5000
+    cols = {"record_id": np.arange(n, dtype=np.int64), "seq": rng.integers(0, 3, n) * (
+        rng.random(n) < 0.3), "duration_s": rng.integers(0, 500, n),
+            "sub": rng.integers(0, 100, n), "charging_id": rng.integers(1, 2**40, n)}
+    if online:
+        cols["online"] = (rng.random(n) < 0.2).astype(np.int8)
+    mine = Recorder(sim, spec, subscribers())
+    theirs = Recorder(sim, spec, subscribers())
+    theirs.defect_rng = np.random.default_rng(1)
+    mine.defect_rng = np.random.default_rng(1)
+    u = theirs.defect_rng.random((2, n))
+    eligible = cols["seq"] == 0
+    if online:
+        eligible &= cols["online"] == 0
+    bad = eligible & (u[0] < spec.malformed_share)
+    unknown = eligible & ~bad & (u[1] < spec.unknown_subscriber_share)
+    dur = np.where(bad, -1 - cols["duration_s"], cols["duration_s"])
+    sub = np.where(unknown, 100 + cols["charging_id"], cols["sub"])
+    given = {k: v.copy() for k, v in cols.items()}
+    got = mine.defects(given)
+    np.testing.assert_array_equal(got["duration_s"], dur)
+    np.testing.assert_array_equal(got["sub"], sub)
+    assert got["duration_s"] is given["duration_s"]  # rewritten in place
+    assert mine.malformed == bad.sum() > 0 and mine.unknown_subscriber == unknown.sum() > 0
