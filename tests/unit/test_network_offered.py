@@ -219,7 +219,7 @@ def test_a_frame_passes_whole_with_its_arrays_read_in_place() -> None:
     o = make_offered()
     states = [rng.bit_generator.state for rng in o.rng]
     frame = ((0.0, INTERVAL), states, [d.packed(o.n_cells) for d in o.draw_all(0.0, INTERVAL)])
-    data = np.frombuffer(offered._packed_frame(frame), dtype=np.uint8).copy()
+    data = np.frombuffer(b"".join(offered._frame_pieces(frame)), dtype=np.uint8).copy()
     span, got_states, drawn = offered._unpacked_frame(data.data)
     assert span == (0.0, INTERVAL) and got_states == states
     for mine, theirs in zip(drawn, frame[2], strict=True):

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from twin.messages import TMF_BASE_URL, tmf_href
+from twin.messages import MSISDN_BASE, TMF_BASE_URL, tmf_href
 
 BILL = "/customerBillManagement/v4/customerBill"
 RATE = "/customerBillManagement/v4/appliedCustomerBillingRate"
@@ -153,7 +153,7 @@ def tmf622_orders(orders: pd.DataFrame, start: datetime,
                 "id": f"sub-{r.sub}", "@type": "Product", "@referredType": "Product",
                 "productCharacteristic": [
                     {"name": "MSISDN", "valueType": "string",
-                     "value": str(491_700_000_000 + int(r.sub))},
+                     "value": str(MSISDN_BASE + int(r.sub))},
                     {"name": "servingCell", "valueType": "string", "value": str(r.cell)}],
                 **({"startDate": instant(start, r.activated)}
                    if r.action == "add" and not pd.isna(r.activated) else {}),

@@ -52,7 +52,7 @@ import pyarrow as pa
 from twin.bss import intake
 from twin.kernel import Sim, labels, required
 from twin.kernel.compiled import float64s, int64s, kernel
-from twin.messages import PARTIAL_CAUSES, UsageBatch
+from twin.messages import MSISDN_BASE, PARTIAL_CAUSES, UsageBatch
 from twin.scenario.schema import MediationSpec
 
 CDR_SCHEMA = required([
@@ -92,7 +92,7 @@ def normalise(columns: dict[str, np.ndarray]) -> Cols:
         "parts": lambda: np.zeros(n, dtype=np.int32),
         "uplink_bytes": lambda: np.zeros(n, dtype=np.int64),
         "downlink_bytes": lambda: c["volume_bytes"].astype(np.int64) - c["uplink_bytes"],
-        "calling": lambda: 491_700_000_000 + c["sub"].astype(np.int64),
+        "calling": lambda: MSISDN_BASE + c["sub"].astype(np.int64),
         "called": lambda: np.zeros(n, dtype=np.int64),
         "answer": lambda: c["start"].astype(np.float64),
         "release": lambda: c["start"] + c["duration_s"],

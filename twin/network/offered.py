@@ -453,11 +453,6 @@ def _aligned(n: int) -> int:
     return -(-n // _ALIGN) * _ALIGN
 
 
-def _packed_frame(frame: Frame) -> bytes:
-    """A frame as one message (:func:`_frame_pieces` joined)."""
-    return b"".join(_frame_pieces(frame))
-
-
 def _frame_pieces(frame: Frame) -> list[bytes | memoryview]:
     """A frame as the pieces of one message: the pickle of everything but the arrays'
     data, then each array's data (pickle's out-of-band buffers, not copied), each part
@@ -479,7 +474,7 @@ def _frame_pieces(frame: Frame) -> list[bytes | memoryview]:
 
 
 def _unpacked_frame(data: memoryview) -> Frame:
-    """The frame of a message :func:`_packed_frame` made (its arrays are views of ``data``)."""
+    """The frame of a message of :func:`_frame_pieces` (its arrays are views of ``data``)."""
     count = int.from_bytes(data[:8], "little")
     if not 0 < count < len(data) // 8:  # the table itself fits
         raise ValueError(f"a frame of {count} parts")

@@ -239,15 +239,13 @@ def _called_rows(sid: I64, sub: I64, k_kind: np.uint64, k_other: np.uint64, n: i
 def _call_rows(rows: I64, voice: bool, sid: I64, sub: I64, start: F64, actual: F64,
                answer_s: F64, dropped: B1, k_kind: np.uint64, k_other: np.uint64, n: int,
                on_net: float, abroad: float, o_sid: I64, o_sub: I64, o_start: F64,
-               o_dur: I64, o_cause: I8, o_calling: I64, o_called: I64, o_answer: F64,
-               o_release: F64) -> int:
+               o_dur: I64, o_cause: I8, o_called: I64, o_answer: F64, o_release: F64) -> int:
     """The record of each call (``voice``) or message of ``rows`` (:meth:`Recorder.voice`,
     :meth:`Recorder.sms`); a message's answer and release are its start (not written)."""
     for j in range(rows.size):
         i = rows[j]
         s, b, t = sid[i], sub[i], start[i]
         o_sid[j], o_sub[j], o_start[j] = s, b, t
-        o_calling[j] = MSISDN_BASE + b
         o_called[j] = _called(s, b, k_kind, k_other, n, on_net, abroad)
         if not voice:
             o_dur[j], o_cause[j] = 0, NORMAL_RELEASE
@@ -368,8 +366,7 @@ class Recorder:
         columns, gathered as they are written (see :meth:`voice` and :meth:`sms`)."""
         n, voice = np.size(rows), kind == VOICE
         none = np.empty(0)
-        o_sid, o_sub, o_dur, o_calling, o_called = (np.empty(n, dtype=np.int64)
-                                                    for _ in range(5))
+        o_sid, o_sub, o_dur, o_called = (np.empty(n, dtype=np.int64) for _ in range(4))
         o_start = np.empty(n)
         o_answer, o_release = (np.empty(n), np.empty(n)) if voice else (o_start, o_start)
         cause = np.empty(n, dtype=np.int8)
@@ -378,11 +375,11 @@ class Recorder:
                     none if answer_s is None else float64s(answer_s),
                     np.empty(0, np.bool_) if dropped is None
                     else np.ascontiguousarray(dropped, dtype=np.bool_),
-                    *self._b_numbers(), o_sid, o_sub, o_start, o_dur, cause, o_calling,
+                    *self._b_numbers(), o_sid, o_sub, o_start, o_dur, cause,
                     o_called, o_answer, o_release)
         z = np.zeros(n, np.int64)  # no volume, no parts
         return self._columns(kind, o_sid, o_sub, o_start, o_dur, z, z, cause, z, o_called,
-                             o_answer, o_release, o_calling)
+                             o_answer, o_release)
 
     def _limits(self) -> tuple[float, float]:
         """The partial-record limits as the compiled loops take them: seconds (inf: none)
@@ -461,8 +458,8 @@ class Recorder:
         return cols
 
     def _columns(self, kind: int, sid: I64, sub: I64, start: F64, dur: I64, down: I64,
-                 up: I64, cause: I8, seq: I64, called: I64, answer: F64, release: F64,
-                 calling: I64 | None = None) -> dict[str, Arr]:
+                 up: I64, cause: I8, seq: I64, called: I64, answer: F64,
+                 release: F64) -> dict[str, Arr]:
         """The record columns, from arrays made for them (kept, not copied)."""
         n = sid.size
         return {
@@ -471,6 +468,6 @@ class Recorder:
             "kind": np.full(n, kind, dtype=np.int8), "start": start, "duration_s": dur,
             "volume_bytes": down if up is down else down + up, "uplink_bytes": up,
             "downlink_bytes": down, "cause": cause,
-            "calling": self.subs.msisdn(sub) if calling is None else calling,
+            "calling": self.subs.msisdn(sub),
             "called": called, "answer": answer, "release": release,
         }

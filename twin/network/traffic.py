@@ -585,7 +585,7 @@ class TrafficEngine:
         answer_s = (self.recorder.answer_delay(b.id) if kind == VOICE
                     else np.zeros(n))
         self.usage.extend({
-            "id": b.id, "kind": labels(np.full(n, kind), KINDS), "sub": b.sub,
+            "id": b.id, "kind": labels(np.full(n, kind, dtype=np.int32), KINDS), "sub": b.sub,
             "cell": labels(b.cell, self.cell_ids), "start": b.start, "intended_s": intended,
             "actual_s": actual, "intended_bytes": b.volume.astype(np.int64),
             "actual_bytes": actual_bytes, "outcome": labels(outcome, OUTCOMES),

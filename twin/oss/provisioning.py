@@ -26,6 +26,7 @@ import simpy
 
 from twin.kernel import Sim
 from twin.messages import (
+    MSISDN_BASE,
     TMF_BASE_URL,
     ActivationCommand,
     ActivationResult,
@@ -147,7 +148,7 @@ def tmf641_orders(orders: Any, start: Any,
             "serviceSpecification": {"id": str(r.offer), "name": str(r.offer)},
             "serviceCharacteristic": [
                 {"name": "MSISDN", "valueType": "string",
-                 "value": str(491_700_000_000 + int(r.sub))},
+                 "value": str(MSISDN_BASE + int(r.sub))},
                 {"name": "servingCell", "valueType": "string", "value": str(r.cell)}],
             "place": [{"id": str(r.cell), "role": "servingCell"}],
             "@type": "Service",
